@@ -1,0 +1,157 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, embedsignature=True
+"""engine._core: the Cython bridge to libengine.
+
+Arrays cross without copies: numpy -> core through the buffer protocol (the core keeps
+the array alive while it uses it), core -> numpy through a small exporter object that
+holds the tensor. Every kernel runs with the GIL released.
+"""
+from cpython.buffer cimport Py_buffer
+from libc.stdint cimport int64_t
+from libcpp cimport bool
+from libcpp.string cimport string
+from libcpp.vector cimport vector
+
+import numpy as np
+
+from libengine cimport Tensor, DType, Shape, KernelImpl
+cimport libengine as core
+
+
+cdef class CoreTensor:
+    """A core tensor exported to Python through the buffer protocol (np.asarray views it)."""
+    cdef Tensor t
+    cdef vector[Py_ssize_t] _shape
+    cdef vector[Py_ssize_t] _strides
+
+    def __getbuffer__(self, Py_buffer* buf, int flags):
+        cdef int i
+        cdef Py_ssize_t item = 4 if self.t.dtype() == DType.Float32 else 8
+        self._shape.resize(self.t.ndim())
+        self._strides.resize(self.t.ndim())
+        for i in range(self.t.ndim()):
+            self._shape[i] = self.t.shape()[i]
+            self._strides[i] = self.t.strides()[i] * item
+        buf.buf = self.t.raw_data()
+        buf.obj = self
+        buf.len = self.t.numel() * item
+        buf.readonly = 0
+        buf.itemsize = item
+        buf.format = b"f" if self.t.dtype() == DType.Float32 else b"q"
+        buf.ndim = self.t.ndim()
+        buf.shape = self._shape.data()
+        buf.strides = self._strides.data()
+        buf.suboffsets = NULL
+        buf.internal = NULL
+
+    def __releasebuffer__(self, Py_buffer* buf):
+        pass
+
+
+cdef object to_numpy(const Tensor& t):
+    """A numpy array viewing the tensor's memory (no copy); it keeps the tensor alive."""
+    cdef CoreTensor holder = CoreTensor.__new__(CoreTensor)
+    holder.t = t
+    return np.asarray(holder)
+
+
+_INT_KINDS = ("i", "u")
+
+cdef Tensor as_tensor(object x, str what) except *:
+    """A core tensor viewing `x` (no copy for numpy float32/int64 arrays).
+
+    numpy arrays must already be float32 or int64: anything else is a TypeError naming
+    the argument. Python scalars and lists are converted (floats to float32, ints to int64).
+    """
+    if isinstance(x, np.ndarray):
+        arr = x
+    else:
+        arr = np.asarray(x)
+        if arr.dtype.kind == "f":
+            arr = arr.astype(np.float32)
+        elif arr.dtype.kind in _INT_KINDS:
+            arr = arr.astype(np.int64)
+    cdef DType dtype
+    if arr.dtype == np.float32:
+        dtype = DType.Float32
+    elif arr.dtype == np.int64:
+        dtype = DType.Int64
+    else:
+        raise TypeError(f"{what} must be a float32 or int64 array, got dtype {arr.dtype}")
+    return core.engine_tensor_from_object(arr, dtype)
+
+
+cdef Tensor as_optional_tensor(object x, str what) except *:
+    cdef Tensor empty
+    if x is None:
+        return empty
+    return as_tensor(x, what)
+
+
+cdef vector[int64_t] as_int_list(object values, str what) except *:
+    cdef vector[int64_t] out
+    if values is None:
+        return out
+    if isinstance(values, (int, np.integer)):
+        out.push_back(int(values))
+        return out
+    for v in values:
+        if not isinstance(v, (int, np.integer)):
+            raise TypeError(f"{what} must hold integers, got {values!r}")
+        out.push_back(int(v))
+    return out
+
+
+# ---- library-wide settings ----------------------------------------------------------
+
+def set_num_threads(int n):
+    """Threads the CPU kernels may use."""
+    core.set_num_threads(n)
+
+
+def get_num_threads():
+    return core.get_num_threads()
+
+
+def version_string():
+    return core.version().decode()
+
+
+def cpu_features_string():
+    return core.cpu_features().decode()
+
+
+def set_reference_kernels(bint on):
+    """Run the naive reference kernels instead of the optimized ones (for tests)."""
+    core.set_kernel_impl(KernelImpl.Reference if on else KernelImpl.Optimized)
+
+
+def reference_kernels():
+    return core.get_kernel_impl() == KernelImpl.Reference
+
+
+def set_portable_kernels(bint on):
+    """Use the portable (non-AVX2) micro-kernels even on an AVX2 machine (for tests)."""
+    core.force_portable_kernels(on)
+
+
+def cuda_devices():
+    return core.cuda_device_count()
+
+
+def has_cuda_build():
+    return core.cuda_built()
+
+
+def memory_stats():
+    """Bytes the core currently holds and how many allocations it has made so far."""
+    return {"live_bytes": core.storage_live_bytes(),
+            "allocations": core.storage_allocation_count()}
+
+
+def _roundtrip(x):
+    """numpy -> core -> numpy without copies (tests check the memory is shared)."""
+    return to_numpy(as_tensor(x, "x"))
+
+
+# ---- ops: one .pxi per op family ----------------------------------------------------
+include "activation.pxi"

@@ -1,0 +1,43 @@
+// Elementwise activations (ONNX Relu, LeakyRelu, Elu, Selu, Sigmoid, Tanh, Softplus).
+//   y = f(x) elementwise, any shape; backward: dx = dy * f'(x), computed from x and y.
+#pragma once
+
+#include <string>
+
+#include "engine/tensor.h"
+
+namespace engine {
+
+enum class Activation {
+#define ENGINE_ACTIVATION(Name, onnx) Name,
+#include "ops/activation/activation_ops.inc"
+#undef ENGINE_ACTIVATION
+};
+
+// ONNX attribute values; defaults are ONNX's (LeakyRelu alpha 0.01, Elu alpha 1,
+// Selu alpha 1.67326..., gamma 1.0507...). The Keras layer passes its own defaults.
+struct ActivationAttrs {
+  float alpha = 0.0f;
+  float gamma = 0.0f;
+};
+
+Activation activation_from_name(const std::string& onnx_name);  // "Relu" -> Relu
+const char* activation_name(Activation op);
+ActivationAttrs activation_default_attrs(Activation op);
+
+Tensor activation_forward(Activation op, const Tensor& x, const ActivationAttrs& attrs);
+// Returns dx. `y` is the forward output (may be undefined when the op needs only x).
+Tensor activation_backward(Activation op, const Tensor& x, const Tensor& y, const Tensor& dy,
+                           const ActivationAttrs& attrs);
+
+// Kernels over n contiguous floats. Backward: dx = dy * f'(x), overwriting dx.
+void activation_forward_cpu(Activation op, const ActivationAttrs& a, int64_t n, const float* x,
+                            float* y);
+void activation_backward_cpu(Activation op, const ActivationAttrs& a, int64_t n, const float* x,
+                             const float* y, const float* dy, float* dx);
+void activation_forward_ref(Activation op, const ActivationAttrs& a, int64_t n, const float* x,
+                            float* y);
+void activation_backward_ref(Activation op, const ActivationAttrs& a, int64_t n, const float* x,
+                             const float* y, const float* dy, float* dx);
+
+}  // namespace engine

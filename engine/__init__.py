@@ -1,0 +1,21 @@
+"""engine: a small, exact and fast deep-learning training and inference engine.
+
+The work runs in a C++17 core (libengine); this package is its Keras-style face.
+"""
+from engine import _core
+from engine import ops
+
+__version__ = _core.version_string()
+
+
+def set_num_threads(n: int) -> None:
+    """Set how many threads the CPU kernels use."""
+    _core.set_num_threads(n)
+
+
+def get_num_threads() -> int:
+    """How many threads the CPU kernels use."""
+    return _core.get_num_threads()
+
+
+__all__ = ["ops", "set_num_threads", "get_num_threads", "__version__"]
