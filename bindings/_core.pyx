@@ -142,6 +142,11 @@ def has_cuda_build():
     return core.cuda_built()
 
 
+def set_poison(bint on):
+    """Fill new core allocations with NaN so unwritten outputs show up (for tests)."""
+    core.storage_set_poison(on)
+
+
 def memory_stats():
     """Bytes the core currently holds and how many allocations it has made so far."""
     return {"live_bytes": core.storage_live_bytes(),

@@ -35,6 +35,7 @@ cdef extern from "engine/tensor.h" namespace "engine" nogil:
 
     cdef cppclass Storage "engine::Storage":
         pass
+    void storage_set_poison "engine::Storage::set_poison"(bool on)
     int64_t storage_live_bytes "engine::Storage::live_bytes"()
     int64_t storage_allocation_count "engine::Storage::allocation_count"()
 

@@ -47,6 +47,10 @@ class Storage {
   size_t nbytes() const { return nbytes_; }
   bool owned() const { return !release_; }
 
+  // When on, new allocations are filled with 0xFF bytes (NaN floats, -1 ints) so that a
+  // kernel that forgets to write part of its output is caught by tests.
+  static void set_poison(bool on);
+
   // Process-wide counters of storage the core allocated itself (not wrapped memory).
   static int64_t live_bytes();
   static int64_t allocation_count();

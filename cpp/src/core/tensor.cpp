@@ -58,14 +58,18 @@ std::string shape_str(const Shape& shape) {
 namespace {
 std::atomic<int64_t> g_live_bytes{0};
 std::atomic<int64_t> g_allocations{0};
+std::atomic<bool> g_poison{false};
 constexpr size_t kAlignment = 64;
 }  // namespace
+
+void Storage::set_poison(bool on) { g_poison = on; }
 
 std::shared_ptr<Storage> Storage::allocate(size_t nbytes) {
   size_t rounded = (nbytes + kAlignment - 1) / kAlignment * kAlignment;
   if (rounded == 0) rounded = kAlignment;
   void* p = std::aligned_alloc(kAlignment, rounded);
   if (!p) fail(ErrorKind::Memory, "out of memory allocating ", nbytes, " bytes");
+  if (g_poison.load()) std::memset(p, 0xFF, rounded);
   g_live_bytes += static_cast<int64_t>(nbytes);
   g_allocations += 1;
   return std::shared_ptr<Storage>(new Storage(p, nbytes, nullptr));
