@@ -33,5 +33,5 @@ def activation_backward(str name, dy, x, y=None, alpha=None, gamma=None):
         ty = as_tensor(y, name + "_backward: y")
     cdef Tensor tdx
     with nogil:
-        tdx = act.activation_backward(op, tx, ty, tdy, attrs)
+        tdx = act.activation_backward(op, tdy, tx, ty, attrs)
     return to_numpy(tdx)

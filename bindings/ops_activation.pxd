@@ -11,6 +11,5 @@ cdef extern from "ops/activation/activation.h" namespace "engine" nogil:
     ActivationAttrs activation_default_attrs(Activation op)
     Tensor activation_forward(Activation op, const Tensor& x,
                               const ActivationAttrs& attrs) except +engine_raise_py_error
-    Tensor activation_backward(Activation op, const Tensor& x, const Tensor& y,
-                               const Tensor& dy,
+    Tensor activation_backward(Activation op, const Tensor& dy, const Tensor& x, const Tensor& y,
                                const ActivationAttrs& attrs) except +engine_raise_py_error

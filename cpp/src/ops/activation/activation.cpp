@@ -31,34 +31,45 @@ ActivationAttrs activation_default_attrs(Activation op) {
   }
 }
 
-Tensor activation_forward(Activation op, const Tensor& x, const ActivationAttrs& attrs) {
-  const std::string what = str(activation_name(op), ": x");
-  check_dense_float(x, what.c_str());
-  Tensor y = Tensor::empty(x.shape());
+namespace {
+void check_same_shape(const Tensor& t, const Tensor& x, const std::string& what) {
+  check_dense_float(t, what.c_str());
+  ENGINE_CHECK(t.shape() == x.shape(), what, " ", t.describe(), " does not match x ",
+               x.describe());
+}
+}  // namespace
+
+void activation_forward(Activation op, const Tensor& x, const ActivationAttrs& attrs, Tensor& y) {
+  const std::string name = activation_name(op);
+  check_dense_float(x, (name + ": x").c_str());
+  check_same_shape(y, x, name + ": y");
   auto kernel = use_reference_kernels() ? activation_forward_ref : activation_forward_cpu;
   kernel(op, attrs, x.numel(), x.data<float>(), y.data<float>());
+}
+
+Tensor activation_forward(Activation op, const Tensor& x, const ActivationAttrs& attrs) {
+  Tensor y = Tensor::empty(x.shape());
+  activation_forward(op, x, attrs, y);
   return y;
 }
 
-Tensor activation_backward(Activation op, const Tensor& x, const Tensor& y, const Tensor& dy,
-                           const ActivationAttrs& attrs) {
-  const std::string name = activation_name(op);
-  check_dense_float(x, (name + "_backward: x").c_str());
-  check_dense_float(dy, (name + "_backward: dy").c_str());
-  ENGINE_CHECK(dy.shape() == x.shape(), name, "_backward: dy ", dy.describe(),
-               " does not match x ", x.describe());
-  Tensor y_used = y;
-  if (y_used.defined()) {
-    check_dense_float(y_used, (name + "_backward: y").c_str());
-    ENGINE_CHECK(y_used.shape() == x.shape(), name, "_backward: y ", y_used.describe(),
-                 " does not match x ", x.describe());
-  } else {
-    y_used = activation_forward(op, x, attrs);
-  }
-  Tensor dx = Tensor::empty(x.shape());
+void activation_backward(Activation op, const Tensor& dy, const Tensor& x, const Tensor& y,
+                         const ActivationAttrs& attrs, Tensor& dx) {
+  const std::string name = std::string(activation_name(op)) + "_backward";
+  check_dense_float(x, (name + ": x").c_str());
+  check_same_shape(dy, x, name + ": dy");
+  check_same_shape(dx, x, name + ": dx");
+  const Tensor y_used = y.defined() ? y : activation_forward(op, x, attrs);
+  check_same_shape(y_used, x, name + ": y");
   auto kernel = use_reference_kernels() ? activation_backward_ref : activation_backward_cpu;
   kernel(op, attrs, x.numel(), x.data<float>(), y_used.data<float>(), dy.data<float>(),
          dx.data<float>());
+}
+
+Tensor activation_backward(Activation op, const Tensor& dy, const Tensor& x, const Tensor& y,
+                           const ActivationAttrs& attrs) {
+  Tensor dx = Tensor::empty(x.shape());
+  activation_backward(op, dy, x, y, attrs, dx);
   return dx;
 }
 

@@ -25,9 +25,15 @@ Activation activation_from_name(const std::string& onnx_name);  // "Relu" -> Rel
 const char* activation_name(Activation op);
 ActivationAttrs activation_default_attrs(Activation op);
 
+// Op level: validate, then run the selected kernel into caller-provided outputs (the
+// executor's planned buffers); the Tensor-returning overloads allocate them.
+void activation_forward(Activation op, const Tensor& x, const ActivationAttrs& attrs, Tensor& y);
 Tensor activation_forward(Activation op, const Tensor& x, const ActivationAttrs& attrs);
-// Returns dx. `y` is the forward output (may be undefined when the op needs only x).
-Tensor activation_backward(Activation op, const Tensor& x, const Tensor& y, const Tensor& dy,
+// dx = dy * f'(x), overwriting dx. `y` is the forward output; when undefined it is
+// recomputed from x.
+void activation_backward(Activation op, const Tensor& dy, const Tensor& x, const Tensor& y,
+                         const ActivationAttrs& attrs, Tensor& dx);
+Tensor activation_backward(Activation op, const Tensor& dy, const Tensor& x, const Tensor& y,
                            const ActivationAttrs& attrs);
 
 // Kernels over n contiguous floats. Backward: dx = dy * f'(x), overwriting dx.
