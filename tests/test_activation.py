@@ -1,0 +1,79 @@
+"""Activations: forward vs numpy float64, backward vs finite differences and numpy."""
+import numpy as np
+import pytest
+from scipy.special import expit
+
+from engine import ops
+from helpers import ELEMENTWISE_RTOL, REDUCTION_RTOL, assert_close, away_from, numeric_grads
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_GAMMA = 1.0507009873554804934193349852946
+
+
+np_sigmoid = expit
+
+
+# name -> (forward, reference f(x) in float64, reference f'(x), kwargs, kinks)
+CASES = {
+    "relu": (ops.relu, ops.relu_backward, lambda x: np.maximum(x, 0), lambda x: (x > 0) * 1.0, {}, (0.0,)),
+    "leaky_relu": (ops.leaky_relu, ops.leaky_relu_backward, lambda x: np.where(x >= 0, x, 0.3 * x),
+                   lambda x: np.where(x >= 0, 1.0, 0.3), {"alpha": 0.3}, (0.0,)),
+    "elu": (ops.elu, ops.elu_backward, lambda x: np.where(x > 0, x, 0.7 * np.expm1(x)),
+            lambda x: np.where(x > 0, 1.0, 0.7 * np.exp(x)), {"alpha": 0.7}, (0.0,)),
+    "selu": (ops.selu, ops.selu_backward,
+             lambda x: SELU_GAMMA * np.where(x > 0, x, SELU_ALPHA * np.expm1(x)),
+             lambda x: SELU_GAMMA * np.where(x > 0, 1.0, SELU_ALPHA * np.exp(x)), {}, (0.0,)),
+    "sigmoid": (ops.sigmoid, ops.sigmoid_backward, np_sigmoid,
+                lambda x: np_sigmoid(x) * (1 - np_sigmoid(x)), {}, ()),
+    "tanh": (ops.tanh, ops.tanh_backward, np.tanh, lambda x: 1 - np.tanh(x) ** 2, {}, ()),
+    "softplus": (ops.softplus, ops.softplus_backward, lambda x: np.logaddexp(0, x), np_sigmoid, {}, ()),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("shape", [(7,), (13, 33), (2, 3, 7, 5), (257, 129)], ids=str)
+def test_forward_matches_numpy(name, shape, rng, kernel_impl):
+    fwd, _, ref, _, kwargs, kinks = CASES[name]
+    x = away_from(rng, shape, kinks, scale=3.0)
+    assert_close(fwd(x, **kwargs), ref(x.astype(np.float64)), ELEMENTWISE_RTOL)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_backward_matches_finite_differences(name, rng, kernel_impl):
+    fwd, bwd, ref, _, kwargs, kinks = CASES[name]
+    x = away_from(rng, (3, 5), kinks, margin=0.05, scale=2.0)
+    dy = rng.standard_normal(x.shape).astype(np.float32)
+    (numeric,) = numeric_grads(ref, [x], dy)
+    assert_close(bwd(dy, x, **kwargs), numeric, REDUCTION_RTOL, "dx")
+    # Passing the saved forward output must give the same gradient.
+    assert_close(bwd(dy, x, y=fwd(x, **kwargs), **kwargs), numeric, REDUCTION_RTOL, "dx(y)")
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_backward_matches_numpy_on_large_input(name, rng):
+    _, bwd, _, dref, kwargs, kinks = CASES[name]
+    x = away_from(rng, (64, 257), kinks, scale=3.0)
+    dy = rng.standard_normal(x.shape).astype(np.float32)
+    expected = dy.astype(np.float64) * dref(x.astype(np.float64))
+    assert_close(bwd(dy, x, **kwargs), expected, ELEMENTWISE_RTOL)
+
+
+def test_extreme_inputs_stay_finite():
+    x = np.array([-1e4, -100.0, -20.0, 0.0, 20.0, 100.0, 1e4], dtype=np.float32)
+    for fn in (ops.sigmoid, ops.softplus, ops.tanh, ops.elu, ops.selu):
+        y = fn(x)
+        assert np.all(np.isfinite(y)), fn.__name__
+    assert_close(ops.softplus(x), np.logaddexp(0, x.astype(np.float64)), ELEMENTWISE_RTOL)
+    assert_close(ops.sigmoid(x), np_sigmoid(x.astype(np.float64)), ELEMENTWISE_RTOL)
+
+
+def test_bad_inputs_raise_clear_errors():
+    x = np.ones((3, 4), dtype=np.float32)
+    with pytest.raises(TypeError, match="Relu: x must be a float32"):
+        ops.relu(x.astype(np.float64))
+    with pytest.raises(TypeError, match="float32"):
+        ops.relu(x.astype(np.int64))
+    with pytest.raises(ValueError, match="C-contiguous"):
+        ops.relu(x.T)
+    with pytest.raises(ValueError, match="dy .* does not match x"):
+        ops.relu_backward(x[:2], x)
