@@ -153,6 +153,12 @@ def memory_stats():
             "allocations": core.storage_allocation_count()}
 
 
+def _empty(shape):
+    """An uninitialised core float32 tensor (NaN-filled while poisoning is on)."""
+    cdef Shape dims = as_int_list(shape, "shape")
+    return to_numpy(core.tensor_empty(dims, DType.Float32))
+
+
 def _roundtrip(x):
     """numpy -> core -> numpy without copies (tests check the memory is shared)."""
     return to_numpy(as_tensor(x, "x"))
