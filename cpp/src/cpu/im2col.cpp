@@ -1,0 +1,73 @@
+#include "cpu/im2col.h"
+
+#include <cstring>
+
+#include "engine/threads.h"
+
+namespace engine {
+
+namespace {
+
+// Channels per parallel chunk: enough copying per chunk (~32K floats) to pay for a thread.
+int64_t channel_grain(const Window2d& g) {
+  const int64_t per_channel = g.KH * g.KW * g.OH * g.OW;
+  return std::max<int64_t>(1, (int64_t{1} << 15) / std::max<int64_t>(per_channel, 1));
+}
+
+// Walks every (channel, kh, kw, oh) row of col, calling fn(col offset of the row, x offset
+// of the input row it reads or -1 when that row is padding, valid span along the row).
+// One walk serves both directions, so the index arithmetic exists once.
+template <class Fn>
+void for_each_col_row(const Window2d& g, int64_t c_begin, int64_t c_end, Fn&& fn) {
+  const int64_t P = g.OH * g.OW;
+  for (int64_t c = c_begin; c < c_end; ++c) {
+    for (int64_t kh = 0; kh < g.KH; ++kh) {
+      const TapSpan rows = tap_span(g.OH, g.H, g.SH, g.PT, kh, g.DH);
+      for (int64_t kw = 0; kw < g.KW; ++kw) {
+        const TapSpan cols = tap_span(g.OW, g.W, g.SW, g.PL, kw, g.DW);
+        const int64_t row0 = ((c * g.KH + kh) * g.KW + kw) * P;
+        for (int64_t oh = 0; oh < g.OH; ++oh) {
+          const bool inside = oh >= rows.lo && oh < rows.hi;
+          const int64_t ih = rows.in0 + (oh - rows.lo) * g.SH;
+          fn(row0 + oh * g.OW, inside ? (c * g.H + ih) * g.W : -1, cols);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void im2col(const Window2d& g, int64_t C, const float* x, float* col) {
+  parallel_for(C, channel_grain(g), [&](int64_t c0, int64_t c1) {
+    for_each_col_row(g, c0, c1, [&](int64_t col_off, int64_t x_off, const TapSpan& s) {
+      float* dst = col + col_off;
+      if (x_off < 0) {
+        std::memset(dst, 0, sizeof(float) * g.OW);
+        return;
+      }
+      const float* src = x + x_off + s.in0;
+      std::fill(dst, dst + s.lo, 0.0f);
+      if (g.SW == 1) {
+        std::memcpy(dst + s.lo, src, sizeof(float) * (s.hi - s.lo));
+      } else {
+        for (int64_t ow = s.lo; ow < s.hi; ++ow) dst[ow] = src[(ow - s.lo) * g.SW];
+      }
+      std::fill(dst + s.hi, dst + g.OW, 0.0f);
+    });
+  });
+}
+
+void col2im(const Window2d& g, int64_t C, const float* col, float* x) {
+  // Channels own disjoint planes of x, so chunks never write the same element.
+  parallel_for(C, channel_grain(g), [&](int64_t c0, int64_t c1) {
+    for_each_col_row(g, c0, c1, [&](int64_t col_off, int64_t x_off, const TapSpan& s) {
+      if (x_off < 0) return;
+      const float* src = col + col_off;
+      float* dst = x + x_off + s.in0;
+      for (int64_t ow = s.lo; ow < s.hi; ++ow) dst[(ow - s.lo) * g.SW] += src[ow];
+    });
+  });
+}
+
+}  // namespace engine

@@ -1,0 +1,89 @@
+#include "ops/conv/conv.h"
+
+#include "ops/common.h"
+
+namespace engine {
+
+namespace {
+
+void check_shape(const Tensor& t, const Shape& expected, const char* what) {
+  check_dense_float(t, what);
+  ENGINE_CHECK(t.shape() == expected, what, " has shape ", shape_str(t.shape()), ", expected ",
+               shape_str(expected));
+}
+
+bool wanted(const Tensor* t) { return t != nullptr && t->defined(); }
+
+}  // namespace
+
+ConvShape conv_shape(const Tensor& x, const Tensor& w, const Tensor& b, const ConvAttrs& attrs) {
+  check_dense_float(x, "Conv: x");
+  check_dense_float(w, "Conv: w");
+  ENGINE_CHECK(x.ndim() == 4, "Conv: x must be 4-D [N, C, H, W], got ", x.describe());
+  ENGINE_CHECK(w.ndim() == 4, "Conv: w must be 4-D [OC, C/group, KH, KW], got ", w.describe());
+  ConvShape s;
+  s.N = x.dim(0);
+  s.C = x.dim(1);
+  s.OC = w.dim(0);
+  s.G = attrs.group;
+  ENGINE_CHECK(s.G >= 1, "Conv: group must be positive, got ", s.G);
+  ENGINE_CHECK(s.C >= 1 && s.OC >= 1, "Conv: need at least one input and one output channel, got x ",
+               x.describe(), " and w ", w.describe());
+  ENGINE_CHECK(s.C % s.G == 0, "Conv: group ", s.G, " does not divide the ", s.C,
+               " input channels of x ", x.describe());
+  ENGINE_CHECK(s.OC % s.G == 0, "Conv: group ", s.G, " does not divide the ", s.OC,
+               " output channels of w ", w.describe());
+  ENGINE_CHECK(w.dim(1) == s.C / s.G, "Conv: w ", w.describe(), " expects ", w.dim(1),
+               " input channels per group, but x ", x.describe(), " with group ", s.G, " has ",
+               s.C / s.G);
+  const int64_t KH = w.dim(2), KW = w.dim(3);
+  if (!attrs.window.kernel_shape.empty()) {
+    ENGINE_CHECK(attrs.window.kernel_shape == Shape({KH, KW}), "Conv: kernel_shape ",
+                 shape_str(attrs.window.kernel_shape), " does not match the kernel [", KH, ", ", KW,
+                 "] of w ", w.describe());
+  }
+  if (b.defined()) check_shape(b, {s.OC}, "Conv: b");
+  s.win = resolve_window2d("Conv", x.dim(2), x.dim(3), KH, KW, attrs.window);
+  return s;
+}
+
+void conv_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvAttrs& attrs,
+                  Tensor& y) {
+  const ConvShape s = conv_shape(x, w, b, attrs);
+  check_shape(y, s.y_shape(), "Conv: y");
+  auto kernel = use_reference_kernels() ? conv2d_forward_ref : conv2d_forward_cpu;
+  kernel(s, x.data<float>(), w.data<float>(), b.defined() ? b.data<float>() : nullptr,
+         y.data<float>());
+}
+
+Tensor conv_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvAttrs& attrs) {
+  Tensor y = Tensor::empty(conv_shape(x, w, b, attrs).y_shape());
+  conv_forward(x, w, b, attrs, y);
+  return y;
+}
+
+void conv_backward(const Tensor& dy, const Tensor& x, const Tensor& w, const ConvAttrs& attrs,
+                   Tensor* dx, Tensor* dw, Tensor* db) {
+  const ConvShape s = conv_shape(x, w, Tensor(), attrs);
+  check_shape(dy, s.y_shape(), "Conv_backward: dy");
+  if (wanted(dx)) check_shape(*dx, x.shape(), "Conv_backward: dx");
+  if (wanted(dw)) check_shape(*dw, w.shape(), "Conv_backward: dw");
+  if (wanted(db)) check_shape(*db, {s.OC}, "Conv_backward: db");
+  auto kernel = use_reference_kernels() ? conv2d_backward_ref : conv2d_backward_cpu;
+  kernel(s, dy.data<float>(), x.data<float>(), w.data<float>(),
+         wanted(dx) ? dx->data<float>() : nullptr, wanted(dw) ? dw->data<float>() : nullptr,
+         wanted(db) ? db->data<float>() : nullptr);
+}
+
+ConvGrads conv_backward(const Tensor& dy, const Tensor& x, const Tensor& w,
+                        const ConvAttrs& attrs, bool need_dx, bool need_dw, bool need_db) {
+  const ConvShape s = conv_shape(x, w, Tensor(), attrs);  // before allocating from the shapes
+  ConvGrads g;
+  if (need_dx) g.dx = Tensor::empty(x.shape());
+  if (need_dw) g.dw = Tensor::zeros(w.shape());
+  if (need_db) g.db = Tensor::zeros({s.OC});
+  conv_backward(dy, x, w, attrs, &g.dx, &g.dw, &g.db);
+  return g;
+}
+
+}  // namespace engine

@@ -1,0 +1,70 @@
+// Conv (ONNX Conv, 2-D, NCHW), forward and backward.
+//
+//   N  batch            C  input channels     H, W    input height, width
+//   OC output channels  G  group              KH, KW  kernel height, width
+//   OH, OW output height, width (window2d.h: pads, strides, dilations, auto_pad)
+//
+//   x [N, C, H, W], w [OC, C/G, KH, KW], b [OC] (optional) -> y [N, OC, OH, OW]
+//   y[n, o, i, j] = b[o] + sum_{c, kh, kw} w[o, c, kh, kw] *
+//                   x[n, g*C/G + c, i*SH - PT + kh*DH, j*SW - PL + kw*DW]   (0 in the pads)
+//   where g = o / (OC/G): output channel group g sees only input channel group g.
+//
+// Backward: dx = conv_transpose(dy, w) (OVERWRITTEN), dw += dy (*) x, db += sum over
+// N, OH, OW of dy (ACCUMULATED); each may be skipped.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/tensor.h"
+#include "ops/window2d.h"
+
+namespace engine {
+
+// ONNX Conv attributes: the window (kernel_shape optional, checked against w; ceil_mode
+// unused) and group.
+struct ConvAttrs {
+  Window2dAttrs window;
+  int64_t group = 1;
+};
+
+// Every size a kernel needs, resolved and validated once.
+struct ConvShape {
+  int64_t N = 0, C = 0, OC = 0, G = 1;
+  Window2d win;  // H, W, KH, KW, strides, dilations, pads, OH, OW
+  Shape y_shape() const { return {N, OC, win.OH, win.OW}; }
+};
+
+// Validates x, w, the optional b (undefined = no bias) and the attributes; errors name
+// "Conv" and the offending values.
+ConvShape conv_shape(const Tensor& x, const Tensor& w, const Tensor& b, const ConvAttrs& attrs);
+
+// Op level: validate, then run the selected kernel into a caller-provided y; the
+// Tensor-returning overload allocates it.
+void conv_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvAttrs& attrs,
+                  Tensor& y);
+Tensor conv_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvAttrs& attrs);
+
+// dx [N, C, H, W] is overwritten; dw [OC, C/G, KH, KW] and db [OC] are accumulated into.
+// A null or undefined gradient is not computed.
+void conv_backward(const Tensor& dy, const Tensor& x, const Tensor& w, const ConvAttrs& attrs,
+                   Tensor* dx, Tensor* dw, Tensor* db);
+
+// Allocating form: the requested gradients (dx fresh, dw and db from zeros); the others
+// are left undefined.
+struct ConvGrads {
+  Tensor dx, dw, db;
+};
+ConvGrads conv_backward(const Tensor& dy, const Tensor& x, const Tensor& w,
+                        const ConvAttrs& attrs, bool need_dx, bool need_dw, bool need_db);
+
+// Kernels on contiguous float buffers laid out as above; b, dx, dw, db may be null.
+void conv2d_forward_cpu(const ConvShape& s, const float* x, const float* w, const float* b,
+                        float* y);
+void conv2d_backward_cpu(const ConvShape& s, const float* dy, const float* x, const float* w,
+                         float* dx, float* dw, float* db);
+void conv2d_forward_ref(const ConvShape& s, const float* x, const float* w, const float* b,
+                        float* y);
+void conv2d_backward_ref(const ConvShape& s, const float* dy, const float* x, const float* w,
+                         float* dx, float* dw, float* db);
+
+}  // namespace engine
