@@ -1,0 +1,114 @@
+#include "ops/pool/pool.h"
+
+#include "ops/common.h"
+
+namespace engine {
+
+const char* pool_op_name(PoolKind kind) {
+  return kind == PoolKind::Max ? "MaxPool" : "AveragePool";
+}
+
+namespace {
+
+void check_input(const Tensor& x, const std::string& what) {
+  check_dense_float(x, what.c_str());
+  ENGINE_CHECK(x.ndim() == 4, what, " must be 4-D [N, C, H, W], got ", x.describe());
+}
+
+void check_shape(const Tensor& t, const Shape& shape, const std::string& what) {
+  check_dense_float(t, what.c_str());
+  ENGINE_CHECK(t.shape() == shape, what, " ", t.describe(), " does not match the expected shape ",
+               shape_str(shape));
+}
+
+}  // namespace
+
+Window2d pool2d_geometry(PoolKind kind, const Tensor& x, const PoolAttrs& attrs) {
+  const char* op = pool_op_name(kind);
+  check_input(x, str(op, ": x"));
+  const auto& k = attrs.window.kernel_shape;
+  ENGINE_CHECK(!k.empty(), op, ": kernel_shape is required");
+  ENGINE_CHECK(k.size() == 2, op, ": kernel_shape must have 2 values for a 2-D input, got ",
+               shape_str(k));
+  return resolve_window2d(op, x.dim(2), x.dim(3), k[0], k[1], attrs.window);
+}
+
+Shape pool2d_output_shape(PoolKind kind, const Tensor& x, const PoolAttrs& attrs) {
+  const Window2d g = pool2d_geometry(kind, x, attrs);
+  return {x.dim(0), x.dim(1), g.OH, g.OW};
+}
+
+void pool2d_forward(PoolKind kind, const Tensor& x, const PoolAttrs& attrs, Tensor& y) {
+  const Window2d g = pool2d_geometry(kind, x, attrs);
+  check_shape(y, {x.dim(0), x.dim(1), g.OH, g.OW}, str(pool_op_name(kind), ": y"));
+  auto kernel = use_reference_kernels() ? pool2d_forward_ref : pool2d_forward_cpu;
+  kernel(kind, g, attrs.count_include_pad, x.dim(0) * x.dim(1), x.data<float>(),
+         y.data<float>());
+}
+
+Tensor pool2d_forward(PoolKind kind, const Tensor& x, const PoolAttrs& attrs) {
+  Tensor y = Tensor::empty(pool2d_output_shape(kind, x, attrs));
+  pool2d_forward(kind, x, attrs, y);
+  return y;
+}
+
+void pool2d_backward(PoolKind kind, const Tensor& dy, const Tensor& x, const PoolAttrs& attrs,
+                     Tensor& dx) {
+  const std::string name = str(pool_op_name(kind), "_backward");
+  check_input(x, name + ": x");
+  const Window2d g = pool2d_geometry(kind, x, attrs);
+  check_shape(dy, {x.dim(0), x.dim(1), g.OH, g.OW}, name + ": dy");
+  check_shape(dx, x.shape(), name + ": dx");
+  auto kernel = use_reference_kernels() ? pool2d_backward_ref : pool2d_backward_cpu;
+  kernel(kind, g, attrs.count_include_pad, x.dim(0) * x.dim(1), x.data<float>(),
+         dy.data<float>(), dx.data<float>());
+}
+
+Tensor pool2d_backward(PoolKind kind, const Tensor& dy, const Tensor& x, const PoolAttrs& attrs) {
+  check_input(x, str(pool_op_name(kind), "_backward: x"));
+  Tensor dx = Tensor::empty(x.shape());
+  pool2d_backward(kind, dy, x, attrs, dx);
+  return dx;
+}
+
+// GlobalAveragePool is an AveragePool whose window is the whole plane.
+namespace {
+Window2d global_geometry(const Tensor& x, const std::string& op) {
+  check_input(x, op + ": x");
+  Window2dAttrs whole;
+  whole.kernel_shape = {x.dim(2), x.dim(3)};
+  return resolve_window2d(op.c_str(), x.dim(2), x.dim(3), x.dim(2), x.dim(3), whole);
+}
+}  // namespace
+
+void global_avg_pool2d_forward(const Tensor& x, Tensor& y) {
+  const Window2d g = global_geometry(x, "GlobalAveragePool");
+  check_shape(y, {x.dim(0), x.dim(1), 1, 1}, "GlobalAveragePool: y");
+  auto kernel = use_reference_kernels() ? pool2d_forward_ref : pool2d_forward_cpu;
+  kernel(PoolKind::Average, g, false, x.dim(0) * x.dim(1), x.data<float>(), y.data<float>());
+}
+
+Tensor global_avg_pool2d_forward(const Tensor& x) {
+  check_input(x, "GlobalAveragePool: x");
+  Tensor y = Tensor::empty({x.dim(0), x.dim(1), 1, 1});
+  global_avg_pool2d_forward(x, y);
+  return y;
+}
+
+void global_avg_pool2d_backward(const Tensor& dy, const Tensor& x, Tensor& dx) {
+  const Window2d g = global_geometry(x, "GlobalAveragePool_backward");
+  check_shape(dy, {x.dim(0), x.dim(1), 1, 1}, "GlobalAveragePool_backward: dy");
+  check_shape(dx, x.shape(), "GlobalAveragePool_backward: dx");
+  auto kernel = use_reference_kernels() ? pool2d_backward_ref : pool2d_backward_cpu;
+  kernel(PoolKind::Average, g, false, x.dim(0) * x.dim(1), x.data<float>(), dy.data<float>(),
+         dx.data<float>());
+}
+
+Tensor global_avg_pool2d_backward(const Tensor& dy, const Tensor& x) {
+  check_input(x, "GlobalAveragePool_backward: x");
+  Tensor dx = Tensor::empty(x.shape());
+  global_avg_pool2d_backward(dy, x, dx);
+  return dx;
+}
+
+}  // namespace engine

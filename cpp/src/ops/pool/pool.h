@@ -1,0 +1,63 @@
+// Pooling (ONNX MaxPool, AveragePool, GlobalAveragePool), NCHW.
+//   x [N, C, H, W] -> y [N, C, OH, OW]; each of the N*C planes is pooled on its own.
+//   Window geometry (kernel KH x KW, strides SH/SW, dilations DH/DW, pads [top, left,
+//   bottom, right], auto_pad, ceil_mode) comes from window2d.h.
+//
+//   MaxPool: the largest input under the window; padding never wins (it acts as -inf).
+//     Backward routes dy to the position of the maximum. On ties the first maximum in
+//     window scan order (row by row, then column) wins, the position onnxruntime reports
+//     in MaxPool's Indices output.
+//   AveragePool: the sum under the window divided by the number of taps that count:
+//     count_include_pad=0: taps inside the input; count_include_pad=1: taps inside the
+//     padded input [-top, H + bottom) x [-left, W + right). A ceil_mode window reaching
+//     past the padded input never counts that extra part (onnxruntime agrees).
+//     Backward spreads dy / count over the counted taps that lie inside the input.
+//   A window with no tap inside the input (possible with dilations or pads as large as the
+//   kernel) gives 0 (average) or the lowest float (max), as onnxruntime does, and no gradient.
+//   GlobalAveragePool: y [N, C, 1, 1] = mean over H x W.
+//
+// Backward functions OVERWRITE dx.
+#pragma once
+
+#include "engine/tensor.h"
+#include "ops/window2d.h"
+
+namespace engine {
+
+enum class PoolKind { Max, Average };
+
+struct PoolAttrs {
+  Window2dAttrs window;            // kernel_shape is required
+  bool count_include_pad = false;  // AveragePool only
+};
+
+// Validates x (float32, contiguous, rank 4) and the attributes; resolves the geometry.
+Window2d pool2d_geometry(PoolKind kind, const Tensor& x, const PoolAttrs& attrs);
+Shape pool2d_output_shape(PoolKind kind, const Tensor& x, const PoolAttrs& attrs);
+
+// Op level: validate, then run the selected kernel into caller-provided outputs; the
+// Tensor-returning overloads allocate them.
+void pool2d_forward(PoolKind kind, const Tensor& x, const PoolAttrs& attrs, Tensor& y);
+Tensor pool2d_forward(PoolKind kind, const Tensor& x, const PoolAttrs& attrs);
+void pool2d_backward(PoolKind kind, const Tensor& dy, const Tensor& x, const PoolAttrs& attrs,
+                     Tensor& dx);
+Tensor pool2d_backward(PoolKind kind, const Tensor& dy, const Tensor& x, const PoolAttrs& attrs);
+
+void global_avg_pool2d_forward(const Tensor& x, Tensor& y);
+Tensor global_avg_pool2d_forward(const Tensor& x);
+void global_avg_pool2d_backward(const Tensor& dy, const Tensor& x, Tensor& dx);
+Tensor global_avg_pool2d_backward(const Tensor& dy, const Tensor& x);
+
+const char* pool_op_name(PoolKind kind);  // "MaxPool", "AveragePool"
+
+// Kernels over `planes` contiguous H x W input planes and OH x OW output planes.
+void pool2d_forward_cpu(PoolKind kind, const Window2d& g, bool count_include_pad,
+                        int64_t planes, const float* x, float* y);
+void pool2d_backward_cpu(PoolKind kind, const Window2d& g, bool count_include_pad,
+                         int64_t planes, const float* x, const float* dy, float* dx);
+void pool2d_forward_ref(PoolKind kind, const Window2d& g, bool count_include_pad,
+                        int64_t planes, const float* x, float* y);
+void pool2d_backward_ref(PoolKind kind, const Window2d& g, bool count_include_pad,
+                         int64_t planes, const float* x, const float* dy, float* dx);
+
+}  // namespace engine
