@@ -1,0 +1,53 @@
+// Elementwise binary ops with numpy broadcasting (ONNX Add, Sub, Mul, Div).
+//   a [A...], b [B...] -> y [Y...], Y = the broadcast of A and B: shapes are aligned on
+//   the right, and along each axis the sizes must be equal or one of them 1.
+//   Backward: dy [Y...] -> da [A...], db [B...]; each is dy times the partial derivative,
+//   summed over the axes its input was broadcast along. Both OVERWRITE; either may be
+//   null (not needed, skipped).
+#pragma once
+
+#include <string>
+
+#include "engine/tensor.h"
+
+namespace engine {
+
+enum class BinaryOp {
+#define ENGINE_BINARY(Name, onnx) Name,
+#include "ops/binary/binary_ops.inc"
+#undef ENGINE_BINARY
+};
+
+BinaryOp binary_op_from_name(const std::string& onnx_name);  // "Add" -> Add
+const char* binary_op_name(BinaryOp op);
+
+// The broadcast shape; the error names `op` and both shapes when they do not broadcast.
+Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
+
+// How the inputs map onto the output: for every output axis, each input's element stride
+// (0 where that input is broadcast).
+struct BinaryLayout {
+  Shape shape;  // output
+  Shape a_strides, b_strides;
+  int64_t a_numel = 0, b_numel = 0;
+};
+BinaryLayout binary_layout(const char* op, const Shape& a, const Shape& b);
+
+// Op level: validate, then run the selected kernel into caller-provided outputs; the
+// Tensor-returning overload allocates y.
+void binary_forward(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& y);
+Tensor binary_forward(BinaryOp op, const Tensor& a, const Tensor& b);
+void binary_backward(BinaryOp op, const Tensor& dy, const Tensor& a, const Tensor& b, Tensor* da,
+                     Tensor* db);
+
+// Kernels over contiguous buffers laid out as `l` describes. da/db may be null.
+void binary_forward_cpu(BinaryOp op, const BinaryLayout& l, const float* a, const float* b,
+                        float* y);
+void binary_backward_cpu(BinaryOp op, const BinaryLayout& l, const float* dy, const float* a,
+                         const float* b, float* da, float* db);
+void binary_forward_ref(BinaryOp op, const BinaryLayout& l, const float* a, const float* b,
+                        float* y);
+void binary_backward_ref(BinaryOp op, const BinaryLayout& l, const float* dy, const float* a,
+                         const float* b, float* da, float* db);
+
+}  // namespace engine
