@@ -1,0 +1,271 @@
+#include "ops/losses/losses.h"
+
+#include <algorithm>
+
+#include "ops/common.h"
+
+namespace engine {
+
+Reduction reduction_from_name(const std::string& name, const char* op) {
+  if (name == "mean") return Reduction::Mean;
+  if (name == "sum") return Reduction::Sum;
+  if (name == "none") return Reduction::None;
+  fail(ErrorKind::Value, op, ": unknown reduction '", name,
+       "' (expected 'mean', 'sum' or 'none')");
+}
+
+const char* reduction_name(Reduction r) {
+  switch (r) {
+    case Reduction::Mean: return "mean";
+    case Reduction::Sum: return "sum";
+    case Reduction::None: return "none";
+  }
+  return "unknown";
+}
+
+namespace {
+
+constexpr const char* kCE = "softmax_cross_entropy";
+constexpr const char* kMSE = "mean_squared_error";
+
+double sum_of(const Tensor& t) {  // serial, in double: the same total on any thread count
+  const float* p = t.data<float>();
+  double s = 0.0;
+  for (int64_t i = 0; i < t.numel(); ++i) s += p[i];
+  return s;
+}
+
+// dloss of a scalar reduction: any single-element tensor.
+float scalar_dloss(const Tensor& dloss, const std::string& op) {
+  check_dense_float(dloss, (op + ": dloss").c_str());
+  ENGINE_CHECK(dloss.numel() == 1, op, ": dloss must hold one value for a reduced loss, got ",
+               dloss.describe());
+  return dloss.data<float>()[0];
+}
+
+void check_output(const Tensor& t, const Shape& shape, const std::string& what) {
+  check_dense_float(t, what.c_str());
+  ENGINE_CHECK(t.shape() == shape, what, " must have shape ", shape_str(shape), ", got ",
+               t.describe());
+}
+
+Shape without_class_axis(const Shape& logits) {
+  Shape s = logits;
+  s.erase(s.begin() + 1);
+  return s;
+}
+
+std::string position_str(int64_t flat, const Shape& shape) {
+  Shape index(shape.size());
+  for (int i = static_cast<int>(shape.size()) - 1; i >= 0; --i) {
+    index[i] = flat % shape[i];
+    flat /= shape[i];
+  }
+  return "target" + shape_str(index);
+}
+
+Shape check_cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& weight,
+                          const CrossEntropyAttrs& attrs, const std::string& op) {
+  check_dense_float(logits, (op + ": logits").c_str());
+  ENGINE_CHECK(logits.ndim() >= 2, op, ": logits must have rank >= 2 ([N, C, ...]), got ",
+               logits.describe());
+  ENGINE_CHECK(logits.dim(1) >= 1, op, ": logits need at least one class, got ",
+               logits.describe());
+  ENGINE_CHECK(target.defined(), op, ": target is missing");
+  check_contiguous(target, (op + ": target").c_str());
+  const Shape label_shape = without_class_axis(logits.shape());
+  if (target.dtype() == DType::Int64) {
+    ENGINE_CHECK_TYPE(target.shape() != logits.shape(), op, ": target ", target.describe(),
+                      " has the logits' shape, so it holds probabilities, which must be "
+                      "float32 (int64 targets are class indices of shape ",
+                      shape_str(label_shape), ")");
+    ENGINE_CHECK(target.shape() == label_shape, op, ": target ", target.describe(),
+                 " does not match logits ", logits.describe(),
+                 ": int64 class indices must have shape ", shape_str(label_shape));
+  } else {
+    ENGINE_CHECK_TYPE(target.shape() != label_shape, op, ": target ", target.describe(),
+                      " looks like class indices, which must be int64 (a float32 target holds "
+                      "probabilities of the logits' shape ",
+                      shape_str(logits.shape()), ")");
+    ENGINE_CHECK(target.shape() == logits.shape(), op, ": target ", target.describe(),
+                 " does not match logits ", logits.describe(),
+                 ": expected float32 probabilities of shape ", shape_str(logits.shape()),
+                 " or int64 class indices of shape ", shape_str(label_shape));
+    ENGINE_CHECK(attrs.ignore_index == kNoIgnoreIndex, op, ": ignore_index ",
+                 attrs.ignore_index, " applies to int64 class indices only, got a float32 target");
+  }
+  if (weight.defined()) {
+    check_dense_float(weight, (op + ": sample_weight").c_str());
+    ENGINE_CHECK(weight.shape() == Shape{logits.dim(0)}, op, ": sample_weight ",
+                 weight.describe(), " must have shape [N] = [", logits.dim(0), "]");
+  }
+  return attrs.reduction == Reduction::None ? label_shape : Shape{};
+}
+
+struct CrossEntropyProblem {
+  CrossEntropyArgs args;
+  Shape loss_shape;
+  int64_t count = 0;  // positions not ignored: the Mean denominator
+};
+
+CrossEntropyProblem prepare_cross_entropy(const Tensor& logits, const Tensor& target,
+                                          const Tensor& weight, const CrossEntropyAttrs& attrs,
+                                          const std::string& op) {
+  CrossEntropyProblem p;
+  p.loss_shape = check_cross_entropy(logits, target, weight, attrs, op);
+  CrossEntropyArgs& a = p.args;
+  a.n = logits.dim(0);
+  a.c = logits.dim(1);
+  a.d = a.n * a.c == 0 ? 0 : logits.numel() / (a.n * a.c);
+  a.logits = logits.data<float>();
+  a.weight = weight.defined() ? weight.data<float>() : nullptr;
+  a.ignore_index = attrs.ignore_index;
+  if (target.dtype() == DType::Float32) {
+    a.probs = target.data<float>();
+    p.count = a.n * a.d;
+    return p;
+  }
+  a.labels = target.data<int64_t>();
+  const Shape label_shape = without_class_axis(logits.shape());
+  for (int64_t i = 0; i < target.numel(); ++i) {
+    const int64_t label = a.labels[i];
+    if (label == a.ignore_index) continue;
+    ENGINE_CHECK(label >= 0 && label < a.c, op, ": label ", label, " at ",
+                 position_str(i, label_shape), " is out of range [0, ", a.c, ")");
+    ++p.count;
+  }
+  return p;
+}
+
+}  // namespace
+
+Shape softmax_cross_entropy_loss_shape(const Tensor& logits, const Tensor& target,
+                                       const Tensor& weight, const CrossEntropyAttrs& attrs) {
+  return check_cross_entropy(logits, target, weight, attrs, kCE);
+}
+
+void softmax_cross_entropy_forward(const Tensor& logits, const Tensor& target,
+                                   const Tensor& weight, const CrossEntropyAttrs& attrs,
+                                   Tensor& loss) {
+  const CrossEntropyProblem p = prepare_cross_entropy(logits, target, weight, attrs, kCE);
+  check_output(loss, p.loss_shape, "softmax_cross_entropy: loss");
+  auto kernel = use_reference_kernels() ? softmax_cross_entropy_forward_ref
+                                        : softmax_cross_entropy_forward_cpu;
+  if (attrs.reduction == Reduction::None) {
+    kernel(p.args, loss.data<float>());
+    return;
+  }
+  Tensor per_position = Tensor::empty({p.args.n * p.args.d});
+  kernel(p.args, per_position.data<float>());
+  double total = sum_of(per_position);
+  if (attrs.reduction == Reduction::Mean) total = p.count > 0 ? total / p.count : 0.0;
+  loss.data<float>()[0] = static_cast<float>(total);
+}
+
+Tensor softmax_cross_entropy_forward(const Tensor& logits, const Tensor& target,
+                                     const Tensor& weight, const CrossEntropyAttrs& attrs) {
+  Tensor loss = Tensor::empty(softmax_cross_entropy_loss_shape(logits, target, weight, attrs));
+  softmax_cross_entropy_forward(logits, target, weight, attrs, loss);
+  return loss;
+}
+
+void softmax_cross_entropy_backward(const Tensor& dloss, const Tensor& logits,
+                                    const Tensor& target, const Tensor& weight,
+                                    const CrossEntropyAttrs& attrs, Tensor& dlogits) {
+  const std::string op = std::string(kCE) + "_backward";
+  const CrossEntropyProblem p = prepare_cross_entropy(logits, target, weight, attrs, op);
+  check_output(dlogits, logits.shape(), op + ": dlogits");
+  const float* dloss_data = nullptr;
+  double scale = 1.0;
+  if (attrs.reduction == Reduction::None) {
+    check_output(dloss, p.loss_shape, op + ": dloss");
+    dloss_data = dloss.data<float>();
+  } else {
+    scale = scalar_dloss(dloss, op);
+    if (attrs.reduction == Reduction::Mean) scale = p.count > 0 ? scale / p.count : 0.0;
+  }
+  auto kernel = use_reference_kernels() ? softmax_cross_entropy_backward_ref
+                                        : softmax_cross_entropy_backward_cpu;
+  kernel(p.args, dloss_data, static_cast<float>(scale), dlogits.data<float>());
+}
+
+Tensor softmax_cross_entropy_backward(const Tensor& dloss, const Tensor& logits,
+                                      const Tensor& target, const Tensor& weight,
+                                      const CrossEntropyAttrs& attrs) {
+  check_dense_float(logits, "softmax_cross_entropy_backward: logits");  // before reading its shape
+  Tensor dlogits = Tensor::empty(logits.shape());
+  softmax_cross_entropy_backward(dloss, logits, target, weight, attrs, dlogits);
+  return dlogits;
+}
+
+// ---- mean squared error -------------------------------------------------------------
+
+namespace {
+struct MseProblem {
+  int64_t n = 0, k = 0;
+  Shape loss_shape;
+};
+
+MseProblem prepare_mse(const Tensor& pred, const Tensor& target, Reduction reduction,
+                       const std::string& op) {
+  check_dense_float(pred, (op + ": pred").c_str());
+  check_dense_float(target, (op + ": target").c_str());
+  ENGINE_CHECK(pred.ndim() >= 1, op, ": pred must have rank >= 1 ([N, ...]), got ",
+               pred.describe());
+  ENGINE_CHECK(target.shape() == pred.shape(), op, ": target ", target.describe(),
+               " does not match pred ", pred.describe());
+  MseProblem p;
+  p.n = pred.dim(0);
+  p.k = p.n == 0 ? 0 : pred.numel() / p.n;
+  p.loss_shape = reduction == Reduction::None ? Shape{p.n} : Shape{};
+  return p;
+}
+}  // namespace
+
+void mean_squared_error_forward(const Tensor& pred, const Tensor& target, Reduction reduction,
+                                Tensor& loss) {
+  const MseProblem p = prepare_mse(pred, target, reduction, kMSE);
+  check_output(loss, p.loss_shape, "mean_squared_error: loss");
+  auto kernel =
+      use_reference_kernels() ? mean_squared_error_forward_ref : mean_squared_error_forward_cpu;
+  if (reduction == Reduction::None) {
+    kernel(p.n, p.k, pred.data<float>(), target.data<float>(), loss.data<float>());
+    return;
+  }
+  Tensor per_sample = Tensor::empty({p.n});
+  kernel(p.n, p.k, pred.data<float>(), target.data<float>(), per_sample.data<float>());
+  double total = sum_of(per_sample);
+  if (reduction == Reduction::Mean) total = p.n > 0 ? total / p.n : 0.0;
+  loss.data<float>()[0] = static_cast<float>(total);
+}
+
+Tensor mean_squared_error_forward(const Tensor& pred, const Tensor& target, Reduction reduction) {
+  Tensor loss = Tensor::empty(prepare_mse(pred, target, reduction, kMSE).loss_shape);
+  mean_squared_error_forward(pred, target, reduction, loss);
+  return loss;
+}
+
+void mean_squared_error_backward(const Tensor& dloss, const Tensor& pred, const Tensor& target,
+                                 Reduction reduction, Tensor& dpred, Tensor& dtarget) {
+  const std::string op = std::string(kMSE) + "_backward";
+  const MseProblem p = prepare_mse(pred, target, reduction, op);
+  if (dpred.defined()) check_output(dpred, pred.shape(), op + ": dpred");
+  if (dtarget.defined()) check_output(dtarget, pred.shape(), op + ": dtarget");
+  const float* dloss_data = nullptr;
+  double scale = p.k > 0 ? 1.0 / p.k : 0.0;  // the kernel applies the 2
+  if (reduction == Reduction::None) {
+    check_output(dloss, p.loss_shape, op + ": dloss");
+    dloss_data = dloss.data<float>();
+  } else {
+    scale *= scalar_dloss(dloss, op);
+    if (reduction == Reduction::Mean) scale = p.n > 0 ? scale / p.n : 0.0;
+  }
+  if (!dpred.defined() && !dtarget.defined()) return;
+  auto kernel =
+      use_reference_kernels() ? mean_squared_error_backward_ref : mean_squared_error_backward_cpu;
+  kernel(p.n, p.k, pred.data<float>(), target.data<float>(), dloss_data,
+         static_cast<float>(scale), dpred.defined() ? dpred.data<float>() : nullptr,
+         dtarget.defined() ? dtarget.data<float>() : nullptr);
+}
+
+}  // namespace engine

@@ -1,0 +1,69 @@
+#include "ops/softmax/softmax.h"
+
+#include <string>
+
+#include "ops/common.h"
+
+namespace engine {
+
+const char* softmax_name(SoftmaxKind kind) {
+  return kind == SoftmaxKind::Softmax ? "Softmax" : "LogSoftmax";
+}
+
+SoftmaxGeometry softmax_geometry(const Shape& shape, const SoftmaxAttrs& attrs, const char* op) {
+  const int ndim = static_cast<int>(shape.size());
+  const int axis = normalize_axis(attrs.axis, ndim, op);
+  SoftmaxGeometry g;
+  for (int i = 0; i < axis; ++i) g.outer *= shape[i];
+  if (attrs.coerce_2d) {
+    for (int i = axis; i < ndim; ++i) g.len *= shape[i];
+  } else {
+    g.len = shape[axis];
+    for (int i = axis + 1; i < ndim; ++i) g.inner *= shape[i];
+  }
+  return g;
+}
+
+namespace {
+void check_like(const Tensor& t, const Tensor& ref, const std::string& what,
+                const char* ref_name) {
+  check_dense_float(t, what.c_str());
+  ENGINE_CHECK(t.shape() == ref.shape(), what, " ", t.describe(), " does not match ", ref_name,
+               " ", ref.describe());
+}
+}  // namespace
+
+void softmax_forward(SoftmaxKind kind, const Tensor& x, const SoftmaxAttrs& attrs, Tensor& y) {
+  const std::string name = softmax_name(kind);
+  check_dense_float(x, (name + ": x").c_str());
+  const SoftmaxGeometry g = softmax_geometry(x.shape(), attrs, name.c_str());
+  check_like(y, x, name + ": y", "x");
+  auto kernel = use_reference_kernels() ? softmax_forward_ref : softmax_forward_cpu;
+  kernel(kind, g, x.data<float>(), y.data<float>());
+}
+
+Tensor softmax_forward(SoftmaxKind kind, const Tensor& x, const SoftmaxAttrs& attrs) {
+  Tensor y = Tensor::empty(x.shape());
+  softmax_forward(kind, x, attrs, y);
+  return y;
+}
+
+void softmax_backward(SoftmaxKind kind, const Tensor& dy, const Tensor& y,
+                      const SoftmaxAttrs& attrs, Tensor& dx) {
+  const std::string name = std::string(softmax_name(kind)) + "_backward";
+  check_dense_float(y, (name + ": y").c_str());
+  const SoftmaxGeometry g = softmax_geometry(y.shape(), attrs, name.c_str());
+  check_like(dy, y, name + ": dy", "y");
+  check_like(dx, y, name + ": dx", "y");
+  auto kernel = use_reference_kernels() ? softmax_backward_ref : softmax_backward_cpu;
+  kernel(kind, g, y.data<float>(), dy.data<float>(), dx.data<float>());
+}
+
+Tensor softmax_backward(SoftmaxKind kind, const Tensor& dy, const Tensor& y,
+                        const SoftmaxAttrs& attrs) {
+  Tensor dx = Tensor::empty(y.shape());
+  softmax_backward(kind, dy, y, attrs, dx);
+  return dx;
+}
+
+}  // namespace engine
