@@ -135,6 +135,7 @@ int64_t Tensor::dim(int axis) const {
 }
 
 bool Tensor::is_contiguous() const {
+  if (numel_ == 0) return true;  // nothing to address: any strides describe it
   int64_t expected = 1;
   for (size_t i = shape_.size(); i-- > 0;) {
     if (shape_[i] == 1) continue;
