@@ -1,0 +1,119 @@
+"""GEMM speed: the engine's packed kernel against numpy's matmul (OpenBLAS), 1 and 2 threads.
+
+    PYTHONPATH=build/dev/python python benchmarks/gemm.py [--threads 1 2] [--quick]
+
+Each thread count runs in its own subprocess, because OpenBLAS reads its thread count from
+the environment when numpy is imported. Every case is validated against numpy first, then
+both sides are timed on preallocated outputs (the engine through its raw GEMM hook, numpy
+with out=), taking the best of several repeated batches. Prints GFLOP/s and ours/numpy.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+# Tuning overrides some machines export; they can slow OpenBLAS down considerably.
+SLOW_OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+SQUARE = [128, 256, 512, 1024, 2048]
+DENSE_IN, DENSE_OUT = 784, 300
+
+
+def cases(quick):
+    """(name, M, N, K, trans_a, trans_b)."""
+    out = [(f"square {n}", n, n, n, False, False) for n in SQUARE if not (quick and n > 1024)]
+    for batch in (32, 256):
+        out += [
+            (f"dense fwd  B{batch}: X@W", batch, DENSE_OUT, DENSE_IN, False, False),
+            (f"dense dX   B{batch}: dY@W^T", batch, DENSE_IN, DENSE_OUT, False, True),
+            (f"dense dW   B{batch}: X^T@dY", DENSE_IN, DENSE_OUT, batch, True, False),
+        ]
+    return out
+
+
+def best_seconds(fn, flops):
+    """Best per-call time over 5 batches, each long enough (~50 ms) to dwarf timer noise."""
+    fn()
+    reps = max(1, int(2e9 / flops))
+    best = float("inf")
+    for _ in range(5):
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            fn()
+        best = min(best, (time.perf_counter() - t0) / reps)
+    return best
+
+
+def worker(threads, quick):
+    import numpy as np
+
+    try:  # belt and braces next to the environment variables
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(threads)
+    except ImportError:
+        pass
+    import engine
+    from engine import _core
+
+    engine.set_num_threads(threads)
+    rng = np.random.default_rng(0)
+    rows = []
+    for name, M, N, K, ta, tb in cases(quick):
+        a = rng.standard_normal((K, M) if ta else (M, K)).astype(np.float32)
+        b = rng.standard_normal((N, K) if tb else (K, N)).astype(np.float32)
+        c = np.empty((M, N), np.float32)
+        ref = np.empty((M, N), np.float32)
+        a_op, b_op = (a.T if ta else a), (b.T if tb else b)
+
+        def ours():
+            _core._gemm_raw(a, b, c, ta, tb)
+
+        def theirs():
+            np.matmul(a_op, b_op, out=ref)
+
+        ours()
+        exact = a_op.astype(np.float64) @ b_op.astype(np.float64)
+        err = np.linalg.norm(c - exact) / np.linalg.norm(exact)
+        if not err < 1e-4:
+            raise SystemExit(f"{name}: engine result is wrong (relative error {err:.3g})")
+        flops = 2.0 * M * N * K
+        rows.append({"name": name, "threads": threads,
+                     "ours": flops / best_seconds(ours, flops) / 1e9,
+                     "numpy": flops / best_seconds(theirs, flops) / 1e9})
+    print(json.dumps(rows))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--quick", action="store_true", help="skip the 2048 case")
+    parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker is not None:
+        worker(args.worker, args.quick)
+        return
+
+    env = dict(os.environ)
+    removed = [v for v in SLOW_OPENBLAS_VARS if env.pop(v, None) is not None]
+    if removed:
+        print(f"note: unset {', '.join(removed)} for the benchmark (they slow OpenBLAS)")
+    rows = []
+    for t in args.threads:
+        env_t = dict(env, OPENBLAS_NUM_THREADS=str(t), OMP_NUM_THREADS=str(t),
+                     MKL_NUM_THREADS=str(t))
+        cmd = [sys.executable, __file__, "--worker", str(t)] + (["--quick"] if args.quick else [])
+        out = subprocess.run(cmd, env=env_t, check=True, capture_output=True, text=True).stdout
+        rows += json.loads(out.strip().splitlines()[-1])
+
+    import engine  # only for the header line
+    print(f"engine {engine.__version__}, CPU kernels: {engine._core.cpu_features_string()}")
+    print(f"{'case':<28} {'thr':>3} {'ours GFLOP/s':>13} {'numpy GFLOP/s':>14} {'ours/numpy':>11}")
+    for r in rows:
+        print(f"{r['name']:<28} {r['threads']:>3} {r['ours']:>13.1f} {r['numpy']:>14.1f} "
+              f"{r['ours'] / r['numpy']:>11.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,150 @@
+#include "ops/gemm/gemm.h"
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cpu/gemm.h"
+#include "ops/common.h"
+
+namespace engine {
+
+namespace {
+
+struct GemmDims {
+  int64_t M, N, K;
+  // C seen as [c_rows, c_cols], each either 1 (broadcast) or M / N.
+  int64_t c_rows = 0, c_cols = 0;
+};
+
+GemmDims gemm_dims(const Tensor& a, const Tensor& b, const Tensor& c, const GemmAttrs& at,
+                   const std::string& op) {
+  check_dense_float(a, (op + ": A").c_str());
+  check_ndim(a, 2, (op + ": A").c_str());
+  check_dense_float(b, (op + ": B").c_str());
+  check_ndim(b, 2, (op + ": B").c_str());
+  GemmDims d;
+  d.M = at.trans_a ? a.dim(1) : a.dim(0);
+  d.K = at.trans_a ? a.dim(0) : a.dim(1);
+  const int64_t kb = at.trans_b ? b.dim(1) : b.dim(0);
+  d.N = at.trans_b ? b.dim(0) : b.dim(1);
+  ENGINE_CHECK(d.K == kb, op, ": inner dimensions differ: A' is [", d.M, ", ", d.K, "] (A ",
+               a.describe(), ", transA=", at.trans_a, ") but B' is [", kb, ", ", d.N, "] (B ",
+               b.describe(), ", transB=", at.trans_b, ")");
+  if (c.defined()) {
+    check_dense_float(c, (op + ": C").c_str());
+    const Shape& s = c.shape();
+    d.c_rows = s.size() == 2 ? s[0] : 1;
+    d.c_cols = s.empty() ? 1 : s.back();
+    ENGINE_CHECK(s.size() <= 2 && (d.c_rows == 1 || d.c_rows == d.M) &&
+                     (d.c_cols == 1 || d.c_cols == d.N),
+                 op, ": C ", c.describe(), " cannot be broadcast to [", d.M, ", ", d.N, "]");
+  }
+  return d;
+}
+
+void check_grad(const Tensor& g, const Tensor& like, const std::string& what) {
+  check_dense_float(g, what.c_str());
+  ENGINE_CHECK(g.shape() == like.shape(), what, " ", g.describe(), " does not match ",
+               like.describe());
+}
+
+bool wanted(const Tensor* t) { return t && t->defined(); }
+
+}  // namespace
+
+void gemm_forward(const Tensor& a, const Tensor& b, const Tensor& c, const GemmAttrs& at,
+                  Tensor& y) {
+  const GemmDims d = gemm_dims(a, b, c, at, "Gemm");
+  check_dense_float(y, "Gemm: Y");
+  ENGINE_CHECK(y.shape() == (Shape{d.M, d.N}), "Gemm: Y ", y.describe(), " must be [", d.M, ", ",
+               d.N, "]");
+  GemmArgs g;
+  g.trans_a = at.trans_a;
+  g.trans_b = at.trans_b;
+  g.M = d.M;
+  g.N = d.N;
+  g.K = d.K;
+  g.alpha = at.alpha;
+  g.A = a.data<float>();
+  g.lda = a.dim(1);
+  g.B = b.data<float>();
+  g.ldb = b.dim(1);
+  g.C = y.data<float>();
+  g.ldc = d.N;
+  g.beta = 0.0f;
+  // A full C is copied into Y and scaled by the GEMM's beta; a broadcast C becomes a
+  // row or column bias of the epilogue (scaled here, a vector of M or N floats).
+  std::vector<float> bias;
+  const bool use_c = c.defined() && at.beta != 0.0f && d.M > 0 && d.N > 0;
+  if (use_c && d.c_rows == d.M && d.c_cols == d.N) {
+    if (c.raw_data() != y.raw_data()) std::memcpy(y.raw_data(), c.raw_data(), c.nbytes());
+    g.beta = at.beta;
+  } else if (use_c) {
+    const float* cv = c.data<float>();
+    const bool per_row = d.c_cols == 1 && d.c_rows == d.M;
+    bias.resize(per_row ? d.M : d.N);
+    for (size_t i = 0; i < bias.size(); ++i)
+      bias[i] = at.beta * cv[(per_row || d.c_cols > 1) ? i : 0];
+    (per_row ? g.epilogue.row_bias : g.epilogue.col_bias) = bias.data();
+  }
+  gemm(g);
+}
+
+Tensor gemm_forward(const Tensor& a, const Tensor& b, const Tensor& c, const GemmAttrs& attrs) {
+  const GemmDims d = gemm_dims(a, b, c, attrs, "Gemm");
+  Tensor y = Tensor::empty({d.M, d.N});
+  gemm_forward(a, b, c, attrs, y);
+  return y;
+}
+
+void gemm_backward(const Tensor& dy, const Tensor& a, const Tensor& b, const Tensor& c,
+                   const GemmAttrs& at, Tensor* da, Tensor* db, Tensor* dc) {
+  const std::string op = "Gemm_backward";
+  const GemmDims d = gemm_dims(a, b, c, at, op);
+  check_dense_float(dy, (op + ": dy").c_str());
+  ENGINE_CHECK(dy.shape() == (Shape{d.M, d.N}), op, ": dy ", dy.describe(), " must be [", d.M,
+               ", ", d.N, "]");
+  const float* g = dy.data<float>();
+  // With A' = op(A), B' = op(B):  dA' = alpha dY B'^T,  dB' = alpha A'^T dY, then each is
+  // transposed back when its operand was stored transposed; the GEMM flags do it for free.
+  if (wanted(da)) {
+    check_grad(*da, a, op + ": da");
+    if (!at.trans_a)  // dA [M,K] = alpha dY B'^T
+      gemm(false, !at.trans_b, d.M, d.K, d.N, at.alpha, g, b.data<float>(), 0.0f,
+           da->data<float>());
+    else  // dA [K,M] = alpha B' dY^T
+      gemm(at.trans_b, true, d.K, d.M, d.N, at.alpha, b.data<float>(), g, 0.0f,
+           da->data<float>());
+  }
+  if (wanted(db)) {
+    check_grad(*db, b, op + ": db");
+    if (!at.trans_b)  // dB [K,N] += alpha A'^T dY
+      gemm(!at.trans_a, false, d.K, d.N, d.M, at.alpha, a.data<float>(), g, 1.0f,
+           db->data<float>());
+    else  // dB [N,K] += alpha dY^T A'
+      gemm(true, at.trans_a, d.N, d.K, d.M, at.alpha, g, a.data<float>(), 1.0f,
+           db->data<float>());
+  }
+  if (wanted(dc)) {
+    ENGINE_CHECK(c.defined(), op, ": dc requested but C is missing");
+    check_grad(*dc, c, op + ": dc");
+    // dC = beta * dY summed over C's broadcast dims, accumulated in double.
+    std::vector<double> sum(static_cast<size_t>(d.c_rows * d.c_cols), 0.0);
+    for (int64_t i = 0; i < d.M; ++i) {
+      double* s = sum.data() + (d.c_rows == 1 ? 0 : i * d.c_cols);
+      const float* gi = g + i * d.N;
+      if (d.c_cols == 1) {
+        double acc = 0.0;
+        for (int64_t j = 0; j < d.N; ++j) acc += gi[j];
+        s[0] += acc;
+      } else {
+        for (int64_t j = 0; j < d.N; ++j) s[j] += gi[j];
+      }
+    }
+    float* out = dc->data<float>();
+    for (size_t i = 0; i < sum.size(); ++i) out[i] += static_cast<float>(at.beta * sum[i]);
+  }
+}
+
+}  // namespace engine

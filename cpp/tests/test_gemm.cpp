@@ -1,0 +1,154 @@
+// The packed GEMM against the naive oracle: every transpose, edge sizes, padded leading
+// dimensions, alpha/beta, the epilogue, both micro-kernels and 1/2 threads, with guard
+// cells around C that must never be written.
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <random>
+#include <vector>
+
+#include "check.h"
+#include "core/cpu_features.h"
+#include "cpu/gemm.h"
+#include "engine/engine.h"
+
+using engine::GemmArgs;
+
+namespace {
+
+constexpr float kGuard = 12345.0f;
+constexpr int64_t kGuardCells = 67;
+
+struct Case {
+  bool ta, tb;
+  int64_t M, N, K;
+  float alpha, beta;
+  int64_t pad;  // extra elements per row of A, B and C
+  bool row_bias, col_bias, relu;
+};
+
+// Runs one case through gemm_cpu and gemm_ref on identical inputs; returns false on a
+// mismatch or a touched guard cell.
+bool run_case(const Case& t, std::mt19937& gen) {
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  auto fill = [&](std::vector<float>& v) {
+    for (float& x : v) x = normal(gen);
+  };
+  const int64_t a_rows = t.ta ? t.K : t.M, a_cols = t.ta ? t.M : t.K;
+  const int64_t b_rows = t.tb ? t.N : t.K, b_cols = t.tb ? t.K : t.N;
+  const int64_t lda = a_cols + t.pad, ldb = b_cols + t.pad, ldc = t.N + t.pad;
+  std::vector<float> A(a_rows * lda), B(b_rows * ldb), rb(t.M), cb(t.N);
+  fill(A);
+  fill(B);
+  fill(rb);
+  fill(cb);
+  // C lives between two guard regions; with beta == 0 it starts as NaN, which must not leak.
+  const int64_t c_size = (t.M - 1) * ldc + t.N;
+  std::vector<float> C0(c_size);
+  fill(C0);
+  if (t.beta == 0.0f) C0.assign(c_size, std::nanf(""));
+  std::vector<float> got(c_size + 2 * kGuardCells, kGuard);
+  std::copy(C0.begin(), C0.end(), got.begin() + kGuardCells);
+  std::vector<float> want = C0;
+
+  GemmArgs g;
+  g.trans_a = t.ta;
+  g.trans_b = t.tb;
+  g.M = t.M;
+  g.N = t.N;
+  g.K = t.K;
+  g.alpha = t.alpha;
+  g.beta = t.beta;
+  g.A = A.data();
+  g.lda = lda;
+  g.B = B.data();
+  g.ldb = ldb;
+  g.ldc = ldc;
+  g.epilogue.row_bias = t.row_bias ? rb.data() : nullptr;
+  g.epilogue.col_bias = t.col_bias ? cb.data() : nullptr;
+  g.epilogue.relu = t.relu;
+  g.C = want.data();
+  engine::gemm_ref(g);
+  g.C = got.data() + kGuardCells;
+  engine::gemm_cpu(g);
+
+  for (int64_t i = 0; i < kGuardCells; ++i)
+    if (got[i] != kGuard || got[kGuardCells + c_size + i] != kGuard) return false;
+  const double tol_abs = 1e-5 * std::sqrt(double(t.K) + 1.0) * 4.0;
+  for (int64_t i = 0; i < t.M; ++i) {
+    for (int64_t j = 0; j < ldc && i * ldc + j < c_size; ++j) {
+      const float g_v = got[kGuardCells + i * ldc + j], w_v = want[i * ldc + j];
+      if (j >= t.N) {  // padding between rows stays exactly as it was
+        if (!(g_v == C0[i * ldc + j] || (std::isnan(g_v) && std::isnan(C0[i * ldc + j]))))
+          return false;
+        continue;
+      }
+      if (!std::isfinite(g_v) || std::fabs(g_v - w_v) > tol_abs + 1e-4 * std::fabs(w_v)) {
+        std::printf("  M%lld N%lld K%lld ta%d tb%d: C[%lld,%lld] = %g, want %g\n",
+                    (long long)t.M, (long long)t.N, (long long)t.K, t.ta, t.tb, (long long)i,
+                    (long long)j, g_v, w_v);
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+void sweep(std::mt19937& gen) {
+  const int64_t sizes[] = {1, 2, 5, 6, 7, 13, 16, 17, 31, 33};
+  const float alphas[] = {1.0f, -0.5f};
+  const float betas[] = {0.0f, 1.0f, 0.25f};
+  int n = 0;
+  for (int ta = 0; ta < 2; ++ta)
+    for (int tb = 0; tb < 2; ++tb)
+      for (int64_t M : sizes)
+        for (int64_t N : sizes) {
+          const int64_t K = sizes[(M + 3 * N) % 10];
+          const float alpha = alphas[(M + N) % 2], beta = betas[(M * N) % 3];
+          const Case c{bool(ta), bool(tb), M, N, K, alpha, beta, (M + N) % 3,
+                       M % 2 == 0, N % 2 == 1, (M + N) % 4 == 0};
+          CHECK(run_case(c, gen));
+          ++n;
+        }
+  // Sizes that cross the cache blocks (K > KC, M > MC) with odd remainders.
+  for (int ta = 0; ta < 2; ++ta)
+    for (int tb = 0; tb < 2; ++tb) {
+      CHECK(run_case({bool(ta), bool(tb), 151, 67, 601, 0.75f, -1.0f, 5, true, true, true}, gen));
+      CHECK(run_case({bool(ta), bool(tb), 7, 301, 263, 1.0f, 0.0f, 0, false, true, false}, gen));
+    }
+  // K == 0 and alpha == 0: only beta*C and the epilogue.
+  CHECK(run_case({false, false, 5, 9, 0, 1.0f, 0.5f, 1, true, true, false}, gen));
+  CHECK(run_case({true, true, 9, 5, 7, 0.0f, 0.0f, 2, false, true, true}, gen));
+}
+
+}  // namespace
+
+TEST_CASE(gemm_cpu_matches_ref_sweep) {
+  std::mt19937 gen(1234);
+  for (int threads : {1, 2}) {
+    engine::set_num_threads(threads);
+    sweep(gen);
+  }
+}
+
+TEST_CASE(gemm_portable_kernel_matches_ref) {
+  std::mt19937 gen(99);
+  engine::force_portable_kernels(true);
+  for (int threads : {1, 2}) {
+    engine::set_num_threads(threads);
+    sweep(gen);
+  }
+  engine::force_portable_kernels(false);
+}
+
+TEST_CASE(gemm_convenience_uses_packed_leading_dims) {
+  // C[2,3] = A[2,4] * B^T where B is [3,4].
+  const float A[] = {1, 2, 3, 4, 5, 6, 7, 8};
+  const float B[] = {1, 0, 0, 0, 0, 1, 0, 0, 1, 1, 1, 1};
+  float C[6] = {std::nanf(""), 0, 0, 0, 0, 0};
+  engine::gemm(false, true, 2, 3, 4, 1.0f, A, B, 0.0f, C);
+  const float want[] = {1, 2, 10, 5, 6, 26};
+  for (int i = 0; i < 6; ++i) CHECK(C[i] == want[i]);
+}
+
+TEST_MAIN()
