@@ -1,0 +1,88 @@
+#include "ops/dropout/dropout.h"
+
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "engine/threads.h"
+#include "ops/common.h"
+
+namespace engine {
+
+namespace {
+
+void check_rate(float rate, const char* op) {
+  ENGINE_CHECK(rate >= 0.0f && rate < 1.0f, op, ": rate must be in [0, 1), got ", rate);
+}
+
+void check_like(const Tensor& t, const Tensor& x, const char* op, const char* name,
+                const char* x_name) {
+  const std::string what = str(op, ": ", name);
+  check_dense_float(t, what.c_str());
+  ENGINE_CHECK(t.shape() == x.shape(), what, " ", t.describe(), " does not match ", x_name, " ",
+               x.describe());
+}
+
+void copy_values(const Tensor& src, Tensor& dst) {
+  if (dst.raw_data() != src.raw_data())
+    std::memcpy(dst.raw_data(), src.raw_data(), src.nbytes());
+}
+
+}  // namespace
+
+uint64_t dropout_threshold(float rate) {
+  check_rate(rate, "Dropout");
+  // rate < 1 in float is at most 1 - 2^-24, so the threshold stays below 2^32.
+  return static_cast<uint64_t>(std::llround(double(rate) * 4294967296.0));
+}
+
+void dropout_forward(const Tensor& x, float rate, uint64_t seed, bool training, Tensor& y,
+                     Tensor& mask) {
+  const char* op = "Dropout";
+  check_dense_float(x, "Dropout: x");
+  check_rate(rate, op);
+  check_like(y, x, op, "y", "x");
+  if (mask.defined()) check_like(mask, x, op, "mask", "x");
+  if (!training || rate == 0.0f) {
+    copy_values(x, y);
+    if (mask.defined()) mask.fill(1.0f);
+    return;
+  }
+  auto kernel = use_reference_kernels() ? dropout_forward_ref : dropout_forward_cpu;
+  kernel(x.numel(), x.data<float>(), dropout_threshold(rate), 1.0f / (1.0f - rate), seed,
+         y.data<float>(), mask.defined() ? mask.data<float>() : nullptr);
+}
+
+Tensor dropout_forward(const Tensor& x, float rate, uint64_t seed, bool training, Tensor& mask) {
+  Tensor y = Tensor::empty(x.shape());
+  mask = Tensor::empty(x.shape());
+  dropout_forward(x, rate, seed, training, y, mask);
+  return y;
+}
+
+void dropout_backward(const Tensor& dy, const Tensor& mask, float rate, Tensor& dx) {
+  const char* op = "Dropout_backward";
+  check_dense_float(dy, "Dropout_backward: dy");
+  check_rate(rate, op);
+  check_like(dx, dy, op, "dx", "dy");
+  if (!mask.defined()) {
+    copy_values(dy, dx);
+    return;
+  }
+  check_like(mask, dy, op, "mask", "dy");
+  const float inv_keep = 1.0f / (1.0f - rate);
+  const float* g = dy.data<float>();
+  const float* m = mask.data<float>();
+  float* out = dx.data<float>();
+  parallel_for(dy.numel(), 1 << 14, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) out[i] = g[i] * m[i] * inv_keep;
+  });
+}
+
+Tensor dropout_backward(const Tensor& dy, const Tensor& mask, float rate) {
+  Tensor dx = Tensor::empty(dy.shape());
+  dropout_backward(dy, mask, rate, dx);
+  return dx;
+}
+
+}  // namespace engine

@@ -1,0 +1,50 @@
+// Dropout (inverted), any shape.
+//   training: mask[i] = 1 with probability 1 - rate, else 0; y = x * mask / (1 - rate)
+//   (a dropped NaN or Inf stays NaN, as in frameworks that multiply by the mask).
+//   inference (or rate 0): y = x, mask = 1.
+//   backward: dx = dy * mask / (1 - rate); an inference-mode dropout is the identity, which
+//   is what an undefined mask means to backward.
+//
+// The mask is a pure function of (seed, element index), so results do not depend on the
+// thread count, the kernel, or how the tensor is split. One 64-bit hash serves two
+// elements: element i is kept when the 32-bit word
+//   w(i) = i even ? dropout_hash(seed, i / 2) >> 32 : dropout_hash(seed, i / 2) & 0xFFFFFFFF
+// is >= dropout_threshold(rate) = round(rate * 2^32).
+#pragma once
+
+#include <cstdint>
+
+#include "engine/tensor.h"
+
+namespace engine {
+
+// splitmix64's finaliser applied to the seed's own stream position i + 1:
+//   z = mix(seed) + (i + 1) * 0x9E3779B97F4A7C15, hash = mix(z) (i counts element pairs).
+// Mixing the seed first keeps nearby seeds from producing shifted copies of one stream.
+inline uint64_t dropout_mix64(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+inline uint64_t dropout_hash(uint64_t seed, uint64_t i) {
+  return dropout_mix64(dropout_mix64(seed) + (i + 1) * 0x9E3779B97F4A7C15ull);
+}
+// The 32-bit threshold for `rate` in [0, 1): keep when w(i) >= threshold.
+uint64_t dropout_threshold(float rate);
+
+// rate in [0, 1) (ValueError otherwise). `mask` may be undefined (not needed).
+void dropout_forward(const Tensor& x, float rate, uint64_t seed, bool training, Tensor& y,
+                     Tensor& mask);
+// Allocates y and the mask.
+Tensor dropout_forward(const Tensor& x, float rate, uint64_t seed, bool training, Tensor& mask);
+// dx overwritten; `mask` undefined means the forward ran in inference mode (dx = dy).
+void dropout_backward(const Tensor& dy, const Tensor& mask, float rate, Tensor& dx);
+Tensor dropout_backward(const Tensor& dy, const Tensor& mask, float rate);
+
+// Kernels over n contiguous floats; `mask` may be null.
+void dropout_forward_cpu(int64_t n, const float* x, uint64_t threshold, float inv_keep,
+                         uint64_t seed, float* y, float* mask);
+void dropout_forward_ref(int64_t n, const float* x, uint64_t threshold, float inv_keep,
+                         uint64_t seed, float* y, float* mask);
+
+}  // namespace engine
