@@ -10,6 +10,7 @@ from libc.stdint cimport int64_t
 from libcpp cimport bool
 from libcpp.string cimport string
 from libcpp.vector cimport vector
+from libc.string cimport memcpy
 
 import numpy as np
 
@@ -166,3 +167,11 @@ def _roundtrip(x):
 
 # ---- ops: one .pxi per op family ----------------------------------------------------
 include "activation.pxi"
+include "conv.pxi"
+include "softmax.pxi"
+include "losses.pxi"
+include "pool.pxi"
+include "graph.pxi"
+include "shape.pxi"
+include "binary.pxi"
+include "gemm.pxi"

@@ -10,7 +10,7 @@ cdef extern from "py_bridge.h":
     void engine_raise_py_error()
 
 cdef extern from "engine/tensor.h" namespace "engine" nogil:
-    cpdef enum class DType "engine::DType":
+    cdef enum class DType "engine::DType":
         Float32
         Int64
 
@@ -47,7 +47,7 @@ cdef extern from "engine/threads.h" namespace "engine" nogil:
     int get_num_threads()
 
 cdef extern from "engine/engine.h" namespace "engine" nogil:
-    cpdef enum class KernelImpl "engine::KernelImpl":
+    cdef enum class KernelImpl "engine::KernelImpl":
         Optimized
         Reference
     const char* version()

@@ -15,3 +15,4 @@ from engine.ops._pool import *  # noqa: F401,F403
 from engine.ops._elementwise import *  # noqa: F401,F403
 from engine.ops._softmax import *  # noqa: F401,F403
 from engine.ops._losses import *  # noqa: F401,F403
+from engine.ops._shape import *  # noqa: F401,F403

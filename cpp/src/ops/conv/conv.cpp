@@ -26,6 +26,7 @@ ConvShape conv_shape(const Tensor& x, const Tensor& w, const Tensor& b, const Co
   s.C = x.dim(1);
   s.OC = w.dim(0);
   s.G = attrs.group;
+  s.relu = attrs.relu;
   ENGINE_CHECK(s.G >= 1, "Conv: group must be positive, got ", s.G);
   ENGINE_CHECK(s.C >= 1 && s.OC >= 1, "Conv: need at least one input and one output channel, got x ",
                x.describe(), " and w ", w.describe());

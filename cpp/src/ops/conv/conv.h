@@ -25,11 +25,13 @@ namespace engine {
 struct ConvAttrs {
   Window2dAttrs window;
   int64_t group = 1;
+  bool relu = false;  // a Relu fused into the output by the graph planner (not ONNX)
 };
 
 // Every size a kernel needs, resolved and validated once.
 struct ConvShape {
   int64_t N = 0, C = 0, OC = 0, G = 1;
+  bool relu = false;  // apply max(0, y) to the output
   Window2d win;  // H, W, KH, KW, strides, dilations, pads, OH, OW
   Shape y_shape() const { return {N, OC, win.OH, win.OW}; }
 };

@@ -77,6 +77,7 @@ void forward_gemm(const ConvShape& s, const float* x, const float* w, const floa
       GemmArgs a = row_major(l.OCg, l.P, l.K, w + g * l.OCg * l.K, l.K, l.direct ? xg : col, l.P,
                              y + (n * s.OC + g * l.OCg) * l.P, l.P);
       if (b) a.epilogue.row_bias = b + g * l.OCg;
+      a.epilogue.relu = s.relu;
       gemm(a);
     }
   });
@@ -192,6 +193,8 @@ void forward_depthwise(const ConvShape& s, const float* x, const float* w, const
       for_each_tap_row(g, [&](int64_t t, int64_t oh, int64_t ih, const TapSpan& cs) {
         gather_axpy(cs.hi - cs.lo, wp[t], xp + ih * g.W + cs.in0, g.SW, yp + oh * g.OW + cs.lo);
       });
+      if (s.relu)
+        for (int64_t p = 0; p < P; ++p) yp[p] = yp[p] > 0.0f ? yp[p] : 0.0f;
     }
   });
 }

@@ -38,7 +38,8 @@ void conv2d_forward_ref(const ConvShape& s, const float* x, const float* w, cons
     for (int64_t o = 0; o < s.OC; ++o)
       for (int64_t p = 0; p < P; ++p) acc[(n * s.OC + o) * P + p] = b ? double(b[o]) : 0.0;
   for_each_term(s, [&](int64_t xi, int64_t wi, int64_t yi) { acc[yi] += double(x[xi]) * w[wi]; });
-  for (size_t i = 0; i < acc.size(); ++i) y[i] = static_cast<float>(acc[i]);
+  for (size_t i = 0; i < acc.size(); ++i)
+    y[i] = static_cast<float>(s.relu && acc[i] < 0.0 ? 0.0 : acc[i]);
 }
 
 void conv2d_backward_ref(const ConvShape& s, const float* dy, const float* x, const float* w,

@@ -88,6 +88,7 @@ void gemm_forward(const Tensor& a, const Tensor& b, const Tensor& c, const GemmA
       bias[i] = at.beta * cv[(per_row || d.c_cols > 1) ? i : 0];
     (per_row ? g.epilogue.row_bias : g.epilogue.col_bias) = bias.data();
   }
+  g.epilogue.relu = at.relu;
   gemm(g);
 }
 

@@ -16,6 +16,7 @@ struct GemmAttrs {
   float beta = 1.0f;
   bool trans_a = false;
   bool trans_b = false;
+  bool relu = false;  // a Relu fused into Y by the graph planner (not ONNX)
 };
 
 // y must be [M, N]; c may be undefined.

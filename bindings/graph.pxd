@@ -1,0 +1,62 @@
+from libc.stdint cimport int64_t
+from libcpp cimport bool
+from libcpp.map cimport map
+from libcpp.memory cimport shared_ptr
+from libcpp.set cimport set as cset
+from libcpp.string cimport string
+from libcpp.vector cimport vector
+from libengine cimport Tensor, DType, Shape, engine_raise_py_error
+
+cdef extern from "engine/graph.h" namespace "engine" nogil:
+    cdef cppclass Attribute "engine::Attribute":
+        pass
+    Attribute attr_of_int "engine::Attribute::of_int"(int64_t v)
+    Attribute attr_of_float "engine::Attribute::of_float"(float v)
+    Attribute attr_of_string "engine::Attribute::of_string"(string v)
+    Attribute attr_of_ints "engine::Attribute::of_ints"(vector[int64_t] v)
+    Attribute attr_of_floats "engine::Attribute::of_floats"(vector[float] v)
+    Attribute attr_of_tensor "engine::Attribute::of_tensor"(Tensor v)
+
+    cdef cppclass Node "engine::Node":
+        string name
+        string op_type
+        string domain
+        vector[string] inputs
+        vector[string] outputs
+        map[string, Attribute] attrs
+
+    cdef cppclass ValueInfo "engine::ValueInfo":
+        string name
+        DType dtype
+        Shape shape
+
+    cdef cppclass Graph "engine::Graph":
+        vector[ValueInfo] inputs
+        vector[ValueInfo] outputs
+        vector[Node] nodes
+        map[string, Tensor] initializers
+        cset[string] trainable
+
+    cdef enum class Mode "engine::Mode":
+        Inference
+        Training
+
+    cdef cppclass ExecutorStats "engine::ExecutorStats":
+        int64_t plans
+        int64_t planned_bytes
+        int64_t buffer_allocations
+        int64_t fused_activations
+
+    cdef cppclass Executor "engine::Executor":
+        Executor(shared_ptr[Graph] graph) except +engine_raise_py_error
+        vector[Tensor] run(const vector[Tensor]& inputs, Mode mode) except +engine_raise_py_error
+        float train_step(const vector[Tensor]& inputs, const string& loss_output,
+                         const vector[string]& fetch,
+                         vector[Tensor]* fetched) except +engine_raise_py_error
+        const Tensor& gradient(const string& name) except +engine_raise_py_error
+        map[string, Tensor] gradients(const vector[Tensor]& inputs, const string& output,
+                                      const Tensor& seed, Mode mode) except +engine_raise_py_error
+        const ExecutorStats& stats()
+
+cdef extern from "graph/node_op.h" namespace "engine" nogil:
+    vector[string] supported_ops()

@@ -1,0 +1,276 @@
+# The graph IR and its executor. Included by _core.pyx.
+from libcpp.map cimport map
+from libcpp.memory cimport shared_ptr, make_shared
+from libcpp.utility cimport pair
+from cython.operator cimport dereference as deref, preincrement as inc
+cimport graph as g
+
+
+_PY_BOOL = type(True)  # `bool` names the C++ type in this module
+
+
+cdef g.Attribute _attribute(str key, object value) except *:
+    if isinstance(value, _PY_BOOL):
+        return g.attr_of_int(int(value))
+    if isinstance(value, (int, np.integer)):
+        return g.attr_of_int(int(value))
+    if isinstance(value, (float, np.floating)):
+        return g.attr_of_float(float(value))
+    if isinstance(value, str):
+        return g.attr_of_string(value.encode())
+    if isinstance(value, np.ndarray):
+        return g.attr_of_tensor(as_tensor(np.ascontiguousarray(value), f"attribute {key}").contiguous())
+    if isinstance(value, (list, tuple)):
+        if all(isinstance(v, (int, np.integer)) and not isinstance(v, _PY_BOOL) for v in value):
+            return g.attr_of_ints(as_int_list(value, key))
+        if all(isinstance(v, (int, float, np.integer, np.floating)) for v in value):
+            return g.attr_of_floats([float(v) for v in value])
+    raise TypeError(f"attribute {key!r}: unsupported value {value!r}")
+
+
+cdef Tensor _owned_copy(object array, str what) except *:
+    """A core-owned copy of `array`, so later changes to the numpy array do not leak in."""
+    cdef Tensor view = as_tensor(np.ascontiguousarray(array), what)
+    cdef Tensor out = core.tensor_empty(view.shape(), view.dtype())
+    memcpy(out.raw_data(), view.raw_data(), view.nbytes())
+    return out
+
+
+def _owned_array(array):
+    """A copy of `array` in core-owned, 64-byte aligned memory, seen as a numpy array."""
+    return to_numpy(_owned_copy(array, "array"))
+
+
+_DTYPES = {"float32": DType.Float32, "int64": DType.Int64}
+
+
+cdef class Graph:
+    """An ONNX-shaped graph under construction: inputs, nodes, initializers, outputs."""
+    cdef shared_ptr[g.Graph] ptr
+
+    def __cinit__(self):
+        self.ptr = make_shared[g.Graph]()
+
+    def add_input(self, str name, shape, str dtype="float32"):
+        """A graph input; -1 (or None) marks the dimension fixed at run time (the batch)."""
+        cdef g.ValueInfo info
+        if dtype not in _DTYPES:
+            raise TypeError(f"input {name!r}: dtype must be float32 or int64, got {dtype}")
+        info.name = name.encode()
+        info.dtype = _DTYPES[dtype]
+        info.shape = as_int_list([-1 if d is None else d for d in shape], "shape")
+        deref(self.ptr).inputs.push_back(info)
+
+    def add_output(self, str name):
+        cdef g.ValueInfo info
+        info.name = name.encode()
+        deref(self.ptr).outputs.push_back(info)
+
+    def add_node(self, str op_type, inputs, outputs, dict attrs=None, str name="", str domain=""):
+        cdef g.Node node
+        node.op_type = op_type.encode()
+        node.name = name.encode()
+        node.domain = domain.encode()
+        for v in inputs:
+            node.inputs.push_back((v or "").encode())
+        for v in outputs:
+            node.outputs.push_back(v.encode())
+        for key, value in (attrs or {}).items():
+            node.attrs[key.encode()] = _attribute(key, value)
+        deref(self.ptr).nodes.push_back(node)
+
+    def set_initializer(self, str name, array, bint trainable=False):
+        """Stores a core-owned copy of `array` as a parameter or constant."""
+        deref(self.ptr).initializers[name.encode()] = _owned_copy(array, f"initializer {name!r}")
+        if trainable:
+            deref(self.ptr).trainable.insert(name.encode())
+        else:
+            deref(self.ptr).trainable.erase(name.encode())
+
+    def bind_initializer(self, str name, array, bint trainable=False):
+        """Uses `array`'s memory (float32, C-contiguous) as the initializer, without a copy."""
+        if not (isinstance(array, np.ndarray) and array.flags.c_contiguous):
+            raise ValueError(f"initializer {name!r}: bind needs a C-contiguous numpy array")
+        deref(self.ptr).initializers[name.encode()] = as_tensor(array, f"initializer {name!r}")
+        self.set_trainable(name, trainable)
+
+    def initializer(self, str name):
+        """The parameter's core memory as a numpy array (a view: writes reach the core)."""
+        cdef string key = name.encode()
+        if deref(self.ptr).initializers.count(key) == 0:
+            raise KeyError(f"no initializer named {name!r}")
+        return to_numpy(deref(self.ptr).initializers[key])
+
+    def assign_initializer(self, str name, array):
+        """Copies `array` into the existing parameter (same shape and dtype)."""
+        target = self.initializer(name)
+        value = np.asarray(array)
+        if value.shape != target.shape:
+            raise ValueError(f"initializer {name!r}: expected shape {target.shape}, got {value.shape}")
+        if value.dtype != target.dtype:
+            raise TypeError(f"initializer {name!r}: expected {target.dtype}, got {value.dtype}")
+        target[...] = value
+
+    def set_trainable(self, str name, bint trainable):
+        if trainable:
+            deref(self.ptr).trainable.insert(name.encode())
+        else:
+            deref(self.ptr).trainable.erase(name.encode())
+
+    @property
+    def trainable(self):
+        return sorted(s.decode() for s in deref(self.ptr).trainable)
+
+    @property
+    def initializer_names(self):
+        names = []
+        cdef map[string, Tensor].iterator it = deref(self.ptr).initializers.begin()
+        while it != deref(self.ptr).initializers.end():
+            names.append(deref(it).first.decode())
+            inc(it)
+        return names
+
+    @property
+    def node_count(self):
+        return deref(self.ptr).nodes.size()
+
+
+cdef vector[Tensor] _tensor_list(list arrays, str what) except *:
+    cdef vector[Tensor] out
+    for i, a in enumerate(arrays):
+        out.push_back(as_tensor(a, f"{what} {i}"))
+    return out
+
+
+cdef class Executor:
+    """Plans and runs a Graph: forward passes, training steps and gradients."""
+    cdef g.Executor* ptr
+    cdef Graph graph
+
+    def __cinit__(self, Graph graph):
+        self.graph = graph
+        self.ptr = new g.Executor(graph.ptr)
+
+    def __dealloc__(self):
+        del self.ptr
+
+    def run(self, list inputs, bint training=False):
+        cdef vector[Tensor] tin = _tensor_list(inputs, "input")
+        cdef vector[Tensor] tout
+        cdef g.Mode mode = g.Mode.Training if training else g.Mode.Inference
+        with nogil:
+            tout = self.ptr.run(tin, mode)
+        return [to_numpy(t) for t in tout]
+
+    def train_step(self, list inputs, str loss, fetch=()):
+        """Forward, loss and backward in one call; returns (loss, [fetched values])."""
+        cdef vector[Tensor] tin = _tensor_list(inputs, "input")
+        cdef string loss_name = loss.encode()
+        cdef vector[string] names = [f.encode() for f in fetch]
+        cdef vector[Tensor] fetched
+        cdef float value
+        with nogil:
+            value = self.ptr.train_step(tin, loss_name, names, &fetched)
+        return value, [to_numpy(t) for t in fetched]
+
+    def gradient(self, str name):
+        """A copy of the gradient of a trainable parameter from the last train_step."""
+        return to_numpy(self.ptr.gradient(name.encode())).copy()
+
+    def gradients(self, list inputs, str output, seed, bint training=False):
+        """Gradients of `output` (seeded with `seed`) w.r.t. the inputs and trainable parameters."""
+        cdef vector[Tensor] tin = _tensor_list(inputs, "input")
+        cdef Tensor tseed = as_tensor(seed, "seed")
+        cdef string out_name = output.encode()
+        cdef g.Mode mode = g.Mode.Training if training else g.Mode.Inference
+        cdef map[string, Tensor] grads
+        with nogil:
+            grads = self.ptr.gradients(tin, out_name, tseed, mode)
+        result = {}
+        cdef map[string, Tensor].iterator it = grads.begin()
+        while it != grads.end():
+            result[deref(it).first.decode()] = to_numpy(deref(it).second)
+            inc(it)
+        return result
+
+    def stats(self):
+        cdef const g.ExecutorStats* s = &self.ptr.stats()
+        return {"plans": s.plans, "planned_bytes": s.planned_bytes,
+                "buffer_allocations": s.buffer_allocations, "fused_activations": s.fused_activations}
+
+
+def supported_ops():
+    return [s.decode() for s in g.supported_ops()]
+
+
+# ---- read-only views of a Graph (the ONNX codec builds Graphs from C++) ---------------
+cimport onnx_codec as oc  # the fields of engine::Attribute
+
+_DTYPE_NAMES = {<int>DType.Float32: "float32", <int>DType.Int64: "int64"}
+
+
+cdef Graph graph_from_ptr(shared_ptr[g.Graph] ptr):
+    """Wraps a graph built in C++ (no copy)."""
+    cdef Graph out = Graph.__new__(Graph)
+    out.ptr = ptr
+    return out
+
+
+cdef object _value_infos(vector[g.ValueInfo]& infos):
+    return [(v.name.decode(), tuple(v.shape), _DTYPE_NAMES[<int>v.dtype]) for v in infos]
+
+
+cdef object _attribute_value(const oc.AttributeView& a):
+    if a.kind == oc.AttributeKind.Int:
+        return a.i
+    if a.kind == oc.AttributeKind.Float:
+        return a.f
+    if a.kind == oc.AttributeKind.String:
+        try:
+            return a.s.decode()
+        except UnicodeDecodeError:
+            return bytes(a.s)  # ONNX strings may carry arbitrary bytes
+    if a.kind == oc.AttributeKind.Ints:
+        return list(a.ints)
+    if a.kind == oc.AttributeKind.Floats:
+        return list(a.floats)
+    return to_numpy(a.t).copy()
+
+
+def graph_inputs(Graph graph):
+    """[(name, shape with -1 for a symbolic dim, dtype)] in order."""
+    return _value_infos(deref(graph.ptr).inputs)
+
+
+def graph_outputs(Graph graph):
+    return _value_infos(deref(graph.ptr).outputs)
+
+
+def graph_nodes(Graph graph):
+    """Nodes as dicts: op_type, name, domain, inputs, outputs, attrs (Python values)."""
+    nodes = []
+    cdef map[string, g.Attribute].iterator it
+    cdef g.Node* n
+    for i in range(deref(graph.ptr).nodes.size()):
+        n = &deref(graph.ptr).nodes[i]
+        attrs = {}
+        it = n.attrs.begin()
+        while it != n.attrs.end():
+            attrs[deref(it).first.decode()] = _attribute_value(
+                deref(<oc.AttributeView*>&deref(it).second))
+            inc(it)
+        nodes.append({"op_type": n.op_type.decode(), "name": n.name.decode(),
+                      "domain": n.domain.decode(),
+                      "inputs": [s.decode() for s in n.inputs],
+                      "outputs": [s.decode() for s in n.outputs], "attrs": attrs})
+    return nodes
+
+
+def graph_initializers(Graph graph):
+    """{name: copy of the initializer as a numpy array}."""
+    out = {}
+    cdef map[string, Tensor].iterator it = deref(graph.ptr).initializers.begin()
+    while it != deref(graph.ptr).initializers.end():
+        out[deref(it).first.decode()] = to_numpy(deref(it).second).copy()
+        inc(it)
+    return out

@@ -1,0 +1,44 @@
+// Graph adapter for Softmax and LogSoftmax (opset 13 semantics; the importer sets
+// coerce_2d for older opsets).
+#include "graph/node_op.h"
+#include "ops/softmax/softmax.h"
+
+namespace engine {
+
+namespace {
+class SoftmaxNode : public NodeOp {
+ public:
+  explicit SoftmaxNode(const Node& node)
+      : NodeOp(node),
+        kind_(node.op_type == "LogSoftmax" ? SoftmaxKind::LogSoftmax : SoftmaxKind::Softmax) {
+    attrs_.axis = node.attr_int("axis", -1);
+  }
+
+  std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in, Mode) override {
+    expect_inputs(in, 1, 1);
+    if (in[0].dtype != DType::Float32) fail_node("input must be float32, got ", dtype_name(in[0].dtype));
+    softmax_geometry(in[0].shape, attrs_, node_.label().c_str());
+    return {{DType::Float32, in[0].shape, nullptr}};
+  }
+
+  void forward(const std::vector<Tensor>& in, std::vector<Tensor>& out, const RunContext&) override {
+    softmax_forward(kind_, in[0], attrs_, out[0]);
+  }
+
+  void backward(const std::vector<Tensor>&, const std::vector<Tensor>& out,
+                const std::vector<Tensor>& dout, std::vector<Tensor>& din,
+                const RunContext&) override {
+    softmax_backward(kind_, dout[0], out[0], attrs_, din[0]);
+  }
+
+ private:
+  SoftmaxKind kind_;
+  SoftmaxAttrs attrs_;
+};
+}  // namespace
+
+std::unique_ptr<NodeOp> make_softmax_node(const Node& node) {
+  return std::make_unique<SoftmaxNode>(node);
+}
+
+}  // namespace engine
