@@ -3,7 +3,9 @@
 The work runs in a C++17 core (libengine); this package is its Keras-style face.
 """
 from engine import _core
-from engine import ops
+from engine import activations, initializers, layers, models, ops
+from engine._random import set_seed
+from engine.models import Input, Model, Sequential, clone_model
 
 __version__ = _core.version_string()
 
@@ -18,4 +20,7 @@ def get_num_threads() -> int:
     return _core.get_num_threads()
 
 
-__all__ = ["ops", "set_num_threads", "get_num_threads", "__version__"]
+__all__ = [
+    "Input", "Model", "Sequential", "activations", "clone_model", "get_num_threads", "initializers",
+    "layers", "models", "ops", "set_num_threads", "set_seed", "__version__",
+]

@@ -1,0 +1,111 @@
+"""Conv2D on NCHW images (Keras's channels_first), kernel in ONNX layout [OC, C/groups, KH, KW]."""
+from engine import activations as _activations
+from engine import initializers as _initializers
+from engine.layers.base import Layer
+
+
+def pair(value, what):
+    if isinstance(value, int):
+        return (value, value)
+    value = tuple(int(v) for v in value)
+    if len(value) != 2:
+        raise ValueError(f"{what} must be an int or a pair, got {value}")
+    return value
+
+
+def same_pads(size, kernel, stride, dilation):
+    """TensorFlow's "same" padding along one axis: output ceil(size / stride), odd pad at the end."""
+    span = (kernel - 1) * dilation + 1
+    out = -(-size // stride)
+    total = max(0, (out - 1) * stride + span - size)
+    return total // 2, total - total // 2
+
+
+def window_output(size, kernel, stride, dilation, pad_begin, pad_end):
+    if size is None:
+        return None
+    span = (kernel - 1) * dilation + 1
+    return (size + pad_begin + pad_end - span) // stride + 1
+
+
+def resolve_padding(layer, padding, input_shape, kernel, strides, dilations):
+    """ONNX pads [top, left, bottom, right] for Keras's "valid" / "same"."""
+    if padding == "valid":
+        return [0, 0, 0, 0]
+    h, w = input_shape[2], input_shape[3]
+    if h is None or w is None:
+        if strides != (1, 1):
+            raise ValueError(f"{layer.name}: padding='same' with strides needs known H and W, got {input_shape}")
+        h = w = 1  # stride 1: the pads do not depend on the size
+    top, bottom = same_pads(h, kernel[0], strides[0], dilations[0])
+    left, right = same_pads(w, kernel[1], strides[1], dilations[1])
+    return [top, left, bottom, right]
+
+
+def check_padding(padding):
+    padding = str(padding).lower()
+    if padding not in ("valid", "same"):
+        raise ValueError(f"padding must be 'valid' or 'same', got {padding!r}")
+    return padding
+
+
+class Conv2D(Layer):
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", dilation_rate=(1, 1),
+                 groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", **kwargs):
+        super().__init__(**kwargs)
+        if int(filters) <= 0:
+            raise ValueError(f"Conv2D: filters must be positive, got {filters}")
+        self.filters = int(filters)
+        self.kernel_size = pair(kernel_size, "Conv2D kernel_size")
+        self.strides = pair(strides, "Conv2D strides")
+        self.padding = check_padding(padding)
+        self.dilation_rate = pair(dilation_rate, "Conv2D dilation_rate")
+        if min(self.kernel_size + self.strides + self.dilation_rate) <= 0:
+            raise ValueError(f"Conv2D: kernel_size, strides and dilation_rate must be positive, got "
+                             f"{self.kernel_size}, {self.strides}, {self.dilation_rate}")
+        self.groups = int(groups)
+        if self.groups <= 0 or self.filters % self.groups:
+            raise ValueError(f"Conv2D: groups={groups} must be positive and divide filters={filters}")
+        self.activation = _activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = _initializers.get(kernel_initializer)
+        self.bias_initializer = _initializers.get(bias_initializer)
+
+    def _check(self, input_shape):
+        if len(input_shape) != 4:
+            raise ValueError(f"{self.name}: expects NCHW inputs of rank 4, got shape {input_shape}")
+        channels = input_shape[1]
+        if channels is None or channels % self.groups:
+            raise ValueError(f"{self.name}: input channels {channels} must be known and divisible by groups={self.groups}")
+
+    def build(self, input_shape):
+        self._check(input_shape)
+        kshape = (self.filters, input_shape[1] // self.groups) + self.kernel_size
+        self.kernel = self.add_weight("kernel", kshape, self.kernel_initializer)
+        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer) if self.use_bias else None
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        self._check(input_shape)
+        pads = resolve_padding(self, self.padding, input_shape, self.kernel_size, self.strides, self.dilation_rate)
+        oh = window_output(input_shape[2], self.kernel_size[0], self.strides[0], self.dilation_rate[0], pads[0], pads[2])
+        ow = window_output(input_shape[3], self.kernel_size[1], self.strides[1], self.dilation_rate[1], pads[1], pads[3])
+        if (oh is not None and oh <= 0) or (ow is not None and ow <= 0):
+            raise ValueError(f"{self.name}: kernel {self.kernel_size} does not fit input {input_shape} with padding '{self.padding}'")
+        return (input_shape[0], self.filters, oh, ow)
+
+    def emit(self, b, inputs, input_shapes):
+        pads = resolve_padding(self, self.padding, input_shapes[0], self.kernel_size, self.strides, self.dilation_rate)
+        args = [inputs[0], b.param(self.kernel, self.trainable)]
+        if self.use_bias:
+            args.append(b.param(self.bias, self.trainable))
+        attrs = {"kernel_shape": list(self.kernel_size), "strides": list(self.strides), "pads": pads,
+                 "dilations": list(self.dilation_rate), "group": self.groups}
+        y = b.node("Conv", args, attrs=attrs, name=self.name)[0]
+        return [_activations.emit(b, self.activation, y, self.name + "/" + str(self.activation))]
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
+                "strides": self.strides, "padding": self.padding, "dilation_rate": self.dilation_rate,
+                "groups": self.groups, "activation": self.activation, "use_bias": self.use_bias}

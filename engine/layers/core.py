@@ -1,0 +1,154 @@
+"""Dense, Activation, Dropout, Flatten, Reshape and Identity layers."""
+import math
+
+import numpy as np
+
+from engine import _random
+from engine import activations as _activations
+from engine import initializers as _initializers
+from engine.layers.base import Layer
+
+
+def _require_rank(layer, shape, min_rank):
+    if len(shape) < min_rank:
+        raise ValueError(f"{layer.name}: expects inputs of rank >= {min_rank} (batch included), got shape {shape}")
+
+
+class Dense(Layer):
+    """y = activation(x @ kernel + bias) on the last axis; kernel is [in, out] (Keras, ONNX Gemm)."""
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", **kwargs):
+        super().__init__(**kwargs)
+        if int(units) <= 0:
+            raise ValueError(f"Dense: units must be positive, got {units}")
+        self.units = int(units)
+        self.activation = _activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = _initializers.get(kernel_initializer)
+        self.bias_initializer = _initializers.get(bias_initializer)
+
+    def build(self, input_shape):
+        _require_rank(self, input_shape, 2)
+        if input_shape[-1] is None:
+            raise ValueError(f"{self.name}: the last input dimension must be known, got {input_shape}")
+        self.kernel = self.add_weight("kernel", (input_shape[-1], self.units), self.kernel_initializer)
+        self.bias = self.add_weight("bias", (self.units,), self.bias_initializer) if self.use_bias else None
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        _require_rank(self, input_shape, 2)
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def emit(self, b, inputs, input_shapes):
+        trainable = self.trainable
+        w = b.param(self.kernel, trainable)
+        args = [inputs[0], w]
+        if len(input_shapes[0]) == 2:
+            if self.use_bias:
+                args.append(b.param(self.bias, trainable))
+            y = b.node("Gemm", args, name=self.name)[0]
+        else:
+            y = b.node("MatMul", args, name=self.name)[0]
+            if self.use_bias:
+                y = b.node("Add", [y, b.param(self.bias, trainable)], name=self.name + "/bias")[0]
+        return [_activations.emit(b, self.activation, y, self.name + "/" + str(self.activation))]
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "activation": self.activation,
+                "use_bias": self.use_bias}
+
+
+class Activation(Layer):
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = _activations.get(activation)
+
+    def emit(self, b, inputs, input_shapes):
+        return [_activations.emit(b, self.activation, inputs[0], self.name)]
+
+    def get_config(self):
+        return {**super().get_config(), "activation": self.activation}
+
+
+class LeakyReLU(Layer):
+    """max(x, negative_slope * x); Keras's default slope is 0.3."""
+
+    def __init__(self, negative_slope=0.3, **kwargs):
+        super().__init__(**kwargs)
+        self.negative_slope = float(negative_slope)
+
+    def emit(self, b, inputs, input_shapes):
+        return b.node("LeakyRelu", inputs, attrs={"alpha": self.negative_slope}, name=self.name)
+
+    def get_config(self):
+        return {**super().get_config(), "negative_slope": self.negative_slope}
+
+
+class Dropout(Layer):
+    """Inverted dropout while training (seeded); identity at inference."""
+
+    def __init__(self, rate, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not 0.0 <= float(rate) < 1.0:
+            raise ValueError(f"Dropout: rate must be in [0, 1), got {rate}")
+        self.rate = float(rate)
+        self.seed = int(seed) if seed is not None else _random.next_seed() % (2**31)
+
+    def emit(self, b, inputs, input_shapes):
+        ratio = b.constant(np.array(self.rate, dtype=np.float32), self.name + "/ratio")
+        return b.node("Dropout", [inputs[0], ratio], n_outputs=2, attrs={"seed": self.seed}, name=self.name)[:1]
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+
+class Flatten(Layer):
+    """[N, d1, d2, ...] -> [N, d1*d2*...] in (C, H, W) order, as ONNX Flatten(axis=1)."""
+
+    def compute_output_shape(self, input_shape):
+        rest = input_shape[1:]
+        n = None if any(d is None for d in rest) else int(math.prod(rest))
+        return (input_shape[0], n)
+
+    def emit(self, b, inputs, input_shapes):
+        return b.node("Flatten", inputs, attrs={"axis": 1}, name=self.name)
+
+
+class Reshape(Layer):
+    """Reshapes every sample to `target_shape` (batch excluded; one -1 may be inferred)."""
+
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        self.target_shape = tuple(int(d) for d in target_shape)
+        if sum(d == -1 for d in self.target_shape) > 1 or any(d == 0 or d < -1 for d in self.target_shape):
+            raise ValueError(f"Reshape: invalid target_shape {target_shape}")
+
+    def compute_output_shape(self, input_shape):
+        rest = input_shape[1:]
+        target = list(self.target_shape)
+        if -1 in target:
+            if any(d is None for d in rest):
+                target[target.index(-1)] = None
+            else:
+                known = math.prod(d for d in target if d != -1)
+                total = math.prod(rest)
+                if total % known:
+                    raise ValueError(f"{self.name}: cannot reshape {input_shape} to {self.target_shape}")
+                target[target.index(-1)] = total // known
+        elif all(d is not None for d in rest) and math.prod(rest) != math.prod(target):
+            raise ValueError(f"{self.name}: cannot reshape {input_shape} to {self.target_shape}")
+        return (input_shape[0],) + tuple(target)
+
+    def emit(self, b, inputs, input_shapes):
+        # 0 copies the batch dimension (ONNX Reshape with allowzero = 0).
+        shape = b.constant(np.array((0,) + self.target_shape, dtype=np.int64), self.name + "/shape")
+        return b.node("Reshape", [inputs[0], shape], name=self.name)
+
+    def get_config(self):
+        return {**super().get_config(), "target_shape": self.target_shape}
+
+
+class Identity(Layer):
+    def emit(self, b, inputs, input_shapes):
+        return b.node("Identity", inputs, name=self.name)

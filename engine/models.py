@@ -1,0 +1,396 @@
+"""Input, Model (functional), Sequential and clone_model.
+
+A model is a graph of layer calls. When it first runs, its layers write their ONNX nodes
+into a core graph (parameters bound to their core memory, no copies), and a core executor
+plans and runs it: a forward pass is one call into C++ with the GIL released.
+"""
+import numpy as np
+
+from engine import _core
+from engine.layers.base import GraphBuilder, KerasTensor, Layer, unique_name
+
+
+class InputLayer(Layer):
+    def __init__(self, shape, dtype="float32", name=None):
+        super().__init__(name=name or unique_name("input_layer"))
+        self.shape = (None,) + tuple(None if d is None else int(d) for d in shape)
+        if dtype not in ("float32", "int64"):
+            raise TypeError(f"Input: dtype must be float32 or int64, got {dtype}")
+        self.input_dtype = dtype
+        self.output = KerasTensor(self.shape, dtype, layer=self, call_index=0, output_index=0, name=self.name)
+        self.built = True
+
+    def get_config(self):
+        return {"name": self.name, "shape": self.shape[1:], "dtype": self.input_dtype}
+
+
+def Input(shape, batch_size=None, name=None, dtype="float32"):
+    """A symbolic model input; `shape` excludes the batch dimension (NCHW for images)."""
+    layer = InputLayer(shape, dtype=dtype, name=name)
+    if batch_size is not None:
+        layer.shape = (int(batch_size),) + layer.shape[1:]
+        layer.output.shape = layer.shape
+    return layer.output
+
+
+def _as_list(x):
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+class Model(Layer):
+    """The functional model: Model(inputs, outputs), any number of each."""
+
+    def __init__(self, inputs=None, outputs=None, name=None, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self._executor = None
+        self._trainable_key = None
+        if inputs is not None or outputs is not None:
+            self._init_graph(inputs, outputs)
+
+    # --- structure -------------------------------------------------------------------
+    def _init_graph(self, inputs, outputs):
+        self._single_input = not isinstance(inputs, (list, tuple))
+        self._single_output = not isinstance(outputs, (list, tuple))
+        self.inputs = _as_list(inputs)
+        self.outputs = _as_list(outputs)
+        for t in self.inputs + self.outputs:
+            if not isinstance(t, KerasTensor):
+                raise TypeError(f"Model: inputs and outputs must be symbolic tensors from engine.Input, got {t!r}")
+        for t in self.inputs:
+            if not isinstance(t._layer, InputLayer):
+                raise ValueError(f"Model: every input must come from engine.Input(), got {t!r}")
+        self._calls = self._order_calls()
+        layers = []
+        for t in self.inputs:
+            layers.append(t._layer)
+        for call in self._calls:
+            if call.layer not in layers:
+                layers.append(call.layer)
+        self._layers = layers
+        self._executor = None
+        self.built = True
+
+    def _order_calls(self):
+        """Layer calls from the inputs to the outputs, in dependency order."""
+        order, seen, visiting = [], set(), set()
+        inputs = {id(t) for t in self.inputs}
+
+        def visit(t):
+            if id(t) in inputs:
+                return
+            layer = t._layer
+            if layer is None:
+                raise ValueError(f"Model: {t!r} is not connected to the model inputs")
+            if isinstance(layer, InputLayer):
+                raise ValueError(f"Model: output depends on input {layer.name!r}, which is not among the model inputs")
+            call = layer._calls[t._call_index]
+            if id(call) in seen:
+                return
+            if id(call) in visiting:
+                raise ValueError("Model: the layer graph has a cycle")
+            visiting.add(id(call))
+            for x in call.inputs:
+                visit(x)
+            visiting.discard(id(call))
+            seen.add(id(call))
+            order.append(call)
+
+        for t in self.outputs:
+            visit(t)
+        return order
+
+    @property
+    def layers(self):
+        return list(self._layers)
+
+    def get_layer(self, name=None, index=None):
+        if index is not None:
+            return self._layers[index]
+        for layer in self._layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"no layer named {name!r}; layers: {[l.name for l in self._layers]}")
+
+    @property
+    def weights(self):
+        out, seen = [], set()
+        for layer in self._layers:
+            for w in layer.weights:
+                if id(w) not in seen:
+                    seen.add(id(w))
+                    out.append(w)
+        return out
+
+    @property
+    def trainable_weights(self):
+        return [w for layer in self._layers for w in layer.trainable_weights] if self.trainable else []
+
+    @property
+    def non_trainable_weights(self):
+        ids = {id(w) for w in self.trainable_weights}
+        return [w for w in self.weights if id(w) not in ids]
+
+    def get_weights(self):
+        return [w.numpy() for w in self.weights]
+
+    def set_weights(self, weights):
+        weights = list(weights)
+        mine = self.weights
+        if len(weights) != len(mine):
+            raise ValueError(f"{self.name}: expected {len(mine)} weight arrays, got {len(weights)}")
+        for var, value in zip(mine, weights):
+            if np.shape(value) != var.shape:
+                raise ValueError(f"{self.name}: weight {var.name!r} has shape {var.shape}, got {np.shape(value)}")
+        for var, value in zip(mine, weights):
+            var.assign(value)
+
+    def count_params(self):
+        return int(sum(int(np.prod(w.shape)) for w in self.weights))
+
+    # --- the core graph --------------------------------------------------------------------
+    def compute_output_shape(self, input_shape):
+        shapes = [t.shape for t in self.outputs]
+        return shapes if not self._single_output else shapes[0]
+
+    def emit(self, b, inputs, input_shapes):
+        """Writes this model's layers into `b` (models nest as layers)."""
+        names = {id(t): n for t, n in zip(self.inputs, inputs)}
+        for call in self._calls:
+            args = [names[id(t)] for t in call.inputs]
+            shapes = [t.shape for t in call.inputs]
+            outs = call.layer.emit(b, args, shapes)
+            if len(outs) != len(call.outputs):
+                raise RuntimeError(f"{call.layer.name}: emitted {len(outs)} outputs, expected {len(call.outputs)}")
+            for t, n in zip(call.outputs, outs):
+                names[id(t)] = n
+        return [names[id(t)] for t in self.outputs]
+
+    def _build_graph(self):
+        b = GraphBuilder()
+        input_names = []
+        for t in self.inputs:
+            name = b.unique(t._layer.name)
+            b.graph.add_input(name, t.shape, t.dtype)
+            input_names.append(name)
+        outputs = self.emit(b, input_names, [t.shape for t in self.inputs])
+        output_names = []
+        for k, name in enumerate(outputs):
+            if name in input_names or name in output_names:
+                name = b.node("Identity", [name], name=f"output_{k}")[0]
+            b.graph.add_output(name)
+            output_names.append(name)
+        return b, input_names, output_names
+
+    def _trainable_state(self):
+        return tuple(w.trainable and layer.trainable and self.trainable
+                     for layer in self._layers for w in layer.weights)
+
+    def _get_executor(self):
+        key = self._trainable_state()
+        if self._executor is None or key != self._trainable_key:
+            builder, self._input_names, self._output_names = self._build_graph()
+            self._builder = builder
+            self._executor = _core.Executor(builder.graph)
+            self._trainable_key = key
+        return self._executor
+
+    def _prepare_inputs(self, x):
+        if isinstance(x, dict):
+            missing = [t._layer.name for t in self.inputs if t._layer.name not in x]
+            if missing:
+                raise ValueError(f"{self.name}: missing inputs {missing}")
+            arrays = [x[t._layer.name] for t in self.inputs]
+        else:
+            arrays = _as_list(x) if not self._single_input or isinstance(x, (list, tuple)) else [x]
+        if len(arrays) != len(self.inputs):
+            raise ValueError(f"{self.name}: expects {len(self.inputs)} input(s), got {len(arrays)}")
+        out = []
+        for t, a in zip(self.inputs, arrays):
+            a = np.asarray(a)
+            want = np.float32 if t.dtype == "float32" else np.int64
+            if a.dtype != want:
+                if t.dtype == "float32" and a.dtype.kind in "fiu":
+                    a = a.astype(np.float32)
+                elif t.dtype == "int64" and a.dtype.kind in "iu":
+                    a = a.astype(np.int64)
+                else:
+                    raise TypeError(f"{self.name}: input {t._layer.name!r} must be {t.dtype}, got {a.dtype}")
+            out.append(np.ascontiguousarray(a))
+        return out
+
+    def _run(self, arrays, training=False):
+        return self._get_executor().run(list(arrays), training)
+
+    # --- calling -----------------------------------------------------------------------
+    def __call__(self, inputs, training=False):
+        flat = _as_list(inputs)
+        if all(isinstance(t, KerasTensor) for t in flat):
+            return self._call_symbolic(inputs, flat)
+        outs = self._run(self._prepare_inputs(inputs), training=bool(training))
+        return outs[0] if self._single_output else outs
+
+    def predict(self, x, batch_size=32, verbose=0):
+        """Outputs for `x`, computed `batch_size` samples at a time (inference mode)."""
+        arrays = self._prepare_inputs(x)
+        n = arrays[0].shape[0]
+        if any(a.shape[0] != n for a in arrays):
+            raise ValueError(f"{self.name}: inputs have different numbers of samples {[a.shape[0] for a in arrays]}")
+        if batch_size is None or batch_size <= 0:
+            raise ValueError(f"predict: batch_size must be positive, got {batch_size}")
+        chunks = [[] for _ in self.outputs]
+        for start in range(0, n, batch_size):
+            outs = self._run([a[start:start + batch_size] for a in arrays])
+            for k, o in enumerate(outs):
+                chunks[k].append(o)
+        results = [np.concatenate(c, axis=0) if c else np.zeros((0,) + tuple(t.shape[1:]), np.float32)
+                   for c, t in zip(chunks, self.outputs)]
+        return results[0] if self._single_output else results
+
+    def _gradients(self, x, seed, output_index=0, training=False):
+        """Gradients of sum(output * seed) w.r.t. the inputs and the trainable weights.
+
+        Returns (one array per model input, {id(Variable): array}). The building block of
+        custom training loops; also used by the tests' gradient checks."""
+        executor = self._get_executor()
+        arrays = self._prepare_inputs(x)
+        seed = np.ascontiguousarray(seed, dtype=np.float32)
+        grads = executor.gradients(arrays, self._output_names[output_index], seed, training)
+        inputs = [grads.get(name) for name in self._input_names]
+        params = {id(var): grads[name] for name, var in self._builder.parameters() if name in grads}
+        return inputs, params
+
+    def executor_stats(self):
+        """Plans made and bytes planned by the core executor (for tests and tuning)."""
+        return self._get_executor().stats()
+
+    # --- display -----------------------------------------------------------------------
+    def summary(self, print_fn=print, line_length=72):
+        rows = []
+        for layer in self._layers:
+            if isinstance(layer, InputLayer):
+                shape = layer.shape
+            else:
+                outs = [c.outputs for c in layer._calls if c in self._calls]
+                shape = outs[0][0].shape if outs and len(outs[0]) == 1 else [o.shape for o in outs[0]] if outs else "?"
+            rows.append((f"{layer.name} ({type(layer).__name__})", str(shape), f"{layer.count_params():,}"))
+        widths = [max(len("Layer (type)"), *(len(r[0]) for r in rows)) + 2,
+                  max(len("Output Shape"), *(len(r[1]) for r in rows)) + 2,
+                  max(len("Param #"), *(len(r[2]) for r in rows))]
+        rule = "─" * sum(widths)
+        lines = [f'Model: "{self.name}"', rule,
+                 "Layer (type)".ljust(widths[0]) + "Output Shape".ljust(widths[1]) + "Param #".rjust(widths[2]),
+                 "═" * sum(widths)]
+        for r in rows:
+            lines.append(r[0].ljust(widths[0]) + r[1].ljust(widths[1]) + r[2].rjust(widths[2]))
+        lines.append(rule)
+        total = self.count_params()
+        trainable = int(sum(int(np.prod(w.shape)) for w in self.trainable_weights))
+        lines += [f" Total params: {total:,}", f" Trainable params: {trainable:,}",
+                  f" Non-trainable params: {total - trainable:,}", rule]
+        for line in lines:
+            print_fn(line)
+
+    def get_config(self):
+        return {"name": self.name, "layers": [
+            {"class_name": type(l).__name__, "config": l.get_config()} for l in self._layers]}
+
+
+class Sequential(Model):
+    """A stack of single-input, single-output layers."""
+
+    def __init__(self, layers=None, name=None, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self._stack = []
+        self._input = None
+        for layer in layers or []:
+            self.add(layer)
+
+    def add(self, layer):
+        if isinstance(layer, KerasTensor):
+            if self._stack or self._input is not None:
+                raise ValueError(f"{self.name}: an Input must come first")
+            self._input = layer
+            return
+        if not isinstance(layer, Layer):
+            raise TypeError(f"{self.name}: can only add layers, got {layer!r}")
+        if self._input is None and not self._stack and layer._input_shape_arg is not None:
+            self._input = Input(layer._input_shape_arg)
+        self._stack.append(layer)
+        self._executor = None
+        if self._input is not None:
+            self._rebuild()
+
+    def pop(self):
+        if not self._stack:
+            raise ValueError(f"{self.name}: no layer to pop")
+        self._stack.pop()
+        if self._input is not None and self._stack:
+            self._rebuild()
+
+    def _rebuild(self):
+        x = self._input
+        for layer in self._stack:
+            x = layer(x)
+        self._init_graph(self._input, x)
+
+    def build(self, input_shape):
+        if self._input is None:
+            self._input = Input(tuple(input_shape)[1:])
+            self._rebuild()
+
+    def _ensure_built(self, x):
+        if self._input is None:
+            arr = np.asarray(_as_list(x)[0])
+            self.build(arr.shape)
+
+    def __call__(self, inputs, training=False):
+        if not isinstance(inputs, KerasTensor):
+            self._ensure_built(inputs)
+        return super().__call__(inputs, training)
+
+    def predict(self, x, batch_size=32, verbose=0):
+        self._ensure_built(x)
+        return super().predict(x, batch_size, verbose)
+
+    @property
+    def layers(self):
+        return list(self._stack)
+
+    def summary(self, print_fn=print, line_length=72):
+        if self._input is None:
+            raise ValueError(f"{self.name}: the model is not built; give the first layer an Input or call build()")
+        super().summary(print_fn, line_length)
+
+
+def clone_model(model):
+    """A model with the same architecture and freshly initialised weights (as Keras)."""
+    mapping = {}
+
+    def clone_layer(layer):
+        if id(layer) not in mapping:
+            config = layer.get_config()
+            config.pop("name", None)
+            mapping[id(layer)] = type(layer)(**config)
+        return mapping[id(layer)]
+
+    if isinstance(model, Sequential):
+        new = Sequential(name=unique_name(model.name))
+        if model._input is not None:
+            new.add(Input(model._input.shape[1:], dtype=model._input.dtype))
+        for layer in model._stack:
+            new.add(clone_layer(layer))
+        return new
+    tensors = {}
+    new_inputs = []
+    for t in model.inputs:
+        nt = Input(t.shape[1:], dtype=t.dtype)
+        tensors[id(t)] = nt
+        new_inputs.append(nt)
+    for call in model._calls:
+        args = [tensors[id(t)] for t in call.inputs]
+        out = clone_layer(call.layer)(args if len(args) > 1 else args[0])
+        for t, nt in zip(call.outputs, _as_list(out)):
+            tensors[id(t)] = nt
+    outputs = [tensors[id(t)] for t in model.outputs]
+    return Model(new_inputs if not model._single_input else new_inputs[0],
+                 outputs if not model._single_output else outputs[0])

@@ -1,0 +1,186 @@
+"""The core graph IR and executor driven directly: validation, planning, gradients."""
+import numpy as np
+import pytest
+
+from engine import _core
+from helpers import assert_close
+
+
+def mlp_graph(rng, trainable=True):
+    g = _core.Graph()
+    g.add_input("x", [-1, 5])
+    g.set_initializer("w1", rng.standard_normal((5, 7)).astype(np.float32), trainable)
+    g.set_initializer("b1", rng.standard_normal(7).astype(np.float32), trainable)
+    g.set_initializer("w2", rng.standard_normal((7, 3)).astype(np.float32), trainable)
+    g.add_node("Gemm", ["x", "w1", "b1"], ["h"], name="dense1")
+    g.add_node("Tanh", ["h"], ["a"], name="act1")
+    g.add_node("MatMul", ["a", "w2"], ["y"], name="dense2")
+    g.add_output("y")
+    return g
+
+
+def test_forward_matches_numpy(rng):
+    g = mlp_graph(rng)
+    ex = _core.Executor(g)
+    x = rng.standard_normal((9, 5)).astype(np.float32)
+    (y,) = ex.run([x])
+    w1, b1, w2 = (g.initializer(n).astype(np.float64) for n in ("w1", "b1", "w2"))
+    assert_close(y, np.tanh(x @ w1 + b1) @ w2, 1e-5)
+
+
+def test_gradients_match_numpy(rng):
+    g = mlp_graph(rng)
+    ex = _core.Executor(g)
+    x = rng.standard_normal((4, 5)).astype(np.float32)
+    seed = rng.standard_normal((4, 3)).astype(np.float32)
+    grads = ex.gradients([x], "y", seed)
+    w1, b1, w2 = (g.initializer(n).astype(np.float64) for n in ("w1", "b1", "w2"))
+    h = x @ w1 + b1
+    a = np.tanh(h)
+    dh = (seed @ w2.T) * (1 - a**2)
+    assert_close(grads["w2"], a.T @ seed, 1e-5)
+    assert_close(grads["w1"], x.T @ dh, 1e-5)
+    assert_close(grads["b1"], dh.sum(0), 1e-5)
+    assert_close(grads["x"], dh @ w1.T, 1e-5)
+
+
+def test_train_step_with_a_loss_node(rng):
+    g = mlp_graph(rng)
+    g.add_input("labels", [-1], "int64")
+    g.add_node("SoftmaxCrossEntropy", ["y", "labels"], ["loss"], name="loss", domain="engine")
+    ex = _core.Executor(g)
+    x = rng.standard_normal((6, 5)).astype(np.float32)
+    labels = rng.integers(0, 3, 6).astype(np.int64)
+    loss, (y,) = ex.train_step([x, labels], "loss", fetch=["y"])
+    z = y.astype(np.float64)
+    logp = z - np.log(np.exp(z - z.max(1, keepdims=True)).sum(1, keepdims=True)) - z.max(1, keepdims=True)
+    assert loss == pytest.approx(-logp[np.arange(6), labels].mean(), rel=1e-5)
+    grads = ex.gradients([x, labels], "loss", np.ones((), np.float32))
+    assert_close(ex.gradient("w2"), grads["w2"], 1e-6)
+    assert "labels" not in grads
+
+
+def test_frozen_parameters_get_no_gradient(rng):
+    g = mlp_graph(rng)
+    g.set_trainable("w1", False)
+    ex = _core.Executor(g)
+    grads = ex.gradients([np.ones((2, 5), np.float32)], "y", np.ones((2, 3), np.float32))
+    assert set(grads) == {"x", "b1", "w2"}
+
+
+def test_value_used_twice_sums_its_gradients(rng):
+    g = _core.Graph()
+    g.add_input("x", [-1, 4])
+    g.add_node("Mul", ["x", "x"], ["sq"])
+    g.add_node("Add", ["sq", "x"], ["y"])
+    g.add_output("y")
+    ex = _core.Executor(g)
+    x = rng.standard_normal((3, 4)).astype(np.float32)
+    seed = rng.standard_normal((3, 4)).astype(np.float32)
+    grads = ex.gradients([x], "y", seed)
+    assert_close(grads["x"], seed * (2 * x.astype(np.float64) + 1), 1e-6)
+
+
+def test_invalid_graph_reports_every_problem_at_once():
+    g = _core.Graph()
+    g.add_input("x", [-1, 4])
+    g.add_node("Frobnicate", ["x"], ["a"], name="f1")
+    g.add_node("Relu", ["missing"], ["b"], name="r1")
+    g.add_node("Relu", ["x"], ["b"], name="r2")  # duplicate output name
+    g.add_node("Swizzle", ["b"], ["c"], name="s1")
+    g.add_output("nowhere")
+    with pytest.raises(ValueError) as info:
+        _core.Executor(g)
+    msg = str(info.value)
+    for part in ("5 problems", "unsupported op Frobnicate (node 'f1')", "unsupported op Swizzle (node 's1')",
+                 "Relu 'r1' reads 'missing'", "duplicate value name 'b'", "graph output 'nowhere'"):
+        assert part in msg, msg
+
+
+def test_cycle_is_reported_with_its_nodes():
+    g = _core.Graph()
+    g.add_input("x", [2])
+    g.add_node("Add", ["x", "c"], ["a"], name="n1")
+    g.add_node("Relu", ["a"], ["c"], name="n2")
+    g.add_output("a")
+    with pytest.raises(ValueError, match="cycle through Add 'n1', Relu 'n2'"):
+        _core.Executor(g)
+
+
+def test_bad_attributes_name_the_node():
+    g = _core.Graph()
+    g.add_input("x", [1, 1, 5, 5])
+    g.add_node("MaxPool", ["x"], ["y"], {"kernel_shape": [2, 2], "auto_pad": "SIDEWAYS"}, name="pool")
+    g.add_output("y")
+    with pytest.raises(ValueError, match="unknown auto_pad 'SIDEWAYS'"):
+        _core.Executor(g)
+    g = _core.Graph()
+    g.add_input("x", [1, 3])
+    g.add_node("Concat", ["x", "x"], ["y"], name="cat")
+    g.add_output("y")
+    with pytest.raises(ValueError, match="Concat 'cat': the axis attribute is required"):
+        _core.Executor(g)
+
+
+def test_shape_errors_name_the_node_and_shapes(rng):
+    g = _core.Graph()
+    g.add_input("x", [-1, 5])
+    g.set_initializer("w", np.ones((6, 2), np.float32))
+    g.add_node("Gemm", ["x", "w"], ["y"], name="dense")
+    g.add_output("y")
+    ex = _core.Executor(g)
+    with pytest.raises(ValueError, match="Gemm 'dense': inner dimensions differ"):
+        ex.run([np.ones((3, 5), np.float32)])
+
+
+def test_input_checks():
+    g = _core.Graph()
+    g.add_input("x", [-1, 3])
+    g.add_node("Relu", ["x"], ["y"])
+    g.add_output("y")
+    ex = _core.Executor(g)
+    with pytest.raises(ValueError, match=r"input 'x' expects shape \[-1, 3\]"):
+        ex.run([np.ones((2, 4), np.float32)])
+    with pytest.raises(ValueError, match="takes 1 input"):
+        ex.run([])
+    with pytest.raises(TypeError, match="input 0 must be a float32 or int64 array, got dtype float64"):
+        ex.run([np.ones((2, 3))])
+    # Non-contiguous inputs are accepted (copied once).
+    x = np.arange(12, dtype=np.float32).reshape(3, 4)[:, :3]
+    np.testing.assert_array_equal(ex.run([x])[0], np.maximum(x, 0))
+
+
+def test_unsupported_op_list_is_exposed():
+    ops = _core.supported_ops()
+    for op in ("Conv", "Gemm", "MatMul", "BatchNormalization", "Dropout", "Softmax", "engine.SoftmaxCrossEntropy"):
+        assert op in ops
+
+
+def conv_relu_graph(rng, extra_reader):
+    g = _core.Graph()
+    g.add_input("x", [-1, 3, 9, 9])
+    g.set_initializer("w", rng.standard_normal((4, 3, 3, 3)).astype(np.float32), True)
+    g.set_initializer("b", rng.standard_normal(4).astype(np.float32), True)
+    g.add_node("Conv", ["x", "w", "b"], ["c"], {"pads": [1, 1, 1, 1]}, name="conv")
+    g.add_node("Relu", ["c"], ["r"], name="relu")
+    g.add_node("Flatten", ["r"], ["y"], {"axis": 1}, name="flat")
+    g.add_output("y")
+    if extra_reader:  # a second reader of the Conv output prevents the fusion
+        g.add_node("Identity", ["c"], ["c2"])
+        g.add_output("c2")
+    return g
+
+
+def test_relu_fused_into_conv_gives_the_same_values_and_gradients(rng):
+    fused_graph = conv_relu_graph(np.random.default_rng(5), False)
+    plain_graph = conv_relu_graph(np.random.default_rng(5), True)
+    fused, plain = _core.Executor(fused_graph), _core.Executor(plain_graph)
+    assert fused.stats()["fused_activations"] == 1
+    assert plain.stats()["fused_activations"] == 0
+    x = rng.standard_normal((2, 3, 9, 9)).astype(np.float32)
+    np.testing.assert_allclose(fused.run([x])[0], plain.run([x])[0], rtol=1e-6, atol=1e-6)
+    seed = rng.standard_normal((2, 4 * 81)).astype(np.float32)
+    gf = fused.gradients([x], "y", seed)
+    gp = plain.gradients([x], "y", seed)
+    for name in ("x", "w", "b"):
+        assert_close(gf[name], gp[name], 1e-6, name)
