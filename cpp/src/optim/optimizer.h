@@ -1,0 +1,142 @@
+// Optimizers: the update rules of Keras 3 (SGD, Adagrad, RMSprop, Adam, Adamax, Nadam,
+// AdamW) applied in place to float32 parameters, one call per training step.
+//
+// An Optimizer owns the per-parameter slots (momentum, velocity, ...). They are created
+// zero-filled (Adagrad's accumulator filled with initial_accumulator_value) on the first
+// apply() and keyed by position: every later apply() must pass the same parameter list in
+// the same order; counts and shapes are checked.
+//
+// One step, as Keras 3's BaseOptimizer.apply does it, with lr the current learning rate
+// and t = iterations + 1:
+//   1. clip the gradients (never written back to the caller's buffers); the first active
+//      option wins, in Keras's order:
+//        clipnorm > 0:        g *= clipnorm / max(||g||, clipnorm), per tensor
+//        global_clipnorm > 0: g *= min(1, global_clipnorm / ||all g||); a non-finite global
+//                             norm turns every gradient into NaN, as in Keras
+//        clipvalue > 0:       g = clamp(g, -clipvalue, clipvalue)
+//   2. decoupled weight decay when weight_decay > 0 (any kind): p -= p * weight_decay * lr
+//   3. the rule, elementwise (m, v, ... are the slots):
+//      SGD      momentum 0: p -= lr*g
+//               else        m = momentum*m - lr*g; p += m, or with nesterov
+//                           p += momentum*m - lr*g
+//      Adagrad  a += g^2; p -= lr*g / sqrt(a + eps)
+//      RMSprop  v = rho*v + (1-rho)*g^2; centered: ag = rho*ag + (1-rho)*g,
+//               d = v - ag^2 + eps, else d = v + eps; inc = lr*g / sqrt(d);
+//               momentum > 0: m = momentum*m + inc; p -= m, else p -= inc
+//      Adam     m += (g-m)*(1-b1); v += (g^2-v)*(1-b2); amsgrad: vh = max(vh, v), v := vh
+//      AdamW    alpha = lr*sqrt(1-b2^t)/(1-b1^t); p -= alpha*m / (sqrt(v) + eps)
+//               (epsilon is added to sqrt(v), not to sqrt(v_hat) as in the paper)
+//      Adamax   m += (g-m)*(1-b1); u = max(b2*u, |g|); p -= lr*m / ((1-b1^t)*(u + eps))
+//      Nadam    mu_t = b1*(1 - 0.5*0.96^t), mu_t1 = b1*(1 - 0.5*0.96^(t+1)),
+//               P_t = prod_{k<=t} mu_k, P_t1 = P_t*mu_t1;
+//               m += (g-m)*(1-b1); v += (g^2-v)*(1-b2);
+//               m_hat = mu_t1*m/(1-P_t1) + (1-mu_t)*g/(1-P_t); v_hat = v/(1-b2^t);
+//               p -= lr*m_hat / (sqrt(v_hat) + eps)
+//   4. iterations += 1.
+// Non-finite gradients are not checked here (the trainer watches the loss).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/tensor.h"
+
+namespace engine {
+
+enum class OptimizerKind { SGD, Adagrad, RMSprop, Adam, Adamax, Nadam, AdamW };
+
+// "sgd", "adam", "AdamW", ... (case-insensitive) -> kind; ValueError for unknown names.
+OptimizerKind optimizer_kind_from_name(const std::string& name);
+const char* optimizer_kind_name(OptimizerKind kind);  // "SGD", "Adam", ...
+
+// Hyperparameters; fields a kind does not use are ignored. optimizer_default_config(kind)
+// gives Keras 3's defaults for that kind. The learning rate is a float like Keras's float32
+// variable; the others are double because Keras computes terms such as 1 - beta_2 from
+// Python floats (in float32, 1 - 0.999f is off by 1e-5 relative).
+struct OptimizerConfig {
+  OptimizerKind kind = OptimizerKind::SGD;
+  float learning_rate = 0.01f;
+  double momentum = 0.0;   // SGD, RMSprop
+  bool nesterov = false;   // SGD
+  double beta_1 = 0.9;     // Adam, AdamW, Adamax, Nadam
+  double beta_2 = 0.999;
+  double epsilon = 1e-7;
+  double rho = 0.9;        // RMSprop
+  bool centered = false;   // RMSprop
+  double initial_accumulator_value = 0.1;  // Adagrad
+  bool amsgrad = false;    // Adam, AdamW
+  double weight_decay = 0.0;  // decoupled; 0 = off (AdamW's default is 0.004)
+  double clipnorm = 0.0;      // 0 or negative = off
+  double clipvalue = 0.0;
+  double global_clipnorm = 0.0;
+};
+
+OptimizerConfig optimizer_default_config(OptimizerKind kind);
+
+class Optimizer {
+ public:
+  // Validates the hyperparameters (ValueError naming the field and value).
+  explicit Optimizer(OptimizerConfig config);
+
+  const OptimizerConfig& config() const { return config_; }
+  void set_learning_rate(float lr);  // finite and >= 0
+  float learning_rate() const { return config_.learning_rate; }
+  int64_t iterations() const { return iterations_; }
+
+  // One step over every (param, grad) pair: params (float32, contiguous) are updated in
+  // place, grads are only read. An empty list is a no-op that does not count a step.
+  void apply(const std::vector<Tensor>& params, const std::vector<Tensor>& grads);
+
+  // Slot names of each parameter for this configuration, e.g. {"momentum", "velocity"}
+  // for Adam; empty for SGD without momentum.
+  std::vector<std::string> slot_names() const;
+  // Parameters known (0 until the first apply or load_state).
+  size_t num_params() const { return shapes_.size(); }
+
+  // Checkpoint state: the slots of every parameter, parameter-major in slot_names()
+  // order. state() returns views of the live slots (no copy); load_state copies values
+  // in and sets iterations. Before the first apply, load_state creates the slots from
+  // the given tensors (their shapes are then checked by the first apply).
+  std::vector<Tensor> state() const;
+  void load_state(int64_t iterations, const std::vector<Tensor>& slots);
+
+ private:
+  void build(const std::vector<Tensor>& params);
+  void set_iterations(int64_t iterations);
+
+  OptimizerConfig config_;
+  int64_t iterations_ = 0;
+  double nadam_u_product_ = 1.0;  // Nadam's running product of mu_k up to `iterations_`
+  std::vector<Shape> shapes_;               // per parameter
+  std::vector<std::vector<Tensor>> slots_;  // [param][slot], slot_names() order
+};
+
+// ---- kernels ----------------------------------------------------------------------
+
+// Scalars of one step for one tensor, computed once per apply in double.
+struct OptimizerStep {
+  double lr = 0, decay = 0;             // decay = weight_decay * lr (0 = off)
+  double grad_scale = 1;                // from clipnorm / global_clipnorm
+  double clip_value = 0;                // > 0: clamp the scaled gradient to +-clip_value
+  double momentum = 0, rho = 0, beta_1 = 0, beta_2 = 0, epsilon = 0;
+  bool nesterov = false, centered = false, amsgrad = false;
+  double alpha = 0;                     // Adam: lr*sqrt(1-b2^t)/(1-b1^t)
+  double beta_1_power = 0, beta_2_power = 0;            // b^t
+  double mu_t = 0, mu_t1 = 0, u_product = 0, u_product_next = 0;  // Nadam
+};
+
+// Most slots any kind keeps per parameter; slot k of a kind sits at a fixed position,
+// null when the configuration does not use it (RMSprop: velocity, momentum, average).
+constexpr int kMaxOptimizerSlots = 3;
+
+// Update n contiguous parameters in place from their gradients and slots.
+void optimizer_update_cpu(OptimizerKind kind, const OptimizerStep& s, int64_t n, float* p,
+                          const float* g, float* const* slots);
+void optimizer_update_ref(OptimizerKind kind, const OptimizerStep& s, int64_t n, float* p,
+                          const float* g, float* const* slots);
+// sum(x^2) accumulated in double (gradient norms for clipping).
+double sum_of_squares_cpu(int64_t n, const float* x);
+double sum_of_squares_ref(int64_t n, const float* x);
+
+}  // namespace engine

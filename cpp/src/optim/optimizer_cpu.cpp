@@ -1,0 +1,46 @@
+// Float kernels: the rules of optimizer_rules.h in float, one threaded pass per tensor.
+#include <algorithm>
+#include <vector>
+
+#include "engine/threads.h"
+#include "optim/optimizer.h"
+#include "optim/optimizer_rules.h"
+
+namespace engine {
+
+namespace {
+constexpr int64_t kGrain = 1 << 14;
+}
+
+void optimizer_update_cpu(OptimizerKind kind, const OptimizerStep& step, int64_t n, float* p,
+                          const float* g, float* const* slots) {
+  // A local copy: the compiler may then keep every constant in registers.
+  const OptimizerStep s = step;
+  float* const sl[kMaxOptimizerSlots] = {slots[0], slots[1], slots[2]};
+  dispatch_optimizer(kind, [&](auto tag) {
+    constexpr OptimizerKind K = decltype(tag)::value;
+    parallel_for(n, kGrain, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) optimizer_update_element<K, float>(s, p, g, sl, i);
+    });
+  });
+}
+
+double sum_of_squares_cpu(int64_t n, const float* x) {
+  // Fixed blocks (not one per thread) so that the sum does not depend on the thread count.
+  const int64_t block = kGrain;
+  const int64_t blocks = (n + block - 1) / block;
+  std::vector<double> partial(static_cast<size_t>(std::max<int64_t>(blocks, 1)), 0.0);
+  parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t begin = b * block, end = std::min(n, begin + block);
+      double acc = 0.0;
+      for (int64_t i = begin; i < end; ++i) acc += double(x[i]) * double(x[i]);
+      partial[static_cast<size_t>(b)] = acc;
+    }
+  });
+  double total = 0.0;
+  for (double v : partial) total += v;
+  return total;
+}
+
+}  // namespace engine
