@@ -1,4 +1,4 @@
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 from libcpp cimport bool
 from libcpp.map cimport map
 from libcpp.memory cimport shared_ptr
@@ -6,6 +6,7 @@ from libcpp.set cimport set as cset
 from libcpp.string cimport string
 from libcpp.vector cimport vector
 from libengine cimport Tensor, DType, Shape, engine_raise_py_error
+from optim cimport Optimizer
 
 cdef extern from "engine/graph.h" namespace "engine" nogil:
     cdef cppclass Attribute "engine::Attribute":
@@ -56,6 +57,10 @@ cdef extern from "engine/graph.h" namespace "engine" nogil:
         const Tensor& gradient(const string& name) except +engine_raise_py_error
         map[string, Tensor] gradients(const vector[Tensor]& inputs, const string& output,
                                       const Tensor& seed, Mode mode) except +engine_raise_py_error
+        void set_optimizer(shared_ptr[Optimizer] optimizer,
+                           vector[string] parameters) except +engine_raise_py_error
+        void set_step(uint64_t step)
+        Tensor value(const string& name) except +engine_raise_py_error
         const ExecutorStats& stats()
 
 cdef extern from "graph/node_op.h" namespace "engine" nogil:

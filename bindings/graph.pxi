@@ -193,6 +193,17 @@ cdef class Executor:
             inc(it)
         return result
 
+    def set_optimizer(self, CoreOptimizer optimizer, parameters):
+        """Every later train_step applies `optimizer` to `parameters` (names, in order)."""
+        self.ptr.set_optimizer(optimizer.ptr, [p.encode() for p in parameters])
+
+    def value(self, str name):
+        """A copy of a value computed by the most recent call."""
+        return to_numpy(self.ptr.value(name.encode()))
+
+    def set_step(self, unsigned long long step):
+        self.ptr.set_step(step)
+
     def stats(self):
         cdef const g.ExecutorStats* s = &self.ptr.stats()
         return {"plans": s.plans, "planned_bytes": s.planned_bytes,

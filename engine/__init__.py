@@ -3,9 +3,11 @@
 The work runs in a C++17 core (libengine); this package is its Keras-style face.
 """
 from engine import _core
-from engine import activations, initializers, layers, models, ops
+from engine import (activations, callbacks, datasets, initializers, layers, losses, metrics, models,
+                    ops, optimizers, schedules)
 from engine._random import set_seed
 from engine.models import Input, Model, Sequential, clone_model
+from engine.saving import load_model
 
 __version__ = _core.version_string()
 
@@ -21,6 +23,7 @@ def get_num_threads() -> int:
 
 
 __all__ = [
-    "Input", "Model", "Sequential", "activations", "clone_model", "get_num_threads", "initializers",
-    "layers", "models", "ops", "set_num_threads", "set_seed", "__version__",
+    "Input", "Model", "Sequential", "activations", "callbacks", "clone_model", "datasets",
+    "get_num_threads", "initializers", "layers", "load_model", "losses", "metrics", "models", "ops",
+    "optimizers", "schedules", "set_num_threads", "set_seed", "__version__",
 ]

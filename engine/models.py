@@ -8,6 +8,7 @@ import numpy as np
 
 from engine import _core
 from engine.layers.base import GraphBuilder, KerasTensor, Layer, unique_name
+from engine.trainer import TrainerMixin
 
 
 class InputLayer(Layer):
@@ -37,7 +38,7 @@ def _as_list(x):
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
-class Model(Layer):
+class Model(TrainerMixin, Layer):
     """The functional model: Model(inputs, outputs), any number of each."""
 
     def __init__(self, inputs=None, outputs=None, name=None, **kwargs):
@@ -258,6 +259,22 @@ class Model(Layer):
         inputs = [grads.get(name) for name in self._input_names]
         params = {id(var): grads[name] for name, var in self._builder.parameters() if name in grads}
         return inputs, params
+
+    def save(self, path):
+        """One checkpoint file: architecture, weights, optimizer and random state (atomic)."""
+        from engine import saving
+
+        saving.save_model(self, path)
+
+    def save_weights(self, path):
+        from engine import saving
+
+        saving.save_weights(self, path)
+
+    def load_weights(self, path):
+        from engine import saving
+
+        saving.load_weights(self, path)
 
     def executor_stats(self):
         """Plans made and bytes planned by the core executor (for tests and tuning)."""

@@ -79,6 +79,11 @@ class KerasTensor:
     def ndim(self):
         return len(self.shape)
 
+    @property
+    def layer_name(self):
+        """The name of the layer that produced this tensor (keys outputs in logs and dicts)."""
+        return self._layer.name if self._layer is not None else self.name
+
     def __repr__(self):
         return f"<KerasTensor shape={self.shape} dtype={self.dtype}>"
 
@@ -224,6 +229,9 @@ class GraphBuilder:
         self.graph = _core.Graph()
         self._used = set()
         self._params = {}
+        self.producers = {}  # value name -> (op_type, input names): lets losses fuse
+
+
 
     def unique(self, base):
         name = base
@@ -238,6 +246,8 @@ class GraphBuilder:
         node_name = self.unique(name or op_type.lower())
         outputs = [self.unique(f"{node_name}:{i}" if n_outputs > 1 else node_name) for i in range(n_outputs)]
         self.graph.add_node(op_type, list(inputs), outputs, attrs or {}, name=node_name, domain=domain)
+        for out in outputs:
+            self.producers[out] = (op_type, list(inputs))
         return outputs
 
     def param(self, var, trainable):

@@ -69,6 +69,8 @@ struct Graph {
 
 enum class Mode { Inference, Training };
 
+class Optimizer;  // the update rules (SGD, Adam, ...), applied by train_step
+
 struct ExecutorStats {
   int64_t plans = 0;           // how many times shapes were (re)planned
   int64_t planned_bytes = 0;   // bytes of activation/gradient buffers in the current plan
@@ -100,11 +102,23 @@ class Executor {
                    std::vector<Tensor>* fetched = nullptr);
   const Tensor& gradient(const std::string& initializer) const;
 
+  // After this, every train_step with a finite loss ends by applying `optimizer` to the
+  // named trainable initializers (in this order) with their gradients; a non-finite loss
+  // leaves the parameters untouched. A null optimizer switches updates off.
+  void set_optimizer(std::shared_ptr<Optimizer> optimizer, std::vector<std::string> parameters);
+
   // Gradients of `output` (seeded with `seed`, same shape) with respect to the graph
   // inputs and trainable initializers, in the given mode. For tests and custom loops.
   std::map<std::string, Tensor> gradients(const std::vector<Tensor>& inputs,
                                           const std::string& output, const Tensor& seed,
                                           Mode mode);
+
+  // A copy of a value computed by the most recent run, train_step or gradients call.
+  Tensor value(const std::string& name) const;
+
+  // The training-step counter that seeds per-step randomness (dropout masks): a resumed
+  // run sets it to the optimizer's iteration count to replay the same masks.
+  void set_step(uint64_t step);
 
   const ExecutorStats& stats() const;
   const Graph& graph() const;

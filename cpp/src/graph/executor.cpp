@@ -3,12 +3,14 @@
 // the planned buffers, so a step after the first allocates no activation or gradient
 // memory.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <deque>
 
 #include "engine/engine.h"
 #include "engine/graph.h"
 #include "graph/node_op.h"
+#include "optim/optimizer.h"
 
 namespace engine {
 
@@ -76,6 +78,8 @@ struct Executor::Impl {
   std::vector<NodeOpFactory> factories;           // by node index
   ExecutorStats stats;
   uint64_t step = 0;
+  std::shared_ptr<Optimizer> optimizer;
+  std::vector<std::string> optimized;  // parameter names, in the optimizer's order
 
   struct Plan {
     Mode mode;
@@ -96,6 +100,9 @@ struct Executor::Impl {
   std::unique_ptr<Plan> build_plan(const std::vector<Tensor>& inputs, Mode mode,
                                    GradKind grads_for);
   void forward(Plan& p, const std::vector<Tensor>& inputs, const RunContext& ctx);
+  static void commit(Plan& p) {
+    for (auto& op : p.ops) op->commit();
+  }
   void backward(Plan& p, int seed_id, const Tensor& seed, const RunContext& ctx);
   std::vector<Tensor> checked_inputs(const std::vector<Tensor>& inputs) const;
 };
@@ -426,6 +433,7 @@ std::vector<Tensor> Executor::run(const std::vector<Tensor>& inputs, Mode mode) 
   Impl::Plan& p = impl_->get_plan(in, mode, GradKind::None);
   RunContext ctx{mode, impl_->step, 0};
   impl_->forward(p, in, ctx);
+  if (mode == Mode::Training) Impl::commit(p);
   std::vector<Tensor> out;
   for (int id : impl_->output_ids) out.push_back(p.values[id].clone());
   return out;
@@ -452,7 +460,25 @@ float Executor::train_step(const std::vector<Tensor>& inputs, const std::string&
     }
   }
   impl_->backward(p, it->second, Tensor::full(loss.shape(), 1.0f), ctx);
+  if (std::isfinite(value)) Impl::commit(p);
+  if (impl_->optimizer && std::isfinite(value)) {
+    std::vector<Tensor> params, grads;
+    for (const std::string& name : impl_->optimized) {
+      params.push_back(impl_->graph->initializers.at(name));
+      grads.push_back(p.grads[impl_->value_ids.at(name)]);
+    }
+    impl_->optimizer->apply(params, grads);
+  }
   return value;
+}
+
+void Executor::set_optimizer(std::shared_ptr<Optimizer> optimizer,
+                             std::vector<std::string> parameters) {
+  for (const std::string& name : parameters)
+    ENGINE_CHECK(impl_->graph->trainable.count(name), "set_optimizer: '", name,
+                 "' is not a trainable initializer");
+  impl_->optimizer = std::move(optimizer);
+  impl_->optimized = std::move(parameters);
 }
 
 const Tensor& Executor::gradient(const std::string& initializer) const {
@@ -475,6 +501,7 @@ std::map<std::string, Tensor> Executor::gradients(const std::vector<Tensor>& inp
   impl_->forward(p, in, ctx);
   check_float32(seed, "gradients: seed");
   impl_->backward(p, it->second, seed.contiguous(), ctx);
+  if (mode == Mode::Training) Impl::commit(p);
   std::map<std::string, Tensor> out;
   for (size_t v = 0; v < p.grads.size(); ++v) {
     const std::string& name = impl_->value_names[v];
@@ -485,6 +512,17 @@ std::map<std::string, Tensor> Executor::gradients(const std::vector<Tensor>& inp
   }
   return out;
 }
+
+Tensor Executor::value(const std::string& name) const {
+  auto it = impl_->value_ids.find(name);
+  ENGINE_CHECK(it != impl_->value_ids.end(), "value: no value named '", name, "'");
+  ENGINE_CHECK(!impl_->plans.empty(), "value('", name, "'): nothing has run yet");
+  const Tensor& t = impl_->plans.front()->values[it->second];
+  ENGINE_CHECK(t.defined(), "value('", name, "') is not available");
+  return t.clone();
+}
+
+void Executor::set_step(uint64_t step) { impl_->step = step; }
 
 const ExecutorStats& Executor::stats() const { return impl_->stats; }
 const Graph& Executor::graph() const { return *impl_->graph; }

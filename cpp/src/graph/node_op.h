@@ -42,6 +42,11 @@ class NodeOp {
   virtual void backward(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
                         const std::vector<Tensor>& dout, std::vector<Tensor>& din,
                         const RunContext& ctx);
+  // Makes the side effects of the last forward pass permanent (BatchNormalization's moving
+  // statistics). The executor calls it after a training step whose loss is finite, so a
+  // step that produced NaN leaves every parameter and statistic as it was.
+  virtual void commit() {}
+
   // False for inputs that never carry gradients (labels, shapes, indices).
   virtual bool differentiable_input(size_t index) const { return true; }
 

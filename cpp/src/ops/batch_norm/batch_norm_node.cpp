@@ -1,5 +1,6 @@
 // Graph adapter for BatchNormalization(X, scale, B, mean, var). Training mode normalises
-// with the batch statistics and updates the moving mean/var initializers in place;
+// with the batch statistics and computes the updated moving mean/var into staging
+// buffers, copied over the initializers by commit() once the step is known to be good;
 // inference mode uses them. Only the first output (Y) is produced.
 #include "graph/node_op.h"
 #include "ops/batch_norm/batch_norm.h"
@@ -27,14 +28,29 @@ class BatchNormNode : public NodeOp {
     training_ = mode == Mode::Training;
     saved_.mean = Tensor::empty({c});
     saved_.inv_std = Tensor::empty({c});
+    if (training_) {
+      next_mean_ = Tensor::empty({c});
+      next_var_ = Tensor::empty({c});
+    }
     return {{DType::Float32, in[0].shape, nullptr}};
   }
 
   void forward(const std::vector<Tensor>& in, std::vector<Tensor>& out, const RunContext&) override {
-    if (training_)
-      batch_norm_forward_training(in[0], in[1], in[2], in[3], in[4], attrs_, out[0], saved_);
-    else
+    if (training_) {
+      moving_mean_ = in[3];
+      moving_var_ = in[4];
+      next_mean_.copy_from(in[3]);
+      next_var_.copy_from(in[4]);
+      batch_norm_forward_training(in[0], in[1], in[2], next_mean_, next_var_, attrs_, out[0], saved_);
+    } else {
       batch_norm_forward_inference(in[0], in[1], in[2], in[3], in[4], attrs_, out[0]);
+    }
+  }
+
+  void commit() override {
+    if (!training_ || !moving_mean_.defined()) return;
+    moving_mean_.copy_from(next_mean_);
+    moving_var_.copy_from(next_var_);
   }
 
   void backward(const std::vector<Tensor>& in, const std::vector<Tensor>&,
@@ -52,6 +68,8 @@ class BatchNormNode : public NodeOp {
   BatchNormAttrs attrs_;
   BatchNormSaved saved_;
   bool training_ = false;
+  Tensor next_mean_, next_var_;      // moving statistics after this step (staged)
+  Tensor moving_mean_, moving_var_;  // the initializers they replace on commit
 };
 }  // namespace
 

@@ -1,0 +1,476 @@
+"""compile / fit / evaluate / train_on_batch / value_and_grad for engine models.
+
+A compiled model owns a second core graph: the model's graph plus, for each output with a
+loss, a target input and the loss nodes, combined into one scalar "loss" value. One
+training step is one call into C++ (forward, loss, backward, gradient clipping and the
+optimizer update); Python drives epochs, batching, callbacks and metrics.
+
+The loss of a batch is sum_i(sample_weight_i * loss_i) / batch_size for each output (Keras's
+"sum_over_batch_size"), times its loss weight, summed over the outputs.
+"""
+import math
+import sys
+import time
+
+import numpy as np
+
+from engine import _random
+from engine import callbacks as _callbacks
+from engine import losses as _losses
+from engine import metrics as _metrics
+from engine import optimizers as _optimizers
+
+LOSS = "loss"
+
+
+def _as_list(x):
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def _per_output(model, value, what):
+    """Normalises a loss / metrics / weights spec to one entry per model output."""
+    names = [t.layer_name for t in model.outputs]
+    n = len(model.outputs)
+    if isinstance(value, dict):
+        unknown = set(value) - set(names)
+        if unknown:
+            raise ValueError(f"compile: {what} names unknown outputs {sorted(unknown)}; outputs: {names}")
+        return [value.get(name) for name in names]
+    if isinstance(value, (list, tuple)) and what != "metrics":
+        if len(value) != n:
+            raise ValueError(f"compile: {what} has {len(value)} entries for {n} outputs")
+        return list(value)
+    if what == "metrics" and isinstance(value, (list, tuple)) and n > 1 and \
+            all(isinstance(v, (list, tuple)) for v in value):
+        if len(value) != n:
+            raise ValueError(f"compile: metrics has {len(value)} lists for {n} outputs")
+        return list(value)
+    return [value] * n
+
+
+class _Progress:
+    """Keras-like progress output: a bar per epoch (verbose=1) or one line (verbose=2)."""
+
+    def __init__(self, verbose, steps):
+        self.verbose = verbose
+        self.steps = steps
+        self.tty = sys.stdout.isatty()
+        self.start = time.time()
+        self.last = 0.0
+
+    @staticmethod
+    def _format(logs):
+        return " - ".join(f"{k}: {v:.4f}" for k, v in logs.items() if isinstance(v, (int, float)))
+
+    def update(self, step, logs):
+        if self.verbose != 1 or not self.tty:
+            return
+        now = time.time()
+        if now - self.last < 0.1 and step != self.steps:
+            return
+        self.last = now
+        elapsed = now - self.start
+        width = 20
+        if self.steps:
+            done = int(width * step / self.steps)
+            eta = elapsed / max(step, 1) * (self.steps - step)
+            bar = "━" * done + "─" * (width - done)
+            text = f"\r{step}/{self.steps} {bar} {eta:.0f}s - {self._format(logs)}"
+        else:
+            text = f"\r{step} steps - {elapsed:.0f}s - {self._format(logs)}"
+        sys.stdout.write(text + " " * 4)
+        sys.stdout.flush()
+
+    def finish(self, step, logs):
+        if self.verbose == 0:
+            return
+        elapsed = time.time() - self.start
+        per_step = elapsed / max(step, 1) * 1000
+        line = f"{step}/{self.steps or step} - {elapsed:.0f}s {per_step:.0f}ms/step - {self._format(logs)}"
+        if self.verbose == 1 and self.tty:
+            sys.stdout.write("\r" + line + " " * 8 + "\n")
+        else:
+            print(line)
+        sys.stdout.flush()
+
+
+class _Batches:
+    """Batches of (inputs, targets, sample weights) from arrays or from an iterable."""
+
+    def __init__(self, model, x, y, sample_weight, batch_size, shuffle, class_weight, steps):
+        self.model = model
+        self.steps = steps
+        self.class_weight = class_weight
+        if _is_iterable_source(x):
+            if y is not None:
+                raise ValueError("fit: pass targets inside the batches when x is a generator or iterable")
+            self.source = x
+            self.arrays = None
+            return
+        self.source = None
+        self.inputs = model._prepare_inputs(x)
+        n = self.inputs[0].shape[0]
+        self.targets = model._prepare_targets(y, n) if y is not None else None
+        self.sample_weight = None if sample_weight is None else np.asarray(sample_weight, np.float32).reshape(-1)
+        if self.sample_weight is not None and self.sample_weight.shape[0] != n:
+            raise ValueError(f"sample_weight has {self.sample_weight.shape[0]} values for {n} samples")
+        self.n = n
+        if batch_size is None:
+            batch_size = 32
+        if int(batch_size) <= 0:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.arrays = True
+        if steps is None:
+            self.steps = math.ceil(n / self.batch_size)
+
+    def epoch(self):
+        if self.source is not None:
+            it = iter(self.source)
+            count = 0
+            while self.steps is None or count < self.steps:
+                try:
+                    batch = next(it)
+                except StopIteration:
+                    break
+                count += 1
+                yield self._from_tuple(batch)
+            return
+        order = _random.generator().permutation(self.n) if self.shuffle else np.arange(self.n)
+        for step in range(self.steps):
+            idx = order[step * self.batch_size:(step + 1) * self.batch_size]
+            if idx.size == 0:
+                break
+            if not self.shuffle:
+                idx = slice(idx[0], idx[-1] + 1)
+            xs = [a[idx] for a in self.inputs]
+            ys = None if self.targets is None else [t[idx] for t in self.targets]
+            sw = None if self.sample_weight is None else self.sample_weight[idx]
+            yield xs, ys, sw
+
+    def _from_tuple(self, batch):
+        if not isinstance(batch, tuple) or len(batch) not in (2, 3):
+            raise ValueError("each batch must be a tuple (x, y) or (x, y, sample_weight)")
+        x, y = batch[0], batch[1]
+        sw = batch[2] if len(batch) == 3 else None
+        xs = self.model._prepare_inputs(x)
+        n = xs[0].shape[0]
+        ys = self.model._prepare_targets(y, n)
+        return xs, ys, None if sw is None else np.asarray(sw, np.float32).reshape(-1)
+
+
+def _is_iterable_source(x):
+    return x is not None and not isinstance(x, (np.ndarray, list, tuple, dict)) and hasattr(x, "__iter__")
+
+
+class TrainerMixin:
+    """The training half of engine.Model."""
+
+    compiled = False
+
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, device="cpu"):
+        """Keras's compile: an optimizer (name or instance), a loss per output (name, Loss,
+        list or dict by output name), optional loss weights and metrics."""
+        if device != "cpu":
+            raise ValueError(f"compile: device {device!r} is not available in this build (only 'cpu')")
+        if loss is None:
+            raise ValueError("compile: a loss is required")
+        self.optimizer = _optimizers.get(optimizer)
+        self._loss_objects = [None if l is None else _losses.get(l) for l in _per_output(self, loss, "loss")]
+        if all(l is None for l in self._loss_objects):
+            raise ValueError("compile: every output's loss is None")
+        weights = [1.0] * len(self.outputs) if loss_weights is None else _per_output(self, loss_weights, "loss_weights")
+        self._loss_weights = [1.0 if w is None else float(w) for w in weights]
+        self._metric_specs = _per_output(self, metrics, "metrics") if metrics is not None else [None] * len(self.outputs)
+        self._compile_config = {"optimizer": _optimizers.serialize(self.optimizer),
+                                "loss": [None if l is None else {"class_name": type(l).__name__, "config": l.get_config()}
+                                         for l in self._loss_objects],
+                                "loss_weights": self._loss_weights,
+                                "metrics": metrics}
+        self._train_executor = None
+        self._train_key = None
+        self.compiled = True
+        self.stop_training = False
+
+    # --- the training graph ----------------------------------------------------------------
+    def _target_spec(self, k):
+        loss = self._loss_objects[k]
+        shape = tuple(self.outputs[k].shape)
+        if isinstance(loss, _losses.SparseCategoricalCrossentropy):
+            return (shape[0],) + shape[2:], "int64"
+        return shape, loss.target_dtype
+
+    def _build_training_graph(self):
+        b, input_names, output_names = self._build_graph()
+        weight = b.unique("sample_weight")
+        b.graph.add_input(weight, [-1], "float32")
+        target_names, terms = [], []
+        for k, (out, loss) in enumerate(zip(output_names, self._loss_objects)):
+            if loss is None:
+                continue
+            shape, dtype = self._target_spec(k)
+            target = b.unique(f"target_{k}")
+            b.graph.add_input(target, shape, dtype)
+            target_names.append(target)
+            per_sample = loss.emit(b, out, target)
+            # sum_i w_i * loss_i, with w already divided by the batch size.
+            term = b.node("MatMul", [per_sample, weight], name=f"{loss.name}_{k}/weighted")[0]
+            if self._loss_weights[k] != 1.0:
+                lw = b.constant(np.array(self._loss_weights[k], np.float32), f"loss_weight_{k}")
+                term = b.node("Mul", [term, lw], name=f"{loss.name}_{k}/scaled")[0]
+            terms.append(term)
+        total = terms[0]
+        for t in terms[1:]:
+            total = b.node("Add", [total, t], name="loss/sum")[0]
+        total = b.node("Identity", [total], name=LOSS)[0]
+        b.graph.add_output(total)
+        return b, input_names, output_names, target_names, weight, total
+
+    def _get_train_executor(self):
+        from engine import _core
+
+        if not self.compiled:
+            raise RuntimeError(f"{self.name}: call compile() before training or evaluating")
+        key = self._trainable_state()
+        if self._train_executor is None or key != self._train_key:
+            b, _, outs, targets, weight, total = self._build_training_graph()
+            ex = _core.Executor(b.graph)
+            names = {id(var): name for name, var in b.parameters()}
+            self._train_variables = [v for v in self.trainable_weights if id(v) in names]
+            ex.set_optimizer(self.optimizer.core, [names[id(v)] for v in self._train_variables])
+            self._train_executor, self._train_key, self._train_names = ex, key, names
+            self._train_outputs, self._train_loss = outs, total
+        return self._train_executor
+
+    def _prepare_targets(self, y, n):
+        with_loss = [k for k, l in enumerate(self._loss_objects) if l is not None]
+        names = [self.outputs[k].layer_name for k in with_loss]
+        if isinstance(y, dict):
+            missing = [nm for nm in names if nm not in y]
+            if missing:
+                raise ValueError(f"{self.name}: missing targets for outputs {missing}")
+            ys = [y[nm] for nm in names]
+        elif isinstance(y, (list, tuple)) and len(self.outputs) > 1:
+            if len(y) == len(self.outputs):
+                ys = [y[k] for k in with_loss]
+            elif len(y) == len(with_loss):
+                ys = list(y)
+            else:
+                raise ValueError(f"{self.name}: expected {len(with_loss)} target arrays, got {len(y)}")
+        elif isinstance(y, (list, tuple)) and len(y) == 1 and isinstance(y[0], np.ndarray):
+            ys = [y[0]]
+        else:
+            ys = [y]
+        out = []
+        for k, t in zip(with_loss, ys):
+            shape, dtype = self._target_spec(k)
+            arr = np.asarray(t)
+            if dtype == "int64":
+                if arr.dtype.kind == "f" and np.all(arr == np.round(arr)):
+                    arr = arr.astype(np.int64)
+                if arr.dtype.kind not in "iu":
+                    raise TypeError(f"{self.name}: {self._loss_objects[k].name} needs integer class labels, got {arr.dtype}")
+                arr = arr.astype(np.int64)
+                if arr.ndim == len(shape) + 1 and arr.shape[-1] == 1:
+                    arr = arr.reshape(arr.shape[:-1])
+            else:
+                arr = arr.astype(np.float32)
+                if arr.ndim == len(shape) - 1:
+                    arr = arr.reshape(arr.shape + (1,))
+            if arr.shape[0] != n:
+                raise ValueError(f"{self.name}: {arr.shape[0]} targets for {n} samples")
+            if arr.ndim != len(shape) or any(s is not None and s != d for s, d in zip(shape[1:], arr.shape[1:])):
+                raise ValueError(f"{self.name}: targets for output {k} must have shape "
+                                 f"{('N',) + tuple(shape[1:])}, got {arr.shape}")
+            out.append(np.ascontiguousarray(arr))
+        return out
+
+    def _batch_weights(self, ys, sw, n):
+        w = np.ones(n, np.float32) if sw is None else np.asarray(sw, np.float32)
+        if self._class_weight is not None:
+            labels = ys[0]
+            cls = labels if labels.ndim == 1 else (labels.argmax(-1) if labels.shape[-1] > 1 else (labels[:, 0] > 0.5))
+            w = w * np.array([self._class_weight.get(int(c), 1.0) for c in cls.reshape(-1)], np.float32)
+        return np.ascontiguousarray(w / n, dtype=np.float32)
+
+    def _make_metrics(self, ys_example=None):
+        metrics = []
+        for k, spec in enumerate(self._metric_specs):
+            if spec is None or self._loss_objects[k] is None:
+                continue
+            for item in _as_list(spec):
+                shape, _ = self._target_spec(k)
+                m = _metrics.resolve_accuracy(item, self._loss_objects[k], self.outputs[k].shape, shape)
+                prefix = f"{self.outputs[k].layer_name}_" if len(self.outputs) > 1 else ""
+                metrics.append((k, prefix + m.name, m))
+        return metrics
+
+    def _loss_ks(self):
+        return [k for k, l in enumerate(self._loss_objects) if l is not None]
+
+    # --- fit ---------------------------------------------------------------------------------
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_batch_size=None):
+        """Keras's fit. Returns a History whose `history` maps loss/metric names to lists."""
+        executor = self._get_train_executor()
+        verbose = 1 if verbose == "auto" else int(verbose)
+        if validation_split and validation_data is None:
+            if _is_iterable_source(x):
+                raise ValueError("validation_split needs array inputs")
+            if not 0.0 < validation_split < 1.0:
+                raise ValueError(f"validation_split must be in (0, 1), got {validation_split}")
+            xs = self._prepare_inputs(x)
+            n = xs[0].shape[0]
+            split = int(n * (1.0 - validation_split))
+            ys = self._prepare_targets(y, n)
+            validation_data = ([a[split:] for a in xs], [t[split:] for t in ys])
+            x = [a[:split] for a in xs]
+            y = [t[:split] for t in ys] if len(ys) > 1 or len(self.outputs) > 1 else ys[0][:split]
+            if sample_weight is not None:
+                sample_weight = np.asarray(sample_weight)[:split]
+            if len(xs) == 1 and self._single_input:
+                x = x[0]
+        self._class_weight = None if class_weight is None else {int(k): float(v) for k, v in class_weight.items()}
+        data = _Batches(self, x, y, sample_weight, batch_size, shuffle, class_weight, steps_per_epoch)
+        cbs = _callbacks.CallbackList(callbacks, add_history=True, model=self,
+                                      epochs=epochs, steps=data.steps, verbose=verbose)
+        metrics = self._make_metrics()
+        loss_tracker = _metrics.Mean(name="loss")
+        self.stop_training = False
+        cbs.on_train_begin()
+        logs = {}
+        for epoch in range(initial_epoch, epochs):
+            if verbose:
+                print(f"Epoch {epoch + 1}/{epochs}")
+            loss_tracker.reset_state()
+            for _, _, m in metrics:
+                m.reset_state()
+            cbs.on_epoch_begin(epoch)
+            progress = _Progress(verbose, data.steps)
+            step = 0
+            for xs, ys, sw in data.epoch():
+                cbs.on_train_batch_begin(step)
+                n = xs[0].shape[0]
+                weights = self._batch_weights(ys, sw, n)
+                self.optimizer.update_learning_rate()
+                executor.set_step(self.optimizer.iterations)
+                loss, outs = executor.train_step(xs + [weights] + ys, self._train_loss, fetch=self._train_outputs)
+                batch_logs = {"loss": float(loss)}
+                if not math.isfinite(loss):
+                    cbs.on_train_batch_end(step, batch_logs)
+                    if self.stop_training:
+                        break
+                    raise FloatingPointError(
+                        f"{self.name}: the loss became {loss} at epoch {epoch + 1}, batch {step + 1}; "
+                        "training stopped before applying this batch's update (lower the learning rate, "
+                        "clip gradients, or check the data for NaN/inf)")
+                loss_tracker.update_state(loss, sample_weight=n)
+                self._update_metrics(metrics, ys, outs, sw)
+                logs = self._logs(loss_tracker, metrics)
+                cbs.on_train_batch_end(step, dict(logs))
+                step += 1
+                progress.update(step, logs)
+                if self.stop_training:
+                    break
+            if step == 0 and not self.stop_training:
+                raise ValueError(f"{self.name}: the training data produced no batches")
+            logs = self._logs(loss_tracker, metrics)
+            if validation_data is not None and not self.stop_training:
+                val = self._evaluate_data(validation_data, validation_batch_size or batch_size or 32)
+                logs.update({f"val_{k}": v for k, v in val.items()})
+            logs["learning_rate"] = float(self.optimizer.learning_rate)
+            progress.finish(step, {k: v for k, v in logs.items() if k != "learning_rate"})
+            cbs.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        cbs.on_train_end(logs)
+        self.history = cbs.history
+        return cbs.history
+
+    def _update_metrics(self, metrics, ys, outs, sw):
+        ks = self._loss_ks()
+        for k, _, m in metrics:
+            m.update_state(ys[ks.index(k)], outs[k], sample_weight=sw)
+
+    @staticmethod
+    def _logs(loss_tracker, metrics):
+        logs = {"loss": float(loss_tracker.result())}
+        for _, name, m in metrics:
+            logs[name] = float(m.result())
+        return logs
+
+    # --- evaluate ------------------------------------------------------------------------------
+    def _evaluate_data(self, data, batch_size, sample_weight=None):
+        if isinstance(data, tuple) and len(data) in (2, 3):
+            x, y = data[0], data[1]
+            sw = data[2] if len(data) == 3 else sample_weight
+        else:
+            raise ValueError("validation_data must be a tuple (x, y) or (x, y, sample_weight)")
+        return self._evaluate(x, y, batch_size, sw)
+
+    def _evaluate(self, x, y, batch_size, sample_weight):
+        executor = self._get_train_executor()
+        saved_class_weight = getattr(self, "_class_weight", None)
+        self._class_weight = None
+        try:
+            data = _Batches(self, x, y, sample_weight, batch_size, False, None, None)
+            metrics = self._make_metrics()
+            tracker = _metrics.Mean(name="loss")
+            count = 0
+            for xs, ys, sw in data.epoch():
+                n = xs[0].shape[0]
+                results = executor.run(xs + [self._batch_weights(ys, sw, n)] + ys, False)
+                outs, loss = results[:-1], float(results[-1])
+                tracker.update_state(loss, sample_weight=n)
+                self._update_metrics(metrics, ys, outs, sw)
+                count += 1
+            if count == 0:
+                raise ValueError(f"{self.name}: no data to evaluate")
+            return self._logs(tracker, metrics)
+        finally:
+            self._class_weight = saved_class_weight
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 return_dict=False, callbacks=None):
+        """Loss and metrics over the data (inference mode). A scalar loss when there are no
+        metrics, else [loss, metric...], or a dict with return_dict=True."""
+        logs = self._evaluate(x, y, batch_size or 32, sample_weight)
+        if verbose and verbose != "auto":
+            print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    # --- single batches and custom loops ---------------------------------------------------------
+    def train_on_batch(self, x, y, sample_weight=None, class_weight=None):
+        executor = self._get_train_executor()
+        self._class_weight = None if class_weight is None else {int(k): float(v) for k, v in class_weight.items()}
+        xs = self._prepare_inputs(x)
+        ys = self._prepare_targets(y, xs[0].shape[0])
+        self.optimizer.update_learning_rate()
+        executor.set_step(self.optimizer.iterations)
+        loss, _ = executor.train_step(xs + [self._batch_weights(ys, sample_weight, xs[0].shape[0])] + ys,
+                                      self._train_loss)
+        if not math.isfinite(loss):
+            raise FloatingPointError(f"{self.name}: the loss became {loss}; the update was not applied")
+        return float(loss)
+
+    def test_on_batch(self, x, y, sample_weight=None):
+        return self._evaluate(x, y, np.asarray(_as_list(x)[0]).shape[0], sample_weight)["loss"]
+
+    def value_and_grad(self, x, y, sample_weight=None, training=True):
+        """(loss, gradients) for one batch, the gradients aligned with model.trainable_weights.
+
+        For custom training loops: `optimizer.apply_gradients(zip(grads, model.trainable_weights))`.
+        The loss is the compiled one (compile first)."""
+        executor = self._get_train_executor()
+        self._class_weight = None
+        xs = self._prepare_inputs(x)
+        ys = self._prepare_targets(y, xs[0].shape[0])
+        inputs = xs + [self._batch_weights(ys, sample_weight, xs[0].shape[0])] + ys
+        grads = executor.gradients(inputs, self._train_loss, np.ones((), np.float32), training)
+        loss = float(executor.value(self._train_loss))
+        return loss, [grads.get(self._train_names.get(id(v))) for v in self.trainable_weights]
