@@ -1,6 +1,8 @@
 # Training losses. Included by _core.pyx.
-from ops_losses cimport Reduction, CrossEntropyAttrs
+from ops_losses cimport Reduction, CrossEntropyAttrs, LossAttrs, LossKind
 cimport ops_losses as lss
+
+_LOSS_PY_BOOL = type(True)  # `bool` names the C++ type in this module
 
 
 cdef Reduction _reduction(object name, str op) except *:
@@ -52,21 +54,54 @@ def softmax_cross_entropy_backward(dloss, logits, target, sample_weight=None,
     return to_numpy(tdlogits)
 
 
-def mean_squared_error_forward(pred, target, reduction="mean"):
-    op = "mean_squared_error"
-    cdef Reduction red = _reduction(reduction, op)
+cdef LossKind _loss_kind(str name) except *:
+    if name == "mean_squared_error":
+        return LossKind.MeanSquaredError
+    if name == "mean_absolute_error":
+        return LossKind.MeanAbsoluteError
+    if name == "huber":
+        return LossKind.Huber
+    if name == "binary_cross_entropy":
+        return LossKind.BinaryCrossEntropy
+    if name == "binary_cross_entropy_from_logits":
+        return LossKind.BinaryCrossEntropyFromLogits
+    if name == "categorical_cross_entropy":
+        return LossKind.CategoricalCrossEntropy
+    raise ValueError(f"unknown loss {name!r}")
+
+
+cdef LossAttrs _loss_attrs(str kind, reduction, delta, axis, str op) except *:
+    cdef LossAttrs attrs
+    attrs.kind = _loss_kind(kind)
+    attrs.reduction = _reduction(reduction, op)
+    if (not isinstance(delta, (int, float, np.integer, np.floating))
+            or isinstance(delta, _LOSS_PY_BOOL)):
+        raise TypeError(f"{op}: delta must be a number, got {delta!r}")
+    attrs.delta = float(delta)
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, _LOSS_PY_BOOL):
+        raise TypeError(f"{op}: axis must be an integer, got {axis!r}")
+    attrs.axis = int(axis)
+    return attrs
+
+
+def loss_forward(str kind, pred, target, reduction="mean", delta=1.0, axis=1):
+    """A loss of pred against a float32 target of its shape; `kind` names it
+    ("mean_squared_error", "huber", "binary_cross_entropy_from_logits", ...)."""
+    op = kind.replace("_from_logits", "")
+    cdef LossAttrs attrs = _loss_attrs(kind, reduction, delta, axis, op)
     cdef Tensor tpred = as_tensor(pred, op + ": pred")
     cdef Tensor ttarget = as_tensor(target, op + ": target")
     cdef Tensor tloss
     with nogil:
-        tloss = lss.mean_squared_error_forward(tpred, ttarget, red)
+        tloss = lss.loss_forward(tpred, ttarget, attrs)
     return to_numpy(tloss)
 
 
-def mean_squared_error_backward(dloss, pred, target, reduction="mean", bint target_grad=False):
+def loss_backward(str kind, dloss, pred, target, reduction="mean", delta=1.0, axis=1,
+                  bint target_grad=False):
     """dpred, or (dpred, dtarget) when `target_grad`."""
-    op = "mean_squared_error_backward"
-    cdef Reduction red = _reduction(reduction, op)
+    op = kind.replace("_from_logits", "") + "_backward"
+    cdef LossAttrs attrs = _loss_attrs(kind, reduction, delta, axis, op)
     cdef Tensor tdloss = as_tensor(dloss, op + ": dloss")
     cdef Tensor tpred = as_tensor(pred, op + ": pred")
     cdef Tensor ttarget = as_tensor(target, op + ": target")
@@ -76,7 +111,7 @@ def mean_squared_error_backward(dloss, pred, target, reduction="mean", bint targ
         if target_grad:
             tdtarget = core.tensor_empty(tpred.shape(), DType.Float32)
     with nogil:
-        lss.mean_squared_error_backward(tdloss, tpred, ttarget, red, tdpred, tdtarget)
+        lss.loss_backward(tdloss, tpred, ttarget, attrs, tdpred, tdtarget)
     if target_grad:
         return to_numpy(tdpred), to_numpy(tdtarget)
     return to_numpy(tdpred)

@@ -19,8 +19,20 @@ cdef extern from "ops/losses/losses.h" namespace "engine" nogil:
                                           const Tensor& target, const Tensor& weight,
                                           const CrossEntropyAttrs& attrs
                                          ) except +engine_raise_py_error
-    Tensor mean_squared_error_forward(const Tensor& pred, const Tensor& target,
-                                      Reduction reduction) except +engine_raise_py_error
-    void mean_squared_error_backward(const Tensor& dloss, const Tensor& pred, const Tensor& target,
-                                     Reduction reduction, Tensor& dpred,
-                                     Tensor& dtarget) except +engine_raise_py_error
+    cdef enum class LossKind "engine::LossKind":
+        MeanSquaredError
+        MeanAbsoluteError
+        Huber
+        BinaryCrossEntropy
+        BinaryCrossEntropyFromLogits
+        CategoricalCrossEntropy
+    cdef cppclass LossAttrs "engine::LossAttrs":
+        LossKind kind
+        Reduction reduction
+        float delta
+        int64_t axis
+    Tensor loss_forward(const Tensor& pred, const Tensor& target,
+                        const LossAttrs& attrs) except +engine_raise_py_error
+    void loss_backward(const Tensor& dloss, const Tensor& pred, const Tensor& target,
+                       const LossAttrs& attrs, Tensor& dpred,
+                       Tensor& dtarget) except +engine_raise_py_error

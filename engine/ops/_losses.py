@@ -5,12 +5,25 @@ for spatial cross-entropy). With `sample_weight`, "mean" is sum(w * l) / (number
 losses), Keras's "sum_over_batch_size": a zero weight lowers the mean rather than
 renormalising the batch. Without weights it is the plain mean, as in ONNX and PyTorch.
 Reduced losses are float32 arrays of shape ().
+
+The losses of a prediction against a float32 target of its shape (mean squared/absolute
+error, Huber, binary and categorical cross-entropy) first average each sample's terms over
+its non-batch dims into a per-sample loss l_n ("none" returns these, shape [N]); "sum" and
+"mean" then sum or average them, so "mean" is the mean over every element. Keras averages
+over the last axis only: the two agree for [N, k] inputs in every reduction, and for any
+shape in "mean" (sum_over_batch_size); for inputs of rank > 2 the per-sample "none" and the
+"sum" here also average over the middle dims. Backward functions return dpred, or
+(dpred, dtarget) with `target_grad=True`.
 """
 from engine import _core
 
 __all__ = [
     "softmax_cross_entropy", "softmax_cross_entropy_backward",
     "mean_squared_error", "mean_squared_error_backward",
+    "mean_absolute_error", "mean_absolute_error_backward",
+    "huber", "huber_backward",
+    "binary_cross_entropy", "binary_cross_entropy_backward",
+    "categorical_cross_entropy", "categorical_cross_entropy_backward",
 ]
 
 
@@ -47,9 +60,77 @@ def mean_squared_error(pred, target, reduction="mean"):
     "none" gives shape [N]; "sum" sums the per-sample losses; "mean" averages them, which is
     the mean over all elements.
     """
-    return _core.mean_squared_error_forward(pred, target, reduction)
+    return _core.loss_forward("mean_squared_error", pred, target, reduction)
 
 
 def mean_squared_error_backward(dloss, pred, target, reduction="mean", target_grad=False):
-    """dpred; (dpred, dtarget) with dtarget = -dpred when `target_grad` is true."""
-    return _core.mean_squared_error_backward(dloss, pred, target, reduction, target_grad)
+    """dpred = 2 (pred - target) * g; (dpred, dtarget) with dtarget = -dpred when
+    `target_grad` is true."""
+    return _core.loss_backward("mean_squared_error", dloss, pred, target, reduction,
+                               target_grad=target_grad)
+
+
+def mean_absolute_error(pred, target, reduction="mean"):
+    """Per-sample mean of |pred - target| over the non-batch dims, then reduced."""
+    return _core.loss_forward("mean_absolute_error", pred, target, reduction)
+
+
+def mean_absolute_error_backward(dloss, pred, target, reduction="mean", target_grad=False):
+    """dpred = sign(pred - target) * g (0 where they are equal); dtarget = -dpred."""
+    return _core.loss_backward("mean_absolute_error", dloss, pred, target, reduction,
+                               target_grad=target_grad)
+
+
+def huber(pred, target, delta=1.0, reduction="mean"):
+    """Keras's Huber loss, x = pred - target: 0.5 x^2 where |x| <= delta, else
+    delta |x| - 0.5 delta^2; per-sample mean over the non-batch dims, then reduced.
+    delta must be positive and finite."""
+    return _core.loss_forward("huber", pred, target, reduction, delta)
+
+
+def huber_backward(dloss, pred, target, delta=1.0, reduction="mean", target_grad=False):
+    """dpred = clip(pred - target, -delta, delta) * g; dtarget = -dpred."""
+    return _core.loss_backward("huber", dloss, pred, target, reduction, delta,
+                               target_grad=target_grad)
+
+
+def _binary_kind(from_logits):
+    return "binary_cross_entropy_from_logits" if from_logits else "binary_cross_entropy"
+
+
+def binary_cross_entropy(pred, target, from_logits=False, reduction="mean"):
+    """Binary cross-entropy against targets in [0, 1] of pred's shape, per-sample mean over
+    the non-batch dims, then reduced.
+
+    from_logits: pred holds logits z; the loss is max(z, 0) - z t + log1p(exp(-|z|)), finite
+        for any z. Otherwise pred holds probabilities, clipped to [1e-7, 1 - 1e-7] as Keras
+        does: -(t log p + (1 - t) log(1 - p)).
+    """
+    return _core.loss_forward(_binary_kind(from_logits), pred, target, reduction)
+
+
+def binary_cross_entropy_backward(dloss, pred, target, from_logits=False, reduction="mean",
+                                  target_grad=False):
+    """dpred = (sigmoid(z) - t) * g from logits; (p - t) / (p (1 - p)) * g from
+    probabilities, 0 where p was clipped. dtarget = -z * g, or log((1 - p) / p) * g."""
+    return _core.loss_backward(_binary_kind(from_logits), dloss, pred, target, reduction,
+                               target_grad=target_grad)
+
+
+def categorical_cross_entropy(pred, target, reduction="mean", axis=1):
+    """Cross-entropy of probabilities pred [N, C, d...] (classes on `axis`, default 1)
+    against target distributions of the same shape, as Keras computes it without logits:
+    q = clip(pred / sum(pred over the classes), 1e-7, 1 - 1e-7), loss = -sum_c t_c log q_c.
+
+    The per-sample loss ("none", shape [N]) is the class sum averaged over the remaining
+    dims. pred must be non-negative with a positive sum at every position.
+    """
+    return _core.loss_forward("categorical_cross_entropy", pred, target, reduction, axis=axis)
+
+
+def categorical_cross_entropy_backward(dloss, pred, target, reduction="mean", axis=1,
+                                       target_grad=False):
+    """The exact gradient of categorical_cross_entropy, normalisation and clipping included;
+    dtarget = -log q * g."""
+    return _core.loss_backward("categorical_cross_entropy", dloss, pred, target, reduction,
+                               axis=axis, target_grad=target_grad)

@@ -1,6 +1,7 @@
 #include "ops/losses/losses.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "ops/common.h"
 
@@ -26,7 +27,6 @@ const char* reduction_name(Reduction r) {
 namespace {
 
 constexpr const char* kCE = "softmax_cross_entropy";
-constexpr const char* kMSE = "mean_squared_error";
 
 double sum_of(const Tensor& t) {  // serial, in double: the same total on any thread count
   const float* p = t.data<float>();
@@ -198,74 +198,139 @@ Tensor softmax_cross_entropy_backward(const Tensor& dloss, const Tensor& logits,
   return dlogits;
 }
 
-// ---- mean squared error -------------------------------------------------------------
+// ---- losses of a prediction against a target of its shape -----------------------------
+
+const char* loss_name(LossKind kind) {
+  switch (kind) {
+    case LossKind::MeanSquaredError: return "mean_squared_error";
+    case LossKind::MeanAbsoluteError: return "mean_absolute_error";
+    case LossKind::Huber: return "huber";
+    case LossKind::BinaryCrossEntropy:
+    case LossKind::BinaryCrossEntropyFromLogits: return "binary_cross_entropy";
+    case LossKind::CategoricalCrossEntropy: return "categorical_cross_entropy";
+  }
+  return "unknown loss";
+}
+
+void check_loss_attrs(const LossAttrs& attrs, const std::string& op) {
+  if (attrs.kind == LossKind::Huber)
+    ENGINE_CHECK(std::isfinite(attrs.delta) && attrs.delta > 0.0f, op,
+                 ": delta must be positive and finite, got ", attrs.delta);
+}
 
 namespace {
-struct MseProblem {
-  int64_t n = 0, k = 0;
+// The loss viewed as `samples` x `per_sample` terms (elements, or positions for the
+// categorical loss), each sample's terms averaged into l_n.
+struct LossProblem {
   Shape loss_shape;
+  int64_t samples = 0, per_sample = 0;
+  PointwiseLossArgs pointwise;
+  CategoricalArgs categorical;
 };
 
-MseProblem prepare_mse(const Tensor& pred, const Tensor& target, Reduction reduction,
-                       const std::string& op) {
+LossProblem prepare_loss(const Tensor& pred, const Tensor& target, const LossAttrs& attrs,
+                         const std::string& op) {
+  check_loss_attrs(attrs, op);
   check_dense_float(pred, (op + ": pred").c_str());
   check_dense_float(target, (op + ": target").c_str());
-  ENGINE_CHECK(pred.ndim() >= 1, op, ": pred must have rank >= 1 ([N, ...]), got ",
-               pred.describe());
+  const bool categorical = attrs.kind == LossKind::CategoricalCrossEntropy;
+  const int min_rank = categorical ? 2 : 1;
+  ENGINE_CHECK(pred.ndim() >= min_rank, op, ": pred must have rank >= ", min_rank,
+               categorical ? " ([N, C, ...])" : " ([N, ...])", ", got ", pred.describe());
   ENGINE_CHECK(target.shape() == pred.shape(), op, ": target ", target.describe(),
                " does not match pred ", pred.describe());
-  MseProblem p;
-  p.n = pred.dim(0);
-  p.k = p.n == 0 ? 0 : pred.numel() / p.n;
-  p.loss_shape = reduction == Reduction::None ? Shape{p.n} : Shape{};
+  LossProblem p;
+  p.samples = pred.dim(0);
+  p.loss_shape = attrs.reduction == Reduction::None ? Shape{p.samples} : Shape{};
+  if (!categorical) {
+    p.per_sample = p.samples == 0 ? 0 : pred.numel() / p.samples;
+    p.pointwise = {attrs.kind, attrs.delta, p.samples, p.per_sample, pred.data<float>(),
+                   target.data<float>()};
+    return p;
+  }
+  const int axis = normalize_axis(attrs.axis, pred.ndim(), op.c_str());
+  ENGINE_CHECK(axis != 0, op, ": the class axis cannot be the batch axis 0 (pred ",
+               pred.describe(), ")");
+  ENGINE_CHECK(pred.dim(axis) >= 1, op, ": pred needs at least one class on axis ", axis,
+               ", got ", pred.describe());
+  CategoricalArgs& a = p.categorical;
+  a.c = pred.dim(axis);
+  a.m = 1;
+  for (int i = 0; i < axis; ++i) a.m *= pred.dim(i);
+  a.d = 1;
+  for (int i = axis + 1; i < pred.ndim(); ++i) a.d *= pred.dim(i);
+  a.pred = pred.data<float>();
+  a.target = target.data<float>();
+  p.per_sample = p.samples == 0 ? 0 : a.m * a.d / p.samples;
   return p;
 }
 }  // namespace
 
-void mean_squared_error_forward(const Tensor& pred, const Tensor& target, Reduction reduction,
-                                Tensor& loss) {
-  const MseProblem p = prepare_mse(pred, target, reduction, kMSE);
-  check_output(loss, p.loss_shape, "mean_squared_error: loss");
-  auto kernel =
-      use_reference_kernels() ? mean_squared_error_forward_ref : mean_squared_error_forward_cpu;
-  if (reduction == Reduction::None) {
-    kernel(p.n, p.k, pred.data<float>(), target.data<float>(), loss.data<float>());
-    return;
+Shape loss_shape(const Tensor& pred, const Tensor& target, const LossAttrs& attrs) {
+  return prepare_loss(pred, target, attrs, loss_name(attrs.kind)).loss_shape;
+}
+
+void loss_forward(const Tensor& pred, const Tensor& target, const LossAttrs& attrs,
+                  Tensor& loss) {
+  const std::string op = loss_name(attrs.kind);
+  const LossProblem p = prepare_loss(pred, target, attrs, op);
+  check_output(loss, p.loss_shape, op + ": loss");
+  const bool ref = use_reference_kernels();
+  Tensor per_sample = attrs.reduction == Reduction::None ? loss : Tensor::empty({p.samples});
+  if (attrs.kind != LossKind::CategoricalCrossEntropy) {
+    (ref ? pointwise_loss_forward_ref : pointwise_loss_forward_cpu)(p.pointwise,
+                                                                    per_sample.data<float>());
+  } else {
+    const CategoricalArgs& a = p.categorical;
+    Tensor per_position = Tensor::empty({a.m * a.d});
+    (ref ? categorical_cross_entropy_forward_ref : categorical_cross_entropy_forward_cpu)(
+        a, per_position.data<float>());
+    const float* l = per_position.data<float>();
+    float* out = per_sample.data<float>();
+    for (int64_t n = 0; n < p.samples; ++n) {  // serial, in double, like sum_of
+      double s = 0.0;
+      for (int64_t j = 0; j < p.per_sample; ++j) s += l[n * p.per_sample + j];
+      out[n] = static_cast<float>(p.per_sample > 0 ? s / p.per_sample : 0.0);
+    }
   }
-  Tensor per_sample = Tensor::empty({p.n});
-  kernel(p.n, p.k, pred.data<float>(), target.data<float>(), per_sample.data<float>());
+  if (attrs.reduction == Reduction::None) return;
   double total = sum_of(per_sample);
-  if (reduction == Reduction::Mean) total = p.n > 0 ? total / p.n : 0.0;
+  if (attrs.reduction == Reduction::Mean) total = p.samples > 0 ? total / p.samples : 0.0;
   loss.data<float>()[0] = static_cast<float>(total);
 }
 
-Tensor mean_squared_error_forward(const Tensor& pred, const Tensor& target, Reduction reduction) {
-  Tensor loss = Tensor::empty(prepare_mse(pred, target, reduction, kMSE).loss_shape);
-  mean_squared_error_forward(pred, target, reduction, loss);
+Tensor loss_forward(const Tensor& pred, const Tensor& target, const LossAttrs& attrs) {
+  Tensor loss = Tensor::empty(loss_shape(pred, target, attrs));
+  loss_forward(pred, target, attrs, loss);
   return loss;
 }
 
-void mean_squared_error_backward(const Tensor& dloss, const Tensor& pred, const Tensor& target,
-                                 Reduction reduction, Tensor& dpred, Tensor& dtarget) {
-  const std::string op = std::string(kMSE) + "_backward";
-  const MseProblem p = prepare_mse(pred, target, reduction, op);
+void loss_backward(const Tensor& dloss, const Tensor& pred, const Tensor& target,
+                   const LossAttrs& attrs, Tensor& dpred, Tensor& dtarget) {
+  const std::string op = std::string(loss_name(attrs.kind)) + "_backward";
+  const LossProblem p = prepare_loss(pred, target, attrs, op);
   if (dpred.defined()) check_output(dpred, pred.shape(), op + ": dpred");
   if (dtarget.defined()) check_output(dtarget, pred.shape(), op + ": dtarget");
   const float* dloss_data = nullptr;
-  double scale = p.k > 0 ? 1.0 / p.k : 0.0;  // the kernel applies the 2
-  if (reduction == Reduction::None) {
+  double scale = p.per_sample > 0 ? 1.0 / p.per_sample : 0.0;
+  if (attrs.reduction == Reduction::None) {
     check_output(dloss, p.loss_shape, op + ": dloss");
     dloss_data = dloss.data<float>();
   } else {
     scale *= scalar_dloss(dloss, op);
-    if (reduction == Reduction::Mean) scale = p.n > 0 ? scale / p.n : 0.0;
+    if (attrs.reduction == Reduction::Mean) scale = p.samples > 0 ? scale / p.samples : 0.0;
   }
   if (!dpred.defined() && !dtarget.defined()) return;
-  auto kernel =
-      use_reference_kernels() ? mean_squared_error_backward_ref : mean_squared_error_backward_cpu;
-  kernel(p.n, p.k, pred.data<float>(), target.data<float>(), dloss_data,
-         static_cast<float>(scale), dpred.defined() ? dpred.data<float>() : nullptr,
-         dtarget.defined() ? dtarget.data<float>() : nullptr);
+  float* dp = dpred.defined() ? dpred.data<float>() : nullptr;
+  float* dt = dtarget.defined() ? dtarget.data<float>() : nullptr;
+  const bool ref = use_reference_kernels();
+  if (attrs.kind != LossKind::CategoricalCrossEntropy) {
+    (ref ? pointwise_loss_backward_ref : pointwise_loss_backward_cpu)(
+        p.pointwise, dloss_data, static_cast<float>(scale), dp, dt);
+  } else {
+    (ref ? categorical_cross_entropy_backward_ref : categorical_cross_entropy_backward_cpu)(
+        p.categorical, dloss_data, p.per_sample, static_cast<float>(scale), dp, dt);
+  }
 }
 
 }  // namespace engine

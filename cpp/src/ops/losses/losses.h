@@ -19,11 +19,33 @@
 //   (sum(t) is 1 for indices and proper distributions; keeping it makes the gradient exact
 //   for unnormalised soft targets too.)
 //
-// Mean squared error. pred, target float32 [N, K...] (same shape, rank >= 1, K = product):
-//   per-sample l_n = mean_k (pred - target)^2, like Keras's mean over non-batch dims.
-//   None: loss [N]; Sum: sum_n l_n; Mean: mean_n l_n (= the mean over all elements).
-//   Backward: dpred = 2 * (pred - target) * g_n / K with g_n = dloss_n (None), dloss (Sum),
-//   dloss / N (Mean); dtarget = -dpred. Either output may be undefined (not needed).
+// Losses of a prediction against a float32 target of the same shape, [N, K...] (rank >= 1,
+// K = product of the non-batch dims). The pointwise family applies one per-element formula
+// l(p, t), x = p - t, and averages it per sample over the non-batch dims:
+//   mean squared error      x^2
+//   mean absolute error     |x|                          (derivative sign(x), 0 at 0)
+//   Huber(delta > 0)        0.5 x^2 if |x| <= delta, else delta |x| - 0.5 delta^2
+//   binary cross-entropy    from logits z: max(z, 0) - z t + log1p(exp(-|z|)),
+//                             d/dz = sigmoid(z) - t
+//                           from probabilities: q = clip(p, eps, 1 - eps),
+//                             -(t log q + (1-t) log(1-q)), gradient 0 where p is clipped
+// Categorical cross-entropy from probabilities (class axis `axis`, default 1: [N, C, d...]):
+// at each position q = clip(p / sum_c p, eps, 1 - eps) along the classes, l = -sum_c t_c log q_c
+// (Keras with from_logits=False where no softmax can be fused); the gradient is the exact one of
+// that formula, normalisation included. The per-sample loss is the mean over the positions
+// (all dims but the batch and class axes). pred must be non-negative with a positive sum at
+// every position; otherwise the loss is NaN, as in Keras.
+// eps and 1 - eps are the float32 values of 1e-7 and 1 - 1e-7 (Keras's bounds in float32).
+//
+// Reductions, with l_n the per-sample loss: None: loss [N]; Sum: sum_n l_n; Mean: mean_n l_n,
+// which is the mean over every element (every position for the categorical loss).
+// Keras averages over the LAST axis only (its "none" keeps [N, d...]): for [N, K] inputs
+// (and [N, C] with the classes last) the two agree in every reduction; for more dims "mean"
+// still agrees (Keras's sum_over_batch_size), while "none" and "sum" here are averaged over
+// the remaining dims too.
+// Backward: dpred = dl/dp * g_n / K (categorical: / positions per sample) with g_n = dloss_n
+// (None), dloss (Sum), dloss / N (Mean); dtarget likewise from dl/dt. Both are overwritten
+// and either may be undefined (not needed).
 #pragma once
 
 #include <cstdint>
@@ -67,12 +89,34 @@ Tensor softmax_cross_entropy_backward(const Tensor& dloss, const Tensor& logits,
                                       const Tensor& target, const Tensor& weight,
                                       const CrossEntropyAttrs& attrs);
 
-void mean_squared_error_forward(const Tensor& pred, const Tensor& target, Reduction reduction,
-                                Tensor& loss);
-Tensor mean_squared_error_forward(const Tensor& pred, const Tensor& target, Reduction reduction);
-// dpred and dtarget overwritten; either may be undefined (skipped).
-void mean_squared_error_backward(const Tensor& dloss, const Tensor& pred, const Tensor& target,
-                                 Reduction reduction, Tensor& dpred, Tensor& dtarget);
+enum class LossKind {
+  MeanSquaredError,
+  MeanAbsoluteError,
+  Huber,
+  BinaryCrossEntropy,            // probabilities
+  BinaryCrossEntropyFromLogits,
+  CategoricalCrossEntropy,       // probabilities, class axis
+};
+
+struct LossAttrs {
+  LossKind kind = LossKind::MeanSquaredError;
+  Reduction reduction = Reduction::Mean;
+  float delta = 1.0f;  // Huber only
+  int64_t axis = 1;    // CategoricalCrossEntropy only: the class axis, != the batch axis
+};
+
+// The op's name in messages: "mean_squared_error", "huber", "binary_cross_entropy", ...
+const char* loss_name(LossKind kind);
+// Attribute checks (Huber's delta); errors name `op`.
+void check_loss_attrs(const LossAttrs& attrs, const std::string& op);
+// Shape of the loss output ([N] or []); validates shapes, dtypes and attributes.
+Shape loss_shape(const Tensor& pred, const Tensor& target, const LossAttrs& attrs);
+void loss_forward(const Tensor& pred, const Tensor& target, const LossAttrs& attrs, Tensor& loss);
+Tensor loss_forward(const Tensor& pred, const Tensor& target, const LossAttrs& attrs);
+// dpred and dtarget overwritten; either may be undefined (skipped). dloss has the loss's
+// shape (any single-element tensor for Sum/Mean).
+void loss_backward(const Tensor& dloss, const Tensor& pred, const Tensor& target,
+                   const LossAttrs& attrs, Tensor& dpred, Tensor& dtarget);
 
 // Kernel arguments for softmax cross-entropy over logits viewed as [N, C, D].
 struct CrossEntropyArgs {
@@ -93,17 +137,42 @@ void softmax_cross_entropy_backward_cpu(const CrossEntropyArgs& a, const float* 
 void softmax_cross_entropy_backward_ref(const CrossEntropyArgs& a, const float* dloss,
                                         float scale, float* dlogits);
 
-// Per-sample mean squared errors of [N, K] data into loss [N].
-void mean_squared_error_forward_cpu(int64_t n, int64_t k, const float* pred, const float* target,
-                                    float* loss);
-void mean_squared_error_forward_ref(int64_t n, int64_t k, const float* pred, const float* target,
-                                    float* loss);
-// dpred = 2 (pred - target) * scale * (dloss ? dloss[n] : 1); dtarget = -dpred; either null.
-void mean_squared_error_backward_cpu(int64_t n, int64_t k, const float* pred,
-                                     const float* target, const float* dloss, float scale,
-                                     float* dpred, float* dtarget);
-void mean_squared_error_backward_ref(int64_t n, int64_t k, const float* pred,
-                                     const float* target, const float* dloss, float scale,
-                                     float* dpred, float* dtarget);
+// Kernel arguments for a pointwise loss over pred/target viewed as [N, K].
+struct PointwiseLossArgs {
+  LossKind kind = LossKind::MeanSquaredError;  // any kind but CategoricalCrossEntropy
+  float delta = 1.0f;
+  int64_t n = 0, k = 0;
+  const float* pred = nullptr;
+  const float* target = nullptr;
+};
+
+// Per-sample means of l(p, t) into loss [N].
+void pointwise_loss_forward_cpu(const PointwiseLossArgs& a, float* loss);
+void pointwise_loss_forward_ref(const PointwiseLossArgs& a, float* loss);
+// dpred = dl/dp * scale * (dloss ? dloss[n] : 1), dtarget likewise; either may be null.
+void pointwise_loss_backward_cpu(const PointwiseLossArgs& a, const float* dloss, float scale,
+                                 float* dpred, float* dtarget);
+void pointwise_loss_backward_ref(const PointwiseLossArgs& a, const float* dloss, float scale,
+                                 float* dpred, float* dtarget);
+
+// Kernel arguments for categorical cross-entropy over pred/target viewed as [M, C, D]
+// (M = product of the dims before the class axis, D after it). Positions (m, d) are
+// numbered m * D + d, so each sample owns `per_sample` consecutive positions.
+struct CategoricalArgs {
+  int64_t m = 0, c = 0, d = 1;
+  const float* pred = nullptr;
+  const float* target = nullptr;
+};
+
+// The loss at every position into loss [M * D].
+void categorical_cross_entropy_forward_cpu(const CategoricalArgs& a, float* loss);
+void categorical_cross_entropy_forward_ref(const CategoricalArgs& a, float* loss);
+// Gradients with g = scale * (dloss ? dloss[position / per_sample] : 1); either output null.
+void categorical_cross_entropy_backward_cpu(const CategoricalArgs& a, const float* dloss,
+                                            int64_t per_sample, float scale, float* dpred,
+                                            float* dtarget);
+void categorical_cross_entropy_backward_ref(const CategoricalArgs& a, const float* dloss,
+                                            int64_t per_sample, float scale, float* dpred,
+                                            float* dtarget);
 
 }  // namespace engine

@@ -1,8 +1,10 @@
-// Reference kernels: explicit log-probabilities per position, everything in double.
+// Reference kernels: explicit log-probabilities or normalised probabilities per position,
+// the pointwise formulas of losses_math.h in double, everything accumulated in double.
 #include <cmath>
 #include <vector>
 
 #include "ops/losses/losses.h"
+#include "ops/losses/losses_math.h"
 
 namespace engine {
 
@@ -66,27 +68,83 @@ void softmax_cross_entropy_backward_ref(const CrossEntropyArgs& a, const float* 
   }
 }
 
-void mean_squared_error_forward_ref(int64_t n, int64_t k, const float* pred, const float* target,
-                                    float* loss) {
-  for (int64_t i = 0; i < n; ++i) {
-    double s = 0.0;
-    for (int64_t j = 0; j < k; ++j) {
-      const double e = double(pred[i * k + j]) - double(target[i * k + j]);
-      s += e * e;
+void pointwise_loss_forward_ref(const PointwiseLossArgs& a, float* loss) {
+  dispatch_pointwise_loss(a.kind, [&](auto math) {
+    for (int64_t i = 0; i < a.n; ++i) {
+      double s = 0.0;
+      for (int64_t j = 0; j < a.k; ++j)
+        s += math.value(double(a.pred[i * a.k + j]), double(a.target[i * a.k + j]),
+                        double(a.delta));
+      loss[i] = static_cast<float>(a.k > 0 ? s / a.k : 0.0);
     }
-    loss[i] = static_cast<float>(k > 0 ? s / k : 0.0);
+  });
+}
+
+void pointwise_loss_backward_ref(const PointwiseLossArgs& a, const float* dloss, float scale,
+                                 float* dpred, float* dtarget) {
+  dispatch_pointwise_loss(a.kind, [&](auto math) {
+    for (int64_t i = 0; i < a.n; ++i) {
+      const double g = double(scale) * (dloss ? double(dloss[i]) : 1.0);
+      for (int64_t j = 0; j < a.k; ++j) {
+        const int64_t e = i * a.k + j;
+        const double p = a.pred[e], t = a.target[e], delta = a.delta;
+        if (dpred) dpred[e] = static_cast<float>(math.dpred(p, t, delta) * g);
+        if (dtarget) dtarget[e] = static_cast<float>(math.dtarget(p, t, delta) * g);
+      }
+    }
+  });
+}
+
+namespace {
+// q = clip(p / sum(p)) over the classes of position (m, d), and whether each was clipped.
+void normalised_probabilities(const CategoricalArgs& a, int64_t m, int64_t d, double& sum,
+                              std::vector<double>& q, std::vector<char>& clipped) {
+  const int64_t base = m * a.c * a.d + d;
+  sum = 0.0;
+  for (int64_t c = 0; c < a.c; ++c) sum += a.pred[base + c * a.d];
+  for (int64_t c = 0; c < a.c; ++c) {
+    const double u = a.pred[base + c * a.d] / sum;
+    clipped[c] = probability_clipped(u);
+    q[c] = clip_probability(u);
+  }
+}
+}  // namespace
+
+void categorical_cross_entropy_forward_ref(const CategoricalArgs& a, float* loss) {
+  std::vector<double> q(a.c);
+  std::vector<char> clipped(a.c);
+  double sum;
+  for (int64_t m = 0; m < a.m; ++m) {
+    for (int64_t d = 0; d < a.d; ++d) {
+      normalised_probabilities(a, m, d, sum, q, clipped);
+      double l = 0.0;
+      for (int64_t c = 0; c < a.c; ++c) l -= a.target[m * a.c * a.d + d + c * a.d] * std::log(q[c]);
+      loss[m * a.d + d] = static_cast<float>(l);
+    }
   }
 }
 
-void mean_squared_error_backward_ref(int64_t n, int64_t k, const float* pred,
-                                     const float* target, const float* dloss, float scale,
-                                     float* dpred, float* dtarget) {
-  for (int64_t i = 0; i < n; ++i) {
-    const double g = double(scale) * (dloss ? double(dloss[i]) : 1.0);
-    for (int64_t j = 0; j < k; ++j) {
-      const double v = 2.0 * (double(pred[i * k + j]) - double(target[i * k + j])) * g;
-      if (dpred) dpred[i * k + j] = static_cast<float>(v);
-      if (dtarget) dtarget[i * k + j] = static_cast<float>(-v);
+void categorical_cross_entropy_backward_ref(const CategoricalArgs& a, const float* dloss,
+                                            int64_t per_sample, float scale, float* dpred,
+                                            float* dtarget) {
+  std::vector<double> q(a.c), dq(a.c);
+  std::vector<char> clipped(a.c);
+  double sum;
+  for (int64_t m = 0; m < a.m; ++m) {
+    for (int64_t d = 0; d < a.d; ++d) {
+      const int64_t pos = m * a.d + d, base = m * a.c * a.d + d;
+      const double g = double(scale) * (dloss ? double(dloss[pos / per_sample]) : 1.0);
+      normalised_probabilities(a, m, d, sum, q, clipped);
+      // Chain rule through u = p / sum(p): dl/dp_j = sum_c dl/du_c * (delta_cj - u_c) / sum.
+      double dot = 0.0;  // sum_c dl/du_c * u_c
+      for (int64_t c = 0; c < a.c; ++c) {
+        dq[c] = clipped[c] ? 0.0 : -a.target[base + c * a.d] / q[c];
+        dot += dq[c] * (a.pred[base + c * a.d] / sum);
+      }
+      for (int64_t c = 0; c < a.c; ++c) {
+        if (dpred) dpred[base + c * a.d] = static_cast<float>((dq[c] - dot) / sum * g);
+        if (dtarget) dtarget[base + c * a.d] = static_cast<float>(-std::log(q[c]) * g);
+      }
     }
   }
 }
