@@ -19,7 +19,7 @@ cdef g.Attribute _attribute(str key, object value) except *:
     if isinstance(value, str):
         return g.attr_of_string(value.encode())
     if isinstance(value, np.ndarray):
-        return g.attr_of_tensor(as_tensor(np.ascontiguousarray(value), f"attribute {key}").contiguous())
+        return g.attr_of_tensor(as_tensor(np.require(value, requirements="C"), f"attribute {key}").contiguous())
     if isinstance(value, (list, tuple)):
         if all(isinstance(v, (int, np.integer)) and not isinstance(v, _PY_BOOL) for v in value):
             return g.attr_of_ints(as_int_list(value, key))
@@ -30,7 +30,7 @@ cdef g.Attribute _attribute(str key, object value) except *:
 
 cdef Tensor _owned_copy(object array, str what) except *:
     """A core-owned copy of `array`, so later changes to the numpy array do not leak in."""
-    cdef Tensor view = as_tensor(np.ascontiguousarray(array), what)
+    cdef Tensor view = as_tensor(np.require(array, requirements="C"), what)
     cdef Tensor out = core.tensor_empty(view.shape(), view.dtype())
     memcpy(out.raw_data(), view.raw_data(), view.nbytes())
     return out

@@ -35,7 +35,10 @@ int64_t shape_numel(const Shape& shape) {
 }
 
 Shape contiguous_strides(const Shape& shape) {
-  Shape strides(shape.size());
+  Shape strides(shape.size(), 1);
+  // An empty tensor addresses nothing; its other dims may be huge, so skip the products.
+  for (int64_t d : shape)
+    if (d == 0) return strides;
   int64_t s = 1;
   for (size_t i = shape.size(); i-- > 0;) {
     strides[i] = s;

@@ -1,0 +1,52 @@
+# Declarations of the ONNX codec (engine/onnx.h), no behaviour here.
+from libc.stdint cimport int64_t
+from libcpp.map cimport map
+from libcpp.string cimport string
+from libcpp.utility cimport pair
+from libcpp.vector cimport vector
+from libengine cimport Tensor, engine_raise_py_error
+cimport graph as g
+
+cdef extern from "engine/onnx.h" namespace "engine" nogil:
+    cdef cppclass OnnxModel "engine::OnnxModel":
+        g.Graph graph
+        string graph_name
+        int64_t ir_version
+        vector[pair[string, int64_t]] opset_imports
+        string producer_name
+        string producer_version
+        string domain
+        int64_t model_version
+        string doc_string
+        map[string, string] metadata
+
+    cdef cppclass OnnxWriteOptions "engine::OnnxWriteOptions":
+        int64_t external_threshold_bytes
+        string external_file
+
+    OnnxModel onnx_read(const string& path) except +engine_raise_py_error
+    OnnxModel onnx_parse(const void* data, size_t size,
+                         const string& base_dir) except +engine_raise_py_error
+    void onnx_write(const OnnxModel& model, const string& path,
+                    const OnnxWriteOptions& options) except +engine_raise_py_error
+    string onnx_serialize(const OnnxModel& model) except +engine_raise_py_error
+
+# The fields of engine::Attribute, which graph.pxd declares opaque: the codec's Python
+# side reads attribute values through this view of the same C++ type.
+cdef extern from "engine/graph.h" namespace "engine" nogil:
+    cdef enum class AttributeKind "engine::Attribute::Kind":
+        Int
+        Float
+        String
+        Ints
+        Floats
+        # Tensor: the remaining kind (its name would shadow the Tensor class here)
+
+    cdef cppclass AttributeView "engine::Attribute":
+        AttributeKind kind
+        int64_t i
+        float f
+        string s
+        vector[int64_t] ints
+        vector[float] floats
+        Tensor t

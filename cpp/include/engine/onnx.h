@@ -1,0 +1,71 @@
+// ONNX import and export without libprotobuf: ModelProto bytes <-> engine::Graph.
+//
+// The codec reads the subset of ONNX the engine executes: one main graph with nodes,
+// ONNX attributes (int, float, string, tensor, ints, floats), float32/int64 initializers
+// (int32 initializers are widened to int64, the only lossless conversion; every other data
+// type is rejected by name), tensor-typed inputs and outputs whose symbolic dimensions
+// become -1, and external data confined to the model's folder. Other fields (value_info,
+// doc strings, training info, functions) are skipped. Subgraph, string-list and sparse
+// attributes are rejected with an error naming the node.
+//
+// Hostile input is an engine::Error of kind Value (ValueError in Python), never a crash:
+// every length is checked against the bytes present, varints are at most 10 bytes, nesting
+// is fixed by the schema (no recursion driven by the file), dimensions are checked for
+// negative values and overflow, and no buffer is allocated before the bytes that justify it
+// have been seen. File-system problems are Runtime errors.
+//
+// Writing produces deterministic bytes and replaces the target atomically (a temporary
+// file renamed over it). Graph inputs are written with their shapes (-1 as an unnamed
+// dimension); outputs with an empty shape are written without one (unknown rank).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/graph.h"
+
+namespace engine {
+
+struct OnnxModel {
+  Graph graph;
+  std::string graph_name;  // written as "engine" when empty (ONNX requires a name)
+  int64_t ir_version = 0;  // 0: written as kOnnxDefaultIrVersion
+  // (domain, version); "" is the default ONNX domain. Empty: written as ("", 17), and a
+  // domain used by a node but not listed here is written with version 1.
+  std::vector<std::pair<std::string, int64_t>> opset_imports;
+  std::string producer_name, producer_version, domain;
+  int64_t model_version = 0;
+  std::string doc_string;
+  std::map<std::string, std::string> metadata;
+};
+
+constexpr int64_t kOnnxDefaultIrVersion = 8;
+constexpr int64_t kOnnxDefaultOpset = 17;
+
+struct OnnxWriteOptions {
+  // Tensors of at least this many bytes go to one external data file next to the model;
+  // -1 keeps them inline unless the model would exceed protobuf's 2 GB limit, in which
+  // case tensors of 1 KB and more go external automatically.
+  int64_t external_threshold_bytes = -1;
+  // Name of the data file, relative to the model's folder; empty: "<model file>.data".
+  std::string external_file;
+};
+
+// Reads a model file; external data is resolved relative to the file's folder.
+OnnxModel onnx_read(const std::string& path);
+// Parses model bytes. External data is only allowed when base_dir names the folder that
+// confines it.
+OnnxModel onnx_parse(const void* data, size_t size, const std::string& base_dir = "");
+
+// Writes the model atomically: `path` is either left untouched or fully replaced. With
+// external data, the data file is replaced first, then the model.
+void onnx_write(const OnnxModel& model, const std::string& path,
+                const OnnxWriteOptions& options = {});
+// The model as ModelProto bytes, all tensors inline (an error above 2 GB).
+std::string onnx_serialize(const OnnxModel& model);
+
+}  // namespace engine
