@@ -4,7 +4,7 @@ The work runs in a C++17 core (libengine); this package is its Keras-style face.
 """
 from engine import _core
 from engine import (activations, callbacks, datasets, initializers, layers, losses, metrics, models,
-                    ops, optimizers, schedules)
+                    onnx, ops, optimizers, schedules)
 from engine._random import set_seed
 from engine.models import Input, Model, Sequential, clone_model
 from engine.saving import load_model
@@ -24,6 +24,6 @@ def get_num_threads() -> int:
 
 __all__ = [
     "Input", "Model", "Sequential", "activations", "callbacks", "clone_model", "datasets",
-    "get_num_threads", "initializers", "layers", "load_model", "losses", "metrics", "models", "ops",
+    "get_num_threads", "initializers", "layers", "load_model", "losses", "metrics", "models", "onnx", "ops",
     "optimizers", "schedules", "set_num_threads", "set_seed", "__version__",
 ]

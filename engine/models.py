@@ -171,14 +171,14 @@ class Model(TrainerMixin, Layer):
         input_names = []
         for t in self.inputs:
             name = b.unique(t._layer.name)
-            b.graph.add_input(name, t.shape, t.dtype)
+            b.add_input(name, t.shape, t.dtype)
             input_names.append(name)
         outputs = self.emit(b, input_names, [t.shape for t in self.inputs])
         output_names = []
         for k, name in enumerate(outputs):
             if name in input_names or name in output_names:
                 name = b.node("Identity", [name], name=f"output_{k}")[0]
-            b.graph.add_output(name)
+            b.add_output(name)
             output_names.append(name)
         return b, input_names, output_names
 
@@ -265,6 +265,12 @@ class Model(TrainerMixin, Layer):
         from engine import saving
 
         saving.save_model(self, path)
+
+    def export_onnx(self, path, opset=17):
+        """The inference graph as an ONNX file (see engine.onnx.export)."""
+        from engine import onnx
+
+        return onnx.export(self, path, opset=opset)
 
     def save_weights(self, path):
         from engine import saving

@@ -141,7 +141,7 @@ def _write_npz(f, document, arrays):
         z.writestr("checkpoint.json", json.dumps(document))
         for name, array in arrays.items():
             with z.open(f"{name}.npy", "w") as entry:
-                np.lib.format.write_array(entry, np.ascontiguousarray(array), allow_pickle=False)
+                np.lib.format.write_array(entry, np.require(array, requirements="C"), allow_pickle=False)
 
 
 def _read(path):

@@ -204,14 +204,14 @@ class TrainerMixin:
     def _build_training_graph(self):
         b, input_names, output_names = self._build_graph()
         weight = b.unique("sample_weight")
-        b.graph.add_input(weight, [-1], "float32")
+        b.add_input(weight, [-1], "float32")
         target_names, terms = [], []
         for k, (out, loss) in enumerate(zip(output_names, self._loss_objects)):
             if loss is None:
                 continue
             shape, dtype = self._target_spec(k)
             target = b.unique(f"target_{k}")
-            b.graph.add_input(target, shape, dtype)
+            b.add_input(target, shape, dtype)
             target_names.append(target)
             per_sample = loss.emit(b, out, target)
             # sum_i w_i * loss_i, with w already divided by the batch size.
@@ -224,7 +224,7 @@ class TrainerMixin:
         for t in terms[1:]:
             total = b.node("Add", [total, t], name="loss/sum")[0]
         total = b.node("Identity", [total], name=LOSS)[0]
-        b.graph.add_output(total)
+        b.add_output(total)
         return b, input_names, output_names, target_names, weight, total
 
     def _get_train_executor(self):

@@ -230,7 +230,18 @@ class GraphBuilder:
         self._used = set()
         self._params = {}
         self.producers = {}  # value name -> (op_type, input names): lets losses fuse
+        self.constants = {}  # name -> array of the non-parameter initializers
+        self.nodes = []      # every node added, as dicts (ONNX export rewrites this list)
+        self.inputs = []     # (name, shape, dtype)
+        self.outputs = []
 
+    def add_input(self, name, shape, dtype="float32"):
+        self.graph.add_input(name, shape, dtype)
+        self.inputs.append((name, tuple(shape), dtype))
+
+    def add_output(self, name):
+        self.graph.add_output(name)
+        self.outputs.append(name)
 
 
     def unique(self, base):
@@ -246,6 +257,8 @@ class GraphBuilder:
         node_name = self.unique(name or op_type.lower())
         outputs = [self.unique(f"{node_name}:{i}" if n_outputs > 1 else node_name) for i in range(n_outputs)]
         self.graph.add_node(op_type, list(inputs), outputs, attrs or {}, name=node_name, domain=domain)
+        self.nodes.append({"op_type": op_type, "inputs": list(inputs), "outputs": outputs,
+                           "attrs": dict(attrs or {}), "name": node_name, "domain": domain})
         for out in outputs:
             self.producers[out] = (op_type, list(inputs))
         return outputs
@@ -262,6 +275,7 @@ class GraphBuilder:
     def constant(self, array, name):
         cname = self.unique(name)
         self.graph.set_initializer(cname, array, False)
+        self.constants[cname] = np.asarray(array)
         return cname
 
     def parameters(self):

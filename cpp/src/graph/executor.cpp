@@ -267,7 +267,7 @@ std::unique_ptr<Executor::Impl::Plan> Executor::Impl::build_plan(const std::vect
     const size_t ni = order[pos];
     auto op = factories[ni](nodes[ni]);
     std::vector<ValueDesc> in;
-    for (int v : node_inputs[ni]) in.push_back(v >= 0 ? desc[v] : ValueDesc{});
+    for (int v : node_inputs[ni]) in.push_back(v >= 0 ? desc[v] : ValueDesc{DType::Float32, {}, nullptr, false});
     std::vector<ValueDesc> out = op->plan(in, mode);
     ENGINE_CHECK(out.size() == node_outputs[ni].size(), nodes[ni].label(), ": produces ",
                  out.size(), " outputs, the graph names ", node_outputs[ni].size());

@@ -20,7 +20,13 @@ struct ValueDesc {
   DType dtype = DType::Float32;
   Shape shape;
   const Tensor* constant = nullptr;
+  bool present = true;  // false for an omitted optional input ("" in the node)
 };
+
+// An optional input slot that the node actually has.
+inline bool has_input(const std::vector<ValueDesc>& in, size_t i) {
+  return i < in.size() && in[i].present;
+}
 
 struct RunContext {
   Mode mode = Mode::Inference;

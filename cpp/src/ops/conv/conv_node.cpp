@@ -16,7 +16,7 @@ class ConvNode : public NodeOp {
 
   std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in, Mode) override {
     expect_inputs(in, 2, 3);
-    const Tensor b = in.size() > 2 && !in[2].shape.empty() ? shape_only(in[2]) : Tensor();
+    const Tensor b = has_input(in, 2) ? shape_only(in[2]) : Tensor();
     const ConvShape s = conv_shape(shape_only(in[0]), shape_only(in[1]), b, attrs_);
     if (attrs_.relu) dpre_ = Tensor::empty(s.y_shape());
     return {{DType::Float32, s.y_shape(), nullptr}};

@@ -17,13 +17,13 @@ class DropoutNode : public NodeOp {
   std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in, Mode mode) override {
     expect_inputs(in, 1, 3);
     if (in[0].dtype != DType::Float32) fail_node("input must be float32, got ", dtype_name(in[0].dtype));
-    if (in.size() > 1 && !in[1].shape.empty()) {
+    if (has_input(in, 1)) {
       if (!in[1].constant) fail_node("the ratio input must be a constant");
       if (in[1].constant->numel() != 1 || in[1].dtype != DType::Float32)
         fail_node("the ratio must be a float32 scalar, got ", in[1].constant->describe());
       rate_ = in[1].constant->data<float>()[0];
     }
-    if (in.size() > 2 && !in[2].shape.empty()) fail_node("the training_mode input is not supported; the executor's mode decides");
+    if (has_input(in, 2)) fail_node("the training_mode input is not supported; the executor's mode decides");
     if (!(rate_ >= 0.0f && rate_ < 1.0f)) fail_node("ratio must be in [0, 1), got ", rate_);
     training_ = mode == Mode::Training;
     mask_ = training_ ? Tensor::empty(in[0].shape) : Tensor();

@@ -17,7 +17,7 @@ class GemmNode : public NodeOp {
 
   std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in, Mode) override {
     expect_inputs(in, 2, 3);
-    const Tensor c = in.size() > 2 && !in[2].shape.empty() ? shape_only(in[2]) : Tensor();
+    const Tensor c = has_input(in, 2) ? shape_only(in[2]) : Tensor();
     const Shape& a = in[0].shape;
     const Shape& b = in[1].shape;
     if (a.size() != 2 || b.size() != 2)

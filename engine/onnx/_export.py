@@ -1,0 +1,75 @@
+"""The inference graph of a model as an ONNX file.
+
+Export is serialisation: the model's layers already write ONNX nodes. What changes for
+inference: Dropout is removed (its output becomes its input), training-only nodes never
+appear, the batch dimension is symbolic, and outputs are named after their layers.
+"""
+import os
+
+from engine import _core
+
+# onnxruntime >= 1.20 loads IR version 8 with opsets up to 21; onnx 1.23 would write IR 14.
+DEFAULT_IR_VERSION = 8
+DEFAULT_OPSET = 17
+TRAINING_ONLY = {"Dropout"}
+
+
+def _resolve(alias, name):
+    while name in alias:
+        name = alias[name]
+    return name
+
+
+def export(model, path, opset=DEFAULT_OPSET, ir_version=DEFAULT_IR_VERSION, external_threshold_bytes=None):
+    """Writes `model`'s inference graph to `path` (atomically). Returns the path."""
+    if opset < 13:
+        raise ValueError(f"export: opset {opset} is too old (Softmax/BatchNormalization semantics "
+                         "used here need opset >= 13)")
+    builder, input_names, output_names = model._build_graph()
+    alias = {}
+    nodes = []
+    for node in builder.nodes:
+        if node["domain"] or node["op_type"] in TRAINING_ONLY:
+            if node["domain"]:
+                raise ValueError(f"export: training-only node {node['name']!r} in an inference graph")
+            alias[node["outputs"][0]] = node["inputs"][0]
+            continue
+        nodes.append(dict(node, inputs=[_resolve(alias, i) for i in node["inputs"]]))
+
+    # Outputs carry their layers' names where those names are free.
+    used = {o for n in nodes for o in n["outputs"]} | set(input_names) | set(builder.constants)
+    used |= {name for name, _ in builder.parameters()}
+    rename = {}
+    outputs = []
+    for t, name in zip(model.outputs, output_names):
+        name = _resolve(alias, name)
+        wanted = t.layer_name
+        if wanted != name and wanted not in used and name not in input_names and name not in rename:
+            rename[name] = wanted
+            used.add(wanted)
+        outputs.append((rename.get(name, name), t.shape))
+    for n in nodes:
+        n["inputs"] = [rename.get(i, i) for i in n["inputs"]]
+        n["outputs"] = [rename.get(o, o) for o in n["outputs"]]
+
+    g = _core.Graph()
+    for name, shape, dtype in builder.inputs:
+        g.add_input(name, shape, dtype)
+    needed = {i for n in nodes for i in n["inputs"]}
+    for name, var in builder.parameters():
+        if name in needed:
+            g.set_initializer(name, var.value, False)
+    for name, value in builder.constants.items():
+        if name in needed:
+            g.set_initializer(name, value, False)
+    for n in nodes:
+        g.add_node(n["op_type"], n["inputs"], n["outputs"], n["attrs"], name=n["name"])
+    for name, _ in outputs:
+        g.add_output(name)
+    from engine import __version__
+
+    _core.onnx_save_graph(g, os.fspath(path), ir_version=ir_version, opset=opset, producer="engine",
+                          producer_version=__version__, graph_name=model.name,
+                          external_threshold_bytes=external_threshold_bytes,
+                          output_shapes={name: shape for name, shape in outputs})
+    return path
