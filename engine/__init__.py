@@ -2,7 +2,37 @@
 
 The work runs in a C++17 core (libengine); this package is its Keras-style face.
 """
-from engine import _core
+import glob as _glob
+import os as _os
+import site as _site
+import sysconfig as _sysconfig
+
+
+def _locate_core():
+    """Imports the compiled core. Run from a source checkout (`python -m engine` in the
+    repository root puts the sources first on sys.path), the package finds the extension in
+    the installed copy and uses it with these sources."""
+    try:
+        from engine import _core  # noqa: F401
+        return
+    except ImportError:
+        pass
+    here = _os.path.dirname(_os.path.abspath(__file__))
+    places = {_sysconfig.get_paths()["platlib"], _sysconfig.get_paths()["purelib"]}
+    if _site.ENABLE_USER_SITE:
+        places.add(_site.getusersitepackages())
+    for base in sorted(places):
+        candidate = _os.path.join(base, "engine")
+        if _os.path.abspath(candidate) != here and _glob.glob(_os.path.join(candidate, "_core*")):
+            __path__.append(candidate)
+            return
+    raise ImportError("engine: the compiled core (engine._core) is missing; install the package "
+                      "with `pip install .` or build it with tools/dev_build.sh")
+
+
+_locate_core()
+
+from engine import _core  # noqa: E402
 from engine import (activations, callbacks, datasets, initializers, layers, losses, metrics, models,
                     onnx, ops, optimizers, schedules)
 from engine._random import set_seed
