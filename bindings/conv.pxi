@@ -1,5 +1,6 @@
 # Conv (2-D, NCHW). Included by _core.pyx.
 cimport ops_conv as cv
+cimport window2d as win
 
 _AUTO_PADS = ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID")
 
@@ -8,7 +9,7 @@ cdef cv.ConvAttrs _conv_attrs(strides, pads, dilations, group, auto_pad) except 
     cdef cv.ConvAttrs attrs
     if auto_pad not in _AUTO_PADS:
         raise ValueError(f"Conv: unknown auto_pad {auto_pad!r} (expected one of {_AUTO_PADS})")
-    attrs.window.auto_pad = cv.auto_pad_from_string(auto_pad.encode())
+    attrs.window.auto_pad = win.auto_pad_from_string(auto_pad.encode())
     attrs.window.strides = as_int_list(strides, "Conv: strides")
     attrs.window.pads = as_int_list(pads, "Conv: pads")
     attrs.window.dilations = as_int_list(dilations, "Conv: dilations")

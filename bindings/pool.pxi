@@ -1,5 +1,6 @@
 # Pooling (ONNX MaxPool, AveragePool, GlobalAveragePool), NCHW. Included by _core.pyx.
 cimport ops_pool as pool_ops
+cimport window2d as win
 
 
 cdef pool_ops.PoolAttrs _pool_attrs(str op, kernel_shape, strides, pads, dilations, auto_pad,
@@ -9,7 +10,7 @@ cdef pool_ops.PoolAttrs _pool_attrs(str op, kernel_shape, strides, pads, dilatio
     attrs.window.strides = as_int_list(strides, op + ": strides")
     attrs.window.pads = as_int_list(pads, op + ": pads")
     attrs.window.dilations = as_int_list(dilations, op + ": dilations")
-    attrs.window.auto_pad = pool_ops.auto_pad_from_string(str(auto_pad).encode())
+    attrs.window.auto_pad = win.auto_pad_from_string(str(auto_pad).encode())
     attrs.window.ceil_mode = ceil_mode
     attrs.count_include_pad = count_include_pad
     return attrs
