@@ -25,6 +25,14 @@ __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "Adamax", "Nadam", 
            "get", "serialize", "deserialize"]
 
 
+def apply_constraints(variables):
+    """Keras applies a variable's constraint (e.g. MaxNorm) right after each update."""
+    for v in variables:
+        constraint = getattr(v, "constraint", None)
+        if constraint is not None:
+            v.value[...] = constraint(v.value)
+
+
 def _array_of(variable, index):
     value = getattr(variable, "value", variable)
     if not isinstance(value, np.ndarray):
@@ -120,6 +128,7 @@ class Optimizer:
         grads = [_gradient_array(g, i) for i, g in enumerate(grads)]
         self.update_learning_rate()
         self.core.apply(params, grads)
+        apply_constraints(trainable_variables)
 
     def apply_gradients(self, grads_and_vars):
         """Keras's `apply_gradients([(grad, variable), ...])`; returns `iterations`."""

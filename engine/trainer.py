@@ -220,6 +220,12 @@ class TrainerMixin:
                 lw = b.constant(np.array(self._loss_weights[k], np.float32), f"loss_weight_{k}")
                 term = b.node("Mul", [term, lw], name=f"{loss.name}_{k}/scaled")[0]
             terms.append(term)
+        trainable = {id(v) for v in self.trainable_weights}
+        for name, var in b.parameters():
+            if var.regularizer is not None and id(var) in trainable:
+                penalty = var.regularizer.emit(b, name, var.shape, f"{var.name}/regularizer")
+                if penalty is not None:
+                    terms.append(penalty)
         total = terms[0]
         for t in terms[1:]:
             total = b.node("Add", [total, t], name="loss/sum")[0]
@@ -238,6 +244,7 @@ class TrainerMixin:
             ex = _core.Executor(b.graph)
             names = {id(var): name for name, var in b.parameters()}
             self._train_variables = [v for v in self.trainable_weights if id(v) in names]
+            self._constrained = [v for v in self._train_variables if v.constraint is not None]
             ex.set_optimizer(self.optimizer.core, [names[id(v)] for v in self._train_variables])
             self._train_executor, self._train_key, self._train_names = ex, key, names
             self._train_outputs, self._train_loss = outs, total
@@ -366,6 +373,7 @@ class TrainerMixin:
                         f"{self.name}: the loss became {loss} at epoch {epoch + 1}, batch {step + 1}; "
                         "training stopped before applying this batch's update (lower the learning rate, "
                         "clip gradients, or check the data for NaN/inf)")
+                _optimizers.apply_constraints(self._constrained)
                 loss_tracker.update_state(loss, sample_weight=n)
                 self._update_metrics(metrics, ys, outs, sw)
                 logs = self._logs(loss_tracker, metrics)
@@ -456,6 +464,7 @@ class TrainerMixin:
                                       self._train_loss)
         if not math.isfinite(loss):
             raise FloatingPointError(f"{self.name}: the loss became {loss}; the update was not applied")
+        _optimizers.apply_constraints(self._constrained)
         return float(loss)
 
     def test_on_batch(self, x, y, sample_weight=None):

@@ -238,3 +238,39 @@ def test_errors_before_and_during_training(rng):
         model.fit(x, y.astype(np.float32) + 0.5, verbose=0)
     with pytest.raises(ValueError, match="targets for 8 samples"):
         model.fit(x, y[:5], verbose=0)
+
+
+@pytest.mark.parametrize("reg", [engine.regularizers.L2(0.03), engine.regularizers.L1(0.02),
+                                 engine.regularizers.L1L2(l1=0.01, l2=0.02)], ids=["l2", "l1", "l1_l2"])
+def test_kernel_regularizers_add_to_loss_and_gradient(reg, rng):
+    def build(regularizer):
+        engine.set_seed(8)
+        m = engine.Sequential([engine.Input((6,)), L.Dense(5, activation="tanh", kernel_regularizer=regularizer),
+                               L.Dense(3)])
+        m.compile(optimizer="sgd", loss="mse")
+        return m
+
+    plain, regularized = build(None), build(reg)
+    x = rng.standard_normal((8, 6)).astype(np.float32)
+    y = rng.standard_normal((8, 3)).astype(np.float32)
+    kernel = regularized.layers[0].kernel.value.astype(np.float64)
+    loss0, g0 = plain.value_and_grad(x, y)
+    loss1, g1 = regularized.value_and_grad(x, y)
+    assert loss1 == pytest.approx(loss0 + reg(kernel), rel=1e-5)
+    expected = g0[0] + 2 * reg.l2 * kernel + reg.l1 * np.sign(kernel)
+    np.testing.assert_allclose(g1[0], expected, rtol=1e-4, atol=1e-6)
+    for a, b in zip(g0[1:], g1[1:]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+def test_max_norm_constraint_holds_after_every_update(rng):
+    engine.set_seed(9)
+    model = engine.Sequential([engine.Input((6,)),
+                               L.Dense(8, activation="relu", kernel_constraint=engine.constraints.MaxNorm(0.5)),
+                               L.Dense(3, activation="softmax")])
+    model.compile(optimizer=engine.optimizers.SGD(learning_rate=0.5), loss="sparse_categorical_crossentropy")
+    x, y = toy_data(rng, 64)
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    norms = np.sqrt(np.sum(model.layers[0].kernel.value.astype(np.float64) ** 2, axis=0))
+    assert np.all(norms <= 0.5 + 1e-5)
+    assert np.any(norms > 0.45)  # the constraint was active, not the weights merely small

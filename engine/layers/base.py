@@ -11,7 +11,9 @@ import re
 import numpy as np
 
 from engine import _core
+from engine import constraints as _constraints
 from engine import initializers as _initializers
+from engine import regularizers as _regularizers
 
 _name_counts = collections.defaultdict(int)
 
@@ -32,9 +34,11 @@ def unique_name(base):
 class Variable:
     """A weight: a name, a trainable flag and a float32 value held in core memory."""
 
-    def __init__(self, name, value, trainable=True):
+    def __init__(self, name, value, trainable=True, regularizer=None, constraint=None):
         self.name = name
         self.trainable = bool(trainable)
+        self.regularizer = regularizer  # adds a penalty to the training loss
+        self.constraint = constraint    # applied after each update
         self._value = _core._owned_array(np.asarray(value, dtype=np.float32))
 
     @property
@@ -62,6 +66,23 @@ class Variable:
 
     def __repr__(self):
         return f"<Variable {self.name} shape={self.shape} trainable={self.trainable}>"
+
+
+class WeightOptions:
+    """The kernel/bias regularizer and constraint arguments of Dense and Conv2D."""
+
+    def __init__(self, kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None):
+        self.kernel_regularizer = _regularizers.get(kernel_regularizer)
+        self.bias_regularizer = _regularizers.get(bias_regularizer)
+        self.kernel_constraint = _constraints.get(kernel_constraint)
+        self.bias_constraint = _constraints.get(bias_constraint)
+
+    def get_config(self):
+        return {"kernel_regularizer": _regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": _regularizers.serialize(self.bias_regularizer),
+                "kernel_constraint": _constraints.serialize(self.kernel_constraint),
+                "bias_constraint": _constraints.serialize(self.bias_constraint)}
 
 
 class KerasTensor:
@@ -116,12 +137,14 @@ class Layer:
         self.dtype = dtype
 
     # --- weights ---------------------------------------------------------------------
-    def add_weight(self, name, shape, initializer="glorot_uniform", trainable=True):
+    def add_weight(self, name, shape, initializer="glorot_uniform", trainable=True,
+                   regularizer=None, constraint=None):
         init = _initializers.get(initializer)
         value = np.asarray(init(tuple(shape)), dtype=np.float32)
         if value.shape != tuple(shape):
             raise ValueError(f"{self.name}: initializer for {name!r} returned shape {value.shape}, expected {tuple(shape)}")
-        var = Variable(f"{self.name}/{name}", value, trainable)
+        var = Variable(f"{self.name}/{name}", value, trainable, _regularizers.get(regularizer),
+                       _constraints.get(constraint))
         self._weights.append(var)
         return var
 

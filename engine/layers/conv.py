@@ -1,7 +1,7 @@
 """Conv2D on NCHW images (Keras's channels_first), kernel in ONNX layout [OC, C/groups, KH, KW]."""
 from engine import activations as _activations
 from engine import initializers as _initializers
-from engine.layers.base import Layer
+from engine.layers.base import Layer, WeightOptions
 
 
 def pair(value, what):
@@ -52,8 +52,10 @@ def check_padding(padding):
 class Conv2D(Layer):
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", dilation_rate=(1, 1),
                  groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", **kwargs):
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
+        self.weight_options = WeightOptions(kernel_regularizer, bias_regularizer, kernel_constraint, bias_constraint)
         if int(filters) <= 0:
             raise ValueError(f"Conv2D: filters must be positive, got {filters}")
         self.filters = int(filters)
@@ -82,8 +84,11 @@ class Conv2D(Layer):
     def build(self, input_shape):
         self._check(input_shape)
         kshape = (self.filters, input_shape[1] // self.groups) + self.kernel_size
-        self.kernel = self.add_weight("kernel", kshape, self.kernel_initializer)
-        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer) if self.use_bias else None
+        o = self.weight_options
+        self.kernel = self.add_weight("kernel", kshape, self.kernel_initializer,
+                                      regularizer=o.kernel_regularizer, constraint=o.kernel_constraint)
+        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer, regularizer=o.bias_regularizer,
+                                    constraint=o.bias_constraint) if self.use_bias else None
         self.built = True
 
     def compute_output_shape(self, input_shape):
@@ -108,4 +113,5 @@ class Conv2D(Layer):
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
                 "strides": self.strides, "padding": self.padding, "dilation_rate": self.dilation_rate,
-                "groups": self.groups, "activation": self.activation, "use_bias": self.use_bias}
+                "groups": self.groups, "activation": self.activation, "use_bias": self.use_bias,
+                **self.weight_options.get_config()}

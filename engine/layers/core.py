@@ -6,7 +6,7 @@ import numpy as np
 from engine import _random
 from engine import activations as _activations
 from engine import initializers as _initializers
-from engine.layers.base import Layer
+from engine.layers.base import Layer, WeightOptions
 
 
 def _require_rank(layer, shape, min_rank):
@@ -18,8 +18,10 @@ class Dense(Layer):
     """y = activation(x @ kernel + bias) on the last axis; kernel is [in, out] (Keras, ONNX Gemm)."""
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", **kwargs):
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
+        self.weight_options = WeightOptions(kernel_regularizer, bias_regularizer, kernel_constraint, bias_constraint)
         if int(units) <= 0:
             raise ValueError(f"Dense: units must be positive, got {units}")
         self.units = int(units)
@@ -32,8 +34,11 @@ class Dense(Layer):
         _require_rank(self, input_shape, 2)
         if input_shape[-1] is None:
             raise ValueError(f"{self.name}: the last input dimension must be known, got {input_shape}")
-        self.kernel = self.add_weight("kernel", (input_shape[-1], self.units), self.kernel_initializer)
-        self.bias = self.add_weight("bias", (self.units,), self.bias_initializer) if self.use_bias else None
+        o = self.weight_options
+        self.kernel = self.add_weight("kernel", (input_shape[-1], self.units), self.kernel_initializer,
+                                      regularizer=o.kernel_regularizer, constraint=o.kernel_constraint)
+        self.bias = self.add_weight("bias", (self.units,), self.bias_initializer, regularizer=o.bias_regularizer,
+                                    constraint=o.bias_constraint) if self.use_bias else None
         self.built = True
 
     def compute_output_shape(self, input_shape):
@@ -56,7 +61,7 @@ class Dense(Layer):
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "activation": self.activation,
-                "use_bias": self.use_bias}
+                "use_bias": self.use_bias, **self.weight_options.get_config()}
 
 
 class Activation(Layer):
