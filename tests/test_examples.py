@@ -1,0 +1,32 @@
+"""The examples run end to end (one short epoch each) and learn something."""
+import importlib.util
+import pathlib
+
+import numpy as np
+
+EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
+
+
+def load(name):
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_fashion_mnist_mlp_on_synthetic_data(tmp_path, capsys):
+    history = load("fashion_mnist_mlp").main(["--epochs", "2", "--data", str(tmp_path)])
+    assert "synthetic" in capsys.readouterr().out
+    assert history.history["val_accuracy"][-1] > 0.5
+
+
+def test_wide_and_deep(capsys):
+    results = load("wide_and_deep").main(["--epochs", "3"])
+    assert set(results) >= {"loss", "main_output_root_mean_squared_error", "aux_output_root_mean_squared_error"}
+    assert np.isfinite(results["loss"])
+
+
+def test_custom_training_loop(capsys):
+    model = load("custom_training_loop").main(["--epochs", "2"])
+    assert "test accuracy" in capsys.readouterr().out
+    assert len(model.trainable_weights) == 4
