@@ -184,3 +184,27 @@ def test_relu_fused_into_conv_gives_the_same_values_and_gradients(rng):
     gp = plain.gradients([x], "y", seed)
     for name in ("x", "w", "b"):
         assert_close(gf[name], gp[name], 1e-6, name)
+
+
+def test_inference_plans_reuse_buffers_whose_values_are_dead(rng):
+    """A chain of 6 layers needs two activation buffers, not six, at inference."""
+    g = _core.Graph()
+    g.add_input("x", [-1, 64])
+    prev = "x"
+    for i in range(6):
+        g.set_initializer(f"w{i}", (rng.standard_normal((64, 64)) * 0.1).astype(np.float32), True)
+        g.add_node("MatMul", [prev, f"w{i}"], [f"h{i}"])
+        prev = f"h{i}"
+    g.add_output(prev)
+    ex = _core.Executor(g)
+    x = rng.standard_normal((32, 64)).astype(np.float32)
+    (y,) = ex.run([x])
+    expected = x.astype(np.float64)
+    for i in range(6):
+        expected = expected @ g.initializer(f"w{i}").astype(np.float64)
+    assert_close(y, expected, 1e-5)
+    stats = ex.stats()
+    assert stats["planned_bytes"] == 2 * 32 * 64 * 4  # two buffers in turn, the last holds the output
+    # Training keeps every activation for the backward pass.
+    ex.gradients([x], prev, np.ones((32, 64), np.float32))
+    assert ex.stats()["planned_bytes"] > 6 * 32 * 64 * 4

@@ -263,6 +263,40 @@ std::unique_ptr<Executor::Impl::Plan> Executor::Impl::build_plan(const std::vect
   }
   p->values.resize(n_values);
   int64_t planned = 0;
+  // Inference plans share memory between values whose lifetimes do not overlap: a value's
+  // buffer returns to the pool after its last reader ran (graph outputs never do).
+  // Training plans keep every value, since backward reads them.
+  const bool reuse = grads_for == GradKind::None;
+  std::vector<size_t> last_use(n_values, 0);
+  for (size_t pos = 0; pos < order.size(); ++pos)
+    for (int v : node_inputs[order[pos]])
+      if (v >= 0) last_use[v] = pos;
+  for (int v : output_ids) last_use[v] = order.size();
+  std::vector<std::shared_ptr<Storage>> pool;
+  std::vector<char> released(n_values, 0);
+  auto buffer_for = [&](const Shape& shape, DType dtype) {
+    const size_t bytes = static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype);
+    auto best = pool.end();
+    for (auto it = pool.begin(); it != pool.end(); ++it)
+      if ((*it)->nbytes() >= bytes && (best == pool.end() || (*it)->nbytes() < (*best)->nbytes()))
+        best = it;
+    std::shared_ptr<Storage> storage;
+    if (best != pool.end()) {
+      storage = *best;
+      pool.erase(best);
+    } else {
+      storage = Storage::allocate(bytes);
+      planned += static_cast<int64_t>(bytes);
+      ++stats.buffer_allocations;
+    }
+    return Tensor::from_storage(storage, 0, shape, contiguous_strides(shape), dtype);
+  };
+  auto release = [&](int v, size_t pos) {
+    if (reuse && v >= 0 && !released[v] && p->values[v].defined() && last_use[v] <= pos) {
+      released[v] = 1;
+      pool.push_back(p->values[v].storage());
+    }
+  };
   for (size_t pos = 0; pos < order.size(); ++pos) {
     const size_t ni = order[pos];
     auto op = factories[ni](nodes[ni]);
@@ -275,10 +309,11 @@ std::unique_ptr<Executor::Impl::Plan> Executor::Impl::build_plan(const std::vect
       const int v = node_outputs[ni][k];
       desc[v] = {out[k].dtype, out[k].shape, nullptr};
       known[v] = 1;
-      p->values[v] = Tensor::empty(out[k].shape, out[k].dtype);
-      planned += static_cast<int64_t>(p->values[v].nbytes());
-      ++stats.buffer_allocations;
+      p->values[v] = buffer_for(out[k].shape, out[k].dtype);
     }
+    // After this node's outputs have their buffers, so an output never aliases an input.
+    for (int v : node_inputs[ni]) release(v, pos);
+    for (int v : node_outputs[ni]) release(v, pos);
     p->ops.push_back(std::move(op));
   }
 
