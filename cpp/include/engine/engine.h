@@ -1,6 +1,8 @@
 // The engine's C++ API: include this one header.
 #pragma once
 
+#include "engine/graph.h"
+#include "engine/onnx.h"
 #include "engine/status.h"
 #include "engine/tensor.h"
 #include "engine/threads.h"
