@@ -5,12 +5,13 @@ them once, so the epoch value is exact (never a mean of batch means). Means are 
 sample first (over all axes but the first), then weighted by ``sample_weight`` across samples,
 as in Keras; Precision, Recall and AUC accumulate weighted confusion counts.
 """
+import abc
 import re
 
 import numpy as np
 
 
-class Metric:
+class Metric(abc.ABC):
     """Base class: ``update_state(...)`` accumulates, ``result()`` reads, ``reset_state()``
     clears. ``direction`` tells callbacks whether larger values are better ("up")."""
 
@@ -21,14 +22,17 @@ class Metric:
         self.name = name or self.default_name
         self.reset_state()
 
+    @abc.abstractmethod
     def reset_state(self):
-        raise NotImplementedError
+        """Clears the accumulated state."""
 
+    @abc.abstractmethod
     def update_state(self, *args, **kwargs):
-        raise NotImplementedError
+        """Accumulates a batch."""
 
+    @abc.abstractmethod
     def result(self):
-        raise NotImplementedError
+        """The value over everything accumulated so far."""
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r} result={self.result()!r}>"

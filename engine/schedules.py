@@ -3,6 +3,7 @@
 An optimizer given a schedule as its `learning_rate` evaluates it at its current
 `iterations` (0 for the first step) before every update.
 """
+import abc
 import math
 
 __all__ = ["LearningRateSchedule", "ExponentialDecay", "PiecewiseConstantDecay",
@@ -15,14 +16,16 @@ def _positive(name, value, cls):
     return value
 
 
-class LearningRateSchedule:
+class LearningRateSchedule(abc.ABC):
     """Base class: `__call__(step) -> float` and `get_config()`."""
 
+    @abc.abstractmethod
     def __call__(self, step):
-        raise NotImplementedError
+        """The learning rate at optimizer step `step`."""
 
+    @abc.abstractmethod
     def get_config(self):
-        raise NotImplementedError
+        """The constructor arguments."""
 
     @classmethod
     def from_config(cls, config):
