@@ -4,5 +4,6 @@
     model = engine.onnx.load("model.onnx")      # a trainable engine.Model
 """
 from engine.onnx._export import export
+from engine.onnx._import import OnnxGraph, load
 
-__all__ = ["export"]
+__all__ = ["OnnxGraph", "export", "load"]

@@ -12,6 +12,24 @@ from engine import _core
 DEFAULT_IR_VERSION = 8
 DEFAULT_OPSET = 17
 TRAINING_ONLY = {"Dropout"}
+COERCE_2D = "engine_coerce_2d"  # internal Softmax attribute (see engine.onnx.load)
+
+
+def _coerced_softmax(node):
+    """A Softmax/LogSoftmax with the opset < 13 coercion (imported from an old model) in
+    current ONNX: Flatten at the axis, normalise the rows, restore the input's shape."""
+    attrs = {k: v for k, v in node["attrs"].items() if k != COERCE_2D}
+    x, y, name = node["inputs"][0], node["outputs"][0], node["name"]
+    flat, rows, shape = f"{y}/flat", f"{y}/rows", f"{y}/shape"
+    return [
+        {"op_type": "Flatten", "inputs": [x], "outputs": [flat], "attrs": {"axis": attrs.get("axis", 1)},
+         "name": f"{name}/flatten", "domain": ""},
+        {"op_type": node["op_type"], "inputs": [flat], "outputs": [rows], "attrs": {"axis": 1},
+         "name": name, "domain": ""},
+        {"op_type": "Shape", "inputs": [x], "outputs": [shape], "attrs": {}, "name": f"{name}/shape", "domain": ""},
+        {"op_type": "Reshape", "inputs": [rows, shape], "outputs": [y], "attrs": {}, "name": f"{name}/reshape",
+         "domain": ""},
+    ]
 
 
 def _resolve(alias, name):
@@ -34,7 +52,8 @@ def export(model, path, opset=DEFAULT_OPSET, ir_version=DEFAULT_IR_VERSION, exte
                 raise ValueError(f"export: training-only node {node['name']!r} in an inference graph")
             alias[node["outputs"][0]] = node["inputs"][0]
             continue
-        nodes.append(dict(node, inputs=[_resolve(alias, i) for i in node["inputs"]]))
+        node = dict(node, inputs=[_resolve(alias, i) for i in node["inputs"]])
+        nodes.extend(_coerced_softmax(node) if COERCE_2D in node["attrs"] else [node])
 
     # Outputs carry their layers' names where those names are free.
     used = {o for n in nodes for o in n["outputs"]} | set(input_names) | set(builder.constants)

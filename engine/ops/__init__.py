@@ -16,3 +16,6 @@ from engine.ops._elementwise import *  # noqa: F401,F403
 from engine.ops._softmax import *  # noqa: F401,F403
 from engine.ops._losses import *  # noqa: F401,F403
 from engine.ops._shape import *  # noqa: F401,F403
+from engine.ops._lrn import *  # noqa: F401,F403
+from engine.ops._sum import *  # noqa: F401,F403
+from engine.ops._squeeze import *  # noqa: F401,F403

@@ -1,17 +1,21 @@
-// Graph adapter for Softmax and LogSoftmax (opset 13 semantics; the importer sets
-// coerce_2d for older opsets).
+// Graph adapter for Softmax and LogSoftmax (opset 13 semantics). The ONNX importer marks
+// nodes from opsets < 13 with the internal attribute engine_coerce_2d: those flatten the
+// input to 2-D at `axis`, whose default there is 1.
 #include "graph/node_op.h"
 #include "ops/softmax/softmax.h"
 
 namespace engine {
 
 namespace {
+constexpr const char* kCoerce2d = "engine_coerce_2d";
+
 class SoftmaxNode : public NodeOp {
  public:
   explicit SoftmaxNode(const Node& node)
       : NodeOp(node),
         kind_(node.op_type == "LogSoftmax" ? SoftmaxKind::LogSoftmax : SoftmaxKind::Softmax) {
-    attrs_.axis = node.attr_int("axis", -1);
+    attrs_.coerce_2d = node.attr_int(kCoerce2d, 0) != 0;
+    attrs_.axis = node.attr_int("axis", attrs_.coerce_2d ? 1 : -1);
   }
 
   std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in, Mode) override {
