@@ -19,8 +19,12 @@ void optimizer_update_cpu(OptimizerKind kind, const OptimizerStep& step, int64_t
   float* const sl[kMaxOptimizerSlots] = {slots[0], slots[1], slots[2]};
   dispatch_optimizer(kind, [&](auto tag) {
     constexpr OptimizerKind K = decltype(tag)::value;
+    const bool all = std::all_of(sl, sl + OptimizerRule<K>::kSlots, [](float* q) { return q != nullptr; });
     parallel_for(n, kGrain, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) optimizer_update_element<K, float>(s, p, g, sl, i);
+      if (all)
+        for (int64_t i = begin; i < end; ++i) optimizer_update_element<K, float, true>(s, p, g, sl, i);
+      else
+        for (int64_t i = begin; i < end; ++i) optimizer_update_element<K, float>(s, p, g, sl, i);
     });
   });
 }

@@ -111,14 +111,15 @@ template <> struct OptimizerRule<OptimizerKind::Nadam> {
 };
 
 // One parameter element: clip its gradient, decay the weight, apply the rule. Slots
-// whose pointer is null are not used by this configuration and stay untouched.
-template <OptimizerKind K, class T>
+// whose pointer is null are not used by this configuration and stay untouched; with
+// kAllSlots the caller guarantees every slot exists, which lets the loop vectorize.
+template <OptimizerKind K, class T, bool kAllSlots = false>
 inline void optimizer_update_element(const OptimizerStep& s, float* p, const float* g,
                                      float* const* slots, int64_t i) {
   using Rule = OptimizerRule<K>;
   T st[kMaxOptimizerSlots] = {};
   for (int k = 0; k < Rule::kSlots; ++k)
-    if (slots[k]) st[k] = T(slots[k][i]);
+    if (kAllSlots || slots[k]) st[k] = T(slots[k][i]);
   T gi = T(g[i]) * T(s.grad_scale);
   if (s.clip_value > 0) gi = std::min(std::max(gi, T(-s.clip_value)), T(s.clip_value));
   T pi = T(p[i]);
@@ -126,7 +127,7 @@ inline void optimizer_update_element(const OptimizerStep& s, float* p, const flo
   Rule::update(s, pi, gi, st);
   p[i] = static_cast<float>(pi);
   for (int k = 0; k < Rule::kSlots; ++k)
-    if (slots[k]) slots[k][i] = static_cast<float>(st[k]);
+    if (kAllSlots || slots[k]) slots[k][i] = static_cast<float>(st[k]);
 }
 
 // Turns a run-time kind into a compile-time one: fn(std::integral_constant<...>).
