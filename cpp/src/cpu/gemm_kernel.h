@@ -8,6 +8,8 @@
 
 #include <cstdint>
 
+#include "cpu/gemm.h"
+
 namespace engine {
 namespace gemm_detail {
 
@@ -32,6 +34,11 @@ void micro_kernel_avx2(int64_t kc, const float* a, const float* b, float* c, int
                        int nr, const TileStore& s);
 void micro_kernel_portable(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
                            int mr, int nr, const TileStore& s);
+
+// C for M <= kSmallRows rows without packing (see gemm_small.h), per ISA.
+constexpr int64_t kSmallRows = 4;
+void gemm_small_rows_avx2(const GemmArgs& g);
+void gemm_small_rows_portable(const GemmArgs& g);
 
 // Packs one full NR-column panel of a transposed B (stored [N, K], row j of B is column j
 // of op(B)) for kc steps: dst[k*NR + j] = src[j*ldb + k]. 8x8 register transposes.

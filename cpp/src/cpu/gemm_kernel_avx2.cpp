@@ -1,12 +1,15 @@
 // AVX2/FMA 6x16 micro-kernel: 12 ymm accumulators, per k one broadcast of each A value
 // and two B loads. Compiled with -mavx2 -mfma; called only after the CPUID check.
 #include "cpu/gemm_kernel.h"
+#include "cpu/gemm_small.h"
 
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 
 namespace engine {
 namespace gemm_detail {
+
+void gemm_small_rows_avx2(const GemmArgs& g) { gemm_small_rows_impl(g); }
 
 void micro_kernel_avx2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr,
                        int nr, const TileStore& s) {
@@ -116,6 +119,7 @@ void pack_b_trans_panel_avx2(const float* src, int64_t ldb, int64_t kc, float* d
 
 namespace engine {
 namespace gemm_detail {
+void gemm_small_rows_avx2(const GemmArgs& g) { gemm_small_rows_portable(g); }
 void micro_kernel_avx2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr,
                        int nr, const TileStore& s) {
   micro_kernel_portable(kc, a, b, c, ldc, mr, nr, s);

@@ -148,6 +148,10 @@ void gemm_cpu(const GemmArgs& g) {
     scale_only(g);
     return;
   }
+  if (g.M <= gemm_detail::kSmallRows) {
+    (use_avx2_fma() ? gemm_detail::gemm_small_rows_avx2 : gemm_detail::gemm_small_rows_portable)(g);
+    return;
+  }
   const MicroKernel kernel =
       use_avx2_fma() ? gemm_detail::micro_kernel_avx2 : gemm_detail::micro_kernel_portable;
   const int64_t M = g.M, N = g.N, K = g.K;
