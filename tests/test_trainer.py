@@ -274,3 +274,36 @@ def test_max_norm_constraint_holds_after_every_update(rng):
     norms = np.sqrt(np.sum(model.layers[0].kernel.value.astype(np.float64) ** 2, axis=0))
     assert np.all(norms <= 0.5 + 1e-5)
     assert np.any(norms > 0.45)  # the constraint was active, not the weights merely small
+
+
+def test_training_steps_allocate_nothing_after_the_first(rng):
+    """Every buffer of a step is planned or reused: the core allocates nothing per step
+    (forward, loss, backward and update), and a forward pass only its returned outputs."""
+    from engine import _core
+
+    engine.set_seed(10)
+    model = engine.Sequential([
+        engine.Input((3, 12, 12)), L.Conv2D(8, 3, padding="same", activation="relu"), L.BatchNormalization(),
+        L.MaxPool2D(2), L.Conv2D(8, 3, groups=8, padding="same"), L.Dropout(0.2), L.Flatten(),
+        L.Dense(16, activation="relu"), L.Dense(4, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    x = rng.random((16, 3, 12, 12)).astype(np.float32)
+    y = rng.integers(0, 4, 16)
+    weights = np.full(16, 1 / 16, np.float32)
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    executor = model._train_executor
+    threads_before = engine.get_num_threads()
+    try:
+        for threads in (1, 2):
+            engine.set_num_threads(threads)
+            executor.train_step([x, weights, y], model._train_loss)  # warms per-thread scratch
+            before = _core.memory_stats()["allocations"]
+            for _ in range(3):
+                executor.train_step([x, weights, y], model._train_loss)
+            assert _core.memory_stats()["allocations"] == before
+            model(x)
+            before = _core.memory_stats()["allocations"]
+            model(x)
+            assert _core.memory_stats()["allocations"] == before + 1  # the returned output
+    finally:
+        engine.set_num_threads(threads_before)

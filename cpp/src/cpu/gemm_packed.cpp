@@ -18,6 +18,7 @@
 #include "core/cpu_features.h"
 #include "cpu/gemm.h"
 #include "cpu/gemm_kernel.h"
+#include "cpu/workspace.h"
 #include "engine/status.h"
 #include "engine/threads.h"
 
@@ -47,31 +48,8 @@ int64_t balanced_block(int64_t n, int64_t max_block, int64_t unit) {
   return std::min(round_up(ceil_div(n, blocks), unit), round_up(max_block, unit));
 }
 
-// A 64-byte aligned buffer that grows and is then reused by every later call on the same
-// thread (pool threads persist, so packing allocates only on first use).
-class PackBuffer {
- public:
-  ~PackBuffer() { std::free(data_); }
-  float* get(int64_t floats) {
-    if (floats > capacity_) {
-      std::free(data_);
-      data_ = nullptr;
-      capacity_ = 0;
-      const size_t bytes = static_cast<size_t>(round_up(floats * 4, 64));
-      data_ = static_cast<float*>(std::aligned_alloc(64, bytes));
-      if (!data_) fail(ErrorKind::Memory, "gemm: cannot allocate ", bytes, " bytes of pack buffer");
-      capacity_ = floats;
-    }
-    return data_;
-  }
-
- private:
-  float* data_ = nullptr;
-  int64_t capacity_ = 0;
-};
-
-thread_local PackBuffer t_pack_a;
-thread_local PackBuffer t_pack_b;
+thread_local Workspace t_pack_a;
+thread_local Workspace t_pack_b;
 
 // op(A)[i0 : i0+mc, p0 : p0+kc] -> MR-row panels: dst[(panel*kc + k)*MR + r].
 void pack_a(const GemmArgs& g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* dst) {

@@ -92,6 +92,7 @@ struct Executor::Impl {
     // Per order position and input slot: a private buffer when the value fans out, so
     // each consumer's contribution is summed instead of overwritten.
     std::vector<std::vector<Tensor>> slot_scratch;
+    Tensor ones;  // the gradient seed of a scalar loss
   };
   std::deque<std::unique_ptr<Plan>> plans;  // most recently used first
 
@@ -494,7 +495,8 @@ float Executor::train_step(const std::vector<Tensor>& inputs, const std::string&
       fetched->push_back(p.values[f->second].clone());
     }
   }
-  impl_->backward(p, it->second, Tensor::full(loss.shape(), 1.0f), ctx);
+  if (!p.ones.defined() || p.ones.shape() != loss.shape()) p.ones = Tensor::full(loss.shape(), 1.0f);
+  impl_->backward(p, it->second, p.ones, ctx);
   if (std::isfinite(value)) Impl::commit(p);
   if (impl_->optimizer && std::isfinite(value)) {
     std::vector<Tensor> params, grads;

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "cpu/workspace.h"
 #include "ops/common.h"
 
 namespace engine {
@@ -108,12 +109,12 @@ void batch_norm_forward_training(const Tensor& x, const Tensor& scale, const Ten
   check_channels(saved.inv_std, d.C, op, "saved inv_std");
   check_like(y, x, op, "y");
 
-  Tensor batch_var = Tensor::empty({d.C});
+  thread_local Workspace t_batch_var;  // reused: a training step allocates nothing
+  float* batch_var = t_batch_var.get(d.C);
   const bool ref = use_reference_kernels();
   (ref ? batch_norm_stats_ref : batch_norm_stats_cpu)(d.N, d.C, d.S, x.data<float>(),
                                                       attrs.epsilon, saved.mean.data<float>(),
-                                                      batch_var.data<float>(),
-                                                      saved.inv_std.data<float>());
+                                                      batch_var, saved.inv_std.data<float>());
   (ref ? batch_norm_apply_ref : batch_norm_apply_cpu)(
       d.N, d.C, d.S, x.data<float>(), saved.mean.data<float>(), saved.inv_std.data<float>(),
       scale.data<float>(), bias.data<float>(), y.data<float>());
@@ -122,7 +123,7 @@ void batch_norm_forward_training(const Tensor& x, const Tensor& scale, const Ten
   float* rm = running_mean.data<float>();
   float* rv = running_var.data<float>();
   const float* bm = saved.mean.data<float>();
-  const float* bv = batch_var.data<float>();
+  const float* bv = batch_var;
   for (int64_t c = 0; c < d.C; ++c) {
     rm[c] = static_cast<float>(m * rm[c] + (1.0 - m) * bm[c]);
     rv[c] = static_cast<float>(m * rv[c] + (1.0 - m) * bv[c]);

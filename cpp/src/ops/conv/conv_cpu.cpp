@@ -13,6 +13,7 @@
 
 #include "cpu/gemm.h"
 #include "cpu/im2col.h"
+#include "cpu/workspace.h"
 #include "engine/threads.h"
 #include "ops/conv/conv.h"
 
@@ -57,19 +58,18 @@ GemmArgs row_major(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
   return a;
 }
 
-// Scratch for one im2col matrix (one image, one group): bounded by a single image.
-float* scratch(Tensor& holder, const GroupGemm& l) {
-  if (l.direct) return nullptr;
-  holder = Tensor::empty({l.K * l.P});
-  return holder.data<float>();
-}
+// Scratch for one im2col matrix (one image, one group: bounded by a single image) and for
+// a thread's partial weight gradient; per thread, reused by every later call.
+thread_local Workspace t_col;
+thread_local Workspace t_partial_dw;
+
+float* col_scratch(const GroupGemm& l) { return l.direct ? nullptr : t_col.get(l.K * l.P); }
 
 void forward_gemm(const ConvShape& s, const float* x, const float* w, const float* b, float* y) {
   const GroupGemm l(s);
   const int64_t items = s.N * s.G;
   parallel_for(items, outer_grain(items), [&](int64_t begin, int64_t end) {
-    Tensor holder;
-    float* col = scratch(holder, l);
+    float* col = col_scratch(l);
     for (int64_t item = begin; item < end; ++item) {
       const int64_t n = item / s.G, g = item % s.G;
       const float* xg = x + (n * s.C + g * l.Cg) * l.HW;
@@ -87,8 +87,7 @@ void backward_data_gemm(const ConvShape& s, const float* dy, const float* w, flo
   const GroupGemm l(s);
   const int64_t items = s.N * s.G;
   parallel_for(items, outer_grain(items), [&](int64_t begin, int64_t end) {
-    Tensor holder;
-    float* dcol = scratch(holder, l);
+    float* dcol = col_scratch(l);
     for (int64_t item = begin; item < end; ++item) {
       const int64_t n = item / s.G, g = item % s.G;
       float* dxg = dx + (n * s.C + g * l.Cg) * l.HW;
@@ -115,10 +114,12 @@ void backward_weight_gemm(const ConvShape& s, const float* dy, const float* x, f
   parallel_for(items, grain, [&](int64_t begin, int64_t end) {
     // Chunks sum into a private dw, merged once at the end; a lone chunk adds in place.
     const bool alone = begin == 0 && end == items;
-    Tensor partial = alone ? Tensor() : Tensor::zeros({w_size});
-    float* acc = alone ? dw : partial.data<float>();
-    Tensor holder;
-    float* col = scratch(holder, l);
+    float* acc = dw;
+    if (!alone) {
+      acc = t_partial_dw.get(w_size);
+      std::fill(acc, acc + w_size, 0.0f);
+    }
+    float* col = col_scratch(l);
     for (int64_t item = begin; item < end; ++item) {
       const int64_t n = item / s.G, g = item % s.G;
       const float* xg = x + (n * s.C + g * l.Cg) * l.HW;
