@@ -86,15 +86,21 @@ def test_sample_and_class_weights(rng):
     per_sample = -np.log(probs[np.arange(20), y])
     w = rng.random(20).astype(np.float32)
     assert model.evaluate(x, y, sample_weight=w, verbose=0) == pytest.approx(np.sum(w * per_sample) / 20, rel=1e-5)
-    # class_weight scales each sample's gradient by its class's weight.
-    _, plain = model.value_and_grad(x, y, sample_weight=np.where(y == 1, 3.0, 1.0).astype(np.float32))
-    model._class_weight = {1: 3.0}
-    xs = model._prepare_inputs(x)
-    ys = model._prepare_targets(y, 20)
-    weights = model._batch_weights(ys, None, 20)
-    np.testing.assert_allclose(weights * 20, np.where(y == 1, 3.0, 1.0), rtol=1e-6)
-    model._class_weight = None
-    assert all(g is not None for g in plain)
+    # class_weight scales each sample's loss, hence its gradient, by its class's weight:
+    # one SGD step with class_weight equals one with the matching sample weights.
+    initial = model.get_weights()
+    twins = []
+    for _ in range(2):
+        twin = engine.clone_model(model)
+        twin.set_weights(initial)
+        twin.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        twins.append(twin)
+    model.train_on_batch(x, y, class_weight={1: 3.0, 2: 0.5})
+    twins[0].train_on_batch(x, y, sample_weight=np.select([y == 1, y == 2], [3.0, 0.5], 1.0).astype(np.float32))
+    twins[1].train_on_batch(x, y)
+    for a, b in zip(model.get_weights(), twins[0].get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    assert not all(np.allclose(a, b) for a, b in zip(model.get_weights(), twins[1].get_weights()))
 
 
 def test_multi_output_loss_weights(rng):
