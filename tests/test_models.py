@@ -282,3 +282,37 @@ def test_unknown_activation_and_bad_arguments():
         L.Conv2D(3, 3, padding="full")
     with pytest.raises(ValueError, match="rate"):
         L.Dropout(1.5)
+
+
+LAYER_CASES = {
+    "dense_selu": ((7,), lambda: L.Dense(5, activation="selu"), (None, 5), 40),
+    "dense_no_bias_3d": ((3, 7), lambda: L.Dense(4, use_bias=False), (None, 3, 4), 28),
+    "conv_valid_strided": ((2, 9, 8), lambda: L.Conv2D(3, (3, 2), strides=2), (None, 3, 4, 4), 39),
+    "conv_same_dilated_groups": ((4, 7, 7), lambda: L.Conv2D(6, 3, padding="same", dilation_rate=2, groups=2,
+                                                             activation="sigmoid"), (None, 6, 7, 7), 114),
+    "maxpool_same": ((3, 7, 5), lambda: L.MaxPool2D(2, padding="same"), (None, 3, 4, 3), 0),
+    "avgpool_same": ((3, 7, 5), lambda: L.AvgPool2D(3, strides=2, padding="same"), (None, 3, 4, 3), 0),
+    "global_avg_pool": ((3, 5, 4), lambda: L.GlobalAveragePooling2D(), (None, 3), 0),
+    "flatten": ((3, 2, 5), lambda: L.Flatten(), (None, 30), 0),
+    "reshape": ((3, 2, 5), lambda: L.Reshape((5, -1)), (None, 5, 6), 0),
+    "activation_softplus": ((9,), lambda: L.Activation("softplus"), (None, 9), 0),
+    "leaky_relu": ((9,), lambda: L.LeakyReLU(), (None, 9), 0),
+    "dropout_inference": ((9,), lambda: L.Dropout(0.5), (None, 9), 0),
+    "batch_norm_2d": ((6,), lambda: L.BatchNormalization(), (None, 6), 24),
+    "identity": ((4,), lambda: L.Identity(), (None, 4), 0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAYER_CASES))
+def test_each_layer_shape_params_and_values(name, rng):
+    shape, make, out_shape, params = LAYER_CASES[name]
+    layer = make()
+    inputs = engine.Input(shape)
+    model = engine.Model(inputs, layer(inputs))
+    randomize_bn(model, rng)
+    assert model.outputs[0].shape == out_shape
+    assert layer.count_params() == params
+    x = randn(rng, 3, *shape)
+    y = model.predict(x)
+    assert y.shape == (3,) + out_shape[1:]
+    assert_close(y, reference_forward(model, [x])[0], 1e-5)
