@@ -47,6 +47,7 @@ cdef extern from "engine/graph.h" namespace "engine" nogil:
         int64_t planned_bytes
         int64_t buffer_allocations
         int64_t fused_activations
+        int64_t folded_batch_norms
 
     cdef cppclass Executor "engine::Executor":
         Executor(shared_ptr[Graph] graph) except +engine_raise_py_error

@@ -207,7 +207,8 @@ cdef class Executor:
     def stats(self):
         cdef const g.ExecutorStats* s = &self.ptr.stats()
         return {"plans": s.plans, "planned_bytes": s.planned_bytes,
-                "buffer_allocations": s.buffer_allocations, "fused_activations": s.fused_activations}
+                "buffer_allocations": s.buffer_allocations, "fused_activations": s.fused_activations,
+                "folded_batch_norms": s.folded_batch_norms}
 
 
 def supported_ops():

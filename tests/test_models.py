@@ -316,3 +316,22 @@ def test_each_layer_shape_params_and_values(name, rng):
     y = model.predict(x)
     assert y.shape == (3,) + out_shape[1:]
     assert_close(y, reference_forward(model, [x])[0], 1e-5)
+
+
+@pytest.mark.parametrize("use_bias", [True, False])
+def test_batch_norm_folds_into_conv_for_inference(use_bias, rng):
+    inputs = engine.Input((3, 9, 9))
+    x = L.Conv2D(5, 3, padding="same", use_bias=use_bias)(inputs)
+    x = L.BatchNormalization()(x)
+    x = L.Activation("relu")(x)
+    x = L.Conv2D(4, 1)(x)
+    x = L.BatchNormalization()(x)  # folded, no Relu after it
+    model = engine.Model(inputs, L.Flatten()(x))
+    randomize_bn(model, rng)
+    data = randn(rng, 4, 3, 9, 9)
+    assert_close(model.predict(data), reference_forward(model, [data])[0], 1e-5)
+    assert model.executor_stats()["folded_batch_norms"] == 2
+    # The folded weights follow the live parameters.
+    bn = model.layers[2]
+    bn.set_weights([w * 1.5 for w in bn.get_weights()])
+    assert_close(model.predict(data), reference_forward(model, [data])[0], 1e-5)

@@ -76,6 +76,7 @@ struct ExecutorStats {
   int64_t planned_bytes = 0;   // bytes of activation/gradient buffers in the current plan
   int64_t buffer_allocations = 0;  // buffers the executor allocated, over its lifetime
   int64_t fused_activations = 0;   // Relu nodes folded into a Conv/Gemm epilogue
+  int64_t folded_batch_norms = 0;  // BatchNormalizations folded into a Conv (current plan)
 };
 
 class Executor {

@@ -85,7 +85,10 @@ struct Executor::Impl {
     Mode mode;
     GradKind grads_for;
     std::vector<Shape> input_shapes;
-    std::vector<std::unique_ptr<NodeOp>> ops;  // by position in `order`
+    std::vector<std::unique_ptr<NodeOp>> ops;  // by position in `order`; null: skipped
+    // The values each position reads and writes: the graph's, except where this plan
+    // folded nodes together (inference folds BatchNormalization into the Conv before it).
+    std::vector<std::vector<int>> ins, outs;
     std::vector<Tensor> values;                // by value id
     std::vector<Tensor> grads;                 // by value id; undefined: no gradient
     std::vector<char> grad_written;            // reset every backward pass
@@ -102,8 +105,10 @@ struct Executor::Impl {
                                    GradKind grads_for);
   void forward(Plan& p, const std::vector<Tensor>& inputs, const RunContext& ctx);
   static void commit(Plan& p) {
-    for (auto& op : p.ops) op->commit();
+    for (auto& op : p.ops)
+      if (op) op->commit();
   }
+  std::map<size_t, std::pair<size_t, long>> fold_batch_norms(Plan& p) const;
   void backward(Plan& p, int seed_id, const Tensor& seed, const RunContext& ctx);
   std::vector<Tensor> checked_inputs(const std::vector<Tensor>& inputs) const;
 };
@@ -244,6 +249,50 @@ std::vector<Tensor> Executor::Impl::checked_inputs(const std::vector<Tensor>& in
   return out;
 }
 
+// Inference only: a BatchNormalization reading nothing but a Conv's output becomes part of
+// that Conv (weights and bias rescaled per channel at run time from the live parameters),
+// and a Relu reading nothing but the BatchNormalization's output joins the epilogue. The
+// folded nodes' positions are left with no inputs and outputs.
+std::map<size_t, std::pair<size_t, long>> Executor::Impl::fold_batch_norms(Plan& p) const {
+  std::vector<int> readers(value_names.size(), 0);
+  std::vector<size_t> reader_pos(value_names.size(), 0);
+  for (size_t pos = 0; pos < order.size(); ++pos)
+    for (int v : p.ins[pos])
+      if (v >= 0) {
+        ++readers[v];
+        reader_pos[v] = pos;
+      }
+  for (int v : output_ids) readers[v] += 2;  // a graph output must stay a value of its own
+  auto sole_reader = [&](int v, const char* op_type) -> long {
+    if (readers[v] != 1) return -1;
+    const Node& n = nodes[order[reader_pos[v]]];
+    if (n.op_type != op_type || !n.domain.empty() || p.ins[reader_pos[v]].empty()) return -1;
+    return static_cast<long>(reader_pos[v]);
+  };
+  std::map<size_t, std::pair<size_t, long>> folds;
+  for (size_t pos = 0; pos < order.size(); ++pos) {
+    const Node& conv = nodes[order[pos]];
+    if (conv.op_type != "Conv" || !conv.domain.empty() || has_fused_relu(conv) ||
+        p.outs[pos].size() != 1)
+      continue;
+    const long bn = sole_reader(p.outs[pos][0], "BatchNormalization");
+    if (bn < 0 || p.ins[bn][0] != p.outs[pos][0] || p.outs[bn].size() != 1) continue;
+    const long relu = sole_reader(p.outs[bn][0], "Relu");
+    std::vector<int> ins = p.ins[pos];
+    ins.resize(3, -1);  // X, W, and B or nothing
+    ins.insert(ins.end(), p.ins[bn].begin() + 1, p.ins[bn].end());
+    p.ins[pos] = ins;
+    p.outs[pos] = relu >= 0 ? p.outs[relu] : p.outs[bn];
+    for (long gone : {bn, relu})
+      if (gone >= 0) {
+        p.ins[gone].clear();
+        p.outs[gone].clear();
+      }
+    folds[pos] = {static_cast<size_t>(bn), relu};
+  }
+  return folds;
+}
+
 std::unique_ptr<Executor::Impl::Plan> Executor::Impl::build_plan(const std::vector<Tensor>& inputs,
                                                                  Mode mode, GradKind grads_for) {
   auto p = std::make_unique<Plan>();
@@ -264,13 +313,20 @@ std::unique_ptr<Executor::Impl::Plan> Executor::Impl::build_plan(const std::vect
   }
   p->values.resize(n_values);
   int64_t planned = 0;
+  for (size_t pos = 0; pos < order.size(); ++pos) {
+    p->ins.push_back(node_inputs[order[pos]]);
+    p->outs.push_back(node_outputs[order[pos]]);
+  }
+  // position -> (BatchNormalization position, Relu position or -1) folded into its Conv
+  std::map<size_t, std::pair<size_t, long>> folds;
+  if (grads_for == GradKind::None && mode == Mode::Inference) folds = fold_batch_norms(*p);
   // Inference plans share memory between values whose lifetimes do not overlap: a value's
   // buffer returns to the pool after its last reader ran (graph outputs never do).
   // Training plans keep every value, since backward reads them.
   const bool reuse = grads_for == GradKind::None;
   std::vector<size_t> last_use(n_values, 0);
   for (size_t pos = 0; pos < order.size(); ++pos)
-    for (int v : node_inputs[order[pos]])
+    for (int v : p->ins[pos])
       if (v >= 0) last_use[v] = pos;
   for (int v : output_ids) last_use[v] = order.size();
   std::vector<std::shared_ptr<Storage>> pool;
@@ -300,23 +356,32 @@ std::unique_ptr<Executor::Impl::Plan> Executor::Impl::build_plan(const std::vect
   };
   for (size_t pos = 0; pos < order.size(); ++pos) {
     const size_t ni = order[pos];
-    auto op = factories[ni](nodes[ni]);
+    if (p->ins[pos].empty() && p->outs[pos].empty()) {  // folded into an earlier node
+      p->ops.push_back(nullptr);
+      continue;
+    }
+    auto fold = folds.find(pos);
+    auto op = fold == folds.end()
+                  ? factories[ni](nodes[ni])
+                  : make_conv_batch_norm_node(nodes[ni], nodes[order[fold->second.first]],
+                                              fold->second.second >= 0);
     std::vector<ValueDesc> in;
-    for (int v : node_inputs[ni]) in.push_back(v >= 0 ? desc[v] : ValueDesc{DType::Float32, {}, nullptr, false});
+    for (int v : p->ins[pos]) in.push_back(v >= 0 ? desc[v] : ValueDesc{DType::Float32, {}, nullptr, false});
     std::vector<ValueDesc> out = op->plan(in, mode);
-    ENGINE_CHECK(out.size() == node_outputs[ni].size(), nodes[ni].label(), ": produces ",
-                 out.size(), " outputs, the graph names ", node_outputs[ni].size());
+    ENGINE_CHECK(out.size() == p->outs[pos].size(), nodes[ni].label(), ": produces ",
+                 out.size(), " outputs, the graph names ", p->outs[pos].size());
     for (size_t k = 0; k < out.size(); ++k) {
-      const int v = node_outputs[ni][k];
+      const int v = p->outs[pos][k];
       desc[v] = {out[k].dtype, out[k].shape, nullptr};
       known[v] = 1;
       p->values[v] = buffer_for(out[k].shape, out[k].dtype);
     }
     // After this node's outputs have their buffers, so an output never aliases an input.
-    for (int v : node_inputs[ni]) release(v, pos);
-    for (int v : node_outputs[ni]) release(v, pos);
+    for (int v : p->ins[pos]) release(v, pos);
+    for (int v : p->outs[pos]) release(v, pos);
     p->ops.push_back(std::move(op));
   }
+  stats.folded_batch_norms = static_cast<int64_t>(folds.size());
 
   if (grads_for != GradKind::None) {
     // A value needs a gradient when a trainable parameter (or, on request, a graph input)
@@ -393,11 +458,11 @@ void Executor::Impl::forward(Plan& p, const std::vector<Tensor>& inputs, const R
   for (const auto& kv : graph->initializers) p.values[value_ids.at(kv.first)] = kv.second;
   std::vector<Tensor> in, out;
   for (size_t pos = 0; pos < order.size(); ++pos) {
-    const size_t ni = order[pos];
+    if (!p.ops[pos]) continue;
     in.clear();
     out.clear();
-    for (int v : node_inputs[ni]) in.push_back(v >= 0 ? p.values[v] : Tensor());
-    for (int v : node_outputs[ni]) out.push_back(p.values[v]);
+    for (int v : p.ins[pos]) in.push_back(v >= 0 ? p.values[v] : Tensor());
+    for (int v : p.outs[pos]) out.push_back(p.values[v]);
     p.ops[pos]->forward(in, out, ctx);
   }
 }

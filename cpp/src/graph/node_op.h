@@ -88,6 +88,11 @@ bool has_fused_relu(const Node& node);
 // Backward through a fused Relu: dpre = dy where y > 0, else 0 (y is the fused output).
 void fused_relu_backward(const Tensor& dy, const Tensor& y, Tensor& dpre);
 
+// Inference: Conv(X, W[, B]) followed by BatchNormalization(scale, bias, mean, var) (and a
+// Relu when `relu`) as one node; inputs X, W, B (may be absent), scale, bias, mean, var.
+std::unique_ptr<NodeOp> make_conv_batch_norm_node(const Node& conv, const Node& batch_norm,
+                                                  bool relu);
+
 // Adapters declared once from the op list.
 #define ENGINE_OP(domain, op_type, factory) std::unique_ptr<NodeOp> factory(const Node& node);
 #include "ops/op_list.inc"
