@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Exports a saved engine model (a checkpoint from model.save / engine.save_model) as ONNX.
+"""Exports a saved engine model (a checkpoint from model.save) as ONNX.
 
     python tools/to_onnx.py CHECKPOINT OUT.onnx [--opset N] [--check]
 
