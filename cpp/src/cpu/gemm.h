@@ -34,6 +34,11 @@ struct GemmArgs {
   GemmEpilogue epilogue;
 };
 
+// C[M,N] = A[M,K] * B[K,N] with the given leading dimensions (no transposes, alpha 1,
+// beta 0, no epilogue): the common starting point, adjusted field by field by callers.
+GemmArgs gemm_args(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
+                   int64_t ldb, float* C, int64_t ldc);
+
 void gemm_cpu(const GemmArgs& args);
 void gemm_ref(const GemmArgs& args);
 void gemm(const GemmArgs& args);

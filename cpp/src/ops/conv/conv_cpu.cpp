@@ -43,21 +43,6 @@ int64_t outer_grain(int64_t items) {
   return items >= get_num_threads() ? 1 : std::max<int64_t>(items, 1);
 }
 
-GemmArgs row_major(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
-                   int64_t ldb, float* C, int64_t ldc) {
-  GemmArgs a;
-  a.M = M;
-  a.N = N;
-  a.K = K;
-  a.A = A;
-  a.lda = lda;
-  a.B = B;
-  a.ldb = ldb;
-  a.C = C;
-  a.ldc = ldc;
-  return a;
-}
-
 // Scratch for one im2col matrix (one image, one group: bounded by a single image) and for
 // a thread's partial weight gradient; per thread, reused by every later call.
 thread_local Workspace t_col;
@@ -74,7 +59,7 @@ void forward_gemm(const ConvShape& s, const float* x, const float* w, const floa
       const int64_t n = item / s.G, g = item % s.G;
       const float* xg = x + (n * s.C + g * l.Cg) * l.HW;
       if (!l.direct) im2col(s.win, l.Cg, xg, col);
-      GemmArgs a = row_major(l.OCg, l.P, l.K, w + g * l.OCg * l.K, l.K, l.direct ? xg : col, l.P,
+      GemmArgs a = gemm_args(l.OCg, l.P, l.K, w + g * l.OCg * l.K, l.K, l.direct ? xg : col, l.P,
                              y + (n * s.OC + g * l.OCg) * l.P, l.P);
       if (b) a.epilogue.row_bias = b + g * l.OCg;
       a.epilogue.relu = s.relu;
@@ -92,7 +77,7 @@ void backward_data_gemm(const ConvShape& s, const float* dy, const float* w, flo
       const int64_t n = item / s.G, g = item % s.G;
       float* dxg = dx + (n * s.C + g * l.Cg) * l.HW;
       // dcol [K, P] = w_g^T [K, OCg] * dy_g [OCg, P]
-      GemmArgs a = row_major(l.K, l.P, l.OCg, w + g * l.OCg * l.K, l.K,
+      GemmArgs a = gemm_args(l.K, l.P, l.OCg, w + g * l.OCg * l.K, l.K,
                              dy + (n * s.OC + g * l.OCg) * l.P, l.P, l.direct ? dxg : dcol, l.P);
       a.trans_a = true;
       gemm(a);
@@ -125,7 +110,7 @@ void backward_weight_gemm(const ConvShape& s, const float* dy, const float* x, f
       const float* xg = x + (n * s.C + g * l.Cg) * l.HW;
       if (!l.direct) im2col(s.win, l.Cg, xg, col);
       // dw_g [OCg, K] += dy_g [OCg, P] * col^T [P, K]
-      GemmArgs a = row_major(l.OCg, l.K, l.P, dy + (n * s.OC + g * l.OCg) * l.P, l.P,
+      GemmArgs a = gemm_args(l.OCg, l.K, l.P, dy + (n * s.OC + g * l.OCg) * l.P, l.P,
                              l.direct ? xg : col, l.P, acc + g * l.OCg * l.K, l.K);
       a.trans_b = true;
       a.beta = 1.0f;
