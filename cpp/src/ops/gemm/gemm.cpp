@@ -83,6 +83,14 @@ void gemm_forward(const Tensor& a, const Tensor& b, const Tensor& c, const GemmA
   } else if (use_c) {
     const float* cv = c.data<float>();
     const bool per_row = d.c_cols == 1 && d.c_rows == d.M;
+    const bool full = per_row || d.c_cols == d.N;
+    if (at.beta == 1.0f && full) {
+      // The Dense case (a bias vector, beta 1): the epilogue reads C itself, no copy.
+      (per_row ? g.epilogue.row_bias : g.epilogue.col_bias) = cv;
+      g.epilogue.relu = at.relu;
+      gemm(g);
+      return;
+    }
     bias.resize(per_row ? d.M : d.N);
     for (size_t i = 0; i < bias.size(); ++i)
       bias[i] = at.beta * cv[(per_row || d.c_cols > 1) ? i : 0];
