@@ -18,6 +18,16 @@ void NodeOp::expect_inputs(const std::vector<ValueDesc>& inputs, size_t min, siz
   }
 }
 
+std::vector<int64_t> NodeOp::constant_int64s(const std::vector<ValueDesc>& inputs, size_t index,
+                                             const char* what) const {
+  const ValueDesc& d = inputs[index];
+  if (!d.constant) fail_node("the ", what, " input must be a constant (values computed at run time are not supported)");
+  if (d.dtype != DType::Int64 || d.shape.size() != 1)
+    fail_node("the ", what, " input must be a 1-D int64 tensor, got ", d.constant->describe());
+  const int64_t* v = d.constant->data<int64_t>();
+  return std::vector<int64_t>(v, v + d.shape[0]);
+}
+
 Tensor shape_only(const ValueDesc& desc) {
   static const std::shared_ptr<Storage> nothing = Storage::wrap(nullptr, 0, nullptr);
   return Tensor::from_storage(nothing, 0, desc.shape, contiguous_strides(desc.shape), desc.dtype);

@@ -65,6 +65,10 @@ class NodeOp {
     fail(ErrorKind::Value, node_.label(), ": ", parts...);
   }
   void expect_inputs(const std::vector<ValueDesc>& inputs, size_t min, size_t max) const;
+  // The values of input `index`, which must be a constant 1-D int64 tensor (a target shape,
+  // a list of axes); `what` names it in errors.
+  std::vector<int64_t> constant_int64s(const std::vector<ValueDesc>& inputs, size_t index,
+                                       const char* what) const;
 
   const Node& node_;
 };

@@ -16,13 +16,7 @@ class AxesShapeNode : public NodeOp {
 
   std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in, Mode) override {
     expect_inputs(in, 1, 2);
-    if (has_input(in, 1)) {
-      if (!in[1].constant) fail_node("the axes input must be a constant (computed axes are not supported)");
-      if (in[1].dtype != DType::Int64 || in[1].shape.size() != 1)
-        fail_node("the axes input must be a 1-D int64 tensor, got ", in[1].constant->describe());
-      const int64_t* a = in[1].constant->data<int64_t>();
-      axes_.assign(a, a + in[1].shape[0]);
-    }
+    if (has_input(in, 1)) axes_ = constant_int64s(in, 1, "axes");
     return {{in[0].dtype, output_shape(in[0].shape, axes_), nullptr}};
   }
 

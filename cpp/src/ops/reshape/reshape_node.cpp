@@ -12,11 +12,7 @@ class ReshapeNode : public NodeOp {
 
   std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in, Mode) override {
     expect_inputs(in, 2, 2);
-    if (!in[1].constant) fail_node("the shape input must be a constant (computed shapes are not supported)");
-    if (in[1].dtype != DType::Int64 || in[1].shape.size() != 1)
-      fail_node("the shape input must be a 1-D int64 tensor, got ", in[1].constant->describe());
-    const int64_t* s = in[1].constant->data<int64_t>();
-    spec_.assign(s, s + in[1].shape[0]);
+    spec_ = constant_int64s(in, 1, "shape");
     return {{in[0].dtype, reshape_output_shape(in[0].shape, spec_, allowzero_), nullptr}};
   }
 
