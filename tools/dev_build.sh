@@ -6,6 +6,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=$(realpath -m "${1:-$root/build/dev}")
+mkdir -p "$dir"
 cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DENGINE_PYTHON=ON \
       -DENGINE_BUILD_TESTS=ON -DENGINE_CUDA="${ENGINE_CUDA:-OFF}" > "$dir.configure.log" 2>&1 \
   || { cat "$dir.configure.log"; exit 1; }
