@@ -16,6 +16,9 @@ import numpy as np
 
 from libengine cimport Tensor, DType, Shape, KernelImpl
 cimport libengine as core
+cimport graph as g
+
+_PY_BOOL = type(True)  # `bool` names the C++ type in this module
 
 
 cdef class CoreTensor:
@@ -102,6 +105,27 @@ cdef vector[int64_t] as_int_list(object values, str what) except *:
     return out
 
 
+cdef g.Attribute _attribute(str key, object value) except *:
+    """An ONNX attribute from a Python value: int (bool), float, str, numpy array (tensor),
+    or a list of ints or floats."""
+    if isinstance(value, _PY_BOOL):
+        return g.attr_of_int(int(value))
+    if isinstance(value, (int, np.integer)):
+        return g.attr_of_int(int(value))
+    if isinstance(value, (float, np.floating)):
+        return g.attr_of_float(float(value))
+    if isinstance(value, str):
+        return g.attr_of_string(value.encode())
+    if isinstance(value, np.ndarray):
+        return g.attr_of_tensor(as_tensor(np.require(value, requirements="C"), f"attribute {key}").contiguous())
+    if isinstance(value, (list, tuple)):
+        if all(isinstance(v, (int, np.integer)) and not isinstance(v, _PY_BOOL) for v in value):
+            return g.attr_of_ints(as_int_list(value, key))
+        if all(isinstance(v, (int, float, np.integer, np.floating)) for v in value):
+            return g.attr_of_floats([float(v) for v in value])
+    raise TypeError(f"attribute {key!r}: unsupported value {value!r}")
+
+
 # ---- library-wide settings ----------------------------------------------------------
 
 def set_num_threads(int n):
@@ -132,7 +156,7 @@ def reference_kernels():
 
 def set_portable_kernels(bint on):
     """Use the portable (non-AVX2) micro-kernels even on an AVX2 machine (for tests)."""
-    core.force_portable_kernels(on)
+    core.set_portable_kernels(on)
 
 
 def cuda_devices():
@@ -160,23 +184,21 @@ def _empty(shape):
     return to_numpy(core.tensor_empty(dims, DType.Float32))
 
 
+def op_input(x, str what):
+    """x as an op sees it: a C-contiguous float32 or int64 array viewing x's memory (no copy
+    for numpy arrays); TypeError or ValueError naming `what` otherwise."""
+    cdef Tensor t = as_tensor(x, what)
+    core.check_contiguous(t, what.encode())
+    return to_numpy(t)
+
+
 def _roundtrip(x):
     """numpy -> core -> numpy without copies (tests check the memory is shared)."""
     return to_numpy(as_tensor(x, "x"))
 
 
-# ---- ops: one .pxi per op family ----------------------------------------------------
-include "activation.pxi"
-include "conv.pxi"
-include "softmax.pxi"
-include "losses.pxi"
-include "pool.pxi"
-include "optim.pxi"
+# ---- by subject: every op through one runner, graphs, optimizers, the ONNX codec -----
 include "graph.pxi"
-include "shape.pxi"
-include "binary.pxi"
-include "gemm.pxi"
+include "ops.pxi"
+include "optim.pxi"
 include "onnx_codec.pxi"
-include "lrn.pxi"
-include "sum.pxi"
-include "squeeze.pxi"

@@ -8,9 +8,23 @@ from libcpp.vector cimport vector
 from libengine cimport Tensor, DType, Shape, engine_raise_py_error
 from optim cimport Optimizer
 
-cdef extern from "engine/graph.h" namespace "engine" nogil:
+cdef extern from "engine/ir.h" namespace "engine" nogil:
+    cdef enum class AttributeKind "engine::Attribute::Kind":
+        Int
+        Float
+        String
+        Ints
+        Floats
+        # Tensor: the remaining kind (its name would shadow the Tensor class here)
+
     cdef cppclass Attribute "engine::Attribute":
-        pass
+        AttributeKind kind
+        int64_t i
+        float f
+        string s
+        vector[int64_t] ints
+        vector[float] floats
+        Tensor t
     Attribute attr_of_int "engine::Attribute::of_int"(int64_t v)
     Attribute attr_of_float "engine::Attribute::of_float"(float v)
     Attribute attr_of_string "engine::Attribute::of_string"(string v)
@@ -42,6 +56,7 @@ cdef extern from "engine/graph.h" namespace "engine" nogil:
         Inference
         Training
 
+cdef extern from "engine/graph.h" namespace "engine" nogil:
     cdef cppclass ExecutorStats "engine::ExecutorStats":
         int64_t plans
         int64_t planned_bytes
@@ -55,14 +70,14 @@ cdef extern from "engine/graph.h" namespace "engine" nogil:
         float train_step(const vector[Tensor]& inputs, const string& loss_output,
                          const vector[string]& fetch,
                          vector[Tensor]* fetched) except +engine_raise_py_error
-        const Tensor& gradient(const string& name) except +engine_raise_py_error
+        Tensor gradient(const string& name) except +engine_raise_py_error
         map[string, Tensor] gradients(const vector[Tensor]& inputs, const string& output,
-                                      const Tensor& seed, Mode mode) except +engine_raise_py_error
+                                      const Tensor& seed, Mode mode,
+                                      Tensor* output_value) except +engine_raise_py_error
         void set_optimizer(shared_ptr[Optimizer] optimizer,
                            vector[string] parameters) except +engine_raise_py_error
         void set_step(uint64_t step)
         Tensor value(const string& name) except +engine_raise_py_error
-        const ExecutorStats& stats()
-
-cdef extern from "graph/node_op.h" namespace "engine" nogil:
-    vector[string] supported_ops()
+        map[string, Shape] infer_shapes(const vector[Shape]& input_shapes,
+                                        Mode mode) except +engine_raise_py_error
+        ExecutorStats stats()

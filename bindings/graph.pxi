@@ -6,28 +6,6 @@ from cython.operator cimport dereference as deref, preincrement as inc
 cimport graph as g
 
 
-_PY_BOOL = type(True)  # `bool` names the C++ type in this module
-
-
-cdef g.Attribute _attribute(str key, object value) except *:
-    if isinstance(value, _PY_BOOL):
-        return g.attr_of_int(int(value))
-    if isinstance(value, (int, np.integer)):
-        return g.attr_of_int(int(value))
-    if isinstance(value, (float, np.floating)):
-        return g.attr_of_float(float(value))
-    if isinstance(value, str):
-        return g.attr_of_string(value.encode())
-    if isinstance(value, np.ndarray):
-        return g.attr_of_tensor(as_tensor(np.require(value, requirements="C"), f"attribute {key}").contiguous())
-    if isinstance(value, (list, tuple)):
-        if all(isinstance(v, (int, np.integer)) and not isinstance(v, _PY_BOOL) for v in value):
-            return g.attr_of_ints(as_int_list(value, key))
-        if all(isinstance(v, (int, float, np.integer, np.floating)) for v in value):
-            return g.attr_of_floats([float(v) for v in value])
-    raise TypeError(f"attribute {key!r}: unsupported value {value!r}")
-
-
 cdef Tensor _owned_copy(object array, str what) except *:
     """A core-owned copy of `array`, so later changes to the numpy array do not leak in."""
     cdef Tensor view = as_tensor(np.require(array, requirements="C"), what)
@@ -175,23 +153,29 @@ cdef class Executor:
 
     def gradient(self, str name):
         """A copy of the gradient of a trainable parameter from the last train_step."""
-        return to_numpy(self.ptr.gradient(name.encode())).copy()
+        return to_numpy(self.ptr.gradient(name.encode()))
 
     def gradients(self, list inputs, str output, seed, bint training=False):
         """Gradients of `output` (seeded with `seed`) w.r.t. the inputs and trainable parameters."""
+        return self.value_and_gradients(inputs, output, seed, training)[1]
+
+    def value_and_gradients(self, list inputs, str output, seed, bint training=False):
+        """(value of `output`, {name: gradient}) for `output` seeded with `seed`, w.r.t. the
+        inputs and trainable parameters."""
         cdef vector[Tensor] tin = _tensor_list(inputs, "input")
         cdef Tensor tseed = as_tensor(seed, "seed")
         cdef string out_name = output.encode()
         cdef g.Mode mode = g.Mode.Training if training else g.Mode.Inference
         cdef map[string, Tensor] grads
+        cdef Tensor value
         with nogil:
-            grads = self.ptr.gradients(tin, out_name, tseed, mode)
+            grads = self.ptr.gradients(tin, out_name, tseed, mode, &value)
         result = {}
         cdef map[string, Tensor].iterator it = grads.begin()
         while it != grads.end():
             result[deref(it).first.decode()] = to_numpy(deref(it).second)
             inc(it)
-        return result
+        return to_numpy(value), result
 
     def set_optimizer(self, CoreOptimizer optimizer, parameters):
         """Every later train_step applies `optimizer` to `parameters` (names, in order)."""
@@ -204,19 +188,30 @@ cdef class Executor:
     def set_step(self, unsigned long long step):
         self.ptr.set_step(step)
 
+    def infer_shapes(self, input_shapes, bint training=False):
+        """{value name: shape} for these input shapes, without running anything."""
+        cdef vector[Shape] shapes
+        for s in input_shapes:
+            shapes.push_back(as_int_list(s, "input shape"))
+        cdef g.Mode mode = g.Mode.Training if training else g.Mode.Inference
+        cdef map[string, Shape] out
+        with nogil:
+            out = self.ptr.infer_shapes(shapes, mode)
+        result = {}
+        cdef map[string, Shape].iterator it = out.begin()
+        while it != out.end():
+            result[deref(it).first.decode()] = tuple(deref(it).second)
+            inc(it)
+        return result
+
     def stats(self):
-        cdef const g.ExecutorStats* s = &self.ptr.stats()
+        cdef g.ExecutorStats s = self.ptr.stats()
         return {"plans": s.plans, "planned_bytes": s.planned_bytes,
                 "buffer_allocations": s.buffer_allocations, "fused_activations": s.fused_activations,
                 "folded_batch_norms": s.folded_batch_norms}
 
 
-def supported_ops():
-    return [s.decode() for s in g.supported_ops()]
-
-
 # ---- read-only views of a Graph (the ONNX codec builds Graphs from C++) ---------------
-cimport onnx_codec as oc  # the fields of engine::Attribute
 
 _DTYPE_NAMES = {<int>DType.Float32: "float32", <int>DType.Int64: "int64"}
 
@@ -232,19 +227,19 @@ cdef object _value_infos(vector[g.ValueInfo]& infos):
     return [(v.name.decode(), tuple(v.shape), _DTYPE_NAMES[<int>v.dtype]) for v in infos]
 
 
-cdef object _attribute_value(const oc.AttributeView& a):
-    if a.kind == oc.AttributeKind.Int:
+cdef object _attribute_value(const g.Attribute& a):
+    if a.kind == g.AttributeKind.Int:
         return a.i
-    if a.kind == oc.AttributeKind.Float:
+    if a.kind == g.AttributeKind.Float:
         return a.f
-    if a.kind == oc.AttributeKind.String:
+    if a.kind == g.AttributeKind.String:
         try:
             return a.s.decode()
         except UnicodeDecodeError:
             return bytes(a.s)  # ONNX strings may carry arbitrary bytes
-    if a.kind == oc.AttributeKind.Ints:
+    if a.kind == g.AttributeKind.Ints:
         return list(a.ints)
-    if a.kind == oc.AttributeKind.Floats:
+    if a.kind == g.AttributeKind.Floats:
         return list(a.floats)
     return to_numpy(a.t).copy()
 
@@ -268,8 +263,7 @@ def graph_nodes(Graph graph):
         attrs = {}
         it = n.attrs.begin()
         while it != n.attrs.end():
-            attrs[deref(it).first.decode()] = _attribute_value(
-                deref(<oc.AttributeView*>&deref(it).second))
+            attrs[deref(it).first.decode()] = _attribute_value(deref(it).second)
             inc(it)
         nodes.append({"op_type": n.op_type.decode(), "name": n.name.decode(),
                       "domain": n.domain.decode(),

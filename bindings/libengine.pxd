@@ -1,6 +1,7 @@
-# Declarations of the core's C++ API (no behaviour here). Every call that may throw is
-# declared `except +engine_raise_py_error`, which maps engine::Error kinds to Python
-# exception classes; kernels are `nogil` so wrappers can release the GIL around them.
+# Declarations of the core's public C++ API: tensors, devices, threads and settings (no
+# behaviour here). Every call that may throw is declared `except +engine_raise_py_error`,
+# which maps engine::Error kinds to Python exception classes; calls are `nogil` so wrappers
+# can release the GIL around them.
 from libc.stdint cimport int64_t
 from libcpp cimport bool
 from libcpp.string cimport string
@@ -8,6 +9,16 @@ from libcpp.vector cimport vector
 
 cdef extern from "py_bridge.h":
     void engine_raise_py_error()
+
+cdef extern from "engine/device.h" namespace "engine" nogil:
+    cdef enum class DeviceKind "engine::DeviceKind":
+        CPU
+        CUDA
+    cdef cppclass Device "engine::Device":
+        DeviceKind kind
+        int index
+        string str()
+    Device device_parse "engine::Device::parse"(const string& text) except +engine_raise_py_error
 
 cdef extern from "engine/tensor.h" namespace "engine" nogil:
     cdef enum class DType "engine::DType":
@@ -20,6 +31,7 @@ cdef extern from "engine/tensor.h" namespace "engine" nogil:
         Tensor()
         bool defined()
         DType dtype()
+        Device device()
         const Shape& shape()
         const Shape& strides()
         int ndim()
@@ -28,8 +40,10 @@ cdef extern from "engine/tensor.h" namespace "engine" nogil:
         bool is_contiguous()
         void* raw_data() except +engine_raise_py_error
         Tensor contiguous() except +engine_raise_py_error
+        Tensor to(Device device) except +engine_raise_py_error
         string describe()
 
+    void check_contiguous(const Tensor& t, const char* what) except +engine_raise_py_error
     Tensor tensor_empty "engine::Tensor::empty"(const Shape&, DType) except +engine_raise_py_error
     Tensor tensor_zeros "engine::Tensor::zeros"(const Shape&, DType) except +engine_raise_py_error
 
@@ -46,7 +60,7 @@ cdef extern from "engine/threads.h" namespace "engine" nogil:
     void set_num_threads(int n) except +engine_raise_py_error
     int get_num_threads()
 
-cdef extern from "engine/engine.h" namespace "engine" nogil:
+cdef extern from "engine/runtime.h" namespace "engine" nogil:
     cdef enum class KernelImpl "engine::KernelImpl":
         Optimized
         Reference
@@ -54,8 +68,6 @@ cdef extern from "engine/engine.h" namespace "engine" nogil:
     const char* cpu_features()
     void set_kernel_impl(KernelImpl impl)
     KernelImpl get_kernel_impl()
+    void set_portable_kernels(bool on)
     int cuda_device_count()
     bool cuda_built()
-
-cdef extern from "core/cpu_features.h" namespace "engine" nogil:
-    void force_portable_kernels(bool on)

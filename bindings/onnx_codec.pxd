@@ -30,23 +30,3 @@ cdef extern from "engine/onnx.h" namespace "engine" nogil:
     void onnx_write(const OnnxModel& model, const string& path,
                     const OnnxWriteOptions& options) except +engine_raise_py_error
     string onnx_serialize(const OnnxModel& model) except +engine_raise_py_error
-
-# The fields of engine::Attribute, which graph.pxd declares opaque: the codec's Python
-# side reads attribute values through this view of the same C++ type.
-cdef extern from "engine/graph.h" namespace "engine" nogil:
-    cdef enum class AttributeKind "engine::Attribute::Kind":
-        Int
-        Float
-        String
-        Ints
-        Floats
-        # Tensor: the remaining kind (its name would shadow the Tensor class here)
-
-    cdef cppclass AttributeView "engine::Attribute":
-        AttributeKind kind
-        int64_t i
-        float f
-        string s
-        vector[int64_t] ints
-        vector[float] floats
-        Tensor t

@@ -4,7 +4,7 @@ from libcpp.string cimport string
 from libcpp.vector cimport vector
 from libengine cimport Tensor, engine_raise_py_error
 
-cdef extern from "optim/optimizer.h" namespace "engine" nogil:
+cdef extern from "engine/optimizer.h" namespace "engine" nogil:
     cdef enum class OptimizerKind "engine::OptimizerKind":
         pass
 

@@ -480,6 +480,6 @@ class TrainerMixin:
         xs = self._prepare_inputs(x)
         ys = self._prepare_targets(y, xs[0].shape[0])
         inputs = xs + [self._batch_weights(ys, sample_weight, xs[0].shape[0])] + ys
-        grads = executor.gradients(inputs, self._train_loss, np.ones((), np.float32), training)
-        loss = float(executor.value(self._train_loss))
+        loss, grads = executor.value_and_gradients(inputs, self._train_loss, np.ones((), np.float32), training)
+        loss = float(loss)
         return loss, [grads.get(self._train_names.get(id(v))) for v in self.trainable_weights]

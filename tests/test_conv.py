@@ -370,7 +370,7 @@ def test_bad_backward_inputs_raise_clear_errors():
         bwd(np.ones((2, 6, 5, 10), np.float32)[..., ::2], x, w, group=2)
     with pytest.raises(TypeError, match="Conv_backward: dy must be a float32"):
         bwd(dy.astype(np.float64), x, w, group=2)
-    with pytest.raises(ValueError, match="Conv: group 3 does not divide"):
+    with pytest.raises(ValueError, match="Conv_backward: group 3 does not divide"):
         bwd(dy, x, w, group=3)
     with pytest.raises(ValueError, match=r"Conv_backward: b must have shape \(OC,\) = \(6,\)"):
         bwd(dy, x, w, np.ones(5, np.float32), group=2)

@@ -252,7 +252,7 @@ def test_graph_nodes_reject_bad_attributes(rng):
 
 def test_softmax_node_coerces_to_2d_for_old_opsets(rng):
     x = randn(rng, 2, 3, 4)
-    (y,) = _run([("Softmax", ["x"], ["y"], {"engine_coerce_2d": 1})], {"x": x}, ["y"])
+    (y,) = _run([("Softmax", ["x"], ["y"], {"engine_coerce_2d": 1, "axis": 1})], {"x": x}, ["y"])
     flat = x.reshape(2, 12).astype(np.float64)
     ref = np.exp(flat - flat.max(1, keepdims=True))
     assert_close(y, (ref / ref.sum(1, keepdims=True)).reshape(x.shape), ELEMENTWISE_RTOL)

@@ -347,9 +347,9 @@ def test_dropout_backward(rng, kernel_impl):
 def test_dropout_errors():
     x = np.ones((3, 4), np.float32)
     for rate in (-0.1, 1.0, 1.5, float("nan")):
-        with pytest.raises(ValueError, match="Dropout: rate must be in \\[0, 1\\)"):
+        with pytest.raises(ValueError, match="Dropout: ratio must be in \\[0, 1\\)"):
             ops.dropout(x, rate, seed=0)
-    with pytest.raises(ValueError, match="Dropout_backward: rate must be in"):
+    with pytest.raises(ValueError, match="Dropout_backward: ratio must be in"):
         ops.dropout_backward(x, x, 1.0)
     with pytest.raises(TypeError, match="Dropout: x must be a float32"):
         ops.dropout(x.astype(np.float64), 0.5, seed=0)

@@ -91,15 +91,17 @@ def test_legacy_coerce_2d_normalises_trailing_dims(rng, kernel_impl):
     # Opsets < 13: [2, 3, 4, 5] at axis 1 is a [2, 60] matrix normalised per row.
     x = randn(rng, 2, 3, 4, 5, scale=2.0)
     x64 = x.astype(np.float64).reshape(2, 60)
-    y = _core.softmax_forward(x, 1, coerce_2d=True)
+    coerce = {"axis": 1, "engine_coerce_2d": 1}
+    (y,), _ = _core.run_op("Softmax", [x], coerce)
     assert_close(y, np_softmax(x64, axis=1).reshape(x.shape), ELEMENTWISE_RTOL)
-    ly = _core.softmax_forward(x, 1, log=True, coerce_2d=True)
+    (ly,), _ = _core.run_op("LogSoftmax", [x], coerce)
     assert_close(ly, np_log_softmax(x64, axis=1).reshape(x.shape), ELEMENTWISE_RTOL)
     dy = randn(rng, *x.shape)
     y64 = y.astype(np.float64).reshape(2, 60)
     dy64 = dy.astype(np.float64).reshape(2, 60)
     expected = y64 * (dy64 - np.sum(dy64 * y64, axis=1, keepdims=True))
-    assert_close(_core.softmax_backward(dy, y, 1, coerce_2d=True), expected.reshape(x.shape))
+    (dx,) = _core.run_op_backward("Softmax", [x], [dy], coerce, outputs=[y], state=[])
+    assert_close(dx, expected.reshape(x.shape))
 
 
 def test_bad_inputs_raise_clear_errors():

@@ -94,21 +94,24 @@ bool run_case(const Case& t, std::mt19937& gen) {
   return true;
 }
 
+// Every remainder of the 6x16 tile and sizes on both sides of it, primes, 1.
+constexpr int64_t kSizes[] = {1,  2,  3,  5,  6,  7,  11, 12, 13, 16, 17,
+                              19, 23, 29, 31, 32, 33, 37, 47, 53, 67, 70};
+constexpr int kNumSizes = sizeof(kSizes) / sizeof(kSizes[0]);
+constexpr float kAlphas[] = {1.0f, -1.0f, 0.25f, -0.5f, 0.0f};
+constexpr float kBetas[] = {0.0f, -0.0f, 0.25f, -0.5f, 1.0f, -1.0f};
+
 void sweep(std::mt19937& gen) {
-  const int64_t sizes[] = {1, 2, 5, 6, 7, 13, 16, 17, 31, 33};
-  const float alphas[] = {1.0f, -0.5f};
-  const float betas[] = {0.0f, 1.0f, 0.25f};
-  int n = 0;
   for (int ta = 0; ta < 2; ++ta)
     for (int tb = 0; tb < 2; ++tb)
-      for (int64_t M : sizes)
-        for (int64_t N : sizes) {
-          const int64_t K = sizes[(M + 3 * N) % 10];
-          const float alpha = alphas[(M + N) % 2], beta = betas[(M * N) % 3];
-          const Case c{bool(ta), bool(tb), M, N, K, alpha, beta, (M + N) % 3,
-                       M % 2 == 0, N % 2 == 1, (M + N) % 4 == 0};
+      for (int i = 0; i < kNumSizes; ++i)
+        for (int j = 0; j < kNumSizes; ++j) {
+          const int64_t M = kSizes[i], N = kSizes[j];
+          const int64_t K = kSizes[(i + 5 * j + 3 * ta + tb) % kNumSizes];
+          const int s = i + j;
+          const Case c{bool(ta), bool(tb), M, N, K, kAlphas[s % 5], kBetas[(s + 2 * ta) % 6],
+                       s % 4, s % 3 == 0, s % 2 == 1, s % 4 == 1};
           CHECK(run_case(c, gen));
-          ++n;
         }
   // Sizes that cross the cache blocks (K > KC, M > MC) with odd remainders.
   for (int ta = 0; ta < 2; ++ta)
@@ -123,6 +126,15 @@ void sweep(std::mt19937& gen) {
 
 }  // namespace
 
+TEST_CASE(gemm_every_alpha_beta_and_transpose) {
+  std::mt19937 gen(7);
+  for (int ta = 0; ta < 2; ++ta)
+    for (int tb = 0; tb < 2; ++tb)
+      for (float alpha : kAlphas)
+        for (float beta : kBetas)
+          CHECK(run_case({bool(ta), bool(tb), 13, 17, 7, alpha, beta, 1, false, false, false}, gen));
+}
+
 TEST_CASE(gemm_cpu_matches_ref_sweep) {
   std::mt19937 gen(1234);
   for (int threads : {1, 2}) {
@@ -133,22 +145,37 @@ TEST_CASE(gemm_cpu_matches_ref_sweep) {
 
 TEST_CASE(gemm_portable_kernel_matches_ref) {
   std::mt19937 gen(99);
-  engine::force_portable_kernels(true);
+  engine::set_portable_kernels(true);
   for (int threads : {1, 2}) {
     engine::set_num_threads(threads);
     sweep(gen);
   }
-  engine::force_portable_kernels(false);
+  engine::set_portable_kernels(false);
 }
 
-TEST_CASE(gemm_convenience_uses_packed_leading_dims) {
+TEST_CASE(gemm_packed_args_use_packed_leading_dims) {
   // C[2,3] = A[2,4] * B^T where B is [3,4].
   const float A[] = {1, 2, 3, 4, 5, 6, 7, 8};
   const float B[] = {1, 0, 0, 0, 0, 1, 0, 0, 1, 1, 1, 1};
-  float C[6] = {std::nanf(""), 0, 0, 0, 0, 0};
-  engine::gemm(false, true, 2, 3, 4, 1.0f, A, B, 0.0f, C);
   const float want[] = {1, 2, 10, 5, 6, 26};
-  for (int i = 0; i < 6; ++i) CHECK(C[i] == want[i]);
+  for (auto gemm : {engine::gemm_cpu, engine::gemm_ref}) {
+    float C[6] = {std::nanf(""), 0, 0, 0, 0, 0};
+    gemm(engine::packed_gemm_args(false, true, 2, 3, 4, 1.0f, A, B, 0.0f, C));
+    for (int i = 0; i < 6; ++i) CHECK(C[i] == want[i]);
+  }
+}
+
+TEST_CASE(gemm_relu_epilogue_keeps_nan) {
+  // NaN * 1 + 1 * 1 is NaN; the fused Relu must not turn it into 0.
+  const float A[] = {std::nanf(""), 1.0f};
+  const float B[] = {1.0f, 1.0f};
+  for (auto gemm : {engine::gemm_cpu, engine::gemm_ref}) {
+    float C[1] = {0.0f};
+    engine::GemmArgs g = engine::packed_gemm_args(false, false, 1, 1, 2, 1.0f, A, B, 0.0f, C);
+    g.epilogue.relu = true;
+    gemm(g);
+    CHECK(std::isnan(C[0]));
+  }
 }
 
 TEST_MAIN()

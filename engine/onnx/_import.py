@@ -21,7 +21,7 @@ import os
 
 import numpy as np
 
-from engine import _core
+from engine import _core, ops
 from engine.layers.base import Layer, Variable
 
 # The symbolic batch size inside folded shape values (Shape of a batch-major tensor).
@@ -421,7 +421,7 @@ class _Importer:
         if self.value(n["inputs"][0]) is not None:
             v = self.value(n["inputs"][0])
             rank = v.ndim + len(axes)
-            self.fold(n, np.reshape(v, _core.unsqueeze_output_shape(v.shape, [a % rank for a in axes])))
+            self.fold(n, np.reshape(v, ops.unsqueeze_output_shape(v.shape, [a % rank for a in axes])))
         else:
             self.emit(n, inputs=[n["inputs"][0], self.const_input(np.asarray(axes, np.int64), n["outputs"][0] + "/axes")])
 
@@ -429,7 +429,7 @@ class _Importer:
         axes = self._axes(n)
         if self.value(n["inputs"][0]) is not None:
             v = self.value(n["inputs"][0])
-            self.fold(n, np.reshape(v, _core.squeeze_output_shape(v.shape, axes or ())))
+            self.fold(n, np.reshape(v, ops.squeeze_output_shape(v.shape, axes or ())))
         elif axes:
             self.emit(n, inputs=[n["inputs"][0], self.const_input(np.asarray(axes, np.int64), n["outputs"][0] + "/axes")])
         else:

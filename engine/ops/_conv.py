@@ -1,7 +1,7 @@
 """2-D convolution (ONNX Conv, NCHW) and its gradients."""
 import numpy as np
 
-from engine import _core
+from engine.ops._run import backward, forward
 
 __all__ = ["conv2d", "conv2d_backward"]
 
@@ -22,6 +22,11 @@ def _pads(pads):
     return pads * 2 if len(pads) == 2 else pads
 
 
+def _attrs(strides, pads, dilations, group, auto_pad):
+    return {"strides": _pair(strides), "pads": _pads(pads), "dilations": _pair(dilations),
+            "group": group, "auto_pad": auto_pad}
+
+
 def conv2d(x, w, b=None, strides=(1, 1), pads=(0, 0, 0, 0), dilations=(1, 1), group=1,
            auto_pad="NOTSET"):
     """ONNX Conv on NCHW input: x [N, C, H, W], w [OC, C/group, KH, KW], b [OC] or None.
@@ -32,8 +37,8 @@ def conv2d(x, w, b=None, strides=(1, 1), pads=(0, 0, 0, 0), dilations=(1, 1), gr
     stride), the odd pad at the end / the beginning) or "VALID" (no padding).
     Returns y [N, OC, OH, OW].
     """
-    return _core.conv_forward(x, w, b, _pair(strides), _pads(pads), _pair(dilations), group,
-                              auto_pad)
+    return forward("Conv", [x, w, b], ("x", "w", "b"),
+                   _attrs(strides, pads, dilations, group, auto_pad))
 
 
 def conv2d_backward(dy, x, w, b=None, strides=(1, 1), pads=(0, 0, 0, 0), dilations=(1, 1),
@@ -51,6 +56,6 @@ def conv2d_backward(dy, x, w, b=None, strides=(1, 1), pads=(0, 0, 0, 0), dilatio
     if b is not None and np.shape(b) != np.shape(w)[:1]:
         raise ValueError(f"Conv_backward: b must have shape (OC,) = {np.shape(w)[:1]}, "
                          f"got {np.shape(b)}")
-    return _core.conv_backward(dy, x, w, _pair(strides), _pads(pads), _pair(dilations), group,
-                               auto_pad, "dx" in need, "dw" in need,
-                               b is not None and "db" in need)
+    flags = ["dx" in need, "dw" in need, b is not None and "db" in need]
+    return tuple(backward("Conv", [x, w, b], ("x", "w", "b"), dy,
+                          _attrs(strides, pads, dilations, group, auto_pad), need=flags))

@@ -15,7 +15,7 @@ shape in "mean" (sum_over_batch_size); for inputs of rank > 2 the per-sample "no
 "sum" here also average over the middle dims. Backward functions return dpred, or
 (dpred, dtarget) with `target_grad=True`.
 """
-from engine import _core
+from engine.ops._run import backward, forward
 
 __all__ = [
     "softmax_cross_entropy", "softmax_cross_entropy_backward",
@@ -25,6 +25,17 @@ __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_backward",
     "categorical_cross_entropy", "categorical_cross_entropy_backward",
 ]
+
+
+def _reduction(reduction):
+    # None would leave the attribute out (its default); here it is a mistake.
+    if not isinstance(reduction, str):
+        raise TypeError(f"reduction must be a string ('mean', 'sum' or 'none'), got {reduction!r}")
+    return reduction
+
+
+def _ce_attrs(reduction, ignore_index):
+    return {"reduction": _reduction(reduction), "ignore_index": ignore_index}
 
 
 def softmax_cross_entropy(logits, target, sample_weight=None, reduction="mean",
@@ -39,8 +50,9 @@ def softmax_cross_entropy(logits, target, sample_weight=None, reduction="mean",
     ignore_index: with integer targets, positions holding this label add no loss, no
         gradient, and do not count in the "mean".
     """
-    return _core.softmax_cross_entropy_forward(logits, target, sample_weight, reduction,
-                                               ignore_index)
+    return forward("SoftmaxCrossEntropy", [logits, target, sample_weight],
+                   ("logits", "target", "sample_weight"), _ce_attrs(reduction, ignore_index),
+                   domain="engine", label="softmax_cross_entropy")
 
 
 def softmax_cross_entropy_backward(dloss, logits, target, sample_weight=None, reduction="mean",
@@ -50,8 +62,22 @@ def softmax_cross_entropy_backward(dloss, logits, target, sample_weight=None, re
     `dloss` is a scalar for "mean"/"sum" and has the loss's shape for "none". The target
     gets no gradient (labels are data).
     """
-    return _core.softmax_cross_entropy_backward(dloss, logits, target, sample_weight,
-                                                reduction, ignore_index)
+    return backward("SoftmaxCrossEntropy", [logits, target, sample_weight],
+                    ("logits", "target", "sample_weight"), dloss,
+                    _ce_attrs(reduction, ignore_index), need=[True, False, False],
+                    domain="engine", label="softmax_cross_entropy", dout_name="dloss")[0]
+
+
+def _loss(op_type, label, pred, target, attrs):
+    return forward(op_type, [pred, target], ("pred", "target"), attrs, domain="engine",
+                   label=label)
+
+
+def _loss_backward(op_type, label, dloss, pred, target, attrs, target_grad):
+    dpred, dtarget = backward(op_type, [pred, target], ("pred", "target"), dloss, attrs,
+                              need=[True, bool(target_grad)], domain="engine", label=label,
+                              dout_name="dloss")
+    return (dpred, dtarget) if target_grad else dpred
 
 
 def mean_squared_error(pred, target, reduction="mean"):
@@ -60,42 +86,43 @@ def mean_squared_error(pred, target, reduction="mean"):
     "none" gives shape [N]; "sum" sums the per-sample losses; "mean" averages them, which is
     the mean over all elements.
     """
-    return _core.loss_forward("mean_squared_error", pred, target, reduction)
+    return _loss("MeanSquaredError", "mean_squared_error", pred, target, {"reduction": _reduction(reduction)})
 
 
 def mean_squared_error_backward(dloss, pred, target, reduction="mean", target_grad=False):
     """dpred = 2 (pred - target) * g; (dpred, dtarget) with dtarget = -dpred when
     `target_grad` is true."""
-    return _core.loss_backward("mean_squared_error", dloss, pred, target, reduction,
-                               target_grad=target_grad)
+    return _loss_backward("MeanSquaredError", "mean_squared_error", dloss, pred, target,
+                          {"reduction": _reduction(reduction)}, target_grad)
 
 
 def mean_absolute_error(pred, target, reduction="mean"):
     """Per-sample mean of |pred - target| over the non-batch dims, then reduced."""
-    return _core.loss_forward("mean_absolute_error", pred, target, reduction)
+    return _loss("MeanAbsoluteError", "mean_absolute_error", pred, target,
+                 {"reduction": _reduction(reduction)})
 
 
 def mean_absolute_error_backward(dloss, pred, target, reduction="mean", target_grad=False):
     """dpred = sign(pred - target) * g (0 where they are equal); dtarget = -dpred."""
-    return _core.loss_backward("mean_absolute_error", dloss, pred, target, reduction,
-                               target_grad=target_grad)
+    return _loss_backward("MeanAbsoluteError", "mean_absolute_error", dloss, pred, target,
+                          {"reduction": _reduction(reduction)}, target_grad)
 
 
 def huber(pred, target, delta=1.0, reduction="mean"):
     """Keras's Huber loss, x = pred - target: 0.5 x^2 where |x| <= delta, else
     delta |x| - 0.5 delta^2; per-sample mean over the non-batch dims, then reduced.
     delta must be positive and finite."""
-    return _core.loss_forward("huber", pred, target, reduction, delta)
+    return _loss("Huber", "huber", pred, target, {"reduction": _reduction(reduction), "delta": delta})
 
 
 def huber_backward(dloss, pred, target, delta=1.0, reduction="mean", target_grad=False):
     """dpred = clip(pred - target, -delta, delta) * g; dtarget = -dpred."""
-    return _core.loss_backward("huber", dloss, pred, target, reduction, delta,
-                               target_grad=target_grad)
+    return _loss_backward("Huber", "huber", dloss, pred, target,
+                          {"reduction": _reduction(reduction), "delta": delta}, target_grad)
 
 
-def _binary_kind(from_logits):
-    return "binary_cross_entropy_from_logits" if from_logits else "binary_cross_entropy"
+def _binary_attrs(from_logits, reduction):
+    return {"reduction": _reduction(reduction), "from_logits": int(bool(from_logits))}
 
 
 def binary_cross_entropy(pred, target, from_logits=False, reduction="mean"):
@@ -106,15 +133,16 @@ def binary_cross_entropy(pred, target, from_logits=False, reduction="mean"):
         for any z. Otherwise pred holds probabilities, clipped to [1e-7, 1 - 1e-7] as Keras
         does: -(t log p + (1 - t) log(1 - p)).
     """
-    return _core.loss_forward(_binary_kind(from_logits), pred, target, reduction)
+    return _loss("BinaryCrossEntropy", "binary_cross_entropy", pred, target,
+                 _binary_attrs(from_logits, reduction))
 
 
 def binary_cross_entropy_backward(dloss, pred, target, from_logits=False, reduction="mean",
                                   target_grad=False):
     """dpred = (sigmoid(z) - t) * g from logits; (p - t) / (p (1 - p)) * g from
     probabilities, 0 where p was clipped. dtarget = -z * g, or log((1 - p) / p) * g."""
-    return _core.loss_backward(_binary_kind(from_logits), dloss, pred, target, reduction,
-                               target_grad=target_grad)
+    return _loss_backward("BinaryCrossEntropy", "binary_cross_entropy", dloss, pred, target,
+                          _binary_attrs(from_logits, reduction), target_grad)
 
 
 def categorical_cross_entropy(pred, target, reduction="mean", axis=1):
@@ -125,12 +153,13 @@ def categorical_cross_entropy(pred, target, reduction="mean", axis=1):
     The per-sample loss ("none", shape [N]) is the class sum averaged over the remaining
     dims. pred must be non-negative with a positive sum at every position.
     """
-    return _core.loss_forward("categorical_cross_entropy", pred, target, reduction, axis=axis)
+    return _loss("CategoricalCrossEntropy", "categorical_cross_entropy", pred, target,
+                 {"reduction": _reduction(reduction), "axis": axis})
 
 
 def categorical_cross_entropy_backward(dloss, pred, target, reduction="mean", axis=1,
                                        target_grad=False):
     """The exact gradient of categorical_cross_entropy, normalisation and clipping included;
     dtarget = -log q * g."""
-    return _core.loss_backward("categorical_cross_entropy", dloss, pred, target, reduction,
-                               axis=axis, target_grad=target_grad)
+    return _loss_backward("CategoricalCrossEntropy", "categorical_cross_entropy", dloss, pred,
+                          target, {"reduction": _reduction(reduction), "axis": axis}, target_grad)

@@ -1,7 +1,11 @@
 """LRN: local response normalization across channels (ONNX semantics, AlexNet)."""
-from engine import _core
+from engine.ops._run import backward, forward
 
 __all__ = ["lrn", "lrn_backward"]
+
+
+def _attrs(size, alpha, beta, bias):
+    return {"size": size, "alpha": alpha, "beta": beta, "bias": bias}
 
 
 def lrn(x, size, alpha=1e-4, beta=0.75, bias=1.0):
@@ -9,9 +13,9 @@ def lrn(x, size, alpha=1e-4, beta=0.75, bias=1.0):
 
     x is [N, C, ...]; the window of channel c is [c - floor((size-1)/2), c + ceil((size-1)/2)].
     """
-    return _core.lrn_forward(x, size, alpha, beta, bias)
+    return forward("LRN", [x], ("x",), _attrs(size, alpha, beta, bias))
 
 
 def lrn_backward(dy, x, size, alpha=1e-4, beta=0.75, bias=1.0):
     """dx of lrn (computed from x)."""
-    return _core.lrn_backward(dy, x, size, alpha, beta, bias)
+    return backward("LRN", [x], ("x",), dy, _attrs(size, alpha, beta, bias))[0]

@@ -1,89 +1,41 @@
-// The graph IR (ONNX semantics) and the executor that plans and runs it.
+// The executor: plans a Graph (engine/ir.h) for concrete input shapes and runs forward
+// passes or whole training steps in one call.
 //
-// A Graph is what an ONNX GraphProto holds: inputs and outputs (with a symbolic batch
-// dimension written as -1), nodes named by ONNX op type with ONNX attributes, and
-// initializers (parameters and constants). Training-only ops live in the "engine" domain.
-// An Executor compiles the graph for concrete input shapes (validation, order, shape
-// inference, buffers) and runs forward passes or whole training steps in one call.
+// Planning validates the graph once (unknown ops, attributes against each op's schema,
+// dangling or duplicate names, cycles) and, per input shapes and mode, infers shapes, fuses
+// activations, folds BatchNormalization for inference and plans buffers. Plans are
+// immutable once built: every call takes its buffers from a pool, so one Executor may be
+// run from many threads at once. Calls that change parameters (train_step, training-mode
+// runs) take the executor exclusively; inference calls run side by side.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
 #include <vector>
 
+#include "engine/export.h"
+#include "engine/ir.h"
 #include "engine/tensor.h"
 
 namespace engine {
 
-struct Attribute {
-  enum class Kind { Int, Float, String, Ints, Floats, Tensor };
-  Kind kind = Kind::Int;
-  int64_t i = 0;
-  float f = 0.0f;
-  std::string s;
-  std::vector<int64_t> ints;
-  std::vector<float> floats;
-  engine::Tensor t;
-
-  static Attribute of_int(int64_t v);
-  static Attribute of_float(float v);
-  static Attribute of_string(std::string v);
-  static Attribute of_ints(std::vector<int64_t> v);
-  static Attribute of_floats(std::vector<float> v);
-  static Attribute of_tensor(engine::Tensor v);
-};
-
-struct Node {
-  std::string name;
-  std::string op_type;
-  std::string domain;  // "" for ONNX, "engine" for training-only ops
-  std::vector<std::string> inputs;   // "" marks an omitted optional input
-  std::vector<std::string> outputs;
-  std::map<std::string, Attribute> attrs;
-
-  // Typed attribute access with defaults; a wrong kind is an error naming the node.
-  int64_t attr_int(const std::string& key, int64_t fallback) const;
-  float attr_float(const std::string& key, float fallback) const;
-  std::string attr_string(const std::string& key, const std::string& fallback) const;
-  std::vector<int64_t> attr_ints(const std::string& key, std::vector<int64_t> fallback = {}) const;
-  bool has_attr(const std::string& key) const { return attrs.count(key) != 0; }
-  std::string label() const;  // "Conv 'conv1'" for messages
-};
-
-struct ValueInfo {
-  std::string name;
-  DType dtype = DType::Float32;
-  Shape shape;  // -1 marks a dimension fixed only when the graph is planned (the batch)
-};
-
-struct Graph {
-  std::vector<ValueInfo> inputs;
-  std::vector<ValueInfo> outputs;
-  std::vector<Node> nodes;
-  std::map<std::string, Tensor> initializers;  // parameters and constants
-  std::set<std::string> trainable;             // initializers that receive gradients
-};
-
-enum class Mode { Inference, Training };
-
-class Optimizer;  // the update rules (SGD, Adam, ...), applied by train_step
+class Optimizer;  // engine/optimizer.h
 
 struct ExecutorStats {
-  int64_t plans = 0;           // how many times shapes were (re)planned
-  int64_t planned_bytes = 0;   // bytes of activation/gradient buffers in the current plan
+  int64_t plans = 0;               // how many times shapes were (re)planned
+  int64_t planned_bytes = 0;       // bytes of one call's buffers in the latest plan
   int64_t buffer_allocations = 0;  // buffers the executor allocated, over its lifetime
   int64_t fused_activations = 0;   // Relu nodes folded into a Conv/Gemm epilogue
-  int64_t folded_batch_norms = 0;  // BatchNormalizations folded into a Conv (current plan)
+  int64_t folded_batch_norms = 0;  // BatchNormalizations folded into a Conv (latest plan)
 };
 
-class Executor {
+class ENGINE_API Executor {
  public:
-  // Validates the whole graph up front (unknown ops, dangling or duplicate names, cycles,
-  // attributes) and reports every problem in one error. The graph is shared: parameters
-  // updated by an optimizer are seen by the next run.
+  // Validates the whole graph up front and reports every problem in one error. The graph
+  // is shared and must not change shape afterwards; the values of its initializers may
+  // (parameters updated by an optimizer are seen by the next run).
   explicit Executor(std::shared_ptr<Graph> graph);
   ~Executor();
   Executor(const Executor&) = delete;
@@ -101,7 +53,8 @@ class Executor {
   float train_step(const std::vector<Tensor>& inputs, const std::string& loss_output,
                    const std::vector<std::string>& fetch = {},
                    std::vector<Tensor>* fetched = nullptr);
-  const Tensor& gradient(const std::string& initializer) const;
+  // A copy of a trainable parameter's gradient from the latest train_step.
+  Tensor gradient(const std::string& initializer) const;
 
   // After this, every train_step with a finite loss ends by applying `optimizer` to the
   // named trainable initializers (in this order) with their gradients; a non-finite loss
@@ -109,19 +62,25 @@ class Executor {
   void set_optimizer(std::shared_ptr<Optimizer> optimizer, std::vector<std::string> parameters);
 
   // Gradients of `output` (seeded with `seed`, same shape) with respect to the graph
-  // inputs and trainable initializers, in the given mode. For tests and custom loops.
+  // inputs and trainable initializers, in the given mode. For tests and custom loops;
+  // `output_value`, when given, receives a copy of the output itself.
   std::map<std::string, Tensor> gradients(const std::vector<Tensor>& inputs,
                                           const std::string& output, const Tensor& seed,
-                                          Mode mode);
+                                          Mode mode, Tensor* output_value = nullptr);
 
-  // A copy of a value computed by the most recent run, train_step or gradients call.
+  // A copy of a value computed by the latest call on this executor (a graph output, or any
+  // value a training plan keeps).
   Tensor value(const std::string& name) const;
+
+  // The shape of every value for these input shapes, without running anything.
+  std::map<std::string, Shape> infer_shapes(const std::vector<Shape>& input_shapes,
+                                            Mode mode = Mode::Inference) const;
 
   // The training-step counter that seeds per-step randomness (dropout masks): a resumed
   // run sets it to the optimizer's iteration count to replay the same masks.
   void set_step(uint64_t step);
 
-  const ExecutorStats& stats() const;
+  ExecutorStats stats() const;
   const Graph& graph() const;
 
  private:

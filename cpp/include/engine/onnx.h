@@ -26,7 +26,8 @@
 #include <utility>
 #include <vector>
 
-#include "engine/graph.h"
+#include "engine/export.h"
+#include "engine/ir.h"
 
 namespace engine {
 
@@ -56,16 +57,16 @@ struct OnnxWriteOptions {
 };
 
 // Reads a model file; external data is resolved relative to the file's folder.
-OnnxModel onnx_read(const std::string& path);
+ENGINE_API OnnxModel onnx_read(const std::string& path);
 // Parses model bytes. External data is only allowed when base_dir names the folder that
 // confines it.
-OnnxModel onnx_parse(const void* data, size_t size, const std::string& base_dir = "");
+ENGINE_API OnnxModel onnx_parse(const void* data, size_t size, const std::string& base_dir = "");
 
 // Writes the model atomically: `path` is either left untouched or fully replaced. With
 // external data, the data file is replaced first, then the model.
-void onnx_write(const OnnxModel& model, const std::string& path,
+ENGINE_API void onnx_write(const OnnxModel& model, const std::string& path,
                 const OnnxWriteOptions& options = {});
 // The model as ModelProto bytes, all tensors inline (an error above 2 GB).
-std::string onnx_serialize(const OnnxModel& model);
+ENGINE_API std::string onnx_serialize(const OnnxModel& model);
 
 }  // namespace engine

@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "engine/export.h"
+
 namespace engine {
 
 enum class ErrorKind {
@@ -16,7 +18,7 @@ enum class ErrorKind {
   NotImplemented,  // a valid request this build cannot serve       -> NotImplementedError
 };
 
-class Error : public std::runtime_error {
+class ENGINE_API Error : public std::runtime_error {
  public:
   Error(ErrorKind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
   ErrorKind kind() const noexcept { return kind_; }

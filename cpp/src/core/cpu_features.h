@@ -11,8 +11,8 @@ struct CpuFeatures {
 
 const CpuFeatures& cpu();
 
-// Lets tests force the portable kernels on an AVX2 machine.
-void force_portable_kernels(bool on);
+// True when the AVX2/FMA kernels may run: the CPU has them and tests have not asked for
+// the portable ones (engine::set_portable_kernels).
 bool use_avx2_fma();
 
 }  // namespace engine

@@ -1,8 +1,7 @@
-#include "engine/engine.h"
-
 #include <atomic>
 
 #include "core/cpu_features.h"
+#include "engine/runtime.h"
 
 namespace engine {
 
@@ -26,7 +25,7 @@ std::atomic<bool> g_force_portable{false};
 std::atomic<KernelImpl> g_impl{KernelImpl::Optimized};
 }  // namespace
 
-void force_portable_kernels(bool on) { g_force_portable = on; }
+void set_portable_kernels(bool on) { g_force_portable = on; }
 bool use_avx2_fma() { return cpu().avx2_fma() && !g_force_portable.load(); }
 
 const char* cpu_features() { return use_avx2_fma() ? "avx2 fma" : "portable"; }

@@ -34,6 +34,15 @@ int64_t shape_numel(const Shape& shape) {
   return n;
 }
 
+size_t shape_nbytes(const Shape& shape, DType dtype) {
+  const int64_t n = shape_numel(shape);
+  const size_t esize = dtype_size(dtype);
+  if (static_cast<uint64_t>(n) > std::numeric_limits<size_t>::max() / esize)
+    fail(ErrorKind::Value, "shape ", shape_str(shape), " of ", dtype_name(dtype),
+         " needs more bytes than memory can address");
+  return static_cast<size_t>(n) * esize;
+}
+
 Shape contiguous_strides(const Shape& shape) {
   Shape strides(shape.size(), 1);
   // An empty tensor addresses nothing; its other dims may be huge, so skip the products.
@@ -58,54 +67,41 @@ std::string shape_str(const Shape& shape) {
 
 // ---- Storage ----------------------------------------------------------------------
 
-namespace {
-std::atomic<int64_t> g_live_bytes{0};
-std::atomic<int64_t> g_allocations{0};
-std::atomic<bool> g_poison{false};
-constexpr size_t kAlignment = 64;
-}  // namespace
+void Storage::set_poison(bool on) { Allocator::set_poison(on); }
 
-void Storage::set_poison(bool on) { g_poison = on; }
-
-std::shared_ptr<Storage> Storage::allocate(size_t nbytes) {
-  size_t rounded = (nbytes + kAlignment - 1) / kAlignment * kAlignment;
-  if (rounded == 0) rounded = kAlignment;
-  void* p = std::aligned_alloc(kAlignment, rounded);
-  if (!p) fail(ErrorKind::Memory, "out of memory allocating ", nbytes, " bytes");
-  if (g_poison.load()) std::memset(p, 0xFF, rounded);
-  g_live_bytes += static_cast<int64_t>(nbytes);
-  g_allocations += 1;
-  return std::shared_ptr<Storage>(new Storage(p, nbytes, nullptr));
+std::shared_ptr<Storage> Storage::allocate(size_t nbytes, Device device) {
+  Allocator& a = allocator(device);
+  void* p = a.allocate(nbytes);
+  return std::shared_ptr<Storage>(new Storage(p, nbytes, device, &a, nullptr));
 }
 
-std::shared_ptr<Storage> Storage::wrap(void* data, size_t nbytes, std::function<void()> release) {
+std::shared_ptr<Storage> Storage::wrap(void* data, size_t nbytes, std::function<void()> release,
+                                       Device device) {
   if (!release) release = [] {};
-  return std::shared_ptr<Storage>(new Storage(data, nbytes, std::move(release)));
+  return std::shared_ptr<Storage>(new Storage(data, nbytes, device, nullptr, std::move(release)));
 }
 
 Storage::~Storage() {
-  if (release_) {
+  if (allocator_)
+    allocator_->deallocate(data_, nbytes_);
+  else
     release_();
-  } else {
-    std::free(data_);
-    g_live_bytes -= static_cast<int64_t>(nbytes_);
-  }
 }
 
-int64_t Storage::live_bytes() { return g_live_bytes.load(); }
-int64_t Storage::allocation_count() { return g_allocations.load(); }
+int64_t Storage::live_bytes() { return allocator(Device::cpu()).live_bytes(); }
+int64_t Storage::allocation_count() { return allocator(Device::cpu()).allocation_count(); }
 
 // ---- Tensor -----------------------------------------------------------------------
 
-Tensor Tensor::empty(const Shape& shape, DType dtype) {
-  int64_t n = shape_numel(shape);
-  size_t bytes = static_cast<size_t>(n) * dtype_size(dtype);
-  return from_storage(Storage::allocate(bytes), 0, shape, contiguous_strides(shape), dtype);
+Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
+  const size_t bytes = shape_nbytes(shape, dtype);
+  return from_storage(Storage::allocate(bytes, device), 0, shape, contiguous_strides(shape),
+                      dtype);
 }
 
-Tensor Tensor::zeros(const Shape& shape, DType dtype) {
-  Tensor t = empty(shape, dtype);
-  std::memset(t.raw_data(), 0, t.nbytes());
+Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) {
+  Tensor t = empty(shape, dtype, device);
+  allocator(device).fill_bytes(t.raw_data(), 0, t.nbytes());
   return t;
 }
 
@@ -225,7 +221,15 @@ Tensor Tensor::contiguous() const {
 }
 
 Tensor Tensor::clone() const {
-  Tensor out = empty(shape_, dtype_);
+  Tensor out = empty(shape_, dtype_, device());
+  out.copy_from(*this);
+  return out;
+}
+
+Tensor Tensor::to(Device target) const {
+  ENGINE_CHECK(defined(), "to(", target.str(), "): the tensor is undefined");
+  if (device() == target) return *this;
+  Tensor out = empty(shape_, dtype_, target);
   out.copy_from(*this);
   return out;
 }
@@ -235,6 +239,21 @@ void Tensor::copy_from(const Tensor& src) {
                shape_str(shape_));
   ENGINE_CHECK_TYPE(src.dtype_ == dtype_, "copy: dtype ", dtype_name(src.dtype_), " into ",
                     dtype_name(dtype_));
+  const Device from = src.device(), into = device();
+  if (!from.is_cpu() || !into.is_cpu()) {
+    ENGINE_CHECK(is_contiguous() && src.is_contiguous(), "copy from ", from.str(), " to ",
+                 into.str(), ": both tensors must be contiguous, got ", src.describe(), " and ",
+                 describe());
+    if (from == into)
+      allocator(into).copy_within(raw_data(), src.raw_data(), nbytes());
+    else if (from.is_cpu())
+      allocator(into).copy_from_host(raw_data(), src.raw_data(), nbytes());
+    else if (into.is_cpu())
+      allocator(from).copy_to_host(raw_data(), src.raw_data(), nbytes());
+    else
+      copy_from(src.to(Device::cpu()));
+    return;
+  }
   const size_t esize = dtype_size(dtype_);
   if (is_contiguous() && src.is_contiguous()) {
     std::memmove(raw_data(), src.raw_data(), nbytes());
@@ -263,13 +282,15 @@ void Tensor::copy_from(const Tensor& src) {
 void Tensor::fill(float value) {
   check_float32(*this, "fill");
   check_contiguous(*this, "fill");
+  ENGINE_CHECK(device().is_cpu(), "fill: the tensor is on ", device().str(), ", not the CPU");
   float* p = data<float>();
   for (int64_t i = 0; i < numel_; ++i) p[i] = value;
 }
 
 std::string Tensor::describe() const {
   if (!defined()) return "undefined tensor";
-  return str(dtype_name(dtype_), shape_str(shape_));
+  const std::string where = device().is_cpu() ? "" : " on " + device().str();
+  return str(dtype_name(dtype_), shape_str(shape_), where);
 }
 
 void check_float32(const Tensor& t, const char* what) {

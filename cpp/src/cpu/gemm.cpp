@@ -1,16 +1,6 @@
 #include "cpu/gemm.h"
 
-#include "engine/engine.h"
-
 namespace engine {
-
-void gemm(const GemmArgs& args) {
-  if (args.M <= 0 || args.N <= 0) return;
-  if (get_kernel_impl() == KernelImpl::Reference)
-    gemm_ref(args);
-  else
-    gemm_cpu(args);
-}
 
 GemmArgs gemm_args(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
                    int64_t ldb, float* C, int64_t ldc) {
@@ -27,14 +17,14 @@ GemmArgs gemm_args(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
   return g;
 }
 
-void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
-          const float* A, const float* B, float beta, float* C) {
+GemmArgs packed_gemm_args(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+                          float alpha, const float* A, const float* B, float beta, float* C) {
   GemmArgs g = gemm_args(M, N, K, A, trans_a ? M : K, B, trans_b ? K : N, C, N);
   g.trans_a = trans_a;
   g.trans_b = trans_b;
   g.alpha = alpha;
   g.beta = beta;
-  gemm(g);
+  return g;
 }
 
 }  // namespace engine

@@ -5,7 +5,7 @@
 // Row-major with leading dimensions in elements; op(X) = X or X^T. When beta == 0, C is
 // never read (it may hold NaN). gemm_cpu is the packed, cache-blocked, threaded kernel
 // (AVX2/FMA micro-kernel picked by CPUID, portable fallback); gemm_ref is the naive
-// oracle, kept forever; gemm() picks by engine::get_kernel_impl().
+// oracle, kept forever. The ops that call a GEMM pick one from their kernel table.
 #pragma once
 
 #include <cstdint>
@@ -39,12 +39,11 @@ struct GemmArgs {
 GemmArgs gemm_args(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
                    int64_t ldb, float* C, int64_t ldc);
 
+// C = alpha * op(A) * op(B) + beta * C with packed leading dimensions (no epilogue).
+GemmArgs packed_gemm_args(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+                          float alpha, const float* A, const float* B, float beta, float* C);
+
 void gemm_cpu(const GemmArgs& args);
 void gemm_ref(const GemmArgs& args);
-void gemm(const GemmArgs& args);
-
-// Row-major convenience: C = op(A) * op(B) (+ beta*C) with packed leading dimensions.
-void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
-          const float* A, const float* B, float beta, float* C);
 
 }  // namespace engine

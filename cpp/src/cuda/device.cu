@@ -2,7 +2,7 @@
 // machine without a GPU: the count is simply 0 there.
 #include <cuda_runtime.h>
 
-#include "engine/engine.h"
+#include "engine/runtime.h"
 
 namespace engine {
 

@@ -1,9 +1,11 @@
-// The graph adapter shared by Squeeze and Unsqueeze: a shape-only op whose axes come from
-// a constant int64 input (opset >= 13) or, for graphs written against older opsets, the
-// `axes` attribute. Backward reshapes dy back to the input's shape.
+// The graph adapter shared by Squeeze and Unsqueeze: a shape-only op whose axes come from a
+// constant int64 input (opset 13 form; older files are translated, reshape_onnx.cpp).
+// Backward reshapes dy back to the input's shape.
 #pragma once
 
-#include "graph/node_op.h"
+#include <memory>
+
+#include "ops/op.h"
 #include "ops/reshape/reshape.h"
 
 namespace engine {
@@ -12,25 +14,29 @@ template <Shape (*output_shape)(const Shape&, const std::vector<int64_t>&),
           void (*forward_fn)(const Tensor&, const std::vector<int64_t>&, Tensor&)>
 class AxesShapeNode : public NodeOp {
  public:
-  explicit AxesShapeNode(const Node& node) : NodeOp(node), axes_(node.attr_ints("axes")) {}
+  using NodeOp::NodeOp;
 
-  std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in, Mode) override {
+  std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in, const PlanOptions&) override {
     expect_inputs(in, 1, 2);
     if (has_input(in, 1)) axes_ = constant_int64s(in, 1, "axes");
-    return {{in[0].dtype, output_shape(in[0].shape, axes_), nullptr}};
+    return {{in[0].dtype, output_shape(in[0].shape, axes_)}};
   }
 
-  void forward(const std::vector<Tensor>& in, std::vector<Tensor>& out, const RunContext&) override {
-    forward_fn(in[0], axes_, out[0]);
+  void forward(const OpIO& io, const RunContext&) const override {
+    forward_fn(io.in(0), axes_, io.out(0));
   }
 
-  void backward(const std::vector<Tensor>&, const std::vector<Tensor>&,
-                const std::vector<Tensor>& dout, std::vector<Tensor>& din,
-                const RunContext&) override {
-    reshape_backward(dout[0], din[0]);
+  void backward(const OpIO& io, const RunContext&) const override {
+    reshape_backward(io.dout(0), io.din(0));
   }
 
   bool differentiable_input(size_t index) const override { return index == 0; }
+
+  static std::unique_ptr<NodeOp> make(const Node& node) {
+    return std::make_unique<AxesShapeNode>(node);
+  }
+
+  bool backward_reads_forward() const override { return false; }
 
  private:
   std::vector<int64_t> axes_;

@@ -5,12 +5,12 @@
 
 namespace engine {
 
-AutoPad auto_pad_from_string(const std::string& s) {
+AutoPad auto_pad_from_string(const std::string& s, const std::string& op) {
   if (s.empty() || s == "NOTSET") return AutoPad::NotSet;
   if (s == "SAME_UPPER") return AutoPad::SameUpper;
   if (s == "SAME_LOWER") return AutoPad::SameLower;
   if (s == "VALID") return AutoPad::Valid;
-  fail(ErrorKind::Value, "unknown auto_pad '", s,
+  fail(ErrorKind::Value, op, ": unknown auto_pad '", s,
        "' (expected NOTSET, SAME_UPPER, SAME_LOWER or VALID)");
 }
 

@@ -11,11 +11,14 @@
 #include <string>
 #include <vector>
 
+#include "core/window2d.h"
+
 namespace engine {
 
 enum class AutoPad { NotSet, SameUpper, SameLower, Valid };
 
-AutoPad auto_pad_from_string(const std::string& s);  // "NOTSET", "SAME_UPPER", ... ("" = NOTSET)
+// "NOTSET", "SAME_UPPER", ... ("" = NOTSET); errors name `op`.
+AutoPad auto_pad_from_string(const std::string& s, const std::string& op);
 const char* auto_pad_name(AutoPad p);
 
 // Attributes as the user or the ONNX node gave them; empty vectors mean ONNX defaults
@@ -27,16 +30,6 @@ struct Window2dAttrs {
   std::vector<int64_t> dilations;     // [DH, DW]
   AutoPad auto_pad = AutoPad::NotSet;
   bool ceil_mode = false;
-};
-
-// Resolved geometry of one 2-D window op on an H x W input.
-struct Window2d {
-  int64_t H = 0, W = 0;    // input
-  int64_t KH = 0, KW = 0;  // kernel
-  int64_t SH = 1, SW = 1;  // strides
-  int64_t DH = 1, DW = 1;  // dilations
-  int64_t PT = 0, PL = 0, PB = 0, PR = 0;  // pads
-  int64_t OH = 0, OW = 0;  // output
 };
 
 // Validates the attributes (positive kernel/strides/dilations, non-negative pads, right

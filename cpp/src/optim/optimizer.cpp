@@ -1,4 +1,4 @@
-#include "optim/optimizer.h"
+#include "optim/optimizer_kernels.h"
 
 #include <algorithm>
 #include <array>
@@ -6,9 +6,16 @@
 #include <cmath>
 #include <limits>
 
-#include "ops/common.h"
 
 namespace engine {
+
+const KernelTable<OptimizerKernels>& optimizer_kernels() {
+  static const KernelTable<OptimizerKernels> table =
+      KernelTable<OptimizerKernels>("optimizer")
+          .set(KernelVariant::Ref, {optimizer_update_ref, sum_of_squares_ref})
+          .set(KernelVariant::Cpu, {optimizer_update_cpu, sum_of_squares_cpu});
+  return table;
+}
 
 namespace {
 
@@ -159,9 +166,9 @@ void Optimizer::apply(const std::vector<Tensor>& params, const std::vector<Tenso
                    shape_str(shapes_[i]));
   }
 
-  const bool reference = use_reference_kernels();
-  auto sum_of_squares = reference ? sum_of_squares_ref : sum_of_squares_cpu;
-  auto update = reference ? optimizer_update_ref : optimizer_update_cpu;
+  const OptimizerKernels& kernels = optimizer_kernels().get(params.front().device());
+  const auto sum_of_squares = kernels.sum_of_squares;
+  const auto update = kernels.update;
 
   // Step scalars, in double; t counts this step from 1.
   const OptimizerConfig& c = config_;

@@ -3,7 +3,7 @@
 #include <vector>
 
 #include "engine/threads.h"
-#include "optim/optimizer.h"
+#include "optim/optimizer_kernels.h"
 #include "optim/optimizer_rules.h"
 
 namespace engine {

@@ -1,5 +1,5 @@
 // Reference kernels: the same rules evaluated in double, one element at a time.
-#include "optim/optimizer.h"
+#include "optim/optimizer_kernels.h"
 #include "optim/optimizer_rules.h"
 
 namespace engine {

@@ -1,12 +1,12 @@
 // The per-element update of each optimizer, written once over the number type T: float in
-// the optimized kernel, double in the reference. Formulas: see optimizer.h.
+// the optimized kernel, double in the reference. Formulas: see engine/optimizer.h.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <type_traits>
 
-#include "optim/optimizer.h"
+#include "optim/optimizer_kernels.h"
 
 namespace engine {
 

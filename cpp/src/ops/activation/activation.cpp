@@ -1,6 +1,6 @@
 #include "ops/activation/activation.h"
 
-#include "ops/common.h"
+#include "core/kernel_table.h"
 
 namespace engine {
 
@@ -22,13 +22,12 @@ const char* activation_name(Activation op) {
   return "unknown";
 }
 
-ActivationAttrs activation_default_attrs(Activation op) {
-  switch (op) {
-    case Activation::LeakyRelu: return {0.01f, 0.0f};
-    case Activation::Elu: return {1.0f, 0.0f};
-    case Activation::Selu: return {1.67326319217681884765625f, 1.05070102214813232421875f};
-    default: return {};
-  }
+const KernelTable<ActivationKernels>& activation_kernels() {
+  static const KernelTable<ActivationKernels> table =
+      KernelTable<ActivationKernels>("activation")
+          .set(KernelVariant::Ref, {activation_forward_ref, activation_backward_ref})
+          .set(KernelVariant::Cpu, {activation_forward_cpu, activation_backward_cpu});
+  return table;
 }
 
 namespace {
@@ -43,12 +42,12 @@ void activation_forward(Activation op, const Tensor& x, const ActivationAttrs& a
   const std::string name = activation_name(op);
   check_dense_float(x, (name + ": x").c_str());
   check_same_shape(y, x, name + ": y");
-  auto kernel = use_reference_kernels() ? activation_forward_ref : activation_forward_cpu;
-  kernel(op, attrs, x.numel(), x.data<float>(), y.data<float>());
+  activation_kernels().get(x.device()).forward(op, attrs, x.numel(), x.data<float>(),
+                                                y.data<float>());
 }
 
 Tensor activation_forward(Activation op, const Tensor& x, const ActivationAttrs& attrs) {
-  Tensor y = Tensor::empty(x.shape());
+  Tensor y = Tensor::empty(x.shape(), DType::Float32, x.device());
   activation_forward(op, x, attrs, y);
   return y;
 }
@@ -61,16 +60,20 @@ void activation_backward(Activation op, const Tensor& dy, const Tensor& x, const
   check_same_shape(dx, x, name + ": dx");
   const Tensor y_used = y.defined() ? y : activation_forward(op, x, attrs);
   check_same_shape(y_used, x, name + ": y");
-  auto kernel = use_reference_kernels() ? activation_backward_ref : activation_backward_cpu;
-  kernel(op, attrs, x.numel(), x.data<float>(), y_used.data<float>(), dy.data<float>(),
-         dx.data<float>());
+  activation_kernels().get(x.device()).backward(op, attrs, x.numel(), x.data<float>(),
+                                                 y_used.data<float>(), dy.data<float>(),
+                                                 dx.data<float>());
 }
 
-Tensor activation_backward(Activation op, const Tensor& dy, const Tensor& x, const Tensor& y,
-                           const ActivationAttrs& attrs) {
-  Tensor dx = Tensor::empty(x.shape());
-  activation_backward(op, dy, x, y, attrs, dx);
-  return dx;
+bool has_fused_relu(const Node& node) {
+  const std::string act = node.attr_string(kFusedActivation, "");
+  ENGINE_CHECK(act.empty() || act == "Relu", node.label(), ": cannot fuse activation ", act);
+  return act == "Relu";
+}
+
+void fused_relu_backward(const Tensor& dy, const Tensor& y, Tensor& dpre) {
+  // relu'(x) = [x > 0] = [y > 0] since y = max(x, 0): y stands in for x.
+  activation_backward(Activation::Relu, dy, y, y, ActivationAttrs{}, dpre);
 }
 
 }  // namespace engine

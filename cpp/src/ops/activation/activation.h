@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "engine/ir.h"
 #include "engine/tensor.h"
 
 namespace engine {
@@ -14,8 +15,8 @@ enum class Activation {
 #undef ENGINE_ACTIVATION
 };
 
-// ONNX attribute values; defaults are ONNX's (LeakyRelu alpha 0.01, Elu alpha 1,
-// Selu alpha 1.67326..., gamma 1.0507...). The Keras layer passes its own defaults.
+// ONNX attribute values; their defaults are in the ops' schemas (LeakyRelu alpha 0.01,
+// Elu alpha 1, Selu alpha 1.67326..., gamma 1.0507...). The Keras layer passes its own.
 struct ActivationAttrs {
   float alpha = 0.0f;
   float gamma = 0.0f;
@@ -23,7 +24,6 @@ struct ActivationAttrs {
 
 Activation activation_from_name(const std::string& onnx_name);  // "Relu" -> Relu
 const char* activation_name(Activation op);
-ActivationAttrs activation_default_attrs(Activation op);
 
 // Op level: validate, then run the selected kernel into caller-provided outputs (the
 // executor's planned buffers); the Tensor-returning overloads allocate them.
@@ -33,10 +33,20 @@ Tensor activation_forward(Activation op, const Tensor& x, const ActivationAttrs&
 // recomputed from x.
 void activation_backward(Activation op, const Tensor& dy, const Tensor& x, const Tensor& y,
                          const ActivationAttrs& attrs, Tensor& dx);
-Tensor activation_backward(Activation op, const Tensor& dy, const Tensor& x, const Tensor& y,
-                           const ActivationAttrs& attrs);
+
+// A Relu the graph planner fused into the epilogue of the Conv or Gemm before it: the
+// producer carries this internal attribute (never exported).
+constexpr const char* kFusedActivation = "engine_fused_activation";
+bool has_fused_relu(const Node& node);
+// Backward through a fused Relu: dpre = dy where y > 0, else 0 (y is the fused output).
+void fused_relu_backward(const Tensor& dy, const Tensor& y, Tensor& dpre);
 
 // Kernels over n contiguous floats. Backward: dx = dy * f'(x), overwriting dx.
+struct ActivationKernels {
+  void (*forward)(Activation op, const ActivationAttrs& a, int64_t n, const float* x, float* y);
+  void (*backward)(Activation op, const ActivationAttrs& a, int64_t n, const float* x,
+                   const float* y, const float* dy, float* dx);
+};
 void activation_forward_cpu(Activation op, const ActivationAttrs& a, int64_t n, const float* x,
                             float* y);
 void activation_backward_cpu(Activation op, const ActivationAttrs& a, int64_t n, const float* x,

@@ -1,6 +1,7 @@
-// Graph adapter for the activations: ONNX attributes alpha/gamma, one input, one output.
-#include "graph/node_op.h"
+// Relu, LeakyRelu, Elu, Selu, Sigmoid, Tanh and Softplus in a graph: one input, one output,
+// ONNX attributes alpha and gamma where the op has them.
 #include "ops/activation/activation.h"
+#include "ops/op.h"
 
 namespace engine {
 
@@ -8,35 +9,45 @@ namespace {
 class ActivationNode : public NodeOp {
  public:
   explicit ActivationNode(const Node& node)
-      : NodeOp(node), op_(activation_from_name(node.op_type)), attrs_(activation_default_attrs(op_)) {
-    attrs_.alpha = node.attr_float("alpha", attrs_.alpha);
-    attrs_.gamma = node.attr_float("gamma", attrs_.gamma);
+      : NodeOp(node), op_(activation_from_name(node.op_type)) {
+    if (node.has_attr("alpha")) attrs_.alpha = node.attr_float("alpha");
+    if (node.has_attr("gamma")) attrs_.gamma = node.attr_float("gamma");
   }
 
-  std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in, Mode) override {
+  std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in, const PlanOptions&) override {
     expect_inputs(in, 1, 1);
-    if (in[0].dtype != DType::Float32) fail_node("input must be float32, got ", dtype_name(in[0].dtype));
-    return {{DType::Float32, in[0].shape, nullptr}};
+    expect_float(in, {"x"});
+    return {{DType::Float32, in[0].shape}};
   }
 
-  void forward(const std::vector<Tensor>& in, std::vector<Tensor>& out, const RunContext&) override {
-    activation_forward(op_, in[0], attrs_, out[0]);
+  void forward(const OpIO& io, const RunContext&) const override {
+    activation_forward(op_, io.in(0), attrs_, io.out(0));
   }
 
-  void backward(const std::vector<Tensor>& in, const std::vector<Tensor>& out,
-                const std::vector<Tensor>& dout, std::vector<Tensor>& din,
-                const RunContext&) override {
-    activation_backward(op_, dout[0], in[0], out[0], attrs_, din[0]);
+  void backward(const OpIO& io, const RunContext&) const override {
+    activation_backward(op_, io.dout(0), io.in(0), io.out(0), attrs_, io.din(0));
   }
 
  private:
   Activation op_;
   ActivationAttrs attrs_;
 };
-}  // namespace
 
 std::unique_ptr<NodeOp> make_activation_node(const Node& node) {
   return std::make_unique<ActivationNode>(node);
+}
+}  // namespace
+
+void activation_op(OpDef& def) {
+  const std::string& type = def.op_type;
+  if (type == "LeakyRelu") def.schema.attr("alpha", Attribute::of_float(0.01f));
+  if (type == "Elu") def.schema.attr("alpha", Attribute::of_float(1.0f));
+  if (type == "Selu")
+    def.schema.attr("alpha", Attribute::of_float(1.67326319217681884765625f))
+        .attr("gamma", Attribute::of_float(1.05070102214813232421875f));
+  def.make = make_activation_node;
+  // Opsets < 6 carried consumed_inputs, an in-place hint with no meaning here.
+  if (type != "Softplus") def.onnx.legacy.push_back({"consumed_inputs", Attribute::Kind::Ints, 6});
 }
 
 }  // namespace engine

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "cpu/workspace.h"
-#include "ops/common.h"
+#include "core/kernel_table.h"
 
 namespace engine {
 
@@ -54,17 +54,28 @@ float* data_or_null(Tensor& t) { return t.defined() ? t.data<float>() : nullptr;
 
 }  // namespace
 
-BatchNormSaved batch_norm_frozen_stats(const Tensor& mean, const Tensor& var,
-                                       const BatchNormAttrs& attrs) {
+const KernelTable<BatchNormKernels>& batch_norm_kernels() {
+  static const KernelTable<BatchNormKernels> table =
+      KernelTable<BatchNormKernels>("BatchNormalization")
+          .set(KernelVariant::Ref,
+               {batch_norm_stats_ref, batch_norm_apply_ref, batch_norm_backward_ref})
+          .set(KernelVariant::Cpu,
+               {batch_norm_stats_cpu, batch_norm_apply_cpu, batch_norm_backward_cpu});
+  return table;
+}
+
+void batch_norm_frozen_stats(const Tensor& mean, const Tensor& var, const BatchNormAttrs& attrs,
+                             BatchNormSaved& saved) {
   const char* op = "BatchNormalization";
   check_attrs(attrs, op);
   check_dense_float(mean, "BatchNormalization: mean");
   ENGINE_CHECK(mean.ndim() == 1, "BatchNormalization: mean must have rank 1, got ",
                mean.describe());
   check_channels(var, mean.dim(0), op, "var");
-  BatchNormSaved s{mean.clone(), Tensor::empty(mean.shape())};
-  fill_inv_std(mean.dim(0), var.data<float>(), attrs.epsilon, s.inv_std.data<float>());
-  return s;
+  check_channels(saved.mean, mean.dim(0), op, "saved mean");
+  check_channels(saved.inv_std, mean.dim(0), op, "saved inv_std");
+  saved.mean.copy_from(mean);
+  fill_inv_std(mean.dim(0), var.data<float>(), attrs.epsilon, saved.inv_std.data<float>());
 }
 
 void batch_norm_forward_inference(const Tensor& x, const Tensor& scale, const Tensor& bias,
@@ -80,17 +91,9 @@ void batch_norm_forward_inference(const Tensor& x, const Tensor& scale, const Te
   check_attrs(attrs, op);
   std::vector<float> inv_std(d.C);
   fill_inv_std(d.C, var.data<float>(), attrs.epsilon, inv_std.data());
-  auto kernel = use_reference_kernels() ? batch_norm_apply_ref : batch_norm_apply_cpu;
-  kernel(d.N, d.C, d.S, x.data<float>(), mean.data<float>(), inv_std.data(), scale.data<float>(),
-         bias.data<float>(), y.data<float>());
-}
-
-Tensor batch_norm_forward_inference(const Tensor& x, const Tensor& scale, const Tensor& bias,
-                                    const Tensor& mean, const Tensor& var,
-                                    const BatchNormAttrs& attrs) {
-  Tensor y = Tensor::empty(x.shape());
-  batch_norm_forward_inference(x, scale, bias, mean, var, attrs, y);
-  return y;
+  batch_norm_kernels().get(x.device()).apply(d.N, d.C, d.S, x.data<float>(), mean.data<float>(),
+                                             inv_std.data(), scale.data<float>(),
+                                             bias.data<float>(), y.data<float>());
 }
 
 void batch_norm_forward_training(const Tensor& x, const Tensor& scale, const Tensor& bias,
@@ -111,13 +114,12 @@ void batch_norm_forward_training(const Tensor& x, const Tensor& scale, const Ten
 
   thread_local Workspace t_batch_var;  // reused: a training step allocates nothing
   float* batch_var = t_batch_var.get(d.C);
-  const bool ref = use_reference_kernels();
-  (ref ? batch_norm_stats_ref : batch_norm_stats_cpu)(d.N, d.C, d.S, x.data<float>(),
-                                                      attrs.epsilon, saved.mean.data<float>(),
-                                                      batch_var, saved.inv_std.data<float>());
-  (ref ? batch_norm_apply_ref : batch_norm_apply_cpu)(
-      d.N, d.C, d.S, x.data<float>(), saved.mean.data<float>(), saved.inv_std.data<float>(),
-      scale.data<float>(), bias.data<float>(), y.data<float>());
+  const BatchNormKernels& kernels = batch_norm_kernels().get(x.device());
+  kernels.stats(d.N, d.C, d.S, x.data<float>(), attrs.epsilon, saved.mean.data<float>(),
+                batch_var, saved.inv_std.data<float>());
+  kernels.apply(d.N, d.C, d.S, x.data<float>(), saved.mean.data<float>(),
+                saved.inv_std.data<float>(), scale.data<float>(), bias.data<float>(),
+                y.data<float>());
 
   const double m = attrs.momentum;
   float* rm = running_mean.data<float>();
@@ -128,19 +130,6 @@ void batch_norm_forward_training(const Tensor& x, const Tensor& scale, const Ten
     rm[c] = static_cast<float>(m * rm[c] + (1.0 - m) * bm[c]);
     rv[c] = static_cast<float>(m * rv[c] + (1.0 - m) * bv[c]);
   }
-}
-
-Tensor batch_norm_forward_training(const Tensor& x, const Tensor& scale, const Tensor& bias,
-                                   const Tensor& running_mean, const Tensor& running_var,
-                                   const BatchNormAttrs& attrs, BatchNormSaved& saved) {
-  ENGINE_CHECK(x.ndim() >= 2,
-               "BatchNormalization(training): x must have rank >= 2 ([N, C, ...]), got ",
-               x.describe());
-  Tensor y = Tensor::empty(x.shape());
-  saved.mean = Tensor::empty({x.dim(1)});
-  saved.inv_std = Tensor::empty({x.dim(1)});
-  batch_norm_forward_training(x, scale, bias, running_mean, running_var, attrs, y, saved);
-  return y;
 }
 
 void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& scale,
@@ -155,20 +144,10 @@ void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& scale,
   if (dx.defined()) check_like(dx, x, op, "dx");
   if (dscale.defined()) check_channels(dscale, d.C, op, "dscale");
   if (dbias.defined()) check_channels(dbias, d.C, op, "dbias");
-  auto kernel = use_reference_kernels() ? batch_norm_backward_ref : batch_norm_backward_cpu;
-  kernel(d.N, d.C, d.S, dy.data<float>(), x.data<float>(), scale.data<float>(),
-         saved.mean.data<float>(), saved.inv_std.data<float>(), training, data_or_null(dx),
-         data_or_null(dscale), data_or_null(dbias));
-}
-
-BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& scale,
-                                   const BatchNormSaved& saved, bool training) {
-  ENGINE_CHECK(x.ndim() >= 2,
-               "BatchNormalization_backward: x must have rank >= 2 ([N, C, ...]), got ",
-               x.describe());
-  BatchNormGrads g{Tensor::empty(x.shape()), Tensor::zeros({x.dim(1)}), Tensor::zeros({x.dim(1)})};
-  batch_norm_backward(dy, x, scale, saved, training, g.dx, g.dscale, g.dbias);
-  return g;
+  batch_norm_kernels().get(x.device()).backward(
+      d.N, d.C, d.S, dy.data<float>(), x.data<float>(), scale.data<float>(),
+      saved.mean.data<float>(), saved.inv_std.data<float>(), training, data_or_null(dx),
+      data_or_null(dscale), data_or_null(dbias));
 }
 
 }  // namespace engine

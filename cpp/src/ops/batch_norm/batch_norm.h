@@ -11,9 +11,14 @@
 //   unbiased M/(M-1) variance instead. Keras's momentum 0.99 is ONNX's momentum 0.99.
 #pragma once
 
+#include "engine/ir.h"
 #include "engine/tensor.h"
 
 namespace engine {
+
+class OnnxImportContext;
+// Freezes the running statistics; rejects spatial=0 (opsets < 9) (batch_norm_onnx.cpp).
+void translate_batch_norm_onnx(Node& node, OnnxImportContext& ctx);
 
 struct BatchNormAttrs {
   float epsilon = 1e-5f;  // ONNX default (Keras's layer passes 1e-3)
@@ -32,23 +37,17 @@ struct BatchNormSaved {
 void batch_norm_forward_inference(const Tensor& x, const Tensor& scale, const Tensor& bias,
                                   const Tensor& mean, const Tensor& var,
                                   const BatchNormAttrs& attrs, Tensor& y);
-Tensor batch_norm_forward_inference(const Tensor& x, const Tensor& scale, const Tensor& bias,
-                                    const Tensor& mean, const Tensor& var,
-                                    const BatchNormAttrs& attrs);
 
 // Training: y from the batch statistics, which are written to `saved` ([C] tensors provided
 // by the caller); running_mean and running_var are updated in place.
 void batch_norm_forward_training(const Tensor& x, const Tensor& scale, const Tensor& bias,
                                  const Tensor& running_mean, const Tensor& running_var,
                                  const BatchNormAttrs& attrs, Tensor& y, BatchNormSaved& saved);
-// Allocates y and the saved statistics.
-Tensor batch_norm_forward_training(const Tensor& x, const Tensor& scale, const Tensor& bias,
-                                   const Tensor& running_mean, const Tensor& running_var,
-                                   const BatchNormAttrs& attrs, BatchNormSaved& saved);
 
-// The saved statistics of a frozen layer: mean and 1 / sqrt(var + epsilon).
-BatchNormSaved batch_norm_frozen_stats(const Tensor& mean, const Tensor& var,
-                                       const BatchNormAttrs& attrs);
+// The saved statistics of a frozen layer, written into `saved`: mean and
+// 1 / sqrt(var + epsilon).
+void batch_norm_frozen_stats(const Tensor& mean, const Tensor& var, const BatchNormAttrs& attrs,
+                             BatchNormSaved& saved);
 
 // Backward. With xhat = (x - mean) * inv_std:
 //   dscale += sum(dy * xhat), dbias += sum(dy) over N and S (accumulate);
@@ -58,14 +57,17 @@ BatchNormSaved batch_norm_frozen_stats(const Tensor& mean, const Tensor& var,
 void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& scale,
                          const BatchNormSaved& saved, bool training, Tensor& dx, Tensor& dscale,
                          Tensor& dbias);
-struct BatchNormGrads {
-  Tensor dx, dscale, dbias;
-};
-// Allocates all three gradients (dscale and dbias start at zero).
-BatchNormGrads batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& scale,
-                                   const BatchNormSaved& saved, bool training);
 
 // Kernels over contiguous x viewed as [N, C, S]. `ms`: mean and inv_std per channel.
+struct BatchNormKernels {
+  void (*stats)(int64_t N, int64_t C, int64_t S, const float* x, float epsilon, float* mean,
+                float* var, float* inv_std);
+  void (*apply)(int64_t N, int64_t C, int64_t S, const float* x, const float* mean,
+                const float* inv_std, const float* scale, const float* bias, float* y);
+  void (*backward)(int64_t N, int64_t C, int64_t S, const float* dy, const float* x,
+                   const float* scale, const float* mean, const float* inv_std, bool training,
+                   float* dx, float* dscale, float* dbias);
+};
 // stats: batch mean and inv_std into mean/inv_std, biased variance into var.
 void batch_norm_stats_cpu(int64_t N, int64_t C, int64_t S, const float* x, float epsilon,
                           float* mean, float* var, float* inv_std);

@@ -1,9 +1,12 @@
-// Graph adapter for BatchNormalization(X, scale, B, mean, var). Training mode normalises
-// with the batch statistics and computes the updated moving mean/var into staging
-// buffers, copied over the initializers by commit() once the step is known to be good;
-// inference mode uses them. Only the first output (Y) is produced.
-#include "graph/node_op.h"
+// BatchNormalization(X, scale, B, mean, var) -> Y in a graph. Training mode normalises with
+// the batch statistics and stages the updated moving mean/var in per-call state, copied
+// over the initializers by commit() once the step is known to be good; inference mode uses
+// them.
+//   state: 0 saved mean [C], 1 saved inv_std [C] (what backward reads: the batch
+//          statistics in training, the running ones otherwise), and in training
+//          2 next moving mean [C], 3 next moving var [C].
 #include "ops/batch_norm/batch_norm.h"
+#include "ops/op.h"
 
 namespace engine {
 
@@ -11,70 +14,98 @@ namespace {
 class BatchNormNode : public NodeOp {
  public:
   explicit BatchNormNode(const Node& node) : NodeOp(node) {
-    attrs_.epsilon = node.attr_float("epsilon", 1e-5f);
-    attrs_.momentum = node.attr_float("momentum", 0.9f);
-    if (node.outputs.size() != 1)
-      fail_node("only the Y output is supported, the node has ", node.outputs.size(), " outputs");
+    attrs_.epsilon = node.attr_float("epsilon");
+    attrs_.momentum = node.attr_float("momentum");
+    if (node.attr_int("training_mode") != 0)
+      fail_node("training_mode=1 (batch statistics at inference) is not supported; the "
+                "executor's mode decides");
   }
 
-  std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in, Mode mode) override {
+  std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in, const PlanOptions& options) override {
     expect_inputs(in, 5, 5);
-    if (in[0].shape.size() < 2) fail_node("X must have a channel axis, got ", shape_str(in[0].shape));
+    expect_float(in, {"x", "scale", "bias", "mean", "var"});
+    if (in[0].shape.size() < 2)
+      fail_node("x must have rank >= 2 ([N, C, ...]), got ", shape_str(in[0].shape));
     const int64_t c = in[0].shape[1];
+    training_ = options.mode == Mode::Training;
+    // In training the statistics given are the running ones, which the step updates.
+    const char* names[] = {"x", "scale", "bias", training_ ? "running_mean" : "mean",
+                           training_ ? "running_var" : "var"};
     for (size_t i = 1; i < 5; ++i)
-      if (in[i].shape != Shape{c}) fail_node("input ", i, " must have shape [", c, "], got ", shape_str(in[i].shape));
-    for (const ValueDesc& d : in)
-      if (d.dtype != DType::Float32) fail_node("inputs must be float32, got ", dtype_name(d.dtype));
-    training_ = mode == Mode::Training;
-    saved_.mean = Tensor::empty({c});
-    saved_.inv_std = Tensor::empty({c});
+      if (in[i].shape != Shape{c})
+        fail_node(names[i], " must have shape [", c, "] (the channels of x), got ",
+                  shape_str(in[i].shape));
+    frozen_backward_ = !training_ && options.backward;
+    add_state({c});  // saved mean
+    add_state({c});  // saved inv_std
     if (training_) {
-      next_mean_ = Tensor::empty({c});
-      next_var_ = Tensor::empty({c});
+      add_state({c});  // next moving mean
+      add_state({c});  // next moving var
     }
-    return {{DType::Float32, in[0].shape, nullptr}};
+    return {{DType::Float32, in[0].shape}};
   }
 
-  void forward(const std::vector<Tensor>& in, std::vector<Tensor>& out, const RunContext&) override {
+  void forward(const OpIO& io, const RunContext&) const override {
     if (training_) {
-      moving_mean_ = in[3];
-      moving_var_ = in[4];
-      next_mean_.copy_from(in[3]);
-      next_var_.copy_from(in[4]);
-      batch_norm_forward_training(in[0], in[1], in[2], next_mean_, next_var_, attrs_, out[0], saved_);
+      Tensor& next_mean = io.state(2);
+      Tensor& next_var = io.state(3);
+      next_mean.copy_from(io.in(3));
+      next_var.copy_from(io.in(4));
+      BatchNormSaved saved{io.state(0), io.state(1)};
+      batch_norm_forward_training(io.in(0), io.in(1), io.in(2), next_mean, next_var, attrs_,
+                                  io.out(0), saved);
     } else {
-      batch_norm_forward_inference(in[0], in[1], in[2], in[3], in[4], attrs_, out[0]);
+      batch_norm_forward_inference(io.in(0), io.in(1), io.in(2), io.in(3), io.in(4), attrs_,
+                                   io.out(0));
+      if (frozen_backward_) {
+        BatchNormSaved saved{io.state(0), io.state(1)};
+        batch_norm_frozen_stats(io.in(3), io.in(4), attrs_, saved);
+      }
     }
   }
 
-  void commit() override {
-    if (!training_ || !moving_mean_.defined()) return;
-    moving_mean_.copy_from(next_mean_);
-    moving_var_.copy_from(next_var_);
+  void commit(const OpIO& io) const override {
+    if (!training_) return;
+    Tensor moving_mean = io.in(3), moving_var = io.in(4);
+    moving_mean.copy_from(io.state(2));
+    moving_var.copy_from(io.state(3));
   }
 
-  void backward(const std::vector<Tensor>& in, const std::vector<Tensor>&,
-                const std::vector<Tensor>& dout, std::vector<Tensor>& din,
-                const RunContext&) override {
-    if (!training_) saved_ = batch_norm_frozen_stats(in[3], in[4], attrs_);
-    zero_fill(din[1]);  // scale and bias gradients accumulate in the kernel
-    zero_fill(din[2]);
-    batch_norm_backward(dout[0], in[0], in[1], saved_, training_, din[0], din[1], din[2]);
+  void backward(const OpIO& io, const RunContext&) const override {
+    const BatchNormSaved saved{io.state(0), io.state(1)};
+    Tensor none;
+    Tensor* dscale = io.wanted(1);
+    Tensor* dbias = io.wanted(2);
+    if (dscale) zero_fill(*dscale);  // scale and bias gradients accumulate in the kernel
+    if (dbias) zero_fill(*dbias);
+    batch_norm_backward(io.dout(0), io.in(0), io.in(1), saved, training_,
+                        io.wanted(0) ? io.din(0) : none, dscale ? *dscale : none,
+                        dbias ? *dbias : none);
   }
 
   bool differentiable_input(size_t index) const override { return index < 3; }
 
  private:
   BatchNormAttrs attrs_;
-  BatchNormSaved saved_;
   bool training_ = false;
-  Tensor next_mean_, next_var_;      // moving statistics after this step (staged)
-  Tensor moving_mean_, moving_var_;  // the initializers they replace on commit
+  bool frozen_backward_ = false;  // inference forward saves the running statistics' form
 };
-}  // namespace
 
 std::unique_ptr<NodeOp> make_batch_norm_node(const Node& node) {
   return std::make_unique<BatchNormNode>(node);
+}
+}  // namespace
+
+void batch_norm_op(OpDef& def) {
+  def.schema.inputs(5, 5)
+      .attr("epsilon", Attribute::of_float(1e-5f))
+      .attr("momentum", Attribute::of_float(0.9f))
+      .attr("training_mode", Attribute::of_int(0));
+  def.make = make_batch_norm_node;
+  def.onnx.legacy = {{"spatial", Attribute::Kind::Int, 9},
+                     {"is_test", Attribute::Kind::Int, 7},
+                     {"consumed_inputs", Attribute::Kind::Ints, 6}};
+  def.onnx.translate = translate_batch_norm_onnx;
 }
 
 }  // namespace engine

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "ops/common.h"
+#include "core/kernel_table.h"
 
 namespace engine {
 
@@ -22,6 +22,14 @@ const char* binary_op_name(BinaryOp op) {
 #undef ENGINE_BINARY
   }
   return "unknown";
+}
+
+const KernelTable<BinaryKernels>& binary_kernels() {
+  static const KernelTable<BinaryKernels> table =
+      KernelTable<BinaryKernels>("binary")
+          .set(KernelVariant::Ref, {binary_forward_ref, binary_backward_ref})
+          .set(KernelVariant::Cpu, {binary_forward_cpu, binary_backward_cpu});
+  return table;
 }
 
 Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
@@ -69,15 +77,8 @@ void binary_forward(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& y) {
   check_dense_float(b, (name + ": b").c_str());
   const BinaryLayout l = binary_layout(name.c_str(), a.shape(), b.shape());
   check_shape(y, l.shape, name + ": y");
-  auto kernel = use_reference_kernels() ? binary_forward_ref : binary_forward_cpu;
-  kernel(op, l, a.data<float>(), b.data<float>(), y.data<float>());
-}
-
-Tensor binary_forward(BinaryOp op, const Tensor& a, const Tensor& b) {
-  const char* name = binary_op_name(op);
-  Tensor y = Tensor::empty(broadcast_shapes(name, a.shape(), b.shape()));
-  binary_forward(op, a, b, y);
-  return y;
+  binary_kernels().get(a.device()).forward(op, l, a.data<float>(), b.data<float>(),
+                                           y.data<float>());
 }
 
 void binary_backward(BinaryOp op, const Tensor& dy, const Tensor& a, const Tensor& b, Tensor* da,
@@ -92,9 +93,9 @@ void binary_backward(BinaryOp op, const Tensor& dy, const Tensor& a, const Tenso
   if (da) check_shape(*da, a.shape(), name + ": da");
   if (db) check_shape(*db, b.shape(), name + ": db");
   if (!da && !db) return;
-  auto kernel = use_reference_kernels() ? binary_backward_ref : binary_backward_cpu;
-  kernel(op, l, dy.data<float>(), a.data<float>(), b.data<float>(),
-         da ? da->data<float>() : nullptr, db ? db->data<float>() : nullptr);
+  binary_kernels().get(a.device()).backward(op, l, dy.data<float>(), a.data<float>(),
+                                            b.data<float>(), da ? da->data<float>() : nullptr,
+                                            db ? db->data<float>() : nullptr);
 }
 
 }  // namespace engine

@@ -8,9 +8,14 @@
 
 #include <string>
 
+#include "engine/ir.h"
 #include "engine/tensor.h"
 
 namespace engine {
+
+class OnnxImportContext;
+// Opsets < 7: `broadcast` with `axis` aligns B with A from that axis (binary_onnx.cpp).
+void translate_binary_onnx(Node& node, OnnxImportContext& ctx);
 
 enum class BinaryOp {
 #define ENGINE_BINARY(Name, onnx) Name,
@@ -33,14 +38,17 @@ struct BinaryLayout {
 };
 BinaryLayout binary_layout(const char* op, const Shape& a, const Shape& b);
 
-// Op level: validate, then run the selected kernel into caller-provided outputs; the
-// Tensor-returning overload allocates y.
+// Op level: validate, then run the selected kernel into caller-provided outputs.
 void binary_forward(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& y);
-Tensor binary_forward(BinaryOp op, const Tensor& a, const Tensor& b);
 void binary_backward(BinaryOp op, const Tensor& dy, const Tensor& a, const Tensor& b, Tensor* da,
                      Tensor* db);
 
 // Kernels over contiguous buffers laid out as `l` describes. da/db may be null.
+struct BinaryKernels {
+  void (*forward)(BinaryOp op, const BinaryLayout& l, const float* a, const float* b, float* y);
+  void (*backward)(BinaryOp op, const BinaryLayout& l, const float* dy, const float* a,
+                   const float* b, float* da, float* db);
+};
 void binary_forward_cpu(BinaryOp op, const BinaryLayout& l, const float* a, const float* b,
                         float* y);
 void binary_backward_cpu(BinaryOp op, const BinaryLayout& l, const float* dy, const float* a,

@@ -3,8 +3,16 @@
 #include <string>
 
 #include "ops/common.h"
+#include "core/kernel_table.h"
 
 namespace engine {
+
+const KernelTable<ConcatKernels>& concat_kernels() {
+  static const KernelTable<ConcatKernels> table = KernelTable<ConcatKernels>("Concat")
+                                                      .set(KernelVariant::Ref, {concat_copy_ref})
+                                                      .set(KernelVariant::Cpu, {concat_copy_cpu});
+  return table;
+}
 
 namespace {
 
@@ -73,20 +81,7 @@ void concat_forward(const std::vector<Tensor>& xs, int64_t axis, Tensor& y) {
   int64_t outer = 0;
   const auto parts =
       make_parts(shapes, xs, normalize_axis(axis, y.ndim(), "Concat"), y.dtype(), outer);
-  auto kernel = use_reference_kernels() ? concat_copy_ref : concat_copy_cpu;
-  kernel(outer, parts, static_cast<char*>(y.raw_data()), false);
-}
-
-Tensor concat_forward(const std::vector<Tensor>& xs, int64_t axis) {
-  ENGINE_CHECK(!xs.empty(), "Concat: needs at least one input");
-  std::vector<Shape> shapes;
-  for (const Tensor& x : xs) {
-    ENGINE_CHECK(x.defined(), "Concat: an input is missing");
-    shapes.push_back(x.shape());
-  }
-  Tensor y = Tensor::empty(concat_output_shape(shapes, axis), xs.front().dtype());
-  concat_forward(xs, axis, y);
-  return y;
+  concat_kernels().get(y.device()).copy(outer, parts, static_cast<char*>(y.raw_data()), false);
 }
 
 void concat_backward(const Tensor& dy, const std::vector<Shape>& shapes, int64_t axis,
@@ -111,17 +106,7 @@ void concat_backward(const Tensor& dy, const std::vector<Shape>& shapes, int64_t
   int64_t outer = 0;
   const auto parts =
       make_parts(shapes, dxs, normalize_axis(axis, dy.ndim(), op), dy.dtype(), outer);
-  auto kernel = use_reference_kernels() ? concat_copy_ref : concat_copy_cpu;
-  kernel(outer, parts, static_cast<char*>(dy.raw_data()), true);
-}
-
-std::vector<Tensor> concat_backward(const Tensor& dy, const std::vector<Shape>& shapes,
-                                    int64_t axis) {
-  ENGINE_CHECK(dy.defined(), "Concat_backward: dy is missing");
-  std::vector<Tensor> dxs;
-  for (const Shape& s : shapes) dxs.push_back(Tensor::empty(s, dy.dtype()));
-  concat_backward(dy, shapes, axis, dxs);
-  return dxs;
+  concat_kernels().get(dy.device()).copy(outer, parts, static_cast<char*>(dy.raw_data()), true);
 }
 
 }  // namespace engine

@@ -9,19 +9,21 @@
 
 #include <vector>
 
+#include "engine/ir.h"
 #include "engine/tensor.h"
 
 namespace engine {
 
+class OnnxImportContext;
+// Opsets < 4: the axis was optional, 1 by default (concat_onnx.cpp).
+void translate_concat_onnx(Node& node, OnnxImportContext& ctx);
+
 Shape concat_output_shape(const std::vector<Shape>& shapes, int64_t axis);
 
 void concat_forward(const std::vector<Tensor>& xs, int64_t axis, Tensor& y);
-Tensor concat_forward(const std::vector<Tensor>& xs, int64_t axis);
 // `shapes` are the forward inputs' shapes; dxs[i] is undefined (not needed) or has shapes[i].
 void concat_backward(const Tensor& dy, const std::vector<Shape>& shapes, int64_t axis,
                      std::vector<Tensor>& dxs);
-std::vector<Tensor> concat_backward(const Tensor& dy, const std::vector<Shape>& shapes,
-                                    int64_t axis);
 
 // One part of a concatenation: its data (null: skip it) and its row length in bytes.
 struct ConcatPart {
@@ -29,6 +31,9 @@ struct ConcatPart {
   int64_t row_bytes;
 };
 // to_parts: copy the big tensor's rows into the parts (backward); else the parts into it.
+struct ConcatKernels {
+  void (*copy)(int64_t outer, const std::vector<ConcatPart>& parts, char* whole, bool to_parts);
+};
 void concat_copy_cpu(int64_t outer, const std::vector<ConcatPart>& parts, char* whole,
                      bool to_parts);
 void concat_copy_ref(int64_t outer, const std::vector<ConcatPart>& parts, char* whole,

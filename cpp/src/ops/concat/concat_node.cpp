@@ -1,43 +1,50 @@
-// Graph adapter for Concat along `axis` (required by ONNX).
-#include "graph/node_op.h"
+// Concat along `axis` in a graph (axis required, as in ONNX from opset 4).
 #include "ops/concat/concat.h"
+#include "ops/op.h"
 
 namespace engine {
 
 namespace {
 class ConcatNode : public NodeOp {
  public:
-  explicit ConcatNode(const Node& node) : NodeOp(node) {
-    if (!node.has_attr("axis")) fail_node("the axis attribute is required");
-    axis_ = node.attr_int("axis", 0);
-  }
+  explicit ConcatNode(const Node& node) : NodeOp(node), axis_(node.attr_int("axis")) {}
 
-  std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in, Mode) override {
+  std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in, const PlanOptions&) override {
     if (in.empty()) fail_node("needs at least one input");
     shapes_.clear();
-    for (const ValueDesc& d : in) {
-      if (d.dtype != in[0].dtype) fail_node("inputs mix ", dtype_name(in[0].dtype), " and ", dtype_name(d.dtype));
-      shapes_.push_back(d.shape);
+    for (size_t i = 0; i < in.size(); ++i) {
+      if (in[i].dtype != in[0].dtype)
+        fail(ErrorKind::Type, node_.label(), ": input ", i, " is ", dtype_name(in[i].dtype),
+             " but input 0 is ", dtype_name(in[0].dtype));
+      shapes_.push_back(in[i].shape);
     }
-    return {{in[0].dtype, concat_output_shape(shapes_, axis_), nullptr}};
+    return {{in[0].dtype, concat_output_shape(shapes_, axis_)}};
   }
 
-  void forward(const std::vector<Tensor>& in, std::vector<Tensor>& out, const RunContext&) override {
-    concat_forward(in, axis_, out[0]);
+  void forward(const OpIO& io, const RunContext&) const override {
+    concat_forward(io.input_list(), axis_, io.out(0));
   }
 
-  void backward(const std::vector<Tensor>&, const std::vector<Tensor>&,
-                const std::vector<Tensor>& dout, std::vector<Tensor>& din,
-                const RunContext&) override {
-    concat_backward(dout[0], shapes_, axis_, din);
+  bool backward_reads_forward() const override { return false; }
+
+  void backward(const OpIO& io, const RunContext&) const override {
+    std::vector<Tensor> dxs;
+    for (size_t i = 0; i < io.num_inputs(); ++i) dxs.push_back(io.wanted(i) ? io.din(i) : Tensor());
+    concat_backward(io.dout(0), shapes_, axis_, dxs);
   }
 
  private:
-  int64_t axis_ = 0;
+  int64_t axis_;
   std::vector<Shape> shapes_;
 };
-}  // namespace
 
 std::unique_ptr<NodeOp> make_concat_node(const Node& node) { return std::make_unique<ConcatNode>(node); }
+}  // namespace
+
+void concat_op(OpDef& def) {
+  def.schema.inputs(1, -1).required("axis", Attribute::Kind::Int);
+  def.make = make_concat_node;
+  def.onnx.translate = translate_concat_onnx;
+}
 
 }  // namespace engine

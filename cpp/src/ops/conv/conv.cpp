@@ -1,6 +1,6 @@
 #include "ops/conv/conv.h"
 
-#include "ops/common.h"
+#include "core/kernel_table.h"
 
 namespace engine {
 
@@ -15,6 +15,14 @@ void check_shape(const Tensor& t, const Shape& expected, const char* what) {
 bool wanted(const Tensor* t) { return t != nullptr && t->defined(); }
 
 }  // namespace
+
+const KernelTable<ConvKernels>& conv_kernels() {
+  static const KernelTable<ConvKernels> table =
+      KernelTable<ConvKernels>("Conv")
+          .set(KernelVariant::Ref, {conv2d_forward_ref, conv2d_backward_ref})
+          .set(KernelVariant::Cpu, {conv2d_forward_cpu, conv2d_backward_cpu});
+  return table;
+}
 
 ConvShape conv_shape(const Tensor& x, const Tensor& w, const Tensor& b, const ConvAttrs& attrs) {
   check_dense_float(x, "Conv: x");
@@ -52,13 +60,13 @@ void conv_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvA
                   Tensor& y) {
   const ConvShape s = conv_shape(x, w, b, attrs);
   check_shape(y, s.y_shape(), "Conv: y");
-  auto kernel = use_reference_kernels() ? conv2d_forward_ref : conv2d_forward_cpu;
-  kernel(s, x.data<float>(), w.data<float>(), b.defined() ? b.data<float>() : nullptr,
-         y.data<float>());
+  conv_kernels().get(x.device()).forward(s, x.data<float>(), w.data<float>(),
+                                         b.defined() ? b.data<float>() : nullptr,
+                                         y.data<float>());
 }
 
 Tensor conv_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvAttrs& attrs) {
-  Tensor y = Tensor::empty(conv_shape(x, w, b, attrs).y_shape());
+  Tensor y = Tensor::empty(conv_shape(x, w, b, attrs).y_shape(), DType::Float32, x.device());
   conv_forward(x, w, b, attrs, y);
   return y;
 }
@@ -70,19 +78,19 @@ void conv_backward(const Tensor& dy, const Tensor& x, const Tensor& w, const Con
   if (wanted(dx)) check_shape(*dx, x.shape(), "Conv_backward: dx");
   if (wanted(dw)) check_shape(*dw, w.shape(), "Conv_backward: dw");
   if (wanted(db)) check_shape(*db, {s.OC}, "Conv_backward: db");
-  auto kernel = use_reference_kernels() ? conv2d_backward_ref : conv2d_backward_cpu;
-  kernel(s, dy.data<float>(), x.data<float>(), w.data<float>(),
-         wanted(dx) ? dx->data<float>() : nullptr, wanted(dw) ? dw->data<float>() : nullptr,
-         wanted(db) ? db->data<float>() : nullptr);
+  conv_kernels().get(x.device()).backward(
+      s, dy.data<float>(), x.data<float>(), w.data<float>(),
+      wanted(dx) ? dx->data<float>() : nullptr, wanted(dw) ? dw->data<float>() : nullptr,
+      wanted(db) ? db->data<float>() : nullptr);
 }
 
 ConvGrads conv_backward(const Tensor& dy, const Tensor& x, const Tensor& w,
                         const ConvAttrs& attrs, bool need_dx, bool need_dw, bool need_db) {
   const ConvShape s = conv_shape(x, w, Tensor(), attrs);  // before allocating from the shapes
   ConvGrads g;
-  if (need_dx) g.dx = Tensor::empty(x.shape());
-  if (need_dw) g.dw = Tensor::zeros(w.shape());
-  if (need_db) g.db = Tensor::zeros({s.OC});
+  if (need_dx) g.dx = Tensor::empty(x.shape(), DType::Float32, x.device());
+  if (need_dw) g.dw = Tensor::zeros(w.shape(), DType::Float32, x.device());
+  if (need_db) g.db = Tensor::zeros({s.OC}, DType::Float32, x.device());
   conv_backward(dy, x, w, attrs, &g.dx, &g.dw, &g.db);
   return g;
 }

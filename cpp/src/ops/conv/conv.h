@@ -15,7 +15,10 @@
 
 #include <cstdint>
 
+#include <memory>
+
 #include "engine/tensor.h"
+#include "ops/op.h"
 #include "ops/window2d.h"
 
 namespace engine {
@@ -60,6 +63,11 @@ ConvGrads conv_backward(const Tensor& dy, const Tensor& x, const Tensor& w,
                         const ConvAttrs& attrs, bool need_dx, bool need_dw, bool need_db);
 
 // Kernels on contiguous float buffers laid out as above; b, dx, dw, db may be null.
+struct ConvKernels {
+  void (*forward)(const ConvShape& s, const float* x, const float* w, const float* b, float* y);
+  void (*backward)(const ConvShape& s, const float* dy, const float* x, const float* w,
+                   float* dx, float* dw, float* db);
+};
 void conv2d_forward_cpu(const ConvShape& s, const float* x, const float* w, const float* b,
                         float* y);
 void conv2d_backward_cpu(const ConvShape& s, const float* dy, const float* x, const float* w,
@@ -68,5 +76,10 @@ void conv2d_forward_ref(const ConvShape& s, const float* x, const float* w, cons
                         float* y);
 void conv2d_backward_ref(const ConvShape& s, const float* dy, const float* x, const float* w,
                          float* dx, float* dw, float* db);
+
+// Inference: Conv(X, W[, B]) followed by BatchNormalization(scale, bias, mean, var) (and a
+// Relu when `relu`) as one op; inputs X, W, B (may be absent), scale, bias, mean, var.
+std::unique_ptr<NodeOp> make_conv_batch_norm_node(const Node& conv, const Node& batch_norm,
+                                                  bool relu);
 
 }  // namespace engine

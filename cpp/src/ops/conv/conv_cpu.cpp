@@ -63,7 +63,7 @@ void forward_gemm(const ConvShape& s, const float* x, const float* w, const floa
                              y + (n * s.OC + g * l.OCg) * l.P, l.P);
       if (b) a.epilogue.row_bias = b + g * l.OCg;
       a.epilogue.relu = s.relu;
-      gemm(a);
+      gemm_cpu(a);
     }
   });
 }
@@ -80,7 +80,7 @@ void backward_data_gemm(const ConvShape& s, const float* dy, const float* w, flo
       GemmArgs a = gemm_args(l.K, l.P, l.OCg, w + g * l.OCg * l.K, l.K,
                              dy + (n * s.OC + g * l.OCg) * l.P, l.P, l.direct ? dxg : dcol, l.P);
       a.trans_a = true;
-      gemm(a);
+      gemm_cpu(a);
       if (!l.direct) {
         std::fill(dxg, dxg + l.Cg * l.HW, 0.0f);
         col2im(s.win, l.Cg, dcol, dxg);
@@ -114,7 +114,7 @@ void backward_weight_gemm(const ConvShape& s, const float* dy, const float* x, f
                              l.direct ? xg : col, l.P, acc + g * l.OCg * l.K, l.K);
       a.trans_b = true;
       a.beta = 1.0f;
-      gemm(a);
+      gemm_cpu(a);
     }
     if (!alone) {
       std::lock_guard<std::mutex> lock(merge);

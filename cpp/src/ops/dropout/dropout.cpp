@@ -5,7 +5,7 @@
 #include <string>
 
 #include "engine/threads.h"
-#include "ops/common.h"
+#include "core/kernel_table.h"
 
 namespace engine {
 
@@ -30,6 +30,14 @@ void copy_values(const Tensor& src, Tensor& dst) {
 
 }  // namespace
 
+const KernelTable<DropoutKernels>& dropout_kernels() {
+  static const KernelTable<DropoutKernels> table =
+      KernelTable<DropoutKernels>("Dropout")
+          .set(KernelVariant::Ref, {dropout_forward_ref})
+          .set(KernelVariant::Cpu, {dropout_forward_cpu});
+  return table;
+}
+
 uint64_t dropout_threshold(float rate) {
   check_rate(rate, "Dropout");
   // rate < 1 in float is at most 1 - 2^-24, so the threshold stays below 2^32.
@@ -48,16 +56,9 @@ void dropout_forward(const Tensor& x, float rate, uint64_t seed, bool training, 
     if (mask.defined()) mask.fill(1.0f);
     return;
   }
-  auto kernel = use_reference_kernels() ? dropout_forward_ref : dropout_forward_cpu;
-  kernel(x.numel(), x.data<float>(), dropout_threshold(rate), 1.0f / (1.0f - rate), seed,
-         y.data<float>(), mask.defined() ? mask.data<float>() : nullptr);
-}
-
-Tensor dropout_forward(const Tensor& x, float rate, uint64_t seed, bool training, Tensor& mask) {
-  Tensor y = Tensor::empty(x.shape());
-  mask = Tensor::empty(x.shape());
-  dropout_forward(x, rate, seed, training, y, mask);
-  return y;
+  dropout_kernels().get(x.device()).forward(x.numel(), x.data<float>(), dropout_threshold(rate),
+                                            1.0f / (1.0f - rate), seed, y.data<float>(),
+                                            mask.defined() ? mask.data<float>() : nullptr);
 }
 
 void dropout_backward(const Tensor& dy, const Tensor& mask, float rate, Tensor& dx) {
@@ -77,12 +78,6 @@ void dropout_backward(const Tensor& dy, const Tensor& mask, float rate, Tensor& 
   parallel_for(dy.numel(), 1 << 14, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) out[i] = g[i] * m[i] * inv_keep;
   });
-}
-
-Tensor dropout_backward(const Tensor& dy, const Tensor& mask, float rate) {
-  Tensor dx = Tensor::empty(dy.shape());
-  dropout_backward(dy, mask, rate, dx);
-  return dx;
 }
 
 }  // namespace engine

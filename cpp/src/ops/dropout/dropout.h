@@ -14,9 +14,15 @@
 
 #include <cstdint>
 
+#include "engine/ir.h"
 #include "engine/tensor.h"
 
 namespace engine {
+
+class OnnxImportContext;
+// Opsets >= 12: the ratio input becomes the attribute, training_mode must be false
+// (dropout_onnx.cpp).
+void translate_dropout_onnx(Node& node, OnnxImportContext& ctx);
 
 // splitmix64's finaliser applied to the seed's own stream position i + 1:
 //   z = mix(seed) + (i + 1) * 0x9E3779B97F4A7C15, hash = mix(z) (i counts element pairs).
@@ -35,13 +41,20 @@ uint64_t dropout_threshold(float rate);
 // rate in [0, 1) (ValueError otherwise). `mask` may be undefined (not needed).
 void dropout_forward(const Tensor& x, float rate, uint64_t seed, bool training, Tensor& y,
                      Tensor& mask);
-// Allocates y and the mask.
-Tensor dropout_forward(const Tensor& x, float rate, uint64_t seed, bool training, Tensor& mask);
 // dx overwritten; `mask` undefined means the forward ran in inference mode (dx = dy).
 void dropout_backward(const Tensor& dy, const Tensor& mask, float rate, Tensor& dx);
-Tensor dropout_backward(const Tensor& dy, const Tensor& mask, float rate);
+
+// The kernel seed of a graph node's mask at training step `step`: the node's seed itself
+// at step 0 (what the functional API uses), a different stream every step after.
+inline uint64_t dropout_step_seed(uint64_t seed, uint64_t step) {
+  return seed + step * 0x9E3779B97F4A7C15ull;
+}
 
 // Kernels over n contiguous floats; `mask` may be null.
+struct DropoutKernels {
+  void (*forward)(int64_t n, const float* x, uint64_t threshold, float inv_keep, uint64_t seed,
+                  float* y, float* mask);
+};
 void dropout_forward_cpu(int64_t n, const float* x, uint64_t threshold, float inv_keep,
                          uint64_t seed, float* y, float* mask);
 void dropout_forward_ref(int64_t n, const float* x, uint64_t threshold, float inv_keep,

@@ -1,22 +1,22 @@
-// Graph adapter for Dropout(data, ratio) -> (output[, mask]). The ratio comes from a
-// constant input (opset >= 12) or the `ratio` attribute (older opsets); training mode
-// draws a fresh mask every step from the node's seed and the step counter.
-#include "graph/node_op.h"
+// Dropout(data[, ratio]) -> (output[, mask]) in a graph. The ratio comes from a constant
+// input or the `ratio` attribute; training mode draws a fresh mask every step from the
+// node's seed and the step counter.
+//   state (training): 0 mask, the kept positions as 1.0 / 0.0.
 #include "ops/dropout/dropout.h"
+#include "ops/op.h"
 
 namespace engine {
 
 namespace {
 class DropoutNode : public NodeOp {
  public:
-  explicit DropoutNode(const Node& node) : NodeOp(node) {
-    rate_ = node.attr_float("ratio", 0.5f);
-    seed_ = static_cast<uint64_t>(node.attr_int("seed", 0));
-  }
+  explicit DropoutNode(const Node& node)
+      : NodeOp(node), rate_(node.attr_float("ratio")),
+        seed_(static_cast<uint64_t>(node.attr_int("seed"))) {}
 
-  std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in, Mode mode) override {
+  std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in, const PlanOptions& options) override {
     expect_inputs(in, 1, 3);
-    if (in[0].dtype != DType::Float32) fail_node("input must be float32, got ", dtype_name(in[0].dtype));
+    expect_float({in[0]}, {"x"});
     if (has_input(in, 1)) {
       if (!in[1].constant) fail_node("the ratio input must be a constant");
       if (in[1].constant->numel() != 1 || in[1].dtype != DType::Float32)
@@ -25,45 +25,55 @@ class DropoutNode : public NodeOp {
     }
     if (has_input(in, 2)) fail_node("the training_mode input is not supported; the executor's mode decides");
     if (!(rate_ >= 0.0f && rate_ < 1.0f)) fail_node("ratio must be in [0, 1), got ", rate_);
-    training_ = mode == Mode::Training;
-    mask_ = training_ ? Tensor::empty(in[0].shape) : Tensor();
-    std::vector<ValueDesc> out{{DType::Float32, in[0].shape, nullptr}};
-    if (node_.outputs.size() > 1) out.push_back({DType::Float32, in[0].shape, nullptr});
+    training_ = options.mode == Mode::Training;
+    if (training_) add_state(in[0].shape);
+    std::vector<ValueDesc> out{{DType::Float32, in[0].shape}};
+    if (node_.outputs.size() > 1) out.push_back({DType::Float32, in[0].shape});
     return out;
   }
 
-  void forward(const std::vector<Tensor>& in, std::vector<Tensor>& out, const RunContext& ctx) override {
-    // A different stream per step, reproducible from the seed.
-    const uint64_t seed = seed_ * 0x9E3779B97F4A7C15ull + ctx.step;
-    Tensor mask = training_ ? mask_ : Tensor();
-    dropout_forward(in[0], rate_, seed, training_, out[0], mask);
-    if (out.size() > 1) {
+  void forward(const OpIO& io, const RunContext& ctx) const override {
+    Tensor none;
+    Tensor& mask = training_ ? io.state(0) : none;
+    dropout_forward(io.in(0), rate_, dropout_step_seed(seed_, ctx.step), training_, io.out(0),
+                    mask);
+    if (io.num_outputs() > 1) {
       if (training_)
-        out[1].copy_from(mask_);
+        io.out(1).copy_from(mask);
       else
-        out[1].fill(1.0f);
+        io.out(1).fill(1.0f);
     }
   }
 
-  void backward(const std::vector<Tensor>&, const std::vector<Tensor>&,
-                const std::vector<Tensor>& dout, std::vector<Tensor>& din,
-                const RunContext&) override {
+  void backward(const OpIO& io, const RunContext&) const override {
     if (training_)
-      dropout_backward(dout[0], mask_, rate_, din[0]);
+      dropout_backward(io.dout(0), io.state(0), rate_, io.din(0));
     else
-      din[0].copy_from(dout[0]);
+      io.din(0).copy_from(io.dout(0));
   }
 
   bool differentiable_input(size_t index) const override { return index == 0; }
 
  private:
-  float rate_ = 0.5f;
-  uint64_t seed_ = 0;
+  float rate_;
+  uint64_t seed_;
   bool training_ = false;
-  Tensor mask_;
 };
+
+std::unique_ptr<NodeOp> make_dropout_node(const Node& node) {
+  return std::make_unique<DropoutNode>(node);
+}
 }  // namespace
 
-std::unique_ptr<NodeOp> make_dropout_node(const Node& node) { return std::make_unique<DropoutNode>(node); }
+void dropout_op(OpDef& def) {
+  def.schema.inputs(1, 3)
+      .outputs(1, 2)
+      .attr("ratio", Attribute::of_float(0.5f))
+      .attr("seed", Attribute::of_int(0));
+  def.make = make_dropout_node;
+  def.onnx.legacy = {{"is_test", Attribute::Kind::Int, 7},
+                     {"consumed_inputs", Attribute::Kind::Ints, 6}};
+  def.onnx.translate = translate_dropout_onnx;
+}
 
 }  // namespace engine

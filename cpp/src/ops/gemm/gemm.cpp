@@ -9,6 +9,13 @@
 
 namespace engine {
 
+const KernelTable<GemmKernels>& gemm_kernels() {
+  static const KernelTable<GemmKernels> table = KernelTable<GemmKernels>("GEMM")
+                                                    .set(KernelVariant::Ref, {gemm_ref})
+                                                    .set(KernelVariant::Cpu, {gemm_cpu});
+  return table;
+}
+
 namespace {
 
 struct GemmDims {
@@ -53,9 +60,16 @@ bool wanted(const Tensor* t) { return t && t->defined(); }
 
 }  // namespace
 
+Shape gemm_output_shape(const Tensor& a, const Tensor& b, const Tensor& c, const GemmAttrs& attrs,
+                        const std::string& op) {
+  const GemmDims d = gemm_dims(a, b, c, attrs, op);
+  return {d.M, d.N};
+}
+
 void gemm_forward(const Tensor& a, const Tensor& b, const Tensor& c, const GemmAttrs& at,
                   Tensor& y) {
   const GemmDims d = gemm_dims(a, b, c, at, "Gemm");
+  const auto gemm = gemm_kernels().get(a.device()).gemm;
   check_dense_float(y, "Gemm: Y");
   ENGINE_CHECK(y.shape() == (Shape{d.M, d.N}), "Gemm: Y ", y.describe(), " must be [", d.M, ", ",
                d.N, "]");
@@ -100,13 +114,6 @@ void gemm_forward(const Tensor& a, const Tensor& b, const Tensor& c, const GemmA
   gemm(g);
 }
 
-Tensor gemm_forward(const Tensor& a, const Tensor& b, const Tensor& c, const GemmAttrs& attrs) {
-  const GemmDims d = gemm_dims(a, b, c, attrs, "Gemm");
-  Tensor y = Tensor::empty({d.M, d.N});
-  gemm_forward(a, b, c, attrs, y);
-  return y;
-}
-
 void gemm_backward(const Tensor& dy, const Tensor& a, const Tensor& b, const Tensor& c,
                    const GemmAttrs& at, Tensor* da, Tensor* db, Tensor* dc) {
   const std::string op = "Gemm_backward";
@@ -115,25 +122,26 @@ void gemm_backward(const Tensor& dy, const Tensor& a, const Tensor& b, const Ten
   ENGINE_CHECK(dy.shape() == (Shape{d.M, d.N}), op, ": dy ", dy.describe(), " must be [", d.M,
                ", ", d.N, "]");
   const float* g = dy.data<float>();
+  const auto gemm = gemm_kernels().get(a.device()).gemm;
   // With A' = op(A), B' = op(B):  dA' = alpha dY B'^T,  dB' = alpha A'^T dY, then each is
   // transposed back when its operand was stored transposed; the GEMM flags do it for free.
   if (wanted(da)) {
     check_grad(*da, a, op + ": da");
     if (!at.trans_a)  // dA [M,K] = alpha dY B'^T
-      gemm(false, !at.trans_b, d.M, d.K, d.N, at.alpha, g, b.data<float>(), 0.0f,
-           da->data<float>());
+      gemm(packed_gemm_args(false, !at.trans_b, d.M, d.K, d.N, at.alpha, g, b.data<float>(),
+                            0.0f, da->data<float>()));
     else  // dA [K,M] = alpha B' dY^T
-      gemm(at.trans_b, true, d.K, d.M, d.N, at.alpha, b.data<float>(), g, 0.0f,
-           da->data<float>());
+      gemm(packed_gemm_args(at.trans_b, true, d.K, d.M, d.N, at.alpha, b.data<float>(), g,
+                            0.0f, da->data<float>()));
   }
   if (wanted(db)) {
     check_grad(*db, b, op + ": db");
     if (!at.trans_b)  // dB [K,N] += alpha A'^T dY
-      gemm(!at.trans_a, false, d.K, d.N, d.M, at.alpha, a.data<float>(), g, 1.0f,
-           db->data<float>());
+      gemm(packed_gemm_args(!at.trans_a, false, d.K, d.N, d.M, at.alpha, a.data<float>(), g,
+                            1.0f, db->data<float>()));
     else  // dB [N,K] += alpha dY^T A'
-      gemm(true, at.trans_a, d.N, d.K, d.M, at.alpha, g, a.data<float>(), 1.0f,
-           db->data<float>());
+      gemm(packed_gemm_args(true, at.trans_a, d.N, d.K, d.M, at.alpha, g, a.data<float>(),
+                            1.0f, db->data<float>()));
   }
   if (wanted(dc)) {
     ENGINE_CHECK(c.defined(), op, ": dc requested but C is missing");

@@ -4,8 +4,23 @@
 #include <cmath>
 
 #include "ops/common.h"
+#include "core/kernel_table.h"
 
 namespace engine {
+
+const KernelTable<LossKernels>& loss_kernels() {
+  static const KernelTable<LossKernels> table =
+      KernelTable<LossKernels>("losses")
+          .set(KernelVariant::Ref,
+               {softmax_cross_entropy_forward_ref, softmax_cross_entropy_backward_ref,
+                pointwise_loss_forward_ref, pointwise_loss_backward_ref,
+                categorical_cross_entropy_forward_ref, categorical_cross_entropy_backward_ref})
+          .set(KernelVariant::Cpu,
+               {softmax_cross_entropy_forward_cpu, softmax_cross_entropy_backward_cpu,
+                pointwise_loss_forward_cpu, pointwise_loss_backward_cpu,
+                categorical_cross_entropy_forward_cpu, categorical_cross_entropy_backward_cpu});
+  return table;
+}
 
 Reduction reduction_from_name(const std::string& name, const char* op) {
   if (name == "mean") return Reduction::Mean;
@@ -149,24 +164,16 @@ void softmax_cross_entropy_forward(const Tensor& logits, const Tensor& target,
                                    Tensor& loss) {
   const CrossEntropyProblem p = prepare_cross_entropy(logits, target, weight, attrs, kCE);
   check_output(loss, p.loss_shape, "softmax_cross_entropy: loss");
-  auto kernel = use_reference_kernels() ? softmax_cross_entropy_forward_ref
-                                        : softmax_cross_entropy_forward_cpu;
+  const auto kernel = loss_kernels().get(logits.device()).softmax_cross_entropy_forward;
   if (attrs.reduction == Reduction::None) {
     kernel(p.args, loss.data<float>());
     return;
   }
-  Tensor per_position = Tensor::empty({p.args.n * p.args.d});
+  Tensor per_position = Tensor::empty({p.args.n * p.args.d}, DType::Float32, logits.device());
   kernel(p.args, per_position.data<float>());
   double total = sum_of(per_position);
   if (attrs.reduction == Reduction::Mean) total = p.count > 0 ? total / p.count : 0.0;
   loss.data<float>()[0] = static_cast<float>(total);
-}
-
-Tensor softmax_cross_entropy_forward(const Tensor& logits, const Tensor& target,
-                                     const Tensor& weight, const CrossEntropyAttrs& attrs) {
-  Tensor loss = Tensor::empty(softmax_cross_entropy_loss_shape(logits, target, weight, attrs));
-  softmax_cross_entropy_forward(logits, target, weight, attrs, loss);
-  return loss;
 }
 
 void softmax_cross_entropy_backward(const Tensor& dloss, const Tensor& logits,
@@ -184,18 +191,8 @@ void softmax_cross_entropy_backward(const Tensor& dloss, const Tensor& logits,
     scale = scalar_dloss(dloss, op);
     if (attrs.reduction == Reduction::Mean) scale = p.count > 0 ? scale / p.count : 0.0;
   }
-  auto kernel = use_reference_kernels() ? softmax_cross_entropy_backward_ref
-                                        : softmax_cross_entropy_backward_cpu;
-  kernel(p.args, dloss_data, static_cast<float>(scale), dlogits.data<float>());
-}
-
-Tensor softmax_cross_entropy_backward(const Tensor& dloss, const Tensor& logits,
-                                      const Tensor& target, const Tensor& weight,
-                                      const CrossEntropyAttrs& attrs) {
-  check_dense_float(logits, "softmax_cross_entropy_backward: logits");  // before reading its shape
-  Tensor dlogits = Tensor::empty(logits.shape());
-  softmax_cross_entropy_backward(dloss, logits, target, weight, attrs, dlogits);
-  return dlogits;
+  loss_kernels().get(logits.device()).softmax_cross_entropy_backward(
+      p.args, dloss_data, static_cast<float>(scale), dlogits.data<float>());
 }
 
 // ---- losses of a prediction against a target of its shape -----------------------------
@@ -275,16 +272,16 @@ void loss_forward(const Tensor& pred, const Tensor& target, const LossAttrs& att
   const std::string op = loss_name(attrs.kind);
   const LossProblem p = prepare_loss(pred, target, attrs, op);
   check_output(loss, p.loss_shape, op + ": loss");
-  const bool ref = use_reference_kernels();
-  Tensor per_sample = attrs.reduction == Reduction::None ? loss : Tensor::empty({p.samples});
+  const LossKernels& kernels = loss_kernels().get(pred.device());
+  Tensor per_sample = attrs.reduction == Reduction::None
+                          ? loss
+                          : Tensor::empty({p.samples}, DType::Float32, pred.device());
   if (attrs.kind != LossKind::CategoricalCrossEntropy) {
-    (ref ? pointwise_loss_forward_ref : pointwise_loss_forward_cpu)(p.pointwise,
-                                                                    per_sample.data<float>());
+    kernels.pointwise_forward(p.pointwise, per_sample.data<float>());
   } else {
     const CategoricalArgs& a = p.categorical;
-    Tensor per_position = Tensor::empty({a.m * a.d});
-    (ref ? categorical_cross_entropy_forward_ref : categorical_cross_entropy_forward_cpu)(
-        a, per_position.data<float>());
+    Tensor per_position = Tensor::empty({a.m * a.d}, DType::Float32, pred.device());
+    kernels.categorical_forward(a, per_position.data<float>());
     const float* l = per_position.data<float>();
     float* out = per_sample.data<float>();
     for (int64_t n = 0; n < p.samples; ++n) {  // serial, in double, like sum_of
@@ -297,12 +294,6 @@ void loss_forward(const Tensor& pred, const Tensor& target, const LossAttrs& att
   double total = sum_of(per_sample);
   if (attrs.reduction == Reduction::Mean) total = p.samples > 0 ? total / p.samples : 0.0;
   loss.data<float>()[0] = static_cast<float>(total);
-}
-
-Tensor loss_forward(const Tensor& pred, const Tensor& target, const LossAttrs& attrs) {
-  Tensor loss = Tensor::empty(loss_shape(pred, target, attrs));
-  loss_forward(pred, target, attrs, loss);
-  return loss;
 }
 
 void loss_backward(const Tensor& dloss, const Tensor& pred, const Tensor& target,
@@ -323,13 +314,12 @@ void loss_backward(const Tensor& dloss, const Tensor& pred, const Tensor& target
   if (!dpred.defined() && !dtarget.defined()) return;
   float* dp = dpred.defined() ? dpred.data<float>() : nullptr;
   float* dt = dtarget.defined() ? dtarget.data<float>() : nullptr;
-  const bool ref = use_reference_kernels();
+  const LossKernels& kernels = loss_kernels().get(pred.device());
   if (attrs.kind != LossKind::CategoricalCrossEntropy) {
-    (ref ? pointwise_loss_backward_ref : pointwise_loss_backward_cpu)(
-        p.pointwise, dloss_data, static_cast<float>(scale), dp, dt);
+    kernels.pointwise_backward(p.pointwise, dloss_data, static_cast<float>(scale), dp, dt);
   } else {
-    (ref ? categorical_cross_entropy_backward_ref : categorical_cross_entropy_backward_cpu)(
-        p.categorical, dloss_data, p.per_sample, static_cast<float>(scale), dp, dt);
+    kernels.categorical_backward(p.categorical, dloss_data, p.per_sample,
+                                 static_cast<float>(scale), dp, dt);
   }
 }
 

@@ -79,15 +79,10 @@ Shape softmax_cross_entropy_loss_shape(const Tensor& logits, const Tensor& targe
 void softmax_cross_entropy_forward(const Tensor& logits, const Tensor& target,
                                    const Tensor& weight, const CrossEntropyAttrs& attrs,
                                    Tensor& loss);
-Tensor softmax_cross_entropy_forward(const Tensor& logits, const Tensor& target,
-                                     const Tensor& weight, const CrossEntropyAttrs& attrs);
 // dlogits overwritten. dloss has the loss's shape (any single-element tensor for Sum/Mean).
 void softmax_cross_entropy_backward(const Tensor& dloss, const Tensor& logits,
                                     const Tensor& target, const Tensor& weight,
                                     const CrossEntropyAttrs& attrs, Tensor& dlogits);
-Tensor softmax_cross_entropy_backward(const Tensor& dloss, const Tensor& logits,
-                                      const Tensor& target, const Tensor& weight,
-                                      const CrossEntropyAttrs& attrs);
 
 enum class LossKind {
   MeanSquaredError,
@@ -112,7 +107,6 @@ void check_loss_attrs(const LossAttrs& attrs, const std::string& op);
 // Shape of the loss output ([N] or []); validates shapes, dtypes and attributes.
 Shape loss_shape(const Tensor& pred, const Tensor& target, const LossAttrs& attrs);
 void loss_forward(const Tensor& pred, const Tensor& target, const LossAttrs& attrs, Tensor& loss);
-Tensor loss_forward(const Tensor& pred, const Tensor& target, const LossAttrs& attrs);
 // dpred and dtarget overwritten; either may be undefined (skipped). dloss has the loss's
 // shape (any single-element tensor for Sum/Mean).
 void loss_backward(const Tensor& dloss, const Tensor& pred, const Tensor& target,
@@ -174,5 +168,18 @@ void categorical_cross_entropy_backward_cpu(const CategoricalArgs& a, const floa
 void categorical_cross_entropy_backward_ref(const CategoricalArgs& a, const float* dloss,
                                             int64_t per_sample, float scale, float* dpred,
                                             float* dtarget);
+
+// Every loss kernel, by variant.
+struct LossKernels {
+  void (*softmax_cross_entropy_forward)(const CrossEntropyArgs& a, float* loss);
+  void (*softmax_cross_entropy_backward)(const CrossEntropyArgs& a, const float* dloss,
+                                         float scale, float* dlogits);
+  void (*pointwise_forward)(const PointwiseLossArgs& a, float* loss);
+  void (*pointwise_backward)(const PointwiseLossArgs& a, const float* dloss, float scale,
+                             float* dpred, float* dtarget);
+  void (*categorical_forward)(const CategoricalArgs& a, float* loss);
+  void (*categorical_backward)(const CategoricalArgs& a, const float* dloss, int64_t per_sample,
+                               float scale, float* dpred, float* dtarget);
+};
 
 }  // namespace engine

@@ -3,9 +3,17 @@
 #include <cmath>
 #include <string>
 
-#include "ops/common.h"
+#include "core/kernel_table.h"
 
 namespace engine {
+
+const KernelTable<LrnKernels>& lrn_kernels() {
+  static const KernelTable<LrnKernels> table =
+      KernelTable<LrnKernels>("LRN")
+          .set(KernelVariant::Ref, {lrn_forward_ref, lrn_backward_ref})
+          .set(KernelVariant::Cpu, {lrn_forward_cpu, lrn_backward_cpu});
+  return table;
+}
 
 LrnGeometry lrn_geometry(const Shape& x, const LrnAttrs& a, const char* op) {
   ENGINE_CHECK(x.size() >= 2, op, ": x must have a channel axis ([N, C, ...]), got ",
@@ -35,14 +43,7 @@ void lrn_forward(const Tensor& x, const LrnAttrs& attrs, Tensor& y) {
   check_dense_float(x, "LRN: x");
   const LrnGeometry g = lrn_geometry(x.shape(), attrs, "LRN");
   check_like(y, x, "LRN: y", "x");
-  auto kernel = use_reference_kernels() ? lrn_forward_ref : lrn_forward_cpu;
-  kernel(g, attrs, x.data<float>(), y.data<float>());
-}
-
-Tensor lrn_forward(const Tensor& x, const LrnAttrs& attrs) {
-  Tensor y = Tensor::empty(x.defined() ? x.shape() : Shape{});
-  lrn_forward(x, attrs, y);
-  return y;
+  lrn_kernels().get(x.device()).forward(g, attrs, x.data<float>(), y.data<float>());
 }
 
 void lrn_backward(const Tensor& dy, const Tensor& x, const LrnAttrs& attrs, Tensor& dx) {
@@ -50,14 +51,8 @@ void lrn_backward(const Tensor& dy, const Tensor& x, const LrnAttrs& attrs, Tens
   const LrnGeometry g = lrn_geometry(x.shape(), attrs, "LRN_backward");
   check_like(dy, x, "LRN_backward: dy", "x");
   check_like(dx, x, "LRN_backward: dx", "x");
-  auto kernel = use_reference_kernels() ? lrn_backward_ref : lrn_backward_cpu;
-  kernel(g, attrs, dy.data<float>(), x.data<float>(), dx.data<float>());
-}
-
-Tensor lrn_backward(const Tensor& dy, const Tensor& x, const LrnAttrs& attrs) {
-  Tensor dx = Tensor::empty(x.defined() ? x.shape() : Shape{});
-  lrn_backward(dy, x, attrs, dx);
-  return dx;
+  lrn_kernels().get(x.device()).backward(g, attrs, dy.data<float>(), x.data<float>(),
+                                         dx.data<float>());
 }
 
 }  // namespace engine

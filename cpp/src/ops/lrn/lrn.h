@@ -16,7 +16,7 @@
 namespace engine {
 
 struct LrnAttrs {
-  int64_t size = 0;  // required, >= 1
+  int64_t size = 0;  // >= 1
   float alpha = 1e-4f;
   float beta = 0.75f;
   float bias = 1.0f;
@@ -31,11 +31,14 @@ struct LrnGeometry {
 LrnGeometry lrn_geometry(const Shape& x, const LrnAttrs& attrs, const char* op);
 
 void lrn_forward(const Tensor& x, const LrnAttrs& attrs, Tensor& y);
-Tensor lrn_forward(const Tensor& x, const LrnAttrs& attrs);
 void lrn_backward(const Tensor& dy, const Tensor& x, const LrnAttrs& attrs, Tensor& dx);
-Tensor lrn_backward(const Tensor& dy, const Tensor& x, const LrnAttrs& attrs);
 
 // Kernels over contiguous [N, C, I] float data.
+struct LrnKernels {
+  void (*forward)(const LrnGeometry& g, const LrnAttrs& a, const float* x, float* y);
+  void (*backward)(const LrnGeometry& g, const LrnAttrs& a, const float* dy, const float* x,
+                   float* dx);
+};
 void lrn_forward_cpu(const LrnGeometry& g, const LrnAttrs& a, const float* x, float* y);
 void lrn_backward_cpu(const LrnGeometry& g, const LrnAttrs& a, const float* dy, const float* x,
                       float* dx);

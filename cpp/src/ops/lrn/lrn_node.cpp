@@ -1,6 +1,6 @@
-// Graph adapter for LRN(X) -> Y (attributes size, alpha, beta, bias).
-#include "graph/node_op.h"
+// LRN(X) -> Y in a graph (attributes size, alpha, beta, bias).
 #include "ops/lrn/lrn.h"
+#include "ops/op.h"
 
 namespace engine {
 
@@ -8,35 +8,42 @@ namespace {
 class LrnNode : public NodeOp {
  public:
   explicit LrnNode(const Node& node) : NodeOp(node) {
-    if (!node.has_attr("size")) fail_node("the size attribute is required");
-    attrs_.size = node.attr_int("size", 0);
-    attrs_.alpha = node.attr_float("alpha", attrs_.alpha);
-    attrs_.beta = node.attr_float("beta", attrs_.beta);
-    attrs_.bias = node.attr_float("bias", attrs_.bias);
+    attrs_.size = node.attr_int("size");
+    attrs_.alpha = node.attr_float("alpha");
+    attrs_.beta = node.attr_float("beta");
+    attrs_.bias = node.attr_float("bias");
   }
 
-  std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in, Mode) override {
+  std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in, const PlanOptions&) override {
     expect_inputs(in, 1, 1);
-    if (in[0].dtype != DType::Float32) fail_node("input must be float32, got ", dtype_name(in[0].dtype));
+    expect_float(in, {"x"});
     lrn_geometry(in[0].shape, attrs_, node_.label().c_str());
-    return {{DType::Float32, in[0].shape, nullptr}};
+    return {{DType::Float32, in[0].shape}};
   }
 
-  void forward(const std::vector<Tensor>& in, std::vector<Tensor>& out, const RunContext&) override {
-    lrn_forward(in[0], attrs_, out[0]);
+  void forward(const OpIO& io, const RunContext&) const override {
+    lrn_forward(io.in(0), attrs_, io.out(0));
   }
 
-  void backward(const std::vector<Tensor>& in, const std::vector<Tensor>&,
-                const std::vector<Tensor>& dout, std::vector<Tensor>& din,
-                const RunContext&) override {
-    lrn_backward(dout[0], in[0], attrs_, din[0]);
+  bool backward_reads_forward() const override { return false; }
+
+  void backward(const OpIO& io, const RunContext&) const override {
+    lrn_backward(io.dout(0), io.in(0), attrs_, io.din(0));
   }
 
  private:
   LrnAttrs attrs_;
 };
-}  // namespace
 
 std::unique_ptr<NodeOp> make_lrn_node(const Node& node) { return std::make_unique<LrnNode>(node); }
+}  // namespace
+
+void lrn_op(OpDef& def) {
+  def.schema.required("size", Attribute::Kind::Int)
+      .attr("alpha", Attribute::of_float(1e-4f))
+      .attr("beta", Attribute::of_float(0.75f))
+      .attr("bias", Attribute::of_float(1.0f));
+  def.make = make_lrn_node;
+}
 
 }  // namespace engine

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "cpu/gemm.h"
-#include "ops/common.h"
+#include "engine/threads.h"
+#include "ops/gemm/gemm.h"
 
 namespace engine {
 
@@ -116,6 +116,7 @@ Shape matmul_output_shape(const Tensor& a, const Tensor& b) {
 
 void matmul_forward(const Tensor& a, const Tensor& b, Tensor& y) {
   const MatMulPlan p = make_plan(a, b, "MatMul");
+  const auto gemm = gemm_kernels().get(a.device()).gemm;
   check_dense_float(y, "MatMul: Y");
   ENGINE_CHECK(y.shape() == p.y_shape, "MatMul: Y ", y.describe(), " must be ",
                shape_str(p.y_shape));
@@ -123,19 +124,13 @@ void matmul_forward(const Tensor& a, const Tensor& b, Tensor& y) {
   float* Y = y.data<float>();
   const int64_t sa = p.M * p.K, sb = p.K * p.N, sy = p.M * p.N;
   if (folds_into_m(p)) {
-    gemm(false, false, p.count * p.M, p.N, p.K, 1.0f, A, B, 0.0f, Y);
+    gemm(packed_gemm_args(false, false, p.count * p.M, p.N, p.K, 1.0f, A, B, 0.0f, Y));
     return;
   }
   for_each_item(p.count, sy * p.K, [&](int64_t o) {
-    gemm(false, false, p.M, p.N, p.K, 1.0f, A + p.a_index[o] * sa, B + p.b_index[o] * sb, 0.0f,
-         Y + o * sy);
+    gemm(packed_gemm_args(false, false, p.M, p.N, p.K, 1.0f, A + p.a_index[o] * sa,
+                          B + p.b_index[o] * sb, 0.0f, Y + o * sy));
   });
-}
-
-Tensor matmul_forward(const Tensor& a, const Tensor& b) {
-  Tensor y = Tensor::empty(matmul_output_shape(a, b));
-  matmul_forward(a, b, y);
-  return y;
 }
 
 void matmul_backward(const Tensor& dy, const Tensor& a, const Tensor& b, Tensor* da, Tensor* db) {
@@ -147,12 +142,13 @@ void matmul_backward(const Tensor& dy, const Tensor& a, const Tensor& b, Tensor*
   const float *A = a.data<float>(), *B = b.data<float>(), *G = dy.data<float>();
   const int64_t sa = p.M * p.K, sb = p.K * p.N, sy = p.M * p.N;
   const int64_t flops = p.M * p.N * p.K;
+  const auto gemm = gemm_kernels().get(a.device()).gemm;
 
   if (wanted(da)) {  // dA[M,K] = dY[M,N] B^T, summed over the output batches reading A
     check_grad(*da, a, op + ": da");
     float* dA = da->data<float>();
     if (folds_into_m(p)) {
-      gemm(false, true, p.count * p.M, p.K, p.N, 1.0f, G, B, 0.0f, dA);
+      gemm(packed_gemm_args(false, true, p.count * p.M, p.K, p.N, 1.0f, G, B, 0.0f, dA));
     } else {
       const auto readers = users(p.a_index, p.a_batches);
       for_each_item(p.a_batches, flops, [&](int64_t ia) {
@@ -160,7 +156,8 @@ void matmul_backward(const Tensor& dy, const Tensor& a, const Tensor& b, Tensor*
         if (readers[ia].empty()) std::fill(out, out + sa, 0.0f);
         float beta = 0.0f;
         for (int64_t o : readers[ia]) {
-          gemm(false, true, p.M, p.K, p.N, 1.0f, G + o * sy, B + p.b_index[o] * sb, beta, out);
+          gemm(packed_gemm_args(false, true, p.M, p.K, p.N, 1.0f, G + o * sy,
+                                B + p.b_index[o] * sb, beta, out));
           beta = 1.0f;
         }
       });
@@ -170,13 +167,13 @@ void matmul_backward(const Tensor& dy, const Tensor& a, const Tensor& b, Tensor*
     check_grad(*db, b, op + ": db");
     float* dB = db->data<float>();
     if (folds_into_m(p)) {
-      gemm(true, false, p.K, p.N, p.count * p.M, 1.0f, A, G, 1.0f, dB);
+      gemm(packed_gemm_args(true, false, p.K, p.N, p.count * p.M, 1.0f, A, G, 1.0f, dB));
     } else {
       const auto readers = users(p.b_index, p.b_batches);
       for_each_item(p.b_batches, flops, [&](int64_t ib) {
         for (int64_t o : readers[ib])
-          gemm(true, false, p.K, p.N, p.M, 1.0f, A + p.a_index[o] * sa, G + o * sy, 1.0f,
-               dB + ib * sb);
+          gemm(packed_gemm_args(true, false, p.K, p.N, p.M, 1.0f, A + p.a_index[o] * sa,
+                                G + o * sy, 1.0f, dB + ib * sb));
       });
     }
   }

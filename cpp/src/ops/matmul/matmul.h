@@ -1,8 +1,8 @@
 // ONNX MatMul (numpy matmul semantics):  Y[..., M, N] = A[..., M, K] * B[..., K, N]
 //   A of rank 1 ([K]) is taken as [1, K] and B of rank 1 ([K]) as [K, 1]; the added dim
 //   is dropped from Y. The leading (batch) dims broadcast numpy-style.
-// Kernels: the shared CPU GEMM (cpu/gemm.h), one call per batch, or a single call when
-// B has no batch and A's batch folds into M.
+// Kernels: the GEMM of gemm_kernels() (ops/gemm), one call per batch, or a single call
+// when B has no batch and A's batch folds into M.
 #pragma once
 
 #include "engine/tensor.h"
@@ -13,7 +13,6 @@ namespace engine {
 Shape matmul_output_shape(const Tensor& a, const Tensor& b);
 
 void matmul_forward(const Tensor& a, const Tensor& b, Tensor& y);
-Tensor matmul_forward(const Tensor& a, const Tensor& b);
 
 // dA (A's shape) is overwritten; dB (B's shape, the weight of a MatMul dense layer)
 // accumulates. Both are summed over the batch dims their operand was broadcast along.

@@ -1,11 +1,19 @@
 #include "ops/pool/pool.h"
 
-#include "ops/common.h"
+#include "core/kernel_table.h"
 
 namespace engine {
 
 const char* pool_op_name(PoolKind kind) {
   return kind == PoolKind::Max ? "MaxPool" : "AveragePool";
+}
+
+const KernelTable<PoolKernels>& pool_kernels() {
+  static const KernelTable<PoolKernels> table =
+      KernelTable<PoolKernels>("pooling")
+          .set(KernelVariant::Ref, {pool2d_forward_ref, pool2d_backward_ref})
+          .set(KernelVariant::Cpu, {pool2d_forward_cpu, pool2d_backward_cpu});
+  return table;
 }
 
 namespace {
@@ -41,15 +49,8 @@ Shape pool2d_output_shape(PoolKind kind, const Tensor& x, const PoolAttrs& attrs
 void pool2d_forward(PoolKind kind, const Tensor& x, const PoolAttrs& attrs, Tensor& y) {
   const Window2d g = pool2d_geometry(kind, x, attrs);
   check_shape(y, {x.dim(0), x.dim(1), g.OH, g.OW}, str(pool_op_name(kind), ": y"));
-  auto kernel = use_reference_kernels() ? pool2d_forward_ref : pool2d_forward_cpu;
-  kernel(kind, g, attrs.count_include_pad, x.dim(0) * x.dim(1), x.data<float>(),
-         y.data<float>());
-}
-
-Tensor pool2d_forward(PoolKind kind, const Tensor& x, const PoolAttrs& attrs) {
-  Tensor y = Tensor::empty(pool2d_output_shape(kind, x, attrs));
-  pool2d_forward(kind, x, attrs, y);
-  return y;
+  pool_kernels().get(x.device()).forward(kind, g, attrs.count_include_pad, x.dim(0) * x.dim(1),
+                                         x.data<float>(), y.data<float>());
 }
 
 void pool2d_backward(PoolKind kind, const Tensor& dy, const Tensor& x, const PoolAttrs& attrs,
@@ -59,16 +60,8 @@ void pool2d_backward(PoolKind kind, const Tensor& dy, const Tensor& x, const Poo
   const Window2d g = pool2d_geometry(kind, x, attrs);
   check_shape(dy, {x.dim(0), x.dim(1), g.OH, g.OW}, name + ": dy");
   check_shape(dx, x.shape(), name + ": dx");
-  auto kernel = use_reference_kernels() ? pool2d_backward_ref : pool2d_backward_cpu;
-  kernel(kind, g, attrs.count_include_pad, x.dim(0) * x.dim(1), x.data<float>(),
-         dy.data<float>(), dx.data<float>());
-}
-
-Tensor pool2d_backward(PoolKind kind, const Tensor& dy, const Tensor& x, const PoolAttrs& attrs) {
-  check_input(x, str(pool_op_name(kind), "_backward: x"));
-  Tensor dx = Tensor::empty(x.shape());
-  pool2d_backward(kind, dy, x, attrs, dx);
-  return dx;
+  pool_kernels().get(x.device()).backward(kind, g, attrs.count_include_pad, x.dim(0) * x.dim(1),
+                                          x.data<float>(), dy.data<float>(), dx.data<float>());
 }
 
 // GlobalAveragePool is an AveragePool whose window is the whole plane.
@@ -84,31 +77,16 @@ Window2d global_geometry(const Tensor& x, const std::string& op) {
 void global_avg_pool2d_forward(const Tensor& x, Tensor& y) {
   const Window2d g = global_geometry(x, "GlobalAveragePool");
   check_shape(y, {x.dim(0), x.dim(1), 1, 1}, "GlobalAveragePool: y");
-  auto kernel = use_reference_kernels() ? pool2d_forward_ref : pool2d_forward_cpu;
-  kernel(PoolKind::Average, g, false, x.dim(0) * x.dim(1), x.data<float>(), y.data<float>());
-}
-
-Tensor global_avg_pool2d_forward(const Tensor& x) {
-  check_input(x, "GlobalAveragePool: x");
-  Tensor y = Tensor::empty({x.dim(0), x.dim(1), 1, 1});
-  global_avg_pool2d_forward(x, y);
-  return y;
+  pool_kernels().get(x.device()).forward(PoolKind::Average, g, false, x.dim(0) * x.dim(1),
+                                         x.data<float>(), y.data<float>());
 }
 
 void global_avg_pool2d_backward(const Tensor& dy, const Tensor& x, Tensor& dx) {
   const Window2d g = global_geometry(x, "GlobalAveragePool_backward");
   check_shape(dy, {x.dim(0), x.dim(1), 1, 1}, "GlobalAveragePool_backward: dy");
   check_shape(dx, x.shape(), "GlobalAveragePool_backward: dx");
-  auto kernel = use_reference_kernels() ? pool2d_backward_ref : pool2d_backward_cpu;
-  kernel(PoolKind::Average, g, false, x.dim(0) * x.dim(1), x.data<float>(), dy.data<float>(),
-         dx.data<float>());
-}
-
-Tensor global_avg_pool2d_backward(const Tensor& dy, const Tensor& x) {
-  check_input(x, "GlobalAveragePool_backward: x");
-  Tensor dx = Tensor::empty(x.shape());
-  global_avg_pool2d_backward(dy, x, dx);
-  return dx;
+  pool_kernels().get(x.device()).backward(PoolKind::Average, g, false, x.dim(0) * x.dim(1),
+                                          x.data<float>(), dy.data<float>(), dx.data<float>());
 }
 
 }  // namespace engine

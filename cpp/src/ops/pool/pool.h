@@ -38,19 +38,21 @@ Shape pool2d_output_shape(PoolKind kind, const Tensor& x, const PoolAttrs& attrs
 // Op level: validate, then run the selected kernel into caller-provided outputs; the
 // Tensor-returning overloads allocate them.
 void pool2d_forward(PoolKind kind, const Tensor& x, const PoolAttrs& attrs, Tensor& y);
-Tensor pool2d_forward(PoolKind kind, const Tensor& x, const PoolAttrs& attrs);
 void pool2d_backward(PoolKind kind, const Tensor& dy, const Tensor& x, const PoolAttrs& attrs,
                      Tensor& dx);
-Tensor pool2d_backward(PoolKind kind, const Tensor& dy, const Tensor& x, const PoolAttrs& attrs);
 
 void global_avg_pool2d_forward(const Tensor& x, Tensor& y);
-Tensor global_avg_pool2d_forward(const Tensor& x);
 void global_avg_pool2d_backward(const Tensor& dy, const Tensor& x, Tensor& dx);
-Tensor global_avg_pool2d_backward(const Tensor& dy, const Tensor& x);
 
 const char* pool_op_name(PoolKind kind);  // "MaxPool", "AveragePool"
 
 // Kernels over `planes` contiguous H x W input planes and OH x OW output planes.
+struct PoolKernels {
+  void (*forward)(PoolKind kind, const Window2d& g, bool count_include_pad, int64_t planes,
+                  const float* x, float* y);
+  void (*backward)(PoolKind kind, const Window2d& g, bool count_include_pad, int64_t planes,
+                   const float* x, const float* dy, float* dx);
+};
 void pool2d_forward_cpu(PoolKind kind, const Window2d& g, bool count_include_pad,
                         int64_t planes, const float* x, float* y);
 void pool2d_backward_cpu(PoolKind kind, const Window2d& g, bool count_include_pad,

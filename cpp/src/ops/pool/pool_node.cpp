@@ -1,5 +1,5 @@
-// Graph adapters for MaxPool, AveragePool and GlobalAveragePool.
-#include "graph/node_op.h"
+// MaxPool, AveragePool and GlobalAveragePool in a graph.
+#include "ops/op.h"
 #include "ops/pool/pool.h"
 #include "ops/window2d_node.h"
 
@@ -12,23 +12,23 @@ class PoolNode : public NodeOp {
       : NodeOp(node), kind_(node.op_type == "MaxPool" ? PoolKind::Max : PoolKind::Average) {
     attrs_.window = window2d_attrs_from_node(node);
     attrs_.count_include_pad = node.attr_int("count_include_pad", 0) != 0;
-    if (kind_ == PoolKind::Max && node.attr_int("storage_order", 0) != 0)
+    if (node.attr_int("storage_order", 0) != 0)
       fail_node("storage_order=1 (column-major indices) is not supported");
   }
 
-  std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in, Mode) override {
+  std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in, const PlanOptions&) override {
     expect_inputs(in, 1, 1);
-    return {{DType::Float32, pool2d_output_shape(kind_, shape_only(in[0]), attrs_), nullptr}};
+    return {{DType::Float32, pool2d_output_shape(kind_, shape_only(in[0]), attrs_)}};
   }
 
-  void forward(const std::vector<Tensor>& in, std::vector<Tensor>& out, const RunContext&) override {
-    pool2d_forward(kind_, in[0], attrs_, out[0]);
+  void forward(const OpIO& io, const RunContext&) const override {
+    pool2d_forward(kind_, io.in(0), attrs_, io.out(0));
   }
 
-  void backward(const std::vector<Tensor>& in, const std::vector<Tensor>&,
-                const std::vector<Tensor>& dout, std::vector<Tensor>& din,
-                const RunContext&) override {
-    pool2d_backward(kind_, dout[0], in[0], attrs_, din[0]);
+  bool backward_reads_forward() const override { return false; }
+
+  void backward(const OpIO& io, const RunContext&) const override {
+    pool2d_backward(kind_, io.dout(0), io.in(0), attrs_, io.din(0));
   }
 
  private:
@@ -40,29 +40,40 @@ class GlobalAveragePoolNode : public NodeOp {
  public:
   using NodeOp::NodeOp;
 
-  std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in, Mode) override {
+  std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in, const PlanOptions&) override {
     expect_inputs(in, 1, 1);
-    if (in[0].dtype != DType::Float32 || in[0].shape.size() != 4)
-      fail_node("expects a float32 NCHW input, got ", dtype_name(in[0].dtype), shape_str(in[0].shape));
-    return {{DType::Float32, {in[0].shape[0], in[0].shape[1], 1, 1}, nullptr}};
+    expect_float(in, {"x"});
+    if (in[0].shape.size() != 4) fail_node("x must be 4-D [N, C, H, W], got ", shape_str(in[0].shape));
+    return {{DType::Float32, {in[0].shape[0], in[0].shape[1], 1, 1}}};
   }
 
-  void forward(const std::vector<Tensor>& in, std::vector<Tensor>& out, const RunContext&) override {
-    global_avg_pool2d_forward(in[0], out[0]);
+  void forward(const OpIO& io, const RunContext&) const override {
+    global_avg_pool2d_forward(io.in(0), io.out(0));
   }
 
-  void backward(const std::vector<Tensor>& in, const std::vector<Tensor>&,
-                const std::vector<Tensor>& dout, std::vector<Tensor>& din,
-                const RunContext&) override {
-    global_avg_pool2d_backward(dout[0], in[0], din[0]);
+  void backward(const OpIO& io, const RunContext&) const override {
+    global_avg_pool2d_backward(io.dout(0), io.in(0), io.din(0));
   }
+
+  bool backward_reads_forward() const override { return false; }
 };
-}  // namespace
 
 std::unique_ptr<NodeOp> make_pool_node(const Node& node) { return std::make_unique<PoolNode>(node); }
 
 std::unique_ptr<NodeOp> make_global_average_pool_node(const Node& node) {
   return std::make_unique<GlobalAveragePoolNode>(node);
 }
+}  // namespace
+
+void pool_op(OpDef& def) {
+  add_window2d_attrs(def.schema, /*pooling=*/true);
+  if (def.op_type == "MaxPool")
+    def.schema.attr("storage_order", Attribute::of_int(0));
+  else
+    def.schema.attr("count_include_pad", Attribute::of_int(0));
+  def.make = make_pool_node;
+}
+
+void global_average_pool_op(OpDef& def) { def.make = make_global_average_pool_node; }
 
 }  // namespace engine

@@ -1,9 +1,8 @@
 #include "ops/reshape/reshape.h"
 
-#include <cstring>
 #include <string>
 
-#include "ops/common.h"
+#include "engine/device.h"
 
 namespace engine {
 
@@ -68,7 +67,8 @@ void copy_as(const Tensor& x, const Shape& shape, Tensor& y, const char* op) {
                     " but the input is ", dtype_name(x.dtype()));
   ENGINE_CHECK(y.shape() == shape, what, " ", y.describe(), " does not match the expected shape ",
                shape_str(shape));
-  if (y.raw_data() != x.raw_data()) std::memcpy(y.raw_data(), x.raw_data(), x.nbytes());
+  if (y.raw_data() != x.raw_data())
+    allocator(x.device()).copy_within(y.raw_data(), x.raw_data(), x.nbytes());
 }
 
 }  // namespace
@@ -95,23 +95,6 @@ void reshape_backward(const Tensor& dy, Tensor& dx) {
   ENGINE_CHECK(dx.numel() == dy.numel(), "Reshape_backward: dx ", dx.describe(),
                " and dy ", dy.describe(), " differ in size");
   copy_as(dy, dx.shape(), dx, "Reshape_backward");
-}
-
-Tensor reshape_forward(const Tensor& x, const std::vector<int64_t>& spec, bool allowzero) {
-  check_input(x, "Reshape: x");
-  return x.reshape(reshape_output_shape(x.shape(), spec, allowzero));
-}
-
-Tensor flatten_forward(const Tensor& x, int64_t axis) {
-  check_input(x, "Flatten: x");
-  return x.reshape(flatten_output_shape(x.shape(), axis));
-}
-
-Tensor reshape_backward(const Tensor& dy, const Shape& x_shape) {
-  check_input(dy, "Reshape_backward: dy");
-  ENGINE_CHECK(shape_numel(x_shape) == dy.numel(), "Reshape_backward: dy ", dy.describe(),
-               " cannot take the input shape ", shape_str(x_shape));
-  return dy.reshape(x_shape);
 }
 
 }  // namespace engine

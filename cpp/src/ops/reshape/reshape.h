@@ -10,9 +10,17 @@
 
 #include <vector>
 
+#include "engine/ir.h"
 #include "engine/tensor.h"
 
 namespace engine {
+
+class OnnxImportContext;
+// Opsets < 5 gave the target shape as an attribute; a target that copies the symbolic
+// batch dim keeps it with 0 or infers it with -1 (reshape_onnx.cpp).
+void translate_reshape_onnx(Node& node, OnnxImportContext& ctx);
+// Opsets < 13 gave Squeeze/Unsqueeze axes as an attribute (reshape_onnx.cpp).
+void translate_axes_onnx(Node& node, OnnxImportContext& ctx);
 
 Shape reshape_output_shape(const Shape& in, const std::vector<int64_t>& spec, bool allowzero);
 Shape flatten_output_shape(const Shape& in, int64_t axis);
@@ -24,10 +32,5 @@ void flatten_forward(const Tensor& x, int64_t axis, Tensor& y);
 void identity_forward(const Tensor& x, Tensor& y);
 // dx has the forward input's shape; the data is copied unless dx is dy's memory.
 void reshape_backward(const Tensor& dy, Tensor& dx);
-
-// The allocating versions return views sharing x's (or dy's) memory: no copy.
-Tensor reshape_forward(const Tensor& x, const std::vector<int64_t>& spec, bool allowzero);
-Tensor flatten_forward(const Tensor& x, int64_t axis);
-Tensor reshape_backward(const Tensor& dy, const Shape& x_shape);
 
 }  // namespace engine

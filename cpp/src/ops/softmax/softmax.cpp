@@ -3,6 +3,7 @@
 #include <string>
 
 #include "ops/common.h"
+#include "core/kernel_table.h"
 
 namespace engine {
 
@@ -24,6 +25,14 @@ SoftmaxGeometry softmax_geometry(const Shape& shape, const SoftmaxAttrs& attrs, 
   return g;
 }
 
+const KernelTable<SoftmaxKernels>& softmax_kernels() {
+  static const KernelTable<SoftmaxKernels> table =
+      KernelTable<SoftmaxKernels>("Softmax")
+          .set(KernelVariant::Ref, {softmax_forward_ref, softmax_backward_ref})
+          .set(KernelVariant::Cpu, {softmax_forward_cpu, softmax_backward_cpu});
+  return table;
+}
+
 namespace {
 void check_like(const Tensor& t, const Tensor& ref, const std::string& what,
                 const char* ref_name) {
@@ -38,14 +47,7 @@ void softmax_forward(SoftmaxKind kind, const Tensor& x, const SoftmaxAttrs& attr
   check_dense_float(x, (name + ": x").c_str());
   const SoftmaxGeometry g = softmax_geometry(x.shape(), attrs, name.c_str());
   check_like(y, x, name + ": y", "x");
-  auto kernel = use_reference_kernels() ? softmax_forward_ref : softmax_forward_cpu;
-  kernel(kind, g, x.data<float>(), y.data<float>());
-}
-
-Tensor softmax_forward(SoftmaxKind kind, const Tensor& x, const SoftmaxAttrs& attrs) {
-  Tensor y = Tensor::empty(x.shape());
-  softmax_forward(kind, x, attrs, y);
-  return y;
+  softmax_kernels().get(x.device()).forward(kind, g, x.data<float>(), y.data<float>());
 }
 
 void softmax_backward(SoftmaxKind kind, const Tensor& dy, const Tensor& y,
@@ -55,15 +57,8 @@ void softmax_backward(SoftmaxKind kind, const Tensor& dy, const Tensor& y,
   const SoftmaxGeometry g = softmax_geometry(y.shape(), attrs, name.c_str());
   check_like(dy, y, name + ": dy", "y");
   check_like(dx, y, name + ": dx", "y");
-  auto kernel = use_reference_kernels() ? softmax_backward_ref : softmax_backward_cpu;
-  kernel(kind, g, y.data<float>(), dy.data<float>(), dx.data<float>());
-}
-
-Tensor softmax_backward(SoftmaxKind kind, const Tensor& dy, const Tensor& y,
-                        const SoftmaxAttrs& attrs) {
-  Tensor dx = Tensor::empty(y.shape());
-  softmax_backward(kind, dy, y, attrs, dx);
-  return dx;
+  softmax_kernels().get(y.device()).backward(kind, g, y.data<float>(), dy.data<float>(),
+                                             dx.data<float>());
 }
 
 }  // namespace engine

@@ -32,11 +32,4 @@ void squeeze_forward(const Tensor& x, const std::vector<int64_t>& axes, Tensor& 
   reshape_forward(x, std::vector<int64_t>(shape.begin(), shape.end()), true, y);
 }
 
-Tensor squeeze_forward(const Tensor& x, const std::vector<int64_t>& axes) {
-  ENGINE_CHECK(x.defined(), "Squeeze: x is missing");
-  check_contiguous(x, "Squeeze: x");
-  const Shape shape = squeeze_output_shape(x.shape(), axes);
-  return reshape_forward(x, std::vector<int64_t>(shape.begin(), shape.end()), true);
-}
-
 }  // namespace engine

@@ -15,7 +15,5 @@ Shape squeeze_output_shape(const Shape& in, const std::vector<int64_t>& axes);
 
 // y's shape must be squeeze_output_shape(x, axes).
 void squeeze_forward(const Tensor& x, const std::vector<int64_t>& axes, Tensor& y);
-// A view sharing x's memory (no copy).
-Tensor squeeze_forward(const Tensor& x, const std::vector<int64_t>& axes);
 
 }  // namespace engine

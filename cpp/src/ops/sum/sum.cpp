@@ -29,18 +29,10 @@ void sum_forward(const std::vector<Tensor>& xs, Tensor& y) {
   // Partial sums take the broadcast shape of the inputs so far; the last Add writes y.
   Tensor acc = xs[0];
   for (size_t i = 1; i < xs.size(); ++i) {
-    Tensor out = i + 1 == xs.size() ? y : Tensor::empty(broadcast_shapes("Sum", acc.shape(), xs[i].shape()));
+    Tensor out = i + 1 == xs.size() ? y : Tensor::empty(broadcast_shapes("Sum", acc.shape(), xs[i].shape()), DType::Float32, y.device());
     binary_forward(BinaryOp::Add, acc, xs[i], out);
     acc = out;
   }
-}
-
-Tensor sum_forward(const std::vector<Tensor>& xs) {
-  std::vector<Shape> shapes;
-  for (const Tensor& x : xs) shapes.push_back(x.defined() ? x.shape() : Shape{});
-  Tensor y = Tensor::empty(sum_output_shape(shapes));
-  sum_forward(xs, y);
-  return y;
 }
 
 void sum_backward(const Tensor& dy, const std::vector<Tensor>& xs,
@@ -62,15 +54,6 @@ void sum_backward(const Tensor& dy, const std::vector<Tensor>& xs,
     // never reads the operands' values, so dy itself stands in for the other term.
     binary_backward(BinaryOp::Add, dy, xs[i], dy, dxs[i], nullptr);
   }
-}
-
-std::vector<Tensor> sum_backward(const Tensor& dy, const std::vector<Tensor>& xs) {
-  std::vector<Tensor> dxs;
-  std::vector<Tensor*> ptrs;
-  for (const Tensor& x : xs) dxs.push_back(Tensor::empty(x.defined() ? x.shape() : Shape{}));
-  for (Tensor& t : dxs) ptrs.push_back(&t);
-  sum_backward(dy, xs, ptrs);
-  return dxs;
 }
 
 }  // namespace engine

@@ -16,10 +16,8 @@ Shape sum_output_shape(const std::vector<Shape>& shapes);
 
 // y must have sum_output_shape(...) of the inputs' shapes.
 void sum_forward(const std::vector<Tensor>& xs, Tensor& y);
-Tensor sum_forward(const std::vector<Tensor>& xs);
 // dxs[i] (may be null) receives the gradient of xs[i]; only the inputs' shapes are read.
 void sum_backward(const Tensor& dy, const std::vector<Tensor>& xs,
                   const std::vector<Tensor*>& dxs);
-std::vector<Tensor> sum_backward(const Tensor& dy, const std::vector<Tensor>& xs);
 
 }  // namespace engine

@@ -1,8 +1,16 @@
 #include "ops/transpose/transpose.h"
 
-#include "ops/common.h"
+#include "core/kernel_table.h"
 
 namespace engine {
+
+const KernelTable<TransposeKernels>& transpose_kernels() {
+  static const KernelTable<TransposeKernels> table =
+      KernelTable<TransposeKernels>("Transpose")
+          .set(KernelVariant::Ref, {transpose_ref})
+          .set(KernelVariant::Cpu, {transpose_cpu});
+  return table;
+}
 
 std::vector<int64_t> transpose_perm(const std::vector<int64_t>& perm, int rank) {
   if (perm.empty()) {
@@ -46,9 +54,8 @@ void run(const Tensor& x, const std::vector<int64_t>& perm, Tensor& y, const cha
   const Shape out = transpose_output_shape(x.shape(), perm);
   ENGINE_CHECK(y.shape() == out, op, ": y ", y.describe(), " does not match the output shape ",
                shape_str(out));
-  auto kernel = use_reference_kernels() ? transpose_ref : transpose_cpu;
-  kernel(x.shape(), transpose_perm(perm, x.ndim()), dtype_size(x.dtype()), x.raw_data(),
-         y.raw_data());
+  transpose_kernels().get(x.device()).transpose(x.shape(), transpose_perm(perm, x.ndim()),
+                                                dtype_size(x.dtype()), x.raw_data(), y.raw_data());
 }
 }  // namespace
 
@@ -56,24 +63,9 @@ void transpose_forward(const Tensor& x, const std::vector<int64_t>& perm, Tensor
   run(x, perm, y, "Transpose");
 }
 
-Tensor transpose_forward(const Tensor& x, const std::vector<int64_t>& perm) {
-  ENGINE_CHECK(x.defined(), "Transpose: x is missing");
-  Tensor y = Tensor::empty(transpose_output_shape(x.shape(), perm), x.dtype());
-  transpose_forward(x, perm, y);
-  return y;
-}
-
 void transpose_backward(const Tensor& dy, const std::vector<int64_t>& perm, Tensor& dx) {
   ENGINE_CHECK(dy.defined(), "Transpose_backward: dy is missing");
   run(dy, inverse_perm(transpose_perm(perm, dy.ndim())), dx, "Transpose_backward");
-}
-
-Tensor transpose_backward(const Tensor& dy, const std::vector<int64_t>& perm) {
-  ENGINE_CHECK(dy.defined(), "Transpose_backward: dy is missing");
-  const std::vector<int64_t> inv = inverse_perm(transpose_perm(perm, dy.ndim()));
-  Tensor dx = Tensor::empty(transpose_output_shape(dy.shape(), inv), dy.dtype());
-  run(dy, inv, dx, "Transpose_backward");
-  return dx;
 }
 
 }  // namespace engine

@@ -15,13 +15,15 @@ std::vector<int64_t> inverse_perm(const std::vector<int64_t>& perm);
 Shape transpose_output_shape(const Shape& in, const std::vector<int64_t>& perm);
 
 void transpose_forward(const Tensor& x, const std::vector<int64_t>& perm, Tensor& y);
-Tensor transpose_forward(const Tensor& x, const std::vector<int64_t>& perm);
 // dx overwritten; `perm` is the forward's.
 void transpose_backward(const Tensor& dy, const std::vector<int64_t>& perm, Tensor& dx);
-Tensor transpose_backward(const Tensor& dy, const std::vector<int64_t>& perm);
 
 // Kernels: x contiguous with shape `in`, y contiguous with shape in[perm[k]]; elements of
 // `elem_size` bytes (4 or 8).
+struct TransposeKernels {
+  void (*transpose)(const Shape& in, const std::vector<int64_t>& perm, size_t elem_size,
+                    const void* x, void* y);
+};
 void transpose_cpu(const Shape& in, const std::vector<int64_t>& perm, size_t elem_size,
                    const void* x, void* y);
 void transpose_ref(const Shape& in, const std::vector<int64_t>& perm, size_t elem_size,

@@ -1,5 +1,5 @@
-// Graph adapter for Transpose (perm defaults to reversing the axes).
-#include "graph/node_op.h"
+// Transpose in a graph (perm defaults to reversing the axes).
+#include "ops/op.h"
 #include "ops/transpose/transpose.h"
 
 namespace engine {
@@ -9,30 +9,34 @@ class TransposeNode : public NodeOp {
  public:
   explicit TransposeNode(const Node& node) : NodeOp(node), perm_(node.attr_ints("perm")) {}
 
-  std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in, Mode) override {
+  std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in, const PlanOptions&) override {
     expect_inputs(in, 1, 1);
-    if (perm_.empty())
-      for (int64_t i = static_cast<int64_t>(in[0].shape.size()); i-- > 0;) perm_.push_back(i);
-    return {{in[0].dtype, transpose_output_shape(in[0].shape, perm_), nullptr}};
+    perm_ = transpose_perm(perm_, static_cast<int>(in[0].shape.size()));
+    return {{in[0].dtype, transpose_output_shape(in[0].shape, perm_)}};
   }
 
-  void forward(const std::vector<Tensor>& in, std::vector<Tensor>& out, const RunContext&) override {
-    transpose_forward(in[0], perm_, out[0]);
+  void forward(const OpIO& io, const RunContext&) const override {
+    transpose_forward(io.in(0), perm_, io.out(0));
   }
 
-  void backward(const std::vector<Tensor>&, const std::vector<Tensor>&,
-                const std::vector<Tensor>& dout, std::vector<Tensor>& din,
-                const RunContext&) override {
-    transpose_backward(dout[0], perm_, din[0]);
+  bool backward_reads_forward() const override { return false; }
+
+  void backward(const OpIO& io, const RunContext&) const override {
+    transpose_backward(io.dout(0), perm_, io.din(0));
   }
 
  private:
   std::vector<int64_t> perm_;
 };
-}  // namespace
 
 std::unique_ptr<NodeOp> make_transpose_node(const Node& node) {
   return std::make_unique<TransposeNode>(node);
+}
+}  // namespace
+
+void transpose_op(OpDef& def) {
+  def.schema.optional("perm", Attribute::Kind::Ints);
+  def.make = make_transpose_node;
 }
 
 }  // namespace engine

@@ -28,11 +28,4 @@ void unsqueeze_forward(const Tensor& x, const std::vector<int64_t>& axes, Tensor
   reshape_forward(x, std::vector<int64_t>(shape.begin(), shape.end()), true, y);
 }
 
-Tensor unsqueeze_forward(const Tensor& x, const std::vector<int64_t>& axes) {
-  ENGINE_CHECK(x.defined(), "Unsqueeze: x is missing");
-  check_contiguous(x, "Unsqueeze: x");
-  const Shape shape = unsqueeze_output_shape(x.shape(), axes);
-  return reshape_forward(x, std::vector<int64_t>(shape.begin(), shape.end()), true);
-}
-
 }  // namespace engine

@@ -15,7 +15,5 @@ Shape unsqueeze_output_shape(const Shape& in, const std::vector<int64_t>& axes);
 
 // y's shape must be unsqueeze_output_shape(x, axes).
 void unsqueeze_forward(const Tensor& x, const std::vector<int64_t>& axes, Tensor& y);
-// A view sharing x's memory (no copy).
-Tensor unsqueeze_forward(const Tensor& x, const std::vector<int64_t>& axes);
 
 }  // namespace engine

@@ -34,12 +34,16 @@
 //               p -= lr*m_hat / (sqrt(v_hat) + eps)
 //   4. iterations += 1.
 // Non-finite gradients are not checked here (the trainer watches the loss).
+//
+// Executor::set_optimizer attaches one to a graph's training steps; a C++ program trains
+// with it the same way the Python API does.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "engine/export.h"
 #include "engine/tensor.h"
 
 namespace engine {
@@ -47,8 +51,8 @@ namespace engine {
 enum class OptimizerKind { SGD, Adagrad, RMSprop, Adam, Adamax, Nadam, AdamW };
 
 // "sgd", "adam", "AdamW", ... (case-insensitive) -> kind; ValueError for unknown names.
-OptimizerKind optimizer_kind_from_name(const std::string& name);
-const char* optimizer_kind_name(OptimizerKind kind);  // "SGD", "Adam", ...
+ENGINE_API OptimizerKind optimizer_kind_from_name(const std::string& name);
+ENGINE_API const char* optimizer_kind_name(OptimizerKind kind);  // "SGD", "Adam", ...
 
 // Hyperparameters; fields a kind does not use are ignored. optimizer_default_config(kind)
 // gives Keras 3's defaults for that kind. The learning rate is a float like Keras's float32
@@ -72,9 +76,9 @@ struct OptimizerConfig {
   double global_clipnorm = 0.0;
 };
 
-OptimizerConfig optimizer_default_config(OptimizerKind kind);
+ENGINE_API OptimizerConfig optimizer_default_config(OptimizerKind kind);
 
-class Optimizer {
+class ENGINE_API Optimizer {
  public:
   // Validates the hyperparameters (ValueError naming the field and value).
   explicit Optimizer(OptimizerConfig config);
@@ -111,32 +115,5 @@ class Optimizer {
   std::vector<Shape> shapes_;               // per parameter
   std::vector<std::vector<Tensor>> slots_;  // [param][slot], slot_names() order
 };
-
-// ---- kernels ----------------------------------------------------------------------
-
-// Scalars of one step for one tensor, computed once per apply in double.
-struct OptimizerStep {
-  double lr = 0, decay = 0;             // decay = weight_decay * lr (0 = off)
-  double grad_scale = 1;                // from clipnorm / global_clipnorm
-  double clip_value = 0;                // > 0: clamp the scaled gradient to +-clip_value
-  double momentum = 0, rho = 0, beta_1 = 0, beta_2 = 0, epsilon = 0;
-  bool nesterov = false, centered = false, amsgrad = false;
-  double alpha = 0;                     // Adam: lr*sqrt(1-b2^t)/(1-b1^t)
-  double beta_1_power = 0, beta_2_power = 0;            // b^t
-  double mu_t = 0, mu_t1 = 0, u_product = 0, u_product_next = 0;  // Nadam
-};
-
-// Most slots any kind keeps per parameter; slot k of a kind sits at a fixed position,
-// null when the configuration does not use it (RMSprop: velocity, momentum, average).
-constexpr int kMaxOptimizerSlots = 3;
-
-// Update n contiguous parameters in place from their gradients and slots.
-void optimizer_update_cpu(OptimizerKind kind, const OptimizerStep& s, int64_t n, float* p,
-                          const float* g, float* const* slots);
-void optimizer_update_ref(OptimizerKind kind, const OptimizerStep& s, int64_t n, float* p,
-                          const float* g, float* const* slots);
-// sum(x^2) accumulated in double (gradient norms for clipping).
-double sum_of_squares_cpu(int64_t n, const float* x);
-double sum_of_squares_ref(int64_t n, const float* x);
 
 }  // namespace engine

@@ -1,4 +1,4 @@
-#include "engine/graph.h"
+#include "engine/ir.h"
 
 namespace engine {
 
@@ -39,8 +39,7 @@ Attribute Attribute::of_tensor(engine::Tensor v) {
   return a;
 }
 
-namespace {
-const char* kind_name(Attribute::Kind k) {
+const char* attribute_kind_name(Attribute::Kind k) {
   switch (k) {
     case Attribute::Kind::Int: return "int";
     case Attribute::Kind::Float: return "float";
@@ -52,14 +51,36 @@ const char* kind_name(Attribute::Kind k) {
   return "?";
 }
 
+namespace {
 const Attribute* find_attr(const Node& n, const std::string& key, Attribute::Kind kind) {
   auto it = n.attrs.find(key);
   if (it == n.attrs.end()) return nullptr;
   ENGINE_CHECK(it->second.kind == kind, n.label(), ": attribute '", key, "' must be ",
-               kind_name(kind), ", got ", kind_name(it->second.kind));
+               attribute_kind_name(kind), ", got ", attribute_kind_name(it->second.kind));
   return &it->second;
 }
+
+const Attribute& required_attr(const Node& n, const std::string& key, Attribute::Kind kind) {
+  const Attribute* a = find_attr(n, key, kind);
+  ENGINE_CHECK(a != nullptr, n.label(), ": attribute '", key, "' is required");
+  return *a;
+}
 }  // namespace
+
+int64_t Node::attr_int(const std::string& key) const {
+  return required_attr(*this, key, Attribute::Kind::Int).i;
+}
+
+float Node::attr_float(const std::string& key) const {
+  const auto it = attrs.find(key);
+  if (it != attrs.end() && it->second.kind == Attribute::Kind::Int)
+    return static_cast<float>(it->second.i);
+  return required_attr(*this, key, Attribute::Kind::Float).f;
+}
+
+std::string Node::attr_string(const std::string& key) const {
+  return required_attr(*this, key, Attribute::Kind::String).s;
+}
 
 int64_t Node::attr_int(const std::string& key, int64_t fallback) const {
   const Attribute* a = find_attr(*this, key, Attribute::Kind::Int);

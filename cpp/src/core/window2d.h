@@ -1,0 +1,38 @@
+// The resolved geometry of a 2-D sliding window (convolution, pooling): plain data shared
+// by the CPU and device primitives. ops/window2d.h resolves it from ONNX attributes.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+namespace engine {
+
+struct Window2d {
+  int64_t H = 0, W = 0;    // input
+  int64_t KH = 0, KW = 0;  // kernel
+  int64_t SH = 1, SW = 1;  // strides
+  int64_t DH = 1, DW = 1;  // dilations
+  int64_t PT = 0, PL = 0, PB = 0, PR = 0;  // pads: top, left, bottom, right
+  int64_t OH = 0, OW = 0;  // output
+};
+
+// For one kernel tap along one axis: the outputs [lo, hi) whose input index
+// o*stride - pad + tap*dilation falls inside [0, in), and the input index of `lo`.
+// Everything outside [lo, hi) reads padding. Shared by every direct window loop so that
+// inner loops run branch-free over the valid span.
+struct TapSpan {
+  int64_t lo, hi, in0;
+};
+
+inline TapSpan tap_span(int64_t out, int64_t in, int64_t stride, int64_t pad, int64_t tap,
+                        int64_t dilation) {
+  const int64_t offset = tap * dilation - pad;  // input index of output 0
+  // Smallest o with o*stride + offset >= 0, largest with o*stride + offset <= in - 1.
+  int64_t lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+  int64_t hi = in - 1 - offset < 0 ? 0 : (in - 1 - offset) / stride + 1;
+  lo = std::min(lo, out);
+  hi = std::clamp(hi, lo, out);
+  return {lo, hi, lo * stride + offset};
+}
+
+}  // namespace engine

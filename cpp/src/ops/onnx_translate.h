@@ -1,0 +1,39 @@
+// What an op's older-opset translation (its <op>_onnx.cpp) may ask of the ONNX importer.
+// The importer implements this (onnx/import.cpp); the ops never see the file itself.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <string>
+
+#include "engine/ir.h"
+#include "engine/tensor.h"
+
+namespace engine {
+
+// The batch size inside int64 values the importer folded from shapes (Shape of a
+// batch-major tensor): only known when the graph runs.
+constexpr int64_t kSymbolicBatch = std::numeric_limits<int64_t>::min();
+
+class OnnxImportContext {
+ public:
+  virtual ~OnnxImportContext() = default;
+  virtual int64_t opset() const = 0;
+  // The value of `name` when the importer knows it (an initializer or a folded
+  // computation), else nullptr.
+  virtual const Tensor* constant(const std::string& name) const = 0;
+  // The rank of a value; an error naming it when the importer cannot tell.
+  virtual int rank(const std::string& name) const = 0;
+  // A new constant initializer; returns its (unique) name.
+  virtual std::string add_constant(const Tensor& value, const std::string& base) = 0;
+  // A new weight initializer (a model parameter); returns its (unique) name.
+  virtual std::string add_weight(const Tensor& value, const std::string& base) = 0;
+  // True when `name` is a weight (a float initializer of the file, or one added above).
+  virtual bool is_weight(const std::string& name) const = 0;
+  // A weight the optimizer must leave alone (BatchNormalization's running statistics).
+  virtual void freeze_weight(const std::string& name) = 0;
+  // An error naming the node being translated.
+  [[noreturn]] virtual void fail(const std::string& message) const = 0;
+};
+
+}  // namespace engine

@@ -1,0 +1,250 @@
+#include "ops/op.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace engine {
+
+// ---- OpIO and NodeOp ----------------------------------------------------------------
+
+const Tensor& OpIO::none() {
+  static const Tensor undefined;
+  return undefined;
+}
+
+std::vector<Tensor> OpIO::input_list() const {
+  std::vector<Tensor> list;
+  list.reserve(inputs.size());
+  for (const Tensor* t : inputs) list.push_back(*t);
+  return list;
+}
+
+void NodeOp::backward(const OpIO&, const RunContext&) const {
+  fail(ErrorKind::NotImplemented, node_.label(), ": no gradient is defined for this op");
+}
+
+void NodeOp::expect_inputs(const std::vector<ValueDesc>& inputs, size_t min, size_t max) const {
+  if (inputs.size() < min || inputs.size() > max) {
+    if (min == max) fail_node("expects ", min, " inputs, got ", inputs.size());
+    fail_node("expects ", min, " to ", max, " inputs, got ", inputs.size());
+  }
+}
+
+void NodeOp::expect_float(const std::vector<ValueDesc>& inputs,
+                          std::initializer_list<const char*> names) const {
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i].present || inputs[i].dtype == DType::Float32) continue;
+    const std::string name = i < names.size() ? names.begin()[i] : "input " + std::to_string(i);
+    fail(ErrorKind::Type, node_.label(), ": ", name, " must be float32, got ",
+         dtype_name(inputs[i].dtype));
+  }
+}
+
+std::vector<int64_t> NodeOp::constant_int64s(const std::vector<ValueDesc>& inputs, size_t index,
+                                             const char* what) const {
+  const ValueDesc& d = inputs[index];
+  if (!d.constant)
+    fail_node("the ", what,
+              " input must be a constant (values computed at run time are not supported)");
+  if (d.dtype != DType::Int64 || d.shape.size() != 1)
+    fail_node("the ", what, " input must be a 1-D int64 tensor, got ", d.constant->describe());
+  const int64_t* v = d.constant->data<int64_t>();
+  return std::vector<int64_t>(v, v + d.shape[0]);
+}
+
+size_t NodeOp::add_state(const Shape& shape, DType dtype) {
+  state_.push_back({dtype, shape});
+  return state_.size() - 1;
+}
+
+Tensor shape_only(const ValueDesc& desc) {
+  static const std::shared_ptr<Storage> nothing = Storage::wrap(nullptr, 0, nullptr);
+  return Tensor::from_storage(nothing, 0, desc.shape, contiguous_strides(desc.shape), desc.dtype);
+}
+
+void zero_fill(Tensor& t) {
+  if (t.defined()) std::memset(t.raw_data(), 0, t.nbytes());
+}
+
+// ---- schemas --------------------------------------------------------------------------
+
+OpSchema& OpSchema::inputs(int min, int max) {
+  min_inputs = min;
+  max_inputs = max;
+  return *this;
+}
+
+OpSchema& OpSchema::outputs(int min, int max) {
+  min_outputs = min;
+  max_outputs = max;
+  return *this;
+}
+
+OpSchema& OpSchema::attr(const std::string& name, Attribute default_value) {
+  AttrSpec spec;
+  spec.name = name;
+  spec.kind = default_value.kind;
+  spec.has_default = true;
+  spec.default_value = std::move(default_value);
+  attrs.push_back(std::move(spec));
+  return *this;
+}
+
+OpSchema& OpSchema::optional(const std::string& name, Attribute::Kind kind) {
+  AttrSpec spec;
+  spec.name = name;
+  spec.kind = kind;
+  attrs.push_back(std::move(spec));
+  return *this;
+}
+
+OpSchema& OpSchema::required(const std::string& name, Attribute::Kind kind) {
+  optional(name, kind);
+  attrs.back().required = true;
+  return *this;
+}
+
+OpSchema& OpSchema::internal(const std::string& name, Attribute::Kind kind) {
+  optional(name, kind);
+  attrs.back().internal = true;
+  return *this;
+}
+
+const AttrSpec* OpSchema::find(const std::string& name) const {
+  for (const AttrSpec& a : attrs)
+    if (a.name == name) return &a;
+  return nullptr;
+}
+
+namespace {
+
+std::string count_problem(const char* what, int min, int max, int got) {
+  if (max < 0) return str("needs at least ", min == 1 ? "one" : std::to_string(min), " ", what, ", got ", got);
+  if (min == max) return str("takes ", min, " ", what, ", got ", got);
+  return str("takes ", min, " to ", max, " ", what, ", got ", got);
+}
+
+// ONNX writers store integral floats as ints now and then; a float attribute takes both.
+bool kind_fits(Attribute::Kind want, Attribute::Kind got) {
+  return want == got || (want == Attribute::Kind::Float && got == Attribute::Kind::Int);
+}
+
+const char* kind_phrase(Attribute::Kind kind) {
+  switch (kind) {
+    case Attribute::Kind::Int: return "an integer";
+    case Attribute::Kind::Float: return "a float";
+    case Attribute::Kind::String: return "a string";
+    case Attribute::Kind::Ints: return "a list of integers";
+    case Attribute::Kind::Floats: return "a list of floats";
+    case Attribute::Kind::Tensor: return "a tensor";
+  }
+  return "?";
+}
+
+}  // namespace
+
+std::vector<std::string> node_problems(const OpDef& def, const Node& node, bool* kind_problem) {
+  if (kind_problem) *kind_problem = false;
+  const OpSchema& s = def.schema;
+  std::vector<std::string> problems;
+  const int n_in = static_cast<int>(node.inputs.size());
+  const int n_out = static_cast<int>(node.outputs.size());
+  if (n_in < s.min_inputs || (s.max_inputs >= 0 && n_in > s.max_inputs))
+    problems.push_back(count_problem("inputs", s.min_inputs, s.max_inputs, n_in));
+  for (int i = 0; i < std::min(n_in, s.min_inputs); ++i)
+    if (node.inputs[i].empty()) problems.push_back(str("input ", i, " is required but empty"));
+  if (n_out < s.min_outputs || (s.max_outputs >= 0 && n_out > s.max_outputs))
+    problems.push_back(count_problem("outputs", s.min_outputs, s.max_outputs, n_out));
+  for (const auto& kv : node.attrs) {
+    const AttrSpec* spec = s.find(kv.first);
+    if (!spec) {
+      problems.push_back(str("unknown attribute ", kv.first));
+    } else if (!kind_fits(spec->kind, kv.second.kind)) {
+      problems.push_back(str("attribute ", kv.first, " must be ", kind_phrase(spec->kind),
+                             ", got ", attribute_kind_name(kv.second.kind)));
+      if (kind_problem) *kind_problem = true;
+    }
+  }
+  for (const AttrSpec& a : s.attrs)
+    if (a.required && !node.has_attr(a.name))
+      problems.push_back(str("the ", a.name, " attribute is required"));
+  return problems;
+}
+
+Node checked_node(const OpDef& def, const Node& node) {
+  bool kind_problem = false;
+  const std::vector<std::string> problems = node_problems(def, node, &kind_problem);
+  if (!problems.empty()) {
+    std::string msg = node.label() + ": ";
+    for (size_t i = 0; i < problems.size(); ++i) msg += (i ? "; " : "") + problems[i];
+    fail(kind_problem ? ErrorKind::Type : ErrorKind::Value, msg);
+  }
+  Node out = node;
+  for (const AttrSpec& a : def.schema.attrs) {
+    auto it = out.attrs.find(a.name);
+    if (it == out.attrs.end()) {
+      if (a.has_default) out.attrs.emplace(a.name, a.default_value);
+    } else if (it->second.kind != a.kind) {  // an int given for a float
+      it->second = Attribute::of_float(static_cast<float>(it->second.i));
+    }
+  }
+  return out;
+}
+
+// ---- the registry ------------------------------------------------------------------
+
+const std::vector<OpDef>& op_defs() {
+  static const std::vector<OpDef> defs = [] {
+    std::vector<OpDef> list;
+#define ENGINE_OP(op_domain, type, definer) \
+  list.emplace_back();                      \
+  list.back().domain = op_domain;           \
+  list.back().op_type = type;               \
+  definer(list.back());
+#include "ops/op_list.inc"
+#undef ENGINE_OP
+    return list;
+  }();
+  return defs;
+}
+
+const OpDef* find_op(const std::string& domain, const std::string& op_type) {
+  const std::string& d = domain == "ai.onnx" ? std::string() : domain;
+  for (const OpDef& def : op_defs())
+    if (def.domain == d && def.op_type == op_type) return &def;
+  return nullptr;
+}
+
+const OpDef& get_op(const std::string& domain, const std::string& op_type) {
+  const OpDef* def = find_op(domain, op_type);
+  if (!def)
+    fail(ErrorKind::Value, "unknown op ", domain.empty() ? "" : domain + ".", op_type,
+         " (engine.supported_ops() lists the ops)");
+  return *def;
+}
+
+std::vector<std::string> supported_ops() {
+  std::vector<std::string> names;
+  for (const OpDef& def : op_defs())
+    names.push_back(def.domain.empty() ? def.op_type : def.domain + "." + def.op_type);
+  return names;
+}
+
+OpSchemaInfo op_schema(const std::string& domain, const std::string& op_type) {
+  const OpDef& def = get_op(domain, op_type);
+  OpSchemaInfo info;
+  info.domain = def.domain;
+  info.op_type = def.op_type;
+  info.min_inputs = def.schema.min_inputs;
+  info.max_inputs = def.schema.max_inputs;
+  info.min_outputs = def.schema.min_outputs;
+  info.max_outputs = def.schema.max_outputs;
+  info.onnx_since_opset = def.domain.empty() ? def.onnx.since_opset : 0;
+  for (const AttrSpec& a : def.schema.attrs) {
+    if (a.internal) continue;
+    info.attributes.push_back({a.name, a.kind, a.required, a.has_default, a.default_value});
+  }
+  return info;
+}
+
+}  // namespace engine

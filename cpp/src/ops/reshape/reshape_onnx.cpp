@@ -1,0 +1,55 @@
+// Reshape, Squeeze and Unsqueeze from ONNX files: attributes of older opsets become the
+// constant inputs the engine reads, and a Reshape target that mentions the batch size
+// (folded from a Shape of the input) keeps it symbolic.
+#include <algorithm>
+
+#include "ops/onnx_translate.h"
+#include "ops/reshape/reshape.h"
+
+namespace engine {
+
+namespace {
+Tensor int64_vector(const std::vector<int64_t>& values) {
+  Tensor t = Tensor::empty({static_cast<int64_t>(values.size())}, DType::Int64);
+  std::copy(values.begin(), values.end(), t.data<int64_t>());
+  return t;
+}
+}  // namespace
+
+void translate_reshape_onnx(Node& node, OnnxImportContext& ctx) {
+  if (ctx.opset() < 5) {
+    node.inputs.resize(1);
+    node.inputs.push_back(
+        ctx.add_constant(int64_vector(node.attr_ints("shape")), node.outputs.at(0) + "/shape"));
+    return;
+  }
+  if (node.inputs.size() < 2) return;  // the schema check reports the missing input
+  const Tensor* target = ctx.constant(node.inputs[1]);
+  if (!target) ctx.fail("the target shape must be known at import (it is computed at run time)");
+  if (target->dtype() != DType::Int64 || target->ndim() != 1)
+    ctx.fail(str("the target shape must be a 1-D int64 tensor, got ", target->describe()));
+  std::vector<int64_t> spec(target->data<int64_t>(), target->data<int64_t>() + target->numel());
+  if (std::find(spec.begin(), spec.end(), kSymbolicBatch) == spec.end()) return;
+  const bool allowzero = node.attr_int("allowzero", 0) != 0;
+  for (size_t k = 0; k < spec.size(); ++k) {
+    if (spec[k] != kSymbolicBatch) continue;
+    // The batch dim kept in place is Reshape's 0; elsewhere it is the one dim the others
+    // determine.
+    if (k == 0 && !allowzero)
+      spec[k] = 0;
+    else if (std::find(spec.begin(), spec.end(), -1) == spec.end())
+      spec[k] = -1;
+    else
+      ctx.fail("the target shape moves the batch size, which is only known at run time");
+  }
+  node.inputs[1] = ctx.add_constant(int64_vector(spec), node.outputs.at(0) + "/shape");
+}
+
+void translate_axes_onnx(Node& node, OnnxImportContext& ctx) {
+  if (ctx.opset() >= 13 || !node.has_attr("axes")) return;
+  node.inputs.resize(1);
+  node.inputs.push_back(
+      ctx.add_constant(int64_vector(node.attr_ints("axes")), node.outputs.at(0) + "/axes"));
+}
+
+}  // namespace engine
