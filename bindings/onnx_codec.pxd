@@ -1,10 +1,12 @@
 # Declarations of the ONNX codec (engine/onnx.h), no behaviour here.
 from libc.stdint cimport int64_t
+from libcpp cimport bool
 from libcpp.map cimport map
+from libcpp.set cimport set as cset
 from libcpp.string cimport string
 from libcpp.utility cimport pair
 from libcpp.vector cimport vector
-from libengine cimport Tensor, engine_raise_py_error
+from libengine cimport Tensor, Shape, engine_raise_py_error
 cimport graph as g
 
 cdef extern from "engine/onnx.h" namespace "engine" nogil:
@@ -30,3 +32,14 @@ cdef extern from "engine/onnx.h" namespace "engine" nogil:
     void onnx_write(const OnnxModel& model, const string& path,
                     const OnnxWriteOptions& options) except +engine_raise_py_error
     string onnx_serialize(const OnnxModel& model) except +engine_raise_py_error
+
+    cdef cppclass OnnxImport "engine::OnnxImport":
+        g.Graph graph
+        cset[string] weights
+        vector[Shape] output_shapes
+        bool fixed_batch
+        int64_t opset
+
+    OnnxImport onnx_import(const OnnxModel& model,
+                           const string& source) except +engine_raise_py_error
+    OnnxImport onnx_load(const string& path) except +engine_raise_py_error

@@ -42,6 +42,40 @@ def onnx_parse_bytes(data, base_dir=None):
     return _onnx_result(m)
 
 
+cdef tuple _imported(oc.OnnxImport& r):
+    weights = {name.decode(): r.graph.trainable.count(name) != 0 for name in r.weights}
+    info = {"opset": r.opset, "fixed_batch": r.fixed_batch, "weights": weights,
+            "output_shapes": [tuple(s) for s in r.output_shapes]}
+    return graph_from_ptr(make_shared[g.Graph](r.graph)), info
+
+
+def onnx_import(source):
+    """An ONNX model (a path, or the model's bytes) as the engine runs it: (Graph, info) with
+    info["weights"] ({name: trainable}), info["output_shapes"] (-1 where a dim follows the
+    batch), info["fixed_batch"] and info["opset"]. Every problem of the file is reported
+    in one ValueError before anything is built."""
+    cdef oc.OnnxImport r
+    cdef oc.OnnxModel m
+    cdef string p
+    cdef string label = b"<bytes>"
+    cdef const unsigned char[::1] view
+    cdef const void* ptr = NULL
+    cdef size_t n = 0
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        view = memoryview(source).cast("B")
+        n = view.shape[0]
+        if n > 0:
+            ptr = &view[0]
+        with nogil:
+            m = oc.onnx_parse(ptr, n, b"")
+            r = oc.onnx_import(m, label)
+    else:
+        p = os.fsencode(source)
+        with nogil:
+            r = oc.onnx_load(p)
+    return _imported(r)
+
+
 cdef oc.OnnxModel _onnx_model(Graph graph, ir_version, opset, producer, producer_version,
                               doc_string, metadata, graph_name, output_shapes) except *:
     cdef oc.OnnxModel m

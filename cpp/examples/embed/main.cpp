@@ -1,5 +1,6 @@
-// Links the installed libengine through find_package(engine): loads an ONNX model with the
-// core's own codec and runs it, with no Python and no third-party library.
+// Links the installed libengine through find_package(engine): imports an ONNX model with the
+// core's own codec (older opsets translated, shape computations folded) and runs it, with no
+// Python and no third-party library.
 //
 //   embed MODEL.onnx     runs the model on a batch of 2 all-0.5 inputs, prints the outputs
 //   embed                shows the tensor API only
@@ -11,7 +12,7 @@
 namespace {
 
 int run_model(const char* path) {
-  engine::OnnxModel model = engine::onnx_read(path);
+  engine::OnnxImport model = engine::onnx_load(path);
   auto graph = std::make_shared<engine::Graph>(std::move(model.graph));
   engine::Executor executor(graph);
   std::vector<engine::Tensor> inputs;

@@ -1,5 +1,12 @@
 // ONNX import and export without libprotobuf: ModelProto bytes <-> engine::Graph.
 //
+// Two levels: onnx_read/onnx_parse decode a file into the graph it holds, node for node;
+// onnx_import/onnx_load then give the graph the engine runs: every node checked against
+// its op's schema and opset range first (all problems reported in one error), nodes of
+// older opsets translated into the forms the engine implements, and the shape computations
+// exporters emit (Shape -> Gather -> Unsqueeze -> Concat -> Reshape, Constant, Cast, ...)
+// folded into constants, with the batch dimension kept symbolic.
+//
 // The codec reads the subset of ONNX the engine executes: one main graph with nodes,
 // ONNX attributes (int, float, string, tensor, ints, floats), float32/int64 initializers
 // (int32 initializers are widened to int64, the only lossless conversion; every other data
@@ -22,6 +29,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -61,6 +69,35 @@ ENGINE_API OnnxModel onnx_read(const std::string& path);
 // Parses model bytes. External data is only allowed when base_dir names the folder that
 // confines it.
 ENGINE_API OnnxModel onnx_parse(const void* data, size_t size, const std::string& base_dir = "");
+
+// A serialized TensorProto (the .pb files of ONNX test data sets): float32, int64 (int32
+// widened), no external data.
+ENGINE_API Tensor onnx_parse_tensor(const void* data, size_t size);
+ENGINE_API Tensor onnx_read_tensor(const std::string& path);
+
+// The newest ONNX opset the importer knows; newer models are rejected (an op's meaning
+// may have changed since).
+constexpr int64_t kOnnxMaxOpset = 28;
+
+// An ONNX model as the engine runs it.
+struct OnnxImport {
+  Graph graph;  // inputs (initializers excluded), engine nodes, initializers, outputs
+  // Float initializers of the model that are its parameters; graph.trainable holds those
+  // the optimizer updates (all but BatchNormalization's running statistics). The other
+  // initializers are constants (int64 values, folded computations).
+  std::set<std::string> weights;
+  // Per graph output; -1 marks a dimension that follows the batch or another input.
+  std::vector<Shape> output_shapes;
+  // True when the graph runs only at the batch size its inputs declare (a Reshape to a
+  // fixed shape, say); graph.inputs then keep that size instead of -1.
+  bool fixed_batch = false;
+  int64_t opset = 0;  // of the default domain
+};
+
+// `source` names the model in errors ("ONNX import of <source> (opset N): ...").
+ENGINE_API OnnxImport onnx_import(const OnnxModel& model, const std::string& source = "<model>");
+// onnx_read + onnx_import.
+ENGINE_API OnnxImport onnx_load(const std::string& path);
 
 // Writes the model atomically: `path` is either left untouched or fully replaced. With
 // external data, the data file is replaced first, then the model.

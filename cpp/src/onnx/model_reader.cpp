@@ -612,20 +612,38 @@ OnnxModel onnx_parse(const void* data, size_t size, const std::string& base_dir)
   return model;
 }
 
-OnnxModel onnx_read(const std::string& path) {
+namespace {
+// A whole file, read in chunks: the buffer grows only with bytes actually present.
+std::string read_file(const std::string& path) {
   std::FILE* file = std::fopen(path.c_str(), "rb");
   if (!file) fail(ErrorKind::Runtime, "onnx: cannot open '", path, "': ", std::strerror(errno));
   std::string bytes;
   char chunk[1 << 16];
   size_t n;
-  // Read in chunks: the buffer grows only with bytes actually present.
   while ((n = std::fread(chunk, 1, sizeof(chunk), file)) > 0) bytes.append(chunk, n);
   const bool error = std::ferror(file) != 0;
   std::fclose(file);
   if (error) fail(ErrorKind::Runtime, "onnx: cannot read '", path, "'");
+  return bytes;
+}
+}  // namespace
+
+OnnxModel onnx_read(const std::string& path) {
+  const std::string bytes = read_file(path);
   std::string base = fs::path(path).parent_path().string();
   if (base.empty()) base = ".";
   return onnx_parse(bytes.data(), bytes.size(), base);
+}
+
+Tensor onnx_parse_tensor(const void* data, size_t size) {
+  if (data == nullptr && size != 0) fail(ErrorKind::Value, "onnx: no data");
+  const uint8_t* begin = static_cast<const uint8_t*>(data);
+  return resolve_tensor(read_tensor_fields(Reader(begin, begin, begin + size, "tensor")), "tensor", "");
+}
+
+Tensor onnx_read_tensor(const std::string& path) {
+  const std::string bytes = read_file(path);
+  return onnx_parse_tensor(bytes.data(), bytes.size());
 }
 
 }  // namespace engine

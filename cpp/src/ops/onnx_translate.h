@@ -30,6 +30,8 @@ class OnnxImportContext {
   virtual std::string add_weight(const Tensor& value, const std::string& base) = 0;
   // True when `name` is a weight (a float initializer of the file, or one added above).
   virtual bool is_weight(const std::string& name) const = 0;
+  // True when a node or a graph output reads `name`.
+  virtual bool is_read(const std::string& name) const = 0;
   // A weight the optimizer must leave alone (BatchNormalization's running statistics).
   virtual void freeze_weight(const std::string& name) = 0;
   // An error naming the node being translated.

@@ -104,7 +104,8 @@ void batch_norm_op(OpDef& def) {
   def.make = make_batch_norm_node;
   def.onnx.legacy = {{"spatial", Attribute::Kind::Int, 9},
                      {"is_test", Attribute::Kind::Int, 7},
-                     {"consumed_inputs", Attribute::Kind::Ints, 6}};
+                     // Removed in opset 6, still written by some opset-6 exporters.
+                     {"consumed_inputs", Attribute::Kind::Ints, 7}};
   def.onnx.translate = translate_batch_norm_onnx;
 }
 

@@ -1,0 +1,267 @@
+#include "onnx/fold.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <map>
+
+#include "ops/binary/binary.h"
+#include "ops/onnx_translate.h"
+
+namespace engine {
+
+namespace {
+
+using Kind = Attribute::Kind;
+
+// TensorProto.DataType codes Cast may name.
+enum : int64_t { FLOAT = 1, UINT8 = 2, INT8 = 3, UINT16 = 4, INT16 = 5, INT32 = 6, INT64 = 7,
+                 BOOL = 9, FLOAT16 = 10, DOUBLE = 11, UINT32 = 12, UINT64 = 13, BFLOAT16 = 16 };
+
+bool is_float_type(int64_t to) {
+  return to == FLOAT || to == FLOAT16 || to == DOUBLE || to == BFLOAT16;
+}
+
+bool is_int_type(int64_t to) {
+  return to == UINT8 || to == INT8 || to == UINT16 || to == INT16 || to == INT32 || to == INT64 ||
+         to == UINT32 || to == UINT64 || to == BOOL;
+}
+
+// A float converted to `to`: truncated toward zero and wrapped to the type's width, as a
+// C cast (and numpy's astype) does.
+int64_t to_integer(double v, int64_t to) {
+  if (to == BOOL) return v != 0.0;
+  const int64_t t = static_cast<int64_t>(v);
+  switch (to) {
+    case UINT8: return static_cast<uint8_t>(t);
+    case INT8: return static_cast<int8_t>(t);
+    case UINT16: return static_cast<uint16_t>(t);
+    case INT16: return static_cast<int16_t>(t);
+    case INT32: return static_cast<int32_t>(t);
+    case UINT32: return static_cast<uint32_t>(t);
+    default: return t;
+  }
+}
+
+int64_t normalized_axis(int64_t axis, int64_t rank, const char* what) {
+  ENGINE_CHECK(axis >= -rank && axis < rank, what, " ", axis, " is out of range for rank ", rank);
+  return axis < 0 ? axis + rank : axis;
+}
+
+}  // namespace
+
+const std::vector<FoldAttr>* fold_op_attrs(const std::string& op_type) {
+  static const std::map<std::string, std::vector<FoldAttr>> ops = {
+      {"Constant", {{"value", Kind::Tensor}, {"value_float", Kind::Float},
+                    {"value_floats", Kind::Floats}, {"value_int", Kind::Int},
+                    {"value_ints", Kind::Ints}}},
+      {"ConstantOfShape", {{"value", Kind::Tensor}}},
+      {"Shape", {{"start", Kind::Int}, {"end", Kind::Int}}},
+      {"Gather", {{"axis", Kind::Int}}},
+      {"Cast", {{"to", Kind::Int}, {"saturate", Kind::Int}}},
+      {"Slice", {{"starts", Kind::Ints}, {"ends", Kind::Ints}, {"axes", Kind::Ints}}},
+  };
+  auto it = ops.find(op_type);
+  return it == ops.end() ? nullptr : &it->second;
+}
+
+std::vector<int64_t> int64_values(const Tensor& t) {
+  ENGINE_CHECK(t.dtype() == DType::Int64 && t.ndim() <= 1,
+               "expected a 1-D int64 tensor, got ", t.describe());
+  const int64_t* v = t.data<int64_t>();
+  return std::vector<int64_t>(v, v + t.numel());
+}
+
+Tensor int64_tensor(const Shape& shape, const std::vector<int64_t>& values) {
+  Tensor t = Tensor::empty(shape, DType::Int64);
+  std::copy(values.begin(), values.end(), t.data<int64_t>());
+  return t;
+}
+
+Tensor fold_constant(const Node& node) {
+  const auto& a = node.attrs;
+  if (a.count("value")) return a.at("value").t.clone();
+  if (a.count("value_float")) return Tensor::full({}, a.at("value_float").f);
+  if (a.count("value_floats")) {
+    const std::vector<float>& v = a.at("value_floats").floats;
+    Tensor t = Tensor::empty({static_cast<int64_t>(v.size())});
+    std::copy(v.begin(), v.end(), t.data<float>());
+    return t;
+  }
+  if (a.count("value_int")) return int64_tensor({}, {a.at("value_int").i});
+  if (a.count("value_ints")) {
+    const std::vector<int64_t>& v = a.at("value_ints").ints;
+    return int64_tensor({static_cast<int64_t>(v.size())}, v);
+  }
+  fail(ErrorKind::Value, "Constant has no value attribute the engine reads");
+}
+
+Tensor fold_constant_of_shape(const Node& node, const Tensor& shape) {
+  const std::vector<int64_t> dims = int64_values(shape);
+  for (int64_t d : dims) ENGINE_CHECK(d >= 0, "the shape ", shape_str(dims), " has a negative dim");
+  if (!node.has_attr("value")) return Tensor::zeros(dims);
+  const Tensor& fill = node.attrs.at("value").t;
+  ENGINE_CHECK(fill.numel() == 1, "the value must hold one element, got ", fill.describe());
+  Tensor out = Tensor::empty(dims, fill.dtype());
+  const size_t esize = dtype_size(fill.dtype());
+  char* dst = static_cast<char*>(out.raw_data());
+  for (int64_t i = 0; i < out.numel(); ++i) std::memcpy(dst + i * esize, fill.raw_data(), esize);
+  return out;
+}
+
+Tensor fold_gather(const Node& node, const Tensor& data, const Tensor& indices) {
+  ENGINE_CHECK(indices.dtype() == DType::Int64, "the indices must be integers, got ",
+               indices.describe());
+  ENGINE_CHECK(data.ndim() >= 1, "the data must have rank >= 1, got ", data.describe());
+  const int64_t axis = normalized_axis(node.attr_int("axis", 0), data.ndim(), "axis");
+  const Shape& ds = data.shape();
+  int64_t outer = 1, inner = 1;
+  for (int64_t i = 0; i < axis; ++i) outer *= ds[i];
+  for (int64_t i = axis + 1; i < data.ndim(); ++i) inner *= ds[i];
+  Shape shape(ds.begin(), ds.begin() + axis);
+  shape.insert(shape.end(), indices.shape().begin(), indices.shape().end());
+  shape.insert(shape.end(), ds.begin() + axis + 1, ds.end());
+  Tensor out = Tensor::empty(shape, data.dtype());
+  const size_t row = static_cast<size_t>(inner) * dtype_size(data.dtype());
+  const char* src = static_cast<const char*>(data.contiguous().raw_data());
+  char* dst = static_cast<char*>(out.raw_data());
+  const int64_t* idx = indices.data<int64_t>();
+  const int64_t n = indices.numel(), len = ds[axis];
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t k = 0; k < n; ++k) {
+      int64_t i = idx[k];
+      ENGINE_CHECK(i >= -len && i < len, "index ", i, " is out of range for a dim of ", len);
+      if (i < 0) i += len;
+      std::memcpy(dst + (o * n + k) * row, src + (o * len + i) * row, row);
+    }
+  return out;
+}
+
+bool cast_keeps(const Node& node, DType dtype) {
+  const int64_t to = node.attr_int("to", 0);
+  return dtype == DType::Float32 ? is_float_type(to) : to == INT64;
+}
+
+Tensor fold_cast(const Node& node, const Tensor& x) {
+  const int64_t to = node.attr_int("to", 0);
+  ENGINE_CHECK(is_float_type(to) || is_int_type(to), "Cast to data type ", to,
+               " is not supported");
+  const Tensor in = x.contiguous();
+  const int64_t n = in.numel();
+  if (is_float_type(to)) {
+    Tensor out = Tensor::empty(in.shape());
+    float* dst = out.data<float>();
+    if (in.dtype() == DType::Float32) {
+      std::copy(in.data<float>(), in.data<float>() + n, dst);
+    } else {
+      const int64_t* src = in.data<int64_t>();
+      for (int64_t i = 0; i < n; ++i) {
+        ENGINE_CHECK(src[i] != kSymbolicBatch, "casts the batch size, which is only known at run time");
+        dst[i] = static_cast<float>(src[i]);
+      }
+    }
+    return out;
+  }
+  Tensor out = Tensor::empty(in.shape(), DType::Int64);
+  int64_t* dst = out.data<int64_t>();
+  if (in.dtype() == DType::Int64) {
+    const int64_t* src = in.data<int64_t>();
+    for (int64_t i = 0; i < n; ++i) {
+      ENGINE_CHECK(to == INT64 || src[i] != kSymbolicBatch,
+                   "casts the batch size, which is only known at run time");
+      dst[i] = to == INT64 ? src[i] : to_integer(static_cast<double>(src[i]), to);
+    }
+  } else {
+    const float* src = in.data<float>();
+    for (int64_t i = 0; i < n; ++i) dst[i] = to_integer(src[i], to);
+  }
+  return out;
+}
+
+Tensor fold_slice(const Tensor& data, const std::vector<int64_t>& starts,
+                  const std::vector<int64_t>& ends, std::vector<int64_t> axes,
+                  std::vector<int64_t> steps) {
+  const int64_t rank = data.ndim();
+  ENGINE_CHECK(starts.size() == ends.size(), "starts ", shape_str(starts), " and ends ",
+               shape_str(ends), " differ in length");
+  if (axes.empty())
+    for (size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<int64_t>(i));
+  if (steps.empty()) steps.assign(starts.size(), 1);
+  ENGINE_CHECK(axes.size() == starts.size() && steps.size() == starts.size(),
+               "starts, ends, axes and steps differ in length");
+  // Per axis: the input index of each output position.
+  std::vector<std::vector<int64_t>> picks(rank);
+  for (int64_t d = 0; d < rank; ++d)
+    for (int64_t i = 0; i < data.shape()[d]; ++i) picks[d].push_back(i);
+  std::vector<char> seen(rank, 0);
+  for (size_t k = 0; k < axes.size(); ++k) {
+    const int64_t a = normalized_axis(axes[k], rank, "axis");
+    ENGINE_CHECK(!seen[a], "axes ", shape_str(axes), " repeat axis ", a);
+    seen[a] = 1;
+    const int64_t dim = data.shape()[a], step = steps[k];
+    ENGINE_CHECK(step != 0, "a step is 0");
+    auto clamp_index = [&](int64_t v, int64_t lo, int64_t hi) {
+      if (v < 0) v = v <= std::numeric_limits<int64_t>::min() + dim ? lo : v + dim;
+      return std::clamp(v, lo, hi);
+    };
+    const int64_t start = step > 0 ? clamp_index(starts[k], 0, dim) : clamp_index(starts[k], 0, dim - 1);
+    const int64_t end = step > 0 ? clamp_index(ends[k], 0, dim) : clamp_index(ends[k], -1, dim - 1);
+    picks[a].clear();
+    for (int64_t i = start; step > 0 ? i < end : i > end; i += step) picks[a].push_back(i);
+  }
+  Shape shape;
+  for (const auto& p : picks) shape.push_back(static_cast<int64_t>(p.size()));
+  Tensor out = Tensor::empty(shape, data.dtype());
+  const Tensor in = data.contiguous();
+  const Shape strides = contiguous_strides(data.shape());
+  const size_t esize = dtype_size(data.dtype());
+  std::vector<int64_t> index(rank, 0);
+  const char* src = static_cast<const char*>(in.raw_data());
+  char* dst = static_cast<char*>(out.raw_data());
+  for (int64_t o = 0; o < out.numel(); ++o) {
+    int64_t offset = 0;
+    for (int64_t d = 0; d < rank; ++d) offset += picks[d][index[d]] * strides[d];
+    std::memcpy(dst + o * esize, src + offset * esize, esize);
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      if (++index[d] < shape[d]) break;
+      index[d] = 0;
+    }
+  }
+  return out;
+}
+
+Tensor fold_int64_binary(const std::string& op_type, const Tensor& a, const Tensor& b) {
+  const BinaryLayout l = binary_layout(op_type.c_str(), a.shape(), b.shape());
+  const BinaryOp op = binary_op_from_name(op_type);
+  Tensor out = Tensor::empty(l.shape, DType::Int64);
+  const int64_t *pa = a.contiguous().data<int64_t>(), *pb = b.contiguous().data<int64_t>();
+  int64_t* py = out.data<int64_t>();
+  std::vector<int64_t> index(l.shape.size(), 0);
+  for (int64_t o = 0; o < out.numel(); ++o) {
+    int64_t ia = 0, ib = 0;
+    for (size_t d = 0; d < index.size(); ++d) {
+      ia += index[d] * l.a_strides[d];
+      ib += index[d] * l.b_strides[d];
+    }
+    const int64_t x = pa[ia], y = pb[ib];
+    ENGINE_CHECK(x != kSymbolicBatch && y != kSymbolicBatch,
+                 "an operand depends on the batch size, which is only known at run time");
+    switch (op) {
+      case BinaryOp::Add: py[o] = x + y; break;
+      case BinaryOp::Sub: py[o] = x - y; break;
+      case BinaryOp::Mul: py[o] = x * y; break;
+      case BinaryOp::Div:
+        ENGINE_CHECK(y != 0, "integer division by zero");
+        py[o] = x / y;  // C++ truncates toward zero, as ONNX's integer Div
+        break;
+    }
+    for (size_t d = index.size(); d-- > 0;) {
+      if (++index[d] < l.shape[d]) break;
+      index[d] = 0;
+    }
+  }
+  return out;
+}
+
+}  // namespace engine

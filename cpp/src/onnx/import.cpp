@@ -1,0 +1,589 @@
+// ONNX import: the file's graph, node for node, into the graph the engine runs. Four passes,
+// and nothing is built until all succeed:
+//   1. structure: duplicate value names, dangling inputs and cycles are errors; the nodes
+//      are put in topological order;
+//   2. support: every node's domain, op type, opset and attributes are checked against the
+//      op's definition, and all the problems are reported in one error;
+//   3. translation, in order: import-time ops (Constant, Shape, Gather, Cast, ...) and ops on
+//      known values are folded, nodes of older opsets are rewritten by their op's ONNX mapping
+//      (ops/<op>/<op>_onnx.cpp), and every node kept is planned at two batch sizes, which
+//      checks it and tells the dims that follow the batch from the static ones;
+//   4. build: the engine graph, its weights and constants, and the output shapes.
+// The batch dimension stays symbolic through the folding: Shape of a batch-major value gives
+// kSymbolicBatch in place of the batch size, which a Reshape target turns back into 0 or -1.
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <set>
+
+#include "engine/onnx.h"
+#include "engine/ops.h"
+#include "onnx/fold.h"
+#include "ops/onnx_translate.h"
+#include "ops/op.h"
+
+namespace engine {
+
+namespace {
+
+// Shapes are inferred for two batch sizes: a dim that moves with the batch is the batch.
+constexpr int kRuns = 2;
+
+std::string node_label(const Node& node, size_t index) {
+  const std::string name = node.name.empty() ? "#" + std::to_string(index) : node.name;
+  return "'" + name + "' (" + node.op_type + ")";
+}
+
+std::string join(const std::vector<std::string>& parts, const char* sep) {
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) out += (i ? sep : "") + parts[i];
+  return out;
+}
+
+bool has_symbolic_batch(const Tensor& t) {
+  if (t.dtype() != DType::Int64) return false;
+  const int64_t* v = t.data<int64_t>();
+  return std::find(v, v + t.numel(), kSymbolicBatch) != v + t.numel();
+}
+
+// Engine ops the importer evaluates when every input is known (shape arithmetic).
+bool folds_on_known_inputs(const std::string& op_type) {
+  static const std::set<std::string> ops = {"Add", "Sub",       "Mul",     "Div",
+                                            "Concat", "Unsqueeze", "Squeeze", "Reshape"};
+  return ops.count(op_type) != 0;
+}
+
+class Importer final : public OnnxImportContext {
+ public:
+  Importer(const OnnxModel& model, std::string source)
+      : model_(model), source_(std::move(source)) {}
+
+  OnnxImport run() {
+    find_opset();
+    collect_values();
+    check_structure();
+    check_support();
+    for (size_t k = 0; k < nodes_.size(); ++k) translate(nodes_[k], k);
+    return build();
+  }
+
+  // ---- OnnxImportContext ----------------------------------------------------------------
+  int64_t opset() const override { return opset_; }
+
+  const Tensor* constant(const std::string& name) const override {
+    auto c = consts_.find(name);
+    if (c != consts_.end()) return &c->second;
+    auto i = inits_.find(name);
+    return i == inits_.end() ? nullptr : &i->second;
+  }
+
+  int rank(const std::string& name) const override {
+    if (const Tensor* t = constant(name)) return t->ndim();
+    auto it = shapes_.find(name);
+    if (it == shapes_.end()) fail("the rank of '" + name + "' is unknown");
+    return static_cast<int>(it->second.run[0].size());
+  }
+
+  std::string add_constant(const Tensor& value, const std::string& base) override {
+    const std::string name = unique(base);
+    consts_[name] = value;
+    return name;
+  }
+
+  std::string add_weight(const Tensor& value, const std::string& base) override {
+    const std::string name = add_constant(value, base);
+    weights_.insert(name);
+    return name;
+  }
+
+  bool is_weight(const std::string& name) const override { return weights_.count(name) != 0; }
+  void freeze_weight(const std::string& name) override { frozen_.insert(name); }
+  bool is_read(const std::string& name) const override { return read_.count(name) != 0; }
+
+  [[noreturn]] void fail(const std::string& message) const override {
+    fail_model("node " + label_ + ": " + message);
+  }
+
+ private:
+  [[noreturn]] void fail_model(const std::string& message) const {
+    engine::fail(ErrorKind::Value, "ONNX import of ", source_, " (opset ", opset_, "): ", message);
+  }
+
+  void find_opset() {
+    for (const auto& entry : model_.opset_imports)
+      if (entry.first.empty() || entry.first == "ai.onnx") opset_ = entry.second;
+    if (opset_ == 0) {
+      std::string listed;
+      for (const auto& entry : model_.opset_imports)
+        listed += (listed.empty() ? "" : ", ") + ("'" + entry.first + "': " + std::to_string(entry.second));
+      fail_model("the model imports no default-domain opset (opset imports {" + listed + "})");
+    }
+    if (opset_ > kOnnxMaxOpset)
+      fail_model("opset " + std::to_string(opset_) + " is newer than the newest the engine knows (" +
+                 std::to_string(kOnnxMaxOpset) + ")");
+  }
+
+  void collect_values() {
+    const Graph& g = model_.graph;
+    inits_ = g.initializers;
+    for (const auto& kv : inits_) {
+      names_.insert(kv.first);
+      if (kv.second.dtype() == DType::Float32) weights_.insert(kv.first);
+    }
+    for (const ValueInfo& v : g.inputs) {
+      names_.insert(v.name);
+      if (inits_.count(v.name)) continue;
+      inputs_.push_back(v);
+      // Dim 0 (the batch) at its declared size or 1, then one more; other symbolic dims at
+      // 3, then 5.
+      if (inputs_.size() == 1 && !v.shape.empty()) batch_ = v.shape[0] >= 0 ? v.shape[0] : 1;
+      ValueShape& s = shapes_[v.name];
+      s.dtype = v.dtype;
+      for (int r = 0; r < kRuns; ++r)
+        for (size_t d = 0; d < v.shape.size(); ++d) {
+          const int64_t declared = v.shape[d];
+          s.run[r].push_back(d == 0 ? (declared >= 0 ? declared : 1) + (declared != 0 ? r : 0)
+                                    : (declared >= 0 ? declared : 3 + 2 * r));
+        }
+    }
+    nodes_ = g.nodes;
+    for (const Node& n : nodes_) {
+      for (const std::string& i : n.inputs)
+        if (!i.empty()) read_.insert(i);
+      for (const std::string& o : n.outputs) names_.insert(o);
+    }
+    for (const ValueInfo& v : g.outputs) read_.insert(v.name);
+  }
+
+  // ---- pass 1: structure ------------------------------------------------------------------
+  void check_structure() {
+    std::map<std::string, std::string> producer;
+    for (const ValueInfo& v : inputs_) {
+      if (producer.count(v.name)) fail_model("graph input '" + v.name + "' is declared twice");
+      producer[v.name] = "graph input";
+    }
+    for (const auto& kv : inits_) producer.emplace(kv.first, "initializer");
+    for (size_t k = 0; k < nodes_.size(); ++k)
+      for (const std::string& o : nodes_[k].outputs) {
+        if (o.empty()) continue;
+        auto it = producer.find(o);
+        if (it != producer.end())
+          fail_model("value '" + o + "' is produced twice: by " + it->second + " and by node " +
+                     node_label(nodes_[k], k));
+        producer[o] = "node " + node_label(nodes_[k], k);
+      }
+    std::vector<std::string> dangling;
+    for (size_t k = 0; k < nodes_.size(); ++k)
+      for (const std::string& i : nodes_[k].inputs)
+        if (!i.empty() && !producer.count(i))
+          dangling.push_back("'" + i + "' (read by node " + node_label(nodes_[k], k) + ")");
+    std::set<std::string> outputs;
+    for (const ValueInfo& v : model_.graph.outputs) {
+      if (!producer.count(v.name)) dangling.push_back("'" + v.name + "' (a graph output)");
+      if (!outputs.insert(v.name).second) fail_model("graph outputs repeat the name '" + v.name + "'");
+    }
+    if (!dangling.empty()) fail_model("values that nothing produces: " + join(dangling, ", "));
+
+    // Kahn's algorithm in file order; the nodes left over sit on a cycle.
+    std::map<std::string, size_t> made_by;
+    for (size_t k = 0; k < nodes_.size(); ++k)
+      for (const std::string& o : nodes_[k].outputs)
+        if (!o.empty()) made_by[o] = k;
+    std::vector<int> waiting(nodes_.size(), 0);
+    std::vector<std::vector<size_t>> readers(nodes_.size());
+    for (size_t k = 0; k < nodes_.size(); ++k) {
+      std::set<std::string> inputs(nodes_[k].inputs.begin(), nodes_[k].inputs.end());
+      for (const std::string& i : inputs) {
+        auto it = made_by.find(i);
+        if (it == made_by.end()) continue;
+        ++waiting[k];
+        readers[it->second].push_back(k);
+      }
+    }
+    std::deque<size_t> ready;
+    for (size_t k = 0; k < nodes_.size(); ++k)
+      if (waiting[k] == 0) ready.push_back(k);
+    std::vector<size_t> order;
+    while (!ready.empty()) {
+      const size_t k = ready.front();
+      ready.pop_front();
+      order.push_back(k);
+      for (size_t r : readers[k])
+        if (--waiting[r] == 0) ready.push_back(r);
+    }
+    if (order.size() != nodes_.size()) {
+      std::vector<std::string> stuck;
+      for (size_t k = 0; k < nodes_.size(); ++k)
+        if (waiting[k] > 0) stuck.push_back(node_label(nodes_[k], k));
+      fail_model("the graph has a cycle through nodes " + join(stuck, ", "));
+    }
+    std::vector<Node> sorted;
+    std::vector<size_t> index;
+    for (size_t k : order) {
+      sorted.push_back(nodes_[k]);
+      index.push_back(k);
+    }
+    nodes_ = std::move(sorted);
+    file_index_ = std::move(index);
+  }
+
+  // ---- pass 2: support --------------------------------------------------------------------
+  void check_support() {
+    std::vector<std::string> ops, attrs, kinds, opsets;
+    for (size_t k = 0; k < nodes_.size(); ++k) {
+      const Node& n = nodes_[k];
+      const std::string label = node_label(n, file_index_[k]);
+      if (!n.domain.empty() && n.domain != "ai.onnx") {
+        ops.push_back(label + " in domain '" + n.domain + "'");
+        continue;
+      }
+      std::map<std::string, Attribute::Kind> allowed;
+      if (const auto* fold = fold_op_attrs(n.op_type)) {
+        for (const FoldAttr& a : *fold) allowed[a.name] = a.kind;
+      } else if (const OpDef* def = find_op("", n.op_type)) {
+        if (opset_ < def->onnx.since_opset)
+          opsets.push_back(label + " from opset " + std::to_string(def->onnx.since_opset));
+        for (const AttrSpec& a : def->schema.attrs)
+          if (!a.internal) allowed[a.name] = a.kind;
+        for (const LegacyAttr& a : def->onnx.legacy)
+          if (opset_ < a.until_opset) allowed[a.name] = a.kind;
+      } else {
+        ops.push_back(label);
+        continue;
+      }
+      std::vector<std::string> unknown;
+      for (const auto& kv : n.attrs) {
+        auto it = allowed.find(kv.first);
+        if (it == allowed.end()) {
+          unknown.push_back(kv.first);
+        } else if (kv.second.kind != it->second &&
+                   !(it->second == Attribute::Kind::Float && kv.second.kind == Attribute::Kind::Int)) {
+          kinds.push_back(label + ": " + kv.first + " must be " + attribute_kind_name(it->second) +
+                          ", got " + attribute_kind_name(kv.second.kind));
+        }
+      }
+      if (!unknown.empty()) attrs.push_back(label + ": " + join(unknown, ", "));
+    }
+    std::vector<std::string> problems;
+    if (!ops.empty()) problems.push_back("unsupported operators: " + join(ops, ", "));
+    if (!attrs.empty()) problems.push_back("unsupported attributes: " + join(attrs, "; "));
+    if (!kinds.empty()) problems.push_back("attributes of the wrong type: " + join(kinds, "; "));
+    if (!opsets.empty()) problems.push_back("ops the engine reads only in newer opsets: " + join(opsets, ", "));
+    if (!problems.empty()) fail_model(join(problems, "; "));
+  }
+
+  // ---- pass 3: translation ----------------------------------------------------------------
+  std::string resolve(std::string name) const {
+    for (auto it = alias_.find(name); it != alias_.end(); it = alias_.find(name)) name = it->second;
+    return name;
+  }
+
+  // The value of input `index`, or nullptr when the node omits it; an error when it is
+  // present but only known at run time.
+  const Tensor* need_constant(const Node& node, size_t index, const char* what) const {
+    if (index >= node.inputs.size() || node.inputs[index].empty()) return nullptr;
+    const Tensor* t = constant(node.inputs[index]);
+    if (!t) fail(std::string(what) + " must be known at import (it is computed at run time)");
+    return t;
+  }
+
+  void set(const Node& node, const Tensor& value) { consts_[node.outputs.at(0)] = value; }
+
+  void translate(Node node, size_t k) {
+    label_ = node_label(node, file_index_[k]);
+    for (std::string& i : node.inputs) i = resolve(i);
+    if (fold_op_attrs(node.op_type)) return fold_import_op(node);
+    const OpDef& def = get_op("", node.op_type);
+    node.domain.clear();
+    drop_uncomputed_outputs(def, node);
+    if (node.op_type == "Identity") {
+      if (const Tensor* v = constant(node.inputs.at(0)))
+        set(node, *v);
+      else
+        alias_[node.outputs.at(0)] = node.inputs.at(0);
+      return;
+    }
+    const bool fold = folds_on_known_inputs(node.op_type) && all_inputs_known(node) &&
+                      !(node.op_type == "Reshape" && node.inputs.size() > 1 &&
+                        has_symbolic_batch(*constant(node.inputs[1])));
+    if (def.onnx.translate) def.onnx.translate(node, *this);
+    for (const LegacyAttr& a : def.onnx.legacy) node.attrs.erase(a.name);
+    if (fold)
+      fold_engine_op(node);
+    else
+      emit(node);
+  }
+
+  bool all_inputs_known(const Node& node) const {
+    for (const std::string& i : node.inputs)
+      if (!i.empty() && !constant(i)) return false;
+    return true;
+  }
+
+  // Optional outputs the engine does not compute (BatchNormalization's statistics, MaxPool's
+  // indices, Dropout's boolean mask) are dropped when nothing reads them.
+  void drop_uncomputed_outputs(const OpDef& def, Node& node) const {
+    size_t keep = static_cast<size_t>(def.schema.max_outputs);
+    if (node.op_type == "Dropout") keep = 1;  // the engine's mask is float32, ONNX's bool
+    while (node.outputs.size() > keep || (!node.outputs.empty() && node.outputs.back().empty())) {
+      if (!node.outputs.back().empty() && is_read(node.outputs.back()))
+        fail("output '" + node.outputs.back() + "' is read but the engine does not compute it");
+      node.outputs.pop_back();
+    }
+  }
+
+  void fold_import_op(const Node& node) {
+    const std::string& op = node.op_type;
+    try {
+      if (op == "Constant") {
+        set(node, fold_constant(node));
+      } else if (op == "ConstantOfShape") {
+        const Tensor* shape = need_constant(node, 0, "the shape input");
+        if (!shape) fail("the shape input is missing");
+        if (has_symbolic_batch(*shape))
+          fail("the shape depends on the batch size, which is only known at run time");
+        set(node, fold_constant_of_shape(node, *shape));
+      } else if (op == "Shape") {
+        set(node, shape_of(node));
+      } else if (op == "Gather") {
+        const Tensor* data = need_constant(node, 0, "the data input");
+        const Tensor* indices = need_constant(node, 1, "the indices input");
+        if (!data || !indices) fail("Gather needs its data and indices inputs");
+        set(node, fold_gather(node, *data, *indices));
+      } else if (op == "Cast") {
+        fold_cast_node(node);
+      } else if (op == "Slice") {
+        set(node, slice(node));
+      }
+    } catch (const Error& e) {
+      const std::string prefix = "ONNX import of ";
+      if (std::string(e.what()).compare(0, prefix.size(), prefix) == 0) throw;
+      fail(e.what());
+    }
+  }
+
+  Tensor shape_of(const Node& node) const {
+    const std::vector<int64_t> dims = symbolic_shape(node.inputs.at(0));
+    const int64_t rank = static_cast<int64_t>(dims.size());
+    auto clamp = [&](int64_t v) { return std::clamp(v < 0 ? v + rank : v, int64_t{0}, rank); };
+    const int64_t start = clamp(node.attr_int("start", 0));
+    const int64_t end = clamp(node.attr_int("end", rank));
+    std::vector<int64_t> part(dims.begin() + start, dims.begin() + std::max(start, end));
+    return int64_tensor({static_cast<int64_t>(part.size())}, part);
+  }
+
+  // A value's shape with kSymbolicBatch for the dim that follows the batch; an error when
+  // another dim changes with the inputs' sizes.
+  std::vector<int64_t> symbolic_shape(const std::string& name) const {
+    if (const Tensor* t = constant(name)) return t->shape();
+    auto it = shapes_.find(name);
+    if (it == shapes_.end()) fail("the shape of '" + name + "' is unknown");
+    const ValueShape& s = it->second;
+    std::vector<int64_t> dims = s.run[0];
+    for (size_t d = 0; runs_ > 1 && d < dims.size(); ++d) {
+      if (s.run[0][d] == s.run[1][d]) continue;
+      if (s.run[0][d] != batch_ || s.run[1][d] != batch_ + 1)
+        fail("the shape of '" + name + "' is not static (dim " + std::to_string(d) +
+             " follows an input's size)");
+      dims[d] = kSymbolicBatch;
+    }
+    return dims;
+  }
+
+  void fold_cast_node(const Node& node) {
+    if (const Tensor* x = constant(node.inputs.at(0))) return set(node, fold_cast(node, *x));
+    auto it = shapes_.find(node.inputs[0]);
+    if (it != shapes_.end() && cast_keeps(node, it->second.dtype)) {
+      alias_[node.outputs.at(0)] = node.inputs[0];
+      return;
+    }
+    fail("Cast of a run-time value to data type " + std::to_string(node.attr_int("to", 0)) +
+         " is not supported (values computed at run time keep their type)");
+  }
+
+  Tensor slice(const Node& node) const {
+    const Tensor* data = need_constant(node, 0, "the data input");
+    if (!data) fail("Slice needs its data input");
+    if (opset_ < 10)
+      return fold_slice(*data, node.attr_ints("starts"), node.attr_ints("ends"),
+                        node.attr_ints("axes"), {});
+    auto values = [&](size_t i, const char* what) {
+      const Tensor* t = need_constant(node, i, what);
+      return t ? int64_values(*t) : std::vector<int64_t>{};
+    };
+    return fold_slice(*data, values(1, "starts"), values(2, "ends"), values(3, "axes"),
+                      values(4, "steps"));
+  }
+
+  void fold_engine_op(const Node& node) {
+    std::vector<Tensor> inputs;
+    for (const std::string& i : node.inputs) inputs.push_back(i.empty() ? Tensor() : *constant(i));
+    const bool arithmetic = node.op_type == "Add" || node.op_type == "Sub" ||
+                            node.op_type == "Mul" || node.op_type == "Div";
+    try {
+      if (arithmetic && inputs.at(0).dtype() != inputs.at(1).dtype())
+        fail("the operands differ in type");
+      if (arithmetic && inputs[0].dtype() == DType::Int64)
+        return set(node, fold_int64_binary(node.op_type, inputs[0], inputs[1]));
+      OpCall call;
+      call.op_type = node.op_type;
+      call.attrs = node.attrs;
+      set(node, run_op(call, inputs).outputs.at(0));
+    } catch (const Error& e) {
+      const std::string prefix = "ONNX import of ";
+      if (std::string(e.what()).compare(0, prefix.size(), prefix) == 0) throw;
+      fail(e.what());
+    }
+  }
+
+  void emit(const Node& node) {
+    infer(node);
+    out_.push_back(node);
+  }
+
+  // Plans the node at each batch size: an error the first time; a graph that cannot run at
+  // the second size keeps the batch size its inputs declare.
+  void infer(const Node& node) {
+    const OpDef& def = get_op(node.domain, node.op_type);
+    Node checked;
+    try {
+      checked = checked_node(def, node);
+    } catch (const Error& e) {
+      fail(e.what());
+    }
+    for (int r = 0; r < runs_; ++r) {
+      std::vector<ValueDesc> in;
+      for (const std::string& i : node.inputs) {
+        if (i.empty()) {
+          in.push_back({DType::Float32, {}, nullptr, false});
+        } else if (const Tensor* t = constant(i)) {
+          in.push_back({t->dtype(), t->shape(), t, true});
+        } else {
+          const ValueShape& s = shapes_.at(i);
+          in.push_back({s.dtype, s.run[r], nullptr, true});
+        }
+      }
+      std::vector<ValueDesc> out;
+      try {
+        out = def.make(checked)->plan(in, PlanOptions{});
+      } catch (const Error& e) {
+        if (r == 0) fail_model(e.what());
+        runs_ = 1;
+        break;
+      }
+      if (out.size() != node.outputs.size())
+        fail(str("produces ", out.size(), " outputs, the node names ", node.outputs.size()));
+      for (size_t k = 0; k < out.size(); ++k) {
+        ValueShape& s = shapes_[node.outputs[k]];
+        s.dtype = out[k].dtype;
+        s.run[r] = out[k].shape;
+      }
+    }
+  }
+
+  std::string unique(const std::string& base) {
+    std::string name = base;
+    for (int k = 1; names_.count(name); ++k) name = base + "_" + std::to_string(k);
+    names_.insert(name);
+    return name;
+  }
+
+  // ---- pass 4: build ------------------------------------------------------------------------
+  OnnxImport build() {
+    // Graph outputs are values of their own: a folded or renamed one is copied out.
+    for (const ValueInfo& v : model_.graph.outputs) {
+      const std::string value = resolve(v.name);
+      if (value == v.name && !constant(value)) continue;  // computed under its own name
+      label_ = "'" + v.name + "' (graph output)";
+      if (const Tensor* t = constant(value))
+        if (has_symbolic_batch(*t))
+          fail("the value depends on the batch size, which is only known at run time");
+      Node copy;
+      copy.op_type = "Identity";
+      copy.name = v.name;
+      copy.inputs = {value == v.name ? rename_constant(value) : value};
+      copy.outputs = {v.name};
+      emit(copy);
+    }
+
+    OnnxImport result;
+    result.opset = opset_;
+    result.fixed_batch = runs_ == 1 && !inputs_.empty();
+    Graph& g = result.graph;
+    for (ValueInfo v : inputs_) {
+      if (!v.shape.empty() && !result.fixed_batch) v.shape[0] = -1;
+      g.inputs.push_back(v);
+    }
+    g.nodes = out_;
+    for (const Node& n : out_)
+      for (const std::string& i : n.inputs) {
+        const Tensor* t = i.empty() ? nullptr : constant(i);
+        if (!t || g.initializers.count(i)) continue;
+        if (has_symbolic_batch(*t))
+          fail_model("value '" + i + "' depends on the batch size, which is only known at run time");
+        g.initializers[i] = *t;
+        if (weights_.count(i)) {
+          result.weights.insert(i);
+          if (!frozen_.count(i)) g.trainable.insert(i);
+        }
+      }
+    for (const ValueInfo& v : model_.graph.outputs) {
+      ValueInfo out = v;
+      auto it = shapes_.find(v.name);
+      if (it != shapes_.end()) {
+        out.dtype = it->second.dtype;
+        out.shape = it->second.run[0];
+        for (size_t d = 0; runs_ > 1 && d < out.shape.size(); ++d)
+          if (it->second.run[1][d] != out.shape[d]) out.shape[d] = -1;
+      } else {  // a graph input returned as it is
+        for (const ValueInfo& i : g.inputs)
+          if (i.name == v.name) out = i;
+      }
+      g.outputs.push_back(out);
+      result.output_shapes.push_back(out.shape);
+    }
+    return result;
+  }
+
+  // A folded graph output that kept its name moves its value under a new name, so the
+  // Identity copying it out can produce the output's own name.
+  std::string rename_constant(const std::string& name) {
+    const Tensor value = *constant(name);
+    consts_.erase(name);
+    return add_constant(value, name + "/value");
+  }
+
+  struct ValueShape {
+    DType dtype = DType::Float32;
+    Shape run[kRuns];
+  };
+
+  const OnnxModel& model_;
+  std::string source_;
+  int64_t opset_ = 0;
+  std::vector<Node> nodes_;         // topologically sorted
+  std::vector<size_t> file_index_;  // each sorted node's position in the file
+  std::string label_;               // the node being translated, for messages
+  std::vector<ValueInfo> inputs_;   // graph inputs that are not initializers
+  std::map<std::string, Tensor> inits_;   // the file's initializers
+  std::map<std::string, Tensor> consts_;  // folded values and constants added by translation
+  std::set<std::string> weights_;         // float initializers and added weights
+  std::set<std::string> frozen_;
+  std::map<std::string, std::string> alias_;  // a value that equals another (Identity, Cast)
+  std::set<std::string> read_;   // values some node or graph output reads
+  std::set<std::string> names_;  // every value name, for unique new ones
+  std::vector<Node> out_;
+  std::map<std::string, ValueShape> shapes_;
+  int runs_ = kRuns;
+  int64_t batch_ = 1;  // the batch size of run 0; run 1 uses batch_ + 1
+};
+
+}  // namespace
+
+OnnxImport onnx_import(const OnnxModel& model, const std::string& source) {
+  return Importer(model, source).run();
+}
+
+OnnxImport onnx_load(const std::string& path) { return onnx_import(onnx_read(path), path); }
+
+}  // namespace engine
