@@ -4,7 +4,11 @@
 // kernels of its tensors' device and never branches on devices or variants itself.
 //
 //   struct ConvKernels { void (*forward)(...); void (*backward)(...); };
-//   const KernelTable<ConvKernels>& conv_kernels();   // defined in the op folder
+//   const KernelTable<ConvKernels>& conv_kernels() {   // in the op folder
+//     static const KernelTable<ConvKernels> table("Conv", {conv2d_forward_ref, ...},
+//                                                 {conv2d_forward_cpu, ...});
+//     return table;
+//   }
 //   conv_kernels().get(x.device()).forward(...);
 #pragma once
 
@@ -40,7 +44,11 @@ inline KernelVariant kernel_variant(Device device) {
 template <class Kernels>
 class KernelTable {
  public:
-  explicit KernelTable(const char* op) : op_(op) {}
+  // Every op has its reference and CPU kernels; a device backend adds its own with set().
+  KernelTable(const char* op, const Kernels& ref, const Kernels& cpu) : op_(op) {
+    set(KernelVariant::Ref, ref);
+    set(KernelVariant::Cpu, cpu);
+  }
 
   KernelTable& set(KernelVariant variant, const Kernels& kernels) {
     entries_[static_cast<int>(variant)] = kernels;

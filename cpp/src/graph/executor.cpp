@@ -24,6 +24,30 @@ void add_into(Tensor& acc, const Tensor& part) {
   for (int64_t i = 0, n = acc.numel(); i < n; ++i) a[i] += p[i];
 }
 
+// The executor's parameters held for one call: shared by calls that only read them,
+// exclusively by calls that change them (training steps, BatchNormalization statistics).
+class ParamsLock {
+ public:
+  ParamsLock(std::shared_mutex& mutex, bool exclusive) : mutex_(mutex), exclusive_(exclusive) {
+    if (exclusive_)
+      mutex_.lock();
+    else
+      mutex_.lock_shared();
+  }
+  ~ParamsLock() {
+    if (exclusive_)
+      mutex_.unlock();
+    else
+      mutex_.unlock_shared();
+  }
+  ParamsLock(const ParamsLock&) = delete;
+  ParamsLock& operator=(const ParamsLock&) = delete;
+
+ private:
+  std::shared_mutex& mutex_;
+  bool exclusive_;
+};
+
 // A plan and the RunStates of calls on it. States return to the front of the pool, so one
 // caller at a time keeps reusing the same buffers.
 struct PlanEntry {
@@ -215,12 +239,7 @@ std::vector<Tensor> Executor::run(const std::vector<Tensor>& inputs, Mode mode) 
   Impl& m = *impl_;
   const std::vector<Tensor> in = m.checked_inputs(inputs);
   // A training-mode run commits BatchNormalization statistics: it changes parameters.
-  std::shared_lock<std::shared_mutex> reading(m.params, std::defer_lock);
-  std::unique_lock<std::shared_mutex> writing(m.params, std::defer_lock);
-  if (mode == Mode::Training)
-    writing.lock();
-  else
-    reading.lock();
+  ParamsLock lock(m.params, mode == Mode::Training);
   Impl::Lease lease(m, m.get_plan(in, mode, GradKind::None));
   RunState& s = lease.state();
   m.forward(lease.plan(), s, in, RunContext{mode, m.step.load()});
@@ -237,7 +256,7 @@ float Executor::train_step(const std::vector<Tensor>& inputs, const std::string&
   std::vector<int> fetch_ids;
   for (const std::string& name : fetch) fetch_ids.push_back(m.value_id(name, "train_step"));
   const std::vector<Tensor> in = m.checked_inputs(inputs);
-  std::unique_lock<std::shared_mutex> writing(m.params);
+  ParamsLock lock(m.params, true);
   Impl::Lease lease(m, m.get_plan(in, Mode::Training, GradKind::Parameters));
   RunState& s = lease.state();
   const RunContext ctx{Mode::Training, ++m.step};
@@ -271,7 +290,7 @@ void Executor::set_optimizer(std::shared_ptr<Optimizer> optimizer,
   for (const std::string& name : parameters)
     ENGINE_CHECK(impl_->graph->trainable.count(name), "set_optimizer: '", name,
                  "' is not a trainable initializer");
-  std::unique_lock<std::shared_mutex> writing(impl_->params);
+  ParamsLock lock(impl_->params, true);
   impl_->optimizer = std::move(optimizer);
   impl_->optimized = std::move(parameters);
 }
@@ -294,12 +313,7 @@ std::map<std::string, Tensor> Executor::gradients(const std::vector<Tensor>& inp
   const int out_id = m.value_id(output, "gradients");
   check_float32(seed, "gradients: seed");
   const std::vector<Tensor> in = m.checked_inputs(inputs);
-  std::shared_lock<std::shared_mutex> reading(m.params, std::defer_lock);
-  std::unique_lock<std::shared_mutex> writing(m.params, std::defer_lock);
-  if (mode == Mode::Training)
-    writing.lock();
-  else
-    reading.lock();
+  ParamsLock lock(m.params, mode == Mode::Training);
   Impl::Lease lease(m, m.get_plan(in, mode, GradKind::ParametersAndInputs));
   RunState& s = lease.state();
   const RunContext ctx{mode, mode == Mode::Training ? ++m.step : m.step.load()};

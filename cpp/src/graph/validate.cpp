@@ -1,9 +1,9 @@
 // The first pass: the whole graph is checked before anything is planned, and every problem
 // is reported in one error (names, ops, attributes against the op schemas, cycles).
-#include <deque>
 #include <set>
 
 #include "graph/plan.h"
+#include "graph/topological_order.h"
 
 namespace engine {
 
@@ -16,36 +16,27 @@ namespace {
   fail(ErrorKind::Value, msg);
 }
 
-// Kahn's algorithm; the nodes left over sit on a cycle (named in `problems`).
-std::vector<size_t> topological_order(const CompiledGraph& g, std::vector<std::string>& problems) {
+// The nodes in run order; the ones on a cycle are named in `problems`.
+std::vector<size_t> run_order(const CompiledGraph& g, std::vector<std::string>& problems) {
   const size_t n = g.nodes.size();
   std::vector<int> producer(g.value_names.size(), -1);
   for (size_t i = 0; i < n; ++i)
     for (int v : g.node_outputs[i]) producer[v] = static_cast<int>(i);
   std::vector<int> pending(n, 0);
-  std::vector<std::vector<size_t>> consumers(g.value_names.size());
+  std::vector<std::vector<size_t>> readers(n);
   for (size_t i = 0; i < n; ++i)
     for (int v : g.node_inputs[i])
       if (v >= 0 && producer[v] >= 0) {
         ++pending[i];
-        consumers[v].push_back(i);
+        readers[producer[v]].push_back(i);
       }
-  std::deque<size_t> ready;
-  for (size_t i = 0; i < n; ++i)
-    if (pending[i] == 0) ready.push_back(i);
-  std::vector<size_t> order;
-  while (!ready.empty()) {
-    const size_t i = ready.front();
-    ready.pop_front();
-    order.push_back(i);
-    for (int v : g.node_outputs[i])
-      for (size_t c : consumers[v])
-        if (--pending[c] == 0) ready.push_back(c);
-  }
+  std::vector<size_t> order = topological_order(readers, pending);
   if (order.size() != n) {
+    std::vector<char> placed(n, 0);
+    for (size_t i : order) placed[i] = 1;
     std::string cycle;
     for (size_t i = 0; i < n; ++i)
-      if (pending[i] > 0) cycle += (cycle.empty() ? "" : ", ") + g.nodes[i].label();
+      if (!placed[i]) cycle += (cycle.empty() ? "" : ", ") + g.nodes[i].label();
     problems.push_back("the graph has a cycle through " + cycle);
   }
   return order;
@@ -156,7 +147,7 @@ CompiledGraph compile_graph(const Graph& graph) {
     g.input_ids.push_back(g.value_ids.count(v.name) ? g.value_ids.at(v.name) : -1);
     g.input_dtypes.push_back(v.dtype);
   }
-  if (problems.empty()) g.order = topological_order(g, problems);
+  if (problems.empty()) g.order = run_order(g, problems);
   if (!problems.empty()) report(problems);
   // Creating each node's op checks its attribute values.
   if (problems.empty()) {

@@ -12,12 +12,12 @@
 // The batch dimension stays symbolic through the folding: Shape of a batch-major value gives
 // kSymbolicBatch in place of the batch size, which a Reshape target turns back into 0 or -1.
 #include <algorithm>
-#include <deque>
 #include <map>
 #include <set>
 
 #include "engine/onnx.h"
 #include "engine/ops.h"
+#include "graph/topological_order.h"
 #include "onnx/fold.h"
 #include "ops/onnx_translate.h"
 #include "ops/op.h"
@@ -184,7 +184,7 @@ class Importer final : public OnnxImportContext {
     }
     if (!dangling.empty()) fail_model("values that nothing produces: " + join(dangling, ", "));
 
-    // Kahn's algorithm in file order; the nodes left over sit on a cycle.
+    // In file order where the edges allow; the nodes left over sit on a cycle.
     std::map<std::string, size_t> made_by;
     for (size_t k = 0; k < nodes_.size(); ++k)
       for (const std::string& o : nodes_[k].outputs)
@@ -200,21 +200,13 @@ class Importer final : public OnnxImportContext {
         readers[it->second].push_back(k);
       }
     }
-    std::deque<size_t> ready;
-    for (size_t k = 0; k < nodes_.size(); ++k)
-      if (waiting[k] == 0) ready.push_back(k);
-    std::vector<size_t> order;
-    while (!ready.empty()) {
-      const size_t k = ready.front();
-      ready.pop_front();
-      order.push_back(k);
-      for (size_t r : readers[k])
-        if (--waiting[r] == 0) ready.push_back(r);
-    }
+    const std::vector<size_t> order = topological_order(readers, waiting);
     if (order.size() != nodes_.size()) {
+      std::vector<char> placed(nodes_.size(), 0);
+      for (size_t k : order) placed[k] = 1;
       std::vector<std::string> stuck;
       for (size_t k = 0; k < nodes_.size(); ++k)
-        if (waiting[k] > 0) stuck.push_back(node_label(nodes_[k], k));
+        if (!placed[k]) stuck.push_back(node_label(nodes_[k], k));
       fail_model("the graph has a cycle through nodes " + join(stuck, ", "));
     }
     std::vector<Node> sorted;

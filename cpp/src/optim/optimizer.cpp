@@ -10,10 +10,9 @@
 namespace engine {
 
 const KernelTable<OptimizerKernels>& optimizer_kernels() {
-  static const KernelTable<OptimizerKernels> table =
-      KernelTable<OptimizerKernels>("optimizer")
-          .set(KernelVariant::Ref, {optimizer_update_ref, sum_of_squares_ref})
-          .set(KernelVariant::Cpu, {optimizer_update_cpu, sum_of_squares_cpu});
+  static const KernelTable<OptimizerKernels> table("optimizer",
+                                                   {optimizer_update_ref, sum_of_squares_ref},
+                                                   {optimizer_update_cpu, sum_of_squares_cpu});
   return table;
 }
 

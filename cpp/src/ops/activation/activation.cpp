@@ -23,10 +23,9 @@ const char* activation_name(Activation op) {
 }
 
 const KernelTable<ActivationKernels>& activation_kernels() {
-  static const KernelTable<ActivationKernels> table =
-      KernelTable<ActivationKernels>("activation")
-          .set(KernelVariant::Ref, {activation_forward_ref, activation_backward_ref})
-          .set(KernelVariant::Cpu, {activation_forward_cpu, activation_backward_cpu});
+  static const KernelTable<ActivationKernels> table(
+      "activation", {activation_forward_ref, activation_backward_ref},
+      {activation_forward_cpu, activation_backward_cpu});
   return table;
 }
 
@@ -71,9 +70,11 @@ bool has_fused_relu(const Node& node) {
   return act == "Relu";
 }
 
-void fused_relu_backward(const Tensor& dy, const Tensor& y, Tensor& dpre) {
+const Tensor& gradient_before_relu(const Tensor& dy, const Tensor& y, Tensor* scratch) {
+  if (!scratch) return dy;
   // relu'(x) = [x > 0] = [y > 0] since y = max(x, 0): y stands in for x.
-  activation_backward(Activation::Relu, dy, y, y, ActivationAttrs{}, dpre);
+  activation_backward(Activation::Relu, dy, y, y, ActivationAttrs{}, *scratch);
+  return *scratch;
 }
 
 }  // namespace engine

@@ -38,8 +38,9 @@ void activation_backward(Activation op, const Tensor& dy, const Tensor& x, const
 // producer carries this internal attribute (never exported).
 constexpr const char* kFusedActivation = "engine_fused_activation";
 bool has_fused_relu(const Node& node);
-// Backward through a fused Relu: dpre = dy where y > 0, else 0 (y is the fused output).
-void fused_relu_backward(const Tensor& dy, const Tensor& y, Tensor& dpre);
+// The gradient before a fused Relu: dy itself when `scratch` is null (no Relu was fused);
+// else dy where y > 0 and 0 elsewhere (y being the fused output), written into *scratch.
+const Tensor& gradient_before_relu(const Tensor& dy, const Tensor& y, Tensor* scratch);
 
 // Kernels over n contiguous floats. Backward: dx = dy * f'(x), overwriting dx.
 struct ActivationKernels {

@@ -55,12 +55,9 @@ float* data_or_null(Tensor& t) { return t.defined() ? t.data<float>() : nullptr;
 }  // namespace
 
 const KernelTable<BatchNormKernels>& batch_norm_kernels() {
-  static const KernelTable<BatchNormKernels> table =
-      KernelTable<BatchNormKernels>("BatchNormalization")
-          .set(KernelVariant::Ref,
-               {batch_norm_stats_ref, batch_norm_apply_ref, batch_norm_backward_ref})
-          .set(KernelVariant::Cpu,
-               {batch_norm_stats_cpu, batch_norm_apply_cpu, batch_norm_backward_cpu});
+  static const KernelTable<BatchNormKernels> table(
+      "BatchNormalization", {batch_norm_stats_ref, batch_norm_apply_ref, batch_norm_backward_ref},
+      {batch_norm_stats_cpu, batch_norm_apply_cpu, batch_norm_backward_cpu});
   return table;
 }
 

@@ -25,10 +25,8 @@ const char* binary_op_name(BinaryOp op) {
 }
 
 const KernelTable<BinaryKernels>& binary_kernels() {
-  static const KernelTable<BinaryKernels> table =
-      KernelTable<BinaryKernels>("binary")
-          .set(KernelVariant::Ref, {binary_forward_ref, binary_backward_ref})
-          .set(KernelVariant::Cpu, {binary_forward_cpu, binary_backward_cpu});
+  static const KernelTable<BinaryKernels> table("binary", {binary_forward_ref, binary_backward_ref},
+                                                {binary_forward_cpu, binary_backward_cpu});
   return table;
 }
 

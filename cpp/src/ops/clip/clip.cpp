@@ -7,10 +7,8 @@ namespace engine {
 namespace {
 
 const KernelTable<ClipKernels>& clip_kernels() {
-  static const KernelTable<ClipKernels> table =
-      KernelTable<ClipKernels>("Clip")
-          .set(KernelVariant::Ref, {clip_forward_ref, clip_backward_ref})
-          .set(KernelVariant::Cpu, {clip_forward_cpu, clip_backward_cpu});
+  static const KernelTable<ClipKernels> table("Clip", {clip_forward_ref, clip_backward_ref},
+                                              {clip_forward_cpu, clip_backward_cpu});
   return table;
 }
 

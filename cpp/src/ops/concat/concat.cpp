@@ -8,9 +8,7 @@
 namespace engine {
 
 const KernelTable<ConcatKernels>& concat_kernels() {
-  static const KernelTable<ConcatKernels> table = KernelTable<ConcatKernels>("Concat")
-                                                      .set(KernelVariant::Ref, {concat_copy_ref})
-                                                      .set(KernelVariant::Cpu, {concat_copy_cpu});
+  static const KernelTable<ConcatKernels> table("Concat", {concat_copy_ref}, {concat_copy_cpu});
   return table;
 }
 

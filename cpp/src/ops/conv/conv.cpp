@@ -17,10 +17,8 @@ bool wanted(const Tensor* t) { return t != nullptr && t->defined(); }
 }  // namespace
 
 const KernelTable<ConvKernels>& conv_kernels() {
-  static const KernelTable<ConvKernels> table =
-      KernelTable<ConvKernels>("Conv")
-          .set(KernelVariant::Ref, {conv2d_forward_ref, conv2d_backward_ref})
-          .set(KernelVariant::Cpu, {conv2d_forward_cpu, conv2d_backward_cpu});
+  static const KernelTable<ConvKernels> table("Conv", {conv2d_forward_ref, conv2d_backward_ref},
+                                              {conv2d_forward_cpu, conv2d_backward_cpu});
   return table;
 }
 

@@ -37,8 +37,8 @@ class ConvNode : public NodeOp {
   bool backward_reads_forward() const override { return attrs_.relu; }
 
   void backward(const OpIO& io, const RunContext&) const override {
-    if (attrs_.relu) fused_relu_backward(io.dout(0), io.out(0), io.state(dpre_));
-    const Tensor& dy = attrs_.relu ? io.state(dpre_) : io.dout(0);
+    const Tensor& dy =
+        gradient_before_relu(io.dout(0), io.out(0), attrs_.relu ? &io.state(dpre_) : nullptr);
     Tensor* dw = io.wanted(1);
     Tensor* db = io.wanted(2);
     // The kernels accumulate weight and bias gradients; the caller wants them written.

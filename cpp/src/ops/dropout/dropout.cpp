@@ -31,10 +31,8 @@ void copy_values(const Tensor& src, Tensor& dst) {
 }  // namespace
 
 const KernelTable<DropoutKernels>& dropout_kernels() {
-  static const KernelTable<DropoutKernels> table =
-      KernelTable<DropoutKernels>("Dropout")
-          .set(KernelVariant::Ref, {dropout_forward_ref})
-          .set(KernelVariant::Cpu, {dropout_forward_cpu});
+  static const KernelTable<DropoutKernels> table("Dropout", {dropout_forward_ref},
+                                                 {dropout_forward_cpu});
   return table;
 }
 

@@ -10,9 +10,7 @@
 namespace engine {
 
 const KernelTable<GemmKernels>& gemm_kernels() {
-  static const KernelTable<GemmKernels> table = KernelTable<GemmKernels>("GEMM")
-                                                    .set(KernelVariant::Ref, {gemm_ref})
-                                                    .set(KernelVariant::Cpu, {gemm_cpu});
+  static const KernelTable<GemmKernels> table("GEMM", {gemm_ref}, {gemm_cpu});
   return table;
 }
 

@@ -32,8 +32,8 @@ class GemmNode : public NodeOp {
   bool backward_reads_forward() const override { return attrs_.relu; }
 
   void backward(const OpIO& io, const RunContext&) const override {
-    if (attrs_.relu) fused_relu_backward(io.dout(0), io.out(0), io.state(dpre_));
-    const Tensor& dy = attrs_.relu ? io.state(dpre_) : io.dout(0);
+    const Tensor& dy =
+        gradient_before_relu(io.dout(0), io.out(0), attrs_.relu ? &io.state(dpre_) : nullptr);
     Tensor* db = io.wanted(1);
     Tensor* dc = io.wanted(2);
     if (db) zero_fill(*db);  // B and C gradients accumulate in the kernel

@@ -9,16 +9,14 @@
 namespace engine {
 
 const KernelTable<LossKernels>& loss_kernels() {
-  static const KernelTable<LossKernels> table =
-      KernelTable<LossKernels>("losses")
-          .set(KernelVariant::Ref,
-               {softmax_cross_entropy_forward_ref, softmax_cross_entropy_backward_ref,
-                pointwise_loss_forward_ref, pointwise_loss_backward_ref,
-                categorical_cross_entropy_forward_ref, categorical_cross_entropy_backward_ref})
-          .set(KernelVariant::Cpu,
-               {softmax_cross_entropy_forward_cpu, softmax_cross_entropy_backward_cpu,
-                pointwise_loss_forward_cpu, pointwise_loss_backward_cpu,
-                categorical_cross_entropy_forward_cpu, categorical_cross_entropy_backward_cpu});
+  static const KernelTable<LossKernels> table(
+      "losses",
+      {softmax_cross_entropy_forward_ref, softmax_cross_entropy_backward_ref,
+       pointwise_loss_forward_ref, pointwise_loss_backward_ref,
+       categorical_cross_entropy_forward_ref, categorical_cross_entropy_backward_ref},
+      {softmax_cross_entropy_forward_cpu, softmax_cross_entropy_backward_cpu,
+       pointwise_loss_forward_cpu, pointwise_loss_backward_cpu,
+       categorical_cross_entropy_forward_cpu, categorical_cross_entropy_backward_cpu});
   return table;
 }
 

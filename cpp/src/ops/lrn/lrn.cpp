@@ -8,10 +8,8 @@
 namespace engine {
 
 const KernelTable<LrnKernels>& lrn_kernels() {
-  static const KernelTable<LrnKernels> table =
-      KernelTable<LrnKernels>("LRN")
-          .set(KernelVariant::Ref, {lrn_forward_ref, lrn_backward_ref})
-          .set(KernelVariant::Cpu, {lrn_forward_cpu, lrn_backward_cpu});
+  static const KernelTable<LrnKernels> table("LRN", {lrn_forward_ref, lrn_backward_ref},
+                                             {lrn_forward_cpu, lrn_backward_cpu});
   return table;
 }
 

@@ -9,10 +9,8 @@ const char* pool_op_name(PoolKind kind) {
 }
 
 const KernelTable<PoolKernels>& pool_kernels() {
-  static const KernelTable<PoolKernels> table =
-      KernelTable<PoolKernels>("pooling")
-          .set(KernelVariant::Ref, {pool2d_forward_ref, pool2d_backward_ref})
-          .set(KernelVariant::Cpu, {pool2d_forward_cpu, pool2d_backward_cpu});
+  static const KernelTable<PoolKernels> table("pooling", {pool2d_forward_ref, pool2d_backward_ref},
+                                              {pool2d_forward_cpu, pool2d_backward_cpu});
   return table;
 }
 

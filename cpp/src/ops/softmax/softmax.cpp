@@ -26,10 +26,9 @@ SoftmaxGeometry softmax_geometry(const Shape& shape, const SoftmaxAttrs& attrs, 
 }
 
 const KernelTable<SoftmaxKernels>& softmax_kernels() {
-  static const KernelTable<SoftmaxKernels> table =
-      KernelTable<SoftmaxKernels>("Softmax")
-          .set(KernelVariant::Ref, {softmax_forward_ref, softmax_backward_ref})
-          .set(KernelVariant::Cpu, {softmax_forward_cpu, softmax_backward_cpu});
+  static const KernelTable<SoftmaxKernels> table("Softmax",
+                                                 {softmax_forward_ref, softmax_backward_ref},
+                                                 {softmax_forward_cpu, softmax_backward_cpu});
   return table;
 }
 

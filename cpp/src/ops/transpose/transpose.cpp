@@ -5,10 +5,7 @@
 namespace engine {
 
 const KernelTable<TransposeKernels>& transpose_kernels() {
-  static const KernelTable<TransposeKernels> table =
-      KernelTable<TransposeKernels>("Transpose")
-          .set(KernelVariant::Ref, {transpose_ref})
-          .set(KernelVariant::Cpu, {transpose_cpu});
+  static const KernelTable<TransposeKernels> table("Transpose", {transpose_ref}, {transpose_cpu});
   return table;
 }
 
