@@ -77,10 +77,11 @@ def run_op_backward(str op_type, inputs, douts, attrs=None, bint training=False,
     return _arrays(grads)
 
 
-def infer_op(str op_type, inputs, attrs=None, bint training=False, str domain=""):
+def infer_op(str op_type, inputs, attrs=None, bint training=False, str domain="",
+             int num_outputs=-1):
     """[(shape, dtype)] of the op's outputs, without running it. Each input is an array (its
     value is then known, as a Reshape target must be), a (shape, dtype) pair, or None."""
-    cdef op_api.OpCall call = _op_call(op_type, attrs, training, domain, -1, 0)
+    cdef op_api.OpCall call = _op_call(op_type, attrs, training, domain, num_outputs, 0)
     cdef vector[Tensor] constants
     cdef vector[op_api.ValueDesc] descs
     cdef op_api.ValueDesc d

@@ -25,7 +25,7 @@ void NodeOp::backward(const OpIO&, const RunContext&) const {
 
 void NodeOp::expect_inputs(const std::vector<ValueDesc>& inputs, size_t min, size_t max) const {
   if (inputs.size() < min || inputs.size() > max) {
-    if (min == max) fail_node("expects ", min, " inputs, got ", inputs.size());
+    if (min == max) fail_node("expects ", min, min == 1 ? " input" : " inputs", ", got ", inputs.size());
     fail_node("expects ", min, " to ", max, " inputs, got ", inputs.size());
   }
 }
@@ -46,8 +46,11 @@ std::vector<int64_t> NodeOp::constant_int64s(const std::vector<ValueDesc>& input
   if (!d.constant)
     fail_node("the ", what,
               " input must be a constant (values computed at run time are not supported)");
-  if (d.dtype != DType::Int64 || d.shape.size() != 1)
-    fail_node("the ", what, " input must be a 1-D int64 tensor, got ", d.constant->describe());
+  if (d.dtype != DType::Int64)
+    fail(ErrorKind::Type, node_.label(), ": the ", what, " input must be int64, got ",
+         d.constant->describe());
+  if (d.shape.size() != 1)
+    fail_node("the ", what, " input must be a 1-D tensor, got ", d.constant->describe());
   const int64_t* v = d.constant->data<int64_t>();
   return std::vector<int64_t>(v, v + d.shape[0]);
 }
@@ -118,10 +121,12 @@ const AttrSpec* OpSchema::find(const std::string& name) const {
 
 namespace {
 
+// "takes 2 inputs, got 3", "needs at least one output, got 0".
 std::string count_problem(const char* what, int min, int max, int got) {
-  if (max < 0) return str("needs at least ", min == 1 ? "one" : std::to_string(min), " ", what, ", got ", got);
-  if (min == max) return str("takes ", min, " ", what, ", got ", got);
-  return str("takes ", min, " to ", max, " ", what, ", got ", got);
+  const std::string noun = str(what, max == 1 || (max < 0 && min == 1) ? "" : "s");
+  if (max < 0) return str("needs at least ", min == 1 ? "one" : std::to_string(min), " ", noun, ", got ", got);
+  if (min == max) return str("takes ", min, " ", noun, ", got ", got);
+  return str("takes ", min, " to ", max, " ", what, "s, got ", got);
 }
 
 // ONNX writers store integral floats as ints now and then; a float attribute takes both.
@@ -150,11 +155,11 @@ std::vector<std::string> node_problems(const OpDef& def, const Node& node, bool*
   const int n_in = static_cast<int>(node.inputs.size());
   const int n_out = static_cast<int>(node.outputs.size());
   if (n_in < s.min_inputs || (s.max_inputs >= 0 && n_in > s.max_inputs))
-    problems.push_back(count_problem("inputs", s.min_inputs, s.max_inputs, n_in));
+    problems.push_back(count_problem("input", s.min_inputs, s.max_inputs, n_in));
   for (int i = 0; i < std::min(n_in, s.min_inputs); ++i)
     if (node.inputs[i].empty()) problems.push_back(str("input ", i, " is required but empty"));
   if (n_out < s.min_outputs || (s.max_outputs >= 0 && n_out > s.max_outputs))
-    problems.push_back(count_problem("outputs", s.min_outputs, s.max_outputs, n_out));
+    problems.push_back(count_problem("output", s.min_outputs, s.max_outputs, n_out));
   for (const auto& kv : node.attrs) {
     const AttrSpec* spec = s.find(kv.first);
     if (!spec) {

@@ -113,6 +113,16 @@ class NodeOp {
                                        const char* what) const;
   // Asks for a per-call buffer; returns its index in OpIO::state.
   size_t add_state(const Shape& shape, DType dtype = DType::Float32);
+  // Runs `check`, an op-level function whose errors name the kernel ("huber: ..."), so that
+  // its errors name this node too.
+  template <class Check>
+  auto labeled(Check&& check) const -> decltype(check()) {
+    try {
+      return check();
+    } catch (const Error& e) {
+      fail(e.kind(), node_.label(), ": ", e.what());
+    }
+  }
 
   const Node node_;
 

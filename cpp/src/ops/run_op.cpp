@@ -86,8 +86,8 @@ OpIO forward_io(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs,
   return io;
 }
 
-void check_count(const Node& node, const char* what, size_t got, size_t want) {
-  ENGINE_CHECK(got == want, node.label(), ": ", want, " ", what, " expected, got ", got);
+void check_count(const std::string& label, const char* what, size_t got, size_t want) {
+  ENGINE_CHECK(got == want, label, ": ", what, ": expected ", want, ", got ", got);
 }
 
 // Problems with the inputs of a backward call are reported under "<op>_backward".
@@ -123,6 +123,7 @@ std::vector<Tensor> run_op_backward(const OpCall& call, const std::vector<Tensor
                                     const std::vector<bool>& need) {
   const Compiled c = compile_backward(call, describe(inputs));
   const Node& node = c.op->node();
+  const std::string label = node.label() + "_backward";
   const Device device = common_device(node, inputs);
   common_device(node, douts);
   const RunContext ctx{call.mode, call.step};
@@ -138,24 +139,23 @@ std::vector<Tensor> run_op_backward(const OpCall& call, const std::vector<Tensor
     if (!c.op->backward_reads_forward()) saved.resize(c.op->state().size());
   }
   {
-    check_count(node, "outputs", outs.size(), c.outputs.size());
-    check_count(node, "state tensors", saved.size(), c.op->state().size());
+    check_count(label, "outputs", outs.size(), c.outputs.size());
+    check_count(label, "state tensors", saved.size(), c.op->state().size());
     for (size_t k = 0; k < outs.size(); ++k)
-      ENGINE_CHECK(!outs[k].defined() || outs[k].shape() == c.outputs[k].shape, node.label(), ": output ", k,
+      ENGINE_CHECK(!outs[k].defined() || outs[k].shape() == c.outputs[k].shape, label, ": output ", k,
                    " has shape ", shape_str(outs[k].shape()), ", the inputs give ",
                    shape_str(c.outputs[k].shape));
   }
   // The op's backward checks each output gradient's shape against its own outputs.
-  check_count(node, "output gradients", douts.size(), c.outputs.size());
-  if (!need.empty()) check_count(node, "flags in `need`", need.size(), inputs.size());
+  check_count(label, "output gradients", douts.size(), c.outputs.size());
+  if (!need.empty()) check_count(label, "flags in `need`", need.size(), inputs.size());
   std::vector<Tensor> dins(inputs.size());
   bool any = false;
   for (size_t i = 0; i < inputs.size(); ++i) {
     const bool wanted = need.empty() ? c.op->differentiable_input(i) : need[i];
     if (!wanted || !inputs[i].defined()) continue;
-    ENGINE_CHECK(c.op->differentiable_input(i), node.label(), ": input ", i,
-                 " has no gradient");
-    ENGINE_CHECK_TYPE(inputs[i].dtype() == DType::Float32, node.label(), ": input ", i, " is ",
+    ENGINE_CHECK(c.op->differentiable_input(i), label, ": input ", i, " has no gradient");
+    ENGINE_CHECK_TYPE(inputs[i].dtype() == DType::Float32, label, ": input ", i, " is ",
                       dtype_name(inputs[i].dtype()), " and has no gradient");
     dins[i] = Tensor::empty(inputs[i].shape(), DType::Float32, device);
     any = true;

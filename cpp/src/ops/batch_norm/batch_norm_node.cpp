@@ -35,7 +35,6 @@ class BatchNormNode : public NodeOp {
       if (in[i].shape != Shape{c})
         fail_node(names[i], " must have shape [", c, "] (the channels of x), got ",
                   shape_str(in[i].shape));
-    frozen_backward_ = !training_ && options.backward;
     add_state({c});  // saved mean
     add_state({c});  // saved inv_std
     if (training_) {
@@ -57,10 +56,9 @@ class BatchNormNode : public NodeOp {
     } else {
       batch_norm_forward_inference(io.in(0), io.in(1), io.in(2), io.in(3), io.in(4), attrs_,
                                    io.out(0));
-      if (frozen_backward_) {
-        BatchNormSaved saved{io.state(0), io.state(1)};
-        batch_norm_frozen_stats(io.in(3), io.in(4), attrs_, saved);
-      }
+      // What backward reads (2 * C values): the running statistics as mean and inv_std.
+      BatchNormSaved saved{io.state(0), io.state(1)};
+      batch_norm_frozen_stats(io.in(3), io.in(4), attrs_, saved);
     }
   }
 
@@ -88,7 +86,6 @@ class BatchNormNode : public NodeOp {
  private:
   BatchNormAttrs attrs_;
   bool training_ = false;
-  bool frozen_backward_ = false;  // inference forward saves the running statistics' form
 };
 
 std::unique_ptr<NodeOp> make_batch_norm_node(const Node& node) {

@@ -19,9 +19,11 @@ class SoftmaxCrossEntropyNode : public NodeOp {
 
   std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in, const PlanOptions&) override {
     expect_inputs(in, 2, 3);
-    Tensor weight = has_input(in, 2) ? shape_only(in[2]) : Tensor();
-    return {{DType::Float32,
-             softmax_cross_entropy_loss_shape(shape_only(in[0]), shape_only(in[1]), weight, attrs_)}};
+    const Tensor weight = has_input(in, 2) ? shape_only(in[2]) : Tensor();
+    return {{DType::Float32, labeled([&] {
+               return softmax_cross_entropy_loss_shape(shape_only(in[0]), shape_only(in[1]),
+                                                       weight, attrs_);
+             })}};
   }
 
   void forward(const OpIO& io, const RunContext&) const override {
@@ -76,11 +78,8 @@ class LossNode : public NodeOp {
 
   std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in, const PlanOptions&) override {
     expect_inputs(in, 2, 2);
-    try {
-      return {{DType::Float32, loss_shape(shape_only(in[0]), shape_only(in[1]), attrs_)}};
-    } catch (const Error& e) {
-      fail(e.kind(), node_.label(), ": ", e.what());  // the op's message, naming the node
-    }
+    return {{DType::Float32,
+             labeled([&] { return loss_shape(shape_only(in[0]), shape_only(in[1]), attrs_); })}};
   }
 
   void forward(const OpIO& io, const RunContext&) const override {
