@@ -1,0 +1,1116 @@
+"""The op-case table: every op of the engine described once, as ggml's test-backend-ops does.
+
+A case names an op, its attributes, how to draw its inputs, a float64 numpy reference of
+the forward pass, which inputs carry gradients, its tolerance class, whether a one-node
+ONNX model of it is compared with onnxruntime, and bad-argument mutations. test_op_cases.py
+turns every case into tests (numpy, kernel variants, finite differences, errors, ONNX).
+
+Adding an op takes two edits here and none in the tests:
+  1. its float64 numpy forward among the references (or an entry in a family's dict:
+     ACTIVATIONS, BINARY_REFS, POINTWISE);
+  2. its cases in CASES at the bottom, e.g.
+       case("Clip", [away(3, 7, kinks=(-0.5, 0.7)), const(-0.5, "float32"),
+                     const(0.7, "float32")], clip_ref,
+            bad=(Bad("min-vector", ValueError, r"Clip: min must be a scalar",
+                     inputs={1: const([0.0, 1.0], "float32")}),))
+     or through a builder that writes the family's cases at once (activation_cases,
+     binary_cases, pool_cases, conv_case, gemm_case, loss_case, ...). Give each op a tiny case
+     (finite differences run up to FD_MAX_VALUES differentiable values), one past the
+     kernels' per-thread grain (2^14 elements) for the kernel-variant comparison, and its
+     bad arguments.
+The coverage tests fail until every op of _core.supported_ops() has cases, and every schema
+attribute is set by a case (or a bad-argument case) or listed in NOT_EXERCISED with a reason.
+"""
+import functools
+import math
+from dataclasses import dataclass, field, replace
+from typing import Callable, Optional
+
+import numpy as np
+
+from helpers import away_from
+
+# ---- input specs -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Spec:
+    """How to draw one input: `draw(rng, drawn)` -> array, where `drawn` maps the indices of
+    the inputs drawn before (those without `after`) to their values."""
+    shape: tuple
+    draw: Callable
+    dtype: str = "float32"
+    const: bool = False  # a fixed operand (a target shape, axes): never differentiated
+    after: Optional[int] = None  # drawn from input `after` (a loss's pred near its target)
+
+
+def normal(*shape, scale=1.0):
+    return Spec(shape, lambda rng, _: np.asarray(rng.standard_normal(shape) * scale, np.float32))
+
+
+def away(*shape, kinks=(0.0,), margin=0.05, scale=1.0):
+    """Normal values kept off the kinks of a piecewise function (finite differences and
+    kernel variants would otherwise disagree on which side an input lies)."""
+    # helpers.away_from assigns into its array, which a 0-d draw is not.
+    return Spec(shape, lambda rng, _: away_from(rng, shape or (1,), kinks, margin, scale)
+                .reshape(shape))
+
+
+def uniform(*shape, lo, hi):
+    return Spec(shape, lambda rng, _: np.asarray(rng.uniform(lo, hi, shape), np.float32))
+
+
+def distinct(*shape):
+    """A shuffle of evenly spaced values: no ties under a max-pool window, and gaps far
+    wider than the finite-difference step."""
+    n = math.prod(shape)
+    return Spec(shape, lambda rng, _: rng.permutation(np.linspace(-2, 2, n)).reshape(shape)
+                .astype(np.float32))
+
+
+def labels(*shape, classes, ignore=None):
+    """int64 class indices in [0, classes); with `ignore`, about a fifth of them set to it."""
+    def draw(rng, _):
+        y = rng.integers(0, classes, shape)
+        if ignore is not None:
+            y[rng.random(shape) < 0.2] = ignore
+        return y.astype(np.int64)
+    return Spec(shape, draw, "int64")
+
+
+def ints(*shape, lo=-50, hi=50):
+    return Spec(shape, lambda rng, _: rng.integers(lo, hi, shape).astype(np.int64), "int64")
+
+
+def probs(*shape, axis=1):
+    """Positive float32 values summing to 1 along `axis` (soft targets)."""
+    def draw(rng, _):
+        p = rng.uniform(0.1, 1.0, shape)
+        return (p / p.sum(axis=axis, keepdims=True)).astype(np.float32)
+    return Spec(shape, draw)
+
+
+def near(base, *shape, kinks=(0.0,), margin=0.05):
+    """Input `base` plus a normal offset kept off `kinks` (the |pred - target| kinks of
+    losses)."""
+    def draw(rng, drawn):
+        return (drawn[base] + away_from(rng, shape, kinks, margin)).astype(np.float32)
+    return Spec(shape, draw, after=base)
+
+
+def const(values, dtype="int64"):
+    values = np.asarray(values, dtype=dtype)
+    return Spec(values.shape, lambda rng, _: values.copy(), dtype, const=True)
+
+
+def as_dtype(spec, dtype):
+    """The same draw cast to another dtype (bad-argument cases)."""
+    return replace(spec, draw=lambda rng, drawn: spec.draw(rng, drawn).astype(dtype), dtype=dtype)
+
+
+# ---- cases -------------------------------------------------------------------------------
+
+# Relative-norm tolerances of the float32 forward and gradients against float64 numpy
+# (STYLE.md): elementwise ops round once per element, reductions accumulate.
+TOLERANCES = {"exact": 0.0, "elementwise": 1e-6, "reduction": 1e-4}
+
+# Finite differences on at most this many differentiable input values (they cost two
+# reference evaluations each): larger cases are checked against the `ref` kernels only.
+FD_MAX_VALUES = 400
+
+
+# What test_op_cases.py checks per case (the keys of OpCase.xfail).
+CHECKS = ("forward", "state", "infer", "strided", "variants", "variants-backward", "grad", "need",
+          "onnx")
+
+
+@dataclass(frozen=True)
+class Bad:
+    """A mutation of a valid case that must raise `raises` with a message matching `match`.
+    `inputs` replaces inputs by index (None: omit it; index len(inputs): append one);
+    `attrs` are merged over the case's (None: leave the attribute out); `dy` or `need` make
+    the call a backward call with that output gradient or those `need` flags."""
+    name: str
+    raises: type
+    match: str
+    inputs: dict = field(default_factory=dict)
+    attrs: dict = field(default_factory=dict)
+    dy: Optional[Spec] = None
+    need: Optional[tuple] = None
+    xfail: Optional[str] = None  # a known bug: reason for pytest.mark.xfail(strict=True)
+
+
+@dataclass(frozen=True)
+class OpCase:
+    op: str                 # "Conv", or "engine.Huber" for the engine domain
+    inputs: tuple           # Specs; None for an omitted optional input
+    ref: Callable           # float64 numpy forward: ref(*inputs) -> output or tuple of outputs
+    attrs: dict = field(default_factory=dict)
+    tag: str = ""           # attributes in the test id: "k3s2p1"
+    tol: str = "elementwise"  # a TOLERANCES key
+    k: int = 1              # longest reduction (forward or backward), for kernel-vs-kernel atol
+    grad: Optional[tuple] = None  # differentiable inputs; None: every float, non-const input
+    onnx: Optional[int] = 17  # opset of the onnxruntime comparison; None: not compared
+    call: dict = field(default_factory=dict)  # training, step, num_outputs of run_op
+    state_ref: Optional[Callable] = None    # float64 reference of the op's state buffers
+    updates_ref: Optional[Callable] = None  # {input index: value after a training call}
+    bad: tuple = ()
+    fd: bool = True         # False: no finite-difference check (the builder says why)
+    name: str = ""          # overrides the shape part of the id
+    # Known bugs: {check: reason} for pytest.mark.xfail(strict=True), a check of CHECKS.
+    xfail: dict = field(default_factory=dict)
+
+    @property
+    def domain(self):
+        return self.op.split(".")[0] if "." in self.op else ""
+
+    @property
+    def op_type(self):
+        return self.op.split(".")[-1]
+
+    @property
+    def id(self):
+        first = next(s.shape for s in self.inputs if s is not None)
+        shapes = self.name or shape_id(first, nchw=self.op_type in IMAGE_OPS)
+        return "-".join(p for p in (self.op_type, shapes, self.tag) if p)
+
+    @property
+    def differentiable(self):
+        if self.grad is not None:
+            return self.grad
+        return tuple(i for i, s in enumerate(self.inputs)
+                     if s is not None and s.dtype == "float32" and not s.const)
+
+    @property
+    def fd_values(self):
+        return sum(math.prod(self.inputs[i].shape or ()) for i in self.differentiable)
+
+    def draw(self, rng):
+        drawn = {}
+        present = [i for i, s in enumerate(self.inputs) if s is not None]
+        for i in sorted(present, key=lambda i: self.inputs[i].after is not None):
+            drawn[i] = self.inputs[i].draw(rng, drawn)
+        return [drawn.get(i) for i in range(len(self.inputs))]
+
+
+# Ops whose 4-D inputs are images: their ids read N2C3H7W5.
+IMAGE_OPS = {"Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization", "LRN"}
+
+
+def shape_id(shape, nchw=False):
+    if nchw and len(shape) == 4:
+        return "N{}C{}H{}W{}".format(*shape)
+    return "x".join(map(str, shape)) if shape else "scalar"
+
+
+def case(op, inputs, ref, **kw):
+    return OpCase(op, tuple(inputs), ref, **kw)
+
+
+# ---- references: activations, softmax ----------------------------------------------------
+
+def sigmoid(x):
+    return 0.5 * (1 + np.tanh(0.5 * x))  # no overflow for any x
+
+
+ACTIVATIONS = {  # op: (reference(x, **attrs), kinks, attributes of the variant case)
+    "Relu": (lambda x: np.maximum(x, 0), (0.0,), None),
+    "LeakyRelu": (lambda x, alpha=0.01: np.where(x >= 0, x, alpha * x), (0.0,), {"alpha": 0.3}),
+    "Elu": (lambda x, alpha=1.0: np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))), (0.0,),
+            {"alpha": 0.7}),
+    "Selu": (lambda x, alpha=1.6732632423543772, gamma=1.0507009873554805:
+             gamma * np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))), (0.0,),
+             {"alpha": 1.3, "gamma": 0.8}),
+    "Sigmoid": (sigmoid, (), None),
+    "Tanh": (np.tanh, (), None),
+    "Softplus": (lambda x: np.logaddexp(0, x), (), None),
+}
+
+
+def clip_ref(x, lo=None, hi=None):
+    # min then max: lo > hi gives hi everywhere, as ONNX says.
+    x = x if lo is None else np.maximum(x, lo)
+    return x if hi is None else np.minimum(x, hi)
+
+
+def softmax_ref(log):
+    def ref(x, axis=-1):
+        z = x - x.max(axis=axis, keepdims=True)
+        lse = np.log(np.exp(z).sum(axis=axis, keepdims=True))
+        return z - lse if log else np.exp(z - lse)
+    return ref
+
+
+# ---- references: windows (Conv, pools) -----------------------------------------------------
+
+def axis_taps(n, k, s, d, pad_begin, pad_end, auto_pad, ceil_mode):
+    """ONNX window geometry along one axis: (taps [out, k] input coordinates, pad_begin,
+    pad_end). SAME_*: out = ceil(n / s), the odd pad at the end (UPPER) or the beginning;
+    ceil_mode never starts a window in the end padding."""
+    span = (k - 1) * d + 1
+    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        out = -(-n // s)
+        total = max(0, (out - 1) * s + span - n)
+        pad_begin = total // 2 if auto_pad == "SAME_UPPER" else total - total // 2
+        pad_end = total - pad_begin
+    else:
+        if auto_pad == "VALID":
+            pad_begin = pad_end = 0
+        room = n + pad_begin + pad_end - span
+        out = (-(-room // s) if ceil_mode else room // s) + 1
+        if ceil_mode and (out - 1) * s >= n + pad_begin:
+            out -= 1
+    taps = np.arange(out)[:, None] * s - pad_begin + np.arange(k)[None, :] * d
+    return taps, pad_begin, pad_end
+
+
+def windows(x, kernel, strides=None, pads=None, dilations=None, auto_pad="NOTSET",
+            ceil_mode=0):
+    """x [N, C, H, W] -> (values [N, C, OH, KH, OW, KW] (0 outside x), inside, in_padded),
+    the masks [OH, KH, OW, KW] of taps inside x and inside the padded x."""
+    strides, dilations = strides or (1, 1), dilations or (1, 1)
+    pads = pads or (0, 0, 0, 0)
+    axes = [axis_taps(x.shape[2 + a], kernel[a], strides[a], dilations[a], pads[a], pads[a + 2],
+                      auto_pad, ceil_mode) for a in range(2)]
+    (rows, top, bottom), (cols, left, right) = axes
+    inside_r, inside_c = (rows >= 0) & (rows < x.shape[2]), (cols >= 0) & (cols < x.shape[3])
+    padded_r = (rows >= -top) & (rows < x.shape[2] + bottom)
+    padded_c = (cols >= -left) & (cols < x.shape[3] + right)
+    r = np.clip(rows, 0, x.shape[2] - 1)[:, :, None, None]
+    c = np.clip(cols, 0, x.shape[3] - 1)[None, None, :, :]
+    inside = inside_r[:, :, None, None] & inside_c[None, None, :, :]
+    in_padded = padded_r[:, :, None, None] & padded_c[None, None, :, :]
+    return np.where(inside, x[:, :, r, c], 0.0), inside, in_padded
+
+
+def conv_ref(x, w, b=None, kernel_shape=None, group=1, **window):
+    oc, cg, kh, kw = w.shape
+    vals, _, _ = windows(x, (kh, kw), **window)
+    og = oc // group
+    y = np.concatenate([np.einsum("nchkwl,ockl->nohw", vals[:, g * cg:(g + 1) * cg],
+                                  w[g * og:(g + 1) * og]) for g in range(group)], axis=1)
+    return y if b is None else y + b[None, :, None, None]
+
+
+def max_pool_ref(x, kernel_shape, storage_order=0, **window):
+    vals, inside, _ = windows(x, kernel_shape, **window)
+    return np.where(inside, vals, -np.inf).max(axis=(3, 5))
+
+
+def average_pool_ref(x, kernel_shape, count_include_pad=0, **window):
+    vals, inside, in_padded = windows(x, kernel_shape, **window)
+    count = (in_padded if count_include_pad else inside).sum(axis=(1, 3))
+    # A window with no tap inside x averages to 0 (pool.h, as onnxruntime).
+    return np.where(count > 0, vals.sum(axis=(3, 5)) / np.maximum(count, 1), 0.0)
+
+
+# ---- references: normalisation -----------------------------------------------------------
+
+def per_channel(v, ndim):
+    return v.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+def batch_stats(x):
+    axes = (0,) + tuple(range(2, x.ndim))
+    return x.mean(axis=axes), x.var(axis=axes)  # biased variance, as the header documents
+
+
+def batch_norm_ref(training):
+    def ref(x, scale, bias, mean, var, epsilon=1e-5, momentum=0.9, training_mode=0):
+        if training:
+            mean, var = batch_stats(x)
+        return (per_channel(scale, x.ndim) * (x - per_channel(mean, x.ndim))
+                / np.sqrt(per_channel(var, x.ndim) + epsilon) + per_channel(bias, x.ndim))
+    return ref
+
+
+def batch_norm_state_ref(training):
+    """[saved mean, saved inv_std] (+ [next running mean, next running var] in training)."""
+    def ref(x, scale, bias, mean, var, epsilon=1e-5, momentum=0.9, training_mode=0):
+        if not training:
+            return [mean, 1 / np.sqrt(var + epsilon)]
+        bmean, bvar = batch_stats(x)
+        nxt = batch_norm_updates_ref(x, scale, bias, mean, var, epsilon, momentum)
+        return [bmean, 1 / np.sqrt(bvar + epsilon), nxt[3], nxt[4]]
+    return ref
+
+
+def batch_norm_updates_ref(x, scale, bias, mean, var, epsilon=1e-5, momentum=0.9,
+                           training_mode=0):
+    bmean, bvar = batch_stats(x)
+    return {3: momentum * mean + (1 - momentum) * bmean, 4: momentum * var + (1 - momentum) * bvar}
+
+
+def lrn_ref(x, size, alpha=1e-4, beta=0.75, bias=1.0):
+    c = x.shape[1]
+    lo, hi = (size - 1) // 2, (size - 1) - (size - 1) // 2
+    sq = np.stack([np.sum(x[:, max(0, k - lo):min(c, k + hi + 1)] ** 2, axis=1)
+                   for k in range(c)], axis=1)
+    return x / (bias + alpha / size * sq) ** beta
+
+
+# ---- references: dropout -------------------------------------------------------------------
+
+GOLDEN = 0x9E3779B97F4A7C15
+U64 = (1 << 64) - 1
+
+
+def _mix64(z):
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def dropout_mask(shape, ratio, seed, step):
+    """The documented mask (dropout.h): element i is kept when the 32-bit half i % 2 of
+    hash(seed', i // 2) is >= round(ratio * 2^32), seed' = seed + step * golden."""
+    with np.errstate(over="ignore"):
+        s = np.array([(seed + step * GOLDEN) & U64], np.uint64)
+        n = math.prod(shape)
+        pairs = np.arange((n + 1) // 2, dtype=np.uint64)
+        h = _mix64(_mix64(s) + (pairs + np.uint64(1)) * np.uint64(GOLDEN))
+    words = np.stack([h >> np.uint64(32), h & np.uint64(0xFFFFFFFF)], axis=1).reshape(-1)[:n]
+    threshold = round(float(np.float32(ratio)) * 2.0 ** 32)
+    return (words >= threshold).astype(np.float64).reshape(shape)
+
+
+def dropout_ref(ratio, seed, step, training, outputs):
+    """(y, mask)[:outputs]; inference keeps every element."""
+    def ref(x, *_):
+        mask = dropout_mask(x.shape, ratio, seed, step) if training else np.ones_like(x)
+        return (x * mask / (1 - float(np.float32(ratio))) if training else x, mask)[:outputs]
+    return ref
+
+
+# ---- references: shapes ------------------------------------------------------------------
+
+def reshape_ref(x, spec, allowzero=0):
+    target = [x.shape[i] if d == 0 and not allowzero else d for i, d in enumerate(spec)]
+    return x.reshape(target)
+
+
+def flatten_ref(x, axis=1):
+    axis = axis + x.ndim if axis < 0 else axis
+    return x.reshape(math.prod(x.shape[:axis]), -1)
+
+
+def squeeze_ref(x, axes=None):
+    return np.squeeze(x, None if axes is None else tuple(int(a) for a in axes))
+
+
+def unsqueeze_ref(x, axes):
+    return np.expand_dims(x, tuple(int(a) for a in axes))
+
+
+# ---- references: losses --------------------------------------------------------------------
+
+EPS_LO, EPS_HI = float(np.float32(1e-7)), float(np.float32(1 - 1e-7))  # Keras clip in float32
+
+
+def reduce_loss(per_sample, reduction, count=None):
+    if reduction == "none":
+        return per_sample
+    total = per_sample.sum()
+    return total if reduction == "sum" else total / (per_sample.size if count is None else count)
+
+
+def per_sample_mean(l):
+    return l.reshape(l.shape[0], -1).mean(axis=1)
+
+
+POINTWISE = {  # op: l(p, t, **attrs) elementwise
+    "MeanSquaredError": lambda p, t: (p - t) ** 2,
+    "MeanAbsoluteError": lambda p, t: np.abs(p - t),
+    "Huber": lambda p, t, delta=1.0: np.where(np.abs(p - t) <= delta, 0.5 * (p - t) ** 2,
+                                              delta * np.abs(p - t) - 0.5 * delta ** 2),
+}
+
+
+def bce_ref(p, t, from_logits=0):
+    if from_logits:
+        return np.maximum(p, 0) - p * t + np.log1p(np.exp(-np.abs(p)))
+    q = np.clip(p, EPS_LO, EPS_HI)
+    return -(t * np.log(q) + (1 - t) * np.log(1 - q))
+
+
+def pointwise_loss_ref(l):
+    def ref(p, t, reduction="mean", **attrs):
+        return reduce_loss(per_sample_mean(l(p, t, **attrs)), reduction)
+    return ref
+
+
+def categorical_ref(p, t, reduction="mean", axis=1):
+    q = np.clip(p / p.sum(axis=axis, keepdims=True), EPS_LO, EPS_HI)
+    return reduce_loss(per_sample_mean(-(t * np.log(q)).sum(axis=axis)), reduction)
+
+
+def softmax_cross_entropy_ref(logits, target, weight=None, reduction="mean", ignore_index=None):
+    logp = softmax_ref(True)(logits, axis=1)
+    if target.dtype.kind == "i":
+        kept = target != ignore_index if ignore_index is not None else np.ones(target.shape, bool)
+        picked = np.take_along_axis(logp, np.where(kept, target, 0)[:, None], axis=1)[:, 0]
+        l, count = np.where(kept, -picked, 0.0), kept.sum()
+    else:
+        l, count = -(target * logp).sum(axis=1), None
+    if weight is not None:
+        l = l * weight.reshape((-1,) + (1,) * (l.ndim - 1))
+    if reduction == "mean" and count == 0:
+        return np.float64(0.0)
+    return reduce_loss(l, reduction, count)
+
+
+# ---- family builders ---------------------------------------------------------------------
+
+def with_attrs(ref, attrs):
+    """The reference with the case's attributes bound."""
+    return functools.partial(ref, **attrs)
+
+
+def float_only_bad(op):
+    return (Bad("int64", TypeError, rf"{op}: x must be float32, got int64",
+                inputs={0: ints(3, 7)}),
+            Bad("float64", TypeError, rf"{op}: input 0 must be a float32 or int64 array, got "
+                r"dtype float64", inputs={0: as_dtype(normal(3, 7), "float64")}))
+
+
+def activation_cases(op):
+    ref, kinks, attrs = ACTIVATIONS[op]
+    x = (lambda *s, scale=1.0: away(*s, kinks=kinks, scale=scale)) if kinks else normal
+    bad = float_only_bad(op) + (
+        Bad("two-inputs", ValueError, rf"{op}: takes 1 inputs?, got 2", inputs={1: normal(3, 7)}),
+        Bad("dy-shape", ValueError, rf"{op}_backward: dy float32\[7, 3\] does not match x",
+            dy=normal(7, 3)),
+        Bad("need-count", ValueError, rf"{op}_backward: flags in `need`: expected 1, got 2",
+            need=(True, False)),
+        Bad("unknown-attr", ValueError, rf"{op}: unknown attribute beta", attrs={"beta": 0.5}))
+    cases = [case(op, [x(3, 7)], ref, bad=bad),
+             case(op, [x(7, 33, 129, scale=3.0)], ref)]
+    if attrs:
+        cases.append(case(op, [x(5, 7)], with_attrs(ref, attrs), attrs=attrs,
+                          tag="-".join(f"{k}{v}" for k, v in attrs.items())))
+    if not kinks:
+        cases.append(wide_case(op, ref))
+    return cases
+
+
+def clip_case(shape, lo=None, hi=None, bound_shape=(), tag="", onnx=17, bad=()):
+    """Clip(x[, min][, max]) with constant bounds; x kept off both bounds (the kinks)."""
+    bounds = [None if v is None else const(np.full(bound_shape, v), "float32") for v in (lo, hi)]
+    while bounds and bounds[-1] is None:
+        bounds.pop()
+    kinks = tuple(v for v in (lo, hi) if v is not None)
+    x = away(*shape, kinks=kinks, scale=2.0) if kinks else normal(*shape)
+    name = "-".join(f"{n}{v}" for n, v in (("lo", lo), ("hi", hi)) if v is not None)
+    return case("Clip", [x] + bounds, clip_ref, tag=tag or name or "unbounded", onnx=onnx,
+                bad=bad)
+
+
+CLIP_BAD = (
+    Bad("min-vector", ValueError, r"Clip: min must be a scalar, got \[2\]",
+        inputs={1: const([0.0, 1.0], "float32")}),
+    Bad("int64", TypeError, r"Clip: x must be float32, got int64", inputs={0: ints(3, 7)}),
+    Bad("int64-max", TypeError, r"Clip: max must be float32, got int64", inputs={2: const(1)}),
+    Bad("four-inputs", ValueError, r"Clip: takes 1 to 3 inputs, got 4",
+        inputs={3: normal(3, 7)}),
+)
+
+
+def wide_case(op, ref, **kw):
+    """Saturating inputs: the forward must neither overflow nor turn NaN. No finite
+    differences: backward derives the gradient from the float32 output y (y (1 - y),
+    1 - y^2, y (dy - sum dy y), as PyTorch does), whose rounding is larger than the tiny
+    true gradients of the tails."""
+    return case(op, [normal(5, 11, scale=30.0)], ref, tag="wide", fd=False, **kw)
+
+
+def softmax_cases(op):
+    ref = softmax_ref(op == "LogSoftmax")
+    bad = float_only_bad(op) + (
+        Bad("axis-out-of-range", ValueError, rf"{op}: axis 2 out of range for rank 2",
+            attrs={"axis": 2}),)
+    specs = [((3, 7), None, ""), ((2, 7, 5), 1, "axis1"), ((5, 3, 2), 0, "axis0"),
+             ((3, 2, 13), -2, "axis-2"), ((3, 1, 5), 1, "axis1-len1"),
+             ((33, 129, 7), 1, "axis1"), ((129, 257), None, "")]
+    cases = []
+    for shape, axis, tag in specs:
+        attrs = {} if axis is None else {"axis": axis}
+        cases.append(case(op, [normal(*shape)], with_attrs(ref, attrs), attrs=attrs, tag=tag,
+                          tol="reduction", k=shape[-1 if axis is None else axis]))
+    cases[0] = replace(cases[0], bad=bad)
+    cases.append(wide_case(op, ref, tol="reduction", k=11))
+    return cases
+
+
+BINARY_REFS = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Div": np.divide}
+
+
+def binary_cases(op):
+    # Div's divisor stays away from 0, where it blows up.
+    b = (lambda *s: away(*s, kinks=(0.0,), margin=0.5)) if op == "Div" else normal
+    shapes = [((3, 7), (3, 7)), ((2, 3, 7, 5), (3, 1, 5)), ((7, 1), (1, 13)), ((3, 5), ()),
+              ((), (3, 5)), ((5,), (2, 3, 5)), ((13, 33, 65), (33, 1))]
+    bad = (Bad("no-broadcast", ValueError, rf"{op}: shapes \[3, 7\] and \[7, 3\] cannot be "
+               r"broadcast together", inputs={1: b(7, 3)}),
+           Bad("int64-b", TypeError, rf"{op}: b must be float32, got int64",
+               inputs={1: ints(3, 7)}),
+           Bad("one-input", ValueError, rf"{op}: takes 2 inputs?, got 1", inputs={1: None}))
+    return [case(op, [normal(*sa), b(*sb)], BINARY_REFS[op], name=f"{shape_id(sa)}+{shape_id(sb)}",
+                 k=broadcast_k(sa, sb), bad=bad if i == 0 else ())
+            for i, (sa, sb) in enumerate(shapes)]
+
+
+def broadcast_k(*shapes):
+    """The longest sum of a broadcast backward: output elements per element of the smallest
+    input."""
+    return math.prod(np.broadcast_shapes(*shapes)) // min(math.prod(s) for s in shapes)
+
+
+def sum_case(*shapes):
+    return case("Sum", [normal(*s) for s in shapes], lambda *xs: functools.reduce(np.add, xs),
+                name="+".join(map(shape_id, shapes)), k=broadcast_k(*shapes))
+
+
+def conv_case(x, w, bias=True, tag="", bad=(), onnx=17, **attrs):
+    oc = w[0]
+    y = conv_ref(np.zeros(x), np.zeros(w), **attrs)  # output geometry for the tolerance
+    k = max(math.prod(w[1:]), x[0] * y.shape[2] * y.shape[3])
+    inputs = [normal(*x), normal(*w)] + ([normal(oc)] if bias else [])
+    return case("Conv", inputs, with_attrs(conv_ref, attrs), attrs=attrs, tol="reduction", k=k,
+                tag=tag, onnx=onnx, bad=bad)
+
+
+CONV_BAD = (
+    Bad("channels", ValueError, r"Conv: w float32\[4, 2, 3, 3\] expects 2 input channels per "
+        r"group, but x .* has 3", inputs={1: normal(4, 2, 3, 3)}),
+    Bad("bias-shape", ValueError, r"Conv: b has shape \[3\], expected \[4\]",
+        inputs={2: normal(3)}),
+    Bad("group", ValueError, r"Conv: group 2 does not divide the 3 input channels",
+        attrs={"group": 2}),
+    Bad("kernel-shape", ValueError, r"Conv: kernel_shape \[2, 2\] does not match the kernel "
+        r"\[3, 3\]", attrs={"kernel_shape": [2, 2]}),
+    Bad("strides", ValueError, r"Conv: strides must be positive, got \[0, 1\]",
+        attrs={"strides": [0, 1]}),
+    Bad("dilations-len", ValueError, r"Conv: dilations must have 2 values",
+        attrs={"dilations": [1]}),
+    Bad("auto-pad", ValueError, r"Conv: unknown auto_pad 'SAME'", attrs={"auto_pad": "SAME"}),
+    Bad("dy-shape", ValueError, r"Conv_backward: dy has shape \[2, 4, 3, 3\], expected "
+        r"\[2, 4, 7, 5\]", dy=normal(2, 4, 3, 3)),
+)
+
+
+def pool_case(op, x, tag="", bad=(), onnx=17, **attrs):
+    ref = max_pool_ref if op == "MaxPool" else average_pool_ref
+    k = math.prod(attrs["kernel_shape"])
+    # Max pooling routes gradients to the maximum: distinct values keep ties away.
+    spec = distinct(*x) if op == "MaxPool" else normal(*x)
+    return case(op, [spec], with_attrs(ref, attrs), attrs=attrs, tag=tag, k=k,
+                tol="elementwise" if op == "MaxPool" else "reduction", onnx=onnx, bad=bad)
+
+
+def pool_bad(op):
+    return (
+        Bad("no-kernel", ValueError, rf"{op}: the kernel_shape attribute is required",
+            attrs={"kernel_shape": None}),
+        Bad("pads-len", ValueError, rf"{op}: pads must have 4 values \[top, left, bottom, "
+            r"right\], got \[1, 1, 1\]", attrs={"pads": [1, 1, 1]}),
+        Bad("window-too-big", ValueError, rf"{op}: the height window .* is larger than the "
+            "padded input", attrs={"kernel_shape": [9, 3], "pads": [0, 0, 0, 0]}),
+        Bad("pads-and-auto-pad", ValueError, rf"{op}: explicit pads \[1, 1, 1, 1\] conflict "
+            "with auto_pad SAME_UPPER", attrs={"auto_pad": "SAME_UPPER"}),
+        Bad("rank3", ValueError, rf"{op}: x must be 4-D", inputs={0: normal(3, 7, 5)}),
+        Bad("int64", TypeError, rf"{op}: x must be float32, got int64",
+            inputs={0: ints(2, 3, 7, 5)}),
+        Bad("negative-pads", ValueError, rf"{op}: pads must be non-negative",
+            attrs={"pads": [1, -1, 1, 1]}))
+
+
+def pool_cases(op):
+    cases = [
+        pool_case(op, (2, 3, 7, 5), "k3s2p1", kernel_shape=[3, 3], strides=[2, 2],
+                  pads=[1, 1, 1, 1], bad=pool_bad(op)),
+        pool_case(op, (2, 3, 7, 5), "k2x3", kernel_shape=[2, 3]),
+        pool_case(op, (1, 2, 7, 7), "k3s2-ceil", kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1),
+        pool_case(op, (1, 2, 7, 8), "k2s3p1-ceil", kernel_shape=[2, 2], strides=[3, 3],
+                  pads=[1, 0, 1, 1], ceil_mode=1),
+        pool_case(op, (1, 3, 7, 5), "k3s2-sameU", kernel_shape=[3, 3], strides=[2, 2],
+                  auto_pad="SAME_UPPER"),
+        pool_case(op, (1, 3, 7, 6), "k2s1-sameL", kernel_shape=[2, 2], auto_pad="SAME_LOWER"),
+        pool_case(op, (1, 3, 7, 5), "k3s2-valid", kernel_shape=[3, 3], strides=[2, 2],
+                  auto_pad="VALID"),
+        pool_case(op, (2, 3, 9, 8), "k2d2p1", kernel_shape=[2, 2], dilations=[2, 2],
+                  pads=[1, 1, 0, 1], onnx=17 if op == "MaxPool" else 19),
+        pool_case(op, (4, 13, 33, 31), "k3s2p1", kernel_shape=[3, 3], strides=[2, 2],
+                  pads=[1, 1, 1, 1]),
+        pool_case(op, (2, 7, 17, 19), "k2s2", kernel_shape=[2, 2], strides=[2, 2]),
+        pool_case(op, (3, 7, 13, 17), "k5s1p2-ceil", kernel_shape=[5, 5], pads=[2, 2, 2, 2],
+                  ceil_mode=1),
+    ]
+    if op == "MaxPool":
+        cases.append(pool_case(op, (1, 2, 5, 5), "k2-order0", kernel_shape=[2, 2],
+                               storage_order=0, bad=(Bad(
+                                   "storage-order", ValueError, r"MaxPool: storage_order=1 "
+                                   r"\(column-major indices\) is not supported",
+                                   attrs={"storage_order": 1}),)))
+    else:
+        cases += [pool_case(op, (2, 3, 7, 5), "k3s2p1-incl", kernel_shape=[3, 3], strides=[2, 2],
+                            pads=[1, 1, 1, 1], count_include_pad=1),
+                  pool_case(op, (1, 2, 7, 8), "k2s3p1-ceil-incl", kernel_shape=[2, 2],
+                            strides=[3, 3], pads=[1, 0, 1, 1], ceil_mode=1, count_include_pad=1),
+                  pool_case(op, (3, 7, 13, 17), "k5s2p2-incl", kernel_shape=[5, 5],
+                            strides=[2, 2], pads=[2, 2, 2, 2], count_include_pad=1)]
+    return cases
+
+
+def gemm_case(m, k, n, c_shape=(), tag="", bad=(), **attrs):
+    a = (k, m) if attrs.get("transA") else (m, k)
+    b = (n, k) if attrs.get("transB") else (k, n)
+    inputs = [normal(*a), normal(*b)] + ([normal(*c_shape)] if c_shape is not None else [])
+
+    def ref(a, b, c=None, alpha=1.0, beta=1.0, transA=0, transB=0):
+        y = alpha * ((a.T if transA else a) @ (b.T if transB else b))
+        return y if c is None else y + beta * c
+    return case("Gemm", inputs, with_attrs(ref, attrs), attrs=attrs, tol="reduction",
+                k=max(m, k, n), tag=tag, name=f"M{m}K{k}N{n}", bad=bad)
+
+
+GEMM_BAD = (
+    Bad("inner", ValueError, r"Gemm: inner dimensions differ: A' is \[3, 7\] .* but B' is "
+        r"\[5, 2\]", inputs={1: normal(5, 2)}),
+    Bad("c-broadcast", ValueError, r"Gemm: C float32\[2, 5\] cannot be broadcast to \[3, 5\]",
+        inputs={2: normal(2, 5)}),
+    Bad("rank3", ValueError, r"Gemm: A must have rank 2, got float32\[3, 7, 1\]",
+        inputs={0: normal(3, 7, 1)}),
+)
+
+
+def matmul_case(sa, sb, bad=()):
+    k = sa[-1]
+    batch = math.prod(np.broadcast_shapes(sa[:-2], sb[:-2])) if len(sa) > 1 and len(sb) > 1 else 1
+    rows = math.prod(sa[:-1]) if len(sa) > 1 else 1
+    return case("MatMul", [normal(*sa), normal(*sb)], np.matmul, tol="reduction",
+                k=max(k, rows * batch, sb[-1]), name=f"{shape_id(sa)}@{shape_id(sb)}", bad=bad)
+
+
+MATMUL_BAD = (
+    Bad("inner", ValueError, r"MatMul: inner dimensions differ: A float32\[7, 13\] has K = 13 "
+        r"but B float32\[5, 3\] has K = 5", inputs={1: normal(5, 3)}),
+    Bad("batch", ValueError, r"MatMul: batch dims of A .* and B .* cannot be broadcast",
+        inputs={0: normal(2, 7, 13), 1: normal(3, 13, 5)}),
+    Bad("scalar", ValueError, r"MatMul: operands need rank >= 1", inputs={0: normal()}),
+)
+
+
+def batch_norm_case(x, training=False, tag="", bad=(), **attrs):
+    c = x[1]
+    inputs = [normal(*x), normal(c), normal(c), normal(c, scale=0.5), uniform(c, lo=0.5, hi=2.0)]
+    call = {"training": True} if training else {}
+    return case("BatchNormalization", inputs, with_attrs(batch_norm_ref(training), attrs),
+                attrs=attrs, tol="reduction", k=math.prod(x) // c, grad=(0, 1, 2),
+                onnx=None if training else 17, call=call, tag=tag, bad=bad,
+                state_ref=with_attrs(batch_norm_state_ref(training), attrs),
+                updates_ref=with_attrs(batch_norm_updates_ref, attrs) if training else None)
+
+
+BATCH_NORM_BAD = (
+    Bad("scale-shape", ValueError, r"BatchNormalization: scale must have shape \[3\] \(the "
+        r"channels of x\), got \[4\]", inputs={1: normal(4)}),
+    Bad("rank1", ValueError, r"BatchNormalization: x must have rank >= 2", inputs={0: normal(3)}),
+    Bad("four-inputs", ValueError, r"BatchNormalization: takes 5 inputs?, got 4",
+        inputs={4: None}),
+    Bad("training-mode", ValueError, r"BatchNormalization: training_mode=1 .* is not supported",
+        attrs={"training_mode": 1}),
+    Bad("need-mean", ValueError, r"BatchNormalization_backward: input 3 has no gradient",
+        need=(True, False, False, True, False)),
+)
+
+
+def dropout_case(x, ratio=None, ratio_input=None, training=False, seed=0, step=0, tag="",
+                 onnx=17, outputs=2, bad=()):
+    attrs = {**({} if ratio is None else {"ratio": ratio}), **({"seed": seed} if seed else {})}
+    rate = ratio_input if ratio_input is not None else (0.5 if ratio is None else ratio)
+    inputs = [normal(*x)] + ([const(ratio_input, "float32")] if ratio_input is not None else [])
+    call = {"num_outputs": outputs, **({"training": True, "step": step} if training else {})}
+    mask = (lambda x, *_: dropout_mask(x.shape, rate, seed, step)) if training else None
+    return case("Dropout", inputs, dropout_ref(rate, seed, step, training, outputs), attrs=attrs,
+                call=call, tag=tag, onnx=None if training else onnx, grad=(0,),
+                state_ref=(lambda *a: [mask(*a)]) if training else None, bad=bad)
+
+
+DROPOUT_ATTR_BAD = (
+    Bad("ratio-1", ValueError, r"Dropout: ratio must be in \[0, 1\), got 1", attrs={"ratio": 1.0}),
+    Bad("ratio-negative", ValueError, r"Dropout: ratio must be in \[0, 1\), got -0.1",
+        attrs={"ratio": -0.1}))
+DROPOUT_INPUT_BAD = (
+    Bad("ratio-vector", ValueError, r"Dropout: the ratio must be a float32 scalar, got "
+        r"float32\[2\]", inputs={1: const([0.1, 0.2], "float32")}),
+    Bad("training-input", ValueError, r"Dropout: the training_mode input is not supported",
+        inputs={1: const(0.1, "float32"), 2: const(1)}),
+)
+
+
+def lrn_case(x, size, tag="", bad=(), **attrs):
+    attrs = {"size": size, **attrs}
+    # onnxruntime's LRN takes odd sizes and 4-D inputs only.
+    onnx = 17 if size % 2 and len(x) == 4 else None
+    return case("LRN", [normal(*x, scale=2.0)], with_attrs(lrn_ref, attrs), attrs=attrs,
+                tol="reduction", k=size, tag=tag or f"size{size}", onnx=onnx, bad=bad)
+
+
+def concat_case(shapes, axis, spec=normal, bad=()):
+    return case("Concat", [spec(*s) for s in shapes], lambda *xs: np.concatenate(xs, axis),
+                attrs={"axis": axis}, tol="exact", tag=f"axis{axis}",
+                name="+".join(shape_id(s) for s in shapes), bad=bad)
+
+
+def transpose_case(shape, perm=None, spec=normal, bad=()):
+    return case("Transpose", [spec(*shape)], lambda x: np.transpose(x, perm),
+                attrs={} if perm is None else {"perm": list(perm)}, tol="exact",
+                tag="rev" if perm is None else "perm" + "".join(map(str, perm)), bad=bad)
+
+
+def reshape_case(shape, target, allowzero=None, spec=normal, bad=()):
+    attrs = {} if allowzero is None else {"allowzero": allowzero}
+    return case("Reshape", [spec(*shape), const(target)],
+                lambda x, t: reshape_ref(x, list(t), allowzero or 0), attrs=attrs, tol="exact",
+                tag="to" + "x".join(map(str, target)) + ("-allowzero" if allowzero else ""),
+                bad=bad)
+
+
+def axes_case(op, shape, axes, spec=normal, bad=()):
+    ref = squeeze_ref if op == "Squeeze" else unsqueeze_ref
+    inputs = [spec(*shape)] + ([] if axes is None else [const(axes)])
+    return case(op, inputs, ref, tol="exact",
+                tag="all" if axes is None else "axes" + "_".join(map(str, axes)), bad=bad)
+
+
+def loss_case(op, pred, target, reduction=None, tag="", bad=(), **attrs):
+    """A loss against its float64 reference; `reduction` None leaves the default (mean)."""
+    if reduction is not None:
+        attrs = {"reduction": reduction, **attrs}
+    name = op.split(".")[1]
+    if name in POINTWISE:
+        ref = pointwise_loss_ref(POINTWISE[name])
+    else:
+        ref = {"BinaryCrossEntropy": pointwise_loss_ref(bce_ref),
+               "CategoricalCrossEntropy": categorical_ref}[name]
+    numel = math.prod(target.shape or pred.shape)
+    return case(op, [pred, target], with_attrs(ref, attrs), attrs=attrs, tol="reduction",
+                k=numel, onnx=None, tag="-".join(p for p in (reduction or "", tag) if p), bad=bad)
+
+
+def loss_bad(op):
+    return (Bad("target-shape", ValueError, rf"{op}: \w+: target float32\[3, 5\] does not match "
+                r"pred float32\[3, 7\]", inputs={0: normal(3, 7), 1: normal(3, 5)}),
+            Bad("reduction", ValueError, rf"{op}: unknown reduction 'avg' \(expected 'mean', "
+                "'sum' or 'none'\\)", attrs={"reduction": "avg"}),
+            Bad("scalar", ValueError, rf"{op}: \w+: pred must have rank >= 1",
+                inputs={0: normal(), 1: normal()}),
+            # Backward errors name the loss ("huber_backward"), not the op.
+            Bad("dy-shape", ValueError, r"\w+_backward: dloss must hold one value for a "
+                r"reduced loss, got float32\[3, 7\]", dy=normal(3, 7)),
+            Bad("int64-target", TypeError, rf"{op}: \w+: target must be float32, got int64",
+                inputs={0: normal(3, 7), 1: ints(3, 7)}))
+
+
+def pointwise_loss_cases(op):
+    name = op.split(".")[1]
+    delta = 0.7 if name == "Huber" else None
+    kinks = (-delta, delta) if delta else (0.0,) if name == "MeanAbsoluteError" else ()
+    extra = {"delta": delta, "tag": f"delta{delta}"} if delta else {}
+    cases = []
+    for shape, reduction in (((3, 7), None), ((3, 7), "sum"), ((2, 3, 5), "none"),
+                             ((257, 129), "mean"), ((7, 13, 5), "none")):
+        pred = near(1, *shape, kinks=kinks) if kinks else normal(*shape)
+        cases.append(loss_case(op, pred, normal(*shape), reduction, **extra))
+    cases[0] = replace(cases[0], bad=loss_bad(op))
+    return cases
+
+
+def bce_cases():
+    op = "engine.BinaryCrossEntropy"
+    cases = []
+    for shape, reduction, logits in (((3, 7), None, 0), ((2, 3, 5), "none", 0),
+                                     ((3, 7), "sum", 1), ((257, 129), "mean", 1),
+                                     ((33, 65), "none", 0)):
+        pred = normal(*shape, scale=3.0) if logits else uniform(*shape, lo=0.05, hi=0.95)
+        cases.append(loss_case(op, pred, uniform(*shape, lo=0.0, hi=1.0), reduction,
+                               tag="logits" if logits else "", from_logits=logits))
+    # Probabilities outside [eps, 1 - eps] are clipped: no gradient flows to them.
+    cases.append(loss_case(op, away(3, 7, kinks=(0.0, 1.0), scale=0.8),
+                           uniform(3, 7, lo=0.0, hi=1.0), "sum", tag="clipped"))
+    cases[0] = replace(cases[0], bad=loss_bad(op) + (
+        Bad("from-logits", ValueError, rf"{op}: from_logits must be 0 or 1, got 2",
+            attrs={"from_logits": 2}),))
+    return cases
+
+
+def categorical_cases():
+    op = "engine.CategoricalCrossEntropy"
+    bad = (Bad("batch-axis", ValueError, rf"{op}: \w+: the class axis cannot be the batch axis",
+               attrs={"axis": 0}),
+           Bad("axis-range", ValueError, rf"{op}: \w+: axis 2 out of range for rank 2",
+               attrs={"axis": 2}))
+    specs = [((3, 7), 1, None, bad), ((3, 7), 1, "sum", ()), ((2, 5, 3), 1, "none", ()),
+             ((2, 3, 5), -1, "mean", ()), ((2, 3, 5), 2, "sum", ()), ((257, 129), 1, "mean", ()),
+             ((7, 11, 9), 1, "none", ())]
+    return [loss_case(op, uniform(*s, lo=0.2, hi=2.0), probs(*s, axis=axis), reduction,
+                      tag=f"axis{axis}" if axis != 1 else "", bad=b,
+                      **({"axis": axis} if axis != 1 else {}))
+            for s, axis, reduction, b in specs]
+
+
+def sce_case(logits, target, weight=None, reduction=None, tag="", bad=(), **attrs):
+    if reduction is not None:
+        attrs = {"reduction": reduction, **attrs}
+    inputs = [normal(*logits, scale=2.0), target] + ([weight] if weight is not None else [])
+    return case("engine.SoftmaxCrossEntropy", inputs,
+                with_attrs(softmax_cross_entropy_ref, attrs), attrs=attrs, tol="reduction",
+                k=math.prod(logits), grad=(0,), onnx=None, bad=bad,
+                tag="-".join(p for p in (reduction or "", tag) if p))
+
+
+SCE_BAD = (
+    Bad("label-range", ValueError, r"softmax_cross_entropy: label 7 at target\[\d\] is out of "
+        r"range \[0, 7\)", inputs={1: const([0, 7, 1])}),
+    Bad("label-dtype", TypeError, r"softmax_cross_entropy: target float32\[3\] looks like class "
+        r"indices, which must be int64", inputs={1: const([0, 1, 2], "float32")}),
+    Bad("weight-shape", ValueError, r"softmax_cross_entropy: sample_weight float32\[2\] must "
+        r"have shape \[N\] = \[3\]", inputs={2: normal(2)}),
+    Bad("target-shape", ValueError, r"softmax_cross_entropy: target int64\[3, 1\] does not "
+        r"match logits float32\[3, 7\]", inputs={1: const([[0], [1], [2]])}),
+    Bad("reduction", ValueError, r"engine.SoftmaxCrossEntropy: unknown reduction 'avg'",
+        attrs={"reduction": "avg"}),
+    Bad("need-target", ValueError, r"engine.SoftmaxCrossEntropy_backward: input 1 has no gradient",
+        need=(True, True, False)),
+)
+
+# ---- the table ---------------------------------------------------------------------------
+
+CASES = [
+    *(c for op in ACTIVATIONS for c in activation_cases(op)),
+    clip_case((3, 7), -0.5, 0.7, bad=CLIP_BAD),
+    clip_case((3, 7), lo=-0.3),
+    clip_case((3, 7), hi=0.4),
+    clip_case((3, 7)),
+    clip_case((3, 7), 0.5, -0.5, tag="lo-above-hi"),
+    # onnxruntime requires scalar bounds; the engine takes any one-element tensor.
+    clip_case((2, 3, 5), -1.0, 1.5, bound_shape=(1,), tag="bounds-1d", onnx=None),
+    clip_case((7, 33, 129), -1.0, 0.5),
+
+    *softmax_cases("Softmax"), *softmax_cases("LogSoftmax"),
+    *(c for op in BINARY_REFS for c in binary_cases(op)),
+
+    case("Sum", [normal(3, 7)], lambda a: a, name="3x7", bad=(
+        Bad("no-inputs", ValueError, r"Sum: needs at least one input", inputs={0: None}),
+        Bad("no-broadcast", ValueError, r"Sum: shapes \[3, 7\] and \[4\] cannot be broadcast",
+            inputs={1: normal(4)}),
+        Bad("int64", TypeError, r"Sum: input 1 must be float32, got int64",
+            inputs={1: ints(3, 7)}))),
+    sum_case((2, 3, 5), (3, 1), (5,), (1, 1, 1)),
+    sum_case((7, 33, 13), (33, 1), (7, 33, 13)),
+
+    conv_case((2, 3, 7, 5), (4, 3, 3, 3), tag="k3p1", pads=[1, 1, 1, 1], bad=CONV_BAD),
+    conv_case((2, 3, 7, 5), (4, 3, 3, 3), tag="k3s2p1", strides=[2, 2], pads=[1, 1, 1, 1]),
+    conv_case((1, 2, 9, 8), (3, 2, 3, 2), tag="k3x2d2-nobias", bias=False, dilations=[2, 2]),
+    conv_case((2, 4, 7, 5), (6, 2, 3, 3), tag="g2-p0120", group=2, pads=[0, 1, 2, 0]),
+    conv_case((1, 3, 7, 5), (3, 1, 3, 3), tag="depthwise-k3s2", group=3, strides=[2, 1],
+              pads=[1, 1, 1, 1]),
+    conv_case((2, 3, 7, 5), (5, 3, 1, 1), tag="k1"),
+    conv_case((1, 2, 7, 5), (3, 2, 3, 3), tag="k3s2-sameU", strides=[2, 2], auto_pad="SAME_UPPER",
+              kernel_shape=[3, 3]),
+    conv_case((1, 2, 6, 5), (3, 2, 2, 2), tag="k2-sameL", auto_pad="SAME_LOWER"),
+    conv_case((1, 2, 7, 6), (3, 2, 3, 3), tag="k3s2-valid", strides=[2, 2], auto_pad="VALID"),
+    # onnxruntime's Conv rejects dilations with SAME_* padding.
+    conv_case((1, 2, 9, 8), (3, 2, 3, 3), tag="k3d2-sameU", dilations=[2, 2],
+              auto_pad="SAME_UPPER", onnx=None),
+    conv_case((1, 2, 5, 6), (3, 2, 2, 2), tag="k2p3", pads=[3, 3, 3, 3]),
+    conv_case((2, 7, 17, 19), (13, 7, 3, 3), tag="k3p1", pads=[1, 1, 1, 1]),
+    conv_case((2, 16, 33, 31), (24, 16, 3, 3), tag="k3p1", pads=[1, 1, 1, 1]),
+    conv_case((1, 4, 7, 6), (8, 1, 3, 3), tag="depthwise-x2-k3d2p2", group=4, dilations=[2, 2],
+              pads=[2, 2, 2, 2]),
+    conv_case((2, 5, 9, 7), (7, 5, 1, 1), tag="k1s2", strides=[2, 2]),
+    conv_case((2, 24, 19, 17), (48, 1, 3, 3), tag="depthwise-x2-k3p1", group=24,
+              pads=[1, 1, 1, 1]),
+    conv_case((2, 33, 13, 11), (17, 33, 1, 1), tag="k1-nobias", bias=False),
+    conv_case((2, 12, 15, 13), (12, 1, 3, 3), tag="depthwise-k3s2p1", group=12, strides=[2, 2],
+              pads=[1, 1, 1, 1]),
+    conv_case((1, 6, 19, 17), (9, 2, 5, 3), tag="g3-k5x3d2s2", group=3, dilations=[2, 1],
+              strides=[2, 2], pads=[2, 1, 2, 1]),
+
+    *pool_cases("MaxPool"), *pool_cases("AveragePool"),
+    # Pads as large as the kernel: whole windows in the padding average to 0 (onnxruntime
+    # rejects pads >= kernel, so no ONNX comparison).
+    pool_case("AveragePool", (1, 2, 5, 6), "k2s2p2", kernel_shape=[2, 2], strides=[2, 2],
+              pads=[2, 2, 2, 2], onnx=None),
+    case("GlobalAveragePool", [normal(2, 3, 7, 5)], lambda x: x.mean(axis=(2, 3), keepdims=True),
+         tol="reduction", k=35, bad=(
+             Bad("rank3", ValueError, r"GlobalAveragePool: x must be 4-D \[N, C, H, W\], got "
+                 r"\[3, 7, 5\]", inputs={0: normal(3, 7, 5)}),
+             Bad("int64", TypeError, r"GlobalAveragePool: x must be float32, got int64",
+                 inputs={0: ints(2, 3, 7, 5)}),
+             Bad("dy-shape", ValueError, r"GlobalAveragePool_backward: dy",
+                 dy=normal(2, 3, 7, 5)))),
+    case("GlobalAveragePool", [normal(3, 13, 33, 17)],
+         lambda x: x.mean(axis=(2, 3), keepdims=True), tol="reduction", k=33 * 17),
+
+    gemm_case(3, 7, 5, (5,), bad=GEMM_BAD),
+    gemm_case(3, 7, 5, None, tag="noC"),
+    gemm_case(4, 3, 5, (4, 1), tag="tA-a0.25-b-0.5", transA=1, alpha=0.25, beta=-0.5),
+    gemm_case(5, 6, 3, (5, 3), tag="tB-a-1", transB=1, alpha=-1.0),
+    gemm_case(2, 5, 3, (), tag="tAtB-scalarC", transA=1, transB=1, beta=0.0),
+    gemm_case(33, 65, 17, (17,), tag="tB", transB=1),
+    gemm_case(129, 33, 65, (129, 65), tag="tA-a0.5-b2", transA=1, alpha=0.5, beta=2.0),
+    gemm_case(1, 13, 7, (7,), tag="row"),
+    gemm_case(7, 1, 5, (7, 1), tag="k1"),
+    gemm_case(257, 301, 129, (129,), tag="big"),
+
+    matmul_case((7, 13), (13, 5), bad=MATMUL_BAD),
+    matmul_case((2, 3, 7, 5), (5, 4)),
+    matmul_case((2, 1, 3, 5), (3, 5, 2)),
+    matmul_case((13,), (13, 5)),
+    matmul_case((13,), (2, 13, 5)),
+    matmul_case((3, 0), (0, 5)),  # K = 0: a sum of nothing
+    matmul_case((3, 7, 13), (13,)),
+    matmul_case((7,), (7,)),
+    matmul_case((3, 33, 65), (65, 17)),
+    matmul_case((2, 3, 17, 33), (3, 33, 9)),
+    matmul_case((5, 1, 33, 65), (3, 65, 17)),
+
+    batch_norm_case((2, 3, 7, 5), bad=BATCH_NORM_BAD),
+    batch_norm_case((7, 5), tag="eps0.01", epsilon=0.01),
+    batch_norm_case((3, 3, 5), training=True, tag="train"),
+    batch_norm_case((5, 4), training=True, tag="train-eps0.01-m0.7", epsilon=0.01, momentum=0.7),
+    batch_norm_case((5, 13, 17, 11), training=True, tag="train"),
+    batch_norm_case((4, 33, 9, 7), tag="infer-mode0", training_mode=0),
+
+    dropout_case((3, 7), tag="infer"),
+    # Opset 10 has the ratio attribute; onnxruntime's opset-10 kernel fills the inference mask
+    # with false where opset 12+ (and the engine) report every element kept: output 0 only.
+    dropout_case((3, 7), ratio=0.3, tag="infer-ratio0.3", onnx=10, outputs=1,
+                 bad=DROPOUT_ATTR_BAD),
+    dropout_case((3, 7), ratio_input=0.2, tag="infer-ratio-input", bad=DROPOUT_INPUT_BAD),
+    dropout_case((3, 7), ratio=0.3, training=True, seed=7, step=3, tag="train-seed7-step3"),
+    dropout_case((2, 3, 5), ratio_input=0.6, training=True, tag="train-ratio-input"),
+    dropout_case((3, 7), ratio=0.0, training=True, seed=3, tag="train-ratio0"),
+    dropout_case((13, 33, 65), ratio=0.25, training=True, seed=12345, step=1, tag="train"),
+
+    lrn_case((2, 7, 3, 2), 5, bad=(
+        Bad("size0", ValueError, r"LRN: size must be >= 1, got 0", attrs={"size": 0}),
+        Bad("no-size", ValueError, r"LRN: the size attribute is required", attrs={"size": None}),
+        Bad("rank1", ValueError, r"LRN: x must have a channel axis", inputs={0: normal(7)}))),
+    lrn_case((3, 5, 4), 2, alpha=0.2, beta=0.5, bias=2.0, tag="size2-a0.2-b0.5-k2"),
+    lrn_case((2, 5), 1, alpha=0.3, beta=1.0),
+    lrn_case((1, 33, 7, 13), 4, alpha=0.1, bias=1.5),
+    lrn_case((2, 13, 257), 7, alpha=0.5, beta=0.6, bias=0.8),
+    lrn_case((2, 13, 7, 9), 3, alpha=0.5, beta=0.6, bias=0.8),
+    lrn_case((1, 3, 4, 5), 9, alpha=0.5),  # the window is wider than the channels
+
+    concat_case([(3, 7), (3, 13)], 1, bad=(
+        Bad("shapes", ValueError, r"Concat: input 1 has shape \[3, 3\] but input 0 has "
+            r"\[3, 7\]; only axis 0 may differ", inputs={1: normal(3, 3)}, attrs={"axis": 0}),
+        Bad("axis", ValueError, r"Concat: axis 2 out of range for rank 2", attrs={"axis": 2}),
+        Bad("no-axis", ValueError, r"Concat.*axis", attrs={"axis": None}),
+        Bad("dtypes", TypeError, r"Concat: input 1 is int64 but input 0 is float32",
+            inputs={1: ints(3, 13)}))),
+    concat_case([(7,), (13,), (1,)], 0),
+    concat_case([(2, 3, 7, 5), (2, 13, 7, 5), (2, 1, 7, 5)], 1),
+    concat_case([(2, 3, 7, 5), (2, 3, 7, 33)], -1),
+    concat_case([(3, 5), (2, 5)], 0, spec=ints, bad=(
+        Bad("need-int64", TypeError, r"Concat_backward: input 0 is int64 and has no gradient",
+            need=(True, False)),)),
+    concat_case([(257, 33), (257, 65), (257, 1)], 1),
+    concat_case([(3, 0), (3, 7)], 1),
+
+    transpose_case((3, 7), bad=(
+        Bad("perm", ValueError, r"Transpose: perm \[0, 0\] is not a permutation of 2 axes",
+            attrs={"perm": [0, 0]}),
+        Bad("perm-range", ValueError, r"Transpose: perm \[0, 2\] is not a permutation",
+            attrs={"perm": [0, 2]}))),
+    transpose_case((2, 3, 7, 5), (0, 2, 3, 1)),
+    transpose_case((3, 1, 7, 1, 5), (4, 1, 0, 3, 2)),
+    transpose_case((7,)),
+    transpose_case((3, 7, 13), (2, 0, 1), spec=ints),
+    transpose_case((33, 65, 3), (2, 0, 1)),
+    transpose_case((13, 257, 17), (2, 0, 1)),
+    transpose_case((7, 9, 33, 65), (0, 3, 1, 2)),
+
+    reshape_case((2, 3, 7), (0, -1), bad=(
+        Bad("need-shape", ValueError, r"Reshape_backward: input 1 has no gradient", need=(True, True)),
+        Bad("count", ValueError, r"Reshape: cannot reshape \[2, 3, 7\] \(42 elements\) to "
+            r"\[4, 2\] \(8 elements\)", inputs={1: const([4, 2])}),
+        Bad("two-minus-one", ValueError, r"Reshape: shape \[-1, -1\] has more than one -1",
+            inputs={1: const([-1, -1])}),
+        Bad("shape-rank", ValueError, r"Reshape: the shape input must be a 1-D tensor, "
+            r"got int64\[1, 2\]", inputs={1: const([[6, 7]])}),
+        Bad("shape-dtype", TypeError, r"Reshape: the shape input must be int64, "
+            r"got float32\[2\]", inputs={1: const([6.0, 7.0], "float32")}),
+        Bad("allowzero-count", ValueError, r"Reshape: cannot reshape \[2, 3, 7\] \(42 "
+            r"elements\) to \[0, 42\] \(0 elements\)", inputs={1: const([0, 42])},
+            attrs={"allowzero": 1}))),
+    reshape_case((3, 7), (7, 3), allowzero=1),
+    reshape_case((2, 3, 7, 5), (-1, 5), spec=ints),
+    reshape_case((7, 33, 13), (13, 0, 7)),
+
+    case("Flatten", [normal(2, 3, 7, 5)], flatten_ref, tol="exact", tag="default", bad=(
+        Bad("axis", ValueError, r"Flatten: axis 5 out of range \[-4, 4\] for input "
+            r"\[2, 3, 7, 5\]", attrs={"axis": 5}),)),
+    *(case("Flatten", [normal(2, 3, 7, 5)], functools.partial(flatten_ref, axis=a),
+           attrs={"axis": a}, tol="exact", tag=f"axis{a}") for a in (0, 2, 4, -1, -4)),
+    case("Flatten", [ints(3, 7, 5)], flatten_ref, tol="exact", tag="int64"),
+
+    case("Identity", [normal(3, 7)], lambda x: x, tol="exact", bad=(
+        Bad("two-inputs", ValueError, r"Identity: takes 1 inputs?, got 2",
+            inputs={1: normal(3, 7)}),)),
+    case("Identity", [ints(7, 13)], lambda x: x, tol="exact", tag="int64"),
+
+    axes_case("Squeeze", (3, 1, 7, 1), None, bad=(
+        Bad("not-one", ValueError, r"Squeeze: axis 0 of input \[3, 1, 7, 1\] has size 3, not 1",
+            inputs={1: const([0])}),
+        Bad("range", ValueError, r"Squeeze: axis 5 out of range \[-4, 3\]",
+            inputs={1: const([5])}))),
+    axes_case("Squeeze", (3, 1, 7, 1), (1,)),
+    axes_case("Squeeze", (1, 3, 1, 7), (-2, 0), spec=ints),
+    axes_case("Unsqueeze", (3, 7), (0,), bad=(
+        Bad("range", ValueError, r"Unsqueeze: axis 5 out of range \[-3, 2\]",
+            inputs={1: const([5])}),
+        Bad("repeat", ValueError, r"Unsqueeze: axes \[0, 0\] repeat axis 0",
+            inputs={1: const([0, 0])}),
+        Bad("no-axes", ValueError, r"Unsqueeze: takes 2 inputs?, got 1", inputs={1: None}))),
+    axes_case("Unsqueeze", (3, 7), (-1, 1)),
+    axes_case("Unsqueeze", (3, 7, 5), (4, 0), spec=ints),
+
+    sce_case((3, 7), labels(3, classes=7), normal(3), bad=SCE_BAD),
+    sce_case((3, 7), labels(3, classes=7), reduction="sum"),
+    sce_case((2, 5, 3), labels(2, 3, classes=5), reduction="none", tag="spatial"),
+    sce_case((5, 7), labels(5, classes=7, ignore=-100), reduction="mean", ignore_index=-100,
+             tag="ignore"),
+    sce_case((4, 6, 3), labels(4, 3, classes=6, ignore=2), uniform(4, lo=0.5, hi=2.0),
+             reduction="none", ignore_index=2, tag="spatial-ignore2-weight"),
+    sce_case((3, 7), probs(3, 7), tag="soft"),
+    # Every position ignored: the mean is 0 (not 0 / 0) and no gradient flows.
+    sce_case((3, 7), const([-1, -1, -1]), reduction="mean", ignore_index=-1, tag="all-ignored"),
+    sce_case((257, 129), labels(257, classes=129), uniform(257, lo=0.5, hi=2.0),
+             reduction="mean"),
+    sce_case((7, 13, 33), probs(7, 13, 33), reduction="none", tag="soft-spatial"),
+
+    *pointwise_loss_cases("engine.MeanSquaredError"),
+    *pointwise_loss_cases("engine.MeanAbsoluteError"),
+    *pointwise_loss_cases("engine.Huber"),
+    *bce_cases(),
+    *categorical_cases(),
+]
+
+# Schema attributes no case sets, and why: {"Op" or "engine.Op": {attribute: reason}}.
+NOT_EXERCISED = {}
+
+
+def _check_table():
+    ids = [c.id for c in CASES]
+    dupes = {i for i in ids if ids.count(i) > 1}
+    assert not dupes, f"op case ids must be unique: {sorted(dupes)}"
+    for c in CASES:
+        assert c.tol in TOLERANCES, c.id
+        assert set(c.xfail) <= set(CHECKS), f"{c.id}: unknown checks {set(c.xfail) - set(CHECKS)}"
+
+
+_check_table()
