@@ -49,8 +49,9 @@ ENGINE_API OpResult run_op(const OpCall& call, const std::vector<Tensor>& inputs
 
 // Gradients of the op's inputs for the output gradients `douts` (an undefined tensor: no
 // gradient flows into that output). `outputs` and `state` are those of the forward call;
-// when both are empty the forward pass runs again to compute them (if backward reads them). `need[i]` asks for
-// input i's gradient (empty: every differentiable input); the others are undefined.
+// when both are empty the forward pass runs again to compute them (if backward reads them).
+// `need[i]` asks for input i's gradient (empty: every differentiable input); the others are
+// undefined.
 ENGINE_API std::vector<Tensor> run_op_backward(const OpCall& call,
                                                const std::vector<Tensor>& inputs,
                                                const std::vector<Tensor>& outputs,
@@ -59,7 +60,8 @@ ENGINE_API std::vector<Tensor> run_op_backward(const OpCall& call,
                                                const std::vector<bool>& need = {});
 
 // The outputs' dtypes and shapes for inputs described by `inputs`, without running.
-ENGINE_API std::vector<ValueDesc> infer_op(const OpCall& call, const std::vector<ValueDesc>& inputs);
+ENGINE_API std::vector<ValueDesc> infer_op(const OpCall& call,
+                                           const std::vector<ValueDesc>& inputs);
 
 // Every op a graph may hold: "Relu", "engine.SoftmaxCrossEntropy", ...
 ENGINE_API std::vector<std::string> supported_ops();

@@ -22,8 +22,10 @@ Device Device::parse(const std::string& text) {
 
 std::string Device::str() const {
   switch (kind) {
-    case DeviceKind::CPU: return "cpu";
-    case DeviceKind::CUDA: return "cuda:" + std::to_string(index);
+    case DeviceKind::CPU:
+      return "cpu";
+    case DeviceKind::CUDA:
+      return "cuda:" + std::to_string(index);
   }
   return "device(" + std::to_string(static_cast<int>(kind)) + ")";
 }
@@ -70,7 +72,8 @@ void* Allocator::allocate(size_t nbytes) {
   if (nbytes > SIZE_MAX - kAlignment)
     fail(ErrorKind::Memory, "out of memory: ", nbytes, " bytes requested on ", device().str());
   void* p = raw_allocate(nbytes);
-  if (!p) fail(ErrorKind::Memory, "out of memory allocating ", nbytes, " bytes on ", device().str());
+  if (!p)
+    fail(ErrorKind::Memory, "out of memory allocating ", nbytes, " bytes on ", device().str());
   if (g_poison.load() && nbytes > 0) fill_bytes(p, 0xFF, nbytes);
   live_bytes_ += static_cast<int64_t>(nbytes);
   allocations_ += 1;

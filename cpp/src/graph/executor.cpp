@@ -63,7 +63,7 @@ struct Executor::Impl {
   CompiledGraph g;
   // Shared by calls that only read the parameters, exclusive for those that change them.
   std::shared_mutex params;
-  std::mutex plans_mutex;                        // guards plans and stats
+  std::mutex plans_mutex;                       // guards plans and stats
   std::list<std::shared_ptr<PlanEntry>> plans;  // most recently used first
   ExecutorStats stats;
   std::atomic<uint64_t> step{0};
@@ -269,7 +269,8 @@ float Executor::train_step(const std::vector<Tensor>& inputs, const std::string&
     fetched->clear();
     for (int id : fetch_ids) fetched->push_back(s.values[id].clone());
   }
-  if (!s.ones.defined() || s.ones.shape() != loss.shape()) s.ones = Tensor::full(loss.shape(), 1.0f);
+  if (!s.ones.defined() || s.ones.shape() != loss.shape())
+    s.ones = Tensor::full(loss.shape(), 1.0f);
   m.backward(lease.plan(), s, loss_id, s.ones, ctx);
   if (std::isfinite(value)) {
     m.commit(lease.plan(), s);
@@ -301,8 +302,8 @@ Tensor Executor::gradient(const std::string& initializer) const {
   ENGINE_CHECK(it != m.g.value_ids.end() && m.graph->trainable.count(initializer),
                "no trainable parameter named '", initializer, "'");
   std::lock_guard<std::mutex> lock(m.last_mutex);
-  ENGINE_CHECK(m.last_entry && m.last_entry->plan->key.grads != GradKind::None,
-               "gradient('", initializer, "'): run train_step first");
+  ENGINE_CHECK(m.last_entry && m.last_entry->plan->key.grads != GradKind::None, "gradient('",
+               initializer, "'): run train_step first");
   return m.last_state->grads[it->second].clone();
 }
 

@@ -43,7 +43,8 @@ void plan_gradients(const CompiledGraph& g, Plan& plan) {
     }
   }
   for (size_t v = 0; v < n_values; ++v)
-    if (needs[v]) plan.bytes += static_cast<int64_t>(shape_nbytes(plan.values[v].shape, DType::Float32));
+    if (needs[v])
+      plan.bytes += static_cast<int64_t>(shape_nbytes(plan.values[v].shape, DType::Float32));
 }
 
 }  // namespace engine

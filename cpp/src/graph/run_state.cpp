@@ -13,12 +13,14 @@ std::unique_ptr<RunState> make_run_state(const CompiledGraph& g, const Plan& pla
     const int b = plan.buffer_of[v];
     if (b < 0) continue;
     const ValueDesc& d = plan.values[v];
-    s->values[v] = Tensor::from_storage(s->buffers[b], 0, d.shape, contiguous_strides(d.shape), d.dtype);
+    s->values[v] =
+        Tensor::from_storage(s->buffers[b], 0, d.shape, contiguous_strides(d.shape), d.dtype);
   }
   for (const auto& init : g.initializers) s->values[init.first] = init.second;
   s->grads.resize(n_values);
   for (size_t v = 0; v < plan.has_grad.size(); ++v)
-    if (plan.has_grad[v]) s->grads[v] = Tensor::empty(plan.values[v].shape, DType::Float32, g.device);
+    if (plan.has_grad[v])
+      s->grads[v] = Tensor::empty(plan.values[v].shape, DType::Float32, g.device);
   s->grad_written.assign(n_values, 0);
   s->states.resize(plan.steps.size());
   s->fan_in.resize(plan.steps.size());

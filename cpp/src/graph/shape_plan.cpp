@@ -19,7 +19,8 @@ std::vector<ValueDesc> plan_shapes(const CompiledGraph& g, std::vector<PlanStep>
                   ? make_conv_batch_norm_node(node, g.nodes[step.batch_norm], step.relu)
                   : g.defs[step.node]->make(node);
     std::vector<ValueDesc> in;
-    for (int v : step.ins) in.push_back(v >= 0 ? values[v] : ValueDesc{DType::Float32, {}, nullptr, false});
+    for (int v : step.ins)
+      in.push_back(v >= 0 ? values[v] : ValueDesc{DType::Float32, {}, nullptr, false});
     const std::vector<ValueDesc> out = step.op->plan(in, options);
     ENGINE_CHECK(out.size() == step.outs.size(), node.label(), ": produces ", out.size(),
                  " outputs, the graph names ", step.outs.size());

@@ -74,7 +74,8 @@ CompiledGraph compile_graph(const Graph& graph) {
     define(kv.first, "initializer");
   }
   for (const std::string& t : graph.trainable)
-    if (!graph.initializers.count(t)) problems.push_back("trainable '" + t + "' is not an initializer");
+    if (!graph.initializers.count(t))
+      problems.push_back("trainable '" + t + "' is not an initializer");
 
   // Every node against its op's schema, before the planner rewrites any; the structure
   // is checked as well even when some nodes are bad, so one error lists everything.
@@ -83,7 +84,8 @@ CompiledGraph compile_graph(const Graph& graph) {
   for (const Node& n : graph.nodes) {
     const OpDef* def = find_op(n.domain, n.op_type);
     if (!def) {
-      unknown.insert((n.domain.empty() ? "" : n.domain + ".") + n.op_type + " (node '" + n.name + "')");
+      unknown.insert((n.domain.empty() ? "" : n.domain + ".") + n.op_type + " (node '" + n.name +
+                     "')");
       nodes_ok = false;
       continue;
     }

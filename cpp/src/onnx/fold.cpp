@@ -16,8 +16,21 @@ namespace {
 using Kind = Attribute::Kind;
 
 // TensorProto.DataType codes Cast may name.
-enum : int64_t { FLOAT = 1, UINT8 = 2, INT8 = 3, UINT16 = 4, INT16 = 5, INT32 = 6, INT64 = 7,
-                 BOOL = 9, FLOAT16 = 10, DOUBLE = 11, UINT32 = 12, UINT64 = 13, BFLOAT16 = 16 };
+enum : int64_t {
+  FLOAT = 1,
+  UINT8 = 2,
+  INT8 = 3,
+  UINT16 = 4,
+  INT16 = 5,
+  INT32 = 6,
+  INT64 = 7,
+  BOOL = 9,
+  FLOAT16 = 10,
+  DOUBLE = 11,
+  UINT32 = 12,
+  UINT64 = 13,
+  BFLOAT16 = 16
+};
 
 bool is_float_type(int64_t to) {
   return to == FLOAT || to == FLOAT16 || to == DOUBLE || to == BFLOAT16;
@@ -34,13 +47,20 @@ int64_t to_integer(double v, int64_t to) {
   if (to == BOOL) return v != 0.0;
   const int64_t t = static_cast<int64_t>(v);
   switch (to) {
-    case UINT8: return static_cast<uint8_t>(t);
-    case INT8: return static_cast<int8_t>(t);
-    case UINT16: return static_cast<uint16_t>(t);
-    case INT16: return static_cast<int16_t>(t);
-    case INT32: return static_cast<int32_t>(t);
-    case UINT32: return static_cast<uint32_t>(t);
-    default: return t;
+    case UINT8:
+      return static_cast<uint8_t>(t);
+    case INT8:
+      return static_cast<int8_t>(t);
+    case UINT16:
+      return static_cast<uint16_t>(t);
+    case INT16:
+      return static_cast<int16_t>(t);
+    case INT32:
+      return static_cast<int32_t>(t);
+    case UINT32:
+      return static_cast<uint32_t>(t);
+    default:
+      return t;
   }
 }
 
@@ -53,9 +73,12 @@ int64_t normalized_axis(int64_t axis, int64_t rank, const char* what) {
 
 const std::vector<FoldAttr>* fold_op_attrs(const std::string& op_type) {
   static const std::map<std::string, std::vector<FoldAttr>> ops = {
-      {"Constant", {{"value", Kind::Tensor}, {"value_float", Kind::Float},
-                    {"value_floats", Kind::Floats}, {"value_int", Kind::Int},
-                    {"value_ints", Kind::Ints}}},
+      {"Constant",
+       {{"value", Kind::Tensor},
+        {"value_float", Kind::Float},
+        {"value_floats", Kind::Floats},
+        {"value_int", Kind::Int},
+        {"value_ints", Kind::Ints}}},
       {"ConstantOfShape", {{"value", Kind::Tensor}}},
       {"Shape", {{"start", Kind::Int}, {"end", Kind::Int}}},
       {"Gather", {{"axis", Kind::Int}}},
@@ -67,8 +90,8 @@ const std::vector<FoldAttr>* fold_op_attrs(const std::string& op_type) {
 }
 
 std::vector<int64_t> int64_values(const Tensor& t) {
-  ENGINE_CHECK(t.dtype() == DType::Int64 && t.ndim() <= 1,
-               "expected a 1-D int64 tensor, got ", t.describe());
+  ENGINE_CHECK(t.dtype() == DType::Int64 && t.ndim() <= 1, "expected a 1-D int64 tensor, got ",
+               t.describe());
   const int64_t* v = t.data<int64_t>();
   return std::vector<int64_t>(v, v + t.numel());
 }
@@ -145,8 +168,7 @@ bool cast_keeps(const Node& node, DType dtype) {
 
 Tensor fold_cast(const Node& node, const Tensor& x) {
   const int64_t to = node.attr_int("to", 0);
-  ENGINE_CHECK(is_float_type(to) || is_int_type(to), "Cast to data type ", to,
-               " is not supported");
+  ENGINE_CHECK(is_float_type(to) || is_int_type(to), "Cast to data type ", to, " is not supported");
   const Tensor in = x.contiguous();
   const int64_t n = in.numel();
   if (is_float_type(to)) {
@@ -157,7 +179,8 @@ Tensor fold_cast(const Node& node, const Tensor& x) {
     } else {
       const int64_t* src = in.data<int64_t>();
       for (int64_t i = 0; i < n; ++i) {
-        ENGINE_CHECK(src[i] != kSymbolicBatch, "casts the batch size, which is only known at run time");
+        ENGINE_CHECK(src[i] != kSymbolicBatch,
+                     "casts the batch size, which is only known at run time");
         dst[i] = static_cast<float>(src[i]);
       }
     }
@@ -205,7 +228,8 @@ Tensor fold_slice(const Tensor& data, const std::vector<int64_t>& starts,
       if (v < 0) v = v <= std::numeric_limits<int64_t>::min() + dim ? lo : v + dim;
       return std::clamp(v, lo, hi);
     };
-    const int64_t start = step > 0 ? clamp_index(starts[k], 0, dim) : clamp_index(starts[k], 0, dim - 1);
+    const int64_t start =
+        step > 0 ? clamp_index(starts[k], 0, dim) : clamp_index(starts[k], 0, dim - 1);
     const int64_t end = step > 0 ? clamp_index(ends[k], 0, dim) : clamp_index(ends[k], -1, dim - 1);
     picks[a].clear();
     for (int64_t i = start; step > 0 ? i < end : i > end; i += step) picks[a].push_back(i);
@@ -248,9 +272,15 @@ Tensor fold_int64_binary(const std::string& op_type, const Tensor& a, const Tens
     ENGINE_CHECK(x != kSymbolicBatch && y != kSymbolicBatch,
                  "an operand depends on the batch size, which is only known at run time");
     switch (op) {
-      case BinaryOp::Add: py[o] = x + y; break;
-      case BinaryOp::Sub: py[o] = x - y; break;
-      case BinaryOp::Mul: py[o] = x * y; break;
+      case BinaryOp::Add:
+        py[o] = x + y;
+        break;
+      case BinaryOp::Sub:
+        py[o] = x - y;
+        break;
+      case BinaryOp::Mul:
+        py[o] = x * y;
+        break;
       case BinaryOp::Div:
         ENGINE_CHECK(y != 0, "integer division by zero");
         py[o] = x / y;  // C++ truncates toward zero, as ONNX's integer Div

@@ -48,7 +48,7 @@ bool has_symbolic_batch(const Tensor& t) {
 
 // Engine ops the importer evaluates when every input is known (shape arithmetic).
 bool folds_on_known_inputs(const std::string& op_type) {
-  static const std::set<std::string> ops = {"Add", "Sub",       "Mul",     "Div",
+  static const std::set<std::string> ops = {"Add",    "Sub",       "Mul",     "Div",
                                             "Concat", "Unsqueeze", "Squeeze", "Reshape"};
   return ops.count(op_type) != 0;
 }
@@ -115,12 +115,14 @@ class Importer final : public OnnxImportContext {
     if (opset_ == 0) {
       std::string listed;
       for (const auto& entry : model_.opset_imports)
-        listed += (listed.empty() ? "" : ", ") + ("'" + entry.first + "': " + std::to_string(entry.second));
+        listed += (listed.empty() ? "" : ", ") +
+                  ("'" + entry.first + "': " + std::to_string(entry.second));
       fail_model("the model imports no default-domain opset (opset imports {" + listed + "})");
     }
     if (opset_ > kOnnxMaxOpset)
-      fail_model("opset " + std::to_string(opset_) + " is newer than the newest the engine knows (" +
-                 std::to_string(kOnnxMaxOpset) + ")");
+      fail_model("opset " + std::to_string(opset_) +
+                 " is newer than the newest the engine knows (" + std::to_string(kOnnxMaxOpset) +
+                 ")");
   }
 
   void collect_values() {
@@ -180,7 +182,8 @@ class Importer final : public OnnxImportContext {
     std::set<std::string> outputs;
     for (const ValueInfo& v : model_.graph.outputs) {
       if (!producer.count(v.name)) dangling.push_back("'" + v.name + "' (a graph output)");
-      if (!outputs.insert(v.name).second) fail_model("graph outputs repeat the name '" + v.name + "'");
+      if (!outputs.insert(v.name).second)
+        fail_model("graph outputs repeat the name '" + v.name + "'");
     }
     if (!dangling.empty()) fail_model("values that nothing produces: " + join(dangling, ", "));
 
@@ -248,8 +251,8 @@ class Importer final : public OnnxImportContext {
         auto it = allowed.find(kv.first);
         if (it == allowed.end()) {
           unknown.push_back(kv.first);
-        } else if (kv.second.kind != it->second &&
-                   !(it->second == Attribute::Kind::Float && kv.second.kind == Attribute::Kind::Int)) {
+        } else if (kv.second.kind != it->second && !(it->second == Attribute::Kind::Float &&
+                                                     kv.second.kind == Attribute::Kind::Int)) {
           kinds.push_back(label + ": " + kv.first + " must be " + attribute_kind_name(it->second) +
                           ", got " + attribute_kind_name(kv.second.kind));
         }
@@ -260,7 +263,8 @@ class Importer final : public OnnxImportContext {
     if (!ops.empty()) problems.push_back("unsupported operators: " + join(ops, ", "));
     if (!attrs.empty()) problems.push_back("unsupported attributes: " + join(attrs, "; "));
     if (!kinds.empty()) problems.push_back("attributes of the wrong type: " + join(kinds, "; "));
-    if (!opsets.empty()) problems.push_back("ops the engine reads only in newer opsets: " + join(opsets, ", "));
+    if (!opsets.empty())
+      problems.push_back("ops the engine reads only in newer opsets: " + join(opsets, ", "));
     if (!problems.empty()) fail_model(join(problems, "; "));
   }
 
@@ -512,7 +516,8 @@ class Importer final : public OnnxImportContext {
         const Tensor* t = i.empty() ? nullptr : constant(i);
         if (!t || g.initializers.count(i)) continue;
         if (has_symbolic_batch(*t))
-          fail_model("value '" + i + "' depends on the batch size, which is only known at run time");
+          fail_model("value '" + i +
+                     "' depends on the batch size, which is only known at run time");
         g.initializers[i] = *t;
         if (weights_.count(i)) {
           result.weights.insert(i);
@@ -553,17 +558,17 @@ class Importer final : public OnnxImportContext {
   const OnnxModel& model_;
   std::string source_;
   int64_t opset_ = 0;
-  std::vector<Node> nodes_;         // topologically sorted
-  std::vector<size_t> file_index_;  // each sorted node's position in the file
-  std::string label_;               // the node being translated, for messages
-  std::vector<ValueInfo> inputs_;   // graph inputs that are not initializers
+  std::vector<Node> nodes_;               // topologically sorted
+  std::vector<size_t> file_index_;        // each sorted node's position in the file
+  std::string label_;                     // the node being translated, for messages
+  std::vector<ValueInfo> inputs_;         // graph inputs that are not initializers
   std::map<std::string, Tensor> inits_;   // the file's initializers
   std::map<std::string, Tensor> consts_;  // folded values and constants added by translation
   std::set<std::string> weights_;         // float initializers and added weights
   std::set<std::string> frozen_;
   std::map<std::string, std::string> alias_;  // a value that equals another (Identity, Cast)
-  std::set<std::string> read_;   // values some node or graph output reads
-  std::set<std::string> names_;  // every value name, for unique new ones
+  std::set<std::string> read_;                // values some node or graph output reads
+  std::set<std::string> names_;               // every value name, for unique new ones
   std::vector<Node> out_;
   std::map<std::string, ValueShape> shapes_;
   int runs_ = kRuns;

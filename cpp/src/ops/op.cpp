@@ -25,7 +25,8 @@ void NodeOp::backward(const OpIO&, const RunContext&) const {
 
 void NodeOp::expect_inputs(const std::vector<ValueDesc>& inputs, size_t min, size_t max) const {
   if (inputs.size() < min || inputs.size() > max) {
-    if (min == max) fail_node("expects ", min, min == 1 ? " input" : " inputs", ", got ", inputs.size());
+    if (min == max)
+      fail_node("expects ", min, min == 1 ? " input" : " inputs", ", got ", inputs.size());
     fail_node("expects ", min, " to ", max, " inputs, got ", inputs.size());
   }
 }
@@ -124,7 +125,8 @@ namespace {
 // "takes 2 inputs, got 3", "needs at least one output, got 0".
 std::string count_problem(const char* what, int min, int max, int got) {
   const std::string noun = str(what, max == 1 || (max < 0 && min == 1) ? "" : "s");
-  if (max < 0) return str("needs at least ", min == 1 ? "one" : std::to_string(min), " ", noun, ", got ", got);
+  if (max < 0)
+    return str("needs at least ", min == 1 ? "one" : std::to_string(min), " ", noun, ", got ", got);
   if (min == max) return str("takes ", min, " ", noun, ", got ", got);
   return str("takes ", min, " to ", max, " ", what, "s, got ", got);
 }
@@ -136,12 +138,18 @@ bool kind_fits(Attribute::Kind want, Attribute::Kind got) {
 
 const char* kind_phrase(Attribute::Kind kind) {
   switch (kind) {
-    case Attribute::Kind::Int: return "an integer";
-    case Attribute::Kind::Float: return "a float";
-    case Attribute::Kind::String: return "a string";
-    case Attribute::Kind::Ints: return "a list of integers";
-    case Attribute::Kind::Floats: return "a list of floats";
-    case Attribute::Kind::Tensor: return "a tensor";
+    case Attribute::Kind::Int:
+      return "an integer";
+    case Attribute::Kind::Float:
+      return "a float";
+    case Attribute::Kind::String:
+      return "a string";
+    case Attribute::Kind::Ints:
+      return "a list of integers";
+    case Attribute::Kind::Floats:
+      return "a list of floats";
+    case Attribute::Kind::Tensor:
+      return "a tensor";
   }
   return "?";
 }
@@ -165,8 +173,8 @@ std::vector<std::string> node_problems(const OpDef& def, const Node& node, bool*
     if (!spec) {
       problems.push_back(str("unknown attribute ", kv.first));
     } else if (!kind_fits(spec->kind, kv.second.kind)) {
-      problems.push_back(str("attribute ", kv.first, " must be ", kind_phrase(spec->kind),
-                             ", got ", attribute_kind_name(kv.second.kind)));
+      problems.push_back(str("attribute ", kv.first, " must be ", kind_phrase(spec->kind), ", got ",
+                             attribute_kind_name(kv.second.kind)));
       if (kind_problem) *kind_problem = true;
     }
   }
@@ -245,10 +253,8 @@ OpSchemaInfo op_schema(const std::string& domain, const std::string& op_type) {
   info.min_outputs = def.schema.min_outputs;
   info.max_outputs = def.schema.max_outputs;
   info.onnx_since_opset = def.domain.empty() ? def.onnx.since_opset : 0;
-  for (const AttrSpec& a : def.schema.attrs) {
-    if (a.internal) continue;
-    info.attributes.push_back({a.name, a.kind, a.required, a.has_default, a.default_value});
-  }
+  for (const AttrSpec& a : def.schema.attrs)
+    if (!a.internal) info.attributes.push_back(a);
   return info;
 }
 

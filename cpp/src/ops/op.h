@@ -139,12 +139,7 @@ void zero_fill(Tensor& t);
 
 // ---- definitions ------------------------------------------------------------------
 
-struct AttrSpec {
-  std::string name;
-  Attribute::Kind kind = Attribute::Kind::Int;
-  bool required = false;
-  bool has_default = false;
-  Attribute default_value;
+struct AttrSpec : AttributeSchema {
   bool internal = false;  // written by the engine's own passes, never read from ONNX files
 };
 

@@ -138,14 +138,12 @@ std::vector<Tensor> run_op_backward(const OpCall& call, const std::vector<Tensor
     outs.resize(c.outputs.size());
     if (!c.op->backward_reads_forward()) saved.resize(c.op->state().size());
   }
-  {
-    check_count(label, "outputs", outs.size(), c.outputs.size());
-    check_count(label, "state tensors", saved.size(), c.op->state().size());
-    for (size_t k = 0; k < outs.size(); ++k)
-      ENGINE_CHECK(!outs[k].defined() || outs[k].shape() == c.outputs[k].shape, label, ": output ", k,
-                   " has shape ", shape_str(outs[k].shape()), ", the inputs give ",
-                   shape_str(c.outputs[k].shape));
-  }
+  check_count(label, "outputs", outs.size(), c.outputs.size());
+  check_count(label, "state tensors", saved.size(), c.op->state().size());
+  for (size_t k = 0; k < outs.size(); ++k)
+    ENGINE_CHECK(!outs[k].defined() || outs[k].shape() == c.outputs[k].shape, label, ": output ", k,
+                 " has shape ", shape_str(outs[k].shape()), ", the inputs give ",
+                 shape_str(c.outputs[k].shape));
   // The op's backward checks each output gradient's shape against its own outputs.
   check_count(label, "output gradients", douts.size(), c.outputs.size());
   if (!need.empty()) check_count(label, "flags in `need`", need.size(), inputs.size());
