@@ -68,7 +68,10 @@ struct Executor::Impl {
   ExecutorStats stats;
   std::atomic<uint64_t> step{0};
   std::shared_ptr<Optimizer> optimizer;
-  std::vector<std::string> optimized;  // parameter names, in the optimizer's order
+  // The parameters the optimizer updates, in its order: value ids and the tensors the plans
+  // read (the graph's initializers as they were when the executor was built).
+  std::vector<int> optimized_ids;
+  std::vector<Tensor> optimized_params;
   // The latest call's plan and buffers, for value() and gradient().
   mutable std::mutex last_mutex;
   std::shared_ptr<PlanEntry> last_entry;
@@ -275,12 +278,9 @@ float Executor::train_step(const std::vector<Tensor>& inputs, const std::string&
   if (std::isfinite(value)) {
     m.commit(lease.plan(), s);
     if (m.optimizer) {
-      std::vector<Tensor> params, grads;
-      for (const std::string& name : m.optimized) {
-        params.push_back(m.graph->initializers.at(name));
-        grads.push_back(s.grads[m.g.value_ids.at(name)]);
-      }
-      m.optimizer->apply(params, grads);
+      std::vector<Tensor> grads;
+      for (int id : m.optimized_ids) grads.push_back(s.grads[id]);
+      m.optimizer->apply(m.optimized_params, grads);
     }
   }
   return value;
@@ -288,18 +288,27 @@ float Executor::train_step(const std::vector<Tensor>& inputs, const std::string&
 
 void Executor::set_optimizer(std::shared_ptr<Optimizer> optimizer,
                              std::vector<std::string> parameters) {
-  for (const std::string& name : parameters)
-    ENGINE_CHECK(impl_->graph->trainable.count(name), "set_optimizer: '", name,
+  Impl& m = *impl_;
+  std::vector<int> ids;
+  std::vector<Tensor> params;
+  for (const std::string& name : parameters) {
+    auto it = m.g.value_ids.find(name);
+    ENGINE_CHECK(it != m.g.value_ids.end() && m.g.trainable[it->second], "set_optimizer: '", name,
                  "' is not a trainable initializer");
-  ParamsLock lock(impl_->params, true);
-  impl_->optimizer = std::move(optimizer);
-  impl_->optimized = std::move(parameters);
+    ids.push_back(it->second);
+    for (const auto& init : m.g.initializers)
+      if (init.first == it->second) params.push_back(init.second);
+  }
+  ParamsLock lock(m.params, true);
+  m.optimizer = std::move(optimizer);
+  m.optimized_ids = std::move(ids);
+  m.optimized_params = std::move(params);
 }
 
 Tensor Executor::gradient(const std::string& initializer) const {
   const Impl& m = *impl_;
   auto it = m.g.value_ids.find(initializer);
-  ENGINE_CHECK(it != m.g.value_ids.end() && m.graph->trainable.count(initializer),
+  ENGINE_CHECK(it != m.g.value_ids.end() && m.g.trainable[it->second],
                "no trainable parameter named '", initializer, "'");
   std::lock_guard<std::mutex> lock(m.last_mutex);
   ENGINE_CHECK(m.last_entry && m.last_entry->plan->key.grads != GradKind::None, "gradient('",
@@ -327,7 +336,7 @@ std::map<std::string, Tensor> Executor::gradients(const std::vector<Tensor>& inp
     const std::string& name = m.g.value_names[v];
     const bool is_input = std::find(m.g.input_ids.begin(), m.g.input_ids.end(),
                                     static_cast<int>(v)) != m.g.input_ids.end();
-    if (s.grads[v].defined() && (is_input || m.graph->trainable.count(name)))
+    if (s.grads[v].defined() && (is_input || m.g.trainable[v]))
       out[name] = s.grads[v].clone();
   }
   return out;
