@@ -208,3 +208,23 @@ def test_inference_plans_reuse_buffers_whose_values_are_dead(rng):
     # Training keeps every activation for the backward pass.
     ex.gradients([x], prev, np.ones((32, 64), np.float32))
     assert ex.stats()["planned_bytes"] > 6 * 32 * 64 * 4
+
+
+def test_infer_shapes_plans_without_running(rng):
+    g = conv_relu_graph(rng, extra_reader=False)
+    ex = _core.Executor(g)
+    shapes = {batch: ex.infer_shapes([(batch, 3, 9, 9)]) for batch in (1, 6)}
+    assert ex.stats()["buffer_allocations"] == 0 and ex.stats()["plans"] == 0
+    for batch, inferred in shapes.items():
+        x = rng.standard_normal((batch, 3, 9, 9)).astype(np.float32)
+        (y,) = ex.run([x])
+        assert inferred["y"] == y.shape == (batch, 4 * 9 * 9) and inferred["x"] == x.shape
+    with pytest.raises(ValueError, match=r"input 'x' expects shape \[-1, 3, 9, 9\]"):
+        ex.infer_shapes([(2, 4, 9, 9)])
+    free = _core.Graph()  # the channels left open: the Conv names the mismatch
+    free.add_input("x", [-1, -1, 9, 9])
+    free.set_initializer("w", rng.standard_normal((4, 3, 3, 3)).astype(np.float32), True)
+    free.add_node("Conv", ["x", "w"], ["y"], name="conv")
+    free.add_output("y")
+    with pytest.raises(ValueError, match="Conv 'conv'.*input channels"):
+        _core.Executor(free).infer_shapes([(2, 5, 9, 9)])

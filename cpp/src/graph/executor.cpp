@@ -131,6 +131,16 @@ struct Executor::Impl {
   }
 };
 
+namespace {
+void check_input_shape(const ValueInfo& info, const Shape& shape) {
+  bool ok = shape.size() == info.shape.size();
+  for (size_t d = 0; ok && d < info.shape.size(); ++d)
+    ok = info.shape[d] < 0 || info.shape[d] == shape[d];
+  ENGINE_CHECK(ok, "input '", info.name, "' expects shape ", shape_str(info.shape),
+               " (-1: any size), got ", shape_str(shape));
+}
+}  // namespace
+
 std::vector<Tensor> Executor::Impl::checked_inputs(const std::vector<Tensor>& inputs) const {
   ENGINE_CHECK(inputs.size() == graph->inputs.size(), "the model takes ", graph->inputs.size(),
                " input(s), got ", inputs.size());
@@ -141,11 +151,7 @@ std::vector<Tensor> Executor::Impl::checked_inputs(const std::vector<Tensor>& in
     ENGINE_CHECK(t.defined(), "input '", info.name, "' is missing");
     ENGINE_CHECK_TYPE(t.dtype() == info.dtype, "input '", info.name, "' must be ",
                       dtype_name(info.dtype), ", got ", dtype_name(t.dtype()));
-    bool ok = t.ndim() == static_cast<int>(info.shape.size());
-    for (size_t d = 0; ok && d < info.shape.size(); ++d)
-      ok = info.shape[d] < 0 || info.shape[d] == t.shape()[d];
-    ENGINE_CHECK(ok, "input '", info.name, "' expects shape ", shape_str(info.shape),
-                 " (-1: any size), got ", shape_str(t.shape()));
+    check_input_shape(info, t.shape());
     ENGINE_CHECK(t.device() == g.device, "input '", info.name, "' is on ", t.device().str(),
                  " but the model is on ", g.device.str());
     out.push_back(t.contiguous());
@@ -357,6 +363,8 @@ std::map<std::string, Shape> Executor::infer_shapes(const std::vector<Shape>& in
   const Impl& m = *impl_;
   ENGINE_CHECK(input_shapes.size() == m.graph->inputs.size(), "infer_shapes: the model takes ",
                m.graph->inputs.size(), " input(s), got ", input_shapes.size(), " shapes");
+  for (size_t i = 0; i < input_shapes.size(); ++i)
+    check_input_shape(m.graph->inputs[i], input_shapes[i]);
   const PlanKey key{mode, GradKind::None, input_shapes};
   std::vector<PlanStep> steps = plan_steps(m.g, /*fold_batch_norms=*/false);
   const std::vector<ValueDesc> values = plan_shapes(m.g, steps, key);

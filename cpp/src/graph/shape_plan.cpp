@@ -21,7 +21,7 @@ std::vector<ValueDesc> plan_shapes(const CompiledGraph& g, std::vector<PlanStep>
     std::vector<ValueDesc> in;
     for (int v : step.ins)
       in.push_back(v >= 0 ? values[v] : ValueDesc{DType::Float32, {}, nullptr, false});
-    const std::vector<ValueDesc> out = step.op->plan(in, options);
+    const std::vector<ValueDesc> out = plan_node(*step.op, in, options);
     ENGINE_CHECK(out.size() == step.outs.size(), node.label(), ": produces ", out.size(),
                  " outputs, the graph names ", step.outs.size());
     for (size_t k = 0; k < out.size(); ++k) values[step.outs[k]] = {out[k].dtype, out[k].shape};

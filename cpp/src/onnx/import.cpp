@@ -461,7 +461,7 @@ class Importer final : public OnnxImportContext {
       }
       std::vector<ValueDesc> out;
       try {
-        out = def.make(checked)->plan(in, PlanOptions{});
+        out = plan_node(*def.make(checked), in, PlanOptions{});
       } catch (const Error& e) {
         if (r == 0) fail_model(e.what());
         runs_ = 1;

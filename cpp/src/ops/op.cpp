@@ -61,6 +61,20 @@ size_t NodeOp::add_state(const Shape& shape, DType dtype) {
   return state_.size() - 1;
 }
 
+std::vector<ValueDesc> plan_node(NodeOp& op, const std::vector<ValueDesc>& in,
+                                 const PlanOptions& options) {
+  try {
+    return op.plan(in, options);
+  } catch (const Error& e) {
+    const Node& node = op.node();
+    const std::string label = node.label(), msg = e.what();
+    if (msg.compare(0, label.size(), label) == 0) throw;
+    const std::string op_prefix = node.op_type + ": ";
+    const bool named_by_op = msg.compare(0, op_prefix.size(), op_prefix) == 0;
+    throw Error(e.kind(), label + ": " + (named_by_op ? msg.substr(op_prefix.size()) : msg));
+  }
+}
+
 Tensor shape_only(const ValueDesc& desc) {
   static const std::shared_ptr<Storage> nothing = Storage::wrap(nullptr, 0, nullptr);
   return Tensor::from_storage(nothing, 0, desc.shape, contiguous_strides(desc.shape), desc.dtype);

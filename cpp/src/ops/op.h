@@ -130,6 +130,11 @@ class NodeOp {
   std::vector<TensorDesc> state_;
 };
 
+// op.plan(in, options), with errors naming the node: an op-level check says "Conv: ...",
+// which becomes "Conv 'conv1': ..." for a named node.
+std::vector<ValueDesc> plan_node(NodeOp& op, const std::vector<ValueDesc>& in,
+                                 const PlanOptions& options);
+
 // A tensor with the dtype and shape of `desc` and no memory, for the ops whose shape checks
 // are written against tensors. Only shapes and dtypes may be read from it.
 Tensor shape_only(const ValueDesc& desc);

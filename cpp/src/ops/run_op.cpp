@@ -41,7 +41,7 @@ Compiled compile(const OpCall& call, const std::vector<ValueDesc>& inputs, bool 
   for (int k = 0; k < n_out; ++k) node.outputs.push_back("output" + std::to_string(k));
   Compiled c;
   c.op = def.make(checked_node(def, node));
-  c.outputs = c.op->plan(inputs, PlanOptions{call.mode, backward});
+  c.outputs = plan_node(*c.op, inputs, PlanOptions{call.mode, backward});
   ENGINE_CHECK(static_cast<int>(c.outputs.size()) == n_out, node.label(), ": produces ",
                c.outputs.size(), " outputs, asked for ", n_out);
   return c;
