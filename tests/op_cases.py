@@ -593,6 +593,15 @@ CONV_BAD = (
     Bad("dilations-len", ValueError, r"Conv: dilations must have 2 values",
         attrs={"dilations": [1]}),
     Bad("auto-pad", ValueError, r"Conv: unknown auto_pad 'SAME'", attrs={"auto_pad": "SAME"}),
+    # Hostile sizes: errors name the attribute and its values, never a wrapped size.
+    Bad("huge-pads", ValueError, r"Conv: output 0 would be float32\[2, 4, 4611686018427387909, "
+        r"5\] \(.*pads \[2305843009213693952, 1, 2305843009213693952, 1\].*\), more than memory "
+        r"can hold", attrs={"pads": [2**61, 1, 2**61, 1]}),
+    Bad("overflowing-pads", ValueError, r"Conv: the padded height \(7 \+ pads "
+        r"4611686018427387904 \+ 4611686018427387904\) overflows 64 bits",
+        attrs={"pads": [2**62, 1, 2**62, 1]}),
+    Bad("huge-dilation", ValueError, r"Conv: the height window \(kernel 3, dilation "
+        r"4611686018427387904\) overflows 64 bits", attrs={"dilations": [2**62, 1]}),
     Bad("dy-shape", ValueError, r"Conv_backward: dy has shape \[2, 4, 3, 3\], expected "
         r"\[2, 4, 7, 5\]", dy=normal(2, 4, 3, 3)),
 )
@@ -621,7 +630,14 @@ def pool_bad(op):
         Bad("int64", TypeError, rf"{op}: x must be float32, got int64",
             inputs={0: ints(2, 3, 7, 5)}),
         Bad("negative-pads", ValueError, rf"{op}: pads must be non-negative",
-            attrs={"pads": [1, -1, 1, 1]}))
+            attrs={"pads": [1, -1, 1, 1]}),
+        # onnxruntime rejects these too: a window of padding alone has no maximum or mean.
+        Bad("pads-reach-kernel", ValueError, rf"{op}: pads \[1, 3, 1, 1\] must each be smaller "
+            r"than the kernel \[3, 3\]", attrs={"pads": [1, 3, 1, 1]}),
+        Bad("huge-pads", ValueError, rf"{op}: the padded height .* overflows 64 bits",
+            attrs={"kernel_shape": [2**62, 3], "pads": [2**62 - 1, 1, 2**62 - 1, 1]}),
+        Bad("huge-dilation", ValueError, rf"{op}: the height window \(kernel 3, dilation "
+            rf"{2**62}\) overflows 64 bits", attrs={"dilations": [2**62, 1]}))
 
 
 def pool_cases(op):
@@ -929,6 +945,7 @@ CASES = [
     conv_case((1, 4, 7, 6), (8, 1, 3, 3), tag="depthwise-x2-k3d2p2", group=4, dilations=[2, 2],
               pads=[2, 2, 2, 2]),
     conv_case((2, 5, 9, 7), (7, 5, 1, 1), tag="k1s2", strides=[2, 2]),
+    conv_case((1, 2, 9, 7), (3, 2, 3, 3), tag="k3-huge-stride", strides=[2**62, 2**31]),
     conv_case((2, 24, 19, 17), (48, 1, 3, 3), tag="depthwise-x2-k3p1", group=24,
               pads=[1, 1, 1, 1]),
     conv_case((2, 33, 13, 11), (17, 33, 1, 1), tag="k1-nobias", bias=False),
@@ -938,10 +955,6 @@ CASES = [
               strides=[2, 2], pads=[2, 1, 2, 1]),
 
     *pool_cases("MaxPool"), *pool_cases("AveragePool"),
-    # Pads as large as the kernel: whole windows in the padding average to 0 (onnxruntime
-    # rejects pads >= kernel, so no ONNX comparison).
-    pool_case("AveragePool", (1, 2, 5, 6), "k2s2p2", kernel_shape=[2, 2], strides=[2, 2],
-              pads=[2, 2, 2, 2], onnx=None),
     case("GlobalAveragePool", [normal(2, 3, 7, 5)], lambda x: x.mean(axis=(2, 3), keepdims=True),
          tol="reduction", k=35, bad=(
              Bad("rank3", ValueError, r"GlobalAveragePool: x must be 4-D \[N, C, H, W\], got "

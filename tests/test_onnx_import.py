@@ -274,3 +274,48 @@ def test_bad_model_files_raise_value_error(tmp_path):
     path.write_bytes(b"\x08\x07\x12\xff\xff\xff")
     with pytest.raises(ValueError):
         engine.onnx.load(path)
+
+
+HUGE = 2**61
+
+
+@pytest.mark.parametrize("op, attrs, match", [
+    ("Conv", {"pads": [HUGE, 0, HUGE, 0]},
+     rf"Conv 'n': output 0 would be float32\[1, 1, {2 * HUGE + 1}, 1\] "
+     rf"\(.*pads \[{HUGE}, 0, {HUGE}, 0\].*\), more than memory can hold"),
+    ("Conv", {"pads": [2 * HUGE, 0, 2 * HUGE, 0]},
+     rf"the padded height \(1 \+ pads {2 * HUGE} \+ {2 * HUGE}\) overflows 64 bits"),
+    ("Conv", {"dilations": [2 * HUGE, 1], "kernel_shape": [3, 1]},
+     rf"the height window \(kernel 3, dilation {2 * HUGE}\) overflows 64 bits"),
+    ("MaxPool", {"pads": [HUGE, 0, HUGE, 0], "kernel_shape": [1, 1]},
+     r"MaxPool 'n': pads \[.*\] must each be smaller than the kernel \[1, 1\]"),
+    ("AveragePool", {"kernel_shape": [2 * HUGE, 1], "pads": [2 * HUGE, 0, 2 * HUGE, 0]},
+     r"the padded height .* overflows 64 bits"),
+])
+def test_hostile_window_attributes_raise_value_error_naming_them(op, attrs, match):
+    # Sizes that overflow 64 bits or no memory can hold: a clear error before anything is
+    # allocated, never a wrapped size (a crash) or a huge allocation.
+    inputs = ["x", "w"] if op == "Conv" else ["x"]
+    kernel = attrs.pop("kernel_shape", [1, 1])
+    if op != "Conv":
+        attrs["kernel_shape"] = kernel
+    inits = {"w": np.ones((1, 1, *kernel), np.float32)} if op == "Conv" else {}
+    model = make_model([helper.make_node(op, inputs, ["y"], name="n", **attrs)],
+                       [vi("x", ["N", 1, 1, 1])], [vi("y", None)], inits, opset=17)
+    with pytest.raises(ValueError, match=match):
+        load(model)
+
+
+def test_huge_stride_gives_one_window(rng):
+    model = make_model([helper.make_node("Conv", ["x", "w"], ["y"], strides=[2**62, 2**62])],
+                       [vi("x", ["N", 2, 5, 4])], [vi("y", None)],
+                       {"w": rng.standard_normal((3, 2, 3, 3)).astype(np.float32)}, opset=17)
+    check_against_ort(model, {"x": rng.standard_normal((2, 2, 5, 4)).astype(np.float32)})
+
+
+def test_huge_declared_input_shape_is_rejected():
+    model = make_model([helper.make_node("Relu", ["x"], ["y"])], [vi("x", ["N", 2**40, 2**40])],
+                       [vi("y", None)])
+    with pytest.raises(ValueError, match=r"graph input 'x' declares shape \[-1, 1099511627776, "
+                                         r"1099511627776\], more than memory can hold"):
+        load(model)

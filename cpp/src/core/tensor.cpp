@@ -1,5 +1,7 @@
 #include "engine/tensor.h"
 
+#include "core/checked.h"
+
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -27,9 +29,7 @@ int64_t shape_numel(const Shape& shape) {
   int64_t n = 1;
   for (int64_t d : shape) {
     ENGINE_CHECK(d >= 0, "negative dimension in shape ", shape_str(shape));
-    if (d != 0 && n > std::numeric_limits<int64_t>::max() / d)
-      fail(ErrorKind::Value, "shape ", shape_str(shape), " has too many elements");
-    n *= d;
+    n = checked_mul(n, d, "the element count of shape ", shape_str(shape));
   }
   return n;
 }
@@ -37,7 +37,8 @@ int64_t shape_numel(const Shape& shape) {
 size_t shape_nbytes(const Shape& shape, DType dtype) {
   const int64_t n = shape_numel(shape);
   const size_t esize = dtype_size(dtype);
-  if (static_cast<uint64_t>(n) > std::numeric_limits<size_t>::max() / esize)
+  // Allocators cannot hand out more than PTRDIFF_MAX bytes (pointer differences must fit).
+  if (static_cast<uint64_t>(n) > static_cast<uint64_t>(PTRDIFF_MAX) / esize)
     fail(ErrorKind::Value, "shape ", shape_str(shape), " of ", dtype_name(dtype),
          " needs more bytes than memory can address");
   return static_cast<size_t>(n) * esize;
@@ -51,7 +52,7 @@ Shape contiguous_strides(const Shape& shape) {
   int64_t s = 1;
   for (size_t i = shape.size(); i-- > 0;) {
     strides[i] = s;
-    s *= shape[i] > 0 ? shape[i] : 1;
+    if (i > 0) s = checked_mul(s, shape[i], "the strides of shape ", shape_str(shape));
   }
   return strides;
 }

@@ -17,6 +17,7 @@
 
 #include "engine/onnx.h"
 #include "engine/ops.h"
+#include "core/checked.h"
 #include "graph/topological_order.h"
 #include "onnx/fold.h"
 #include "ops/onnx_translate.h"
@@ -141,12 +142,20 @@ class Importer final : public OnnxImportContext {
       if (inputs_.size() == 1 && !v.shape.empty()) batch_ = v.shape[0] >= 0 ? v.shape[0] : 1;
       ValueShape& s = shapes_[v.name];
       s.dtype = v.dtype;
-      for (int r = 0; r < kRuns; ++r)
-        for (size_t d = 0; d < v.shape.size(); ++d) {
-          const int64_t declared = v.shape[d];
-          s.run[r].push_back(d == 0 ? (declared >= 0 ? declared : 1) + (declared != 0 ? r : 0)
-                                    : (declared >= 0 ? declared : 3 + 2 * r));
+      try {
+        for (int r = 0; r < kRuns; ++r) {
+          for (size_t d = 0; d < v.shape.size(); ++d) {
+            const int64_t declared = v.shape[d];
+            const int64_t more = d == 0 && declared != 0 ? r : 0;
+            s.run[r].push_back(declared >= 0 ? checked_add(declared, more, "a dim")
+                                             : (d == 0 ? 1 + r : 3 + 2 * r));
+          }
+          shape_nbytes(s.run[r], v.dtype);
         }
+      } catch (const Error&) {
+        fail_model("graph input '" + v.name + "' declares shape " + shape_str(v.shape) +
+                   ", more than memory can hold");
+      }
     }
     nodes_ = g.nodes;
     for (const Node& n : nodes_) {

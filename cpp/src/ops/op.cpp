@@ -61,18 +61,43 @@ size_t NodeOp::add_state(const Shape& shape, DType dtype) {
   return state_.size() - 1;
 }
 
+namespace {
+// " (pads [..], strides [..])": the integer attributes of a node, for size errors.
+std::string integer_attributes(const Node& node) {
+  std::string listed;
+  for (const auto& [key, a] : node.attrs) {
+    if (a.kind == Attribute::Kind::Int) listed += str(listed.empty() ? "" : ", ", key, " ", a.i);
+    if (a.kind == Attribute::Kind::Ints)
+      listed += str(listed.empty() ? "" : ", ", key, " ", shape_str(a.ints));
+  }
+  return listed.empty() ? "" : " (" + listed + ")";
+}
+}  // namespace
+
 std::vector<ValueDesc> plan_node(NodeOp& op, const std::vector<ValueDesc>& in,
                                  const PlanOptions& options) {
+  const Node& node = op.node();
+  std::vector<ValueDesc> out;
   try {
-    return op.plan(in, options);
+    out = op.plan(in, options);
   } catch (const Error& e) {
-    const Node& node = op.node();
     const std::string label = node.label(), msg = e.what();
     if (msg.compare(0, label.size(), label) == 0) throw;
     const std::string op_prefix = node.op_type + ": ";
     const bool named_by_op = msg.compare(0, op_prefix.size(), op_prefix) == 0;
     throw Error(e.kind(), label + ": " + (named_by_op ? msg.substr(op_prefix.size()) : msg));
   }
+  // Hostile attributes (pads of 2^61) can describe outputs no memory holds: say so here,
+  // naming the node and the attributes that shaped the output, before anything is allocated.
+  for (size_t k = 0; k < out.size(); ++k) {
+    try {
+      shape_nbytes(out[k].shape, out[k].dtype);
+    } catch (const Error&) {
+      fail(ErrorKind::Value, node.label(), ": output ", k, " would be ", dtype_name(out[k].dtype),
+           shape_str(out[k].shape), integer_attributes(node), ", more than memory can hold");
+    }
+  }
+  return out;
 }
 
 Tensor shape_only(const ValueDesc& desc) {

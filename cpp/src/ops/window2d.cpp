@@ -1,5 +1,6 @@
 #include "ops/window2d.h"
 
+#include "core/checked.h"
 #include "engine/status.h"
 #include "engine/tensor.h"
 
@@ -34,23 +35,33 @@ std::vector<int64_t> pair_or_default(const char* op, const char* name,
   return v;
 }
 
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+// For a >= 0 and b > 0, without the overflow of (a + b - 1) / b.
+int64_t ceil_div(int64_t a, int64_t b) { return a / b + (a % b != 0); }
 
-// Output size along one axis, possibly adjusting pads for SAME auto_pad.
+// Output size along one axis, possibly adjusting pads for SAME auto_pad. Every sum and
+// product is checked: hostile attributes give an error naming them, never a wrapped size.
 int64_t resolve_axis(const char* op, const char* axis, int64_t in, int64_t k, int64_t s,
                      int64_t d, AutoPad auto_pad, bool ceil_mode, int64_t& pad_begin,
                      int64_t& pad_end) {
-  const int64_t span = (k - 1) * d + 1;
+  const int64_t span = checked_add(checked_mul(k - 1, d, op, ": the ", axis, " window (kernel ", k,
+                                               ", dilation ", d, ")"),
+                                   1, op, ": the ", axis, " window span");
   if (auto_pad == AutoPad::SameUpper || auto_pad == AutoPad::SameLower) {
     const int64_t out = ceil_div(in, s);
-    const int64_t total = std::max<int64_t>(0, (out - 1) * s + span - in);
+    const int64_t reach = checked_add(checked_mul(out - 1, s, op, ": the ", axis, " reach of ", out,
+                                                  " windows (stride ", s, ")"),
+                                      span, op, ": the ", axis, " reach (span ", span, ")");
+    const int64_t total = std::max<int64_t>(0, reach - in);
     const int64_t small = total / 2, large = total - small;
     pad_begin = auto_pad == AutoPad::SameUpper ? small : large;
     pad_end = total - pad_begin;
     return out;
   }
   if (auto_pad == AutoPad::Valid) pad_begin = pad_end = 0;
-  const int64_t padded = in + pad_begin + pad_end;
+  const int64_t padded = checked_add(checked_add(in, pad_begin, op, ": the padded ", axis, " (", in,
+                                                 " + pads ", pad_begin, ")"),
+                                     pad_end, op, ": the padded ", axis, " (", in, " + pads ",
+                                     pad_begin, " + ", pad_end, ")");
   ENGINE_CHECK(padded >= span, op, ": the ", axis, " window (kernel ", k, ", dilation ", d,
                " spans ", span, ") is larger than the padded input (", in, " + pads ", pad_begin,
                "+", pad_end, " = ", padded, ")");
@@ -99,6 +110,12 @@ Window2d resolve_window2d(const char* op, int64_t H, int64_t W, int64_t KH, int6
   g.OH = resolve_axis(op, "height", H, KH, g.SH, g.DH, a.auto_pad, a.ceil_mode, g.PT, g.PB);
   g.OW = resolve_axis(op, "width", W, KW, g.SW, g.DW, a.auto_pad, a.ceil_mode, g.PL, g.PR);
   return g;
+}
+
+void check_pool_pads(const char* op, const Window2d& g) {
+  ENGINE_CHECK(g.PT < g.KH && g.PB < g.KH && g.PL < g.KW && g.PR < g.KW, op, ": pads [", g.PT,
+               ", ", g.PL, ", ", g.PB, ", ", g.PR, "] must each be smaller than the kernel [", g.KH,
+               ", ", g.KW, "], or a window could hold padding alone");
 }
 
 }  // namespace engine

@@ -36,7 +36,9 @@ Window2d pool2d_geometry(PoolKind kind, const Tensor& x, const PoolAttrs& attrs)
   ENGINE_CHECK(!k.empty(), op, ": kernel_shape is required");
   ENGINE_CHECK(k.size() == 2, op, ": kernel_shape must have 2 values for a 2-D input, got ",
                shape_str(k));
-  return resolve_window2d(op, x.dim(2), x.dim(3), k[0], k[1], attrs.window);
+  const Window2d g = resolve_window2d(op, x.dim(2), x.dim(3), k[0], k[1], attrs.window);
+  if (attrs.window.auto_pad == AutoPad::NotSet) check_pool_pads(op, g);
+  return g;
 }
 
 Shape pool2d_output_shape(PoolKind kind, const Tensor& x, const PoolAttrs& attrs) {
