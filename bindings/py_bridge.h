@@ -20,13 +20,25 @@ static inline void engine_raise_py_error() {
   } catch (const PythonErrorAlreadySet&) {
     if (!PyErr_Occurred()) PyErr_SetString(PyExc_RuntimeError, "engine: lost Python error");
   } catch (const engine::Error& e) {
+    if (e.kind() == engine::ErrorKind::OS) {
+      // OSError(errno, message, filename) becomes FileNotFoundError, IsADirectoryError, ...
+      PyObject* args = Py_BuildValue("(isN)", e.os_errno(), e.what(),
+                                     PyUnicode_DecodeFSDefault(e.path().c_str()));
+      if (args != nullptr) {
+        PyErr_SetObject(PyExc_OSError, args);
+        Py_DECREF(args);
+      }
+      return;
+    }
     PyObject* type = PyExc_RuntimeError;
     switch (e.kind()) {
       case engine::ErrorKind::Value: type = PyExc_ValueError; break;
       case engine::ErrorKind::Type: type = PyExc_TypeError; break;
       case engine::ErrorKind::Memory: type = PyExc_MemoryError; break;
       case engine::ErrorKind::NotImplemented: type = PyExc_NotImplementedError; break;
-      case engine::ErrorKind::Runtime: type = PyExc_RuntimeError; break;
+      case engine::ErrorKind::FloatingPoint: type = PyExc_FloatingPointError; break;
+      case engine::ErrorKind::Runtime:
+      case engine::ErrorKind::OS: type = PyExc_RuntimeError; break;
     }
     PyErr_SetString(type, e.what());
   } catch (const std::bad_alloc&) {

@@ -2,6 +2,7 @@
 models checked by onnx.checker and run in onnxruntime, external data, and hostile bytes
 (truncations, bit flips, random data, lying dims, escaping paths) that must raise
 ValueError, never crash."""
+import errno
 import os
 
 import numpy as np
@@ -307,8 +308,9 @@ def test_save_is_atomic(tmp_path, rng):
     other.add_output("y")
     # The temporary file cannot be created: the save fails and the model is untouched.
     os.mkdir(str(path) + ".tmp")
-    with pytest.raises(RuntimeError, match="cannot open"):
+    with pytest.raises(IsADirectoryError, match="cannot open") as err:
         _core.onnx_save_graph(other, str(path))
+    assert err.value.errno == errno.EISDIR and err.value.filename == str(path)
     assert path.read_bytes() == before
     os.rmdir(str(path) + ".tmp")
     # A graph that fails while being serialized leaves no temporary file behind.
@@ -321,14 +323,45 @@ def test_save_is_atomic(tmp_path, rng):
     blocked = tmp_path / "dir.onnx"
     blocked.mkdir()
     (blocked / "keep").write_bytes(b"x")
-    with pytest.raises(RuntimeError, match="cannot rename"):
+    with pytest.raises(IsADirectoryError, match="cannot rename"):
         _core.onnx_save_graph(other, str(blocked))
     assert (blocked / "keep").read_bytes() == b"x" and not os.path.exists(str(blocked) + ".tmp")
-    with pytest.raises(RuntimeError, match="cannot open"):
+    with pytest.raises(FileNotFoundError, match="cannot open") as err:
         _core.onnx_save_graph(other, str(tmp_path / "missing" / "m.onnx"))
+    assert err.value.filename == str(tmp_path / "missing" / "m.onnx")
     # A successful save replaces the file completely.
     _core.onnx_save_graph(other, str(path))
     assert [n["op_type"] for n in _core.graph_nodes(_core.onnx_load_graph(str(path))[0])] == ["Relu"]
+
+
+def test_file_errors_are_os_errors_with_errno_and_path(tmp_path):
+    import engine.onnx
+    missing = tmp_path / "missing.onnx"
+    for load in (lambda p: _core.onnx_load_graph(p), engine.onnx.load):
+        with pytest.raises(FileNotFoundError) as err:
+            load(str(missing))
+        assert err.value.errno == errno.ENOENT and err.value.filename == str(missing)
+        with pytest.raises(IsADirectoryError) as err:
+            load(str(tmp_path))
+        assert err.value.errno == errno.EISDIR and err.value.filename == str(tmp_path)
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
+                    reason="root writes into read-only folders")
+def test_saving_into_a_read_only_folder_is_a_permission_error(tmp_path):
+    graph = _core.Graph()
+    graph.add_input("x", [1])
+    graph.add_node("Relu", ["x"], ["y"])
+    graph.add_output("y")
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        with pytest.raises(PermissionError) as err:
+            _core.onnx_save_graph(graph, str(folder / "m.onnx"))
+        assert err.value.filename == str(folder / "m.onnx")
+    finally:
+        folder.chmod(0o700)
 
 
 # ---- unsupported content: clear errors ----------------------------------------------

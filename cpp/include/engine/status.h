@@ -1,5 +1,6 @@
 // Errors: every bad input becomes an engine::Error carrying a kind and a precise message.
-// The kind decides the Python exception class (ValueError, TypeError, MemoryError, ...).
+// The kind decides the Python exception class (ValueError, TypeError, MemoryError, ...);
+// a failed file operation also carries errno and the path, as OSError does.
 #pragma once
 
 #include <sstream>
@@ -16,15 +17,24 @@ enum class ErrorKind {
   Memory,    // allocation failure                                   -> MemoryError
   Runtime,   // anything else (I/O, internal invariant)              -> RuntimeError
   NotImplemented,  // a valid request this build cannot serve       -> NotImplementedError
+  OS,        // a file operation failed (errno, path)    -> OSError: FileNotFoundError, ...
+  FloatingPoint,  // a computation went non-finite (NaN gradients) -> FloatingPointError
 };
 
 class ENGINE_API Error : public std::runtime_error {
  public:
   Error(ErrorKind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+  // An OS-kind error: `os_errno` as errno reported it, `path` the file it concerns.
+  Error(int os_errno, const std::string& path, const std::string& message)
+      : std::runtime_error(message), kind_(ErrorKind::OS), os_errno_(os_errno), path_(path) {}
   ErrorKind kind() const noexcept { return kind_; }
+  int os_errno() const noexcept { return os_errno_; }  // 0 unless kind() is OS
+  const std::string& path() const noexcept { return path_; }
 
  private:
   ErrorKind kind_;
+  int os_errno_ = 0;
+  std::string path_;
 };
 
 namespace detail {
@@ -48,6 +58,11 @@ template <class... Parts>
 [[noreturn]] void fail(ErrorKind kind, const Parts&... parts) {
   throw Error(kind, str(parts...));
 }
+
+// A failed file operation: fail_os(errno, path, str("onnx: cannot open '", path, "'"))
+// throws an OS-kind error whose message ends with ": " and strerror(os_errno).
+[[noreturn]] ENGINE_API void fail_os(int os_errno, const std::string& path,
+                                     const std::string& message);
 
 }  // namespace engine
 

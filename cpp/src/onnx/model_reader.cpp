@@ -196,18 +196,17 @@ ExternalRange locate_external(const TensorFields& t, size_t nbytes, const std::s
 
 void read_range(const ExternalRange& range, void* dst, size_t nbytes, const std::string& what) {
   if (nbytes == 0) return;
-  std::FILE* file = std::fopen(range.path.c_str(), "rb");
-  if (!file)
-    fail(ErrorKind::Runtime, "onnx: ", what, ": cannot open '", range.path.string(), "': ",
-         std::strerror(errno));
+  const std::string path = range.path.string();
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (!file) fail_os(errno, path, str("onnx: ", what, ": cannot open '", path, "'"));
   bool ok = false;
+  errno = 0;
   if (range.offset <= static_cast<uint64_t>(std::numeric_limits<long>::max()) &&
       std::fseek(file, static_cast<long>(range.offset), SEEK_SET) == 0)
     ok = std::fread(dst, 1, nbytes, file) == nbytes;
+  const int err = errno ? errno : EIO;
   std::fclose(file);
-  if (!ok)
-    fail(ErrorKind::Runtime, "onnx: ", what, ": cannot read ", nbytes, " bytes from '",
-         range.path.string(), "'");
+  if (!ok) fail_os(err, path, str("onnx: ", what, ": cannot read ", nbytes, " bytes from '", path, "'"));
 }
 
 void widen_int32(const void* src, int64_t n, int64_t* dst) {
@@ -616,14 +615,16 @@ namespace {
 // A whole file, read in chunks: the buffer grows only with bytes actually present.
 std::string read_file(const std::string& path) {
   std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (!file) fail(ErrorKind::Runtime, "onnx: cannot open '", path, "': ", std::strerror(errno));
+  if (!file) fail_os(errno, path, str("onnx: cannot open '", path, "'"));
   std::string bytes;
   char chunk[1 << 16];
   size_t n;
+  errno = 0;
   while ((n = std::fread(chunk, 1, sizeof(chunk), file)) > 0) bytes.append(chunk, n);
-  const bool error = std::ferror(file) != 0;
+  const int err = std::ferror(file) != 0 ? (errno ? errno : EIO) : 0;
   std::fclose(file);
-  if (error) fail(ErrorKind::Runtime, "onnx: cannot read '", path, "'");
+  // A directory opens on Linux; reading it fails with EISDIR.
+  if (err != 0) fail_os(err, path, str("onnx: cannot read '", path, "'"));
   return bytes;
 }
 }  // namespace

@@ -171,37 +171,27 @@ template <class Emit>
 void atomic_write(const std::string& path, Emit&& emit) {
   const std::string tmp = path + ".tmp";
   std::FILE* file = std::fopen(tmp.c_str(), "wb");
-  if (!file) fail(ErrorKind::Runtime, "onnx: cannot open '", tmp, "' for writing: ", std::strerror(errno));
-  bool ok = true;
+  if (!file) fail_os(errno, path, str("onnx: cannot open '", tmp, "' for writing"));
   int err = 0;
   try {
     emit([&](const void* data, size_t n) {
-      if (ok && n > 0 && std::fwrite(data, 1, n, file) != n) {
-        ok = false;
-        err = errno;
-      }
+      if (err == 0 && n > 0 && std::fwrite(data, 1, n, file) != n) err = errno ? errno : EIO;
     });
   } catch (...) {
     std::fclose(file);
     std::remove(tmp.c_str());
     throw;
   }
-  if (std::fflush(file) != 0 && ok) {
-    ok = false;
-    err = errno;
-  }
-  if (std::fclose(file) != 0 && ok) {
-    ok = false;
-    err = errno;
-  }
-  if (!ok) {
+  if (std::fflush(file) != 0 && err == 0) err = errno;
+  if (std::fclose(file) != 0 && err == 0) err = errno;
+  if (err != 0) {
     std::remove(tmp.c_str());
-    fail(ErrorKind::Runtime, "onnx: cannot write '", tmp, "': ", std::strerror(err));
+    fail_os(err, path, str("onnx: cannot write '", tmp, "'"));
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int rename_err = errno;
+    err = errno;
     std::remove(tmp.c_str());
-    fail(ErrorKind::Runtime, "onnx: cannot rename '", tmp, "' to '", path, "': ", std::strerror(rename_err));
+    fail_os(err, path, str("onnx: cannot rename '", tmp, "' to '", path, "'"));
   }
 }
 
