@@ -58,7 +58,8 @@ class ENGINE_API Executor {
 
   // After this, every train_step with a finite loss ends by applying `optimizer` to the
   // named trainable initializers (in this order) with their gradients; a non-finite loss
-  // leaves the parameters untouched. A null optimizer switches updates off.
+  // leaves the parameters untouched, and so do gradients whose global norm is not finite
+  // (then train_step throws a FloatingPoint-kind Error). A null optimizer switches updates off.
   void set_optimizer(std::shared_ptr<Optimizer> optimizer, std::vector<std::string> parameters);
 
   // Gradients of `output` (seeded with `seed`, same shape) with respect to the graph

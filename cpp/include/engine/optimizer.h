@@ -33,7 +33,8 @@
 //               m_hat = mu_t1*m/(1-P_t1) + (1-mu_t)*g/(1-P_t); v_hat = v/(1-b2^t);
 //               p -= lr*m_hat / (sqrt(v_hat) + eps)
 //   4. iterations += 1.
-// Non-finite gradients are not checked here (the trainer watches the loss).
+// Non-finite gradients are not checked here: Executor::train_step checks the loss and the
+// gradients' global norm before it applies an optimizer.
 //
 // Executor::set_optimizer attaches one to a graph's training steps; a C++ program trains
 // with it the same way the Python API does.
@@ -77,6 +78,10 @@ struct OptimizerConfig {
 };
 
 ENGINE_API OptimizerConfig optimizer_default_config(OptimizerKind kind);
+
+// sqrt(sum of every element squared) over all the tensors (float32, contiguous): the
+// global norm global_clipnorm clips; NaN or inf when any element is not finite.
+ENGINE_API double global_norm(const std::vector<Tensor>& tensors);
 
 class ENGINE_API Optimizer {
  public:

@@ -138,6 +138,7 @@ void check_input_shape(const ValueInfo& info, const Shape& shape) {
     ok = info.shape[d] < 0 || info.shape[d] == shape[d];
   ENGINE_CHECK(ok, "input '", info.name, "' expects shape ", shape_str(info.shape),
                " (-1: any size), got ", shape_str(shape));
+  shape_nbytes(shape, info.dtype);  // a size memory can hold
 }
 }  // namespace
 
@@ -281,13 +282,20 @@ float Executor::train_step(const std::vector<Tensor>& inputs, const std::string&
   if (!s.ones.defined() || s.ones.shape() != loss.shape())
     s.ones = Tensor::full(loss.shape(), 1.0f);
   m.backward(lease.plan(), s, loss_id, s.ones, ctx);
-  if (std::isfinite(value)) {
+  if (!std::isfinite(value)) return value;
+  if (m.optimizer) {
+    // A finite loss can still come with NaN gradients (a NaN weight behind a Relu, an
+    // overflowing update): check before anything changes, so NaN is never written in.
+    std::vector<Tensor> grads;
+    for (int id : m.optimized_ids) grads.push_back(s.grads[id]);
+    const double norm = global_norm(grads);
+    if (!std::isfinite(norm))
+      fail(ErrorKind::FloatingPoint, "train_step: the gradients' global norm is ", norm,
+           " though the loss is ", value, "; the update was not applied");
     m.commit(lease.plan(), s);
-    if (m.optimizer) {
-      std::vector<Tensor> grads;
-      for (int id : m.optimized_ids) grads.push_back(s.grads[id]);
-      m.optimizer->apply(m.optimized_params, grads);
-    }
+    m.optimizer->apply(m.optimized_params, grads);
+  } else {
+    m.commit(lease.plan(), s);
   }
   return value;
 }

@@ -142,6 +142,15 @@ void Optimizer::build(const std::vector<Tensor>& params) {
   }
 }
 
+double global_norm(const std::vector<Tensor>& tensors) {
+  double total = 0.0;
+  for (const Tensor& t : tensors) {
+    check_dense_float(t, "global_norm");
+    total += optimizer_kernels().get(t.device()).sum_of_squares(t.numel(), t.data<float>());
+  }
+  return std::sqrt(total);
+}
+
 void Optimizer::apply(const std::vector<Tensor>& params, const std::vector<Tensor>& grads) {
   const char* op = optimizer_kind_name(config_.kind);
   ENGINE_CHECK(params.size() == grads.size(), op, ": got ", params.size(), " parameters but ",
@@ -198,9 +207,7 @@ void Optimizer::apply(const std::vector<Tensor>& params, const std::vector<Tenso
   s.clip_value = (!per_tensor_norm && !global_norm && c.clipvalue > 0) ? c.clipvalue : 0.0;
   double global_scale = 1.0;
   if (global_norm) {
-    double total = 0.0;
-    for (const Tensor& g : grads) total += sum_of_squares(g.numel(), g.data<float>());
-    const double norm = std::sqrt(total), clip = c.global_clipnorm;
+    const double norm = engine::global_norm(grads), clip = c.global_clipnorm;
     global_scale = std::isfinite(norm) ? clip * std::min(1.0 / norm, 1.0 / clip)
                                        : std::numeric_limits<double>::quiet_NaN();
   }

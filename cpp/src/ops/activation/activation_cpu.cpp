@@ -26,11 +26,11 @@ void activation_backward_cpu(Activation op, const ActivationAttrs& a, int64_t n,
     using M = ActivationMath<kOp>;
     parallel_for(n, kGrain, [&](int64_t begin, int64_t end) {
       if constexpr (kOp == Activation::Relu) {
-        // dy * [x > 0] compiles to a branch around the multiply; a select between the
-        // loaded dy and 0 vectorizes (and, as elsewhere, gives 0 where x <= 0).
+        // dy * df(x) compiles to a branch around the multiply; a select between the
+        // loaded dy and 0 vectorizes (and, as df, passes dy where x is NaN).
         for (int64_t i = begin; i < end; ++i) {
           const float g = dy[i];
-          dx[i] = x[i] > 0.0f ? g : 0.0f;
+          dx[i] = x[i] <= 0.0f ? 0.0f : g;
         }
       } else {
         for (int64_t i = begin; i < end; ++i) dx[i] = dy[i] * M::df(x[i], y[i], a.alpha, a.gamma);

@@ -11,8 +11,9 @@ namespace engine {
 template <Activation op> struct ActivationMath;
 
 template <> struct ActivationMath<Activation::Relu> {
-  template <class T> static T f(T x, T, T) { return x > T(0) ? x : T(0); }
-  template <class T> static T df(T x, T, T, T) { return x > T(0) ? T(1) : T(0); }
+  // NaN passes forward (as numpy, PyTorch and onnxruntime) and takes the gradient.
+  template <class T> static T f(T x, T, T) { return x < T(0) ? T(0) : x; }
+  template <class T> static T df(T x, T, T, T) { return x <= T(0) ? T(0) : T(1); }
 };
 template <> struct ActivationMath<Activation::LeakyRelu> {
   template <class T> static T f(T x, T alpha, T) { return x >= T(0) ? x : alpha * x; }

@@ -180,7 +180,7 @@ void forward_depthwise(const ConvShape& s, const float* x, const float* w, const
         gather_axpy(cs.hi - cs.lo, wp[t], xp + ih * g.W + cs.in0, g.SW, yp + oh * g.OW + cs.lo);
       });
       if (s.relu)
-        for (int64_t p = 0; p < P; ++p) yp[p] = yp[p] > 0.0f ? yp[p] : 0.0f;
+        for (int64_t p = 0; p < P; ++p) yp[p] = yp[p] < 0.0f ? 0.0f : yp[p];  // NaN stays
     }
   });
 }

@@ -4,16 +4,18 @@
 //   bottom, right], auto_pad, ceil_mode) comes from window2d.h.
 //
 //   MaxPool: the largest input under the window; padding never wins (it acts as -inf).
-//     Backward routes dy to the position of the maximum. On ties the first maximum in
-//     window scan order (row by row, then column) wins, the position onnxruntime reports
-//     in MaxPool's Indices output.
+//     A NaN under the window makes the output NaN (as numpy's max and PyTorch).
+//     Backward routes dy to the position of the maximum (the first NaN, if any). On ties
+//     the first maximum in window scan order (row by row, then column) wins, the position
+//     onnxruntime reports in MaxPool's Indices output.
 //   AveragePool: the sum under the window divided by the number of taps that count:
 //     count_include_pad=0: taps inside the input; count_include_pad=1: taps inside the
 //     padded input [-top, H + bottom) x [-left, W + right). A ceil_mode window reaching
 //     past the padded input never counts that extra part (onnxruntime agrees).
 //     Backward spreads dy / count over the counted taps that lie inside the input.
-//   A window with no tap inside the input (possible with dilations or pads as large as the
-//   kernel) gives 0 (average) or the lowest float (max), as onnxruntime does, and no gradient.
+//   Explicit pads must be smaller than the kernel (window2d.h). A window with no tap inside
+//   the input (still possible with dilations) gives 0 (average) or the lowest float (max),
+//   as onnxruntime does, and no gradient.
 //   GlobalAveragePool: y [N, C, 1, 1] = mean over H x W.
 //
 // Backward functions OVERWRITE dx.
@@ -61,5 +63,12 @@ void pool2d_forward_ref(PoolKind kind, const Window2d& g, bool count_include_pad
                         int64_t planes, const float* x, float* y);
 void pool2d_backward_ref(PoolKind kind, const Window2d& g, bool count_include_pad,
                          int64_t planes, const float* x, const float* dy, float* dx);
+
+// Whether v replaces best as the running maximum: larger, or the first NaN (which then
+// stays, since nothing compares larger than NaN).
+template <class T>
+inline bool replaces_max(T v, T best) {
+  return v > best || (v != v && best == best);
+}
 
 }  // namespace engine

@@ -52,7 +52,10 @@ struct MaxCpu {
     float best = -std::numeric_limits<float>::infinity();
     for (int64_t i = 0; i < win.r.n; ++i) {
       const float* row = x + (win.r.first + i * win.DH) * win.W + win.c.first;
-      for (int64_t j = 0; j < win.c.n; ++j) best = std::max(best, row[j * step]);
+      for (int64_t j = 0; j < win.c.n; ++j) {
+        const float v = row[j * step];
+        best = replaces_max(v, best) ? v : best;
+      }
     }
     return best;
   }
@@ -66,7 +69,7 @@ struct MaxCpu {
       const int64_t base = (win.r.first + i * win.DH) * win.W + win.c.first;
       for (int64_t j = 0; j < win.c.n; ++j) {
         const float v = x[base + j * step];
-        const bool better = v > best;
+        const bool better = replaces_max(v, best);
         best = better ? v : best;
         arg = better ? base + j * step : arg;
       }
@@ -152,11 +155,9 @@ void max_pool_2x2(const Window2d& g, int64_t planes, const float* x, float* y) {
                      const float* r1 = r0 + g.W;
                      float* out = y + p * out_plane + oh * g.OW;
                      for (int64_t ow = 0; ow < g.OW; ++ow) {
-                       float best = -std::numeric_limits<float>::infinity();
-                       best = std::max(best, r0[2 * ow]);
-                       best = std::max(best, r0[2 * ow + 1]);
-                       best = std::max(best, r1[2 * ow]);
-                       best = std::max(best, r1[2 * ow + 1]);
+                       float best = r0[2 * ow];
+                       for (float v : {r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1]})
+                         best = replaces_max(v, best) ? v : best;
                        out[ow] = best;
                      }
                    }

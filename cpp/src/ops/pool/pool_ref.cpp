@@ -33,7 +33,7 @@ struct MaxRef {
     double best = -std::numeric_limits<double>::infinity();
     bool any = false;
     visit_window(g, false, oh, ow, [&](int64_t i) {
-      if (x[i] > best || !any) best = x[i], any = true;
+      if (!any || replaces_max<double>(x[i], best)) best = x[i], any = true;
     });
     return any ? best : std::numeric_limits<float>::lowest();
   }
@@ -42,7 +42,7 @@ struct MaxRef {
     double best = -std::numeric_limits<double>::infinity();
     int64_t arg = -1;
     visit_window(g, false, oh, ow, [&](int64_t i) {
-      if (x[i] > best || arg < 0) best = x[i], arg = i;
+      if (arg < 0 || replaces_max<double>(x[i], best)) best = x[i], arg = i;
     });
     if (arg >= 0) dx[arg] += dy;
   }
