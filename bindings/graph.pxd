@@ -64,8 +64,12 @@ cdef extern from "engine/graph.h" namespace "engine" nogil:
         int64_t fused_activations
         int64_t folded_batch_norms
 
+    cdef cppclass ParameterLock "engine::ParameterLock":
+        pass
+
     cdef cppclass Executor "engine::Executor":
-        Executor(shared_ptr[Graph] graph) except +engine_raise_py_error
+        Executor(shared_ptr[Graph] graph,
+                 shared_ptr[ParameterLock] lock) except +engine_raise_py_error
         vector[Tensor] run(const vector[Tensor]& inputs, Mode mode) except +engine_raise_py_error
         float train_step(const vector[Tensor]& inputs, const string& loss_output,
                          const vector[string]& fetch,

@@ -120,14 +120,26 @@ cdef vector[Tensor] _tensor_list(list arrays, str what) except *:
     return out
 
 
+cdef class ParameterLock:
+    """Shared by the executors of graphs over the same parameters (a model's inference and
+    training graphs): a training step on one never overlaps an inference call on another."""
+    cdef shared_ptr[g.ParameterLock] ptr
+
+    def __cinit__(self):
+        self.ptr = make_shared[g.ParameterLock]()
+
+
 cdef class Executor:
     """Plans and runs a Graph: forward passes, training steps and gradients."""
     cdef g.Executor* ptr
     cdef Graph graph
 
-    def __cinit__(self, Graph graph):
+    def __cinit__(self, Graph graph, ParameterLock lock=None):
         self.graph = graph
-        self.ptr = new g.Executor(graph.ptr)
+        cdef shared_ptr[g.ParameterLock] shared
+        if lock is not None:
+            shared = lock.ptr
+        self.ptr = new g.Executor(graph.ptr, shared)
 
     def __dealloc__(self):
         del self.ptr

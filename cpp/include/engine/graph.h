@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,15 @@
 namespace engine {
 
 class Optimizer;  // engine/optimizer.h
+
+// Orders the calls that change parameters (exclusive: training steps, training-mode runs)
+// against the calls that only read them (shared: inference). Executors whose graphs share
+// parameter tensors (a model's inference and training graphs) are built with the same
+// lock, so a training step on one never overlaps an inference call on another.
+class ParameterLock {
+ public:
+  std::shared_mutex mutex;
+};
 
 struct ExecutorStats {
   int64_t plans = 0;               // how many times shapes were (re)planned
@@ -36,7 +46,8 @@ class ENGINE_API Executor {
   // Validates the whole graph up front and reports every problem in one error. The graph
   // is shared and must not change shape afterwards; the values of its initializers may
   // (parameters updated by an optimizer are seen by the next run).
-  explicit Executor(std::shared_ptr<Graph> graph);
+  // `lock`: shared with the other executors over the same parameters (null: its own).
+  explicit Executor(std::shared_ptr<Graph> graph, std::shared_ptr<ParameterLock> lock = nullptr);
   ~Executor();
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;

@@ -62,7 +62,7 @@ struct Executor::Impl {
   std::shared_ptr<Graph> graph;
   CompiledGraph g;
   // Shared by calls that only read the parameters, exclusive for those that change them.
-  std::shared_mutex params;
+  std::shared_ptr<ParameterLock> params;
   std::mutex plans_mutex;                       // guards plans and stats
   std::list<std::shared_ptr<PlanEntry>> plans;  // most recently used first
   ExecutorStats stats;
@@ -236,9 +236,11 @@ void Executor::Impl::backward(const Plan& p, RunState& s, int seed_id, const Ten
       std::memset(s.grads[v].raw_data(), 0, s.grads[v].nbytes());
 }
 
-Executor::Executor(std::shared_ptr<Graph> graph) : impl_(std::make_unique<Impl>()) {
+Executor::Executor(std::shared_ptr<Graph> graph, std::shared_ptr<ParameterLock> lock)
+    : impl_(std::make_unique<Impl>()) {
   ENGINE_CHECK(graph != nullptr, "executor: null graph");
   impl_->graph = std::move(graph);
+  impl_->params = lock ? std::move(lock) : std::make_shared<ParameterLock>();
   impl_->g = compile_graph(*impl_->graph);
   impl_->stats.fused_activations = impl_->g.fused_activations;
 }
@@ -249,7 +251,7 @@ std::vector<Tensor> Executor::run(const std::vector<Tensor>& inputs, Mode mode) 
   Impl& m = *impl_;
   const std::vector<Tensor> in = m.checked_inputs(inputs);
   // A training-mode run commits BatchNormalization statistics: it changes parameters.
-  ParamsLock lock(m.params, mode == Mode::Training);
+  ParamsLock lock(m.params->mutex, mode == Mode::Training);
   Impl::Lease lease(m, m.get_plan(in, mode, GradKind::None));
   RunState& s = lease.state();
   m.forward(lease.plan(), s, in, RunContext{mode, m.step.load()});
@@ -266,7 +268,7 @@ float Executor::train_step(const std::vector<Tensor>& inputs, const std::string&
   std::vector<int> fetch_ids;
   for (const std::string& name : fetch) fetch_ids.push_back(m.value_id(name, "train_step"));
   const std::vector<Tensor> in = m.checked_inputs(inputs);
-  ParamsLock lock(m.params, true);
+  ParamsLock lock(m.params->mutex, true);
   Impl::Lease lease(m, m.get_plan(in, Mode::Training, GradKind::Parameters));
   RunState& s = lease.state();
   const RunContext ctx{Mode::Training, ++m.step};
@@ -313,7 +315,7 @@ void Executor::set_optimizer(std::shared_ptr<Optimizer> optimizer,
     for (const auto& init : m.g.initializers)
       if (init.first == it->second) params.push_back(init.second);
   }
-  ParamsLock lock(m.params, true);
+  ParamsLock lock(m.params->mutex, true);
   m.optimizer = std::move(optimizer);
   m.optimized_ids = std::move(ids);
   m.optimized_params = std::move(params);
@@ -337,7 +339,7 @@ std::map<std::string, Tensor> Executor::gradients(const std::vector<Tensor>& inp
   const int out_id = m.value_id(output, "gradients");
   check_float32(seed, "gradients: seed");
   const std::vector<Tensor> in = m.checked_inputs(inputs);
-  ParamsLock lock(m.params, mode == Mode::Training);
+  ParamsLock lock(m.params->mutex, mode == Mode::Training);
   Impl::Lease lease(m, m.get_plan(in, mode, GradKind::ParametersAndInputs));
   RunState& s = lease.state();
   const RunContext ctx{mode, mode == Mode::Training ? ++m.step : m.step.load()};
