@@ -7,16 +7,17 @@ plans and runs it: a forward pass is one call into C++ with the GIL released.
 import numpy as np
 
 from engine import _core
+from engine.layers import _args
 from engine.layers.base import GraphBuilder, KerasTensor, Layer, unique_name
 from engine.trainer import TrainerMixin
 
 
 class InputLayer(Layer):
     def __init__(self, shape, dtype="float32", name=None):
-        super().__init__(name=name or unique_name("input_layer"))
-        self.shape = (None,) + tuple(None if d is None else int(d) for d in shape)
+        super().__init__(name=_args.optional_name("Input", "name", name) or unique_name("input_layer"))
+        self.shape = (None,) + _args.shape("Input", "shape", shape)
         if dtype not in ("float32", "int64"):
-            raise TypeError(f"Input: dtype must be float32 or int64, got {dtype}")
+            raise TypeError(f"Input: dtype must be 'float32' or 'int64', got {dtype!r}")
         self.input_dtype = dtype
         self.output = KerasTensor(self.shape, dtype, layer=self, call_index=0, output_index=0, name=self.name)
         self.built = True
@@ -29,7 +30,7 @@ def Input(shape, batch_size=None, name=None, dtype="float32"):
     """A symbolic model input; `shape` excludes the batch dimension (NCHW for images)."""
     layer = InputLayer(shape, dtype=dtype, name=name)
     if batch_size is not None:
-        layer.shape = (int(batch_size),) + layer.shape[1:]
+        layer.shape = (_args.positive_int("Input", "batch_size", batch_size),) + layer.shape[1:]
         layer.output.shape = layer.shape
     return layer.output
 
@@ -45,6 +46,9 @@ class Model(TrainerMixin, Layer):
         super().__init__(name=name, **kwargs)
         self._executor = None
         self._trainable_key = None
+        # The inference and training executors read the same weights: a training step on one
+        # waits for inference calls on the other, and the reverse (many threads may call).
+        self._parameter_lock = _core.ParameterLock()
         if inputs is not None or outputs is not None:
             self._init_graph(inputs, outputs)
 
@@ -150,8 +154,23 @@ class Model(TrainerMixin, Layer):
 
     # --- the core graph --------------------------------------------------------------------
     def compute_output_shape(self, input_shape):
-        shapes = [t.shape for t in self.outputs]
-        return shapes if not self._single_output else shapes[0]
+        """Keras's functional rule: the given input shapes flow through the layer calls, so
+        sizes left open (None) in the model's inputs come out as a real call makes them."""
+        listed = isinstance(input_shape, (list, tuple)) and len(input_shape) > 0 and \
+            all(isinstance(s, (list, tuple)) for s in input_shape)
+        shapes = self._output_shapes(list(input_shape) if listed else [input_shape])
+        return shapes[0] if self._single_output else shapes
+
+    def _output_shapes(self, input_shapes):
+        if len(input_shapes) != len(self.inputs):
+            raise ValueError(f"{self.name}: expects {len(self.inputs)} input shape(s), got {len(input_shapes)}")
+        shapes = {id(t): tuple(s) for t, s in zip(self.inputs, input_shapes)}
+        for call in self._calls:
+            args = [shapes[id(t)] for t in call.inputs]
+            outs = call.layer.compute_output_shape(args if call.listed else args[0])
+            for t, shape in zip(call.outputs, outs if isinstance(outs, list) else [outs]):
+                shapes[id(t)] = tuple(shape)
+        return [shapes[id(t)] for t in self.outputs]
 
     def emit(self, b, inputs, input_shapes):
         """Writes this model's layers into `b` (models nest as layers)."""
@@ -191,7 +210,7 @@ class Model(TrainerMixin, Layer):
         if self._executor is None or key != self._trainable_key:
             builder, self._input_names, self._output_names = self._build_graph()
             self._builder = builder
-            self._executor = _core.Executor(builder.graph)
+            self._executor = _core.Executor(builder.graph, self._parameter_lock)
             self._trainable_key = key
         return self._executor
 
@@ -220,7 +239,25 @@ class Model(TrainerMixin, Layer):
         return out
 
     def _run(self, arrays, training=False):
+        if arrays and all(a.ndim > 0 and a.shape[0] == 0 for a in arrays):
+            return self._empty_outputs(arrays, training)
         return self._get_executor().run(list(arrays), training)
+
+    def _empty_outputs(self, arrays, training):
+        """The outputs for zero samples. They come from the layers' shape rules applied to the
+        inputs' real shapes, not from the core: some kernels cannot size an empty batch (a
+        Reshape with -1), and a training-mode run would feed empty batch statistics into
+        BatchNormalization's moving averages. Where the rules do not give an empty output of
+        known shape (an imported ONNX graph keeps the shapes it was exported with, and its
+        outputs need not follow the batch), the core runs."""
+        for t, a in zip(self.inputs, arrays):
+            if a.ndim != len(t.shape) or any(d is not None and d != k for d, k in zip(t.shape[1:], a.shape[1:])):
+                raise ValueError(f"{self.name}: input {t._layer.name!r} expects shape {t.shape}, got {a.shape}")
+        shapes = self._output_shapes([a.shape for a in arrays])
+        # The layers' rules give shapes, not dtypes: with int64 inputs the core decides.
+        if any(shape[:1] != (0,) or None in shape for shape in shapes) or any(a.dtype != np.float32 for a in arrays):
+            return self._get_executor().run(list(arrays), training)
+        return [np.zeros(shape, np.float32) for shape in shapes]
 
     # --- calling -----------------------------------------------------------------------
     def __call__(self, inputs, training=False):
@@ -236,15 +273,14 @@ class Model(TrainerMixin, Layer):
         n = arrays[0].shape[0]
         if any(a.shape[0] != n for a in arrays):
             raise ValueError(f"{self.name}: inputs have different numbers of samples {[a.shape[0] for a in arrays]}")
-        if batch_size is None or batch_size <= 0:
-            raise ValueError(f"predict: batch_size must be positive, got {batch_size}")
+        batch_size = 32 if batch_size is None else _args.positive_int(self, "batch_size", batch_size)
         chunks = [[] for _ in self.outputs]
-        for start in range(0, n, batch_size):
+        # Zero samples still make one (empty) call: it gives the outputs' shapes.
+        for start in range(0, max(n, 1), batch_size):
             outs = self._run([a[start:start + batch_size] for a in arrays])
             for k, o in enumerate(outs):
                 chunks[k].append(o)
-        results = [np.concatenate(c, axis=0) if c else np.zeros((0,) + tuple(t.shape[1:]), np.float32)
-                   for c, t in zip(chunks, self.outputs)]
+        results = [np.concatenate(c, axis=0) for c in chunks]
         return results[0] if self._single_output else results
 
     def _gradients(self, x, seed, output_index=0, training=False):
@@ -325,6 +361,8 @@ class Sequential(Model):
         super().__init__(name=name, **kwargs)
         self._stack = []
         self._input = None
+        if layers is not None and not isinstance(layers, (list, tuple)):
+            raise TypeError(f"Sequential: layers must be a list of layers, got {layers!r}")
         for layer in layers or []:
             self.add(layer)
 

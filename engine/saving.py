@@ -5,8 +5,12 @@ The file is a zip of .npy arrays (numpy's .npz, read without pickle) plus a JSON
 Saves are atomic: written to a temporary file in the same folder, then renamed over the
 target, so an interrupted save leaves the previous checkpoint intact.
 """
+import contextlib
 import json
+import math
 import os
+import re
+import socket
 import tempfile
 import zipfile
 
@@ -26,7 +30,8 @@ def _layer_classes():
 
     classes = {name: getattr(_layers, name) for name in _layers.__all__}
     classes["InputLayer"] = InputLayer
-    return {k: v for k, v in classes.items() if isinstance(v, type)}
+    return {k: v for k, v in classes.items()
+            if isinstance(v, type) and issubclass(v, _layers.Layer) and v is not _layers.Layer}
 
 
 def _json_ready(value):
@@ -77,6 +82,12 @@ def model_to_config(model):
             "single_input": model._single_input, "single_output": model._single_output}
 
 
+def _unknown_class(kind, name, known):
+    return ValueError(f"unknown {kind} class {name!r} (known: {', '.join(sorted(known))}); load_model "
+                      "rebuilds only the engine's built-in classes and takes no custom_objects: build "
+                      "the model in code and use load_weights")
+
+
 def model_from_config(config):
     from engine.models import Input, Model, Sequential
 
@@ -85,7 +96,7 @@ def model_from_config(config):
     def make(entry):
         cls = classes.get(entry["class_name"])
         if cls is None:
-            raise ValueError(f"checkpoint: unknown layer class {entry['class_name']!r}")
+            raise _unknown_class("layer", entry["class_name"], classes)
         return cls.from_config(dict(entry["config"]))
 
     if config["class_name"] == "Sequential":
@@ -96,7 +107,7 @@ def model_from_config(config):
             model.add(make(entry))
         return model
     if config["class_name"] != "Model":
-        raise ValueError(f"checkpoint: unknown model class {config['class_name']!r}")
+        raise _unknown_class("model", config["class_name"], ["Model", "Sequential"])
     inputs = [Input(tuple(c["shape"]), dtype=c["dtype"], name=c["name"]) for c in config["inputs"]]
     layers = {}
     for entry in config["layers"]:
@@ -118,12 +129,51 @@ def model_from_config(config):
 
 # ---- files ------------------------------------------------------------------------------------
 
+# Temporary files are named .engine-save-<host>-<pid>-<random>: a save killed before its
+# rename (kill -9, power loss) leaves one behind, and the next save to the folder removes it
+# once no process of that id lives on this host.
+_TEMP_PREFIX = ".engine-save-"
+_TEMP_NAME = re.compile(re.escape(_TEMP_PREFIX) + r"(?P<host>.+)-(?P<pid>\d+)-[a-z0-9_]+")
+
+
+def _host():
+    return re.sub(r"[^A-Za-z0-9.-]", "_", socket.gethostname()) or "unknown"
+
+
+def _process_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):  # another user's process; a pid too large to check
+        pass
+    return True
+
+
+def _remove_stale_temp_files(folder):
+    """Best effort: a failure here (a file that vanished, no permission) never fails a save."""
+    if os.name != "posix":  # os.kill(pid, 0) probes a process only on POSIX
+        return
+    host = _host()
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        match = _TEMP_NAME.fullmatch(entry.name)
+        # Only this host's processes can be checked; a pid that was reused keeps its file.
+        if match and match["host"] == host and not _process_alive(int(match["pid"])):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+
+
 def _atomic_write(path, write):
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"cannot save to {path!r}: folder {folder!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=".engine-save-", dir=folder)
+    _remove_stale_temp_files(folder)
+    fd, tmp = tempfile.mkstemp(prefix=f"{_TEMP_PREFIX}{_host()}-{os.getpid()}-", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -148,27 +198,76 @@ def _write_npz(f, document, arrays):
                 np.lib.format.write_array(entry, np.require(array, requirements="C"), allow_pickle=False)
 
 
+def _read_npy(entry, size):
+    """One .npy entry of the zip, read without trusting its header: a damaged shape must not
+    allocate more than the entry holds, and reading to the end checks the entry's CRC, which
+    np.lib.format.read_array (it stops after the data) would leave unchecked."""
+    version = np.lib.format.read_magic(entry)
+    read_header = {(1, 0): np.lib.format.read_array_header_1_0,
+                   (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+    if read_header is None:
+        raise ValueError(f".npy format version {version} is not one the engine writes")
+    shape, fortran_order, dtype = read_header(entry)
+    if dtype.kind not in "biuf" or not dtype.isnative or fortran_order:
+        raise ValueError(f"an array of dtype {dtype} (fortran_order={fortran_order}) is not one the engine writes")
+    if math.prod(shape) * dtype.itemsize > size:
+        raise ValueError(f"an array header claims shape {shape}, more than its {size}-byte entry holds")
+    array = np.empty(shape, dtype)
+    if entry.readinto(array.reshape(-1).view(np.uint8)) != array.nbytes or entry.read(1):
+        raise ValueError(f"an array's data does not match its header (shape {shape})")
+    return array
+
+
+def _parse(f):
+    with zipfile.ZipFile(f) as z:
+        document = json.loads(z.read("checkpoint.json"))
+        if not isinstance(document, dict) or document.get("format") != FORMAT:
+            raise ValueError("not an engine checkpoint")
+        arrays = {}
+        for info in z.infolist():
+            if info.filename.endswith(".npy"):
+                with z.open(info) as entry:
+                    arrays[info.filename[:-4]] = _read_npy(entry, info.file_size)
+    return document, arrays
+
+
 def _read(path):
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no checkpoint at {path!r}")
-    try:
-        with zipfile.ZipFile(path) as z:
-            document = json.loads(z.read("checkpoint.json"))
-            if document.get("format") != FORMAT:
-                raise ValueError("not an engine checkpoint")
-            arrays = {}
-            for name in z.namelist():
-                if name.endswith(".npy"):
-                    with z.open(name) as entry:
-                        arrays[name[:-4]] = np.lib.format.read_array(entry, allow_pickle=False)
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, UnicodeDecodeError, EOFError, OSError) as e:
-        raise ValueError(f"{path!r} is not a readable engine checkpoint ({type(e).__name__}: {e})") from None
-    except ValueError as e:
-        raise ValueError(f"{path!r} is not a readable engine checkpoint ({e})") from None
-    if document.get("version", 0) > VERSION:
-        raise ValueError(f"{path!r} was written by a newer engine (format version {document['version']})")
+    # Errors opening the file (a folder, no permission) are the system's and stay OSErrors.
+    with open(path, "rb") as f:
+        try:
+            document, arrays = _parse(f)
+        except Exception as e:  # every byte is untrusted: any parse failure means a bad file
+            why = str(e) if type(e) is ValueError else f"{type(e).__name__}: {e}"
+            raise ValueError(f"{path!r} is not a readable engine checkpoint ({why})") from e
+    version = document.get("version", 0)
+    if not isinstance(version, int):
+        raise ValueError(f"{path!r} is not a readable engine checkpoint (format version {version!r})")
+    if version > VERSION:
+        raise ValueError(f"{path!r} was written by a newer engine (format version {version})")
     return document, arrays
+
+
+@contextlib.contextmanager
+def _restoring(path, part):
+    """Failures while rebuilding `part` from a readable file become ValueErrors naming it."""
+    try:
+        yield
+    except ValueError as e:  # the engine's own checks: their messages say what is wrong
+        raise ValueError(f"{path!r}: cannot restore the saved {part}: {e}") from e
+    except Exception as e:
+        raise ValueError(f"{path!r}: the saved {part} is damaged ({type(e).__name__}: {e})") from e
+
+
+def _saved_weights(path, arrays, model):
+    weights = [arrays.get(f"weight_{i}") for i in range(len(model.weights))]
+    saved = sum(1 for name in arrays if re.fullmatch(r"weight_\d+", name))
+    if any(w is None for w in weights) or saved != len(weights):
+        raise ValueError(f"{path!r} holds {saved} weight arrays; the model has {len(weights)}")
+    with _restoring(path, "weights"):
+        model.set_weights(weights)
 
 
 def save_model(model, path):
@@ -187,33 +286,43 @@ def save_model(model, path):
     _atomic_write(path, lambda f: _write_npz(f, document, arrays))
 
 
-def load_model(path, compile=True):
-    """The model saved at `path`, compiled and with its optimizer state when it was."""
+def _compile_saved(model, document, arrays):
     from engine import losses as _losses
     from engine import optimizers as _optimizers
 
+    c = document["compile"]
+    loss_classes = {cls.__name__: cls for cls in vars(_losses).values()
+                    if isinstance(cls, type) and issubclass(cls, _losses.Loss)}
+
+    def loss(entry):
+        if entry["class_name"] not in loss_classes:
+            raise _unknown_class("loss", entry["class_name"], loss_classes)
+        return loss_classes[entry["class_name"]](**{k: v for k, v in entry["config"].items() if k != "name"})
+
+    losses = [None if l is None else loss(l) for l in c["loss"]]
+    model.compile(optimizer=_optimizers.deserialize(c["optimizer"]),
+                  loss=losses if len(losses) > 1 else losses[0],
+                  loss_weights=c["loss_weights"], metrics=c["metrics"])
+    slots = [arrays[f"optimizer_{i}"] for i in range(document.get("optimizer_slots", 0))]
+    model.optimizer.set_state({"iterations": document["optimizer_iterations"], "slots": slots,
+                               "learning_rate": document["optimizer_learning_rate"]})
+
+
+def load_model(path, compile=True):
+    """The model saved at `path`, compiled and with its optimizer state when it was."""
+    path = os.fspath(path)
     document, arrays = _read(path)
-    try:
+    if document.get("weights_only"):
+        raise ValueError(f"{path!r} holds only weights (written by save_weights), not a model: build "
+                         "the model in code and call model.load_weights on it")
+    with _restoring(path, "model"):
         model = model_from_config(document["model"])
-    except (KeyError, TypeError, IndexError) as e:
-        raise ValueError(f"{path!r}: the architecture description is damaged ({e})") from None
-    weights = [arrays.get(f"weight_{i}") for i in range(len(model.weights))]
-    if any(w is None for w in weights) or f"weight_{len(weights)}" in arrays:
-        raise ValueError(f"{path!r}: the checkpoint's weights do not match its architecture")
-    model.set_weights(weights)
+    _saved_weights(path, arrays, model)
     if compile and "compile" in document:
-        c = document["compile"]
-        loss_classes = {cls.__name__: cls for cls in vars(_losses).values()
-                        if isinstance(cls, type) and issubclass(cls, _losses.Loss)}
-        losses = [None if l is None else loss_classes[l["class_name"]](
-            **{k: v for k, v in l["config"].items() if k != "name"}) for l in c["loss"]]
-        model.compile(optimizer=_optimizers.deserialize(c["optimizer"]),
-                      loss=losses if len(losses) > 1 else losses[0],
-                      loss_weights=c["loss_weights"], metrics=c["metrics"])
-        slots = [arrays[f"optimizer_{i}"] for i in range(document.get("optimizer_slots", 0))]
-        model.optimizer.set_state({"iterations": document["optimizer_iterations"], "slots": slots,
-                                   "learning_rate": document["optimizer_learning_rate"]})
-    _random.set_state(document["random_state"])
+        with _restoring(path, "compile settings and optimizer state"):
+            _compile_saved(model, document, arrays)
+    with _restoring(path, "random state"):
+        _random.set_state(document["random_state"])
     return model
 
 
@@ -223,8 +332,6 @@ def save_weights(model, path):
 
 
 def load_weights(model, path):
+    path = os.fspath(path)
     _, arrays = _read(path)
-    weights = [arrays.get(f"weight_{i}") for i in range(len(model.weights))]
-    if any(w is None for w in weights):
-        raise ValueError(f"{path!r} holds {len(arrays)} weight arrays; the model has {len(model.weights)}")
-    model.set_weights(weights)
+    _saved_weights(path, arrays, model)

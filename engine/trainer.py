@@ -19,12 +19,20 @@ from engine import callbacks as _callbacks
 from engine import losses as _losses
 from engine import metrics as _metrics
 from engine import optimizers as _optimizers
+from engine.layers import _args
 
 LOSS = "loss"
 
 
 def _as_list(x):
     return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def _require_samples(model, n, what):
+    """An empty batch would still step the optimizer (its iteration count, Adam's moments)
+    and report a loss of 0 or NaN."""
+    if n == 0:
+        raise ValueError(f"{model.name}: {what} has 0 samples; it needs at least one")
 
 
 def _per_output(model, value, what):
@@ -97,10 +105,11 @@ class _Progress:
 class _Batches:
     """Batches of (inputs, targets, sample weights) from arrays or from an iterable."""
 
-    def __init__(self, model, x, y, sample_weight, batch_size, shuffle, class_weight, steps):
+    def __init__(self, model, x, y, sample_weight, batch_size, shuffle, class_weight, steps, what):
         self.model = model
         self.steps = steps
         self.class_weight = class_weight
+        self.what = what
         if _is_iterable_source(x):
             if y is not None:
                 raise ValueError("fit: pass targets inside the batches when x is a generator or iterable")
@@ -110,16 +119,13 @@ class _Batches:
         self.source = None
         self.inputs = model._prepare_inputs(x)
         n = self.inputs[0].shape[0]
+        _require_samples(model, n, what)
         self.targets = model._prepare_targets(y, n) if y is not None else None
         self.sample_weight = None if sample_weight is None else np.asarray(sample_weight, np.float32).reshape(-1)
         if self.sample_weight is not None and self.sample_weight.shape[0] != n:
             raise ValueError(f"sample_weight has {self.sample_weight.shape[0]} values for {n} samples")
         self.n = n
-        if batch_size is None:
-            batch_size = 32
-        if int(batch_size) <= 0:
-            raise ValueError(f"batch_size must be positive, got {batch_size}")
-        self.batch_size = int(batch_size)
+        self.batch_size = 32 if batch_size is None else _args.positive_int(model, "batch_size", batch_size)
         self.shuffle = shuffle
         self.arrays = True
         if steps is None:
@@ -156,6 +162,7 @@ class _Batches:
         sw = batch[2] if len(batch) == 3 else None
         xs = self.model._prepare_inputs(x)
         n = xs[0].shape[0]
+        _require_samples(self.model, n, f"a batch of {self.what}")
         ys = self.model._prepare_targets(y, n)
         return xs, ys, None if sw is None else np.asarray(sw, np.float32).reshape(-1)
 
@@ -241,7 +248,7 @@ class TrainerMixin:
         key = self._trainable_state()
         if self._train_executor is None or key != self._train_key:
             b, _, outs, targets, weight, total = self._build_training_graph()
-            ex = _core.Executor(b.graph)
+            ex = _core.Executor(b.graph, self._parameter_lock)
             names = {id(var): name for name, var in b.parameters()}
             self._train_variables = [v for v in self.trainable_weights if id(v) in names]
             self._constrained = [v for v in self._train_variables if v.constraint is not None]
@@ -331,6 +338,9 @@ class TrainerMixin:
             xs = self._prepare_inputs(x)
             n = xs[0].shape[0]
             split = int(n * (1.0 - validation_split))
+            if not 0 < split < n:
+                raise ValueError(f"{self.name}: {n} samples cannot be split into training and validation "
+                                 f"data with validation_split={validation_split}: one part would be empty")
             ys = self._prepare_targets(y, n)
             validation_data = ([a[split:] for a in xs], [t[split:] for t in ys])
             x = [a[:split] for a in xs]
@@ -340,7 +350,11 @@ class TrainerMixin:
             if len(xs) == 1 and self._single_input:
                 x = x[0]
         self._class_weight = None if class_weight is None else {int(k): float(v) for k, v in class_weight.items()}
-        data = _Batches(self, x, y, sample_weight, batch_size, shuffle, class_weight, steps_per_epoch)
+        data = _Batches(self, x, y, sample_weight, batch_size, shuffle, class_weight, steps_per_epoch,
+                        "the data given to fit")
+        # Prepared (and checked) now, so that bad validation data fails before any training.
+        validation = None if validation_data is None else self._validation_batches(
+            validation_data, batch_size if validation_batch_size is None else validation_batch_size)
         cbs = _callbacks.CallbackList(callbacks, add_history=True, model=self,
                                       epochs=epochs, steps=data.steps, verbose=verbose)
         metrics = self._make_metrics()
@@ -363,7 +377,13 @@ class TrainerMixin:
                 weights = self._batch_weights(ys, sw, n)
                 self.optimizer.update_learning_rate()
                 executor.set_step(self.optimizer.iterations)
-                loss, outs = executor.train_step(xs + [weights] + ys, self._train_loss, fetch=self._train_outputs)
+                try:
+                    loss, outs = executor.train_step(xs + [weights] + ys, self._train_loss,
+                                                     fetch=self._train_outputs)
+                except FloatingPointError as e:  # a finite loss with non-finite gradients
+                    raise FloatingPointError(f"{self.name}: at epoch {epoch + 1}, batch {step + 1}, {e} "
+                                             "(lower the learning rate, clip gradients, or check the "
+                                             "data for huge values)") from None
                 batch_logs = {"loss": float(loss)}
                 if not math.isfinite(loss):
                     cbs.on_train_batch_end(step, batch_logs)
@@ -385,8 +405,8 @@ class TrainerMixin:
             if step == 0 and not self.stop_training:
                 raise ValueError(f"{self.name}: the training data produced no batches")
             logs = self._logs(loss_tracker, metrics)
-            if validation_data is not None and not self.stop_training:
-                val = self._evaluate_data(validation_data, validation_batch_size or batch_size or 32)
+            if validation is not None and not self.stop_training:
+                val = self._evaluate_batches(validation)
                 logs.update({f"val_{k}": v for k, v in val.items()})
             logs["learning_rate"] = float(self.optimizer.learning_rate)
             progress.finish(step, {k: v for k, v in logs.items() if k != "learning_rate"})
@@ -410,20 +430,20 @@ class TrainerMixin:
         return logs
 
     # --- evaluate ------------------------------------------------------------------------------
-    def _evaluate_data(self, data, batch_size, sample_weight=None):
-        if isinstance(data, tuple) and len(data) in (2, 3):
-            x, y = data[0], data[1]
-            sw = data[2] if len(data) == 3 else sample_weight
-        else:
+    def _validation_batches(self, data, batch_size):
+        if not (isinstance(data, tuple) and len(data) in (2, 3)):
             raise ValueError("validation_data must be a tuple (x, y) or (x, y, sample_weight)")
-        return self._evaluate(x, y, batch_size, sw)
+        sw = data[2] if len(data) == 3 else None
+        return _Batches(self, data[0], data[1], sw, batch_size, False, None, None, "validation_data")
 
-    def _evaluate(self, x, y, batch_size, sample_weight):
+    def _evaluate(self, x, y, batch_size, sample_weight, what="the data given to evaluate"):
+        return self._evaluate_batches(_Batches(self, x, y, sample_weight, batch_size, False, None, None, what))
+
+    def _evaluate_batches(self, data):
         executor = self._get_train_executor()
         saved_class_weight = getattr(self, "_class_weight", None)
         self._class_weight = None
         try:
-            data = _Batches(self, x, y, sample_weight, batch_size, False, None, None)
             metrics = self._make_metrics()
             tracker = _metrics.Mean(name="loss")
             count = 0
@@ -444,7 +464,7 @@ class TrainerMixin:
                  return_dict=False, callbacks=None):
         """Loss and metrics over the data (inference mode). A scalar loss when there are no
         metrics, else [loss, metric...], or a dict with return_dict=True."""
-        logs = self._evaluate(x, y, batch_size or 32, sample_weight)
+        logs = self._evaluate(x, y, batch_size, sample_weight)
         if verbose and verbose != "auto":
             print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
         if return_dict:
@@ -457,6 +477,7 @@ class TrainerMixin:
         executor = self._get_train_executor()
         self._class_weight = None if class_weight is None else {int(k): float(v) for k, v in class_weight.items()}
         xs = self._prepare_inputs(x)
+        _require_samples(self, xs[0].shape[0], "the batch given to train_on_batch")
         ys = self._prepare_targets(y, xs[0].shape[0])
         self.optimizer.update_learning_rate()
         executor.set_step(self.optimizer.iterations)
@@ -468,7 +489,8 @@ class TrainerMixin:
         return float(loss)
 
     def test_on_batch(self, x, y, sample_weight=None):
-        return self._evaluate(x, y, np.asarray(_as_list(x)[0]).shape[0], sample_weight)["loss"]
+        return self._evaluate(x, y, np.asarray(_as_list(x)[0]).shape[0], sample_weight,
+                              "the data given to test_on_batch")["loss"]
 
     def value_and_grad(self, x, y, sample_weight=None, training=True):
         """(loss, gradients) for one batch, the gradients aligned with model.trainable_weights.
@@ -478,6 +500,7 @@ class TrainerMixin:
         executor = self._get_train_executor()
         self._class_weight = None
         xs = self._prepare_inputs(x)
+        _require_samples(self, xs[0].shape[0], "the batch given to value_and_grad")
         ys = self._prepare_targets(y, xs[0].shape[0])
         inputs = xs + [self._batch_weights(ys, sample_weight, xs[0].shape[0])] + ys
         loss, grads = executor.value_and_gradients(inputs, self._train_loss, np.ones((), np.float32), training)

@@ -14,6 +14,7 @@ from engine import _core
 from engine import constraints as _constraints
 from engine import initializers as _initializers
 from engine import regularizers as _regularizers
+from engine.layers import _args
 
 _name_counts = collections.defaultdict(int)
 
@@ -71,12 +72,12 @@ class Variable:
 class WeightOptions:
     """The kernel/bias regularizer and constraint arguments of Dense and Conv2D."""
 
-    def __init__(self, kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+    def __init__(self, owner, kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
                  bias_constraint=None):
-        self.kernel_regularizer = _regularizers.get(kernel_regularizer)
-        self.bias_regularizer = _regularizers.get(bias_regularizer)
-        self.kernel_constraint = _constraints.get(kernel_constraint)
-        self.bias_constraint = _constraints.get(bias_constraint)
+        self.kernel_regularizer = _args.resolve(owner, "kernel_regularizer", _regularizers.get, kernel_regularizer)
+        self.bias_regularizer = _args.resolve(owner, "bias_regularizer", _regularizers.get, bias_regularizer)
+        self.kernel_constraint = _args.resolve(owner, "kernel_constraint", _constraints.get, kernel_constraint)
+        self.bias_constraint = _args.resolve(owner, "bias_constraint", _constraints.get, bias_constraint)
 
     def get_config(self):
         return {"kernel_regularizer": _regularizers.serialize(self.kernel_regularizer),
@@ -110,12 +111,14 @@ class KerasTensor:
 
 
 class LayerCall:
-    """One application of a layer to symbolic inputs."""
+    """One application of a layer to symbolic inputs; `listed` records whether they came as
+    a list, which decides the form of the shapes given to compute_output_shape."""
 
-    def __init__(self, layer, inputs, outputs):
+    def __init__(self, layer, inputs, outputs, listed):
         self.layer = layer
         self.inputs = inputs
         self.outputs = outputs
+        self.listed = listed
 
 
 def _flatten(x):
@@ -128,13 +131,16 @@ class Layer:
     def __init__(self, name=None, trainable=True, input_shape=None, dtype="float32", **kwargs):
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected arguments {sorted(kwargs)}")
-        self.name = name or unique_name(_snake(type(self).__name__))
-        self._trainable = bool(trainable)
+        self.name = _args.optional_name(self, "name", name) or unique_name(_snake(type(self).__name__))
+        self._trainable = _args.boolean(self, "trainable", trainable)
         self.built = False
         self._weights = []
         self._calls = []
-        self._input_shape_arg = None if input_shape is None else tuple(input_shape)
-        self.dtype = dtype
+        self._input_shape_arg = None if input_shape is None else _args.shape(self, "input_shape", input_shape)
+        # Accepted for Keras compatibility; every layer computes in float32.
+        if dtype is not None and dtype != "float32" and dtype is not np.float32:
+            raise ValueError(f"{type(self).__name__}: dtype must be 'float32', got {dtype!r}")
+        self.dtype = "float32"
 
     # --- weights ---------------------------------------------------------------------
     def add_weight(self, name, shape, initializer="glorot_uniform", trainable=True,
@@ -154,7 +160,7 @@ class Layer:
 
     @trainable.setter
     def trainable(self, value):
-        self._trainable = bool(value)
+        self._trainable = _args.boolean(self, "trainable", value)
 
     @property
     def weights(self):
@@ -228,7 +234,7 @@ class Layer:
         out_shapes = out_shapes if multi else [out_shapes]
         index = len(self._calls)
         outputs = [KerasTensor(s, layer=self, call_index=index, output_index=i) for i, s in enumerate(out_shapes)]
-        self._calls.append(LayerCall(self, flat, outputs))
+        self._calls.append(LayerCall(self, flat, outputs, isinstance(inputs, (list, tuple))))
         return outputs if multi else outputs[0]
 
     def _call_eager(self, inputs, flat, training):

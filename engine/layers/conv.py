@@ -1,16 +1,10 @@
 """Conv2D on NCHW images (Keras's channels_first), kernel in ONNX layout [OC, C/groups, KH, KW]."""
 from engine import activations as _activations
 from engine import initializers as _initializers
+from engine.layers import _args
 from engine.layers.base import Layer, WeightOptions
 
-
-def pair(value, what):
-    if isinstance(value, int):
-        return (value, value)
-    value = tuple(int(v) for v in value)
-    if len(value) != 2:
-        raise ValueError(f"{what} must be an int or a pair, got {value}")
-    return value
+PADDINGS = ("valid", "same")
 
 
 def same_pads(size, kernel, stride, dilation):
@@ -42,37 +36,27 @@ def resolve_padding(layer, padding, input_shape, kernel, strides, dilations):
     return [top, left, bottom, right]
 
 
-def check_padding(padding):
-    padding = str(padding).lower()
-    if padding not in ("valid", "same"):
-        raise ValueError(f"padding must be 'valid' or 'same', got {padding!r}")
-    return padding
-
-
 class Conv2D(Layer):
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", dilation_rate=(1, 1),
                  groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
-        self.weight_options = WeightOptions(kernel_regularizer, bias_regularizer, kernel_constraint, bias_constraint)
-        if int(filters) <= 0:
-            raise ValueError(f"Conv2D: filters must be positive, got {filters}")
-        self.filters = int(filters)
-        self.kernel_size = pair(kernel_size, "Conv2D kernel_size")
-        self.strides = pair(strides, "Conv2D strides")
-        self.padding = check_padding(padding)
-        self.dilation_rate = pair(dilation_rate, "Conv2D dilation_rate")
-        if min(self.kernel_size + self.strides + self.dilation_rate) <= 0:
-            raise ValueError(f"Conv2D: kernel_size, strides and dilation_rate must be positive, got "
-                             f"{self.kernel_size}, {self.strides}, {self.dilation_rate}")
-        self.groups = int(groups)
-        if self.groups <= 0 or self.filters % self.groups:
-            raise ValueError(f"Conv2D: groups={groups} must be positive and divide filters={filters}")
-        self.activation = _activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = _initializers.get(kernel_initializer)
-        self.bias_initializer = _initializers.get(bias_initializer)
+        self.filters = _args.positive_int(self, "filters", filters)
+        self.kernel_size = _args.int_tuple(self, "kernel_size", kernel_size)
+        self.strides = _args.int_tuple(self, "strides", strides)
+        self.padding = _args.choice(self, "padding", padding, PADDINGS)
+        self.dilation_rate = _args.int_tuple(self, "dilation_rate", dilation_rate)
+        self.groups = _args.positive_int(self, "groups", groups)
+        if self.filters % self.groups:
+            raise ValueError(f"{type(self).__name__}: groups must divide filters, got groups={groups!r} "
+                             f"and filters={filters!r}")
+        self.activation = _args.resolve(self, "activation", _activations.get, activation)
+        self.use_bias = _args.boolean(self, "use_bias", use_bias)
+        self.kernel_initializer = _args.resolve(self, "kernel_initializer", _initializers.get, kernel_initializer)
+        self.bias_initializer = _args.resolve(self, "bias_initializer", _initializers.get, bias_initializer)
+        self.weight_options = WeightOptions(self, kernel_regularizer, bias_regularizer, kernel_constraint,
+                                            bias_constraint)
 
     def _check(self, input_shape):
         if len(input_shape) != 4:

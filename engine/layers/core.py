@@ -6,6 +6,7 @@ import numpy as np
 from engine import _random
 from engine import activations as _activations
 from engine import initializers as _initializers
+from engine.layers import _args
 from engine.layers.base import Layer, WeightOptions
 
 
@@ -21,14 +22,13 @@ class Dense(Layer):
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
-        self.weight_options = WeightOptions(kernel_regularizer, bias_regularizer, kernel_constraint, bias_constraint)
-        if int(units) <= 0:
-            raise ValueError(f"Dense: units must be positive, got {units}")
-        self.units = int(units)
-        self.activation = _activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = _initializers.get(kernel_initializer)
-        self.bias_initializer = _initializers.get(bias_initializer)
+        self.units = _args.positive_int(self, "units", units)
+        self.activation = _args.resolve(self, "activation", _activations.get, activation)
+        self.use_bias = _args.boolean(self, "use_bias", use_bias)
+        self.kernel_initializer = _args.resolve(self, "kernel_initializer", _initializers.get, kernel_initializer)
+        self.bias_initializer = _args.resolve(self, "bias_initializer", _initializers.get, bias_initializer)
+        self.weight_options = WeightOptions(self, kernel_regularizer, bias_regularizer, kernel_constraint,
+                                            bias_constraint)
 
     def build(self, input_shape):
         _require_rank(self, input_shape, 2)
@@ -67,7 +67,7 @@ class Dense(Layer):
 class Activation(Layer):
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
-        self.activation = _activations.get(activation)
+        self.activation = _args.resolve(self, "activation", _activations.get, activation)
 
     def emit(self, b, inputs, input_shapes):
         return [_activations.emit(b, self.activation, inputs[0], self.name)]
@@ -81,7 +81,7 @@ class LeakyReLU(Layer):
 
     def __init__(self, negative_slope=0.3, **kwargs):
         super().__init__(**kwargs)
-        self.negative_slope = float(negative_slope)
+        self.negative_slope = _args.real(self, "negative_slope", negative_slope, low=0.0)
 
     def emit(self, b, inputs, input_shapes):
         return b.node("LeakyRelu", inputs, attrs={"alpha": self.negative_slope}, name=self.name)
@@ -95,10 +95,10 @@ class Dropout(Layer):
 
     def __init__(self, rate, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if not 0.0 <= float(rate) < 1.0:
-            raise ValueError(f"Dropout: rate must be in [0, 1), got {rate}")
-        self.rate = float(rate)
-        self.seed = int(seed) if seed is not None else _random.next_seed() % (2**31)
+        # rate 1 would scale the kept values by 1 / (1 - rate): a division by zero.
+        self.rate = _args.real(self, "rate", rate, low=0.0, high=1.0, high_open=True)
+        self.seed = _random.next_seed() % (2**31) if seed is None else \
+            _args.integer(self, "seed", seed, -2**63, 2**63 - 1, "an integer that fits in 64 bits")
 
     def emit(self, b, inputs, input_shapes):
         ratio = b.constant(np.array(self.rate, dtype=np.float32), self.name + "/ratio")
@@ -125,9 +125,11 @@ class Reshape(Layer):
 
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
-        self.target_shape = tuple(int(d) for d in target_shape)
+        expected = "a tuple of positive integers, one of them -1 at most"
+        self.target_shape = tuple(_args.integer(self, "target_shape", d, expected=expected, shown=target_shape)
+                                  for d in _args.sequence(self, "target_shape", target_shape, expected))
         if sum(d == -1 for d in self.target_shape) > 1 or any(d == 0 or d < -1 for d in self.target_shape):
-            raise ValueError(f"Reshape: invalid target_shape {target_shape}")
+            raise ValueError(f"Reshape: target_shape must be {expected}, got {target_shape!r}")
 
     def compute_output_shape(self, input_shape):
         rest = input_shape[1:]

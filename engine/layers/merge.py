@@ -1,4 +1,5 @@
 """Add and Concatenate."""
+from engine.layers import _args
 from engine.layers.base import Layer
 
 
@@ -35,7 +36,7 @@ class Concatenate(Layer):
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
-        self.axis = int(axis)
+        self.axis = _args.integer(self, "axis", axis)
 
     def _check_inputs(self, inputs):
         if len(inputs) < 2:

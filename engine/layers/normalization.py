@@ -1,5 +1,6 @@
 """BatchNormalization over the channel axis 1 (NCHW images, or [N, features])."""
 from engine import initializers as _initializers
+from engine.layers import _args
 from engine.layers.base import Layer
 
 
@@ -12,17 +13,17 @@ class BatchNormalization(Layer):
                  beta_initializer="zeros", gamma_initializer="ones",
                  moving_mean_initializer="zeros", moving_variance_initializer="ones", **kwargs):
         super().__init__(**kwargs)
-        if axis != 1:
-            raise ValueError(f"BatchNormalization: only the channel axis 1 (NCHW) is supported, got {axis}")
-        if not 0.0 <= float(momentum) <= 1.0 or float(epsilon) <= 0:
-            raise ValueError(f"BatchNormalization: momentum must be in [0, 1] and epsilon positive, got {momentum}, {epsilon}")
+        if _args.integer(self, "axis", axis) != 1:
+            raise ValueError(f"BatchNormalization: axis must be 1, the channel axis (NCHW), got {axis!r}")
         self.axis = 1
-        self.momentum = float(momentum)
-        self.epsilon = float(epsilon)
-        self.center = bool(center)
-        self.scale = bool(scale)
-        self._inits = [_initializers.get(i) for i in (gamma_initializer, beta_initializer,
-                                                       moving_mean_initializer, moving_variance_initializer)]
+        self.momentum = _args.real(self, "momentum", momentum, low=0.0, high=1.0)
+        self.epsilon = _args.real(self, "epsilon", epsilon, low=0.0, low_open=True)
+        self.center = _args.boolean(self, "center", center)
+        self.scale = _args.boolean(self, "scale", scale)
+        inits = {"gamma_initializer": gamma_initializer, "beta_initializer": beta_initializer,
+                 "moving_mean_initializer": moving_mean_initializer,
+                 "moving_variance_initializer": moving_variance_initializer}
+        self._inits = [_args.resolve(self, name, _initializers.get, value) for name, value in inits.items()]
 
     def build(self, input_shape):
         if len(input_shape) < 2 or input_shape[1] is None:

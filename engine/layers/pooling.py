@@ -1,6 +1,7 @@
 """MaxPool2D, AvgPool2D and GlobalAveragePooling2D on NCHW images."""
+from engine.layers import _args
 from engine.layers.base import Layer
-from engine.layers.conv import check_padding, pair, resolve_padding, window_output
+from engine.layers.conv import PADDINGS, resolve_padding, window_output
 
 
 class _Pool2D(Layer):
@@ -8,11 +9,10 @@ class _Pool2D(Layer):
 
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", **kwargs):
         super().__init__(**kwargs)
-        self.pool_size = pair(pool_size, f"{type(self).__name__} pool_size")
-        self.strides = pair(strides, f"{type(self).__name__} strides") if strides is not None else self.pool_size
-        if min(self.pool_size + self.strides) <= 0:
-            raise ValueError(f"{type(self).__name__}: pool_size and strides must be positive")
-        self.padding = check_padding(padding)
+        self.pool_size = _args.int_tuple(self, "pool_size", pool_size)
+        # Keras: strides=None means non-overlapping windows.
+        self.strides = self.pool_size if strides is None else _args.int_tuple(self, "strides", strides)
+        self.padding = _args.choice(self, "padding", padding, PADDINGS)
 
     def _pads(self, input_shape):
         if len(input_shape) != 4:
@@ -53,7 +53,7 @@ class GlobalAveragePooling2D(Layer):
 
     def __init__(self, keepdims=False, **kwargs):
         super().__init__(**kwargs)
-        self.keepdims = bool(keepdims)
+        self.keepdims = _args.boolean(self, "keepdims", keepdims)
 
     def compute_output_shape(self, input_shape):
         if len(input_shape) != 4:

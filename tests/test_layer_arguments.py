@@ -1,0 +1,278 @@
+"""Every layer (and Input, Model, Sequential) checks its structural arguments as Keras 3 does:
+a number the argument cannot take (2.5 units, a zero stride, rate 1) is a ValueError, a value
+of the wrong kind (a string where a number goes) a TypeError, and the message names the layer
+class and the argument. Nothing is silently truncated or guessed at."""
+import json
+import math
+
+import numpy as np
+import pytest
+
+import engine
+from engine import layers as L
+from engine.saving import _json_ready
+
+NAN = float("nan")
+
+# (label, make, error, argument): make() must raise error naming "<Class>: <argument>".
+BAD = [
+    # Dense
+    ("dense-units-float", lambda: L.Dense(2.5), ValueError, "Dense: units"),
+    ("dense-units-integral-float", lambda: L.Dense(2.0), ValueError, "Dense: units"),
+    ("dense-units-bool", lambda: L.Dense(True), ValueError, "Dense: units"),
+    ("dense-units-zero", lambda: L.Dense(0), ValueError, "Dense: units"),
+    ("dense-units-negative", lambda: L.Dense(-3), ValueError, "Dense: units"),
+    ("dense-units-str", lambda: L.Dense("3"), TypeError, "Dense: units"),
+    ("dense-units-none", lambda: L.Dense(None), TypeError, "Dense: units"),
+    ("dense-activation-unknown", lambda: L.Dense(3, activation="relux"), ValueError, "Dense: activation"),
+    ("dense-activation-type", lambda: L.Dense(3, activation=3), TypeError, "Dense: activation"),
+    ("dense-use-bias-str", lambda: L.Dense(3, use_bias="False"), TypeError, "Dense: use_bias"),
+    ("dense-use-bias-int", lambda: L.Dense(3, use_bias=0), TypeError, "Dense: use_bias"),
+    ("dense-kernel-init", lambda: L.Dense(3, kernel_initializer="nope"), ValueError, "Dense: kernel_initializer"),
+    ("dense-bias-init-type", lambda: L.Dense(3, bias_initializer=3), TypeError, "Dense: bias_initializer"),
+    ("dense-kernel-reg", lambda: L.Dense(3, kernel_regularizer="l3"), ValueError, "Dense: kernel_regularizer"),
+    ("dense-bias-reg", lambda: L.Dense(3, bias_regularizer="l3"), ValueError, "Dense: bias_regularizer"),
+    ("dense-kernel-constraint", lambda: L.Dense(3, kernel_constraint="big"), ValueError,
+     "Dense: kernel_constraint"),
+    ("dense-bias-constraint", lambda: L.Dense(3, bias_constraint="big"), ValueError, "Dense: bias_constraint"),
+    # Activation, LeakyReLU
+    ("activation-unknown", lambda: L.Activation("swishy"), ValueError, "Activation: activation"),
+    ("activation-type", lambda: L.Activation(1.0), TypeError, "Activation: activation"),
+    ("leaky-negative", lambda: L.LeakyReLU(-0.1), ValueError, "LeakyReLU: negative_slope"),
+    ("leaky-nan", lambda: L.LeakyReLU(NAN), ValueError, "LeakyReLU: negative_slope"),
+    ("leaky-inf", lambda: L.LeakyReLU(math.inf), ValueError, "LeakyReLU: negative_slope"),
+    ("leaky-bool", lambda: L.LeakyReLU(True), ValueError, "LeakyReLU: negative_slope"),
+    ("leaky-str", lambda: L.LeakyReLU("0.1"), TypeError, "LeakyReLU: negative_slope"),
+    ("leaky-none", lambda: L.LeakyReLU(None), TypeError, "LeakyReLU: negative_slope"),
+    # Dropout
+    ("dropout-one", lambda: L.Dropout(1.0), ValueError, "Dropout: rate"),
+    ("dropout-above", lambda: L.Dropout(1.5), ValueError, "Dropout: rate"),
+    ("dropout-negative", lambda: L.Dropout(-0.1), ValueError, "Dropout: rate"),
+    ("dropout-nan", lambda: L.Dropout(NAN), ValueError, "Dropout: rate"),
+    ("dropout-str", lambda: L.Dropout("0.5"), TypeError, "Dropout: rate"),
+    ("dropout-none", lambda: L.Dropout(None), TypeError, "Dropout: rate"),
+    ("dropout-seed-float", lambda: L.Dropout(0.5, seed=1.5), ValueError, "Dropout: seed"),
+    ("dropout-seed-str", lambda: L.Dropout(0.5, seed="7"), TypeError, "Dropout: seed"),
+    ("dropout-seed-huge", lambda: L.Dropout(0.5, seed=2**63), ValueError, "Dropout: seed"),
+    # Reshape
+    ("reshape-float", lambda: L.Reshape((2, 2.5)), ValueError, "Reshape: target_shape"),
+    ("reshape-zero", lambda: L.Reshape((0, 4)), ValueError, "Reshape: target_shape"),
+    ("reshape-two-unknown", lambda: L.Reshape((-1, -1)), ValueError, "Reshape: target_shape"),
+    ("reshape-below-minus-one", lambda: L.Reshape((-2, 4)), ValueError, "Reshape: target_shape"),
+    ("reshape-bool", lambda: L.Reshape((True, 4)), ValueError, "Reshape: target_shape"),
+    ("reshape-int", lambda: L.Reshape(4), TypeError, "Reshape: target_shape"),
+    ("reshape-str", lambda: L.Reshape("12"), TypeError, "Reshape: target_shape"),
+    ("reshape-entry-str", lambda: L.Reshape((2, "6")), TypeError, "Reshape: target_shape"),
+    # Conv2D
+    ("conv-filters-float", lambda: L.Conv2D(2.5, 3), ValueError, "Conv2D: filters"),
+    ("conv-filters-zero", lambda: L.Conv2D(0, 3), ValueError, "Conv2D: filters"),
+    ("conv-filters-bool", lambda: L.Conv2D(True, 3), ValueError, "Conv2D: filters"),
+    ("conv-filters-str", lambda: L.Conv2D("8", 3), TypeError, "Conv2D: filters"),
+    ("conv-kernel-zero", lambda: L.Conv2D(4, 0), ValueError, "Conv2D: kernel_size"),
+    ("conv-kernel-pair-zero", lambda: L.Conv2D(4, (3, 0)), ValueError, "Conv2D: kernel_size"),
+    ("conv-kernel-float", lambda: L.Conv2D(4, 2.5), ValueError, "Conv2D: kernel_size"),
+    ("conv-kernel-pair-float", lambda: L.Conv2D(4, (3, 2.0)), ValueError, "Conv2D: kernel_size"),
+    ("conv-kernel-short", lambda: L.Conv2D(4, (3,)), ValueError, "Conv2D: kernel_size"),
+    ("conv-kernel-long", lambda: L.Conv2D(4, (3, 3, 3)), ValueError, "Conv2D: kernel_size"),
+    ("conv-kernel-str", lambda: L.Conv2D(4, "3"), TypeError, "Conv2D: kernel_size"),
+    ("conv-kernel-none", lambda: L.Conv2D(4, None), TypeError, "Conv2D: kernel_size"),
+    ("conv-strides-negative", lambda: L.Conv2D(4, 3, strides=(1, -1)), ValueError, "Conv2D: strides"),
+    ("conv-strides-float", lambda: L.Conv2D(4, 3, strides=1.5), ValueError, "Conv2D: strides"),
+    ("conv-dilation-zero", lambda: L.Conv2D(4, 3, dilation_rate=0), ValueError, "Conv2D: dilation_rate"),
+    ("conv-padding-unknown", lambda: L.Conv2D(4, 3, padding="full"), ValueError, "Conv2D: padding"),
+    ("conv-padding-none", lambda: L.Conv2D(4, 3, padding=None), TypeError, "Conv2D: padding"),
+    ("conv-padding-int", lambda: L.Conv2D(4, 3, padding=1), TypeError, "Conv2D: padding"),
+    ("conv-groups-zero", lambda: L.Conv2D(4, 3, groups=0), ValueError, "Conv2D: groups"),
+    ("conv-groups-float", lambda: L.Conv2D(4, 3, groups=2.0), ValueError, "Conv2D: groups"),
+    ("conv-groups-not-dividing", lambda: L.Conv2D(8, 3, groups=3), ValueError, "Conv2D: groups"),
+    ("conv-activation", lambda: L.Conv2D(4, 3, activation="nope"), ValueError, "Conv2D: activation"),
+    ("conv-use-bias", lambda: L.Conv2D(4, 3, use_bias="yes"), TypeError, "Conv2D: use_bias"),
+    ("conv-kernel-init", lambda: L.Conv2D(4, 3, kernel_initializer="nope"), ValueError,
+     "Conv2D: kernel_initializer"),
+    ("conv-bias-reg", lambda: L.Conv2D(4, 3, bias_regularizer=[1]), ValueError, "Conv2D: bias_regularizer"),
+    # GlobalAveragePooling2D
+    ("gap-keepdims-str", lambda: L.GlobalAveragePooling2D(keepdims="yes"), TypeError,
+     "GlobalAveragePooling2D: keepdims"),
+    ("gap-keepdims-int", lambda: L.GlobalAveragePooling2D(keepdims=1), TypeError,
+     "GlobalAveragePooling2D: keepdims"),
+    # Concatenate
+    ("concat-axis-float", lambda: L.Concatenate(axis=1.0), ValueError, "Concatenate: axis"),
+    ("concat-axis-bool", lambda: L.Concatenate(axis=True), ValueError, "Concatenate: axis"),
+    ("concat-axis-str", lambda: L.Concatenate(axis="1"), TypeError, "Concatenate: axis"),
+    ("concat-axis-none", lambda: L.Concatenate(axis=None), TypeError, "Concatenate: axis"),
+    # BatchNormalization
+    ("bn-axis-other", lambda: L.BatchNormalization(axis=2), ValueError, "BatchNormalization: axis"),
+    ("bn-axis-float", lambda: L.BatchNormalization(axis=1.0), ValueError, "BatchNormalization: axis"),
+    ("bn-axis-bool", lambda: L.BatchNormalization(axis=True), ValueError, "BatchNormalization: axis"),
+    ("bn-axis-str", lambda: L.BatchNormalization(axis="1"), TypeError, "BatchNormalization: axis"),
+    ("bn-momentum-above", lambda: L.BatchNormalization(momentum=1.5), ValueError, "BatchNormalization: momentum"),
+    ("bn-momentum-negative", lambda: L.BatchNormalization(momentum=-0.1), ValueError,
+     "BatchNormalization: momentum"),
+    ("bn-momentum-nan", lambda: L.BatchNormalization(momentum=NAN), ValueError, "BatchNormalization: momentum"),
+    ("bn-momentum-str", lambda: L.BatchNormalization(momentum="0.9"), TypeError, "BatchNormalization: momentum"),
+    ("bn-epsilon-zero", lambda: L.BatchNormalization(epsilon=0), ValueError, "BatchNormalization: epsilon"),
+    ("bn-epsilon-negative", lambda: L.BatchNormalization(epsilon=-1e-3), ValueError,
+     "BatchNormalization: epsilon"),
+    ("bn-epsilon-inf", lambda: L.BatchNormalization(epsilon=math.inf), ValueError, "BatchNormalization: epsilon"),
+    ("bn-epsilon-none", lambda: L.BatchNormalization(epsilon=None), TypeError, "BatchNormalization: epsilon"),
+    ("bn-center", lambda: L.BatchNormalization(center="no"), TypeError, "BatchNormalization: center"),
+    ("bn-scale", lambda: L.BatchNormalization(scale=0), TypeError, "BatchNormalization: scale"),
+    ("bn-gamma-init", lambda: L.BatchNormalization(gamma_initializer="nope"), ValueError,
+     "BatchNormalization: gamma_initializer"),
+    ("bn-moving-variance-init", lambda: L.BatchNormalization(moving_variance_initializer=5), TypeError,
+     "BatchNormalization: moving_variance_initializer"),
+    # Input, Model, Sequential
+    ("input-negative", lambda: engine.Input((-1,)), ValueError, "Input: shape"),
+    ("input-float", lambda: engine.Input((2.5,)), ValueError, "Input: shape"),
+    ("input-integral-float", lambda: engine.Input((4.0, None)), ValueError, "Input: shape"),
+    ("input-entry-str", lambda: engine.Input(("3",)), TypeError, "Input: shape"),
+    ("input-int", lambda: engine.Input(3), TypeError, "Input: shape"),
+    ("input-batch-zero", lambda: engine.Input((3,), batch_size=0), ValueError, "Input: batch_size"),
+    ("input-batch-float", lambda: engine.Input((3,), batch_size=2.5), ValueError, "Input: batch_size"),
+    ("input-name-type", lambda: engine.Input((3,), name=3), TypeError, "Input: name"),
+    ("input-name-empty", lambda: engine.Input((3,), name=""), ValueError, "Input: name"),
+    ("input-dtype", lambda: engine.Input((3,), dtype="float64"), TypeError, "Input: dtype"),
+    ("model-name", lambda: engine.Model(name=3), TypeError, "Model: name"),
+    ("sequential-name", lambda: engine.Sequential(name=""), ValueError, "Sequential: name"),
+    ("sequential-layers", lambda: engine.Sequential(L.Dense(3)), TypeError, "Sequential: layers"),
+    ("sequential-trainable", lambda: engine.Sequential(trainable="yes"), TypeError, "Sequential: trainable"),
+]
+
+POOLS = [L.MaxPool2D, L.MaxPooling2D, L.AvgPool2D, L.AveragePooling2D]
+BAD += [(f"{pool.__name__}-{label}", lambda pool=pool, kw=kw: pool(**kw), error, f"{pool.__name__}: {arg}")
+        for pool in POOLS for label, kw, error, arg in [
+            ("size-zero", {"pool_size": 0}, ValueError, "pool_size"),
+            ("size-float", {"pool_size": 2.5}, ValueError, "pool_size"),
+            ("size-long", {"pool_size": (2, 2, 2)}, ValueError, "pool_size"),
+            ("size-str", {"pool_size": "2"}, TypeError, "pool_size"),
+            ("strides-zero", {"strides": 0}, ValueError, "strides"),
+            ("strides-float", {"strides": (1, 1.5)}, ValueError, "strides"),
+            ("padding", {"padding": "causal"}, ValueError, "padding"),
+            ("padding-type", {"padding": None}, TypeError, "padding"),
+        ]]
+
+
+@pytest.mark.parametrize("make,error,argument", [case[1:] for case in BAD], ids=[case[0] for case in BAD])
+def test_bad_argument_raises_naming_layer_and_argument(make, error, argument):
+    with pytest.raises(error, match=f"^{argument}"):
+        make()
+
+
+# One instance of every layer class, with arguments that differ from the defaults.
+EVERY_LAYER = {
+    "Activation": lambda **kw: L.Activation("tanh", **kw),
+    "Add": lambda **kw: L.Add(**kw),
+    "AvgPool2D": lambda **kw: L.AvgPool2D((2, 3), strides=1, padding="same", **kw),
+    "BatchNormalization": lambda **kw: L.BatchNormalization(momentum=0.5, epsilon=1e-5, center=False, **kw),
+    "Concatenate": lambda **kw: L.Concatenate(axis=1, **kw),
+    "Conv2D": lambda **kw: L.Conv2D(4, (3, 1), strides=(2, 1), padding="same", dilation_rate=1, groups=2,
+                                   activation="relu", use_bias=False, kernel_regularizer="l2", **kw),
+    "Dense": lambda **kw: L.Dense(5, activation="softmax", kernel_constraint="non_neg", **kw),
+    "Dropout": lambda **kw: L.Dropout(0.25, seed=-3, **kw),
+    "Flatten": lambda **kw: L.Flatten(**kw),
+    "GlobalAveragePooling2D": lambda **kw: L.GlobalAveragePooling2D(keepdims=True, **kw),
+    "Identity": lambda **kw: L.Identity(**kw),
+    "LeakyReLU": lambda **kw: L.LeakyReLU(0.0, **kw),
+    "MaxPool2D": lambda **kw: L.MaxPool2D(3, strides=(1, 2), **kw),
+    "Reshape": lambda **kw: L.Reshape((2, -1), **kw),
+}
+
+
+def test_every_layer_class_is_covered():
+    classes = {name for name in L.__all__ if isinstance(getattr(L, name), type)
+               and issubclass(getattr(L, name), L.Layer) and getattr(L, name) is not L.Layer}
+    aliases = {"MaxPooling2D", "AveragePooling2D"}
+    assert classes - aliases == set(EVERY_LAYER)
+
+
+@pytest.mark.parametrize("cls", sorted(EVERY_LAYER))
+@pytest.mark.parametrize("kwargs,error,argument", [
+    ({"name": 5}, TypeError, "name"),
+    ({"name": ""}, ValueError, "name"),
+    ({"trainable": "no"}, TypeError, "trainable"),
+    ({"trainable": 1}, TypeError, "trainable"),
+    ({"input_shape": (-1, 3)}, ValueError, "input_shape"),
+    ({"input_shape": (2.5,)}, ValueError, "input_shape"),
+    ({"input_shape": 3}, TypeError, "input_shape"),
+    ({"dtype": "float16"}, ValueError, "dtype"),
+    ({"units_typo": 3}, TypeError, "unexpected arguments"),
+], ids=["name-type", "name-empty", "trainable-str", "trainable-int", "input-shape-negative", "input-shape-float",
+        "input-shape-int", "dtype", "unknown-keyword"])
+def test_base_layer_arguments_of_every_layer(cls, kwargs, error, argument):
+    with pytest.raises(error, match=f"^{cls}: {argument}"):
+        EVERY_LAYER[cls](**kwargs)
+
+
+@pytest.mark.parametrize("cls", sorted(EVERY_LAYER))
+def test_trainable_setter_takes_only_booleans(cls):
+    layer = EVERY_LAYER[cls]()
+    layer.trainable = np.False_
+    assert layer.trainable is False
+    with pytest.raises(TypeError, match=f"^{cls}: trainable"):
+        layer.trainable = "False"
+    assert layer.trainable is False
+
+
+@pytest.mark.parametrize("cls", sorted(EVERY_LAYER))
+def test_configs_pass_their_own_checks_after_json(cls):
+    """from_config (checkpoints, clone_model) rebuilds every layer through the checks: a
+    saved config, whose tuples JSON turned into lists, must pass them unchanged."""
+    layer = EVERY_LAYER[cls](name=f"my_{cls.lower()}", input_shape=(4, None, 6))
+    config = json.loads(json.dumps(_json_ready(layer.get_config())))
+    again = type(layer).from_config(config)
+    assert _json_ready(again.get_config()) == _json_ready(layer.get_config())
+    assert layer._input_shape_arg == (4, None, 6)
+
+
+def test_accepted_values_are_normalised():
+    units = L.Dense(np.int64(4)).units
+    assert units == 4 and type(units) is int
+    conv = L.Conv2D(np.int32(4), [3, 2], strides=np.array([1, 2]), padding="SAME", dilation_rate=(2, 1))
+    assert (conv.filters, conv.kernel_size, conv.strides, conv.padding, conv.dilation_rate) == \
+        (4, (3, 2), (1, 2), "same", (2, 1))
+    assert all(type(v) is int for v in conv.kernel_size + conv.strides)
+    pool = L.MaxPooling2D(3, padding="Valid")
+    assert (pool.pool_size, pool.strides, pool.padding) == ((3, 3), (3, 3), "valid")
+    assert L.Dropout(0).rate == 0.0 and L.Dropout(np.float32(0.5)).rate == 0.5
+    assert L.Dropout(0.5, seed=np.int64(-5)).seed == -5
+    bn = L.BatchNormalization(axis=np.int64(1), momentum=1, epsilon=np.float64(1e-5), center=np.True_)
+    assert (bn.axis, bn.momentum, bn.epsilon, bn.center) == (1, 1.0, 1e-5, True)
+    assert L.LeakyReLU(0).negative_slope == 0.0
+    assert L.Reshape([-1, np.int64(2)]).target_shape == (-1, 2)
+    assert L.Concatenate(axis=-1).axis == -1
+    assert L.Dense(3, dtype=np.float32).dtype == "float32"
+    assert engine.Input([2, None], batch_size=np.int64(4)).shape == (4, 2, None)
+    assert engine.Input(np.array([3, 5])).shape == (None, 3, 5)
+    assert engine.Input((0, 3)).shape == (None, 0, 3)  # empty dims, as Keras and ONNX allow
+
+
+def test_layers_built_from_checked_arguments_still_compute():
+    """The normalised values reach the graph: a list kernel_size, numpy ints and an upper-case
+    padding give the same outputs as plain Python arguments."""
+    x = np.random.default_rng(0).standard_normal((2, 4, 7, 6)).astype(np.float32)
+    outputs = []
+    for conv_args in [dict(filters=4, kernel_size=(3, 2), strides=(2, 1), padding="same", groups=2),
+                      dict(filters=np.int64(4), kernel_size=[3, np.int32(2)], strides=np.array([2, 1]),
+                           padding="SAME", groups=np.int8(2))]:
+        engine.set_seed(3)
+        inputs = engine.Input((4, 7, 6))
+        y = L.MaxPool2D([2, 1])(L.Conv2D(**conv_args)(inputs))
+        outputs.append(engine.Model(inputs, y).predict(x))
+    assert outputs[0].shape == (2, 4, 2, 6)
+    np.testing.assert_array_equal(outputs[0], outputs[1])
+
+
+@pytest.mark.parametrize("batch_size,error", [(0, ValueError), (-4, ValueError), (2.5, ValueError),
+                                              (True, ValueError), ("8", TypeError)])
+def test_batch_sizes_of_predict_fit_and_evaluate(batch_size, error):
+    model = engine.Sequential([engine.Input((3,)), L.Dense(2)])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.ones((5, 3), np.float32), np.ones((5, 2), np.float32)
+    for call in (lambda: model.predict(x, batch_size=batch_size),
+                 lambda: model.fit(x, y, batch_size=batch_size, verbose=0),
+                 lambda: model.evaluate(x, y, batch_size=batch_size)):
+        with pytest.raises(error, match="^Sequential: batch_size"):
+            call()
+    assert model.optimizer.iterations == 0
+    # None is Keras's default of 32.
+    np.testing.assert_array_equal(model.predict(x, batch_size=None), model.predict(x, batch_size=32))
