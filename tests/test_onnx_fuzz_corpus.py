@@ -37,3 +37,35 @@ def test_corpus_file_and_truncations(name):
         graph2, _ = _core.onnx_parse_bytes(out)
         assert _core.onnx_serialize_graph(graph2, ir_version=info["ir_version"] or 8,
                                           opset=info["opset_imports"] or 17) == out
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_corpus_file_imports_or_raises_a_clear_error(name):
+    import engine.onnx
+    with open(os.path.join(CORPUS, name), "rb") as f:
+        data = f.read()
+    try:
+        engine.onnx.load(data)
+    except (ValueError, NotImplementedError, OSError):
+        pass
+
+
+@pytest.mark.parametrize("name, match", [
+    ("conv_huge_pads.onnx", r"Conv.*output 0 would be .*pads \[2305843009213693952, 0, "
+                            r"2305843009213693952, 0\].*more than memory can hold"),
+    ("conv_huge_dilation.onnx", r"Conv.*dilation 4611686018427387904\) overflows 64 bits"),
+    ("maxpool_huge_pads.onnx", r"MaxPool.*pads .* must each be smaller than the kernel"),
+])
+def test_hostile_sizes_in_the_corpus_name_the_attribute(name, match):
+    import engine.onnx
+    with pytest.raises(ValueError, match=match):
+        engine.onnx.load(os.path.join(CORPUS, name))
+
+
+def test_huge_stride_in_the_corpus_gives_one_window():
+    import numpy as np
+
+    import engine.onnx
+    model = engine.onnx.load(os.path.join(CORPUS, "conv_huge_stride.onnx"))
+    x = np.random.default_rng(0).standard_normal((2, 1, 5, 5)).astype(np.float32)
+    assert model.predict(x).shape == (2, 1, 1, 1)

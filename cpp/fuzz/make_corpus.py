@@ -66,6 +66,18 @@ def main():
     models["subgraph"] = model(
         [helper.make_node("If", ["c"], ["y"], then_branch=branch, else_branch=branch)],
         [vi("c", [], TensorProto.BOOL), vi("x", [1])], [vi("y", [1])])
+    # Hostile sizes: attributes whose arithmetic overflows 64 bits or describes outputs no
+    # memory holds. Loading them must raise ValueError naming the attribute.
+    huge = 2**61
+    w = numpy_helper.from_array(f32(1, 1, 3, 3), "w")
+    for name, attrs in (("conv_huge_pads", {"pads": [huge, 0, huge, 0]}),
+                        ("conv_huge_dilation", {"dilations": [2 * huge, 1]}),
+                        ("conv_huge_stride", {"strides": [2 * huge, 2**31]})):
+        models[name] = model([helper.make_node("Conv", ["x", "w"], ["y"], **attrs)],
+                             [vi("x", ["N", 1, 5, 5])], [vi("y", None)], [w])
+    models["maxpool_huge_pads"] = model(
+        [helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[1, 1], pads=[huge, 0, huge, 0])],
+        [vi("x", ["N", 1, 5, 5])], [vi("y", None)])
     os.makedirs(HERE, exist_ok=True)
     for name, m in models.items():
         with open(os.path.join(HERE, name + ".onnx"), "wb") as f:
