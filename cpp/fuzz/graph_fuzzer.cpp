@@ -225,7 +225,8 @@ void run_one(const uint8_t* data, size_t size) {
   try {
     engine::Executor executor(graph);
     size_t bytes = 0;
-    for (const auto& kv : executor.infer_shapes(feed_shapes, mode)) bytes += capped_bytes(kv.second);
+    for (const auto& kv : executor.infer_shapes(feed_shapes, mode))
+      bytes += capped_bytes(kv.second);
     if (bytes > kMaxBytes) return;
     const std::vector<Tensor> outs = executor.run(feeds, mode);
     if (std::getenv("GRAPH_FUZZ_VERBOSE")) std::fprintf(stderr, "%s: ran\n", full.c_str());

@@ -86,6 +86,19 @@ class WeightOptions:
                 "bias_constraint": _constraints.serialize(self.bias_constraint)}
 
 
+def set_kernel_layer_arguments(layer, activation, use_bias, kernel_initializer, bias_initializer,
+                               kernel_regularizer, bias_regularizer, kernel_constraint, bias_constraint):
+    """Checks the arguments Dense and the convolutions share and sets them on `layer`."""
+    from engine import activations as _activations
+
+    layer.activation = _args.resolve(layer, "activation", _activations.get, activation)
+    layer.use_bias = _args.boolean(layer, "use_bias", use_bias)
+    layer.kernel_initializer = _args.resolve(layer, "kernel_initializer", _initializers.get, kernel_initializer)
+    layer.bias_initializer = _args.resolve(layer, "bias_initializer", _initializers.get, bias_initializer)
+    layer.weight_options = WeightOptions(layer, kernel_regularizer, bias_regularizer, kernel_constraint,
+                                         bias_constraint)
+
+
 class KerasTensor:
     """A symbolic tensor of the functional API: a shape (None = batch) and its history."""
 

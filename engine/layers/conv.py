@@ -1,8 +1,7 @@
 """Conv2D on NCHW images (Keras's channels_first), kernel in ONNX layout [OC, C/groups, KH, KW]."""
 from engine import activations as _activations
-from engine import initializers as _initializers
 from engine.layers import _args
-from engine.layers.base import Layer, WeightOptions
+from engine.layers.base import Layer, set_kernel_layer_arguments
 
 PADDINGS = ("valid", "same")
 
@@ -51,12 +50,8 @@ class Conv2D(Layer):
         if self.filters % self.groups:
             raise ValueError(f"{type(self).__name__}: groups must divide filters, got groups={groups!r} "
                              f"and filters={filters!r}")
-        self.activation = _args.resolve(self, "activation", _activations.get, activation)
-        self.use_bias = _args.boolean(self, "use_bias", use_bias)
-        self.kernel_initializer = _args.resolve(self, "kernel_initializer", _initializers.get, kernel_initializer)
-        self.bias_initializer = _args.resolve(self, "bias_initializer", _initializers.get, bias_initializer)
-        self.weight_options = WeightOptions(self, kernel_regularizer, bias_regularizer, kernel_constraint,
-                                            bias_constraint)
+        set_kernel_layer_arguments(self, activation, use_bias, kernel_initializer, bias_initializer,
+                                   kernel_regularizer, bias_regularizer, kernel_constraint, bias_constraint)
 
     def _check(self, input_shape):
         if len(input_shape) != 4:

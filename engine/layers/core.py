@@ -5,9 +5,8 @@ import numpy as np
 
 from engine import _random
 from engine import activations as _activations
-from engine import initializers as _initializers
 from engine.layers import _args
-from engine.layers.base import Layer, WeightOptions
+from engine.layers.base import Layer, set_kernel_layer_arguments
 
 
 def _require_rank(layer, shape, min_rank):
@@ -23,12 +22,8 @@ class Dense(Layer):
                  kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
         self.units = _args.positive_int(self, "units", units)
-        self.activation = _args.resolve(self, "activation", _activations.get, activation)
-        self.use_bias = _args.boolean(self, "use_bias", use_bias)
-        self.kernel_initializer = _args.resolve(self, "kernel_initializer", _initializers.get, kernel_initializer)
-        self.bias_initializer = _args.resolve(self, "bias_initializer", _initializers.get, bias_initializer)
-        self.weight_options = WeightOptions(self, kernel_regularizer, bias_regularizer, kernel_constraint,
-                                            bias_constraint)
+        set_kernel_layer_arguments(self, activation, use_bias, kernel_initializer, bias_initializer,
+                                   kernel_regularizer, bias_regularizer, kernel_constraint, bias_constraint)
 
     def build(self, input_shape):
         _require_rank(self, input_shape, 2)

@@ -206,7 +206,8 @@ void read_range(const ExternalRange& range, void* dst, size_t nbytes, const std:
     ok = std::fread(dst, 1, nbytes, file) == nbytes;
   const int err = errno ? errno : EIO;
   std::fclose(file);
-  if (!ok) fail_os(err, path, str("onnx: ", what, ": cannot read ", nbytes, " bytes from '", path, "'"));
+  if (!ok)
+    fail_os(err, path, str("onnx: ", what, ": cannot read ", nbytes, " bytes from '", path, "'"));
 }
 
 void widen_int32(const void* src, int64_t n, int64_t* dst) {
