@@ -27,9 +27,11 @@ void for_each_col_row(const Window2d& g, int64_t c_begin, int64_t c_end, Fn&& fn
         const TapSpan cols = tap_span(g.OW, g.W, g.SW, g.PL, kw, g.DW);
         const int64_t row0 = ((c * g.KH + kh) * g.KW + kw) * P;
         for (int64_t oh = 0; oh < g.OH; ++oh) {
+          // Only rows inside the span have an input row (outside it, the product with a
+          // huge stride would overflow).
           const bool inside = oh >= rows.lo && oh < rows.hi;
-          const int64_t ih = rows.in0 + (oh - rows.lo) * g.SH;
-          fn(row0 + oh * g.OW, inside ? (c * g.H + ih) * g.W : -1, cols);
+          fn(row0 + oh * g.OW, inside ? (c * g.H + rows.in0 + (oh - rows.lo) * g.SH) * g.W : -1,
+             cols);
         }
       }
     }
