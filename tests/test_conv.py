@@ -376,3 +376,10 @@ def test_bad_backward_inputs_raise_clear_errors():
         bwd(dy, x, w, np.ones(5, np.float32), group=2)
     with pytest.raises(ValueError, match="Conv_backward: unknown gradients \\['dy'\\]"):
         bwd(dy, x, w, group=2, need=("dy",))
+
+
+def test_scratch_sizes_that_overflow_are_value_errors():
+    # A 2^15 x 2^15 kernel over a 2^30 x 2^30 image: each tensor's size fits in 64 bits, the
+    # im2col matrix the kernels would need does not. Planned without allocating anything.
+    with pytest.raises(ValueError, match=r"Conv: the im2col matrix \[1073741824, \d+\] overflows"):
+        _core.infer_op("Conv", [((1, 1, 2**30, 2**30), "float32"), ((1, 1, 2**15, 2**15), "float32")])

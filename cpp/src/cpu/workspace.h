@@ -20,6 +20,8 @@ class Workspace {
   // At least `floats` floats, 64-byte aligned; contents are unspecified.
   float* get(int64_t floats) {
     if (floats > capacity_) {
+      if (floats > PTRDIFF_MAX / static_cast<int64_t>(sizeof(float)))
+        fail(ErrorKind::Memory, "cannot allocate ", floats, " floats of scratch memory");
       std::free(data_);
       data_ = nullptr;
       capacity_ = 0;

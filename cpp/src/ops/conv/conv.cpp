@@ -1,5 +1,6 @@
 #include "ops/conv/conv.h"
 
+#include "core/checked.h"
 #include "core/kernel_table.h"
 
 namespace engine {
@@ -51,6 +52,10 @@ ConvShape conv_shape(const Tensor& x, const Tensor& w, const Tensor& b, const Co
   }
   if (b.defined()) check_shape(b, {s.OC}, "Conv: b");
   s.win = resolve_window2d("Conv", x.dim(2), x.dim(3), KH, KW, attrs.window);
+  // The kernels' im2col matrix for one image and group: [C/group * KH * KW, OH * OW].
+  const int64_t taps = w.dim(1) * KH * KW, outputs = s.win.OH * s.win.OW;
+  shape_nbytes({checked_mul(taps, outputs, "Conv: the im2col matrix [", taps, ", ", outputs, "]")},
+               DType::Float32);
   return s;
 }
 

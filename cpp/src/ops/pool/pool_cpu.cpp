@@ -25,14 +25,14 @@ std::vector<AxisTaps> axis_taps(int64_t in, int64_t out, int64_t k, int64_t s, i
   for (int64_t o = 0; o < out; ++o) {
     const int64_t start = o * s - pad_begin;
     // Taps k0 <= j < k1 satisfy 0 <= start + j * d < in.
-    const int64_t k0 = start >= 0 ? 0 : (-start + d - 1) / d;
+    const int64_t k0 = start >= 0 ? 0 : -start / d + (-start % d != 0);
     const int64_t k1 = start < in ? std::min(k, (in - 1 - start) / d + 1) : 0;
     // Padded-input taps: start >= -pad_begin always holds, so only the end clips.
     const int64_t end = in + pad_end;
     const int64_t kp = start < end ? std::min(k, (end - 1 - start) / d + 1) : 0;
     AxisTaps& t = taps[static_cast<size_t>(o)];
     t.n = std::max<int64_t>(0, k1 - k0);
-    t.first = start + k0 * d;
+    t.first = t.n > 0 ? start + k0 * d : 0;  // k0 * d may overflow when no tap is inside
     t.counted = include_pad ? kp : t.n;
   }
   return taps;
@@ -110,7 +110,8 @@ void run_planes(const Window2d& g, bool include_pad, int64_t planes, const float
   const auto rows = axis_taps(g.H, g.OH, g.KH, g.SH, g.DH, g.PT, g.PB, include_pad);
   const auto cols = axis_taps(g.W, g.OW, g.KW, g.SW, g.DW, g.PL, g.PR, include_pad);
   const int64_t in_plane = g.H * g.W, out_plane = g.OH * g.OW;
-  const int64_t work = std::max<int64_t>(1, out_plane * g.KH * g.KW);  // per plane
+  // Per plane; a window reads at most the whole input (kernels may be far larger).
+  const int64_t work = std::max<int64_t>(1, out_plane * std::min(g.KH, g.H) * std::min(g.KW, g.W));
   const int64_t grain = std::max<int64_t>(1, (1 << 15) / work);
   auto run = [&](auto step) {
     using P = Pool<decltype(step)>;
