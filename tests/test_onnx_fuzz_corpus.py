@@ -51,8 +51,8 @@ def test_corpus_file_imports_or_raises_a_clear_error(name):
 
 
 @pytest.mark.parametrize("name, match", [
-    ("conv_huge_pads.onnx", r"Conv.*output 0 would be .*pads \[2305843009213693952, 0, "
-                            r"2305843009213693952, 0\].*more than memory can hold"),
+    ("conv_huge_pads.onnx", r"Conv.*pads \[2305843009213693952, 0, 2305843009213693952, 0\].*"
+                            r"more than memory can hold"),
     ("conv_huge_dilation.onnx", r"Conv.*dilation 4611686018427387904\) overflows 64 bits"),
     ("maxpool_huge_pads.onnx", r"MaxPool.*pads .* must each be smaller than the kernel"),
 ])

@@ -112,6 +112,11 @@ Window2d resolve_window2d(const char* op, int64_t H, int64_t W, int64_t KH, int6
   return g;
 }
 
+std::string window2d_str(const Window2d& g) {
+  return str("kernel [", g.KH, ", ", g.KW, "], strides [", g.SH, ", ", g.SW, "], pads [", g.PT, ", ",
+             g.PL, ", ", g.PB, ", ", g.PR, "], dilations [", g.DH, ", ", g.DW, "]");
+}
+
 void check_pool_pads(const char* op, const Window2d& g) {
   ENGINE_CHECK(g.PT < g.KH && g.PB < g.KH && g.PL < g.KW && g.PR < g.KW, op, ": pads [", g.PT,
                ", ", g.PL, ", ", g.PB, ", ", g.PR, "] must each be smaller than the kernel [", g.KH,

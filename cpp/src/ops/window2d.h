@@ -38,6 +38,9 @@ struct Window2dAttrs {
 Window2d resolve_window2d(const char* op, int64_t H, int64_t W, int64_t KH, int64_t KW,
                           const Window2dAttrs& attrs);
 
+// "kernel [3, 3], strides [1, 1], pads [1, 1, 1, 1], dilations [1, 1]", for errors.
+std::string window2d_str(const Window2d& g);
+
 // Pooling's extra rule for explicit pads (as in ONNX Runtime): each pad smaller than the
 // kernel along its axis. SAME auto_pad computes its own pads and is not held to it.
 void check_pool_pads(const char* op, const Window2d& g);

@@ -1,6 +1,5 @@
 #include "ops/conv/conv.h"
 
-#include "core/checked.h"
 #include "core/kernel_table.h"
 
 namespace engine {
@@ -53,9 +52,13 @@ ConvShape conv_shape(const Tensor& x, const Tensor& w, const Tensor& b, const Co
   if (b.defined()) check_shape(b, {s.OC}, "Conv: b");
   s.win = resolve_window2d("Conv", x.dim(2), x.dim(3), KH, KW, attrs.window);
   // The kernels' im2col matrix for one image and group: [C/group * KH * KW, OH * OW].
-  const int64_t taps = w.dim(1) * KH * KW, outputs = s.win.OH * s.win.OW;
-  shape_nbytes({checked_mul(taps, outputs, "Conv: the im2col matrix [", taps, ", ", outputs, "]")},
-               DType::Float32);
+  const int64_t taps = w.dim(1) * KH * KW;
+  try {
+    shape_nbytes({taps, s.win.OH, s.win.OW}, DType::Float32);
+  } catch (const Error&) {
+    fail(ErrorKind::Value, "Conv: the im2col matrix [", taps, ", ", s.win.OH, " x ", s.win.OW,
+         "] for ", window2d_str(s.win), " is more than memory can hold");
+  }
   return s;
 }
 
