@@ -82,6 +82,9 @@ ENGINE_API OptimizerConfig optimizer_default_config(OptimizerKind kind);
 // sqrt(sum of every element squared) over all the tensors (float32, contiguous): the
 // global norm global_clipnorm clips; NaN or inf when any element is not finite.
 ENGINE_API double global_norm(const std::vector<Tensor>& tensors);
+// Whether every element is finite: exactly when global_norm is (the squares are summed in
+// double), in one vectorized pass instead of a sum in order.
+ENGINE_API bool all_finite(const std::vector<Tensor>& tensors);
 
 class ENGINE_API Optimizer {
  public:

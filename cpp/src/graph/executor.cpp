@@ -290,10 +290,9 @@ float Executor::train_step(const std::vector<Tensor>& inputs, const std::string&
     // overflowing update): check before anything changes, so NaN is never written in.
     std::vector<Tensor> grads;
     for (int id : m.optimized_ids) grads.push_back(s.grads[id]);
-    const double norm = global_norm(grads);
-    if (!std::isfinite(norm))
-      fail(ErrorKind::FloatingPoint, "train_step: the gradients' global norm is ", norm,
-           " though the loss is ", value, "; the update was not applied");
+    if (!all_finite(grads))
+      fail(ErrorKind::FloatingPoint, "train_step: the gradients' global norm is ",
+           global_norm(grads), " though the loss is ", value, "; the update was not applied");
     m.commit(lease.plan(), s);
     m.optimizer->apply(m.optimized_params, grads);
   } else {

@@ -151,6 +151,16 @@ double global_norm(const std::vector<Tensor>& tensors) {
   return std::sqrt(total);
 }
 
+bool all_finite(const std::vector<Tensor>& tensors) {
+  int bad = 0;  // an int: GCC vectorizes an OR over int, not over bool
+  for (const Tensor& t : tensors) {
+    check_dense_float(t, "all_finite");
+    const float* x = t.data<float>();
+    for (int64_t i = 0, n = t.numel(); i < n; ++i) bad |= !(x[i] - x[i] == 0.0f);  // NaN, inf
+  }
+  return bad == 0;
+}
+
 void Optimizer::apply(const std::vector<Tensor>& params, const std::vector<Tensor>& grads) {
   const char* op = optimizer_kind_name(config_.kind);
   ENGINE_CHECK(params.size() == grads.size(), op, ": got ", params.size(), " parameters but ",

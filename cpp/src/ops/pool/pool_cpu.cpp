@@ -38,23 +38,37 @@ std::vector<AxisTaps> axis_taps(int64_t in, int64_t out, int64_t k, int64_t s, i
   return taps;
 }
 
-// The window of one output: rows r.first + i * DH, columns c.first + j * step.
+// The window of one output: rows r.first + i * DH, columns c.first + j * step. `nan`: its
+// plane holds a NaN, so the max must take the slower path that propagates it.
 struct Window {
   const AxisTaps& r;
   const AxisTaps& c;
   int64_t DH, W;
+  bool nan;
 };
+
+// One vectorized pass: NaN is rare, and knowing a plane has none keeps the max loops plain.
+bool has_nan(const float* x, int64_t n) {
+  int nan = 0;  // an int: GCC does not vectorize an OR over bool
+  for (int64_t i = 0; i < n; ++i) nan |= x[i] != x[i];
+  return nan != 0;
+}
 
 template <class Step>
 struct MaxCpu {
+  static constexpr bool kSeesNan = true;
   static float forward(const Window& win, Step step, const float* x) {
     if (win.r.n == 0 || win.c.n == 0) return std::numeric_limits<float>::lowest();
+    return win.nan ? max_of<true>(win, step, x) : max_of<false>(win, step, x);
+  }
+  template <bool kNan>
+  static float max_of(const Window& win, Step step, const float* x) {
     float best = -std::numeric_limits<float>::infinity();
     for (int64_t i = 0; i < win.r.n; ++i) {
       const float* row = x + (win.r.first + i * win.DH) * win.W + win.c.first;
       for (int64_t j = 0; j < win.c.n; ++j) {
         const float v = row[j * step];
-        best = replaces_max(v, best) ? v : best;
+        best = kNan ? (replaces_max(v, best) ? v : best) : std::max(best, v);
       }
     }
     return best;
@@ -69,7 +83,7 @@ struct MaxCpu {
       const int64_t base = (win.r.first + i * win.DH) * win.W + win.c.first;
       for (int64_t j = 0; j < win.c.n; ++j) {
         const float v = x[base + j * step];
-        const bool better = replaces_max(v, best);
+        const bool better = win.nan ? replaces_max(v, best) : v > best;
         best = better ? v : best;
         arg = better ? base + j * step : arg;
       }
@@ -80,6 +94,7 @@ struct MaxCpu {
 
 template <class Step>
 struct AverageCpu {
+  static constexpr bool kSeesNan = false;  // sums carry NaN by themselves
   static float forward(const Window& win, Step step, const float* x) {
     const int64_t count = win.r.counted * win.c.counted;
     if (count == 0) return 0.0f;
@@ -118,11 +133,12 @@ void run_planes(const Window2d& g, bool include_pad, int64_t planes, const float
     parallel_for(planes, grain, [&](int64_t begin, int64_t end) {
       for (int64_t p = begin; p < end; ++p) {
         const float* xp = x + p * in_plane;
+        const bool nan = P::kSeesNan && has_nan(xp, in_plane);
         if (kBackward) std::fill(out + p * in_plane, out + (p + 1) * in_plane, 0.0f);
         for (int64_t oh = 0; oh < g.OH; ++oh) {
           for (int64_t ow = 0; ow < g.OW; ++ow) {
             const Window win{rows[static_cast<size_t>(oh)], cols[static_cast<size_t>(ow)], g.DH,
-                             g.W};
+                             g.W, nan};
             const int64_t o = p * out_plane + oh * g.OW + ow;
             if constexpr (kBackward)
               P::backward(win, step, xp, dy[o], out + p * in_plane);
@@ -155,12 +171,18 @@ void max_pool_2x2(const Window2d& g, int64_t planes, const float* x, float* y) {
                      const float* r0 = x + p * in_plane + 2 * oh * g.W;
                      const float* r1 = r0 + g.W;
                      float* out = y + p * out_plane + oh * g.OW;
+                     // A plain max, and beside it whether the row met a NaN (rare: the
+                     // row is then redone so that NaN wins its windows).
+                     int nan = 0;
                      for (int64_t ow = 0; ow < g.OW; ++ow) {
-                       float best = r0[2 * ow];
-                       for (float v : {r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1]})
-                         best = replaces_max(v, best) ? v : best;
-                       out[ow] = best;
+                       const float a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow],
+                                   d = r1[2 * ow + 1];
+                       out[ow] = std::max(std::max(a, b), std::max(c, d));
+                       nan |= (a != a) | (b != b) | (c != c) | (d != d);
                      }
+                     for (int64_t ow = 0; nan && ow < g.OW; ++ow)
+                       for (float v : {r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1]})
+                         if (v != v) out[ow] = v;
                    }
                  }
                });
