@@ -51,13 +51,21 @@ Tensor activation_forward(Activation op, const Tensor& x, const ActivationAttrs&
   return y;
 }
 
+bool activation_gradient_reads_output(Activation op) {
+  return op == Activation::Elu || op == Activation::Selu || op == Activation::Sigmoid ||
+         op == Activation::Tanh;
+}
+
 void activation_backward(Activation op, const Tensor& dy, const Tensor& x, const Tensor& y,
                          const ActivationAttrs& attrs, Tensor& dx) {
   const std::string name = std::string(activation_name(op)) + "_backward";
   check_dense_float(x, (name + ": x").c_str());
   check_same_shape(dy, x, name + ": dy");
   check_same_shape(dx, x, name + ": dx");
-  const Tensor y_used = y.defined() ? y : activation_forward(op, x, attrs);
+  // The kernels ignore y where the derivative does not read it: x stands in, unrecomputed.
+  const Tensor y_used = y.defined()                            ? y
+                        : activation_gradient_reads_output(op) ? activation_forward(op, x, attrs)
+                                                               : x;
   check_same_shape(y_used, x, name + ": y");
   activation_kernels().get(x.device()).backward(op, attrs, x.numel(), x.data<float>(),
                                                  y_used.data<float>(), dy.data<float>(),

@@ -24,6 +24,8 @@ struct ActivationAttrs {
 
 Activation activation_from_name(const std::string& onnx_name);  // "Relu" -> Relu
 const char* activation_name(Activation op);
+// Whether the derivative reads the output y (Elu, Selu, Sigmoid, Tanh) or only x.
+bool activation_gradient_reads_output(Activation op);
 
 // Op level: validate, then run the selected kernel into caller-provided outputs (the
 // executor's planned buffers); the Tensor-returning overloads allocate them.

@@ -24,6 +24,8 @@ class ActivationNode : public NodeOp {
     activation_forward(op_, io.in(0), attrs_, io.out(0));
   }
 
+  bool backward_reads_forward() const override { return activation_gradient_reads_output(op_); }
+
   void backward(const OpIO& io, const RunContext&) const override {
     activation_backward(op_, io.dout(0), io.in(0), io.out(0), attrs_, io.din(0));
   }
