@@ -131,6 +131,8 @@ size_t capped_bytes(const Shape& shape) {
   return n;
 }
 
+const bool kVerbose = std::getenv("GRAPH_FUZZ_VERBOSE") != nullptr;
+
 bool allowed(const engine::Error& e) {
   return e.kind() == engine::ErrorKind::Value || e.kind() == engine::ErrorKind::Type ||
          e.kind() == engine::ErrorKind::NotImplemented;
@@ -229,11 +231,11 @@ void run_one(const uint8_t* data, size_t size) {
       bytes += capped_bytes(kv.second);
     if (bytes > kMaxBytes) return;
     const std::vector<Tensor> outs = executor.run(feeds, mode);
-    if (std::getenv("GRAPH_FUZZ_VERBOSE")) std::fprintf(stderr, "%s: ran\n", full.c_str());
+    if (kVerbose) std::fprintf(stderr, "%s: ran\n", full.c_str());
     if (mode == engine::Mode::Training && !outs.empty() && outs[0].dtype() == DType::Float32)
       executor.gradients(feeds, node.outputs[0], Tensor::full(outs[0].shape(), 1.0f), mode);
   } catch (const engine::Error& e) {
-    if (std::getenv("GRAPH_FUZZ_VERBOSE")) std::fprintf(stderr, "%s: %s\n", full.c_str(), e.what());
+    if (kVerbose) std::fprintf(stderr, "%s: %s\n", full.c_str(), e.what());
     if (!allowed(e)) {
       std::fprintf(stderr, "%s raised a disallowed error: %s\n", full.c_str(), e.what());
       std::abort();

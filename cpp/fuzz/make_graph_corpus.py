@@ -8,6 +8,7 @@ The bytes follow graph_fuzzer.cpp's reading order: "<op>\\0", then per schema at
 (in schema order) a choice byte and the value, the input count, per input a kind byte and
 its shape, the output count and the mode. Files named crash-* are findings; they are kept.
 """
+import math
 import os
 import struct
 
@@ -16,7 +17,7 @@ from engine import _core
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "graph_corpus")
 DEFAULT, OMIT, FUZZED = 0, 2, 3
 KIND_PREVIOUS, KIND_SHAPE, KIND_WEIGHT, KIND_CHANNELS, KIND_INT64 = 0, 4, 5, 6, 7
-FLOATS = [0.0, 1.0, -1.0, 0.5, 2.0, 1e-7, 1e38, -1e38, "inf", "-inf", "nan", 0.01]
+FLOATS = [0.0, 1.0, -1.0, 0.5, 2.0, 1e-7, 1e38, -1e38, math.inf, -math.inf, math.nan, 0.01]
 TEXTS = ["", "NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID", "mean", "sum", "none", "Relu", "bogus"]
 
 
@@ -45,7 +46,7 @@ def attribute(kind, value):
     if kind == "int":
         return integer(value)
     if kind == "float":
-        return bytes([FLOATS.index(value)])
+        return bytes([next(i for i, f in enumerate(FLOATS) if f == value or f != f and value != value)])
     if kind == "string":
         return bytes([TEXTS.index(value)])
     if kind == "ints":

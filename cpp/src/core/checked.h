@@ -23,4 +23,8 @@ int64_t checked_mul(int64_t a, int64_t b, const What&... what) {
   return out;
 }
 
+// ceil(a / b) for a >= 0 and b > 0, without the overflow of (a + b - 1) / b when b is near
+// 2^63 (a stride or dilation from a hostile file).
+inline int64_t ceil_div(int64_t a, int64_t b) { return a / b + (a % b != 0); }
+
 }  // namespace engine

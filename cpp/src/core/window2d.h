@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "core/checked.h"
+
 namespace engine {
 
 struct Window2d {
@@ -21,8 +23,7 @@ struct Window2d {
 // the span is empty, so that pointers formed from it stay inside the input). Everything
 // outside [lo, hi) reads padding. Shared by every direct window loop so that inner loops
 // run branch-free over the valid span. The geometry was checked when it was resolved
-// (every product and sum fits in 64 bits); the ceiling division here cannot overflow
-// even for a stride near 2^63.
+// (every product and sum fits in 64 bits).
 struct TapSpan {
   int64_t lo, hi, in0;
 };
@@ -31,7 +32,7 @@ inline TapSpan tap_span(int64_t out, int64_t in, int64_t stride, int64_t pad, in
                         int64_t dilation) {
   const int64_t offset = tap * dilation - pad;  // input index of output 0
   // Smallest o with o*stride + offset >= 0, largest with o*stride + offset <= in - 1.
-  int64_t lo = offset >= 0 ? 0 : -offset / stride + (-offset % stride != 0);
+  int64_t lo = offset >= 0 ? 0 : ceil_div(-offset, stride);
   int64_t hi = in - 1 - offset < 0 ? 0 : (in - 1 - offset) / stride + 1;
   lo = std::min(lo, out);
   hi = std::clamp(hi, lo, out);

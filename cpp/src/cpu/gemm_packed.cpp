@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <numeric>
 
+#include "core/checked.h"
 #include "core/cpu_features.h"
 #include "cpu/gemm.h"
 #include "cpu/gemm_kernel.h"
@@ -39,7 +40,6 @@ constexpr int64_t NC = 4096;
 // Below this many multiply-adds a second thread costs more than it saves.
 constexpr int64_t kParallelMinFlops = int64_t(1) << 18;
 
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
 // Splits `n` into near-equal blocks of at most `max_block`, each a multiple of `unit`.

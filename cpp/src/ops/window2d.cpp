@@ -35,9 +35,6 @@ std::vector<int64_t> pair_or_default(const char* op, const char* name,
   return v;
 }
 
-// For a >= 0 and b > 0, without the overflow of (a + b - 1) / b.
-int64_t ceil_div(int64_t a, int64_t b) { return a / b + (a % b != 0); }
-
 // Output size along one axis, possibly adjusting pads for SAME auto_pad. Every sum and
 // product is checked: hostile attributes give an error naming them, never a wrapped size.
 int64_t resolve_axis(const char* op, const char* axis, int64_t in, int64_t k, int64_t s,

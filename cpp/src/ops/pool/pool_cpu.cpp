@@ -6,6 +6,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/checked.h"
 #include "engine/threads.h"
 #include "ops/pool/pool.h"
 
@@ -25,7 +26,7 @@ std::vector<AxisTaps> axis_taps(int64_t in, int64_t out, int64_t k, int64_t s, i
   for (int64_t o = 0; o < out; ++o) {
     const int64_t start = o * s - pad_begin;
     // Taps k0 <= j < k1 satisfy 0 <= start + j * d < in.
-    const int64_t k0 = start >= 0 ? 0 : -start / d + (-start % d != 0);
+    const int64_t k0 = start >= 0 ? 0 : ceil_div(-start, d);
     const int64_t k1 = start < in ? std::min(k, (in - 1 - start) / d + 1) : 0;
     // Padded-input taps: start >= -pad_begin always holds, so only the end clips.
     const int64_t end = in + pad_end;
