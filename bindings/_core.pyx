@@ -14,7 +14,7 @@ from libc.string cimport memcpy
 
 import numpy as np
 
-from libengine cimport Tensor, DType, Shape, KernelImpl
+from libengine cimport Tensor, DType, Shape, KernelImpl, Device
 cimport libengine as core
 cimport graph as g
 
@@ -52,9 +52,14 @@ cdef class CoreTensor:
 
 
 cdef object to_numpy(const Tensor& t):
-    """A numpy array viewing the tensor's memory (no copy); it keeps the tensor alive."""
+    """A numpy array viewing the tensor's memory (no copy); it keeps the tensor alive.
+    A tensor on another device is copied to the host first."""
     cdef CoreTensor holder = CoreTensor.__new__(CoreTensor)
-    holder.t = t
+    if t.device().is_cpu():
+        holder.t = t
+    else:
+        with nogil:
+            holder.t = t.to(core.device_cpu())
     return np.asarray(holder)
 
 
@@ -154,6 +159,18 @@ def reference_kernels():
     return core.get_kernel_impl() == KernelImpl.Reference
 
 
+_KERNEL_VARIANTS = {"cpu": KernelImpl.Optimized, "ref": KernelImpl.Reference,
+                    "cuda-emulated": KernelImpl.CudaEmulation}
+
+
+def set_kernel_variant(str name):
+    """Which kernels CPU tensors run on: "cpu" (optimized, the default), "ref" (the naive
+    oracles) or "cuda-emulated" (the CUDA kernels' bodies looped over their grid)."""
+    if name not in _KERNEL_VARIANTS:
+        raise ValueError(f"unknown kernel variant {name!r} (expected one of {sorted(_KERNEL_VARIANTS)})")
+    core.set_kernel_impl(_KERNEL_VARIANTS[name])
+
+
 def set_portable_kernels(bint on):
     """Use the portable (non-AVX2) micro-kernels even on an AVX2 machine (for tests)."""
     core.set_portable_kernels(on)
@@ -165,6 +182,46 @@ def cuda_devices():
 
 def has_cuda_build():
     return core.cuda_built()
+
+
+def cuda_is_available():
+    return core.cuda_is_available()
+
+
+def cuda_unavailable_reason():
+    return core.cuda_unavailable_reason().decode()
+
+
+def cuda_memory_stats(int device=0):
+    cdef core.CudaMemoryStats s = core.cuda_memory_stats(device)
+    return {"allocated_bytes": s.allocated_bytes, "reserved_bytes": s.reserved_bytes,
+            "peak_allocated_bytes": s.peak_allocated_bytes, "allocations": s.allocations,
+            "cache_hits": s.cache_hits, "device_mallocs": s.device_mallocs}
+
+
+def cuda_empty_cache():
+    core.cuda_empty_cache()
+
+
+def cuda_synchronize(int device=0):
+    with nogil:
+        core.cuda_synchronize(device)
+
+
+def cuda_set_gemm(str which):
+    core.cuda_set_gemm(which.encode())
+
+
+def cuda_gemm():
+    return core.cuda_gemm().decode()
+
+
+def cuda_allow_tf32(bint allow):
+    core.cuda_allow_tf32(allow)
+
+
+def cuda_tf32_allowed():
+    return core.cuda_tf32_allowed()
 
 
 def set_poison(bint on):

@@ -19,6 +19,59 @@ def _owned_array(array):
     return to_numpy(_owned_copy(array, "array"))
 
 
+cdef class DeviceArray:
+    """An array in a device's memory (the parameters of a model placed on a GPU). Reading
+    and writing it copies between the host and the device."""
+    cdef Tensor t
+
+    def __cinit__(self, array, str device):
+        cdef Device target = core.device_parse(device.encode())
+        cdef Tensor host
+        if array is None:  # DeviceArray.empty fills self.t
+            return
+        host = _owned_copy(array, "array")
+        with nogil:
+            self.t = host.to(target)
+
+    @staticmethod
+    def empty(shape, str device):
+        """Uninitialised float32 memory of `shape` on `device` (MemoryError when the device
+        cannot hold it)."""
+        cdef DeviceArray out = DeviceArray(None, device)
+        cdef Shape dims = as_int_list(shape, "DeviceArray.empty: shape")
+        cdef Device target = core.device_parse(device.encode())
+        with nogil:
+            out.t = core.tensor_empty_on(dims, DType.Float32, target)
+        return out
+
+    @property
+    def shape(self):
+        return tuple(self.t.shape())
+
+    @property
+    def device(self):
+        return self.t.device().str().decode()
+
+    def numpy(self):
+        """A host copy."""
+        return to_numpy(self.t)
+
+    def read_into(self, out):
+        """Copies the device data into the C-contiguous numpy array `out`."""
+        cdef Tensor target = as_tensor(out, "read_into: out")
+        with nogil:
+            target.copy_from(self.t)
+
+    def assign(self, array):
+        """Copies `array` (same shape) to the device."""
+        value = np.ascontiguousarray(array, dtype=np.float32)
+        if value.shape != self.shape:
+            raise ValueError(f"assign: expected shape {self.shape}, got {value.shape}")
+        cdef Tensor source = as_tensor(value, "assign: value")
+        with nogil:
+            self.t.copy_from(source)
+
+
 _DTYPES = {"float32": DType.Float32, "int64": DType.Int64}
 
 
@@ -57,9 +110,13 @@ cdef class Graph:
             node.attrs[key.encode()] = _attribute(key, value)
         deref(self.ptr).nodes.push_back(node)
 
-    def set_initializer(self, str name, array, bint trainable=False):
-        """Stores a core-owned copy of `array` as a parameter or constant."""
-        deref(self.ptr).initializers[name.encode()] = _owned_copy(array, f"initializer {name!r}")
+    def set_initializer(self, str name, array, bint trainable=False, device=None):
+        """Stores a core-owned copy of `array` as a parameter or constant (on `device`,
+        "cpu" by default)."""
+        cdef Tensor copy = _owned_copy(array, f"initializer {name!r}")
+        if device is not None and device != "cpu":
+            copy = copy.to(core.device_parse(str(device).encode()))
+        deref(self.ptr).initializers[name.encode()] = copy
         if trainable:
             deref(self.ptr).trainable.insert(name.encode())
         else:
@@ -70,6 +127,11 @@ cdef class Graph:
         if not (isinstance(array, np.ndarray) and array.flags.c_contiguous):
             raise ValueError(f"initializer {name!r}: bind needs a C-contiguous numpy array")
         deref(self.ptr).initializers[name.encode()] = as_tensor(array, f"initializer {name!r}")
+        self.set_trainable(name, trainable)
+
+    def bind_device_initializer(self, str name, DeviceArray array, bint trainable=False):
+        """Uses the DeviceArray's memory as the initializer, without a copy."""
+        deref(self.ptr).initializers[name.encode()] = array.t
         self.set_trainable(name, trainable)
 
     def initializer(self, str name):

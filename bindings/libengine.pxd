@@ -18,7 +18,9 @@ cdef extern from "engine/device.h" namespace "engine" nogil:
         DeviceKind kind
         int index
         string str()
+        bool is_cpu()
     Device device_parse "engine::Device::parse"(const string& text) except +engine_raise_py_error
+    Device device_cpu "engine::Device::cpu"()
 
 cdef extern from "engine/tensor.h" namespace "engine" nogil:
     cdef enum class DType "engine::DType":
@@ -41,10 +43,12 @@ cdef extern from "engine/tensor.h" namespace "engine" nogil:
         void* raw_data() except +engine_raise_py_error
         Tensor contiguous() except +engine_raise_py_error
         Tensor to(Device device) except +engine_raise_py_error
+        void copy_from(const Tensor& src) except +engine_raise_py_error
         string describe()
 
     void check_contiguous(const Tensor& t, const char* what) except +engine_raise_py_error
     Tensor tensor_empty "engine::Tensor::empty"(const Shape&, DType) except +engine_raise_py_error
+    Tensor tensor_empty_on "engine::Tensor::empty"(const Shape&, DType, Device) except +engine_raise_py_error
     Tensor tensor_zeros "engine::Tensor::zeros"(const Shape&, DType) except +engine_raise_py_error
 
     cdef cppclass Storage "engine::Storage":
@@ -64,6 +68,7 @@ cdef extern from "engine/runtime.h" namespace "engine" nogil:
     cdef enum class KernelImpl "engine::KernelImpl":
         Optimized
         Reference
+        CudaEmulation
     const char* version()
     const char* cpu_features()
     void set_kernel_impl(KernelImpl impl)
@@ -71,3 +76,21 @@ cdef extern from "engine/runtime.h" namespace "engine" nogil:
     void set_portable_kernels(bool on)
     int cuda_device_count()
     bool cuda_built()
+
+cdef extern from "engine/cuda.h" namespace "engine::cuda" nogil:
+    cdef cppclass CudaMemoryStats "engine::cuda::MemoryStats":
+        int64_t allocated_bytes
+        int64_t reserved_bytes
+        int64_t peak_allocated_bytes
+        int64_t allocations
+        int64_t cache_hits
+        int64_t device_mallocs
+    bool cuda_is_available "engine::cuda::is_available"()
+    string cuda_unavailable_reason "engine::cuda::unavailable_reason"()
+    CudaMemoryStats cuda_memory_stats "engine::cuda::memory_stats"(int device) except +engine_raise_py_error
+    void cuda_empty_cache "engine::cuda::empty_cache"()
+    void cuda_synchronize "engine::cuda::synchronize"(int device) except +engine_raise_py_error
+    void cuda_set_gemm "engine::cuda::set_gemm"(const string& which) except +engine_raise_py_error
+    string cuda_gemm "engine::cuda::gemm"() except +engine_raise_py_error
+    void cuda_allow_tf32 "engine::cuda::allow_tf32"(bool allow) except +engine_raise_py_error
+    bool cuda_tf32_allowed "engine::cuda::tf32_allowed"() except +engine_raise_py_error

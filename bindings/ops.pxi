@@ -28,17 +28,56 @@ cdef vector[Tensor] _op_tensors(object values, object names, str label) except *
         if v is None:
             out.push_back(undefined)
             continue
+        if isinstance(v, DeviceArray):
+            out.push_back((<DeviceArray>v).t)
+            continue
         name = names[i] if names is not None and i < len(names) else f"input {i}"
         out.push_back(as_tensor(v, f"{label}: {name}"))
     return out
 
 
-cdef list _arrays(vector[Tensor]& tensors):
-    return [to_numpy(tensors[i]) if tensors[i].defined() else None for i in range(tensors.size())]
+cdef list _arrays(vector[Tensor]& tensors, bint on_device=False):
+    """numpy arrays of the tensors (host copies of device tensors), or with `on_device`,
+    DeviceArrays of those that live on a device."""
+    cdef DeviceArray kept
+    out = []
+    for i in range(tensors.size()):
+        if not tensors[i].defined():
+            out.append(None)
+        elif on_device and not tensors[i].device().is_cpu():
+            kept = DeviceArray(None, "cpu")
+            kept.t = tensors[i]
+            out.append(kept)
+        else:
+            out.append(to_numpy(tensors[i]))
+    return out
+
+
+cdef vector[Tensor] _on_device(vector[Tensor]& tensors, object device) except *:
+    """The tensors moved to `device` (a name such as "cuda:0"); themselves for None."""
+    if device is None:
+        return tensors
+    cdef Device target = core.device_parse(str(device).encode())
+    cdef vector[Tensor] out
+    cdef size_t i
+    with nogil:
+        for i in range(tensors.size()):
+            out.push_back(tensors[i].to(target) if tensors[i].defined() else tensors[i])
+    return out
+
+
+cdef void _copy_back(vector[Tensor]& hosts, vector[Tensor]& moved) except *:
+    """Writes what an op changed in place on the device back into the host inputs."""
+    cdef size_t i
+    with nogil:
+        for i in range(hosts.size()):
+            if hosts[i].defined() and not moved[i].device().is_cpu():
+                hosts[i].copy_from(moved[i])
 
 
 def run_op(str op_type, inputs, attrs=None, bint training=False, str domain="",
-           int num_outputs=-1, step=0, names=None, label=None):
+           int num_outputs=-1, step=0, names=None, label=None, device=None,
+           bint device_outputs=False):
     """Runs one op forward: (outputs, state), lists of arrays.
 
     `inputs` are numpy arrays (None for an omitted optional input); `attrs` are ONNX
@@ -46,22 +85,29 @@ def run_op(str op_type, inputs, attrs=None, bint training=False, str domain="",
     per-call buffers the op keeps for backward (saved statistics, masks). `names` label the
     inputs in error messages ("<label>: <name> must be ...", label defaulting to op_type).
     Training mode commits the op's side effects (BatchNormalization's running statistics).
+    With `device` ("cuda", "cuda:1") the inputs are copied there, the op runs on that
+    device's kernels, and the results (and in-place side effects) come back to the host;
+    inputs may also be DeviceArrays already there, and `device_outputs` keeps the outputs
+    on the device as DeviceArrays.
     """
     cdef op_api.OpCall call = _op_call(op_type, attrs, training, domain, num_outputs, step)
     cdef vector[Tensor] tin = _op_tensors(inputs, names, label or op_type)
+    cdef vector[Tensor] moved = _on_device(tin, device)
     cdef op_api.OpResult result
     with nogil:
-        result = op_api.run_op(call, tin)
-    return _arrays(result.outputs), _arrays(result.state)
+        result = op_api.run_op(call, moved)
+    if device is not None and training:
+        _copy_back(tin, moved)
+    return _arrays(result.outputs, device_outputs), _arrays(result.state, device_outputs)
 
 
 def run_op_backward(str op_type, inputs, douts, attrs=None, bint training=False,
                     str domain="", outputs=None, state=None, need=None, int num_outputs=-1,
-                    step=0, names=None, dout_names=None, label=None):
+                    step=0, names=None, dout_names=None, label=None, device=None):
     """The gradients of the op's inputs for the output gradients `douts`: a list with None
     where a gradient was not asked for (`need`, one flag per input; default: every input
     that has one). `outputs` and `state` come from the forward call; when not given the
-    forward pass runs again to make them."""
+    forward pass runs again to make them. `device` as in run_op."""
     name = (label or op_type) + "_backward"
     cdef op_api.OpCall call = _op_call(op_type, attrs, training, domain, num_outputs, step)
     cdef vector[Tensor] tin = _op_tensors(inputs, names, name)
@@ -72,8 +118,12 @@ def run_op_backward(str op_type, inputs, douts, attrs=None, bint training=False,
     for flag in (need or ()):
         wanted.push_back(True if flag else False)
     cdef vector[Tensor] grads
+    cdef vector[Tensor] min_ = _on_device(tin, device)
+    cdef vector[Tensor] mout = _on_device(tout, device)
+    cdef vector[Tensor] mstate = _on_device(tstate, device)
+    cdef vector[Tensor] mdout = _on_device(tdout, device)
     with nogil:
-        grads = op_api.run_op_backward(call, tin, tout, tstate, tdout, wanted)
+        grads = op_api.run_op_backward(call, min_, mout, mstate, mdout, wanted)
     return _arrays(grads)
 
 

@@ -33,8 +33,8 @@ def _locate_core():
 _locate_core()
 
 from engine import _core  # noqa: E402
-from engine import (activations, callbacks, constraints, datasets, initializers, layers, losses,
-                    metrics, models, onnx, ops, optimizers, regularizers, schedules)
+from engine import (activations, callbacks, constraints, cuda, datasets, initializers, layers,
+                    losses, metrics, models, onnx, ops, optimizers, regularizers, schedules)
 from engine._random import set_seed
 from engine.models import Input, Model, Sequential, clone_model
 from engine.saving import load_model
@@ -53,7 +53,7 @@ def get_num_threads() -> int:
 
 
 __all__ = [
-    "Input", "Model", "Sequential", "activations", "callbacks", "clone_model", "constraints", "datasets",
+    "Input", "Model", "Sequential", "activations", "callbacks", "clone_model", "constraints", "cuda", "datasets",
     "get_num_threads", "initializers", "layers", "load_model", "losses", "metrics", "models", "onnx", "ops",
     "optimizers", "regularizers", "schedules", "set_num_threads", "set_seed", "__version__",
 ]

@@ -14,8 +14,10 @@ def info(args) -> int:
     print(f"engine {engine.__version__}")
     print(f"cpu kernels: {_core.cpu_features_string()}")
     print(f"threads: {engine.get_num_threads()}")
-    cuda = "built" if _core.has_cuda_build() else "not built"
-    print(f"cuda: {cuda}, {_core.cuda_devices()} usable device(s)")
+    if engine.cuda.is_available():
+        print(f"cuda: {engine.cuda.device_count()} device(s), gemm {engine.cuda.gemm()}")
+    else:
+        print(f"cuda: not available: {engine.cuda.unavailable_reason()}")
     return 0
 
 

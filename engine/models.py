@@ -42,6 +42,8 @@ def _as_list(x):
 class Model(TrainerMixin, Layer):
     """The functional model: Model(inputs, outputs), any number of each."""
 
+    _device = "cpu"
+
     def __init__(self, inputs=None, outputs=None, name=None, **kwargs):
         super().__init__(name=name, **kwargs)
         self._executor = None
@@ -185,8 +187,31 @@ class Model(TrainerMixin, Layer):
                 names[id(t)] = n
         return [names[id(t)] for t in self.outputs]
 
+    @property
+    def device(self):
+        """Where the model's parameters and computations live ("cpu", "cuda:0", ...)."""
+        return self._device
+
+    def to(self, device):
+        """Moves the model's weights to `device` ("cpu", "cuda", "cuda:N") for predict,
+        evaluate and fit; returns the model."""
+        from engine import cuda as _cuda
+
+        self._place(_cuda.resolve_device(device))
+        return self
+
+    def _place(self, device):
+        """Moves every weight to `device`; executors are rebuilt on their next use."""
+        if device == self._device:
+            return
+        for w in self.weights:
+            w._place(device)
+        self._device = device
+        self._executor = None
+        self._train_executor = None
+
     def _build_graph(self):
-        b = GraphBuilder()
+        b = GraphBuilder(device=self._device)
         input_names = []
         for t in self.inputs:
             name = b.unique(t._layer.name)

@@ -30,7 +30,7 @@ def apply_constraints(variables):
     for v in variables:
         constraint = getattr(v, "constraint", None)
         if constraint is not None:
-            v.value[...] = constraint(v.value)
+            v.assign(constraint(v.value))
 
 
 def _array_of(variable, index):
@@ -128,6 +128,10 @@ class Optimizer:
         grads = [_gradient_array(g, i) for i, g in enumerate(grads)]
         self.update_learning_rate()
         self.core.apply(params, grads)
+        # A variable on a GPU was updated through its host copy: send the result back.
+        for v, p in zip(trainable_variables, params):
+            if getattr(v, "_device_array", None) is not None:
+                v._device_array.assign(p)
         apply_constraints(trainable_variables)
 
     def apply_gradients(self, grads_and_vars):

@@ -176,11 +176,14 @@ class TrainerMixin:
 
     compiled = False
 
-    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, device="cpu"):
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, device=None):
         """Keras's compile: an optimizer (name or instance), a loss per output (name, Loss,
-        list or dict by output name), optional loss weights and metrics."""
-        if device != "cpu":
-            raise ValueError(f"compile: device {device!r} is not available in this build (only 'cpu')")
+        list or dict by output name), optional loss weights and metrics. `device` ("cpu",
+        "cuda", "cuda:N"; default: where the model is, the CPU unless moved with `to`) is
+        where the parameters, optimizer state and every step live."""
+        from engine import cuda as _cuda
+
+        device = self._device if device is None else _cuda.resolve_device(device)
         if loss is None:
             raise ValueError("compile: a loss is required")
         self.optimizer = _optimizers.get(optimizer)
@@ -195,6 +198,7 @@ class TrainerMixin:
                                          for l in self._loss_objects],
                                 "loss_weights": self._loss_weights,
                                 "metrics": metrics}
+        self._place(device)
         self._train_executor = None
         self._train_key = None
         self.compiled = True

@@ -22,9 +22,10 @@ def rng(request):
     return np.random.default_rng(zlib.crc32(request.node.nodeid.encode()))
 
 
-@pytest.fixture(params=["optimized", "reference"])
+@pytest.fixture(params=["optimized", "reference", "cuda-emulated"])
 def kernel_impl(request):
-    """Runs a test on the optimized kernels and again on the naive reference kernels."""
-    _core.set_reference_kernels(request.param == "reference")
+    """Runs a test on the optimized kernels, again on the naive reference kernels, and again
+    on the CUDA kernels' bodies run over their grid on the host."""
+    _core.set_kernel_variant({"optimized": "cpu", "reference": "ref"}.get(request.param, request.param))
     yield request.param
-    _core.set_reference_kernels(False)
+    _core.set_kernel_variant("cpu")

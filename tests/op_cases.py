@@ -530,7 +530,8 @@ def softmax_cases(op):
             attrs={"axis": 2}),)
     specs = [((3, 7), None, ""), ((2, 7, 5), 1, "axis1"), ((5, 3, 2), 0, "axis0"),
              ((3, 2, 13), -2, "axis-2"), ((3, 1, 5), 1, "axis1-len1"),
-             ((33, 129, 7), 1, "axis1"), ((129, 257), None, "")]
+             ((33, 129, 7), 1, "axis1"), ((129, 257), None, ""),
+             ((3, 3001), None, "long-rows")]
     cases = []
     for shape, axis, tag in specs:
         attrs = {} if axis is None else {"axis": axis}
@@ -660,6 +661,8 @@ def pool_cases(op):
         pool_case(op, (2, 7, 17, 19), "k2s2", kernel_shape=[2, 2], strides=[2, 2]),
         pool_case(op, (3, 7, 13, 17), "k5s1p2-ceil", kernel_shape=[5, 5], pads=[2, 2, 2, 2],
                   ceil_mode=1),
+        # Windows of more than 256 taps: one block per output in the CUDA kernels.
+        pool_case(op, (2, 3, 21, 19), "k17x16s2x3", kernel_shape=[17, 16], strides=[2, 3]),
     ]
     if op == "MaxPool":
         cases.append(pool_case(op, (1, 2, 5, 5), "k2-order0", kernel_shape=[2, 2],
@@ -835,7 +838,7 @@ def pointwise_loss_cases(op):
     extra = {"delta": delta, "tag": f"delta{delta}"} if delta else {}
     cases = []
     for shape, reduction in (((3, 7), None), ((3, 7), "sum"), ((2, 3, 5), "none"),
-                             ((257, 129), "mean"), ((7, 13, 5), "none")):
+                             ((257, 129), "mean"), ((7, 13, 5), "none"), ((3, 2053), "sum")):
         pred = near(1, *shape, kinks=kinks) if kinks else normal(*shape)
         cases.append(loss_case(op, pred, normal(*shape), reduction, **extra))
     cases[0] = replace(cases[0], bad=loss_bad(op))
@@ -994,6 +997,7 @@ CASES = [
     batch_norm_case((3, 3, 5), training=True, tag="train"),
     batch_norm_case((5, 4), training=True, tag="train-eps0.01-m0.7", epsilon=0.01, momentum=0.7),
     batch_norm_case((5, 13, 17, 11), training=True, tag="train"),
+    batch_norm_case((4, 3, 19, 17), training=True, tag="train-long-channels"),
     batch_norm_case((4, 33, 9, 7), tag="infer-mode0", training_mode=0),
 
     dropout_case((3, 7), tag="infer"),
@@ -1105,6 +1109,7 @@ CASES = [
     sce_case((257, 129), labels(257, classes=129), uniform(257, lo=0.5, hi=2.0),
              reduction="mean"),
     sce_case((7, 13, 33), probs(7, 13, 33), reduction="none", tag="soft-spatial"),
+    sce_case((3, 2053), labels(3, classes=2053), reduction="sum", tag="many-classes"),
 
     *pointwise_loss_cases("engine.MeanSquaredError"),
     *pointwise_loss_cases("engine.MeanAbsoluteError"),

@@ -230,6 +230,9 @@ BACKWARD_CASES = [
     Case(2, 12, 11, 13, 12, 5, 5, strides=(2, 2), pads=(2, 2, 2, 2), group=12),
     Case(3, 16, 13, 9, 24, 1, 1),
     Case(2, 7, 33, 33, 5, 3, 3, strides=(2, 2), auto_pad="SAME_UPPER"),
+    # Long sums: N*OH*OW above the CUDA reductions' one-block span (16384 terms).
+    Case(4, 3, 70, 69, 2, 3, 3, pads=(1, 1, 1, 1)),
+    Case(4, 2, 70, 69, 4, 3, 3, pads=(1, 1, 1, 1), group=2),
 ]
 
 

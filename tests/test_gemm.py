@@ -8,9 +8,10 @@ import engine
 from engine import _core, ops
 from helpers import REDUCTION_RTOL, assert_close, numeric_grads, randn
 
+
 # The GEMM kernel itself (every transpose, edge sizes, padded leading dimensions,
-# alpha/beta, the epilogue, both micro-kernels, guard cells around C) is swept against its
-# naive oracle by the C++ test cpp/tests/test_gemm.cpp.
+# alpha/beta, the epilogue, both micro-kernels, the CUDA SGEMM's emulation, guard cells
+# around C) is swept against its naive oracle by the C++ test cpp/tests/test_gemm.cpp.
 
 # ---- Gemm op -------------------------------------------------------------------------------
 
@@ -67,7 +68,7 @@ def test_gemm_backward_matches_finite_differences(ta, tb, c_kind, rng, kernel_im
 
 @pytest.mark.parametrize("ta,tb", list(itertools.product([False, True], repeat=2)),
                          ids=lambda v: "T" if v else "N")
-def test_gemm_backward_matches_numpy_on_odd_shapes(ta, tb, rng):
+def test_gemm_backward_matches_numpy_on_odd_shapes(ta, tb, rng, kernel_impl):
     M, K, N = 33, 257, 13
     a = randn(rng, *((K, M) if ta else (M, K)))
     b = randn(rng, *((N, K) if tb else (K, N)))
@@ -82,7 +83,37 @@ def test_gemm_backward_matches_numpy_on_odd_shapes(ta, tb, rng):
     assert_close(dc, 2.0 * dy64.sum(axis=0), REDUCTION_RTOL, "dc")
 
 
-def test_gemm_dense_layer_shapes(rng):
+@pytest.mark.parametrize("ta,tb", list(itertools.product([False, True], repeat=2)),
+                         ids=lambda v: "T" if v else "N")
+@pytest.mark.parametrize("c_kind", ["row", "col", "full"])
+def test_gemm_crosses_tiles_with_every_transpose(ta, tb, c_kind, rng, kernel_impl):
+    # Sizes past the CUDA kernel's 64x64 tiles and 16-deep K steps with odd remainders; C as
+    # a bias of the epilogue (beta 1) or as beta * C.
+    M, K, N = 67, 37, 131
+    a = randn(rng, *((K, M) if ta else (M, K)))
+    b = randn(rng, *((N, K) if tb else (K, N)))
+    c = randn(rng, *c_shapes(M, N)[c_kind])
+    for alpha, beta in ((1.0, 1.0), (-0.5, 0.25)):
+        out = ops.gemm(a, b, c, alpha=alpha, beta=beta, trans_a=ta, trans_b=tb)
+        ref = np_gemm(a.astype(np.float64), b.astype(np.float64), c.astype(np.float64), alpha,
+                      beta, ta, tb)
+        assert_close(out, ref, REDUCTION_RTOL, f"alpha={alpha} beta={beta}")
+
+
+@pytest.mark.parametrize("c_shape", [(), (1, 131), (20011, 1)], ids=["scalar", "row", "col"])
+def test_gemm_dc_sums_long_axes(c_shape, rng, kernel_impl):
+    # dC sums dY over more terms than one block of the CUDA reduction takes (16384).
+    M, K, N = (20011, 3, 2) if c_shape == (20011, 1) else (257, 3, 131)
+    a, b, c = randn(rng, M, K), randn(rng, K, N), randn(rng, *c_shape)
+    dy = randn(rng, M, N)
+    _, _, dc = ops.gemm_backward(dy, a, b, c, alpha=1.0, beta=-0.75)
+    ref = -0.75 * dy.astype(np.float64).sum(
+        axis=tuple(i for i, d in enumerate(c_shape) if d == 1) if c_shape else None,
+        keepdims=bool(c_shape))
+    assert_close(dc, ref, REDUCTION_RTOL)
+
+
+def test_gemm_dense_layer_shapes(rng, kernel_impl):
     # Dense(784 -> 300) at batch 32: X[32,784] W[784,300] + b[300].
     x, w, bias = randn(rng, 32, 784), randn(rng, 784, 300, scale=0.05), randn(rng, 300)
     ref = x.astype(np.float64) @ w.astype(np.float64) + bias
@@ -157,7 +188,7 @@ def sum_to_shape(x, shape):
 
 @pytest.mark.parametrize("sa,sb", [((2, 1, 33, 257), (3, 257, 13)), ((7, 33, 257), (257, 13)),
                                    ((33, 257), (7, 257, 13))], ids=["bcast-both", "foldA", "bcastA"])
-def test_matmul_backward_matches_numpy_on_odd_shapes(sa, sb, rng):
+def test_matmul_backward_matches_numpy_on_odd_shapes(sa, sb, rng, kernel_impl):
     a, b = randn(rng, *sa), randn(rng, *sb)
     dy = randn(rng, *np.matmul(a, b).shape)
     a64, b64, dy64 = (x.astype(np.float64) for x in (a, b, dy))

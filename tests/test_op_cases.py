@@ -24,14 +24,32 @@ class Variant:
     missing: Callable[[], Optional[str]] = lambda: None  # why it cannot run here, or None
 
 
+# The device the op runs on under the current variant (None: the host).
+DEVICE = {"name": None}
+
+
+def _select(kernels, device=None):
+    def select():
+        _core.set_kernel_variant(kernels)
+        DEVICE["name"] = device
+    return select
+
+
+def _no_gpu():
+    return None if _core.cuda_is_available() else _core.cuda_unavailable_reason()
+
+
 VARIANTS = {
-    "cpu": Variant("cpu", lambda: _core.set_reference_kernels(False)),
-    "ref": Variant("ref", lambda: _core.set_reference_kernels(True)),
+    "cpu": Variant("cpu", _select("cpu")),
+    "ref": Variant("ref", _select("ref")),
+    # The CUDA kernels' bodies looped over their grid on the host: every machine checks
+    # their index arithmetic and math.
+    "cuda-emulated": Variant("cuda-emulated", _select("cuda-emulated")),
+    "cuda": Variant("cuda", _select("cpu", "cuda"), _no_gpu),
 }
 DEFAULT_VARIANT = "cpu"
-# (variant under test, its oracle). A CUDA build adds ("cuda", "cpu") next to a "cuda" entry
-# in VARIANTS whose `missing` names the absent GPU.
-VARIANT_PAIRS = [("cpu", "ref")]
+# (variant under test, its oracle).
+VARIANT_PAIRS = [("cpu", "ref"), ("cuda-emulated", "cpu"), ("cuda", "cpu")]
 
 
 @contextlib.contextmanager
@@ -51,13 +69,13 @@ def using(name):
 
 def forward(case, inputs, attrs=None):
     return _core.run_op(case.op_type, inputs, case.attrs if attrs is None else attrs,
-                        domain=case.domain, **case.call)
+                        domain=case.domain, device=DEVICE["name"], **case.call)
 
 
 def backward(case, inputs, douts, attrs=None, **kw):
     return _core.run_op_backward(case.op_type, inputs, douts,
                                  case.attrs if attrs is None else attrs, domain=case.domain,
-                                 **case.call, **kw)
+                                 device=DEVICE["name"], **case.call, **kw)
 
 
 def copies(inputs):

@@ -1,4 +1,5 @@
 """Optimizers: 20 steps against an independent float64 numpy version of Keras 3's rules."""
+import contextlib
 import math
 
 import numpy as np
@@ -496,3 +497,52 @@ def test_bad_state(rng):
     with pytest.raises(ValueError, match="slots were built for"):
         fresh.apply([np.ones(7, np.float32), np.ones((5, 13), np.float32)],
                     _params(rng, [(7,), (5, 13)]))
+
+
+@contextlib.contextmanager
+def _kernel_variant(name):
+    _core.set_kernel_variant(name)
+    try:
+        yield
+    finally:
+        _core.set_kernel_variant("cpu")
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_cuda_kernels_emulated_match_cpu(case, rng):
+    """The CUDA kernels' bodies looped over their grid on the host ("cuda-emulated"): every
+    kind and clipping option (the norms go through the block reduction, several blocks on
+    LARGE) against the optimized CPU kernels."""
+    name, hyper = CASES[case]
+    shapes = SHAPES + [LARGE]
+    start = _params(rng, shapes)
+    all_grads = _grads(rng, shapes, steps=4)
+    results = {}
+    for variant in ("cpu", "cuda-emulated"):
+        with _kernel_variant(variant):
+            opt = optimizers.get(name).from_config({**optimizers.get(name).get_config(), **hyper})
+            params = [p.copy() for p in start]
+            for grads in all_grads:
+                opt.apply(grads, params)
+            results[variant] = params + [np.array(s) for s in opt.variables()]
+    for i, (emulated, cpu) in enumerate(zip(results["cuda-emulated"], results["cpu"])):
+        assert_close(emulated, cpu, 1e-5, what=f"param or slot {i}")
+
+
+def test_cuda_emulated_train_step_rejects_infinite_gradients():
+    # loss = (x w)^2 = 1e38 fits float32; its gradient 2 x (x w) x = 2e39 does not: the
+    # emulated all_finite reduction must see it before the update.
+    g = _core.Graph()
+    g.add_input("x", [1])
+    g.set_initializer("w", np.array([0.1], np.float32), True)
+    g.add_node("Mul", ["x", "w"], ["y"])
+    g.add_node("Mul", ["y", "y"], ["loss"])
+    g.add_output("loss")
+    with _kernel_variant("cuda-emulated"):
+        ex = _core.Executor(g)
+        ex.set_optimizer(_core.CoreOptimizer("sgd", learning_rate=0.5), ["w"])
+        with pytest.raises(FloatingPointError, match="gradients' global norm is inf"):
+            ex.train_step([np.array([1e20], np.float32)], "loss")
+        # A finite step goes through: w -= 0.5 * 2 x^2 w.
+        ex.train_step([np.array([0.5], np.float32)], "loss")
+    np.testing.assert_allclose(g.initializer("w"), [0.1 - 0.5 * 2 * 0.25 * 0.1], rtol=1e-6)

@@ -55,8 +55,9 @@ TEST_CASE(unavailable_device_is_a_clear_error) {
     Tensor::empty({2}, engine::DType::Float32, Device::cuda(5));
     CHECK(false);
   } catch (const engine::Error& e) {
-    CHECK(e.kind() == engine::ErrorKind::NotImplemented);
-    CHECK(message_has("cuda:5 is not available", e));
+    // Without the CUDA plugin (or a GPU) the error says why.
+    CHECK(e.kind() == engine::ErrorKind::Runtime);
+    CHECK(message_has("cuda:5 is not available: ", e));
   }
 }
 

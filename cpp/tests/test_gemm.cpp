@@ -11,6 +11,7 @@
 #include "core/cpu_features.h"
 #include "cpu/gemm.h"
 #include "engine/engine.h"
+#include "ops/gemm/gemm.h"
 
 using engine::GemmArgs;
 
@@ -27,9 +28,11 @@ struct Case {
   bool row_bias, col_bias, relu;
 };
 
-// Runs one case through gemm_cpu and gemm_ref on identical inputs; returns false on a
-// mismatch or a touched guard cell.
-bool run_case(const Case& t, std::mt19937& gen) {
+using GemmFn = void (*)(const GemmArgs&);
+
+// Runs one case through `gemm` (gemm_cpu unless told) and gemm_ref on identical inputs;
+// returns false on a mismatch or a touched guard cell.
+bool run_case(const Case& t, std::mt19937& gen, GemmFn gemm = engine::gemm_cpu) {
   std::normal_distribution<float> normal(0.0f, 1.0f);
   auto fill = [&](std::vector<float>& v) {
     for (float& x : v) x = normal(gen);
@@ -70,7 +73,7 @@ bool run_case(const Case& t, std::mt19937& gen) {
   g.C = want.data();
   engine::gemm_ref(g);
   g.C = got.data() + kGuardCells;
-  engine::gemm_cpu(g);
+  gemm(g);
 
   for (int64_t i = 0; i < kGuardCells; ++i)
     if (got[i] != kGuard || got[kGuardCells + c_size + i] != kGuard) return false;
@@ -101,7 +104,7 @@ constexpr int kNumSizes = sizeof(kSizes) / sizeof(kSizes[0]);
 constexpr float kAlphas[] = {1.0f, -1.0f, 0.25f, -0.5f, 0.0f};
 constexpr float kBetas[] = {0.0f, -0.0f, 0.25f, -0.5f, 1.0f, -1.0f};
 
-void sweep(std::mt19937& gen) {
+void sweep(std::mt19937& gen, GemmFn gemm = engine::gemm_cpu) {
   for (int ta = 0; ta < 2; ++ta)
     for (int tb = 0; tb < 2; ++tb)
       for (int i = 0; i < kNumSizes; ++i)
@@ -111,17 +114,19 @@ void sweep(std::mt19937& gen) {
           const int s = i + j;
           const Case c{bool(ta), bool(tb), M, N, K, kAlphas[s % 5], kBetas[(s + 2 * ta) % 6],
                        s % 4, s % 3 == 0, s % 2 == 1, s % 4 == 1};
-          CHECK(run_case(c, gen));
+          CHECK(run_case(c, gen, gemm));
         }
   // Sizes that cross the cache blocks (K > KC, M > MC) with odd remainders.
   for (int ta = 0; ta < 2; ++ta)
     for (int tb = 0; tb < 2; ++tb) {
-      CHECK(run_case({bool(ta), bool(tb), 151, 67, 601, 0.75f, -1.0f, 5, true, true, true}, gen));
-      CHECK(run_case({bool(ta), bool(tb), 7, 301, 263, 1.0f, 0.0f, 0, false, true, false}, gen));
+      CHECK(run_case({bool(ta), bool(tb), 151, 67, 601, 0.75f, -1.0f, 5, true, true, true}, gen,
+                     gemm));
+      CHECK(run_case({bool(ta), bool(tb), 7, 301, 263, 1.0f, 0.0f, 0, false, true, false}, gen,
+                     gemm));
     }
   // K == 0 and alpha == 0: only beta*C and the epilogue.
-  CHECK(run_case({false, false, 5, 9, 0, 1.0f, 0.5f, 1, true, true, false}, gen));
-  CHECK(run_case({true, true, 9, 5, 7, 0.0f, 0.0f, 2, false, true, true}, gen));
+  CHECK(run_case({false, false, 5, 9, 0, 1.0f, 0.5f, 1, true, true, false}, gen, gemm));
+  CHECK(run_case({true, true, 9, 5, 7, 0.0f, 0.0f, 2, false, true, true}, gen, gemm));
 }
 
 }  // namespace
@@ -153,6 +158,21 @@ TEST_CASE(gemm_portable_kernel_matches_ref) {
   engine::set_portable_kernels(false);
 }
 
+// The CUDA SGEMM's body run over its grid on the host (ops/gemm/gemm_cuda.h): the same
+// sweep, which crosses its 64x64 tiles and 16-deep K steps with odd remainders.
+TEST_CASE(gemm_cuda_emulated_matches_ref_sweep) {
+  std::mt19937 gen(4321);
+  const GemmFn emulated =
+      engine::gemm_kernels().get(engine::KernelVariant::CudaEmulated).gemm;
+  sweep(gen, emulated);
+  for (int ta = 0; ta < 2; ++ta)
+    for (int tb = 0; tb < 2; ++tb)
+      for (float alpha : kAlphas)
+        for (float beta : kBetas)
+          CHECK(run_case({bool(ta), bool(tb), 67, 65, 17, alpha, beta, 3, true, true, true}, gen,
+                         emulated));
+}
+
 TEST_CASE(gemm_packed_args_use_packed_leading_dims) {
   // C[2,3] = A[2,4] * B^T where B is [3,4].
   const float A[] = {1, 2, 3, 4, 5, 6, 7, 8};
@@ -169,7 +189,9 @@ TEST_CASE(gemm_relu_epilogue_keeps_nan) {
   // NaN * 1 + 1 * 1 is NaN; the fused Relu must not turn it into 0.
   const float A[] = {std::nanf(""), 1.0f};
   const float B[] = {1.0f, 1.0f};
-  for (auto gemm : {engine::gemm_cpu, engine::gemm_ref}) {
+  const GemmFn emulated =
+      engine::gemm_kernels().get(engine::KernelVariant::CudaEmulated).gemm;
+  for (auto gemm : {engine::gemm_cpu, engine::gemm_ref, emulated}) {
     float C[1] = {0.0f};
     engine::GemmArgs g = engine::packed_gemm_args(false, false, 1, 1, 2, 1.0f, A, B, 0.0f, C);
     g.epilogue.relu = true;

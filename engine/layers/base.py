@@ -33,7 +33,11 @@ def unique_name(base):
 
 
 class Variable:
-    """A weight: a name, a trainable flag and a float32 value held in core memory."""
+    """A weight: a name, a trainable flag and a float32 value held in core memory.
+
+    On the CPU, `value` is the live core buffer. A variable placed on a GPU (a model
+    compiled with device="cuda") lives in device memory: `value` and `numpy()` then return
+    host copies, and `assign()` is the way to change it."""
 
     def __init__(self, name, value, trainable=True, regularizer=None, constraint=None):
         self.name = name
@@ -41,6 +45,7 @@ class Variable:
         self.regularizer = regularizer  # adds a penalty to the training loss
         self.constraint = constraint    # applied after each update
         self._value = _core._owned_array(np.asarray(value, dtype=np.float32))
+        self._device_array = None       # a _core.DeviceArray when placed on a GPU
 
     @property
     def shape(self):
@@ -51,19 +56,38 @@ class Variable:
         return self._value.dtype
 
     @property
+    def device(self):
+        return "cpu" if self._device_array is None else self._device_array.device
+
+    @property
     def value(self):
-        """The live core buffer as a numpy view (writes reach the model)."""
+        """The live core buffer as a numpy view (writes reach the model); for a variable on
+        a GPU, a host copy of its current value."""
+        if self._device_array is not None:
+            self._device_array.read_into(self._value)
         return self._value
 
     def numpy(self):
         """A copy of the current value."""
-        return self._value.copy()
+        return self.value.copy()
 
     def assign(self, value):
         value = np.asarray(value)
         if value.shape != self._value.shape:
             raise ValueError(f"variable {self.name!r}: cannot assign shape {value.shape} to {self._value.shape}")
         self._value[...] = value
+        if self._device_array is not None:
+            self._device_array.assign(self._value)
+
+    def _place(self, device):
+        """Moves the value to `device` ("cpu", "cuda:0", ...), keeping it."""
+        if device == self.device:
+            return
+        if self._device_array is not None:
+            self._device_array.read_into(self._value)
+            self._device_array = None
+        if device != "cpu":
+            self._device_array = _core.DeviceArray(self._value, device)
 
     def __repr__(self):
         return f"<Variable {self.name} shape={self.shape} trainable={self.trainable}>"
@@ -267,8 +291,9 @@ class Layer:
 class GraphBuilder:
     """Writes layers into a core graph: unique value names, parameters bound zero-copy."""
 
-    def __init__(self):
+    def __init__(self, device="cpu"):
         self.graph = _core.Graph()
+        self.device = device  # where float constants go (the parameters' device)
         self._used = set()
         self._params = {}
         self.producers = {}  # value name -> (op_type, input names): lets losses fuse
@@ -310,13 +335,20 @@ class GraphBuilder:
         key = id(var)
         if key not in self._params:
             name = self.unique(var.name)
-            self.graph.bind_initializer(name, var.value, trainable)
+            if var._device_array is not None:
+                self.graph.bind_device_initializer(name, var._device_array, trainable)
+            else:
+                self.graph.bind_initializer(name, var.value, trainable)
             self._params[key] = (name, var)
         return self._params[key][0]
 
     def constant(self, array, name):
         cname = self.unique(name)
-        self.graph.set_initializer(cname, array, False)
+        array = np.asarray(array)
+        # Float constants join the parameters on their device; int64 ones (shapes, axes)
+        # are read while planning and stay on the host.
+        device = self.device if array.dtype == np.float32 else None
+        self.graph.set_initializer(cname, array, False, device)
         self.constants[cname] = np.asarray(array)
         return cname
 

@@ -1,9 +1,9 @@
 // Devices and their memory. A tensor's storage lives on one device; every device has an
 // Allocator that owns its memory and copies bytes to and from the host.
 //
-// The CPU allocator is always there. Other devices (CUDA) become usable when their backend
-// installs an allocator with register_allocator(); until then asking for their memory is
-// an error that says so.
+// The CPU allocator is always there. A CUDA device's allocator is installed when the CUDA
+// plugin loads (the first time a CUDA device is asked for); where it cannot load, asking
+// for the device's memory is an error that says why.
 #pragma once
 
 #include <atomic>
@@ -49,6 +49,8 @@ class ENGINE_API Allocator {
   virtual void copy_to_host(void* dst, const void* src, size_t nbytes) = 0;
   virtual void copy_within(void* dst, const void* src, size_t nbytes) = 0;
   virtual void fill_bytes(void* dst, unsigned char value, size_t nbytes) = 0;
+  // Makes this device the calling thread's current one before kernels run on it.
+  virtual void make_current() {}
 
   int64_t live_bytes() const { return live_bytes_.load(); }
   int64_t allocation_count() const { return allocations_.load(); }
@@ -66,8 +68,9 @@ class ENGINE_API Allocator {
   std::atomic<int64_t> allocations_{0};
 };
 
-// The allocator of `device`: the CPU's always; another device's once its backend has
-// registered one (a NotImplemented-kind error naming the device before that).
+// The allocator of `device`: the CPU's always; a CUDA device's once the CUDA plugin has
+// loaded (this loads it; a Runtime-kind error naming the device and the reason when it
+// cannot).
 ENGINE_API Allocator& allocator(Device device);
 // Called by a device backend when it loads; the allocator must live until process exit.
 ENGINE_API void register_allocator(Device device, Allocator* allocator);

@@ -10,16 +10,18 @@ ENGINE_API const char* version();
 // CPU features the kernels use ("avx2 fma" or "portable").
 ENGINE_API const char* cpu_features();
 
-// Which kernels run on the CPU: the optimized ones (default) or the naive reference
-// kernels kept as oracles. Tests switch this to diff one against the other.
-enum class KernelImpl { Optimized, Reference };
+// Which kernels run on the CPU: the optimized ones (default), the naive reference kernels
+// kept as oracles, or the CUDA kernels' bodies run over their grid on the host. Tests
+// switch this to diff one against another.
+enum class KernelImpl { Optimized, Reference, CudaEmulation };
 ENGINE_API void set_kernel_impl(KernelImpl impl);
 ENGINE_API KernelImpl get_kernel_impl();
 
 // Use the portable GEMM micro-kernels even where AVX2/FMA is available (for tests).
 ENGINE_API void set_portable_kernels(bool on);
 
-// CUDA devices visible to this build (0 when built without CUDA or without a GPU).
+// CUDA devices the CUDA plugin can use (0 without the plugin, a driver or a GPU), and
+// whether the plugin library could be loaded at all (engine/cuda.h says more).
 ENGINE_API int cuda_device_count();
 ENGINE_API bool cuda_built();
 

@@ -1,10 +1,14 @@
 #include "engine/device.h"
 
+#include "engine/cuda.h"
+#include "engine/runtime.h"
+
 #include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
 
+#include "core/cuda_plugin.h"
 #include "engine/status.h"
 
 namespace engine {
@@ -90,12 +94,17 @@ Allocator& allocator(Device device) {
     static CpuAllocator cpu;
     return cpu;
   }
+  if (device.kind == DeviceKind::CUDA) cuda_plugin();  // registers its devices when it loads
   AllocatorRegistry& r = registry();
   std::lock_guard<std::mutex> lock(r.mutex);
   auto it = r.devices.find({static_cast<int>(device.kind), device.index});
-  if (it == r.devices.end())
-    fail(ErrorKind::NotImplemented, "device ", device.str(),
-         " is not available: this build has no backend loaded for it");
+  if (it == r.devices.end()) {
+    if (device.kind == DeviceKind::CUDA && cuda_device_count() > 0)
+      fail(ErrorKind::Value, "device ", device.str(), " does not exist (", cuda_device_count(),
+           " CUDA device(s))");
+    fail(ErrorKind::Runtime, "device ", device.str(), " is not available: ",
+         device.kind == DeviceKind::CUDA ? cuda::unavailable_reason() : "no backend for it");
+  }
   return *it->second;
 }
 

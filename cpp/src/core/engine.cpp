@@ -33,9 +33,4 @@ const char* cpu_features() { return use_avx2_fma() ? "avx2 fma" : "portable"; }
 void set_kernel_impl(KernelImpl impl) { g_impl = impl; }
 KernelImpl get_kernel_impl() { return g_impl.load(); }
 
-#ifndef ENGINE_HAVE_CUDA
-int cuda_device_count() { return 0; }
-bool cuda_built() { return false; }
-#endif
-
 }  // namespace engine

@@ -11,6 +11,7 @@
 
 #include "engine/optimizer.h"
 #include "graph/plan.h"
+#include "ops/binary/binary.h"
 
 namespace engine {
 
@@ -18,11 +19,9 @@ namespace {
 
 constexpr size_t kMaxCachedPlans = 4;
 
-void add_into(Tensor& acc, const Tensor& part) {
-  float* a = acc.data<float>();
-  const float* p = part.data<float>();
-  for (int64_t i = 0, n = acc.numel(); i < n; ++i) a[i] += p[i];
-}
+// acc += part, on their device (same shapes, so the Add is elementwise and may write
+// into its input).
+void add_into(Tensor& acc, const Tensor& part) { binary_forward(BinaryOp::Add, acc, part, acc); }
 
 // The executor's parameters held for one call: shared by calls that only read them,
 // exclusively by calls that change them (training steps, BatchNormalization statistics).
@@ -153,9 +152,11 @@ std::vector<Tensor> Executor::Impl::checked_inputs(const std::vector<Tensor>& in
     ENGINE_CHECK_TYPE(t.dtype() == info.dtype, "input '", info.name, "' must be ",
                       dtype_name(info.dtype), ", got ", dtype_name(t.dtype()));
     check_input_shape(info, t.shape());
-    ENGINE_CHECK(t.device() == g.device, "input '", info.name, "' is on ", t.device().str(),
-                 " but the model is on ", g.device.str());
-    out.push_back(t.contiguous());
+    // Host batches are copied to the model's device once per call; data already on another
+    // device is the caller's mistake.
+    ENGINE_CHECK(t.device() == g.device || t.device().is_cpu(), "input '", info.name,
+                 "' is on ", t.device().str(), " but the model is on ", g.device.str());
+    out.push_back(t.contiguous().to(g.device));
   }
   return out;
 }
@@ -232,8 +233,7 @@ void Executor::Impl::backward(const Plan& p, RunState& s, int seed_id, const Ten
   }
   // Parameters nothing reached get an exact zero gradient, not stale values.
   for (size_t v = 0; v < s.grads.size(); ++v)
-    if (s.grads[v].defined() && !s.grad_written[v])
-      std::memset(s.grads[v].raw_data(), 0, s.grads[v].nbytes());
+    if (s.grads[v].defined() && !s.grad_written[v]) zero_fill(s.grads[v]);
 }
 
 Executor::Executor(std::shared_ptr<Graph> graph, std::shared_ptr<ParameterLock> lock)
@@ -250,6 +250,7 @@ Executor::~Executor() = default;
 std::vector<Tensor> Executor::run(const std::vector<Tensor>& inputs, Mode mode) {
   Impl& m = *impl_;
   const std::vector<Tensor> in = m.checked_inputs(inputs);
+  allocator(m.g.device).make_current();
   // A training-mode run commits BatchNormalization statistics: it changes parameters.
   ParamsLock lock(m.params->mutex, mode == Mode::Training);
   Impl::Lease lease(m, m.get_plan(in, mode, GradKind::None));
@@ -268,6 +269,7 @@ float Executor::train_step(const std::vector<Tensor>& inputs, const std::string&
   std::vector<int> fetch_ids;
   for (const std::string& name : fetch) fetch_ids.push_back(m.value_id(name, "train_step"));
   const std::vector<Tensor> in = m.checked_inputs(inputs);
+  allocator(m.g.device).make_current();
   ParamsLock lock(m.params->mutex, true);
   Impl::Lease lease(m, m.get_plan(in, Mode::Training, GradKind::Parameters));
   RunState& s = lease.state();
@@ -276,13 +278,13 @@ float Executor::train_step(const std::vector<Tensor>& inputs, const std::string&
   const Tensor& loss = s.values[loss_id];
   ENGINE_CHECK(loss.numel() == 1 && loss.dtype() == DType::Float32, "train_step: loss '",
                loss_output, "' must be a float32 scalar, got ", loss.describe());
-  const float value = loss.data<float>()[0];
+  const float value = loss.to(Device::cpu()).data<float>()[0];
   if (fetched) {
     fetched->clear();
     for (int id : fetch_ids) fetched->push_back(s.values[id].clone());
   }
   if (!s.ones.defined() || s.ones.shape() != loss.shape())
-    s.ones = Tensor::full(loss.shape(), 1.0f);
+    s.ones = Tensor::full(loss.shape(), 1.0f).to(m.g.device);
   m.backward(lease.plan(), s, loss_id, s.ones, ctx);
   if (!std::isfinite(value)) return value;
   if (m.optimizer) {
@@ -338,13 +340,14 @@ std::map<std::string, Tensor> Executor::gradients(const std::vector<Tensor>& inp
   const int out_id = m.value_id(output, "gradients");
   check_float32(seed, "gradients: seed");
   const std::vector<Tensor> in = m.checked_inputs(inputs);
+  allocator(m.g.device).make_current();
   ParamsLock lock(m.params->mutex, mode == Mode::Training);
   Impl::Lease lease(m, m.get_plan(in, mode, GradKind::ParametersAndInputs));
   RunState& s = lease.state();
   const RunContext ctx{mode, mode == Mode::Training ? ++m.step : m.step.load()};
   m.forward(lease.plan(), s, in, ctx);
   if (output_value) *output_value = s.values[out_id].clone();
-  m.backward(lease.plan(), s, out_id, seed.contiguous(), ctx);
+  m.backward(lease.plan(), s, out_id, seed.contiguous().to(m.g.device), ctx);
   if (mode == Mode::Training) m.commit(lease.plan(), s);
   std::map<std::string, Tensor> out;
   for (size_t v = 0; v < s.grads.size(); ++v) {

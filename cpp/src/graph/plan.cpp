@@ -35,7 +35,9 @@ std::vector<PlanStep> plan_steps(const CompiledGraph& g, bool fold_batch_norms, 
 std::unique_ptr<Plan> build_plan(const CompiledGraph& g, const PlanKey& key) {
   auto plan = std::make_unique<Plan>();
   plan->key = key;
-  const bool fold = key.mode == Mode::Inference && key.grads == GradKind::None;
+  // The fold recomputes the folded weights on the host each call: CPU plans only.
+  const bool fold =
+      key.mode == Mode::Inference && key.grads == GradKind::None && g.device.is_cpu();
   plan->steps = plan_steps(g, fold, &plan->folded_batch_norms);
   plan->values = plan_shapes(g, plan->steps, key);
   plan_memory(g, *plan);

@@ -60,15 +60,22 @@ CompiledGraph compile_graph(const Graph& graph) {
     g.value_names.push_back(name);
   };
   for (const ValueInfo& v : graph.inputs) define(v.name, "graph input");
+  // The graph's device is where its float initializers live. int64 initializers (shapes,
+  // axes) are read while planning and stay on the host.
   bool first_initializer = true;
   for (const auto& kv : graph.initializers) {
-    if (!kv.second.defined()) {
+    const Tensor& t = kv.second;
+    if (!t.defined()) {
       problems.push_back("initializer '" + kv.first + "' has no data");
+    } else if (t.dtype() != DType::Float32) {
+      if (!t.device().is_cpu())
+        problems.push_back("initializer '" + kv.first + "' is " + dtype_name(t.dtype()) +
+                           " on " + t.device().str() + "; non-float initializers stay on the cpu");
     } else if (first_initializer) {
-      g.device = kv.second.device();
+      g.device = t.device();
       first_initializer = false;
-    } else if (kv.second.device() != g.device) {
-      problems.push_back("initializer '" + kv.first + "' is on " + kv.second.device().str() +
+    } else if (t.device() != g.device) {
+      problems.push_back("initializer '" + kv.first + "' is on " + t.device().str() +
                          ", the others on " + g.device.str());
     }
     define(kv.first, "initializer");

@@ -52,7 +52,9 @@ std::vector<int64_t> NodeOp::constant_int64s(const std::vector<ValueDesc>& input
          d.constant->describe());
   if (d.shape.size() != 1)
     fail_node("the ", what, " input must be a 1-D tensor, got ", d.constant->describe());
-  const int64_t* v = d.constant->data<int64_t>();
+  // Planning reads the values on the host (run_op may have been given them on a device).
+  const Tensor host = d.constant->to(Device::cpu());
+  const int64_t* v = host.data<int64_t>();
   return std::vector<int64_t>(v, v + d.shape[0]);
 }
 
@@ -106,7 +108,7 @@ Tensor shape_only(const ValueDesc& desc) {
 }
 
 void zero_fill(Tensor& t) {
-  if (t.defined()) std::memset(t.raw_data(), 0, t.nbytes());
+  if (t.defined()) allocator(t.device()).fill_bytes(t.raw_data(), 0, t.nbytes());
 }
 
 // ---- schemas --------------------------------------------------------------------------

@@ -107,6 +107,7 @@ Compiled compile_backward(const OpCall& call, const std::vector<ValueDesc>& inpu
 OpResult run_op(const OpCall& call, const std::vector<Tensor>& inputs) {
   const Compiled c = compile(call, describe(inputs), false);
   const Device device = common_device(c.op->node(), inputs);
+  allocator(device).make_current();
   OpResult r;
   r.outputs = allocate(c.outputs, device);
   r.state = allocate(c.op->state(), device);
@@ -126,6 +127,7 @@ std::vector<Tensor> run_op_backward(const OpCall& call, const std::vector<Tensor
   const std::string label = node.label() + "_backward";
   const Device device = common_device(node, inputs);
   common_device(node, douts);
+  allocator(device).make_current();
   const RunContext ctx{call.mode, call.step};
   std::vector<Tensor> outs = outputs, saved = state;
   if (outs.empty() && saved.empty() && c.op->backward_reads_forward()) {

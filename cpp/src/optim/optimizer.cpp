@@ -6,13 +6,15 @@
 #include <cmath>
 #include <limits>
 
+#include "optim/optimizer_cuda.h"
 
 namespace engine {
 
 const KernelTable<OptimizerKernels>& optimizer_kernels() {
-  static const KernelTable<OptimizerKernels> table("optimizer",
-                                                   {optimizer_update_ref, sum_of_squares_ref},
-                                                   {optimizer_update_cpu, sum_of_squares_cpu});
+  static const KernelTable<OptimizerKernels> table(
+      "optimizer", {optimizer_update_ref, sum_of_squares_ref, all_finite_ref},
+      {optimizer_update_cpu, sum_of_squares_cpu, all_finite_cpu},
+      optimizer_cuda_kernels<HostGrid>());
   return table;
 }
 
@@ -136,8 +138,11 @@ void Optimizer::build(const std::vector<Tensor>& params) {
   for (const Tensor& p : params) {
     shapes_.push_back(p.shape());
     std::vector<Tensor> slots(kMaxOptimizerSlots);
+    // On the parameter's device: the update kernels read both.
     for (int k = 0; k < kMaxOptimizerSlots; ++k)
-      if (layout[k]) slots[k] = Tensor::full(p.shape(), init);
+      if (layout[k])
+        slots[k] = init == 0.0f ? Tensor::zeros(p.shape(), DType::Float32, p.device())
+                                : Tensor::full(p.shape(), init).to(p.device());
     slots_.push_back(std::move(slots));
   }
 }
@@ -152,13 +157,10 @@ double global_norm(const std::vector<Tensor>& tensors) {
 }
 
 bool all_finite(const std::vector<Tensor>& tensors) {
-  int bad = 0;  // an int: GCC vectorizes an OR over int, not over bool
-  for (const Tensor& t : tensors) {
-    check_dense_float(t, "all_finite");
-    const float* x = t.data<float>();
-    for (int64_t i = 0, n = t.numel(); i < n; ++i) bad |= !(x[i] - x[i] == 0.0f);  // NaN, inf
-  }
-  return bad == 0;
+  for (const Tensor& t : tensors) check_dense_float(t, "all_finite");
+  for (const Tensor& t : tensors)
+    if (!optimizer_kernels().get(t.device()).all_finite(t.numel(), t.data<float>())) return false;
+  return true;
 }
 
 void Optimizer::apply(const std::vector<Tensor>& params, const std::vector<Tensor>& grads) {
@@ -171,6 +173,9 @@ void Optimizer::apply(const std::vector<Tensor>& params, const std::vector<Tenso
     check_dense_float(grads[i], str(op, ": grads[", i, "]").c_str());
     ENGINE_CHECK(grads[i].shape() == params[i].shape(), op, ": grads[", i, "] ",
                  grads[i].describe(), " does not match params[", i, "] ", params[i].describe());
+    ENGINE_CHECK(grads[i].device() == params[i].device(), op, ": grads[", i, "] is on ",
+                 grads[i].device().str(), " but params[", i, "] on ",
+                 params[i].device().str());
   }
   if (shapes_.empty()) {
     build(params);
@@ -183,10 +188,12 @@ void Optimizer::apply(const std::vector<Tensor>& params, const std::vector<Tenso
                    shape_str(params[i].shape()), " but its slots were built for ",
                    shape_str(shapes_[i]));
   }
-
-  const OptimizerKernels& kernels = optimizer_kernels().get(params.front().device());
-  const auto sum_of_squares = kernels.sum_of_squares;
-  const auto update = kernels.update;
+  // Slots live on their parameter's device (load_state before the first step makes them
+  // where the loaded values are).
+  for (size_t i = 0; i < params.size(); ++i)
+    for (Tensor& slot : slots_[i])
+      if (slot.defined() && slot.device() != params[i].device())
+        slot = slot.to(params[i].device());
 
   // Step scalars, in double; t counts this step from 1.
   const OptimizerConfig& c = config_;
@@ -224,15 +231,17 @@ void Optimizer::apply(const std::vector<Tensor>& params, const std::vector<Tenso
 
   for (size_t i = 0; i < params.size(); ++i) {
     const Tensor& g = grads[i];
+    const OptimizerKernels& kernels = optimizer_kernels().get(params[i].device());
     s.grad_scale = global_scale;
     if (per_tensor_norm) {
-      const double norm = std::sqrt(sum_of_squares(g.numel(), g.data<float>()));
+      const double norm = std::sqrt(kernels.sum_of_squares(g.numel(), g.data<float>()));
       s.grad_scale = c.clipnorm / std::max(norm, c.clipnorm);
     }
     float* slots[kMaxOptimizerSlots];
     for (int k = 0; k < kMaxOptimizerSlots; ++k)
       slots[k] = slots_[i][k].defined() ? slots_[i][k].data<float>() : nullptr;
-    update(c.kind, s, params[i].numel(), params[i].data<float>(), g.data<float>(), slots);
+    kernels.update(c.kind, s, params[i].numel(), params[i].data<float>(), g.data<float>(),
+                   slots);
   }
   nadam_u_product_ = s.u_product;
   ++iterations_;
@@ -288,7 +297,9 @@ void Optimizer::load_state(int64_t iterations, const std::vector<Tensor>& slots)
   for (size_t i = 0; i < slots_.size() && j < slots.size(); ++i) {
     for (int k = 0; k < kMaxOptimizerSlots; ++k) {
       if (!layout[k]) continue;
-      if (!slots_[i][k].defined()) slots_[i][k] = Tensor::empty(shapes_[i]);
+      // A new slot starts where its values are; apply moves it to its parameter's device.
+      if (!slots_[i][k].defined())
+        slots_[i][k] = Tensor::empty(shapes_[i], DType::Float32, slots[j].device());
       slots_[i][k].copy_from(slots[j++]);
     }
   }

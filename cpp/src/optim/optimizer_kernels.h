@@ -33,11 +33,15 @@ void optimizer_update_ref(OptimizerKind kind, const OptimizerStep& s, int64_t n,
 // sum(x^2) accumulated in double (gradient norms for clipping).
 double sum_of_squares_cpu(int64_t n, const float* x);
 double sum_of_squares_ref(int64_t n, const float* x);
+// Whether no element is NaN or infinite.
+bool all_finite_cpu(int64_t n, const float* x);
+bool all_finite_ref(int64_t n, const float* x);
 
 struct OptimizerKernels {
   void (*update)(OptimizerKind kind, const OptimizerStep& s, int64_t n, float* p, const float* g,
                  float* const* slots);
   double (*sum_of_squares)(int64_t n, const float* x);
+  bool (*all_finite)(int64_t n, const float* x);
 };
 const KernelTable<OptimizerKernels>& optimizer_kernels();
 

@@ -1,11 +1,13 @@
 // The per-element update of each optimizer, written once over the number type T: float in
-// the optimized kernel, double in the reference. Formulas: see engine/optimizer.h.
+// the optimized and the CUDA kernels, double in the reference. Formulas: see
+// engine/optimizer.h.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <type_traits>
 
+#include "core/hd.h"
 #include "optim/optimizer_kernels.h"
 
 namespace engine {
@@ -15,7 +17,7 @@ template <OptimizerKind K> struct OptimizerRule;
 // Slots: [momentum]
 template <> struct OptimizerRule<OptimizerKind::SGD> {
   static constexpr int kSlots = 1;
-  template <class T> static void update(const OptimizerStep& s, T& p, T g, T* st) {
+  template <class T> ENGINE_HD static void update(const OptimizerStep& s, T& p, T g, T* st) {
     const T lr = T(s.lr);
     if (s.momentum == 0) {
       p -= lr * g;
@@ -31,7 +33,7 @@ template <> struct OptimizerRule<OptimizerKind::SGD> {
 // Slots: [accumulator]
 template <> struct OptimizerRule<OptimizerKind::Adagrad> {
   static constexpr int kSlots = 1;
-  template <class T> static void update(const OptimizerStep& s, T& p, T g, T* st) {
+  template <class T> ENGINE_HD static void update(const OptimizerStep& s, T& p, T g, T* st) {
     T& a = st[0];
     a += g * g;
     p -= T(s.lr) * g / std::sqrt(a + T(s.epsilon));
@@ -41,7 +43,7 @@ template <> struct OptimizerRule<OptimizerKind::Adagrad> {
 // Slots: [velocity, momentum (momentum > 0), average_gradient (centered)]
 template <> struct OptimizerRule<OptimizerKind::RMSprop> {
   static constexpr int kSlots = 3;
-  template <class T> static void update(const OptimizerStep& s, T& p, T g, T* st) {
+  template <class T> ENGINE_HD static void update(const OptimizerStep& s, T& p, T g, T* st) {
     const T rho = T(s.rho), one_minus_rho = T(1 - s.rho);
     T& v = st[0];
     v = rho * v + one_minus_rho * (g * g);
@@ -68,7 +70,7 @@ template <> struct OptimizerRule<OptimizerKind::RMSprop> {
 // decoupled weight decay that every kind applies when weight_decay > 0.
 template <> struct OptimizerRule<OptimizerKind::Adam> {
   static constexpr int kSlots = 3;
-  template <class T> static void update(const OptimizerStep& s, T& p, T g, T* st) {
+  template <class T> ENGINE_HD static void update(const OptimizerStep& s, T& p, T g, T* st) {
     T& m = st[0];
     T& v = st[1];
     m += (g - m) * T(1 - s.beta_1);
@@ -86,7 +88,7 @@ template <> struct OptimizerRule<OptimizerKind::AdamW> : OptimizerRule<Optimizer
 // Slots: [momentum, norm]
 template <> struct OptimizerRule<OptimizerKind::Adamax> {
   static constexpr int kSlots = 2;
-  template <class T> static void update(const OptimizerStep& s, T& p, T g, T* st) {
+  template <class T> ENGINE_HD static void update(const OptimizerStep& s, T& p, T g, T* st) {
     T& m = st[0];
     T& u = st[1];
     m += (g - m) * T(1 - s.beta_1);
@@ -98,7 +100,7 @@ template <> struct OptimizerRule<OptimizerKind::Adamax> {
 // Slots: [momentum, velocity]
 template <> struct OptimizerRule<OptimizerKind::Nadam> {
   static constexpr int kSlots = 2;
-  template <class T> static void update(const OptimizerStep& s, T& p, T g, T* st) {
+  template <class T> ENGINE_HD static void update(const OptimizerStep& s, T& p, T g, T* st) {
     T& m = st[0];
     T& v = st[1];
     m += (g - m) * T(1 - s.beta_1);
@@ -114,7 +116,7 @@ template <> struct OptimizerRule<OptimizerKind::Nadam> {
 // whose pointer is null are not used by this configuration and stay untouched; with
 // kAllSlots the caller guarantees every slot exists, which lets the loop vectorize.
 template <OptimizerKind K, class T, bool kAllSlots = false>
-inline void optimizer_update_element(const OptimizerStep& s, float* p, const float* g,
+ENGINE_HD inline void optimizer_update_element(const OptimizerStep& s, float* p, const float* g,
                                      float* const* slots, int64_t i) {
   using Rule = OptimizerRule<K>;
   T st[kMaxOptimizerSlots] = {};

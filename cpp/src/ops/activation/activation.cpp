@@ -1,6 +1,7 @@
 #include "ops/activation/activation.h"
 
 #include "core/kernel_table.h"
+#include "ops/activation/activation_cuda.h"
 
 namespace engine {
 
@@ -25,7 +26,7 @@ const char* activation_name(Activation op) {
 const KernelTable<ActivationKernels>& activation_kernels() {
   static const KernelTable<ActivationKernels> table(
       "activation", {activation_forward_ref, activation_backward_ref},
-      {activation_forward_cpu, activation_backward_cpu});
+      {activation_forward_cpu, activation_backward_cpu}, activation_cuda_kernels<HostGrid>());
   return table;
 }
 

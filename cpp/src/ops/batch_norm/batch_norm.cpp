@@ -1,11 +1,11 @@
 #include "ops/batch_norm/batch_norm.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
-#include <vector>
 
-#include "cpu/workspace.h"
 #include "core/kernel_table.h"
+#include "ops/batch_norm/batch_norm_cuda.h"
 
 namespace engine {
 
@@ -45,9 +45,15 @@ void check_attrs(const BatchNormAttrs& a, const char* op) {
                ": momentum must be in [0, 1], got ", a.momentum);
 }
 
-void fill_inv_std(int64_t C, const float* var, float epsilon, float* inv_std) {
-  for (int64_t c = 0; c < C; ++c)
-    inv_std[c] = static_cast<float>(1.0 / std::sqrt(double(var[c]) + double(epsilon)));
+// [C] floats on `device` for an intermediate of one call (the batch variance, inference's
+// inv_std), kept per thread and slot so that a step allocates nothing once warm.
+enum ScratchSlot { kBatchVar = 0, kInferenceInvStd = 1 };
+float* channel_scratch(ScratchSlot slot, Device device, int64_t C) {
+  thread_local Tensor buffers[2];
+  Tensor& b = buffers[slot];
+  if (!b.defined() || b.device() != device || b.numel() < C)
+    b = Tensor::empty({std::max<int64_t>(C, 1)}, DType::Float32, device);
+  return b.data<float>();
 }
 
 float* data_or_null(Tensor& t) { return t.defined() ? t.data<float>() : nullptr; }
@@ -56,8 +62,12 @@ float* data_or_null(Tensor& t) { return t.defined() ? t.data<float>() : nullptr;
 
 const KernelTable<BatchNormKernels>& batch_norm_kernels() {
   static const KernelTable<BatchNormKernels> table(
-      "BatchNormalization", {batch_norm_stats_ref, batch_norm_apply_ref, batch_norm_backward_ref},
-      {batch_norm_stats_cpu, batch_norm_apply_cpu, batch_norm_backward_cpu});
+      "BatchNormalization",
+      {batch_norm_stats_ref, batch_norm_apply_ref, batch_norm_backward_ref,
+       batch_norm_update_running_ref, batch_norm_inv_std_ref},
+      {batch_norm_stats_cpu, batch_norm_apply_cpu, batch_norm_backward_cpu,
+       batch_norm_update_running_ref, batch_norm_inv_std_ref},
+      batch_norm_cuda_kernels<HostGrid>());
   return table;
 }
 
@@ -72,7 +82,8 @@ void batch_norm_frozen_stats(const Tensor& mean, const Tensor& var, const BatchN
   check_channels(saved.mean, mean.dim(0), op, "saved mean");
   check_channels(saved.inv_std, mean.dim(0), op, "saved inv_std");
   saved.mean.copy_from(mean);
-  fill_inv_std(mean.dim(0), var.data<float>(), attrs.epsilon, saved.inv_std.data<float>());
+  batch_norm_kernels().get(mean.device()).inv_std(mean.dim(0), var.data<float>(), attrs.epsilon,
+                                                  saved.inv_std.data<float>());
 }
 
 void batch_norm_forward_inference(const Tensor& x, const Tensor& scale, const Tensor& bias,
@@ -86,11 +97,11 @@ void batch_norm_forward_inference(const Tensor& x, const Tensor& scale, const Te
   check_channels(var, d.C, op, "var");
   check_like(y, x, op, "y");
   check_attrs(attrs, op);
-  std::vector<float> inv_std(d.C);
-  fill_inv_std(d.C, var.data<float>(), attrs.epsilon, inv_std.data());
-  batch_norm_kernels().get(x.device()).apply(d.N, d.C, d.S, x.data<float>(), mean.data<float>(),
-                                             inv_std.data(), scale.data<float>(),
-                                             bias.data<float>(), y.data<float>());
+  const BatchNormKernels& kernels = batch_norm_kernels().get(x.device());
+  float* inv_std = channel_scratch(kInferenceInvStd, x.device(), d.C);
+  kernels.inv_std(d.C, var.data<float>(), attrs.epsilon, inv_std);
+  kernels.apply(d.N, d.C, d.S, x.data<float>(), mean.data<float>(), inv_std,
+                scale.data<float>(), bias.data<float>(), y.data<float>());
 }
 
 void batch_norm_forward_training(const Tensor& x, const Tensor& scale, const Tensor& bias,
@@ -109,24 +120,15 @@ void batch_norm_forward_training(const Tensor& x, const Tensor& scale, const Ten
   check_channels(saved.inv_std, d.C, op, "saved inv_std");
   check_like(y, x, op, "y");
 
-  thread_local Workspace t_batch_var;  // reused: a training step allocates nothing
-  float* batch_var = t_batch_var.get(d.C);
+  float* batch_var = channel_scratch(kBatchVar, x.device(), d.C);
   const BatchNormKernels& kernels = batch_norm_kernels().get(x.device());
   kernels.stats(d.N, d.C, d.S, x.data<float>(), attrs.epsilon, saved.mean.data<float>(),
                 batch_var, saved.inv_std.data<float>());
   kernels.apply(d.N, d.C, d.S, x.data<float>(), saved.mean.data<float>(),
                 saved.inv_std.data<float>(), scale.data<float>(), bias.data<float>(),
                 y.data<float>());
-
-  const double m = attrs.momentum;
-  float* rm = running_mean.data<float>();
-  float* rv = running_var.data<float>();
-  const float* bm = saved.mean.data<float>();
-  const float* bv = batch_var;
-  for (int64_t c = 0; c < d.C; ++c) {
-    rm[c] = static_cast<float>(m * rm[c] + (1.0 - m) * bm[c]);
-    rv[c] = static_cast<float>(m * rv[c] + (1.0 - m) * bv[c]);
-  }
+  kernels.update_running(d.C, attrs.momentum, saved.mean.data<float>(), batch_var,
+                         running_mean.data<float>(), running_var.data<float>());
 }
 
 void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& scale,

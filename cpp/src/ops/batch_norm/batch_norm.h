@@ -67,6 +67,11 @@ struct BatchNormKernels {
   void (*backward)(int64_t N, int64_t C, int64_t S, const float* dy, const float* x,
                    const float* scale, const float* mean, const float* inv_std, bool training,
                    float* dx, float* dscale, float* dbias);
+  // Training: running = momentum * running + (1 - momentum) * batch, per channel.
+  void (*update_running)(int64_t C, float momentum, const float* batch_mean,
+                         const float* batch_var, float* running_mean, float* running_var);
+  // inv_std = 1 / sqrt(var + epsilon), per channel (frozen statistics).
+  void (*inv_std)(int64_t C, const float* var, float epsilon, float* inv_std);
 };
 // stats: batch mean and inv_std into mean/inv_std, biased variance into var.
 void batch_norm_stats_cpu(int64_t N, int64_t C, int64_t S, const float* x, float epsilon,
@@ -85,5 +90,10 @@ void batch_norm_backward_cpu(int64_t N, int64_t C, int64_t S, const float* dy, c
 void batch_norm_backward_ref(int64_t N, int64_t C, int64_t S, const float* dy, const float* x,
                              const float* scale, const float* mean, const float* inv_std,
                              bool training, float* dx, float* dscale, float* dbias);
+// The per-channel loops of update_running and inv_std, in double (both host variants).
+void batch_norm_update_running_ref(int64_t C, float momentum, const float* batch_mean,
+                                   const float* batch_var, float* running_mean,
+                                   float* running_var);
+void batch_norm_inv_std_ref(int64_t C, const float* var, float epsilon, float* inv_std);
 
 }  // namespace engine

@@ -65,4 +65,19 @@ void batch_norm_backward_ref(int64_t N, int64_t C, int64_t S, const float* dy, c
   }
 }
 
+void batch_norm_update_running_ref(int64_t C, float momentum, const float* batch_mean,
+                                   const float* batch_var, float* running_mean,
+                                   float* running_var) {
+  const double m = momentum;
+  for (int64_t c = 0; c < C; ++c) {
+    running_mean[c] = static_cast<float>(m * running_mean[c] + (1.0 - m) * batch_mean[c]);
+    running_var[c] = static_cast<float>(m * running_var[c] + (1.0 - m) * batch_var[c]);
+  }
+}
+
+void batch_norm_inv_std_ref(int64_t C, const float* var, float epsilon, float* inv_std) {
+  for (int64_t c = 0; c < C; ++c)
+    inv_std[c] = static_cast<float>(1.0 / std::sqrt(double(var[c]) + double(epsilon)));
+}
+
 }  // namespace engine

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/kernel_table.h"
+#include "ops/binary/binary_cuda.h"
 
 namespace engine {
 
@@ -26,7 +27,8 @@ const char* binary_op_name(BinaryOp op) {
 
 const KernelTable<BinaryKernels>& binary_kernels() {
   static const KernelTable<BinaryKernels> table("binary", {binary_forward_ref, binary_backward_ref},
-                                                {binary_forward_cpu, binary_backward_cpu});
+                                                {binary_forward_cpu, binary_backward_cpu},
+                                                binary_cuda_kernels<HostGrid>());
   return table;
 }
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "engine/threads.h"
+#include "ops/binary/binary_collapse.h"
 #include "ops/binary/binary_math.h"
 
 namespace engine {
@@ -13,34 +14,7 @@ namespace {
 
 constexpr int64_t kGrain = 1 << 14;
 
-// The layout with size-1 axes dropped and neighbouring axes merged where both inputs step
-// through them alike: [N, C, H, W] op [C, 1, 1] becomes [N, C, H*W], b strides [0, 1, 0].
-// The innermost stride of each input is then 1 or 0 (contiguous or broadcast).
-struct Collapsed {
-  std::vector<int64_t> size, sa, sb, sy;  // sy: the output's own (contiguous) strides
-  int last() const { return static_cast<int>(size.size()) - 1; }
-  int64_t numel() const { return sy[0] * size[0]; }
-};
-
-Collapsed collapse(const BinaryLayout& l) {
-  Collapsed c;
-  for (size_t d = 0; d < l.shape.size(); ++d) {
-    const int64_t n = l.shape[d], sa = l.a_strides[d], sb = l.b_strides[d];
-    if (n == 1) continue;
-    if (!c.size.empty() && c.sa.back() == sa * n && c.sb.back() == sb * n) {
-      c.size.back() *= n;
-      c.sa.back() = sa;
-      c.sb.back() = sb;
-      continue;
-    }
-    c.size.push_back(n);
-    c.sa.push_back(sa);
-    c.sb.push_back(sb);
-  }
-  if (c.size.empty()) c.size = {1}, c.sa = {0}, c.sb = {0};
-  c.sy = contiguous_strides(c.size);
-  return c;
-}
+using Collapsed = BinaryCollapsed;
 
 // Calls f(k, k * sa, k * sb) for k in [0, n), with the 0/1 strides fixed at compile time
 // so that each case is a plain vectorisable loop.
@@ -163,7 +137,7 @@ void gradient(const Collapsed& c, const std::vector<int64_t>& sx, Partial partia
 void binary_forward_cpu(BinaryOp op, const BinaryLayout& l, const float* a, const float* b,
                         float* y) {
   if (shape_numel(l.shape) == 0) return;
-  const Collapsed c = collapse(l);
+  const Collapsed c = binary_collapse(l);
   const int64_t sa_in = c.sa[c.last()], sb_in = c.sb[c.last()];
   dispatch_binary(op, [&](auto tag) {
     using M = BinaryMath<decltype(tag)::value>;
@@ -185,7 +159,7 @@ void binary_backward_cpu(BinaryOp op, const BinaryLayout& l, const float* dy, co
     if (db) std::fill(db, db + l.b_numel, 0.0f);
     return;
   }
-  const Collapsed c = collapse(l);
+  const Collapsed c = binary_collapse(l);
   dispatch_binary(op, [&](auto tag) {
     using M = BinaryMath<decltype(tag)::value>;
     if (da) gradient(c, c.sa, [](float va, float vb) { return M::da(va, vb); }, dy, a, b, da);

@@ -1,10 +1,12 @@
 // The binary formulas and their partial derivatives, written once as templates over the
-// scalar type: the CPU kernels instantiate them in float, the reference kernels in double.
+// scalar type: the CPU and CUDA kernels instantiate them in float, the reference kernels in
+// double.
 // Also turns a run-time BinaryOp into a compile-time one: fn(std::integral_constant<...>).
 #pragma once
 
 #include <type_traits>
 
+#include "core/hd.h"
 #include "ops/binary/binary.h"
 
 namespace engine {
@@ -12,24 +14,24 @@ namespace engine {
 template <BinaryOp op> struct BinaryMath;
 
 template <> struct BinaryMath<BinaryOp::Add> {
-  template <class T> static T f(T a, T b) { return a + b; }
-  template <class T> static T da(T, T) { return T(1); }
-  template <class T> static T db(T, T) { return T(1); }
+  template <class T> ENGINE_HD static T f(T a, T b) { return a + b; }
+  template <class T> ENGINE_HD static T da(T, T) { return T(1); }
+  template <class T> ENGINE_HD static T db(T, T) { return T(1); }
 };
 template <> struct BinaryMath<BinaryOp::Sub> {
-  template <class T> static T f(T a, T b) { return a - b; }
-  template <class T> static T da(T, T) { return T(1); }
-  template <class T> static T db(T, T) { return T(-1); }
+  template <class T> ENGINE_HD static T f(T a, T b) { return a - b; }
+  template <class T> ENGINE_HD static T da(T, T) { return T(1); }
+  template <class T> ENGINE_HD static T db(T, T) { return T(-1); }
 };
 template <> struct BinaryMath<BinaryOp::Mul> {
-  template <class T> static T f(T a, T b) { return a * b; }
-  template <class T> static T da(T, T b) { return b; }
-  template <class T> static T db(T a, T) { return a; }
+  template <class T> ENGINE_HD static T f(T a, T b) { return a * b; }
+  template <class T> ENGINE_HD static T da(T, T b) { return b; }
+  template <class T> ENGINE_HD static T db(T a, T) { return a; }
 };
 template <> struct BinaryMath<BinaryOp::Div> {
-  template <class T> static T f(T a, T b) { return a / b; }
-  template <class T> static T da(T, T b) { return T(1) / b; }
-  template <class T> static T db(T a, T b) { return -(a / b) / b; }
+  template <class T> ENGINE_HD static T f(T a, T b) { return a / b; }
+  template <class T> ENGINE_HD static T da(T, T b) { return T(1) / b; }
+  template <class T> ENGINE_HD static T db(T a, T b) { return -(a / b) / b; }
 };
 
 template <class Fn>

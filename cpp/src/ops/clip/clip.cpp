@@ -1,6 +1,8 @@
 #include "ops/clip/clip.h"
 
 #include "core/kernel_table.h"
+#include "engine/device.h"
+#include "ops/clip/clip_cuda.h"
 
 namespace engine {
 
@@ -8,7 +10,8 @@ namespace {
 
 const KernelTable<ClipKernels>& clip_kernels() {
   static const KernelTable<ClipKernels> table("Clip", {clip_forward_ref, clip_backward_ref},
-                                              {clip_forward_cpu, clip_backward_cpu});
+                                              {clip_forward_cpu, clip_backward_cpu},
+                                              clip_cuda_kernels<HostGrid>());
   return table;
 }
 
@@ -16,8 +19,8 @@ float bound(const Tensor& t, float fallback, const std::string& what) {
   if (!t.defined()) return fallback;
   check_float32(t, what.c_str());
   ENGINE_CHECK(t.numel() == 1, what, " must be a scalar, got ", t.describe());
-  ENGINE_CHECK(t.device().is_cpu(), what, " must be on the CPU, got ", t.describe());
-  return *t.data<float>();
+  // A bound computed on a device comes over in a one-element copy.
+  return *t.to(Device::cpu()).data<float>();
 }
 
 void check_like_x(const Tensor& t, const Tensor& x, const std::string& what) {

@@ -10,6 +10,7 @@
 #include <limits>
 #include <string>
 
+#include "core/hd.h"
 #include "engine/ir.h"
 #include "engine/tensor.h"
 
@@ -38,11 +39,11 @@ void clip_forward_ref(int64_t n, const float* x, ClipBounds b, float* y);
 void clip_backward_ref(int64_t n, const float* dy, const float* x, ClipBounds b, float* dx);
 
 // The formulas, shared by the kernels. The comparisons are false for NaN, which passes.
-inline float clip_value(float v, ClipBounds b) {
+ENGINE_HD inline float clip_value(float v, ClipBounds b) {
   v = v < b.lo ? b.lo : v;
   return v > b.hi ? b.hi : v;
 }
-inline float clip_gradient(float dy, float x, ClipBounds b) {
+ENGINE_HD inline float clip_gradient(float dy, float x, ClipBounds b) {
   return x >= b.lo && x <= b.hi ? dy : 0.0f;
 }
 

@@ -4,11 +4,13 @@
 
 #include "ops/common.h"
 #include "core/kernel_table.h"
+#include "ops/concat/concat_cuda.h"
 
 namespace engine {
 
 const KernelTable<ConcatKernels>& concat_kernels() {
-  static const KernelTable<ConcatKernels> table("Concat", {concat_copy_ref}, {concat_copy_cpu});
+  static const KernelTable<ConcatKernels> table("Concat", {concat_copy_ref}, {concat_copy_cpu},
+                                                concat_cuda_kernels<HostGrid>());
   return table;
 }
 

@@ -1,6 +1,7 @@
 #include "ops/conv/conv.h"
 
 #include "core/kernel_table.h"
+#include "ops/conv/conv_cuda.h"
 
 namespace engine {
 
@@ -18,7 +19,8 @@ bool wanted(const Tensor* t) { return t != nullptr && t->defined(); }
 
 const KernelTable<ConvKernels>& conv_kernels() {
   static const KernelTable<ConvKernels> table("Conv", {conv2d_forward_ref, conv2d_backward_ref},
-                                              {conv2d_forward_cpu, conv2d_backward_cpu});
+                                              {conv2d_forward_cpu, conv2d_backward_cpu},
+                                              conv_cuda_kernels<HostGrid>());
   return table;
 }
 

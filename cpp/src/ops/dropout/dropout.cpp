@@ -1,11 +1,10 @@
 #include "ops/dropout/dropout.h"
 
 #include <cmath>
-#include <cstring>
 #include <string>
 
-#include "engine/threads.h"
 #include "core/kernel_table.h"
+#include "ops/dropout/dropout_cuda.h"
 
 namespace engine {
 
@@ -24,15 +23,16 @@ void check_like(const Tensor& t, const Tensor& x, const char* op, const char* na
 }
 
 void copy_values(const Tensor& src, Tensor& dst) {
-  if (dst.raw_data() != src.raw_data())
-    std::memcpy(dst.raw_data(), src.raw_data(), src.nbytes());
+  if (dst.raw_data() != src.raw_data()) dst.copy_from(src);
 }
 
 }  // namespace
 
 const KernelTable<DropoutKernels>& dropout_kernels() {
-  static const KernelTable<DropoutKernels> table("Dropout", {dropout_forward_ref},
-                                                 {dropout_forward_cpu});
+  static const KernelTable<DropoutKernels> table(
+      "Dropout", {dropout_forward_ref, dropout_backward_ref, dropout_keep_all_cpu},
+      {dropout_forward_cpu, dropout_backward_cpu, dropout_keep_all_cpu},
+      dropout_cuda_kernels<HostGrid>());
   return table;
 }
 
@@ -51,7 +51,7 @@ void dropout_forward(const Tensor& x, float rate, uint64_t seed, bool training, 
   if (mask.defined()) check_like(mask, x, op, "mask", "x");
   if (!training || rate == 0.0f) {
     copy_values(x, y);
-    if (mask.defined()) mask.fill(1.0f);
+    if (mask.defined()) dropout_keep_all(mask);
     return;
   }
   dropout_kernels().get(x.device()).forward(x.numel(), x.data<float>(), dropout_threshold(rate),
@@ -69,13 +69,13 @@ void dropout_backward(const Tensor& dy, const Tensor& mask, float rate, Tensor& 
     return;
   }
   check_like(mask, dy, op, "mask", "dy");
-  const float inv_keep = 1.0f / (1.0f - rate);
-  const float* g = dy.data<float>();
-  const float* m = mask.data<float>();
-  float* out = dx.data<float>();
-  parallel_for(dy.numel(), 1 << 14, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) out[i] = g[i] * m[i] * inv_keep;
-  });
+  dropout_kernels().get(dy.device()).backward(dy.numel(), dy.data<float>(), mask.data<float>(),
+                                               1.0f / (1.0f - rate), dx.data<float>());
+}
+
+void dropout_keep_all(Tensor& mask) {
+  check_dense_float(mask, "Dropout: mask");
+  dropout_kernels().get(mask.device()).keep_all(mask.numel(), mask.data<float>());
 }
 
 }  // namespace engine

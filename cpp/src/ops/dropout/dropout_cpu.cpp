@@ -28,4 +28,13 @@ void dropout_forward_cpu(int64_t n, const float* x, uint64_t threshold, float in
   });
 }
 
+void dropout_backward_cpu(int64_t n, const float* dy, const float* mask, float inv_keep,
+                          float* dx) {
+  parallel_for(n, 1 << 14, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) dx[i] = dy[i] * mask[i] * inv_keep;
+  });
+}
+
+void dropout_keep_all_cpu(int64_t n, float* mask) { std::fill(mask, mask + n, 1.0f); }
+
 }  // namespace engine

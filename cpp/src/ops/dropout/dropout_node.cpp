@@ -21,7 +21,7 @@ class DropoutNode : public NodeOp {
       if (!in[1].constant) fail_node("the ratio input must be a constant");
       if (in[1].constant->numel() != 1 || in[1].dtype != DType::Float32)
         fail_node("the ratio must be a float32 scalar, got ", in[1].constant->describe());
-      rate_ = in[1].constant->data<float>()[0];
+      rate_ = in[1].constant->to(Device::cpu()).data<float>()[0];  // may live on a device
     }
     if (has_input(in, 2)) fail_node("the training_mode input is not supported; the executor's mode decides");
     if (!(rate_ >= 0.0f && rate_ < 1.0f)) fail_node("ratio must be in [0, 1), got ", rate_);
@@ -41,7 +41,7 @@ class DropoutNode : public NodeOp {
       if (training_)
         io.out(1).copy_from(mask);
       else
-        io.out(1).fill(1.0f);
+        dropout_keep_all(io.out(1));
     }
   }
 

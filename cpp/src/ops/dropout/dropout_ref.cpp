@@ -14,4 +14,9 @@ void dropout_forward_ref(int64_t n, const float* x, uint64_t threshold, float in
   }
 }
 
+void dropout_backward_ref(int64_t n, const float* dy, const float* mask, float inv_keep,
+                          float* dx) {
+  for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * mask[i] * inv_keep;
+}
+
 }  // namespace engine

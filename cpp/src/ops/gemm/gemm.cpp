@@ -1,16 +1,45 @@
 #include "ops/gemm/gemm.h"
 
-#include <cstring>
 #include <string>
 #include <vector>
 
 #include "cpu/gemm.h"
 #include "ops/common.h"
+#include "ops/gemm/gemm_cuda.h"
 
 namespace engine {
 
+namespace {
+
+// The host versions of the helpers (the same for `ref` and `cpu`: no arithmetic to speak of).
+void scaled_copy_host(int64_t n, float scale, const float* x, int64_t step, float* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = scale * x[i * step];
+}
+
+// Sums in double.
+void sum_to_host(const float* dy, int64_t M, int64_t N, int64_t rows, int64_t cols, float scale,
+                 float* dc) {
+  std::vector<double> sum(static_cast<size_t>(rows * cols), 0.0);
+  for (int64_t i = 0; i < M; ++i) {
+    double* s = sum.data() + (rows == 1 ? 0 : i * cols);
+    const float* gi = dy + i * N;
+    if (cols == 1) {
+      double acc = 0.0;
+      for (int64_t j = 0; j < N; ++j) acc += gi[j];
+      s[0] += acc;
+    } else {
+      for (int64_t j = 0; j < N; ++j) s[j] += gi[j];
+    }
+  }
+  for (size_t i = 0; i < sum.size(); ++i) dc[i] += static_cast<float>(scale * sum[i]);
+}
+
+}  // namespace
+
 const KernelTable<GemmKernels>& gemm_kernels() {
-  static const KernelTable<GemmKernels> table("GEMM", {gemm_ref}, {gemm_cpu});
+  static const KernelTable<GemmKernels> table("GEMM", {gemm_ref, scaled_copy_host, sum_to_host},
+                                              {gemm_cpu, scaled_copy_host, sum_to_host},
+                                              gemm_cuda_kernels<HostGrid>());
   return table;
 }
 
@@ -67,7 +96,8 @@ Shape gemm_output_shape(const Tensor& a, const Tensor& b, const Tensor& c, const
 void gemm_forward(const Tensor& a, const Tensor& b, const Tensor& c, const GemmAttrs& at,
                   Tensor& y) {
   const GemmDims d = gemm_dims(a, b, c, at, "Gemm");
-  const auto gemm = gemm_kernels().get(a.device()).gemm;
+  const GemmKernels& kernels = gemm_kernels().get(a.device());
+  const auto gemm = kernels.gemm;
   check_dense_float(y, "Gemm: Y");
   ENGINE_CHECK(y.shape() == (Shape{d.M, d.N}), "Gemm: Y ", y.describe(), " must be [", d.M, ", ",
                d.N, "]");
@@ -86,11 +116,12 @@ void gemm_forward(const Tensor& a, const Tensor& b, const Tensor& c, const GemmA
   g.ldc = d.N;
   g.beta = 0.0f;
   // A full C is copied into Y and scaled by the GEMM's beta; a broadcast C becomes a
-  // row or column bias of the epilogue (scaled here, a vector of M or N floats).
-  std::vector<float> bias;
+  // row or column bias of the epilogue (scaled by the scaled_copy kernel into a vector of M
+  // or N floats on the operands' device).
+  Tensor bias;  // on the operands' device, as everything the kernels read
   const bool use_c = c.defined() && at.beta != 0.0f && d.M > 0 && d.N > 0;
   if (use_c && d.c_rows == d.M && d.c_cols == d.N) {
-    if (c.raw_data() != y.raw_data()) std::memcpy(y.raw_data(), c.raw_data(), c.nbytes());
+    if (c.raw_data() != y.raw_data()) y.copy_from(c.reshape(y.shape()));
     g.beta = at.beta;
   } else if (use_c) {
     const float* cv = c.data<float>();
@@ -103,10 +134,10 @@ void gemm_forward(const Tensor& a, const Tensor& b, const Tensor& c, const GemmA
       gemm(g);
       return;
     }
-    bias.resize(per_row ? d.M : d.N);
-    for (size_t i = 0; i < bias.size(); ++i)
-      bias[i] = at.beta * cv[(per_row || d.c_cols > 1) ? i : 0];
-    (per_row ? g.epilogue.row_bias : g.epilogue.col_bias) = bias.data();
+    const int64_t n = per_row ? d.M : d.N;
+    bias = Tensor::empty({n}, DType::Float32, a.device());
+    kernels.scaled_copy(n, at.beta, cv, (per_row || d.c_cols > 1) ? 1 : 0, bias.data<float>());
+    (per_row ? g.epilogue.row_bias : g.epilogue.col_bias) = bias.data<float>();
   }
   g.epilogue.relu = at.relu;
   gemm(g);
@@ -120,7 +151,8 @@ void gemm_backward(const Tensor& dy, const Tensor& a, const Tensor& b, const Ten
   ENGINE_CHECK(dy.shape() == (Shape{d.M, d.N}), op, ": dy ", dy.describe(), " must be [", d.M,
                ", ", d.N, "]");
   const float* g = dy.data<float>();
-  const auto gemm = gemm_kernels().get(a.device()).gemm;
+  const GemmKernels& kernels = gemm_kernels().get(a.device());
+  const auto gemm = kernels.gemm;
   // With A' = op(A), B' = op(B):  dA' = alpha dY B'^T,  dB' = alpha A'^T dY, then each is
   // transposed back when its operand was stored transposed; the GEMM flags do it for free.
   if (wanted(da)) {
@@ -144,21 +176,8 @@ void gemm_backward(const Tensor& dy, const Tensor& a, const Tensor& b, const Ten
   if (wanted(dc)) {
     ENGINE_CHECK(c.defined(), op, ": dc requested but C is missing");
     check_grad(*dc, c, op + ": dc");
-    // dC = beta * dY summed over C's broadcast dims, accumulated in double.
-    std::vector<double> sum(static_cast<size_t>(d.c_rows * d.c_cols), 0.0);
-    for (int64_t i = 0; i < d.M; ++i) {
-      double* s = sum.data() + (d.c_rows == 1 ? 0 : i * d.c_cols);
-      const float* gi = g + i * d.N;
-      if (d.c_cols == 1) {
-        double acc = 0.0;
-        for (int64_t j = 0; j < d.N; ++j) acc += gi[j];
-        s[0] += acc;
-      } else {
-        for (int64_t j = 0; j < d.N; ++j) s[j] += gi[j];
-      }
-    }
-    float* out = dc->data<float>();
-    for (size_t i = 0; i < sum.size(); ++i) out[i] += static_cast<float>(at.beta * sum[i]);
+    // dC += beta * dY summed over C's broadcast dims.
+    kernels.sum_to(g, d.M, d.N, d.c_rows, d.c_cols, at.beta, dc->data<float>());
   }
 }
 

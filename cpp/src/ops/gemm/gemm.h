@@ -15,9 +15,17 @@
 
 namespace engine {
 
-// The GEMM routine of every op built on one (Gemm, MatMul).
+// The GEMM routine of every op built on one (Gemm, MatMul), and the two small helpers of
+// the Gemm op that touch tensor data (so that they run where the data is).
 struct GemmKernels {
   void (*gemm)(const GemmArgs& args);
+  // out[i] = scale * x[i * step] for i < n: C's broadcast row or column (or scalar, with
+  // step 0) scaled by beta into a bias for the GEMM epilogue.
+  void (*scaled_copy)(int64_t n, float scale, const float* x, int64_t step, float* out);
+  // dc[rows, cols] += scale * dy[M, N] summed over the dims where C broadcasts (rows == 1
+  // or cols == 1; rows == M and cols == N sums nothing).
+  void (*sum_to)(const float* dy, int64_t M, int64_t N, int64_t rows, int64_t cols,
+                 float scale, float* dc);
 };
 const KernelTable<GemmKernels>& gemm_kernels();
 

@@ -5,6 +5,7 @@
 
 #include "ops/common.h"
 #include "core/kernel_table.h"
+#include "ops/losses/losses_cuda.h"
 
 namespace engine {
 
@@ -13,10 +14,13 @@ const KernelTable<LossKernels>& loss_kernels() {
       "losses",
       {softmax_cross_entropy_forward_ref, softmax_cross_entropy_backward_ref,
        pointwise_loss_forward_ref, pointwise_loss_backward_ref,
-       categorical_cross_entropy_forward_ref, categorical_cross_entropy_backward_ref},
+       categorical_cross_entropy_forward_ref, categorical_cross_entropy_backward_ref,
+       check_labels_ref, sum_rows_ref},
       {softmax_cross_entropy_forward_cpu, softmax_cross_entropy_backward_cpu,
        pointwise_loss_forward_cpu, pointwise_loss_backward_cpu,
-       categorical_cross_entropy_forward_cpu, categorical_cross_entropy_backward_cpu});
+       categorical_cross_entropy_forward_cpu, categorical_cross_entropy_backward_cpu,
+       check_labels_ref, sum_rows_ref},
+      losses_cuda_kernels<HostGrid>());
   return table;
 }
 
@@ -41,19 +45,27 @@ namespace {
 
 constexpr const char* kCE = "softmax_cross_entropy";
 
-double sum_of(const Tensor& t) {  // serial, in double: the same total on any thread count
-  const float* p = t.data<float>();
-  double s = 0.0;
-  for (int64_t i = 0; i < t.numel(); ++i) s += p[i];
-  return s;
-}
-
-// dloss of a scalar reduction: any single-element tensor.
+// dloss of a scalar reduction: any single-element tensor, read on the host.
 float scalar_dloss(const Tensor& dloss, const std::string& op) {
   check_dense_float(dloss, (op + ": dloss").c_str());
   ENGINE_CHECK(dloss.numel() == 1, op, ": dloss must hold one value for a reduced loss, got ",
                dloss.describe());
-  return dloss.data<float>()[0];
+  return dloss.to(Device::cpu()).data<float>()[0];
+}
+
+// The divisor of a reduction over `count` terms: count for Mean (1 when there are none:
+// their sum is then 0, and the mean 0 rather than 0 / 0), 1 for Sum.
+double reduction_divisor(Reduction r, int64_t count) {
+  return r == Reduction::Mean && count > 0 ? static_cast<double>(count) : 1.0;
+}
+
+// The label check's int64 [3] result on `device`, kept per thread so that a training step
+// allocates nothing once warm.
+const Tensor& label_check_buffer(Device device) {
+  thread_local Tensor buffer;
+  if (!buffer.defined() || buffer.device() != device)
+    buffer = Tensor::empty({3}, DType::Int64, device);
+  return buffer;
 }
 
 void check_output(const Tensor& t, const Shape& shape, const std::string& what) {
@@ -139,14 +151,16 @@ CrossEntropyProblem prepare_cross_entropy(const Tensor& logits, const Tensor& ta
     return p;
   }
   a.labels = target.data<int64_t>();
-  const Shape label_shape = without_class_axis(logits.shape());
-  for (int64_t i = 0; i < target.numel(); ++i) {
-    const int64_t label = a.labels[i];
-    if (label == a.ignore_index) continue;
-    ENGINE_CHECK(label >= 0 && label < a.c, op, ": label ", label, " at ",
-                 position_str(i, label_shape), " is out of range [0, ", a.c, ")");
-    ++p.count;
-  }
+  // Counted and checked where the labels live; the host reads back three numbers.
+  const Tensor& result = label_check_buffer(target.device());
+  loss_kernels().get(target.device()).check_labels(target.numel(), a.labels, a.c,
+                                                   a.ignore_index, result.data<int64_t>());
+  const Tensor host = result.to(Device::cpu());
+  const int64_t* r = host.data<int64_t>();
+  ENGINE_CHECK(r[1] < 0, op, ": label ", r[2], " at ",
+               position_str(r[1], without_class_axis(logits.shape())), " is out of range [0, ",
+               a.c, ")");
+  p.count = r[0];
   return p;
 }
 
@@ -162,16 +176,16 @@ void softmax_cross_entropy_forward(const Tensor& logits, const Tensor& target,
                                    Tensor& loss) {
   const CrossEntropyProblem p = prepare_cross_entropy(logits, target, weight, attrs, kCE);
   check_output(loss, p.loss_shape, "softmax_cross_entropy: loss");
-  const auto kernel = loss_kernels().get(logits.device()).softmax_cross_entropy_forward;
+  const LossKernels& kernels = loss_kernels().get(logits.device());
   if (attrs.reduction == Reduction::None) {
-    kernel(p.args, loss.data<float>());
+    kernels.softmax_cross_entropy_forward(p.args, loss.data<float>());
     return;
   }
-  Tensor per_position = Tensor::empty({p.args.n * p.args.d}, DType::Float32, logits.device());
-  kernel(p.args, per_position.data<float>());
-  double total = sum_of(per_position);
-  if (attrs.reduction == Reduction::Mean) total = p.count > 0 ? total / p.count : 0.0;
-  loss.data<float>()[0] = static_cast<float>(total);
+  const int64_t positions = p.args.n * p.args.d;
+  Tensor per_position = Tensor::empty({positions}, DType::Float32, logits.device());
+  kernels.softmax_cross_entropy_forward(p.args, per_position.data<float>());
+  kernels.sum_rows(1, positions, per_position.data<float>(),
+                   reduction_divisor(attrs.reduction, p.count), loss.data<float>());
 }
 
 void softmax_cross_entropy_backward(const Tensor& dloss, const Tensor& logits,
@@ -280,18 +294,12 @@ void loss_forward(const Tensor& pred, const Tensor& target, const LossAttrs& att
     const CategoricalArgs& a = p.categorical;
     Tensor per_position = Tensor::empty({a.m * a.d}, DType::Float32, pred.device());
     kernels.categorical_forward(a, per_position.data<float>());
-    const float* l = per_position.data<float>();
-    float* out = per_sample.data<float>();
-    for (int64_t n = 0; n < p.samples; ++n) {  // serial, in double, like sum_of
-      double s = 0.0;
-      for (int64_t j = 0; j < p.per_sample; ++j) s += l[n * p.per_sample + j];
-      out[n] = static_cast<float>(p.per_sample > 0 ? s / p.per_sample : 0.0);
-    }
+    kernels.sum_rows(p.samples, p.per_sample, per_position.data<float>(),
+                     reduction_divisor(Reduction::Mean, p.per_sample), per_sample.data<float>());
   }
   if (attrs.reduction == Reduction::None) return;
-  double total = sum_of(per_sample);
-  if (attrs.reduction == Reduction::Mean) total = p.samples > 0 ? total / p.samples : 0.0;
-  loss.data<float>()[0] = static_cast<float>(total);
+  kernels.sum_rows(1, p.samples, per_sample.data<float>(),
+                   reduction_divisor(attrs.reduction, p.samples), loss.data<float>());
 }
 
 void loss_backward(const Tensor& dloss, const Tensor& pred, const Tensor& target,

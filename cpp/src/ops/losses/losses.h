@@ -180,6 +180,18 @@ struct LossKernels {
   void (*categorical_forward)(const CategoricalArgs& a, float* loss);
   void (*categorical_backward)(const CategoricalArgs& a, const float* dloss, int64_t per_sample,
                                float scale, float* dpred, float* dtarget);
+  // Class-index targets: out[0] = how many of the n labels are not ignore_index, out[1] =
+  // the flat index of the first other label outside [0, classes) (-1: none), out[2] = that
+  // label. `out` is int64 [3] on the labels' device, which the op reads back.
+  void (*check_labels)(int64_t n, const int64_t* labels, int64_t classes, int64_t ignore_index,
+                       int64_t* out);
+  // out[r] = (sum of x[r * len, (r + 1) * len)) / divisor for r < rows: the Sum and Mean
+  // reductions (rows = 1) and the categorical loss's per-sample means.
+  void (*sum_rows)(int64_t rows, int64_t len, const float* x, double divisor, float* out);
 };
+// check_labels and sum_rows as serial host loops (sums in double): both host variants.
+void check_labels_ref(int64_t n, const int64_t* labels, int64_t classes, int64_t ignore_index,
+                      int64_t* out);
+void sum_rows_ref(int64_t rows, int64_t len, const float* x, double divisor, float* out);
 
 }  // namespace engine

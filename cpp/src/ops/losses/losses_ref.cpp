@@ -149,4 +149,28 @@ void categorical_cross_entropy_backward_ref(const CategoricalArgs& a, const floa
   }
 }
 
+void check_labels_ref(int64_t n, const int64_t* labels, int64_t classes, int64_t ignore_index,
+                      int64_t* out) {
+  out[0] = 0;
+  out[1] = -1;
+  out[2] = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t label = labels[i];
+    if (label == ignore_index) continue;
+    ++out[0];
+    if ((label < 0 || label >= classes) && out[1] < 0) {
+      out[1] = i;
+      out[2] = label;
+    }
+  }
+}
+
+void sum_rows_ref(int64_t rows, int64_t len, const float* x, double divisor, float* out) {
+  for (int64_t r = 0; r < rows; ++r) {  // serial, in double: the same total on any thread count
+    double s = 0.0;
+    for (int64_t j = 0; j < len; ++j) s += x[r * len + j];
+    out[r] = static_cast<float>(s / divisor);
+  }
+}
+
 }  // namespace engine

@@ -4,12 +4,14 @@
 #include <string>
 
 #include "core/kernel_table.h"
+#include "ops/lrn/lrn_cuda.h"
 
 namespace engine {
 
 const KernelTable<LrnKernels>& lrn_kernels() {
   static const KernelTable<LrnKernels> table("LRN", {lrn_forward_ref, lrn_backward_ref},
-                                             {lrn_forward_cpu, lrn_backward_cpu});
+                                             {lrn_forward_cpu, lrn_backward_cpu},
+                                             lrn_cuda_kernels<HostGrid>());
   return table;
 }
 

@@ -82,9 +82,11 @@ MatMulPlan make_plan(const Tensor& a, const Tensor& b, const std::string& op) {
 bool folds_into_m(const MatMulPlan& p) { return p.b_batches == 1 && p.a_batches == p.count; }
 
 // Runs fn(i) for i in [0, n): in parallel when each item is a small GEMM, else in order
-// so that each GEMM uses every thread itself.
-void for_each_item(int64_t n, int64_t gemm_flops, const std::function<void(int64_t)>& fn) {
-  if (n > 1 && gemm_flops < kSmallGemm) {
+// so that each GEMM uses every thread itself. Always in order on a GPU, whose kernels are
+// launched from the calling thread (its current device and stream).
+void for_each_item(const Device& device, int64_t n, int64_t gemm_flops,
+                   const std::function<void(int64_t)>& fn) {
+  if (device.is_cpu() && n > 1 && gemm_flops < kSmallGemm) {
     parallel_for(n, 1, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) fn(i);
     });
@@ -127,7 +129,7 @@ void matmul_forward(const Tensor& a, const Tensor& b, Tensor& y) {
     gemm(packed_gemm_args(false, false, p.count * p.M, p.N, p.K, 1.0f, A, B, 0.0f, Y));
     return;
   }
-  for_each_item(p.count, sy * p.K, [&](int64_t o) {
+  for_each_item(a.device(), p.count, sy * p.K, [&](int64_t o) {
     gemm(packed_gemm_args(false, false, p.M, p.N, p.K, 1.0f, A + p.a_index[o] * sa,
                           B + p.b_index[o] * sb, 0.0f, Y + o * sy));
   });
@@ -151,9 +153,12 @@ void matmul_backward(const Tensor& dy, const Tensor& a, const Tensor& b, Tensor*
       gemm(packed_gemm_args(false, true, p.count * p.M, p.K, p.N, 1.0f, G, B, 0.0f, dA));
     } else {
       const auto readers = users(p.a_index, p.a_batches);
-      for_each_item(p.a_batches, flops, [&](int64_t ia) {
+      for_each_item(a.device(), p.a_batches, flops, [&](int64_t ia) {
         float* out = dA + ia * sa;
-        if (readers[ia].empty()) std::fill(out, out + sa, 0.0f);
+        // A batch no output reads (a broadcast against an empty dim) gets zeros: a GEMM with
+        // K = 0 writes them wherever the data is.
+        if (readers[ia].empty())
+          gemm(packed_gemm_args(false, true, p.M, p.K, 0, 1.0f, G, B, 0.0f, out));
         float beta = 0.0f;
         for (int64_t o : readers[ia]) {
           gemm(packed_gemm_args(false, true, p.M, p.K, p.N, 1.0f, G + o * sy,
@@ -170,7 +175,7 @@ void matmul_backward(const Tensor& dy, const Tensor& a, const Tensor& b, Tensor*
       gemm(packed_gemm_args(true, false, p.K, p.N, p.count * p.M, 1.0f, A, G, 1.0f, dB));
     } else {
       const auto readers = users(p.b_index, p.b_batches);
-      for_each_item(p.b_batches, flops, [&](int64_t ib) {
+      for_each_item(a.device(), p.b_batches, flops, [&](int64_t ib) {
         for (int64_t o : readers[ib])
           gemm(packed_gemm_args(true, false, p.K, p.N, p.M, 1.0f, A + p.a_index[o] * sa,
                                 G + o * sy, 1.0f, dB + ib * sb));

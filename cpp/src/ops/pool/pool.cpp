@@ -1,6 +1,7 @@
 #include "ops/pool/pool.h"
 
 #include "core/kernel_table.h"
+#include "ops/pool/pool_cuda.h"
 
 namespace engine {
 
@@ -10,7 +11,8 @@ const char* pool_op_name(PoolKind kind) {
 
 const KernelTable<PoolKernels>& pool_kernels() {
   static const KernelTable<PoolKernels> table("pooling", {pool2d_forward_ref, pool2d_backward_ref},
-                                              {pool2d_forward_cpu, pool2d_backward_cpu});
+                                              {pool2d_forward_cpu, pool2d_backward_cpu},
+                                              pool_cuda_kernels<HostGrid>());
   return table;
 }
 

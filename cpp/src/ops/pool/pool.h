@@ -21,6 +21,7 @@
 // Backward functions OVERWRITE dx.
 #pragma once
 
+#include "core/hd.h"
 #include "engine/tensor.h"
 #include "ops/window2d.h"
 
@@ -67,7 +68,7 @@ void pool2d_backward_ref(PoolKind kind, const Window2d& g, bool count_include_pa
 // Whether v replaces best as the running maximum: larger, or the first NaN (which then
 // stays, since nothing compares larger than NaN).
 template <class T>
-inline bool replaces_max(T v, T best) {
+ENGINE_HD inline bool replaces_max(T v, T best) {
   return v > best || (v != v && best == best);
 }
 

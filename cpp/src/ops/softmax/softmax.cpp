@@ -4,6 +4,7 @@
 
 #include "ops/common.h"
 #include "core/kernel_table.h"
+#include "ops/softmax/softmax_cuda.h"
 
 namespace engine {
 
@@ -28,7 +29,8 @@ SoftmaxGeometry softmax_geometry(const Shape& shape, const SoftmaxAttrs& attrs, 
 const KernelTable<SoftmaxKernels>& softmax_kernels() {
   static const KernelTable<SoftmaxKernels> table("Softmax",
                                                  {softmax_forward_ref, softmax_backward_ref},
-                                                 {softmax_forward_cpu, softmax_backward_cpu});
+                                                 {softmax_forward_cpu, softmax_backward_cpu},
+                                                 softmax_cuda_kernels<HostGrid>());
   return table;
 }
 

@@ -1,11 +1,13 @@
 #include "ops/transpose/transpose.h"
 
 #include "core/kernel_table.h"
+#include "ops/transpose/transpose_cuda.h"
 
 namespace engine {
 
 const KernelTable<TransposeKernels>& transpose_kernels() {
-  static const KernelTable<TransposeKernels> table("Transpose", {transpose_ref}, {transpose_cpu});
+  static const KernelTable<TransposeKernels> table("Transpose", {transpose_ref}, {transpose_cpu},
+                                                   transpose_cuda_kernels<HostGrid>());
   return table;
 }
 

@@ -14,6 +14,7 @@
 
 #include "engine/threads.h"
 #include "ops/transpose/transpose.h"
+#include "ops/transpose/transpose_simplify.h"
 
 namespace engine {
 
@@ -21,51 +22,7 @@ namespace {
 
 constexpr int64_t kTile = 32;
 
-struct Simplified {
-  Shape in;                   // merged input dims
-  std::vector<int64_t> perm;  // over the merged dims
-};
-
-Simplified simplify(const Shape& in, const std::vector<int64_t>& perm) {
-  const int r = static_cast<int>(in.size());
-  // Output order of the input axes that are not 1, renumbered 0..m-1.
-  std::vector<int64_t> renum(r, -1);
-  int64_t m = 0;
-  for (int a = 0; a < r; ++a)
-    if (in[a] != 1) renum[a] = m++;
-  std::vector<int64_t> order;  // renumbered input axes, in output order
-  Shape dims(m);
-  for (int a = 0; a < r; ++a)
-    if (renum[a] >= 0) dims[renum[a]] = in[a];
-  for (int k = 0; k < r; ++k)
-    if (renum[perm[k]] >= 0) order.push_back(renum[perm[k]]);
-  // Runs a, a+1, ... in output order become one axis.
-  std::vector<int64_t> heads;  // input axis starting each run, in output order
-  std::vector<int64_t> run_dim;
-  for (size_t k = 0; k < order.size(); ++k) {
-    if (k > 0 && order[k] == order[k - 1] + 1) {
-      run_dim.back() *= dims[order[k]];
-    } else {
-      heads.push_back(order[k]);
-      run_dim.push_back(dims[order[k]]);
-    }
-  }
-  // Merged input axes are the runs sorted by their head.
-  std::vector<int64_t> by_head(heads.size());
-  for (size_t g = 0; g < heads.size(); ++g) by_head[g] = static_cast<int64_t>(g);
-  std::sort(by_head.begin(), by_head.end(),
-            [&](int64_t a, int64_t b) { return heads[a] < heads[b]; });
-  Simplified s;
-  s.in.resize(heads.size());
-  s.perm.resize(heads.size());
-  std::vector<int64_t> pos(heads.size());  // run g -> merged input axis
-  for (size_t i = 0; i < by_head.size(); ++i) {
-    pos[by_head[i]] = static_cast<int64_t>(i);
-    s.in[i] = run_dim[by_head[i]];
-  }
-  for (size_t g = 0; g < heads.size(); ++g) s.perm[g] = pos[g];
-  return s;
-}
+using Simplified = TransposeSimplified;
 
 // Offsets into x and y of the `index`-th element of the output dims listed in `axes`
 // (output positions, the last one fastest).
@@ -125,13 +82,8 @@ void transpose_typed(const Simplified& s, const T* x, T* y) {
     std::memcpy(y, x, n * sizeof(T));
     return;
   }
-  const Shape in_strides = contiguous_strides(s.in);
-  Shape out(r), xs(r);  // output dims, and x's stride along each output axis
-  for (int k = 0; k < r; ++k) {
-    out[k] = s.in[s.perm[k]];
-    xs[k] = in_strides[s.perm[k]];
-  }
-  const Shape ys = contiguous_strides(out);
+  const TransposeStrides st = transpose_strides(s);
+  const Shape &out = st.out, &xs = st.xs, &ys = st.ys;
 
   const int last = r - 1;
   if (s.perm[last] == last) {  // contiguous runs of s.in[last] elements
@@ -176,7 +128,7 @@ void transpose_typed(const Simplified& s, const T* x, T* y) {
 
 void transpose_cpu(const Shape& in, const std::vector<int64_t>& perm, size_t elem_size,
                    const void* x, void* y) {
-  const Simplified s = simplify(in, perm);
+  const Simplified s = transpose_simplify(in, perm);
   if (elem_size == 4)
     transpose_typed(s, static_cast<const uint32_t*>(x), static_cast<uint32_t*>(y));
   else
