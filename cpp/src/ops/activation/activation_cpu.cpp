@@ -1,9 +1,16 @@
-// Float kernels: the formulas of activation_math.h in float, split across threads.
+// Float kernels: the loops of activation_cpu_loops.h, for AVX2/FMA where the CPU has it
+// (activation_cpu_avx2.cpp) and for the baseline ISA otherwise, split across threads.
+#include "core/cpu_features.h"
 #include "engine/threads.h"
-#include "ops/activation/activation_dispatch.h"
-#include "ops/activation/activation_math.h"
+#include "ops/activation/activation_cpu_loops.h"
 
 namespace engine {
+
+void activation_forward_avx2(Activation op, const ActivationAttrs& a, int64_t begin, int64_t end,
+                             const float* x, float* y);
+void activation_backward_avx2(Activation op, const ActivationAttrs& a, int64_t begin,
+                              int64_t end, const float* x, const float* y, const float* dy,
+                              float* dx);
 
 namespace {
 constexpr int64_t kGrain = 1 << 14;
@@ -11,32 +18,15 @@ constexpr int64_t kGrain = 1 << 14;
 
 void activation_forward_cpu(Activation op, const ActivationAttrs& a, int64_t n, const float* x,
                             float* y) {
-  dispatch_activation(op, [&](auto tag) {
-    using M = ActivationMath<decltype(tag)::value>;
-    parallel_for(n, kGrain, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) y[i] = M::f(x[i], a.alpha, a.gamma);
-    });
-  });
+  const auto loop = use_avx2_fma() ? activation_forward_avx2 : activation_forward_loop;
+  parallel_for(n, kGrain, [&](int64_t begin, int64_t end) { loop(op, a, begin, end, x, y); });
 }
 
 void activation_backward_cpu(Activation op, const ActivationAttrs& a, int64_t n, const float* x,
                              const float* y, const float* dy, float* dx) {
-  dispatch_activation(op, [&](auto tag) {
-    constexpr Activation kOp = decltype(tag)::value;
-    using M = ActivationMath<kOp>;
-    parallel_for(n, kGrain, [&](int64_t begin, int64_t end) {
-      if constexpr (kOp == Activation::Relu) {
-        // dy * df(x) compiles to a branch around the multiply; a select between the
-        // loaded dy and 0 vectorizes (and, as df, passes dy where x is NaN).
-        for (int64_t i = begin; i < end; ++i) {
-          const float g = dy[i];
-          dx[i] = x[i] <= 0.0f ? 0.0f : g;
-        }
-      } else {
-        for (int64_t i = begin; i < end; ++i) dx[i] = dy[i] * M::df(x[i], y[i], a.alpha, a.gamma);
-      }
-    });
-  });
+  const auto loop = use_avx2_fma() ? activation_backward_avx2 : activation_backward_loop;
+  parallel_for(n, kGrain,
+               [&](int64_t begin, int64_t end) { loop(op, a, begin, end, x, y, dy, dx); });
 }
 
 }  // namespace engine

@@ -1,0 +1,44 @@
+// The CPU activation loops over [begin, end): the formulas of activation_math.h in float
+// with FastMath's exp, expm1, tanh and log1p, so that every loop vectorizes. Included by
+// activation_cpu.cpp (baseline ISA) and activation_cpu_avx2.cpp (AVX2/FMA): the anonymous
+// namespace gives each its own copy, compiled for its ISA.
+#pragma once
+
+#include "cpu/fast_math.h"
+#include "ops/activation/activation_dispatch.h"
+#include "ops/activation/activation_math.h"
+
+namespace engine {
+namespace {
+
+void activation_forward_loop(Activation op, const ActivationAttrs& a, int64_t begin,
+                             int64_t end, const float* x, float* y) {
+  dispatch_activation(op, [&](auto tag) {
+    using M = ActivationMath<decltype(tag)::value>;
+    for (int64_t i = begin; i < end; ++i)
+      y[i] = M::template f<float, FastMath>(x[i], a.alpha, a.gamma);
+  });
+}
+
+void activation_backward_loop(Activation op, const ActivationAttrs& a, int64_t begin,
+                              int64_t end, const float* x, const float* y, const float* dy,
+                              float* dx) {
+  dispatch_activation(op, [&](auto tag) {
+    constexpr Activation kOp = decltype(tag)::value;
+    using M = ActivationMath<kOp>;
+    if constexpr (kOp == Activation::Relu) {
+      // dy * df(x) compiles to a branch around the multiply; a select between the loaded
+      // dy and 0 vectorizes (and, as df, passes dy where x is NaN).
+      for (int64_t i = begin; i < end; ++i) {
+        const float g = dy[i];
+        dx[i] = x[i] <= 0.0f ? 0.0f : g;
+      }
+    } else {
+      for (int64_t i = begin; i < end; ++i)
+        dx[i] = dy[i] * M::template df<float, FastMath>(x[i], y[i], a.alpha, a.gamma);
+    }
+  });
+}
+
+}  // namespace
+}  // namespace engine
