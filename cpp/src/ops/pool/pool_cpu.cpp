@@ -157,13 +157,15 @@ void run_planes(const Window2d& g, bool include_pad, int64_t planes, const float
 }
 
 // The CNN workhorse, 2x2 windows at stride 2 that all lie inside the input: no per-window
-// bookkeeping, and the same max order as MaxCpu so that results (NaN included) match.
+// bookkeeping. The max keeps MaxCpu's order (so results, NaN included, match), the average
+// AverageCpu's order of summation.
 bool is_plain_2x2(const Window2d& g) {
   return g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.DH == 1 && g.DW == 1 &&
          g.PT == 0 && g.PL == 0 && g.PB == 0 && g.PR == 0 && 2 * g.OH <= g.H && 2 * g.OW <= g.W;
 }
 
-void max_pool_2x2(const Window2d& g, int64_t planes, const float* x, float* y) {
+template <PoolKind kKind>
+void pool_2x2(const Window2d& g, int64_t planes, const float* x, float* y) {
   const int64_t in_plane = g.H * g.W, out_plane = g.OH * g.OW;
   parallel_for(planes, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, out_plane * 4)),
                [&](int64_t begin, int64_t end) {
@@ -172,6 +174,12 @@ void max_pool_2x2(const Window2d& g, int64_t planes, const float* x, float* y) {
                      const float* r0 = x + p * in_plane + 2 * oh * g.W;
                      const float* r1 = r0 + g.W;
                      float* out = y + p * out_plane + oh * g.OW;
+                     if constexpr (kKind == PoolKind::Average) {
+                       for (int64_t ow = 0; ow < g.OW; ++ow)
+                         out[ow] = (((r0[2 * ow] + r0[2 * ow + 1]) + r1[2 * ow]) + r1[2 * ow + 1]) *
+                                   0.25f;
+                       continue;
+                     }
                      // A plain max, and beside it whether the row met a NaN (rare: the
                      // row is then redone so that NaN wins its windows).
                      int nan = 0;
@@ -193,8 +201,10 @@ void max_pool_2x2(const Window2d& g, int64_t planes, const float* x, float* y) {
 
 void pool2d_forward_cpu(PoolKind kind, const Window2d& g, bool count_include_pad,
                         int64_t planes, const float* x, float* y) {
-  if (kind == PoolKind::Max && is_plain_2x2(g))
-    max_pool_2x2(g, planes, x, y);
+  if (is_plain_2x2(g) && kind == PoolKind::Max)
+    pool_2x2<PoolKind::Max>(g, planes, x, y);
+  else if (is_plain_2x2(g))
+    pool_2x2<PoolKind::Average>(g, planes, x, y);
   else if (kind == PoolKind::Max)
     run_planes<MaxCpu, false>(g, count_include_pad, planes, x, nullptr, y);
   else
