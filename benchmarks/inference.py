@@ -36,7 +36,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-MODELS = ("mlp", "cnn", "cnn_bn")
+MODELS = ("mlp", "cnn", "cnn_bn", "lenet")
 
 
 # --- models -------------------------------------------------------------------------------
@@ -72,6 +72,13 @@ def build_model(kind, seed=0):
                 layer.beta.assign(rng.uniform(-0.2, 0.2, c).astype(np.float32))
                 layer.moving_mean.assign(rng.uniform(-0.1, 0.1, c).astype(np.float32))
                 layer.moving_variance.assign(rng.uniform(0.5, 2.0, c).astype(np.float32))
+    elif kind == "lenet":  # LeNet-5: tanh and average pooling
+        model = engine.Sequential([
+            engine.Input((1, 28, 28)),
+            L.Conv2D(6, 5, padding="same", activation="tanh"), L.AvgPool2D(2),
+            L.Conv2D(16, 5, activation="tanh"), L.AvgPool2D(2),
+            L.Flatten(), L.Dense(120, activation="tanh"), L.Dense(84, activation="tanh"),
+            L.Dense(10, activation="softmax")])
     else:
         raise ValueError(f"unknown model {kind!r}")
     return model
@@ -93,6 +100,8 @@ def torch_model(model, logits=False):
             return []
         if name == "relu":
             return [nn.ReLU()]
+        if name == "tanh":
+            return [nn.Tanh()]
         if name == "softmax":
             return [nn.Softmax(dim=-1)]
         raise ValueError(f"torch_model: activation {name!r} not mapped")
@@ -128,6 +137,10 @@ def torch_model(model, logits=False):
             if layer.padding != "valid":
                 raise ValueError("torch_model: only padding='valid' pools")
             mods.append(nn.MaxPool2d(layer.pool_size, layer.strides))
+        elif isinstance(layer, L.AvgPool2D):
+            if layer.padding != "valid":
+                raise ValueError("torch_model: only padding='valid' pools")
+            mods.append(nn.AvgPool2d(layer.pool_size, layer.strides))
         elif isinstance(layer, L.BatchNormalization):
             bn = nn.BatchNorm2d(layer.gamma.shape[0], eps=layer.epsilon, momentum=1.0 - layer.momentum)
             bn.weight.data = tensor(layer.gamma.numpy())
