@@ -14,18 +14,17 @@ int64_t channel_grain(const Window2d& g) {
   return std::max<int64_t>(1, (int64_t{1} << 15) / std::max<int64_t>(per_channel, 1));
 }
 
-// Walks every (channel, kh, kw, oh) row of col, calling fn(col offset of the row, x offset
-// of the input row it reads or -1 when that row is padding, valid span along the row).
-// One walk serves both directions, so the index arithmetic exists once.
+// Walks every (channel, kh, kw, oh) row of col (rows `ld` apart), calling fn(col offset of
+// the row, x offset of the input row it reads or -1 when that row is padding, valid span
+// along the row). One walk serves both directions, so the index arithmetic exists once.
 template <class Fn>
-void for_each_col_row(const Window2d& g, int64_t c_begin, int64_t c_end, Fn&& fn) {
-  const int64_t P = g.OH * g.OW;
+void for_each_col_row(const Window2d& g, int64_t ld, int64_t c_begin, int64_t c_end, Fn&& fn) {
   for (int64_t c = c_begin; c < c_end; ++c) {
     for (int64_t kh = 0; kh < g.KH; ++kh) {
       const TapSpan rows = tap_span(g.OH, g.H, g.SH, g.PT, kh, g.DH);
       for (int64_t kw = 0; kw < g.KW; ++kw) {
         const TapSpan cols = tap_span(g.OW, g.W, g.SW, g.PL, kw, g.DW);
-        const int64_t row0 = ((c * g.KH + kh) * g.KW + kw) * P;
+        const int64_t row0 = ((c * g.KH + kh) * g.KW + kw) * ld;
         for (int64_t oh = 0; oh < g.OH; ++oh) {
           // Only rows inside the span have an input row (outside it, the product with a
           // huge stride would overflow).
@@ -40,9 +39,9 @@ void for_each_col_row(const Window2d& g, int64_t c_begin, int64_t c_end, Fn&& fn
 
 }  // namespace
 
-void im2col(const Window2d& g, int64_t C, const float* x, float* col) {
+void im2col(const Window2d& g, int64_t C, const float* x, float* col, int64_t ld) {
   parallel_for(C, channel_grain(g), [&](int64_t c0, int64_t c1) {
-    for_each_col_row(g, c0, c1, [&](int64_t col_off, int64_t x_off, const TapSpan& s) {
+    for_each_col_row(g, ld, c0, c1, [&](int64_t col_off, int64_t x_off, const TapSpan& s) {
       float* dst = col + col_off;
       if (x_off < 0) {
         std::memset(dst, 0, sizeof(float) * g.OW);
@@ -60,10 +59,10 @@ void im2col(const Window2d& g, int64_t C, const float* x, float* col) {
   });
 }
 
-void col2im(const Window2d& g, int64_t C, const float* col, float* x) {
+void col2im(const Window2d& g, int64_t C, const float* col, float* x, int64_t ld) {
   // Channels own disjoint planes of x, so chunks never write the same element.
   parallel_for(C, channel_grain(g), [&](int64_t c0, int64_t c1) {
-    for_each_col_row(g, c0, c1, [&](int64_t col_off, int64_t x_off, const TapSpan& s) {
+    for_each_col_row(g, ld, c0, c1, [&](int64_t col_off, int64_t x_off, const TapSpan& s) {
       if (x_off < 0) return;
       const float* src = col + col_off;
       float* dst = x + x_off + s.in0;

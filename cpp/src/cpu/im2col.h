@@ -13,9 +13,10 @@
 
 namespace engine {
 
-// x [C, H, W] (one image, the channels of one group) -> col [C*KH*KW, OH*OW].
-void im2col(const Window2d& g, int64_t C, const float* x, float* col);
-// col [C*KH*KW, OH*OW] -> x [C, H, W], accumulating (x += scatter(col)).
-void col2im(const Window2d& g, int64_t C, const float* col, float* x);
+// x [C, H, W] (one image, the channels of one group) -> col [C*KH*KW, OH*OW], whose rows
+// lie `ld` floats apart (ld >= OH*OW: several images' columns side by side in one matrix).
+void im2col(const Window2d& g, int64_t C, const float* x, float* col, int64_t ld);
+// col [C*KH*KW, OH*OW] (rows `ld` apart) -> x [C, H, W], accumulating (x += scatter(col)).
+void col2im(const Window2d& g, int64_t C, const float* col, float* x, int64_t ld);
 
 }  // namespace engine

@@ -1,7 +1,8 @@
 // Optimized kernels. Three routes:
-//  - generic: per image and group, im2col then one GEMM (y = w * col, bias in the GEMM
-//    epilogue); backward dcol = w^T * dy then col2im, and dw += dy * col^T;
-//  - 1x1, stride 1, no pads: x already is the col matrix, the GEMM reads it directly;
+//  - generic: per group and chunk of images, im2col then one GEMM (y = w * col, bias in the
+//    GEMM epilogue); backward dcol = w^T * dy then col2im, and dw += dy * col^T. A chunk is
+//    one image, or several side by side when an image has few output pixels;
+//  - 1x1, stride 1, no pads, one image a chunk: x already is the col matrix;
 //  - depthwise (one input channel per group): direct loops over the valid span of each
 //    tap, no lowering (a GEMM with K = KH*KW would be all overhead).
 // Threads go over images and groups when there are enough of them; otherwise the loop is
@@ -11,6 +12,7 @@
 #include <mutex>
 #include <vector>
 
+#include "core/checked.h"
 #include "cpu/gemm.h"
 #include "cpu/im2col.h"
 #include "cpu/workspace.h"
@@ -43,83 +45,155 @@ int64_t outer_grain(int64_t items) {
   return items >= get_num_threads() ? 1 : std::max<int64_t>(items, 1);
 }
 
-// Scratch for one im2col matrix (one image, one group: bounded by a single image) and for
-// a thread's partial weight gradient; per thread, reused by every later call.
+// Images per GEMM. Layers with few output pixels (the deep layers of a ResNet: 2x2 at a
+// 64x64 input) would multiply the whole weight matrix, packed anew, by a handful of
+// columns per image; their images go side by side into one col matrix instead.
+int64_t images_per_gemm(const GroupGemm& l, int64_t N) {
+  constexpr int64_t kColumns = 256;                // enough for the GEMM's blocking
+  constexpr int64_t kMaxColFloats = int64_t(1) << 22;  // 16 MiB of col
+  if (l.P >= kColumns || N <= 1) return 1;
+  const int64_t by_columns = ceil_div(kColumns, l.P);
+  const int64_t by_memory = std::max<int64_t>(1, kMaxColFloats / std::max<int64_t>(1, l.K * l.P));
+  return std::min({by_columns, by_memory, N});
+}
+
+// A GEMM's share of the batch: images n0 .. n0+nb-1 of group g, their columns side by side
+// (cols = nb * P). With one image the operands are the tensors themselves (and, for a
+// direct convolution, x itself is col); with several, col and the y/dy blocks are gathered
+// into per-thread scratch.
+struct Chunk {
+  int64_t n0, nb, g, cols;
+};
+
+// Scratch per thread, reused by every later call: the col matrix, the gathered y or dy
+// block, and a thread's partial weight gradient.
 thread_local Workspace t_col;
+thread_local Workspace t_block;
 thread_local Workspace t_partial_dw;
 
-float* col_scratch(const GroupGemm& l) { return l.direct ? nullptr : t_col.get(l.K * l.P); }
+// Calls fn(chunk) for every (images, group) chunk, threads over them when there are
+// enough, else serially (the GEMM threads inside).
+template <class Fn>
+void for_each_chunk(const ConvShape& s, const GroupGemm& l, Fn&& fn) {
+  const int64_t per = images_per_gemm(l, s.N);
+  const int64_t chunks = ceil_div(s.N, per), items = chunks * s.G;
+  parallel_for(items, outer_grain(items), [&](int64_t begin, int64_t end) {
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t n0 = item / s.G * per, nb = std::min(per, s.N - n0);
+      fn(Chunk{n0, nb, item % s.G, nb * l.P});
+    }
+  });
+}
+
+// col [K, cols] of the chunk's images (x itself for one image of a direct convolution).
+const float* lower(const ConvShape& s, const GroupGemm& l, const Chunk& c, const float* x) {
+  const float* x0 = x + (c.n0 * s.C + c.g * l.Cg) * l.HW;
+  if (l.direct && c.nb == 1) return x0;
+  float* col = t_col.get(l.K * c.cols);
+  for (int64_t i = 0; i < c.nb; ++i) im2col(s.win, l.Cg, x0 + i * s.C * l.HW, col + i * l.P, c.cols);
+  return col;
+}
+
+// The chunk's [OCg, P] blocks of an [N, OC, P] tensor t, side by side as [OCg, cols]: t
+// itself for one image, else `block` filled from t (gather) or later written back into it.
+float* block_of(const ConvShape& s, const GroupGemm& l, const Chunk& c, const float* t) {
+  const float* t0 = t + (c.n0 * s.OC + c.g * l.OCg) * l.P;
+  return c.nb == 1 ? const_cast<float*>(t0) : t_block.get(l.OCg * c.cols);
+}
+void gather_block(const ConvShape& s, const GroupGemm& l, const Chunk& c, const float* t,
+                  float* block) {
+  if (c.nb == 1) return;
+  for (int64_t i = 0; i < c.nb; ++i)
+    for (int64_t o = 0; o < l.OCg; ++o)
+      std::memcpy(block + o * c.cols + i * l.P, t + ((c.n0 + i) * s.OC + c.g * l.OCg + o) * l.P,
+                  sizeof(float) * l.P);
+}
+void scatter_block(const ConvShape& s, const GroupGemm& l, const Chunk& c, const float* block,
+                   float* t) {
+  if (c.nb == 1) return;
+  for (int64_t i = 0; i < c.nb; ++i)
+    for (int64_t o = 0; o < l.OCg; ++o)
+      std::memcpy(t + ((c.n0 + i) * s.OC + c.g * l.OCg + o) * l.P, block + o * c.cols + i * l.P,
+                  sizeof(float) * l.P);
+}
 
 void forward_gemm(const ConvShape& s, const float* x, const float* w, const float* b, float* y) {
   const GroupGemm l(s);
-  const int64_t items = s.N * s.G;
-  parallel_for(items, outer_grain(items), [&](int64_t begin, int64_t end) {
-    float* col = col_scratch(l);
-    for (int64_t item = begin; item < end; ++item) {
-      const int64_t n = item / s.G, g = item % s.G;
-      const float* xg = x + (n * s.C + g * l.Cg) * l.HW;
-      if (!l.direct) im2col(s.win, l.Cg, xg, col);
-      GemmArgs a = gemm_args(l.OCg, l.P, l.K, w + g * l.OCg * l.K, l.K, l.direct ? xg : col, l.P,
-                             y + (n * s.OC + g * l.OCg) * l.P, l.P);
-      if (b) a.epilogue.row_bias = b + g * l.OCg;
-      a.epilogue.relu = s.relu;
-      gemm_cpu(a);
-    }
+  for_each_chunk(s, l, [&](const Chunk& c) {
+    const float* col = lower(s, l, c, x);
+    float* out = block_of(s, l, c, y);
+    // out [OCg, cols] = w_g [OCg, K] * col [K, cols], bias and a fused Relu in the epilogue
+    GemmArgs a = gemm_args(l.OCg, c.cols, l.K, w + c.g * l.OCg * l.K, l.K, col, c.cols, out,
+                           c.cols);
+    if (b) a.epilogue.row_bias = b + c.g * l.OCg;
+    a.epilogue.relu = s.relu;
+    gemm_cpu(a);
+    scatter_block(s, l, c, out, y);
   });
 }
 
 void backward_data_gemm(const ConvShape& s, const float* dy, const float* w, float* dx) {
   const GroupGemm l(s);
-  const int64_t items = s.N * s.G;
-  parallel_for(items, outer_grain(items), [&](int64_t begin, int64_t end) {
-    float* dcol = col_scratch(l);
-    for (int64_t item = begin; item < end; ++item) {
-      const int64_t n = item / s.G, g = item % s.G;
-      float* dxg = dx + (n * s.C + g * l.Cg) * l.HW;
-      // dcol [K, P] = w_g^T [K, OCg] * dy_g [OCg, P]
-      GemmArgs a = gemm_args(l.K, l.P, l.OCg, w + g * l.OCg * l.K, l.K,
-                             dy + (n * s.OC + g * l.OCg) * l.P, l.P, l.direct ? dxg : dcol, l.P);
-      a.trans_a = true;
-      gemm_cpu(a);
-      if (!l.direct) {
-        std::fill(dxg, dxg + l.Cg * l.HW, 0.0f);
-        col2im(s.win, l.Cg, dcol, dxg);
-      }
+  for_each_chunk(s, l, [&](const Chunk& c) {
+    float* dyc = block_of(s, l, c, dy);
+    gather_block(s, l, c, dy, dyc);
+    float* dx0 = dx + (c.n0 * s.C + c.g * l.Cg) * l.HW;
+    // dcol [K, cols] = w_g^T [K, OCg] * dy [OCg, cols]; a direct convolution of one image
+    // writes dx itself.
+    const bool in_place = l.direct && c.nb == 1;
+    float* dcol = in_place ? dx0 : t_col.get(l.K * c.cols);
+    GemmArgs a = gemm_args(l.K, c.cols, l.OCg, w + c.g * l.OCg * l.K, l.K, dyc, c.cols, dcol,
+                           c.cols);
+    a.trans_a = true;
+    gemm_cpu(a);
+    if (in_place) return;
+    for (int64_t i = 0; i < c.nb; ++i) {
+      float* dxi = dx0 + i * s.C * l.HW;
+      std::fill(dxi, dxi + l.Cg * l.HW, 0.0f);
+      col2im(s.win, l.Cg, dcol + i * l.P, dxi, c.cols);
     }
   });
 }
 
 void backward_weight_gemm(const ConvShape& s, const float* dy, const float* x, float* dw) {
   const GroupGemm l(s);
-  const int64_t items = s.N * s.G, w_size = s.OC * l.K;
-  // Threading over images costs one private dw per thread; do it only while that is no
-  // bigger than one image's col matrix, else let the (then large) GEMM thread inside.
-  const int64_t grain = w_size <= l.K * l.P ? outer_grain(items) : items;
+  const int64_t w_size = s.OC * l.K;
+  // Threads over the chunks each sum into a private dw, merged at the end; that pays only
+  // while a dw is no bigger than one chunk's col matrix, else one chunk at a time with the
+  // (then large) GEMM threading inside.
+  const int64_t per = images_per_gemm(l, s.N);
+  const int64_t items = ceil_div(s.N, per) * s.G;
+  const bool private_dw = outer_grain(items) == 1 && items > 1 && w_size <= l.K * l.P * per;
   std::mutex merge;
-  parallel_for(items, grain, [&](int64_t begin, int64_t end) {
-    // Chunks sum into a private dw, merged once at the end; a lone chunk adds in place.
-    const bool alone = begin == 0 && end == items;
-    float* acc = dw;
-    if (!alone) {
-      acc = t_partial_dw.get(w_size);
-      std::fill(acc, acc + w_size, 0.0f);
+  auto accumulate = [&](const Chunk& c, float* acc) {
+    const float* col = lower(s, l, c, x);
+    float* dyc = block_of(s, l, c, dy);
+    gather_block(s, l, c, dy, dyc);
+    // dw_g [OCg, K] += dy [OCg, cols] * col^T [cols, K]
+    GemmArgs a = gemm_args(l.OCg, l.K, c.cols, dyc, c.cols, col, c.cols, acc + c.g * l.OCg * l.K,
+                           l.K);
+    a.trans_b = true;
+    a.beta = 1.0f;
+    gemm_cpu(a);
+  };
+  if (!private_dw) {
+    for (int64_t item = 0; item < items; ++item) {
+      const int64_t n0 = item / s.G * per, nb = std::min(per, s.N - n0);
+      accumulate(Chunk{n0, nb, item % s.G, nb * l.P}, dw);
     }
-    float* col = col_scratch(l);
+    return;
+  }
+  parallel_for(items, 1, [&](int64_t begin, int64_t end) {
+    const bool alone = begin == 0 && end == items;  // one thread: add in place
+    float* acc = alone ? dw : t_partial_dw.get(w_size);
+    if (!alone) std::fill(acc, acc + w_size, 0.0f);
     for (int64_t item = begin; item < end; ++item) {
-      const int64_t n = item / s.G, g = item % s.G;
-      const float* xg = x + (n * s.C + g * l.Cg) * l.HW;
-      if (!l.direct) im2col(s.win, l.Cg, xg, col);
-      // dw_g [OCg, K] += dy_g [OCg, P] * col^T [P, K]
-      GemmArgs a = gemm_args(l.OCg, l.K, l.P, dy + (n * s.OC + g * l.OCg) * l.P, l.P,
-                             l.direct ? xg : col, l.P, acc + g * l.OCg * l.K, l.K);
-      a.trans_b = true;
-      a.beta = 1.0f;
-      gemm_cpu(a);
+      const int64_t n0 = item / s.G * per, nb = std::min(per, s.N - n0);
+      accumulate(Chunk{n0, nb, item % s.G, nb * l.P}, acc);
     }
-    if (!alone) {
-      std::lock_guard<std::mutex> lock(merge);
-      for (int64_t i = 0; i < w_size; ++i) dw[i] += acc[i];
-    }
+    if (alone) return;
+    std::lock_guard<std::mutex> lock(merge);
+    for (int64_t i = 0; i < w_size; ++i) dw[i] += acc[i];
   });
 }
 
