@@ -230,7 +230,12 @@ class Model(TrainerMixin, Layer):
         return tuple(w.trainable and layer.trainable and self.trainable
                      for layer in self._layers for w in layer.weights)
 
-    def _get_executor(self):
+    def _get_executor(self, inference_only=False):
+        """The executor of the current graph. Which weights are trainable changes the graph
+        (gradients, frozen layers) but not what inference computes, so inference calls skip
+        that check, a walk over every weight, while an executor exists."""
+        if inference_only and self._executor is not None:
+            return self._executor
         key = self._trainable_state()
         if self._executor is None or key != self._trainable_key:
             builder, self._input_names, self._output_names = self._build_graph()
@@ -266,7 +271,7 @@ class Model(TrainerMixin, Layer):
     def _run(self, arrays, training=False):
         if arrays and all(a.ndim > 0 and a.shape[0] == 0 for a in arrays):
             return self._empty_outputs(arrays, training)
-        return self._get_executor().run(list(arrays), training)
+        return self._get_executor(inference_only=not training).run(list(arrays), training)
 
     def _empty_outputs(self, arrays, training):
         """The outputs for zero samples. They come from the layers' shape rules applied to the
@@ -299,6 +304,9 @@ class Model(TrainerMixin, Layer):
         if any(a.shape[0] != n for a in arrays):
             raise ValueError(f"{self.name}: inputs have different numbers of samples {[a.shape[0] for a in arrays]}")
         batch_size = 32 if batch_size is None else _args.positive_int(self, "batch_size", batch_size)
+        if 0 < n <= batch_size:  # one call; its outputs are fresh arrays
+            outs = self._run(arrays)
+            return outs[0] if self._single_output else list(outs)
         chunks = [[] for _ in self.outputs]
         # Zero samples still make one (empty) call: it gives the outputs' shapes.
         for start in range(0, max(n, 1), batch_size):
