@@ -52,8 +52,34 @@ def get_num_threads() -> int:
     return _core.get_num_threads()
 
 
+def _package_dir():
+    # The folder of the compiled core, the installed package (a source checkout runs with
+    # the installed copy's extension, see _locate_core).
+    return _os.path.dirname(_os.path.abspath(_core.__file__))
+
+
+def get_include() -> str:
+    """The folder of the C and C++ headers installed with the package (engine/session.h,
+    engine/c_api.h, ...): compile with -I<this folder>."""
+    return _os.path.join(_package_dir(), "include")
+
+
+def get_library_dir() -> str:
+    """The folder holding libengine.so: link with -L<this folder> -lengine, and let the
+    program find it at run time (-Wl,-rpath,<this folder> or LD_LIBRARY_PATH)."""
+    return _package_dir()
+
+
+def get_cmake_dir() -> str:
+    """The folder of engineConfig.cmake: cmake -Dengine_DIR=<this folder>, then
+    find_package(engine) and target_link_libraries(app PRIVATE engine::engine). The
+    pkg-config file is in ../../pkgconfig from here."""
+    return _os.path.join(_package_dir(), "lib", "cmake", "engine")
+
+
 __all__ = [
-    "Input", "Model", "Sequential", "activations", "callbacks", "clone_model", "constraints", "cuda", "datasets",
-    "get_num_threads", "initializers", "layers", "load_model", "losses", "metrics", "models", "onnx", "ops",
+    "Input", "Model", "Sequential", "activations", "callbacks", "clone_model", "constraints",
+    "cuda", "datasets", "get_cmake_dir", "get_include", "get_library_dir", "get_num_threads",
+    "initializers", "layers", "load_model", "losses", "metrics", "models", "onnx", "ops",
     "optimizers", "regularizers", "schedules", "set_num_threads", "set_seed", "__version__",
 ]

@@ -16,6 +16,7 @@ PUBLIC = {
     "export.h": "core", "status.h": "core", "device.h": "core", "tensor.h": "core",
     "threads.h": "core", "runtime.h": "core", "ir.h": "core", "cuda.h": "core", "ops.h": "ops",
     "optimizer.h": "optim", "graph.h": "graph", "onnx.h": "onnx", "engine.h": "api",
+    "session.h": "api", "c_api.h": "api", "npy.h": "api",
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)

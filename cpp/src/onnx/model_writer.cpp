@@ -1,12 +1,10 @@
 // OnnxModel -> ModelProto bytes. Fields are written in field-number order and maps in key
 // order, so the same model always gives the same bytes. Tensor data is referenced, not
 // copied, until it reaches the file.
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <set>
 
+#include "core/file_io.h"
 #include "engine/onnx.h"
 #include "onnx/onnx_common.h"
 #include "onnx/wire.h"
@@ -165,36 +163,6 @@ Writer model_proto(const OnnxModel& m, TensorStore& store) {
   return w;
 }
 
-// Writes the pieces to `path`.tmp, then renames it over `path`; on any failure the
-// temporary file is removed and `path` is untouched.
-template <class Emit>
-void atomic_write(const std::string& path, Emit&& emit) {
-  const std::string tmp = path + ".tmp";
-  std::FILE* file = std::fopen(tmp.c_str(), "wb");
-  if (!file) fail_os(errno, path, str("onnx: cannot open '", tmp, "' for writing"));
-  int err = 0;
-  try {
-    emit([&](const void* data, size_t n) {
-      if (err == 0 && n > 0 && std::fwrite(data, 1, n, file) != n) err = errno ? errno : EIO;
-    });
-  } catch (...) {
-    std::fclose(file);
-    std::remove(tmp.c_str());
-    throw;
-  }
-  if (std::fflush(file) != 0 && err == 0) err = errno;
-  if (std::fclose(file) != 0 && err == 0) err = errno;
-  if (err != 0) {
-    std::remove(tmp.c_str());
-    fail_os(err, path, str("onnx: cannot write '", tmp, "'"));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    err = errno;
-    std::remove(tmp.c_str());
-    fail_os(err, path, str("onnx: cannot rename '", tmp, "' to '", path, "'"));
-  }
-}
-
 }  // namespace
 
 std::string onnx_serialize(const OnnxModel& model) {
@@ -230,7 +198,7 @@ void onnx_write(const OnnxModel& model, const std::string& path, const OnnxWrite
 
   if (!store.external.empty()) {
     const std::string data_path = (model_path.parent_path() / location).string();
-    atomic_write(data_path, [&](auto&& sink) {
+    atomic_write(data_path, "onnx", [&](const ByteSink& sink) {
       static const char zeros[kExternalAlign] = {};
       uint64_t at = 0;
       for (const auto& entry : store.external) {
@@ -240,7 +208,7 @@ void onnx_write(const OnnxModel& model, const std::string& path, const OnnxWrite
       }
     });
   }
-  atomic_write(path, [&](auto&& sink) { w.for_each(sink); });
+  atomic_write(path, "onnx", [&](const ByteSink& sink) { w.for_each(sink); });
 }
 
 }  // namespace engine
