@@ -224,6 +224,19 @@ TEST_CASE(inference_matches_a_direct_executor_run) {
   from_file.run_into({x}, {engine::host_view(out.data(), {10, 3})});
   CHECK(std::memcmp(out.data(), want.data<float>(), out.size() * sizeof(float)) == 0);
 
+  // Planned for the batch size when made: the same outputs, and the first run of that size
+  // allocates nothing new.
+  engine::SessionOptions planned;
+  planned.batch_size = 10;
+  const engine::InferenceSession warm = engine::InferenceSession::from_file(path, planned);
+  const int64_t before = engine::Storage::allocation_count();
+  const Tensor got = warm.run({x})[0];
+  CHECK(same(got, want));
+  CHECK(engine::Storage::allocation_count() - before <= 2);  // the output and its host copy
+  planned.batch_size = -1;
+  expect_error([&] { engine::InferenceSession::from_file(path, planned); }, ErrorKind::Value,
+               "batch_size must be >= 0");
+
   // A moved session runs; the moved-from one says so instead of crashing.
   engine::InferenceSession moved = engine::InferenceSession::from_file(path);
   engine::InferenceSession target = std::move(moved);

@@ -30,7 +30,9 @@ namespace engine {
 
 struct SessionOptions {
   Device device = Device::cpu();
-  int threads = 0;  // > 0: engine::set_num_threads(threads) when the session is made
+  int threads = 0;         // > 0: engine::set_num_threads(threads) when the session is made
+  int64_t batch_size = 0;  // > 0: plan for this batch size when the session is made, so the
+                           // first run of that size does no planning or allocation
 };
 
 // A graph input or output: -1 in the shape marks a dimension of any size (the batch).

@@ -40,6 +40,8 @@ struct LoadedModel {
 
 LoadedModel load_model(OnnxModel model, const std::string& source, const SessionOptions& options) {
   ENGINE_CHECK(options.threads >= 0, "SessionOptions.threads must be >= 0, got ", options.threads);
+  ENGINE_CHECK(options.batch_size >= 0, "SessionOptions.batch_size must be >= 0, got ",
+               options.batch_size);
   if (options.threads > 0) set_num_threads(options.threads);
   OnnxImport imported = onnx_import(model, source);
   model.graph = Graph();
@@ -364,8 +366,26 @@ struct InferenceSession::Impl {
   LoadedModel model;
   std::unique_ptr<Executor> executor;  // runs are thread-safe
 
-  explicit Impl(LoadedModel m)
-      : model(std::move(m)), executor(std::make_unique<Executor>(model.graph)) {}
+  Impl(LoadedModel m, const SessionOptions& options)
+      : model(std::move(m)), executor(std::make_unique<Executor>(model.graph)) {
+    if (options.batch_size > 0) plan_for_batch(options.batch_size);
+  }
+
+  // One run on zeros of that batch size: it plans and allocates what later runs reuse.
+  void plan_for_batch(int64_t batch) const {
+    std::vector<Tensor> zeros;
+    for (const TensorInfo& info : model.inputs) {
+      Shape shape = info.shape;
+      for (size_t d = 0; d < shape.size(); ++d) {
+        if (shape[d] >= 0) continue;
+        ENGINE_CHECK(d == 0, "SessionOptions.batch_size: input '", info.name, "' ",
+                     shape_str(info.shape), " has sizes left open besides the batch");
+        shape[d] = batch;
+      }
+      zeros.push_back(Tensor::zeros(shape, info.dtype));
+    }
+    executor->run(zeros);
+  }
 
   std::vector<Tensor> run(const std::vector<Tensor>& inputs, const char* what) const {
     check_input_count(what, model.inputs, inputs.size());
@@ -381,13 +401,13 @@ InferenceSession::~InferenceSession() = default;
 InferenceSession InferenceSession::from_file(const std::string& onnx_path,
                                              const SessionOptions& options) {
   return InferenceSession(
-      std::make_unique<Impl>(load_model(onnx_read(onnx_path), onnx_path, options)));
+      std::make_unique<Impl>(load_model(onnx_read(onnx_path), onnx_path, options), options));
 }
 
 InferenceSession InferenceSession::from_buffer(const void* data, size_t size,
                                                const SessionOptions& options) {
   return InferenceSession(
-      std::make_unique<Impl>(load_model(parse_buffer(data, size), "<buffer>", options)));
+      std::make_unique<Impl>(load_model(parse_buffer(data, size), "<buffer>", options), options));
 }
 
 const std::vector<TensorInfo>& InferenceSession::inputs() const {
