@@ -4,11 +4,12 @@ from engine.layers.conv import Conv2D
 from engine.layers.core import Activation, Dense, Dropout, Flatten, Identity, LeakyReLU, Reshape
 from engine.layers.merge import Add, Concatenate
 from engine.layers.normalization import BatchNormalization
-from engine.layers.pooling import (AveragePooling2D, AvgPool2D, GlobalAveragePooling2D, MaxPool2D,
-                                   MaxPooling2D)
+from engine.layers.pooling import (AveragePooling2D, AvgPool2D, GlobalAveragePooling2D,
+                                   GlobalAvgPool2D, MaxPool2D, MaxPooling2D)
 
 __all__ = [
     "Activation", "Add", "AveragePooling2D", "AvgPool2D", "BatchNormalization", "Concatenate",
-    "Conv2D", "Dense", "Dropout", "Flatten", "GlobalAveragePooling2D", "Identity", "KerasTensor",
+    "Conv2D", "Dense", "Dropout", "Flatten", "GlobalAveragePooling2D", "GlobalAvgPool2D", "Identity",
+    "KerasTensor",
     "Layer", "LeakyReLU", "MaxPool2D", "MaxPooling2D", "Reshape", "Variable",
 ]

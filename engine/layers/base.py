@@ -211,6 +211,26 @@ class Layer:
     def non_trainable_weights(self):
         return [w for w in self._weights if not (w.trainable and self._trainable)]
 
+    # Keras 3's names for the same lists.
+    @property
+    def variables(self):
+        return self.weights
+
+    @property
+    def trainable_variables(self):
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self):
+        return self.non_trainable_weights
+
+    @property
+    def losses(self):
+        """The weight regularization penalties of this layer (or model) at the current
+        weights, one float per regularized weight, as Keras's `layer.losses` lists them."""
+        return [float(w.regularizer(w.value)) for w in self.weights
+                if getattr(w, "regularizer", None) is not None]
+
     def get_weights(self):
         """Copies of the weights, in creation order (Keras order)."""
         return [w.numpy() for w in self._weights]

@@ -72,3 +72,4 @@ class GlobalAveragePooling2D(Layer):
 
 MaxPooling2D = MaxPool2D
 AveragePooling2D = AvgPool2D
+GlobalAvgPool2D = GlobalAveragePooling2D

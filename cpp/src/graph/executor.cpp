@@ -255,7 +255,9 @@ std::vector<Tensor> Executor::run(const std::vector<Tensor>& inputs, Mode mode) 
   ParamsLock lock(m.params->mutex, mode == Mode::Training);
   Impl::Lease lease(m, m.get_plan(in, mode, GradKind::None));
   RunState& s = lease.state();
-  m.forward(lease.plan(), s, in, RunContext{mode, m.step.load()});
+  // Each training-mode call is a step of its own: Dropout draws fresh masks (the counter
+  // makes the sequence replay from the same seed).
+  m.forward(lease.plan(), s, in, RunContext{mode, mode == Mode::Training ? ++m.step : m.step.load()});
   if (mode == Mode::Training) m.commit(lease.plan(), s);
   std::vector<Tensor> out;
   for (int id : m.g.output_ids) out.push_back(s.values[id].clone());
