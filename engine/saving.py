@@ -302,7 +302,8 @@ def _compile_saved(model, document, arrays):
     losses = [None if l is None else loss(l) for l in c["loss"]]
     model.compile(optimizer=_optimizers.deserialize(c["optimizer"]),
                   loss=losses if len(losses) > 1 else losses[0],
-                  loss_weights=c["loss_weights"], metrics=c["metrics"])
+                  loss_weights=c["loss_weights"], metrics=c["metrics"],
+                  weighted_metrics=c.get("weighted_metrics"))
     slots = [arrays[f"optimizer_{i}"] for i in range(document.get("optimizer_slots", 0))]
     model.optimizer.set_state({"iterations": document["optimizer_iterations"], "slots": slots,
                                "learning_rate": document["optimizer_learning_rate"]})

@@ -176,7 +176,8 @@ class TrainerMixin:
 
     compiled = False
 
-    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, device=None):
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, device=None,
+                weighted_metrics=None):
         """Keras's compile: an optimizer (name or instance), a loss per output (name, Loss,
         list or dict by output name), optional loss weights and metrics. `device` ("cpu",
         "cuda", "cuda:N"; default: where the model is, the CPU unless moved with `to`) is
@@ -193,11 +194,13 @@ class TrainerMixin:
         weights = [1.0] * len(self.outputs) if loss_weights is None else _per_output(self, loss_weights, "loss_weights")
         self._loss_weights = [1.0 if w is None else float(w) for w in weights]
         self._metric_specs = _per_output(self, metrics, "metrics") if metrics is not None else [None] * len(self.outputs)
+        self._weighted_metric_specs = (_per_output(self, weighted_metrics, "weighted_metrics")
+                                       if weighted_metrics is not None else [None] * len(self.outputs))
         self._compile_config = {"optimizer": _optimizers.serialize(self.optimizer),
                                 "loss": [None if l is None else {"class_name": type(l).__name__, "config": l.get_config()}
                                          for l in self._loss_objects],
                                 "loss_weights": self._loss_weights,
-                                "metrics": metrics}
+                                "metrics": metrics, "weighted_metrics": weighted_metrics}
         self._place(device)
         self._train_executor = None
         self._train_key = None
@@ -217,6 +220,7 @@ class TrainerMixin:
         weight = b.unique("sample_weight")
         b.add_input(weight, [-1], "float32")
         target_names, terms = [], []
+        output_terms = []  # (log name, value): each output's own loss, before its loss weight
         for k, (out, loss) in enumerate(zip(output_names, self._loss_objects)):
             if loss is None:
                 continue
@@ -227,6 +231,7 @@ class TrainerMixin:
             per_sample = loss.emit(b, out, target)
             # sum_i w_i * loss_i, with w already divided by the batch size.
             term = b.node("MatMul", [per_sample, weight], name=f"{loss.name}_{k}/weighted")[0]
+            output_terms.append((f"{self.outputs[k].layer_name}_loss", term))
             if self._loss_weights[k] != 1.0:
                 lw = b.constant(np.array(self._loss_weights[k], np.float32), f"loss_weight_{k}")
                 term = b.node("Mul", [term, lw], name=f"{loss.name}_{k}/scaled")[0]
@@ -241,6 +246,10 @@ class TrainerMixin:
         for t in terms[1:]:
             total = b.node("Add", [total, t], name="loss/sum")[0]
         total = b.node("Identity", [total], name=LOSS)[0]
+        # With several losses, Keras also reports each output's: graph outputs before the total.
+        self._output_loss_names = [name for name, _ in output_terms] if len(output_terms) > 1 else []
+        for _, term in output_terms if self._output_loss_names else []:
+            b.add_output(term)
         b.add_output(total)
         return b, input_names, output_names, target_names, weight, total
 
@@ -259,6 +268,7 @@ class TrainerMixin:
             ex.set_optimizer(self.optimizer.core, [names[id(v)] for v in self._train_variables])
             self._train_executor, self._train_key, self._train_names = ex, key, names
             self._train_outputs, self._train_loss = outs, total
+            self._train_fetch = outs + ([t for t in b.outputs[len(outs):-1]] if self._output_loss_names else [])
         return self._train_executor
 
     def _prepare_targets(self, y, n):
@@ -313,15 +323,24 @@ class TrainerMixin:
         return np.ascontiguousarray(w / n, dtype=np.float32)
 
     def _make_metrics(self, ys_example=None):
+        """(output index, log name, metric) of the compiled `metrics`, which ignore sample
+        weights as in Keras 3, then of `weighted_metrics`, which use them (their objects
+        marked `_weighted`; a name taken by an unweighted metric gets "weighted_")."""
         metrics = []
-        for k, spec in enumerate(self._metric_specs):
-            if spec is None or self._loss_objects[k] is None:
-                continue
-            for item in _as_list(spec):
-                shape, _ = self._target_spec(k)
-                m = _metrics.resolve_accuracy(item, self._loss_objects[k], self.outputs[k].shape, shape)
-                prefix = f"{self.outputs[k].layer_name}_" if len(self.outputs) > 1 else ""
-                metrics.append((k, prefix + m.name, m))
+        for specs, weighted in ((self._metric_specs, False),
+                                (getattr(self, "_weighted_metric_specs", None) or [], True)):
+            for k, spec in enumerate(specs):
+                if spec is None or self._loss_objects[k] is None:
+                    continue
+                for item in _as_list(spec):
+                    shape, _ = self._target_spec(k)
+                    m = _metrics.resolve_accuracy(item, self._loss_objects[k], self.outputs[k].shape, shape)
+                    prefix = f"{self.outputs[k].layer_name}_" if len(self.outputs) > 1 else ""
+                    name = prefix + m.name
+                    if weighted and any(name == taken for _, taken, _ in metrics):
+                        name = prefix + "weighted_" + m.name
+                    m._weighted = weighted
+                    metrics.append((k, name, m))
         return metrics
 
     def _loss_ks(self):
@@ -363,14 +382,14 @@ class TrainerMixin:
                                       epochs=epochs, steps=data.steps, verbose=verbose)
         metrics = self._make_metrics()
         loss_tracker = _metrics.Mean(name="loss")
+        output_trackers = self._output_loss_trackers()
         self.stop_training = False
         cbs.on_train_begin()
         logs = {}
         for epoch in range(initial_epoch, epochs):
             if verbose:
                 print(f"Epoch {epoch + 1}/{epochs}")
-            loss_tracker.reset_state()
-            for _, _, m in metrics:
+            for m in [loss_tracker] + output_trackers + [m for _, _, m in metrics]:
                 m.reset_state()
             cbs.on_epoch_begin(epoch)
             progress = _Progress(verbose, data.steps)
@@ -383,7 +402,7 @@ class TrainerMixin:
                 executor.set_step(self.optimizer.iterations)
                 try:
                     loss, outs = executor.train_step(xs + [weights] + ys, self._train_loss,
-                                                     fetch=self._train_outputs)
+                                                     fetch=self._train_fetch)
                 except FloatingPointError as e:  # a finite loss with non-finite gradients
                     raise FloatingPointError(f"{self.name}: at epoch {epoch + 1}, batch {step + 1}, {e} "
                                              "(lower the learning rate, clip gradients, or check the "
@@ -399,8 +418,9 @@ class TrainerMixin:
                         "clip gradients, or check the data for NaN/inf)")
                 _optimizers.apply_constraints(self._constrained)
                 loss_tracker.update_state(loss, sample_weight=n)
+                self._update_output_losses(output_trackers, outs, n)
                 self._update_metrics(metrics, ys, outs, sw)
-                logs = self._logs(loss_tracker, metrics)
+                logs = self._logs(loss_tracker, output_trackers, metrics)
                 cbs.on_train_batch_end(step, dict(logs))
                 step += 1
                 progress.update(step, logs)
@@ -408,12 +428,11 @@ class TrainerMixin:
                     break
             if step == 0 and not self.stop_training:
                 raise ValueError(f"{self.name}: the training data produced no batches")
-            logs = self._logs(loss_tracker, metrics)
+            logs = self._logs(loss_tracker, output_trackers, metrics)
             if validation is not None and not self.stop_training:
                 val = self._evaluate_batches(validation)
                 logs.update({f"val_{k}": v for k, v in val.items()})
-            logs["learning_rate"] = float(self.optimizer.learning_rate)
-            progress.finish(step, {k: v for k, v in logs.items() if k != "learning_rate"})
+            progress.finish(step, logs)
             cbs.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
@@ -424,11 +443,22 @@ class TrainerMixin:
     def _update_metrics(self, metrics, ys, outs, sw):
         ks = self._loss_ks()
         for k, _, m in metrics:
-            m.update_state(ys[ks.index(k)], outs[k], sample_weight=sw)
+            m.update_state(ys[ks.index(k)], outs[k], sample_weight=sw if m._weighted else None)
+
+    def _output_loss_trackers(self):
+        """A mean per output loss (models with several losses; Keras logs "<output>_loss")."""
+        return [_metrics.Mean(name=name) for name in self._output_loss_names]
+
+    def _update_output_losses(self, trackers, values, n):
+        """values: the model's outputs followed by each output's loss (see _train_fetch)."""
+        for tracker, value in zip(trackers, values[len(self.outputs):]):
+            tracker.update_state(float(np.asarray(value).reshape(-1)[0]), sample_weight=n)
 
     @staticmethod
-    def _logs(loss_tracker, metrics):
+    def _logs(loss_tracker, output_trackers, metrics):
         logs = {"loss": float(loss_tracker.result())}
+        for tracker in output_trackers:
+            logs[tracker.name] = float(tracker.result())
         for _, name, m in metrics:
             logs[name] = float(m.result())
         return logs
@@ -449,18 +479,23 @@ class TrainerMixin:
         self._class_weight = None
         try:
             metrics = self._make_metrics()
+            # Metric objects given to compile keep state: each evaluation starts afresh.
+            for _, _, m in metrics:
+                m.reset_state()
             tracker = _metrics.Mean(name="loss")
+            output_trackers = self._output_loss_trackers()
             count = 0
             for xs, ys, sw in data.epoch():
                 n = xs[0].shape[0]
                 results = executor.run(xs + [self._batch_weights(ys, sw, n)] + ys, False)
                 outs, loss = results[:-1], float(results[-1])
                 tracker.update_state(loss, sample_weight=n)
+                self._update_output_losses(output_trackers, outs, n)
                 self._update_metrics(metrics, ys, outs, sw)
                 count += 1
             if count == 0:
                 raise ValueError(f"{self.name}: no data to evaluate")
-            return self._logs(tracker, metrics)
+            return self._logs(tracker, output_trackers, metrics)
         finally:
             self._class_weight = saved_class_weight
 

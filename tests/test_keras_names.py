@@ -1,6 +1,7 @@
 """Keras 3 behaviour the book's programs rely on: fresh dropout masks on every training-mode
 call (MC Dropout), Keras's variable lists and `losses`, and layer aliases."""
 import numpy as np
+import pytest
 
 import engine
 from engine import layers as L
@@ -55,3 +56,78 @@ def test_global_avg_pool_2d_is_the_keras_alias(rng):
     model = engine.Sequential([engine.Input((3, 5, 7)), L.GlobalAvgPool2D()])
     assert L.GlobalAvgPool2D is L.GlobalAveragePooling2D
     assert_close(model.predict(x), x.astype(np.float64).mean(axis=(2, 3)), 1e-6)
+
+
+def binary_model():
+    engine.set_seed(2)
+    model = engine.Sequential([engine.Input((4,)), L.Dense(1, activation="sigmoid")])
+    return model
+
+
+def binary_data(rng, n=64):
+    x = rng.standard_normal((n, 4)).astype(np.float32)
+    y = (x[:, 0] + 0.5 * rng.standard_normal(n) > 0).astype(np.float32)
+    w = rng.uniform(0.1, 3.0, n).astype(np.float32)
+    return x, y, w
+
+
+def test_compiled_metrics_ignore_sample_weight_and_weighted_metrics_use_it(rng):
+    x, y, w = binary_data(rng)
+    model = binary_model()
+    model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"],
+                  weighted_metrics=["accuracy"])
+    logs = model.evaluate(x, y, sample_weight=w, return_dict=True, verbose=0)
+    right = (model.predict(x)[:, 0] > 0.5) == (y > 0.5)
+    assert logs["accuracy"] == pytest.approx(right.mean(), abs=1e-6)
+    assert logs["weighted_accuracy"] == pytest.approx((right * w).sum() / w.sum(), abs=1e-6)
+    history = model.fit(x, y, sample_weight=w, epochs=1, batch_size=64, verbose=0)
+    assert set(history.history) == {"loss", "accuracy", "weighted_accuracy"}
+
+
+def test_metric_objects_start_afresh_in_evaluate(rng):
+    x, y, _ = binary_data(rng)
+    xe, ye, _ = binary_data(rng, 40)
+    model = binary_model()
+    model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=[engine.metrics.Precision()])
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    logs = model.evaluate(xe, ye, return_dict=True, verbose=0)
+    predicted = model.predict(xe)[:, 0] > 0.5
+    expected = (predicted & (ye > 0.5)).sum() / max(predicted.sum(), 1)
+    assert logs["precision"] == pytest.approx(expected, abs=1e-6)
+
+
+def test_history_has_learning_rate_only_from_the_callbacks_that_set_it(rng):
+    x, y, _ = binary_data(rng)
+    model = binary_model()
+    model.compile(optimizer=engine.optimizers.SGD(0.1), loss="binary_crossentropy")
+    assert "learning_rate" not in model.fit(x, y, epochs=2, verbose=0).history
+    scheduler = engine.callbacks.LearningRateScheduler(lambda epoch, lr: lr * 0.5)
+    history = model.fit(x, y, epochs=2, verbose=0, callbacks=[scheduler])
+    assert history.history["learning_rate"] == pytest.approx([0.05, 0.025])
+
+
+def test_two_output_model_reports_each_output_loss(rng):
+    """The book's Wide & Deep with an auxiliary output: evaluate gives [loss, main_loss,
+    aux_loss] (Keras's order) and History has each output's loss."""
+    engine.set_seed(4)
+    wide = engine.Input((5,), name="wide")
+    deep = engine.Input((6,), name="deep")
+    h = L.Dense(30, activation="relu")(deep)
+    h = L.Dense(30, activation="relu")(h)
+    concat = L.Concatenate()([wide, h])
+    main = L.Dense(1, name="main")(concat)
+    aux = L.Dense(1, name="aux")(h)
+    model = engine.Model(inputs=[wide, deep], outputs=[main, aux])
+    model.compile(optimizer="sgd", loss=["mse", "mse"], loss_weights=[0.9, 0.1])
+    xw = rng.standard_normal((50, 5)).astype(np.float32)
+    xd = rng.standard_normal((50, 6)).astype(np.float32)
+    y = rng.standard_normal((50, 1)).astype(np.float32)
+    total, main_loss, aux_loss = model.evaluate([xw, xd], [y, y], verbose=0)
+    pm, pa = model.predict([xw, xd])
+    assert main_loss == pytest.approx(np.mean((pm.astype(np.float64) - y) ** 2), rel=1e-5)
+    assert aux_loss == pytest.approx(np.mean((pa.astype(np.float64) - y) ** 2), rel=1e-5)
+    assert total == pytest.approx(0.9 * main_loss + 0.1 * aux_loss, rel=1e-5)
+    history = model.fit([xw, xd], [y, y], epochs=2, batch_size=25, verbose=0)
+    assert list(history.history) == ["loss", "main_loss", "aux_loss"]
+    for a, b, c in zip(*(history.history[k] for k in ("loss", "main_loss", "aux_loss"))):
+        assert a == pytest.approx(0.9 * b + 0.1 * c, rel=1e-5)

@@ -115,7 +115,8 @@ def test_multi_output_loss_weights(rng):
     y1 = rng.standard_normal((10, 1)).astype(np.float32)
     y2 = rng.standard_normal((10, 1)).astype(np.float32)
     p1, p2 = model.predict(x)
-    expected = 0.9 * np.mean((p1 - y1) ** 2) + 0.1 * np.mean(np.abs(p2 - y2))
+    main_loss, aux_loss = np.mean((p1 - y1) ** 2), np.mean(np.abs(p2 - y2))
+    expected = [0.9 * main_loss + 0.1 * aux_loss, main_loss, aux_loss]  # Keras's order
     assert model.evaluate(x, [y1, y2], verbose=0) == pytest.approx(expected, rel=1e-5)
     assert model.evaluate(x, {"main": y1, "aux": y2}, verbose=0) == pytest.approx(expected, rel=1e-5)
 
