@@ -11,20 +11,95 @@ import re
 import numpy as np
 
 
+class MetricVariable:
+    """A metric's state value (Keras's metric weights): a float64 numpy array with
+    ``assign``/``assign_add``/``assign_sub``, usable in arithmetic as that array."""
+
+    def __init__(self, name, shape, initializer):
+        self.name = name
+        self._initial = np.array(initializer(tuple(shape)), dtype=np.float64)
+        self.value = self._initial.copy()
+
+    def assign(self, value):
+        self.value = np.broadcast_to(np.asarray(value, np.float64), self._initial.shape).copy()
+
+    def assign_add(self, value):
+        self.assign(self.value + np.asarray(value, np.float64))
+
+    def assign_sub(self, value):
+        self.assign(self.value - np.asarray(value, np.float64))
+
+    def reset(self):
+        self.value = self._initial.copy()
+
+    def numpy(self):
+        return self.value.copy()
+
+    def __array__(self, dtype=None, copy=None):
+        return self.value if dtype is None else self.value.astype(dtype)
+
+    def __float__(self):
+        return float(self.value)
+
+    def __repr__(self):
+        return f"<MetricVariable {self.name} value={self.value!r}>"
+
+
+def _arithmetic(op):
+    return lambda self, other: op(self.value, np.asarray(other))
+
+
+for _name, _op in (("add", np.add), ("sub", np.subtract), ("mul", np.multiply),
+                   ("truediv", np.true_divide), ("pow", np.power)):
+    setattr(MetricVariable, f"__{_name}__", _arithmetic(_op))
+    setattr(MetricVariable, f"__r{_name}__", _arithmetic(lambda a, b, _op=_op: _op(b, a)))
+
+
 class Metric(abc.ABC):
     """Base class: ``update_state(...)`` accumulates, ``result()`` reads, ``reset_state()``
-    clears. ``direction`` tells callbacks whether larger values are better ("up")."""
+    clears, and calling the metric does the first two (Keras's ``metric(y_true, y_pred)``).
+    ``direction`` tells callbacks whether larger values are better ("up").
+
+    A subclass may keep its state in ``self.add_weight(...)`` variables, as Keras metrics
+    do; the default ``reset_state`` puts them back to their initial values."""
 
     direction = None
     default_name = "metric"
 
-    def __init__(self, name=None):
-        self.name = name or self.default_name
+    def __init__(self, name=None, dtype=None, **kwargs):
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}: unexpected arguments {sorted(kwargs)}")
+        # Keras names a subclass's metric after the class: HuberMetric -> "huber_metric".
+        default = self.default_name if self.default_name != "metric" else _snake(type(self).__name__)
+        self.name = name or default
+        self._metric_variables = []
         self.reset_state()
 
-    @abc.abstractmethod
+    def add_weight(self, *args, shape=(), initializer="zeros", dtype=None, name=None):
+        """A state variable (Keras 3's signature; a name as the first argument, as older
+        Keras code passes it, works too)."""
+        from engine import initializers
+
+        if args and isinstance(args[0], str):
+            name, args = args[0], args[1:]
+        if args:
+            shape = args[0]
+        init = initializers.get(initializer)
+        if not hasattr(self, "_metric_variables"):
+            self._metric_variables = []
+        variable = MetricVariable(name or f"variable_{len(self._metric_variables)}",
+                                  tuple(np.atleast_1d(shape)) if shape != () else (), init)
+        self._metric_variables.append(variable)
+        return variable
+
+    @property
+    def variables(self):
+        return list(getattr(self, "_metric_variables", []))
+
     def reset_state(self):
-        """Clears the accumulated state."""
+        """Clears the accumulated state (by default: every add_weight variable)."""
+        for v in getattr(self, "_metric_variables", []):
+            v.reset()
 
     @abc.abstractmethod
     def update_state(self, *args, **kwargs):
@@ -33,6 +108,11 @@ class Metric(abc.ABC):
     @abc.abstractmethod
     def result(self):
         """The value over everything accumulated so far."""
+
+    def __call__(self, *args, **kwargs):
+        """Accumulates the batch and returns the result so far, as Keras does."""
+        self.update_state(*args, **kwargs)
+        return self.result()
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r} result={self.result()!r}>"

@@ -131,3 +131,57 @@ def test_two_output_model_reports_each_output_loss(rng):
     assert list(history.history) == ["loss", "main_loss", "aux_loss"]
     for a, b, c in zip(*(history.history[k] for k in ("loss", "main_loss", "aux_loss"))):
         assert a == pytest.approx(0.9 * b + 0.1 * c, rel=1e-5)
+
+
+class HuberMetric(engine.metrics.Metric):
+    """The book's custom streaming metric, written with numpy (chapter 12)."""
+
+    def __init__(self, threshold=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.threshold = threshold
+        self.total = self.add_weight("total", initializer="zeros")
+        self.count = self.add_weight("count", initializer="zeros")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        error = np.asarray(y_true, np.float64) - np.asarray(y_pred, np.float64)
+        small = np.abs(error) < self.threshold
+        losses = np.where(small, 0.5 * error ** 2, self.threshold * np.abs(error) - 0.5 * self.threshold ** 2)
+        self.total.assign_add(losses.sum())
+        self.count.assign_add(error.size)
+
+    def result(self):
+        return self.total / self.count
+
+
+def huber_mean(y, p, threshold=1.0):
+    e = np.asarray(y, np.float64) - np.asarray(p, np.float64)
+    return np.where(np.abs(e) < threshold, 0.5 * e ** 2, threshold * np.abs(e) - 0.5 * threshold ** 2).mean()
+
+
+def test_a_keras_style_metric_subclass_streams_and_runs_in_fit(rng):
+    metric = HuberMetric(2.0)
+    assert metric.name == "huber_metric" and len(metric.variables) == 2
+    y1, p1 = rng.standard_normal(10), rng.standard_normal(10) * 3
+    y2, p2 = rng.standard_normal(7), rng.standard_normal(7) * 3
+    assert float(metric(y1, p1)) == pytest.approx(huber_mean(y1, p1, 2.0))
+    assert float(metric(y2, p2)) == pytest.approx(huber_mean(np.r_[y1, y2], np.r_[p1, p2], 2.0))
+    metric.reset_state()
+    assert float(metric.total) == 0.0 and float(metric.count) == 0.0
+
+    engine.set_seed(1)
+    model = engine.Sequential([engine.Input((3,)), L.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse", metrics=[HuberMetric(1.0)])
+    x = rng.standard_normal((30, 3)).astype(np.float32)
+    y = (rng.standard_normal((30, 1)) * 2).astype(np.float32)
+    logs = model.evaluate(x, y, return_dict=True, verbose=0, batch_size=7)
+    assert logs["huber_metric"] == pytest.approx(huber_mean(y, model.predict(x)), rel=1e-6)
+
+
+def test_built_in_metrics_are_callable_like_keras(rng):
+    y = (rng.random(40) > 0.5).astype(np.float32)
+    p = rng.random(40).astype(np.float32)
+    precision = engine.metrics.Precision()
+    predicted = p > 0.5
+    assert precision(y, p) == pytest.approx((predicted & (y > 0.5)).sum() / predicted.sum())
+    accuracy = engine.metrics.BinaryAccuracy()
+    assert accuracy(y, p) == pytest.approx(np.mean(predicted == (y > 0.5)))
