@@ -66,11 +66,11 @@ class Model(TrainerMixin, Layer):
         for t in self.inputs:
             if not isinstance(t._layer, InputLayer):
                 raise ValueError(f"Model: every input must come from engine.Input(), got {t!r}")
-        self._calls = self._order_calls()
+        self._graph_calls = self._order_calls()
         layers = []
         for t in self.inputs:
             layers.append(t._layer)
-        for call in self._calls:
+        for call in self._graph_calls:
             if call.layer not in layers:
                 layers.append(call.layer)
         self._layers = layers
@@ -167,7 +167,7 @@ class Model(TrainerMixin, Layer):
         if len(input_shapes) != len(self.inputs):
             raise ValueError(f"{self.name}: expects {len(self.inputs)} input shape(s), got {len(input_shapes)}")
         shapes = {id(t): tuple(s) for t, s in zip(self.inputs, input_shapes)}
-        for call in self._calls:
+        for call in self._graph_calls:
             args = [shapes[id(t)] for t in call.inputs]
             outs = call.layer.compute_output_shape(args if call.listed else args[0])
             for t, shape in zip(call.outputs, outs if isinstance(outs, list) else [outs]):
@@ -177,7 +177,7 @@ class Model(TrainerMixin, Layer):
     def emit(self, b, inputs, input_shapes):
         """Writes this model's layers into `b` (models nest as layers)."""
         names = {id(t): n for t, n in zip(self.inputs, inputs)}
-        for call in self._calls:
+        for call in self._graph_calls:
             args = [names[id(t)] for t in call.inputs]
             shapes = [t.shape for t in call.inputs]
             outs = call.layer.emit(b, args, shapes)
@@ -362,7 +362,7 @@ class Model(TrainerMixin, Layer):
             if isinstance(layer, InputLayer):
                 shape = layer.shape
             else:
-                outs = [c.outputs for c in layer._calls if c in self._calls]
+                outs = [c.outputs for c in layer._calls if c in self._graph_calls]
                 shape = outs[0][0].shape if outs and len(outs[0]) == 1 else [o.shape for o in outs[0]] if outs else "?"
             rows.append((f"{layer.name} ({type(layer).__name__})", str(shape), f"{layer.count_params():,}"))
         widths = [max(len("Layer (type)"), *(len(r[0]) for r in rows)) + 2,
@@ -407,8 +407,13 @@ class Sequential(Model):
             return
         if not isinstance(layer, Layer):
             raise TypeError(f"{self.name}: can only add layers, got {layer!r}")
-        if self._input is None and not self._stack and layer._input_shape_arg is not None:
-            self._input = Input(layer._input_shape_arg)
+        if self._input is None and not self._stack:
+            if layer._input_shape_arg is not None:
+                self._input = Input(layer._input_shape_arg)
+            elif isinstance(layer, Model) and len(getattr(layer, "inputs", ())) == 1:
+                # A model as the first layer (an encoder) brings its input.
+                first = layer.inputs[0]
+                self._input = Input(tuple(first.shape[1:]), dtype=first.dtype)
         self._stack.append(layer)
         self._executor = None
         if self._input is not None:
@@ -480,7 +485,7 @@ def clone_model(model):
         nt = Input(t.shape[1:], dtype=t.dtype)
         tensors[id(t)] = nt
         new_inputs.append(nt)
-    for call in model._calls:
+    for call in model._graph_calls:
         args = [tensors[id(t)] for t in call.inputs]
         out = clone_layer(call.layer)(args if len(args) > 1 else args[0])
         for t, nt in zip(call.outputs, _as_list(out)):

@@ -53,8 +53,8 @@ def model_to_config(model):
     from engine.models import Model, Sequential
 
     def layer_config(layer):
-        if isinstance(layer, Model):
-            raise ValueError(f"saving: nested model {layer.name!r} as a layer is not supported yet")
+        if isinstance(layer, Model):  # a model used as a layer: its own description, nested
+            return {"class_name": "NestedModel", "config": model_to_config(layer)}
         return {"class_name": type(layer).__name__, "config": _json_ready(layer.get_config())}
 
     if isinstance(model, Sequential):
@@ -66,12 +66,12 @@ def model_to_config(model):
     for i, t in enumerate(model.inputs):
         refs[id(t)] = ["input", i]
     calls = []
-    for j, call in enumerate(model._calls):
+    for j, call in enumerate(model._graph_calls):
         calls.append({"layer": call.layer.name, "inputs": [refs[id(t)] for t in call.inputs]})
         for k, t in enumerate(call.outputs):
             refs[id(t)] = ["call", j, k]
     layers, seen = [], set()
-    for call in model._calls:
+    for call in model._graph_calls:
         if id(call.layer) not in seen:
             seen.add(id(call.layer))
             layers.append(layer_config(call.layer))
@@ -94,6 +94,8 @@ def model_from_config(config):
     classes = _layer_classes()
 
     def make(entry):
+        if entry["class_name"] == "NestedModel":
+            return model_from_config(entry["config"])
         cls = classes.get(entry["class_name"])
         if cls is None:
             raise _unknown_class("layer", entry["class_name"], classes)

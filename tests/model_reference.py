@@ -115,7 +115,7 @@ def reference_forward(model, inputs, W=None, training=False):
     if W is None:
         W = {id(v): v.value.astype(np.float64) for v in model.weights}
     values = {id(t): np.asarray(a, dtype=np.float64) for t, a in zip(model.inputs, inputs)}
-    for call in model._calls:
+    for call in model._graph_calls:
         xs = [values[id(t)] for t in call.inputs]
         shapes = [t.shape for t in call.inputs]
         if isinstance(call.layer, InputLayer):

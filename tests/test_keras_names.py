@@ -185,3 +185,47 @@ def test_built_in_metrics_are_callable_like_keras(rng):
     assert precision(y, p) == pytest.approx((predicted & (y > 0.5)).sum() / predicted.sum())
     accuracy = engine.metrics.BinaryAccuracy()
     assert accuracy(y, p) == pytest.approx(np.mean(predicted == (y > 0.5)))
+
+
+def autoencoder():
+    engine.set_seed(6)
+    encoder = engine.Sequential([engine.Input((8,)), L.Dense(4, activation="relu")], name="encoder")
+    decoder = engine.Sequential([engine.Input((4,)), L.Dense(8)], name="decoder")
+    return encoder, decoder, engine.Sequential([encoder, decoder], name="autoencoder")
+
+
+def test_models_nest_as_layers_train_save_and_export(rng, tmp_path):
+    """The book's stacked autoencoder: Sequential([encoder, decoder]) shares the two models'
+    weights, trains, saves and loads, and exports to ONNX."""
+    ort = pytest.importorskip("onnxruntime")
+    encoder, decoder, ae = autoencoder()
+    x = rng.standard_normal((40, 8)).astype(np.float32)
+    ae.compile(optimizer=engine.optimizers.SGD(0.05), loss="mse")
+    before = encoder.get_weights()[0].copy()
+    ae.fit(x, x, epochs=3, batch_size=10, verbose=0)
+    assert not np.array_equal(encoder.get_weights()[0], before)  # trained through the stack
+    assert_close(ae.predict(x), decoder.predict(encoder.predict(x)), 1e-6)
+    path = str(tmp_path / "ae.engine")
+    ae.save(path)
+    restored = engine.load_model(path)
+    assert [layer.name for layer in restored.layers] == ["encoder", "decoder"]
+    assert np.array_equal(restored.predict(x), ae.predict(x))
+    onnx_path = str(tmp_path / "ae.onnx")
+    engine.onnx.export(ae, onnx_path)
+    session = ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
+    assert_close(session.run(None, {session.get_inputs()[0].name: x})[0], ae.predict(x), 1e-6)
+
+
+def test_a_model_is_a_layer_of_a_functional_model_and_layers_can_be_shared(rng):
+    encoder, _, _ = autoencoder()
+    a = engine.Input((8,), name="a")
+    b = engine.Input((8,), name="b")
+    shared = L.Dense(3, name="shared")
+    merged = L.Add()([shared(encoder(a)), shared(encoder(b))])  # tied weights, two calls
+    model = engine.Model([a, b], merged)
+    xa = rng.standard_normal((6, 8)).astype(np.float32)
+    xb = rng.standard_normal((6, 8)).astype(np.float32)
+    w, bias = (v.astype(np.float64) for v in shared.get_weights())
+    ea, eb = encoder.predict(xa).astype(np.float64), encoder.predict(xb).astype(np.float64)
+    assert_close(model.predict([xa, xb]), ea @ w + bias + eb @ w + bias, 1e-5)
+    assert len(model.trainable_weights) == 4  # the encoder's two and the shared layer's two
