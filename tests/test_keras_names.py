@@ -54,7 +54,7 @@ def test_variable_lists_and_regularization_losses():
 def test_global_avg_pool_2d_is_the_keras_alias(rng):
     x = rng.standard_normal((2, 3, 5, 7)).astype(np.float32)
     model = engine.Sequential([engine.Input((3, 5, 7)), L.GlobalAvgPool2D()])
-    assert L.GlobalAvgPool2D is L.GlobalAveragePooling2D
+    assert L.GlobalAvgPool2D is L.GlobalAveragePooling2D and L.Convolution2D is L.Conv2D
     assert_close(model.predict(x), x.astype(np.float64).mean(axis=(2, 3)), 1e-6)
 
 

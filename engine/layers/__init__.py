@@ -1,6 +1,6 @@
 """Keras-style layers on NCHW tensors."""
 from engine.layers.base import KerasTensor, Layer, Variable
-from engine.layers.conv import Conv2D
+from engine.layers.conv import Conv2D, Convolution2D
 from engine.layers.core import Activation, Dense, Dropout, Flatten, Identity, LeakyReLU, Reshape
 from engine.layers.merge import Add, Concatenate
 from engine.layers.normalization import BatchNormalization
@@ -9,7 +9,7 @@ from engine.layers.pooling import (AveragePooling2D, AvgPool2D, GlobalAveragePoo
 
 __all__ = [
     "Activation", "Add", "AveragePooling2D", "AvgPool2D", "BatchNormalization", "Concatenate",
-    "Conv2D", "Dense", "Dropout", "Flatten", "GlobalAveragePooling2D", "GlobalAvgPool2D", "Identity",
+    "Conv2D", "Convolution2D", "Dense", "Dropout", "Flatten", "GlobalAveragePooling2D", "GlobalAvgPool2D", "Identity",
     "KerasTensor",
     "Layer", "LeakyReLU", "MaxPool2D", "MaxPooling2D", "Reshape", "Variable",
 ]

@@ -94,3 +94,6 @@ class Conv2D(Layer):
                 "strides": self.strides, "padding": self.padding, "dilation_rate": self.dilation_rate,
                 "groups": self.groups, "activation": self.activation, "use_bias": self.use_bias,
                 **self.weight_options.get_config()}
+
+
+Convolution2D = Conv2D  # the Keras alias
