@@ -388,3 +388,26 @@ def test_scratch_sizes_that_overflow_are_value_errors():
                                          r"1073709057\] for kernel \[32768, 32768\].* is more than "
                                          r"memory can hold"):
         _core.infer_op("Conv", [((1, 1, 2**30, 2**30), "float32"), ((1, 1, 2**15, 2**15), "float32")])
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_depthwise_loops_agree_on_every_isa(rng, stride):
+    """The depthwise loops run as an AVX2/FMA copy where the CPU has it and as the portable
+    one elsewhere: both give the same forward pass and gradients."""
+    x = randn(rng, 3, 8, 13, 11)
+    w = randn(rng, 16, 1, 3, 3)
+    b = randn(rng, 16)
+    dy = None
+    results = []
+    for portable in (False, True):
+        _core.set_portable_kernels(portable)
+        try:
+            attrs = {"group": 8, "strides": [stride, stride], "pads": [1, 1, 1, 1]}
+            (y,), _ = _core.run_op("Conv", [x, w, b], attrs)
+            dy = randn(rng, *y.shape) if dy is None else dy
+            grads = _core.run_op_backward("Conv", [x, w, b], [dy], attrs)
+        finally:
+            _core.set_portable_kernels(False)
+        results.append([y] + grads)
+    for got, want in zip(*results):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
