@@ -93,6 +93,18 @@ struct HostGrid {
   }
 };
 
+// The tree reduction of a cooperative block, or of each group of `width` threads inside it
+// (width a power of two): one phase per halving, in which every thread whose lane (t mod
+// width) is below `half` folds slot t + half into slot t: fold(t, t + half). Afterwards the
+// first slot of each group holds its result.
+template <class Local, class Each, class Fold>
+ENGINE_HD void tree_fold(Each& each, int width, Fold&& fold) {
+  for (int half = width / 2; half > 0; half /= 2)
+    each([&](int t, Local&) {
+      if ((t & (width - 1)) < half) fold(t, t + half);
+    });
+}
+
 // f(i) for every i in [0, n), one grid thread per index.
 template <class Grid, class F>
 void for_each_index(int64_t n, const F& f) {

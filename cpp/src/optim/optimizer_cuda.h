@@ -63,10 +63,7 @@ struct OptimizerSquaresBlocks {
       for (int64_t i = begin + t; i < end; i += threads) acc += double(x[i]) * double(x[i]);
       sh.sum[t] = acc;
     });
-    for (int half = threads / 2; half > 0; half /= 2)
-      each([&](int t, Local&) {
-        if (t < half) sh.sum[t] += sh.sum[t + half];
-      });
+    tree_fold<Local>(each, threads, [&](int a, int b) { sh.sum[a] += sh.sum[b]; });
     each([&](int t, Local&) {
       if (t == 0) partial[block] = sh.sum[0];
     });

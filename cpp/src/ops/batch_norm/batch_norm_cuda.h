@@ -31,15 +31,6 @@ ENGINE_HD inline int64_t channel_at(int64_t C, int64_t S, int64_t c, int64_t j) 
   return (j / S * C + c) * S + j % S;
 }
 
-// sh[0] = the sum of sh[0, threads), one phase per halving (threads is a power of two).
-template <class Local, class Each>
-ENGINE_HD void block_sum(Each& each, int threads, float* sh) {
-  for (int half = threads / 2; half > 0; half /= 2)
-    each([&](int t, Local&) {
-      if (t < half) sh[t] += sh[t + half];
-    });
-}
-
 // Mean and variance of channel c. The second pass sums d = x - mean and d^2 around the
 // first mean: sum(d) / M corrects that mean's rounding (a float sum over M values is off by
 // a few ulp, which would shift every x - mean alike), and var = (sum(d^2) - sum(d)^2 / M) / M
@@ -65,7 +56,7 @@ struct StatsBody {
       for (int64_t j = t; j < M; j += threads) s += x[channel_at(C, S, c, j)];
       sh.sum[t] = s;
     });
-    block_sum<Local>(each, threads, sh.sum);
+    tree_fold<Local>(each, threads, [&](int a, int b) { sh.sum[a] += sh.sum[b]; });
     each([&](int, Local& l) { l.mean = sh.sum[0] / static_cast<float>(M); });
     each([&](int t, Local& l) {
       float s = 0.0f, q = 0.0f;
@@ -77,12 +68,10 @@ struct StatsBody {
       sh.sum[t] = s;
       sh.sq[t] = q;
     });
-    for (int half = threads / 2; half > 0; half /= 2)
-      each([&](int t, Local&) {
-        if (t >= half) return;
-        sh.sum[t] += sh.sum[t + half];
-        sh.sq[t] += sh.sq[t + half];
-      });
+    tree_fold<Local>(each, threads, [&](int a, int b) {
+      sh.sum[a] += sh.sum[b];
+      sh.sq[a] += sh.sq[b];
+    });
     each([&](int t, Local& l) {
       if (t != 0) return;
       const float m = static_cast<float>(M), d = sh.sum[0];
@@ -123,12 +112,10 @@ struct BackwardBody {
       sh.dy[t] = s;
       sh.dy_xc[t] = sx;
     });
-    for (int half = threads / 2; half > 0; half /= 2)
-      each([&](int t, Local&) {
-        if (t >= half) return;
-        sh.dy[t] += sh.dy[t + half];
-        sh.dy_xc[t] += sh.dy_xc[t + half];
-      });
+    tree_fold<Local>(each, threads, [&](int a, int b) {
+      sh.dy[a] += sh.dy[b];
+      sh.dy_xc[a] += sh.dy_xc[b];
+    });
     each([&](int t, Local& l) {
       const float sum_dy = sh.dy[0], sum_dy_xc = sh.dy_xc[0], inv = inv_std[c];
       if (t == 0 && dscale) dscale[c] += sum_dy_xc * inv;

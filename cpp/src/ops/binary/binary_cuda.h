@@ -155,10 +155,7 @@ struct BinaryGradientBlocks {
       for (I r = begin + t; r < end; r += threads) acc += s.term(ky, ka, kb, r);
       sh.sum[t] = acc;
     });
-    for (int half = threads / 2; half > 0; half /= 2)
-      each([&](int t, Local&) {
-        if (t < half) sh.sum[t] += sh.sum[t + half];
-      });
+    tree_fold<Local>(each, threads, [&](int a, int b) { sh.sum[a] += sh.sum[b]; });
     each([&](int t, Local&) {
       if (t != 0) return;
       if (chunks == 1)

@@ -222,10 +222,7 @@ struct BlockSumBody {
       for (int64_t r = begin + t; r < end; r += threads) sum += term(o, r);
       sh.part[t] = sum;
     });
-    for (int half = threads / 2; half > 0; half /= 2)
-      each([&](int t, Local&) {
-        if (t < half) sh.part[t] += sh.part[t + half];
-      });
+    tree_fold<Local>(each, threads, [&](int a, int b) { sh.part[a] += sh.part[b]; });
     each([&](int t, Local&) {
       if (t == 0) out[block] = (accumulate ? out[block] : 0.0f) + scale * sh.part[0];
     });

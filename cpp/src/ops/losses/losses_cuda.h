@@ -249,12 +249,10 @@ struct CheckLabelsBody {
       sh.count[t] = count;
       sh.bad[t] = bad;
     });
-    for (int half = threads / 2; half > 0; half /= 2)
-      each([&](int t, Local&) {
-        if (t >= half) return;
-        sh.count[t] += sh.count[t + half];
-        if (sh.bad[t + half] < sh.bad[t]) sh.bad[t] = sh.bad[t + half];
-      });
+    tree_fold<Local>(each, threads, [&](int a, int b) {
+      sh.count[a] += sh.count[b];
+      if (sh.bad[b] < sh.bad[a]) sh.bad[a] = sh.bad[b];
+    });
     each([&](int t, Local&) {
       if (t != 0) return;
       const bool found = sh.bad[0] < n;

@@ -156,18 +156,16 @@ struct ForwardBlock {
         sh.v[t] = kMax ? m.v : sum;
         sh.arg[t] = m.arg;
       });
-      for (int half = threads / 2; half > 0; half /= 2)
-        each([&](int t, Local&) {
-          if (t >= half) return;
-          if constexpr (kMax) {
-            MaxArg m{sh.v[t], sh.arg[t]};
-            m.merge(MaxArg{sh.v[t + half], sh.arg[t + half]});
-            sh.v[t] = m.v;
-            sh.arg[t] = m.arg;
-          } else {
-            sh.v[t] += sh.v[t + half];
-          }
-        });
+      tree_fold<Local>(each, threads, [&](int a, int b) {
+        if constexpr (kMax) {
+          MaxArg m{sh.v[a], sh.arg[a]};
+          m.merge(MaxArg{sh.v[b], sh.arg[b]});
+          sh.v[a] = m.v;
+          sh.arg[a] = m.arg;
+        } else {
+          sh.v[a] += sh.v[b];
+        }
+      });
       each([&](int t, Local&) {
         if (t != 0) return;
         if constexpr (kMax) {

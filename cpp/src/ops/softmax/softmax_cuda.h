@@ -55,10 +55,7 @@ inline RowGroups plan(int64_t rows, int64_t len, int64_t inner = 1) {
 // per halving.
 template <class Local, class Each, class T, class Op>
 ENGINE_HD void reduce(Each& each, const RowGroups& g, T* red, Op op) {
-  for (int half = g.group / 2; half > 0; half /= 2)
-    each([&](int t, Local&) {
-      if (g.lane(t) < half) red[t] = op(red[t], red[t + half]);
-    });
+  tree_fold<Local>(each, g.group, [&](int a, int b) { red[a] = op(red[a], red[b]); });
 }
 
 // The CPU kernels' maximum (v > m ? v : m): NaN never wins it, and turns the sum NaN instead.
