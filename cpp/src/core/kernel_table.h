@@ -16,6 +16,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <optional>
 #include <string>
 
@@ -75,8 +76,13 @@ class KernelTable {
   // The kernels of `variant`; an error naming the op when the table has none.
   const Kernels& get(KernelVariant variant) const {
     if (variant == KernelVariant::Cuda && !entries_[static_cast<int>(variant)]) {
-      // The plugin is loaded once a CUDA tensor exists; its kernels never change after.
-      const void* found = cuda_plugin_kernels(op_, sizeof(Kernels));
+      // Asked of the plugin once, then kept: its kernels never change once it is loaded
+      // (a CUDA tensor exists by the time anything asks), and this runs on every launch.
+      const void* found = cuda_.load(std::memory_order_acquire);
+      if (!found) {
+        found = cuda_plugin_kernels(op_, sizeof(Kernels));
+        cuda_.store(found, std::memory_order_release);
+      }
       if (found) return *static_cast<const Kernels*>(found);
     }
     const auto& entry = entries_[static_cast<int>(variant)];
@@ -90,6 +96,7 @@ class KernelTable {
  private:
   const char* op_;
   std::array<std::optional<Kernels>, kKernelVariants> entries_;
+  mutable std::atomic<const void*> cuda_{nullptr};  // the plugin's kernels, once found
 };
 
 }  // namespace engine
