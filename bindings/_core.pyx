@@ -184,6 +184,11 @@ def has_cuda_build():
     return core.cuda_built()
 
 
+def canonical_device(str name):
+    """"cpu", "cuda", "cuda:N" -> "cpu" or "cuda:N" (the core's parser; ValueError otherwise)."""
+    return core.device_parse(name.encode()).str().decode()
+
+
 def cuda_is_available():
     return core.cuda_is_available()
 

@@ -67,16 +67,11 @@ def resolve_device(device):
     anything else, a RuntimeError naming the reason when CUDA cannot be used here."""
     if not isinstance(device, str):
         raise TypeError(f"device must be a string such as 'cpu' or 'cuda', got {type(device).__name__}")
-    name = device.strip().lower()
+    name = _core.canonical_device(device)
     if name == "cpu":
-        return "cpu"
-    if name == "cuda":
-        name = "cuda:0"
-    index = name[5:] if name.startswith("cuda:") else ""
-    if not index.isdigit():
-        raise ValueError(f"unknown device {device!r} (expected 'cpu', 'cuda' or 'cuda:N')")
+        return name
     if not is_available():
         raise RuntimeError(f"device {device!r} is not available: {unavailable_reason()}")
-    if int(index) >= device_count():
+    if int(name.split(":")[1]) >= device_count():
         raise ValueError(f"device {device!r} does not exist: {device_count()} CUDA device(s)")
-    return f"cuda:{int(index)}"
+    return name
