@@ -224,7 +224,34 @@ ACTIVATIONS = {  # op: (reference(x, **attrs), kinks, attributes of the variant 
     "Sigmoid": (sigmoid, (), None),
     "Tanh": (np.tanh, (), None),
     "Softplus": (lambda x: np.logaddexp(0, x), (), None),
+    "Exp": (np.exp, (), None),
+    "Log": (np.log, (), None),
+    "Sqrt": (np.sqrt, (), None),
+    "Abs": (np.abs, (0.0,), None),
+    "Neg": (np.negative, (), None),
+    "Reciprocal": (np.reciprocal, (0.0,), None),
+    "Erf": (np.vectorize(math.erf, otypes=[np.float64]), (), None),
+    "Softsign": (lambda x: x / (1 + np.abs(x)), (), None),
+    # The kinks of both attribute sets (alpha x + beta at 0 and 1).
+    "HardSigmoid": (lambda x, alpha=0.2, beta=0.5: np.clip(alpha * x + beta, 0, 1),
+                    (-2.5, 2.5, -0.6, 1.4), {"alpha": 0.5, "beta": 0.3}),
+    "HardSwish": (lambda x: x * np.clip(x / 6 + 0.5, 0, 1), (-3.0, 3.0), None),
+    "Sign": (np.sign, (0.0,), None),
+    "Floor": (np.floor, tuple(float(k) for k in range(-16, 17)), None),
+    "Ceil": (np.ceil, tuple(float(k) for k in range(-16, 17)), None),
+    "Sin": (np.sin, (), None),
+    "Cos": (np.cos, (), None),
 }
+
+# Activations defined on part of the line: their inputs, drawn inside it, f(*shape, scale).
+ACTIVATION_INPUTS = {
+    "Log": lambda *s, scale=1.0: uniform(*s, lo=0.05, hi=2.0 * scale),
+    "Sqrt": lambda *s, scale=1.0: uniform(*s, lo=0.05, hi=2.0 * scale),
+    "Reciprocal": lambda *s, scale=1.0: away(*s, kinks=(0.0,), margin=0.25, scale=scale),
+}
+# Activations that saturate for large |x|, checked on wide inputs (wide_case); the others
+# overflow (Exp) or leave their domain there.
+WIDE_ACTIVATIONS = {"Sigmoid", "Tanh", "Softplus", "Neg", "Erf", "Softsign", "Sin", "Cos"}
 
 
 def clip_ref(x, lo=None, hi=None):
@@ -476,19 +503,20 @@ def float_only_bad(op):
 def activation_cases(op):
     ref, kinks, attrs = ACTIVATIONS[op]
     x = (lambda *s, scale=1.0: away(*s, kinks=kinks, scale=scale)) if kinks else normal
+    x = ACTIVATION_INPUTS.get(op, x)
     bad = float_only_bad(op) + (
         Bad("two-inputs", ValueError, rf"{op}: takes 1 inputs?, got 2", inputs={1: normal(3, 7)}),
         Bad("dy-shape", ValueError, rf"{op}_backward: dy float32\[7, 3\] does not match x",
             dy=normal(7, 3)),
         Bad("need-count", ValueError, rf"{op}_backward: flags in `need`: expected 1, got 2",
             need=(True, False)),
-        Bad("unknown-attr", ValueError, rf"{op}: unknown attribute beta", attrs={"beta": 0.5}))
+        Bad("unknown-attr", ValueError, rf"{op}: unknown attribute delta", attrs={"delta": 0.5}))
     cases = [case(op, [x(3, 7)], ref, bad=bad),
              case(op, [x(7, 33, 129, scale=3.0)], ref)]
     if attrs:
         cases.append(case(op, [x(5, 7)], with_attrs(ref, attrs), attrs=attrs,
                           tag="-".join(f"{k}{v}" for k, v in attrs.items())))
-    if not kinks:
+    if op in WIDE_ACTIVATIONS:
         cases.append(wide_case(op, ref))
     return cases
 

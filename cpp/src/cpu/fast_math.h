@@ -121,6 +121,15 @@ struct FastMath {
     return (u > -1.0f && u < inf) ? y : special;
   }
   static float fabs(float x) { return std::fabs(x); }
+  // The rest are libm's: sqrt, floor and ceil compile to vector instructions anyway; log,
+  // erf, sin and cos stay scalar calls (no model spends its time in them yet).
+  static float sqrt(float x) { return std::sqrt(x); }
+  static float floor(float x) { return std::floor(x); }
+  static float ceil(float x) { return std::ceil(x); }
+  static float log(float x) { return std::log(x); }
+  static float erf(float x) { return std::erf(x); }
+  static float sin(float x) { return std::sin(x); }
+  static float cos(float x) { return std::cos(x); }
 };
 
 }  // namespace engine

@@ -53,8 +53,16 @@ Tensor activation_forward(Activation op, const Tensor& x, const ActivationAttrs&
 }
 
 bool activation_gradient_reads_output(Activation op) {
-  return op == Activation::Elu || op == Activation::Selu || op == Activation::Sigmoid ||
-         op == Activation::Tanh;
+  switch (op) {
+    case Activation::Elu:
+    case Activation::Selu:
+    case Activation::Sigmoid:
+    case Activation::Tanh:
+    case Activation::Exp:
+    case Activation::Sqrt:
+    case Activation::Reciprocal: return true;
+    default: return false;
+  }
 }
 
 void activation_backward(Activation op, const Tensor& dy, const Tensor& x, const Tensor& y,

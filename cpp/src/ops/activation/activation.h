@@ -1,5 +1,9 @@
-// Elementwise activations (ONNX Relu, LeakyRelu, Elu, Selu, Sigmoid, Tanh, Softplus).
+// Elementwise unary float ops: the activations (ONNX Relu, LeakyRelu, Elu, Selu, Sigmoid,
+// Tanh, Softplus, Softsign, HardSigmoid, HardSwish) and the math functions (Exp, Log, Sqrt,
+// Abs, Neg, Reciprocal, Erf, Sign, Floor, Ceil, Sin, Cos).
 //   y = f(x) elementwise, any shape; backward: dx = dy * f'(x), computed from x and y.
+//   Where f is piecewise constant (Sign, Floor, Ceil) f' is 0, and at a kink the one-sided
+//   value the formula names (Abs: 0 at 0; HardSigmoid, HardSwish: the outer side).
 #pragma once
 
 #include <string>
@@ -16,15 +20,18 @@ enum class Activation {
 };
 
 // ONNX attribute values; their defaults are in the ops' schemas (LeakyRelu alpha 0.01,
-// Elu alpha 1, Selu alpha 1.67326..., gamma 1.0507...). The Keras layer passes its own.
+// Elu alpha 1, Selu alpha 1.67326..., gamma 1.0507..., HardSigmoid alpha 0.2, beta 0.5).
+// The Keras layer passes its own.
 struct ActivationAttrs {
   float alpha = 0.0f;
+  float beta = 0.0f;
   float gamma = 0.0f;
 };
 
 Activation activation_from_name(const std::string& onnx_name);  // "Relu" -> Relu
 const char* activation_name(Activation op);
-// Whether the derivative reads the output y (Elu, Selu, Sigmoid, Tanh) or only x.
+// Whether the derivative reads the output y (Elu, Selu, Sigmoid, Tanh, Exp, Sqrt,
+// Reciprocal) or only x.
 bool activation_gradient_reads_output(Activation op);
 
 // Op level: validate, then run the selected kernel into caller-provided outputs (the

@@ -1,5 +1,6 @@
 // The CPU activation loops over [begin, end): the formulas of activation_math.h in float
-// with FastMath's exp, expm1, tanh and log1p, so that every loop vectorizes. Included by
+// with FastMath's exp, expm1, tanh and log1p, so that the loops of the activations
+// vectorize. Included by
 // activation_cpu.cpp (baseline ISA) and activation_cpu_avx2.cpp (AVX2/FMA): the anonymous
 // namespace gives each its own copy, compiled for its ISA.
 #pragma once
@@ -15,8 +16,8 @@ void activation_forward_loop(Activation op, const ActivationAttrs& a, int64_t be
                              int64_t end, const float* x, float* y) {
   dispatch_activation(op, [&](auto tag) {
     using M = ActivationMath<decltype(tag)::value>;
-    for (int64_t i = begin; i < end; ++i)
-      y[i] = M::template f<float, FastMath>(x[i], a.alpha, a.gamma);
+    const ActivationParams<float> p(a);
+    for (int64_t i = begin; i < end; ++i) y[i] = M::template f<float, FastMath>(x[i], p);
   });
 }
 
@@ -26,6 +27,7 @@ void activation_backward_loop(Activation op, const ActivationAttrs& a, int64_t b
   dispatch_activation(op, [&](auto tag) {
     constexpr Activation kOp = decltype(tag)::value;
     using M = ActivationMath<kOp>;
+    const ActivationParams<float> p(a);
     if constexpr (kOp == Activation::Relu) {
       // dy * df(x) compiles to a branch around the multiply; a select between the loaded
       // dy and 0 vectorizes (and, as df, passes dy where x is NaN).
@@ -35,7 +37,7 @@ void activation_backward_loop(Activation op, const ActivationAttrs& a, int64_t b
       }
     } else {
       for (int64_t i = begin; i < end; ++i)
-        dx[i] = dy[i] * M::template df<float, FastMath>(x[i], y[i], a.alpha, a.gamma);
+        dx[i] = dy[i] * M::template df<float, FastMath>(x[i], y[i], p);
     }
   });
 }

@@ -11,20 +11,20 @@ namespace engine {
 
 template <class Grid, Activation op>
 void activation_forward_on(const ActivationAttrs& a, int64_t n, const float* x, float* y) {
-  const float alpha = a.alpha, gamma = a.gamma;
+  const ActivationParams<float> p(a);
   for_each_index<Grid>(n, [=] ENGINE_HD(int64_t i) {
-    y[i] = ActivationMath<op>::f(x[i], alpha, gamma);
+    y[i] = ActivationMath<op>::f(x[i], p);
   });
 }
 
 template <class Grid, Activation op>
 void activation_backward_on(const ActivationAttrs& a, int64_t n, const float* x, const float* y,
                             const float* dy, float* dx) {
-  const float alpha = a.alpha, gamma = a.gamma;
+  const ActivationParams<float> p(a);
   for_each_index<Grid>(n, [=] ENGINE_HD(int64_t i) {
     // Relu passes dy where x is NaN, as the CPU kernels do.
     dx[i] = op == Activation::Relu ? (x[i] <= 0.0f ? 0.0f : dy[i])
-                                   : dy[i] * ActivationMath<op>::df(x[i], y[i], alpha, gamma);
+                                   : dy[i] * ActivationMath<op>::df(x[i], y[i], p);
   });
 }
 

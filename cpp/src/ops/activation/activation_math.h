@@ -17,51 +17,160 @@ struct StdMath {
   template <class T> ENGINE_HD static T tanh(T x) { return std::tanh(x); }
   template <class T> ENGINE_HD static T log1p(T x) { return std::log1p(x); }
   template <class T> ENGINE_HD static T fabs(T x) { return std::fabs(x); }
+  template <class T> ENGINE_HD static T log(T x) { return std::log(x); }
+  template <class T> ENGINE_HD static T sqrt(T x) { return std::sqrt(x); }
+  template <class T> ENGINE_HD static T erf(T x) { return std::erf(x); }
+  template <class T> ENGINE_HD static T floor(T x) { return std::floor(x); }
+  template <class T> ENGINE_HD static T ceil(T x) { return std::ceil(x); }
+  template <class T> ENGINE_HD static T sin(T x) { return std::sin(x); }
+  template <class T> ENGINE_HD static T cos(T x) { return std::cos(x); }
+};
+
+// The attributes in the formulas' scalar type.
+template <class T>
+struct ActivationParams {
+  T alpha, beta, gamma;
+  ActivationParams() = default;
+  ENGINE_HD explicit ActivationParams(const ActivationAttrs& a)
+      : alpha(T(a.alpha)), beta(T(a.beta)), gamma(T(a.gamma)) {}
 };
 
 template <Activation op> struct ActivationMath;
 
+// 1, -1, or 0 at 0 (and for NaN).
+template <class T>
+ENGINE_HD T sign_of(T x) {
+  return x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0));
+}
+
+// f(x, p) is the activation; df(x, y, p) its derivative at x, where y = f(x, p).
 #define ENGINE_FORMULA template <class T, class M = StdMath> ENGINE_HD static T
+#define ENGINE_PARAMS const ActivationParams<T>&
 
 template <> struct ActivationMath<Activation::Relu> {
   // NaN passes forward (as numpy, PyTorch and onnxruntime) and takes the gradient.
-  ENGINE_FORMULA f(T x, T, T) { return x < T(0) ? T(0) : x; }
-  ENGINE_FORMULA df(T x, T, T, T) { return x <= T(0) ? T(0) : T(1); }
+  ENGINE_FORMULA f(T x, ENGINE_PARAMS) { return x < T(0) ? T(0) : x; }
+  ENGINE_FORMULA df(T x, T, ENGINE_PARAMS) { return x <= T(0) ? T(0) : T(1); }
 };
 template <> struct ActivationMath<Activation::LeakyRelu> {
-  ENGINE_FORMULA f(T x, T alpha, T) { return x >= T(0) ? x : alpha * x; }
-  ENGINE_FORMULA df(T x, T, T alpha, T) { return x >= T(0) ? T(1) : alpha; }
+  ENGINE_FORMULA f(T x, ENGINE_PARAMS p) { return x >= T(0) ? x : p.alpha * x; }
+  ENGINE_FORMULA df(T x, T, ENGINE_PARAMS p) { return x >= T(0) ? T(1) : p.alpha; }
 };
 template <> struct ActivationMath<Activation::Elu> {
-  ENGINE_FORMULA f(T x, T alpha, T) { return x > T(0) ? x : alpha * M::expm1(x); }
-  ENGINE_FORMULA df(T x, T y, T alpha, T) { return x > T(0) ? T(1) : y + alpha; }
+  ENGINE_FORMULA f(T x, ENGINE_PARAMS p) { return x > T(0) ? x : p.alpha * M::expm1(x); }
+  ENGINE_FORMULA df(T x, T y, ENGINE_PARAMS p) { return x > T(0) ? T(1) : y + p.alpha; }
 };
 template <> struct ActivationMath<Activation::Selu> {
-  ENGINE_FORMULA f(T x, T alpha, T gamma) {
-    return x > T(0) ? gamma * x : gamma * alpha * M::expm1(x);
+  ENGINE_FORMULA f(T x, ENGINE_PARAMS p) {
+    return x > T(0) ? p.gamma * x : p.gamma * p.alpha * M::expm1(x);
   }
-  ENGINE_FORMULA df(T x, T y, T alpha, T gamma) { return x > T(0) ? gamma : y + gamma * alpha; }
+  ENGINE_FORMULA df(T x, T y, ENGINE_PARAMS p) {
+    return x > T(0) ? p.gamma : y + p.gamma * p.alpha;
+  }
 };
 template <> struct ActivationMath<Activation::Sigmoid> {
   // e^-|x| never overflows; one exp and a select, so the CPU loop vectorizes.
-  ENGINE_FORMULA f(T x, T, T) {
+  ENGINE_FORMULA f(T x, ENGINE_PARAMS) {
     const T e = M::exp(-M::fabs(x));
     return x >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
   }
-  ENGINE_FORMULA df(T, T y, T, T) { return y * (T(1) - y); }
+  ENGINE_FORMULA df(T, T y, ENGINE_PARAMS) { return y * (T(1) - y); }
 };
 template <> struct ActivationMath<Activation::Tanh> {
-  ENGINE_FORMULA f(T x, T, T) { return M::tanh(x); }
-  ENGINE_FORMULA df(T, T y, T, T) { return T(1) - y * y; }
+  ENGINE_FORMULA f(T x, ENGINE_PARAMS) { return M::tanh(x); }
+  ENGINE_FORMULA df(T, T y, ENGINE_PARAMS) { return T(1) - y * y; }
 };
 template <> struct ActivationMath<Activation::Softplus> {
   // log(1 + e^x) = max(x, 0) + log1p(e^-|x|), stable for large |x|.
-  ENGINE_FORMULA f(T x, T, T) { return (x > T(0) ? x : T(0)) + M::log1p(M::exp(-M::fabs(x))); }
-  ENGINE_FORMULA df(T x, T, T, T) {
-    return ActivationMath<Activation::Sigmoid>::template f<T, M>(x, T(0), T(0));
+  ENGINE_FORMULA f(T x, ENGINE_PARAMS) {
+    return (x > T(0) ? x : T(0)) + M::log1p(M::exp(-M::fabs(x)));
+  }
+  ENGINE_FORMULA df(T x, T, ENGINE_PARAMS p) {
+    return ActivationMath<Activation::Sigmoid>::template f<T, M>(x, p);
   }
 };
+template <> struct ActivationMath<Activation::Exp> {
+  ENGINE_FORMULA f(T x, ENGINE_PARAMS) { return M::exp(x); }
+  ENGINE_FORMULA df(T, T y, ENGINE_PARAMS) { return y; }
+};
+template <> struct ActivationMath<Activation::Log> {
+  ENGINE_FORMULA f(T x, ENGINE_PARAMS) { return M::log(x); }
+  ENGINE_FORMULA df(T x, T, ENGINE_PARAMS) { return T(1) / x; }
+};
+template <> struct ActivationMath<Activation::Sqrt> {
+  ENGINE_FORMULA f(T x, ENGINE_PARAMS) { return M::sqrt(x); }
+  ENGINE_FORMULA df(T, T y, ENGINE_PARAMS) { return T(0.5) / y; }
+};
+template <> struct ActivationMath<Activation::Abs> {
+  // The subgradient 0 at the kink, as PyTorch and TensorFlow take it.
+  ENGINE_FORMULA f(T x, ENGINE_PARAMS) { return M::fabs(x); }
+  ENGINE_FORMULA df(T x, T, ENGINE_PARAMS) { return sign_of(x); }
+};
+template <> struct ActivationMath<Activation::Neg> {
+  ENGINE_FORMULA f(T x, ENGINE_PARAMS) { return -x; }
+  ENGINE_FORMULA df(T, T, ENGINE_PARAMS) { return T(-1); }
+};
+template <> struct ActivationMath<Activation::Reciprocal> {
+  ENGINE_FORMULA f(T x, ENGINE_PARAMS) { return T(1) / x; }
+  ENGINE_FORMULA df(T, T y, ENGINE_PARAMS) { return -(y * y); }
+};
+template <> struct ActivationMath<Activation::Erf> {
+  ENGINE_FORMULA f(T x, ENGINE_PARAMS) { return M::erf(x); }
+  ENGINE_FORMULA df(T x, T, ENGINE_PARAMS) {
+    return T(1.1283791670955126) * M::exp(-(x * x));  // 2 / sqrt(pi) e^(-x^2)
+  }
+};
+template <> struct ActivationMath<Activation::Softsign> {
+  ENGINE_FORMULA f(T x, ENGINE_PARAMS) { return x / (T(1) + M::fabs(x)); }
+  ENGINE_FORMULA df(T x, T, ENGINE_PARAMS) {
+    const T d = T(1) + M::fabs(x);
+    return T(1) / (d * d);
+  }
+};
+template <> struct ActivationMath<Activation::HardSigmoid> {
+  // max(0, min(1, alpha x + beta)); the derivative is alpha strictly inside (0, 1).
+  ENGINE_FORMULA f(T x, ENGINE_PARAMS p) {
+    const T z = p.alpha * x + p.beta;
+    return z > T(1) ? T(1) : (z > T(0) ? z : T(0));
+  }
+  ENGINE_FORMULA df(T x, T, ENGINE_PARAMS p) {
+    const T z = p.alpha * x + p.beta;
+    return z > T(0) && z < T(1) ? p.alpha : T(0);
+  }
+};
+template <> struct ActivationMath<Activation::HardSwish> {
+  // x HardSigmoid(x) with alpha 1/6, beta 1/2 (fixed by ONNX): x, 0, or x (x + 3) / 6
+  // between -3 and 3.
+  ENGINE_FORMULA f(T x, ENGINE_PARAMS) {
+    const T z = x * T(1.0 / 6.0) + T(0.5);
+    return x * (z > T(1) ? T(1) : (z > T(0) ? z : T(0)));
+  }
+  ENGINE_FORMULA df(T x, T, ENGINE_PARAMS) {
+    return x > T(3) ? T(1) : (x < T(-3) ? T(0) : x * T(1.0 / 3.0) + T(0.5));
+  }
+};
+template <> struct ActivationMath<Activation::Sign> {
+  ENGINE_FORMULA f(T x, ENGINE_PARAMS) { return x == x ? sign_of(x) : x; }
+  ENGINE_FORMULA df(T, T, ENGINE_PARAMS) { return T(0); }
+};
+template <> struct ActivationMath<Activation::Floor> {
+  ENGINE_FORMULA f(T x, ENGINE_PARAMS) { return M::floor(x); }
+  ENGINE_FORMULA df(T, T, ENGINE_PARAMS) { return T(0); }
+};
+template <> struct ActivationMath<Activation::Ceil> {
+  ENGINE_FORMULA f(T x, ENGINE_PARAMS) { return M::ceil(x); }
+  ENGINE_FORMULA df(T, T, ENGINE_PARAMS) { return T(0); }
+};
+template <> struct ActivationMath<Activation::Sin> {
+  ENGINE_FORMULA f(T x, ENGINE_PARAMS) { return M::sin(x); }
+  ENGINE_FORMULA df(T x, T, ENGINE_PARAMS) { return M::cos(x); }
+};
+template <> struct ActivationMath<Activation::Cos> {
+  ENGINE_FORMULA f(T x, ENGINE_PARAMS) { return M::cos(x); }
+  ENGINE_FORMULA df(T x, T, ENGINE_PARAMS) { return -M::sin(x); }
+};
 
+#undef ENGINE_PARAMS
 #undef ENGINE_FORMULA
 
 }  // namespace engine

@@ -1,5 +1,8 @@
-// Relu, LeakyRelu, Elu, Selu, Sigmoid, Tanh and Softplus in a graph: one input, one output,
-// ONNX attributes alpha and gamma where the op has them.
+// The elementwise unary ops in a graph: one input, one output, ONNX attributes alpha, beta
+// and gamma where the op has them.
+#include <map>
+#include <set>
+
 #include "ops/activation/activation.h"
 #include "ops/op.h"
 
@@ -11,6 +14,7 @@ class ActivationNode : public NodeOp {
   explicit ActivationNode(const Node& node)
       : NodeOp(node), op_(activation_from_name(node.op_type)) {
     if (node.has_attr("alpha")) attrs_.alpha = node.attr_float("alpha");
+    if (node.has_attr("beta")) attrs_.beta = node.attr_float("beta");
     if (node.has_attr("gamma")) attrs_.gamma = node.attr_float("gamma");
   }
 
@@ -47,9 +51,19 @@ void activation_op(OpDef& def) {
   if (type == "Selu")
     def.schema.attr("alpha", Attribute::of_float(1.67326319217681884765625f))
         .attr("gamma", Attribute::of_float(1.05070102214813232421875f));
+  if (type == "HardSigmoid")
+    def.schema.attr("alpha", Attribute::of_float(0.2f)).attr("beta", Attribute::of_float(0.5f));
   def.make = make_activation_node;
   // Opsets < 6 carried consumed_inputs, an in-place hint with no meaning here.
-  if (type != "Softplus") def.onnx.legacy.push_back({"consumed_inputs", Attribute::Kind::Ints, 6});
+  static const std::set<std::string> consumed_inputs = {
+      "Relu", "LeakyRelu", "Elu",        "Selu",  "Sigmoid", "Tanh",       "Exp", "Log",
+      "Sqrt", "Abs",       "Reciprocal", "Floor", "Ceil",    "HardSigmoid", "Neg"};
+  if (consumed_inputs.count(type))
+    def.onnx.legacy.push_back({"consumed_inputs", Attribute::Kind::Ints, 6});
+  // The ops ONNX added after opset 1.
+  static const std::map<std::string, int64_t> since = {
+      {"Sin", 7}, {"Cos", 7}, {"Erf", 9}, {"Sign", 9}, {"HardSwish", 14}};
+  if (const auto it = since.find(type); it != since.end()) def.onnx.since_opset = it->second;
 }
 
 }  // namespace engine

@@ -8,8 +8,8 @@ void activation_forward_ref(Activation op, const ActivationAttrs& a, int64_t n, 
                             float* y) {
   dispatch_activation(op, [&](auto tag) {
     using M = ActivationMath<decltype(tag)::value>;
-    for (int64_t i = 0; i < n; ++i)
-      y[i] = static_cast<float>(M::f(double(x[i]), double(a.alpha), double(a.gamma)));
+    const ActivationParams<double> p(a);
+    for (int64_t i = 0; i < n; ++i) y[i] = static_cast<float>(M::f(double(x[i]), p));
   });
 }
 
@@ -17,8 +17,9 @@ void activation_backward_ref(Activation op, const ActivationAttrs& a, int64_t n,
                              const float* y, const float* dy, float* dx) {
   dispatch_activation(op, [&](auto tag) {
     using M = ActivationMath<decltype(tag)::value>;
+    const ActivationParams<double> p(a);
     for (int64_t i = 0; i < n; ++i) {
-      const double g = M::df(double(x[i]), double(y[i]), double(a.alpha), double(a.gamma));
+      const double g = M::df(double(x[i]), double(y[i]), p);
       dx[i] = static_cast<float>(double(dy[i]) * g);
     }
   });
