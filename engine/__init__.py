@@ -33,7 +33,7 @@ def _locate_core():
 _locate_core()
 
 from engine import _core  # noqa: E402
-from engine import (activations, callbacks, constraints, cuda, datasets, initializers, layers,
+from engine import (activations, callbacks, constraints, cuda, data, datasets, initializers, layers,
                     losses, metrics, models, onnx, ops, optimizers, regularizers, schedules)
 from engine._random import set_seed
 from engine.models import Input, Model, Sequential, clone_model
@@ -79,7 +79,7 @@ def get_cmake_dir() -> str:
 
 __all__ = [
     "Input", "Model", "Sequential", "activations", "callbacks", "clone_model", "constraints",
-    "cuda", "datasets", "get_cmake_dir", "get_include", "get_library_dir", "get_num_threads",
+    "cuda", "data", "datasets", "get_cmake_dir", "get_include", "get_library_dir", "get_num_threads",
     "initializers", "layers", "load_model", "losses", "metrics", "models", "onnx", "ops",
     "optimizers", "regularizers", "schedules", "set_num_threads", "set_seed", "__version__",
 ]

@@ -297,8 +297,11 @@ class Model(TrainerMixin, Layer):
         outs = self._run(self._prepare_inputs(inputs), training=bool(training))
         return outs[0] if self._single_output else outs
 
-    def predict(self, x, batch_size=32, verbose=0):
-        """Outputs for `x`, computed `batch_size` samples at a time (inference mode)."""
+    def predict(self, x, batch_size=32, verbose=0, steps=None):
+        """Outputs for `x`, computed `batch_size` samples at a time (inference mode). `x` may
+        also be a dataset or another source of batches (`steps` of them at most)."""
+        if self._is_batch_source(x):
+            return self._predict_source(x, steps)
         arrays = self._prepare_inputs(x)
         n = arrays[0].shape[0]
         if any(a.shape[0] != n for a in arrays):
@@ -447,9 +450,10 @@ class Sequential(Model):
             self._ensure_built(inputs)
         return super().__call__(inputs, training)
 
-    def predict(self, x, batch_size=32, verbose=0):
-        self._ensure_built(x)
-        return super().predict(x, batch_size, verbose)
+    def predict(self, x, batch_size=32, verbose=0, steps=None):
+        if not self._is_batch_source(x):
+            self._ensure_built(x)
+        return super().predict(x, batch_size, verbose, steps)
 
     @property
     def layers(self):

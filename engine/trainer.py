@@ -18,6 +18,7 @@ from engine import _random
 from engine import callbacks as _callbacks
 from engine import losses as _losses
 from engine import metrics as _metrics
+from engine.data import _adapter as _data
 from engine import optimizers as _optimizers
 from engine.layers import _args
 
@@ -103,18 +104,28 @@ class _Progress:
 
 
 class _Batches:
-    """Batches of (inputs, targets, sample weights) from arrays or from an iterable."""
+    """Batches of (inputs, targets, sample weights) from arrays or from an iterable (an
+    engine.data.Dataset, a generator, a PyTorch DataLoader, a PyDataset-like object), whose
+    next batch is read and converted on a background thread while the current step runs.
+    close() stops that thread; fit, evaluate and predict call it when they end."""
 
-    def __init__(self, model, x, y, sample_weight, batch_size, shuffle, class_weight, steps, what):
+    def __init__(self, model, x, y, sample_weight, batch_size, shuffle, class_weight, steps, what,
+                 convert=None):
         self.model = model
-        self.steps = steps
+        self.steps = None if steps is None else _args.positive_int(model, "steps", steps)
         self.class_weight = class_weight
         self.what = what
         if _is_iterable_source(x):
             if y is not None:
-                raise ValueError("fit: pass targets inside the batches when x is a generator or iterable")
-            self.source = x
+                raise ValueError(f"{what}: pass the targets inside the batches when x is a dataset, "
+                                 "generator or iterable (y must be None)")
+            if sample_weight is not None:
+                raise ValueError(f"{what}: pass sample weights inside the batches, as (x, y, sample_weight), "
+                                 "when x is a dataset, generator or iterable")
             self.arrays = None
+            self.source = _data.SourceBatches(x, self.steps, convert or self._from_tuple, what)
+            if self.steps is None:
+                self.steps = _data.source_length(x)
             return
         self.source = None
         self.inputs = model._prepare_inputs(x)
@@ -133,15 +144,7 @@ class _Batches:
 
     def epoch(self):
         if self.source is not None:
-            it = iter(self.source)
-            count = 0
-            while self.steps is None or count < self.steps:
-                try:
-                    batch = next(it)
-                except StopIteration:
-                    break
-                count += 1
-                yield self._from_tuple(batch)
+            yield from self.source.epoch()
             return
         order = _random.generator().permutation(self.n) if self.shuffle else np.arange(self.n)
         for step in range(self.steps):
@@ -155,9 +158,16 @@ class _Batches:
             sw = None if self.sample_weight is None else self.sample_weight[idx]
             yield xs, ys, sw
 
+    def close(self):
+        if self.source is not None:
+            self.source.close()
+
     def _from_tuple(self, batch):
-        if not isinstance(batch, tuple) or len(batch) not in (2, 3):
-            raise ValueError("each batch must be a tuple (x, y) or (x, y, sample_weight)")
+        # Lists too: a PyTorch DataLoader collates (x, y) into [x, y].
+        if not isinstance(batch, (tuple, list)) or len(batch) not in (2, 3):
+            got = f"a {type(batch).__name__} of {len(batch)}" if isinstance(batch, (tuple, list)) \
+                else f"{type(batch).__name__}"
+            raise ValueError(f"{self.what}: each batch must be a tuple (x, y) or (x, y, sample_weight), got {got}")
         x, y = batch[0], batch[1]
         sw = batch[2] if len(batch) == 3 else None
         xs = self.model._prepare_inputs(x)
@@ -168,7 +178,7 @@ class _Batches:
 
 
 def _is_iterable_source(x):
-    return x is not None and not isinstance(x, (np.ndarray, list, tuple, dict)) and hasattr(x, "__iter__")
+    return _data.is_source(x)
 
 
 class TrainerMixin:
@@ -349,8 +359,14 @@ class TrainerMixin:
     # --- fit ---------------------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
-            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_batch_size=None):
-        """Keras's fit. Returns a History whose `history` maps loss/metric names to lists."""
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None):
+        """Keras's fit. Returns a History whose `history` maps loss/metric names to lists.
+
+        `x` may be arrays, or a source of (x, y[, sample_weight]) batches: an
+        engine.data.Dataset, a generator, a PyTorch DataLoader or a PyDataset-like object;
+        so may `validation_data`. With `steps_per_epoch` (needed for an endless dataset) one
+        pass over the source continues across epochs; `validation_steps` caps validation."""
         executor = self._get_train_executor()
         verbose = 1 if verbose == "auto" else int(verbose)
         if validation_split and validation_data is None:
@@ -377,7 +393,17 @@ class TrainerMixin:
                         "the data given to fit")
         # Prepared (and checked) now, so that bad validation data fails before any training.
         validation = None if validation_data is None else self._validation_batches(
-            validation_data, batch_size if validation_batch_size is None else validation_batch_size)
+            validation_data, batch_size if validation_batch_size is None else validation_batch_size,
+            validation_steps)
+        # Sources read ahead on a thread: closing them stops and joins it, however fit ends.
+        try:
+            return self._fit_epochs(executor, data, validation, epochs, verbose, callbacks, initial_epoch)
+        finally:
+            data.close()
+            if validation is not None:
+                validation.close()
+
+    def _fit_epochs(self, executor, data, validation, epochs, verbose, callbacks, initial_epoch):
         cbs = _callbacks.CallbackList(callbacks, add_history=True, model=self,
                                       epochs=epochs, steps=data.steps, verbose=verbose)
         metrics = self._make_metrics()
@@ -464,14 +490,20 @@ class TrainerMixin:
         return logs
 
     # --- evaluate ------------------------------------------------------------------------------
-    def _validation_batches(self, data, batch_size):
+    def _validation_batches(self, data, batch_size, steps=None):
+        if _is_iterable_source(data):
+            return _Batches(self, data, None, None, batch_size, False, None, steps, "validation_data")
         if not (isinstance(data, tuple) and len(data) in (2, 3)):
-            raise ValueError("validation_data must be a tuple (x, y) or (x, y, sample_weight)")
+            raise ValueError("validation_data must be a tuple (x, y) or (x, y, sample_weight), or a dataset")
         sw = data[2] if len(data) == 3 else None
-        return _Batches(self, data[0], data[1], sw, batch_size, False, None, None, "validation_data")
+        return _Batches(self, data[0], data[1], sw, batch_size, False, None, steps, "validation_data")
 
-    def _evaluate(self, x, y, batch_size, sample_weight, what="the data given to evaluate"):
-        return self._evaluate_batches(_Batches(self, x, y, sample_weight, batch_size, False, None, None, what))
+    def _evaluate(self, x, y, batch_size, sample_weight, what="the data given to evaluate", steps=None):
+        data = _Batches(self, x, y, sample_weight, batch_size, False, None, steps, what)
+        try:
+            return self._evaluate_batches(data)
+        finally:
+            data.close()
 
     def _evaluate_batches(self, data):
         executor = self._get_train_executor()
@@ -499,17 +531,52 @@ class TrainerMixin:
         finally:
             self._class_weight = saved_class_weight
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
-                 return_dict=False, callbacks=None):
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
+                 callbacks=None, return_dict=False):
         """Loss and metrics over the data (inference mode). A scalar loss when there are no
-        metrics, else [loss, metric...], or a dict with return_dict=True."""
-        logs = self._evaluate(x, y, batch_size, sample_weight)
+        metrics, else [loss, metric...], or a dict with return_dict=True. `x` may be a
+        dataset or another source of (x, y[, sample_weight]) batches; `steps` caps the
+        number of batches."""
+        logs = self._evaluate(x, y, batch_size, sample_weight, steps=steps)
         if verbose and verbose != "auto":
             print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
         if return_dict:
             return logs
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
+
+    # --- predict from a dataset -----------------------------------------------------------------
+    _is_batch_source = staticmethod(_is_iterable_source)
+
+    def _predict_inputs(self, batch):
+        """The input arrays of one batch for predict: Keras reads an (x,), (x, y) or
+        (x, y, sample_weight) tuple (or list) as x plus ignored targets, anything else as x."""
+        if isinstance(batch, (tuple, list)) and not isinstance(batch, np.ndarray):
+            if not 1 <= len(batch) <= 3:
+                raise ValueError(f"{self.name}: a batch given to predict must be x or a tuple (x,), (x, y) "
+                                 f"or (x, y, sample_weight); got a {type(batch).__name__} of {len(batch)}")
+            batch = batch[0]
+        xs = self._prepare_inputs(batch)
+        if any(a.shape[0] != xs[0].shape[0] for a in xs):
+            raise ValueError(f"{self.name}: inputs have different numbers of samples {[a.shape[0] for a in xs]}")
+        return xs
+
+    def _predict_source(self, x, steps=None):
+        """predict over a dataset or another source of batches: the outputs of every batch,
+        concatenated."""
+        data = _Batches(self, x, None, None, None, False, None, steps, "the data given to predict",
+                        convert=self._predict_inputs)
+        chunks = [[] for _ in self.outputs]
+        try:
+            for xs in data.epoch():
+                for k, o in enumerate(self._run(xs)):
+                    chunks[k].append(o)
+        finally:
+            data.close()
+        if not chunks[0]:
+            raise ValueError(f"{self.name}: the data given to predict produced no batches")
+        results = [np.concatenate(c, axis=0) for c in chunks]
+        return results[0] if self._single_output else results
 
     # --- single batches and custom loops ---------------------------------------------------------
     def train_on_batch(self, x, y, sample_weight=None, class_weight=None):
