@@ -12,6 +12,7 @@ import csv
 import inspect
 import math
 import os
+import time
 import warnings
 
 import numpy as np
@@ -495,7 +496,173 @@ class LambdaCallback(Callback):
                 setattr(self, name, fn)
 
 
+class TensorBoard(Callback):
+    """Writes TensorBoard event files, as Keras's TensorBoard callback: view them with
+    ``tensorboard --logdir LOG_DIR``.
+
+    - ``LOG_DIR/train``: ``epoch_<name>`` for every training log of an epoch (loss, metrics)
+      plus ``epoch_learning_rate``, at step = epoch (0-based); with ``update_freq`` an integer
+      N (or "batch", N = 1), ``batch_<name>`` every N training batches, at step = the number
+      of batches trained since fit began; with ``histogram_freq`` N, a histogram
+      ``<weight name>/histogram`` of every weight every N epochs; with ``write_graph``, the
+      model graph (the exported ONNX graph, converted by tensorboardX; needs the ``onnx``
+      package, else a warning).
+    - ``LOG_DIR/validation``: ``epoch_<name>`` for every ``val_<name>`` log, at step = epoch,
+      and, with an integer ``update_freq``, ``evaluation_<name>_vs_iterations`` at step = the
+      optimizer's iterations.
+
+    Values are written as float32, TensorBoard's scalar type. The event files are written
+    with tensorboardX (``pip install engine[tensorboard]``). ``profile_batch``,
+    ``embeddings_freq`` and ``write_images`` exist for Keras compatibility; the engine has
+    no profiler, embeddings projector or weight images, and refuses other values than
+    their defaults."""
+
+    _files_opened = 0
+
+    def __init__(self, log_dir="logs", histogram_freq=0, write_graph=True, write_images=False,
+                 write_steps_per_second=False, update_freq="epoch", profile_batch=0, embeddings_freq=0,
+                 embeddings_metadata=None):
+        super().__init__()
+        try:
+            import tensorboardX  # noqa: F401
+        except ImportError:
+            raise ImportError("TensorBoard: writing event files needs tensorboardX: "
+                              "pip install tensorboardX (or the engine[tensorboard] extra)") from None
+        self.log_dir = os.fspath(log_dir)
+        if isinstance(histogram_freq, bool) or not isinstance(histogram_freq, int) or histogram_freq < 0:
+            raise ValueError(f"TensorBoard: histogram_freq must be a non-negative integer, got {histogram_freq!r}")
+        if update_freq == "batch":
+            update_freq = 1
+        if update_freq != "epoch" and (isinstance(update_freq, bool) or not isinstance(update_freq, int)
+                                       or update_freq < 1):
+            raise ValueError(f"TensorBoard: update_freq must be 'epoch', 'batch' or a positive integer, "
+                             f"got {update_freq!r}")
+        for name, value, default in (("profile_batch", profile_batch, 0), ("embeddings_freq", embeddings_freq, 0),
+                                     ("write_images", write_images, False)):
+            if value != default and not (name == "profile_batch" and value in (None, (0, 0))):
+                raise ValueError(f"TensorBoard: {name}={value!r} is not supported by the engine; leave it at "
+                                 f"{default!r}")
+        self.histogram_freq = histogram_freq
+        self.write_graph = bool(write_graph)
+        self.write_steps_per_second = bool(write_steps_per_second)
+        self.update_freq = update_freq
+        self.embeddings_metadata = embeddings_metadata
+        self._writers = {}
+        self._global_train_batch = 0
+
+    def _writer(self, run):
+        # One writer per run folder, opened when first needed (a fit without validation
+        # leaves no empty "validation" run behind).
+        if run not in self._writers:
+            from tensorboardX import SummaryWriter
+
+            # tensorboardX names a file by the second it was opened and the host, so a second
+            # fit in the same second would overwrite the first's file: a process id and a
+            # counter (zero-padded, so the names sort in opening order) keep them apart.
+            TensorBoard._files_opened += 1
+            suffix = f".{os.getpid()}.{TensorBoard._files_opened:06d}.engine"
+            self._writers[run] = SummaryWriter(logdir=os.path.join(self.log_dir, run), filename_suffix=suffix)
+        return self._writers[run]
+
+    def _close_writers(self):
+        for writer in self._writers.values():
+            writer.close()
+        self._writers = {}
+
+    def on_train_begin(self, logs=None):
+        self._close_writers()
+        self._global_train_batch = 0
+        self._writer("train")
+        if self.write_graph:
+            self._write_graph()
+
+    def _write_graph(self):
+        import contextlib
+        import io
+        import tempfile
+
+        try:
+            import onnx  # noqa: F401
+        except ImportError:
+            warnings.warn("TensorBoard: the model graph was not written: converting it needs the onnx "
+                          "package (pip install onnx)", stacklevel=3)
+            return
+        from engine import onnx as _onnx
+
+        with tempfile.TemporaryDirectory(prefix="engine-tensorboard-") as folder:
+            path = os.path.join(folder, "model.onnx")
+            try:
+                _onnx.export(self.model, path)
+            except Exception as e:  # a graph that cannot be exported is no reason to stop training
+                warnings.warn(f"TensorBoard: the model graph was not written: ONNX export failed: {e}",
+                              stacklevel=3)
+                return
+            # tensorboardX prints every node name while converting: keep the console clean.
+            with contextlib.redirect_stdout(io.StringIO()):
+                self._writer("train").add_onnx_graph(path)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._global_train_batch += 1
+        if self.write_steps_per_second:
+            self._batch_start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.update_freq == "epoch" or self._global_train_batch % self.update_freq != 0:
+            return
+        writer = self._writer("train")
+        step = self._global_train_batch
+        for name, value in (logs or {}).items():
+            if _is_scalar(value):
+                writer.add_scalar("batch_" + name, float(value), step)
+        if self.write_steps_per_second:
+            elapsed = time.perf_counter() - self._batch_start
+            if elapsed > 0:
+                writer.add_scalar("batch_steps_per_second", 1.0 / elapsed, step)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.perf_counter()
+        self._epoch_first_batch = self._global_train_batch
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        train = {k: v for k, v in logs.items() if not k.startswith("val_") and _is_scalar(v)}
+        val = {k[4:]: v for k, v in logs.items() if k.startswith("val_") and _is_scalar(v)}
+        optimizer = getattr(self.model, "optimizer", None)
+        if "learning_rate" not in train and optimizer is not None:
+            train["learning_rate"] = float(optimizer.learning_rate)
+        if self.write_steps_per_second:
+            elapsed = time.perf_counter() - getattr(self, "_epoch_start", time.perf_counter())
+            steps = self._global_train_batch - getattr(self, "_epoch_first_batch", 0)
+            if elapsed > 0:
+                train["steps_per_second"] = steps / elapsed
+        writer = self._writer("train")
+        for name, value in train.items():
+            writer.add_scalar("epoch_" + name, float(value), epoch)
+        if val:
+            val_writer = self._writer("validation")
+            for name, value in val.items():
+                val_writer.add_scalar("epoch_" + name, float(value), epoch)
+            if self.update_freq != "epoch" and optimizer is not None:
+                for name, value in val.items():
+                    val_writer.add_scalar(f"evaluation_{name}_vs_iterations", float(value),
+                                          int(optimizer.iterations))
+        if self.histogram_freq and epoch % self.histogram_freq == 0:
+            for weight in self.model.weights:
+                writer.add_histogram(weight.name.replace(":", "_") + "/histogram",
+                                     np.asarray(weight.numpy(), dtype=np.float64), epoch)
+        for w in self._writers.values():
+            w.flush()
+
+    def on_train_end(self, logs=None):
+        self._close_writers()
+
+
+def _is_scalar(value):
+    return isinstance(value, (int, float, np.number)) and not isinstance(value, bool) or \
+        (isinstance(value, np.ndarray) and value.size == 1)
+
+
 __all__ = [
     "CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History", "LambdaCallback",
-    "LearningRateScheduler", "ModelCheckpoint", "ReduceLROnPlateau", "TerminateOnNaN",
+    "LearningRateScheduler", "ModelCheckpoint", "ReduceLROnPlateau", "TensorBoard", "TerminateOnNaN",
 ]
