@@ -1,4 +1,5 @@
-"""Command line: `python -m engine demo` (the main job) and `python -m engine info`."""
+"""Command line: `python -m engine demo` (the main job), `python -m engine info` and
+`python -m engine serve MODEL` (predictions over HTTP)."""
 import argparse
 import os
 import sys
@@ -85,6 +86,45 @@ def demo(args) -> int:
     return 0 if ok else 1
 
 
+def serve(args) -> int:
+    """Serve a model over HTTP (TF Serving REST and KServe v2) until SIGTERM or Ctrl-C."""
+    try:
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as e:
+        print(f"python -m engine serve needs starlette and uvicorn ({e}): pip install \"engine[serve]\"",
+              file=sys.stderr)
+        return 2
+    for flag, value, least in (("--max-batch", args.max_batch, 1), ("--threads", args.threads, 1),
+                               ("--port", args.port, 0)):
+        if value is not None and value < least:
+            print(f"python -m engine serve: {flag} must be at least {least}, got {value}", file=sys.stderr)
+            return 2
+    for flag, value in (("--batch-timeout-ms", args.batch_timeout_ms), ("--poll-seconds", args.poll_seconds),
+                        ("--max-body-mb", args.max_body_mb)):
+        if not value >= 0:
+            print(f"python -m engine serve: {flag} must not be negative, got {value}", file=sys.stderr)
+            return 2
+    if "OMP_WAIT_POLICY" not in os.environ and args.reexec_argv is not None:
+        # Idle OpenMP threads spin by default, taking the cores the event loop needs to read
+        # and answer the next requests between model calls (a server measured 5x slower).
+        # libgomp reads the policy once, when it loads, so the command starts over with it.
+        env = dict(os.environ, OMP_WAIT_POLICY="passive")
+        os.execve(sys.executable, [sys.executable, "-m", "engine"] + args.reexec_argv, env)
+    from engine import serving
+
+    try:
+        return serving.serve(args.model, name=args.name, host=args.host, port=args.port,
+                             max_batch=args.max_batch, batch_timeout_ms=args.batch_timeout_ms,
+                             threads=args.threads, poll_seconds=args.poll_seconds,
+                             max_body_mb=args.max_body_mb, graceful_timeout_s=args.graceful_timeout,
+                             log_level=args.log_level)
+    except (OSError, ValueError, TypeError, RuntimeError) as e:
+        # A model that does not load or a port that is taken: say which, without a traceback.
+        print(f"python -m engine serve: {e}", file=sys.stderr)
+        return 1
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m engine")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -93,8 +133,27 @@ def main(argv=None) -> int:
     d.add_argument("--epochs", type=int, default=15)
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--output-dir", default="engine-demo")
+    s = sub.add_parser("serve", help="serve a model over HTTP (TF Serving REST and KServe v2 APIs) "
+                                     "with dynamic batching")
+    s.add_argument("model", help="an ONNX file, an engine checkpoint, or a folder of numbered versions "
+                                 "(1/, 2/, ...: the highest is served, new ones are picked up)")
+    s.add_argument("--port", type=int, default=8501, help="0 picks a free port (default 8501)")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
+    s.add_argument("--name", help="the model's name in the URLs (default: the file or folder name)")
+    s.add_argument("--max-batch", type=int, default=64, help="rows per merged model call (default 64)")
+    s.add_argument("--batch-timeout-ms", type=float, default=2.0,
+                   help="how long the oldest queued request waits for others to join it (default 2)")
+    s.add_argument("--threads", type=int, help="threads of the model's computations (default: all cores)")
+    s.add_argument("--poll-seconds", type=float, default=1.0,
+                   help="how often a version folder is checked for new versions (0: never)")
+    s.add_argument("--max-body-mb", type=float, default=64.0, help="largest request body, MiB (default 64)")
+    s.add_argument("--graceful-timeout", type=float, default=30.0,
+                   help="seconds to finish the requests in flight at shutdown (default 30)")
+    s.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     args = parser.parse_args(argv)
-    return {"info": info, "demo": demo}[args.command](args)
+    # Only a real command line can be started over (see serve).
+    args.reexec_argv = sys.argv[1:] if argv is None else None
+    return {"info": info, "demo": demo, "serve": serve}[args.command](args)
 
 
 if __name__ == "__main__":
