@@ -52,7 +52,7 @@ def demo(args) -> int:
     schedule = engine.schedules.CosineDecay(3e-3, decay_steps=steps)
     model.compile(optimizer=engine.optimizers.Adam(learning_rate=schedule),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(x_train, y_train, epochs=args.epochs, batch_size=32, verbose=1)
+    history = model.fit(x_train, y_train, epochs=args.epochs, batch_size=32, verbose=1)
     loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
     print(f"test accuracy: {accuracy:.4f} (loss {loss:.4f})")
 
@@ -63,6 +63,15 @@ def demo(args) -> int:
     onnx_path = os.path.join(args.output_dir, "digits_cnn.onnx")
     engine.onnx.export(model, onnx_path)
     print(f"onnx model: {onnx_path}")
+    if args.plot:
+        try:
+            curves = os.path.join(args.output_dir, "digits_curves.png")
+            engine.utils.plot_history(history, curves)
+            graph = os.path.join(args.output_dir, "digits_cnn.png")
+            engine.utils.plot_model(model, graph, show_shapes=True, dpi=100)
+            print(f"plots: {curves}, {graph}")
+        except ImportError as e:
+            print(f"the plots were skipped: {e}")
 
     ok = accuracy >= 0.97
     if not ok:
@@ -133,6 +142,8 @@ def main(argv=None) -> int:
     d.add_argument("--epochs", type=int, default=15)
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--output-dir", default="engine-demo")
+    d.add_argument("--plot", action="store_true",
+                   help="also draw the learning curves and the layer graph as PNG files (needs matplotlib)")
     s = sub.add_parser("serve", help="serve a model over HTTP (TF Serving REST and KServe v2 APIs) "
                                      "with dynamic batching")
     s.add_argument("model", help="an ONNX file, an engine checkpoint, or a folder of numbered versions "
