@@ -16,6 +16,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 
 from engine.serving._servable import Servable, TensorSpec, from_model, load, load_model  # noqa: F401
 from engine.serving._repository import ModelSource  # noqa: F401
@@ -56,9 +57,11 @@ def _bind(host, port):
 
 
 def _log_to_stderr(level):
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("engine serve: %(levelname)s: %(message)s"))
-    log.addHandler(handler)
+    if not any(getattr(h, "_engine_serve", False) for h in log.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("engine serve: %(levelname)s: %(message)s"))
+        handler._engine_serve = True  # one handler however often serve() runs in a process
+        log.addHandler(handler)
     log.setLevel(level)
     log.propagate = False
 
@@ -68,8 +71,10 @@ def serve(model, name=None, host="127.0.0.1", port=8501, max_batch=64, batch_tim
           log_level="info", batching=True, workers=1, loader=None):
     """Serves `model` until SIGTERM or SIGINT, then finishes the requests in flight and
     returns 0. Prints one line to stdout once the model is loaded and the port is open:
-    `engine serve: model NAME version V at http://HOST:PORT` (with port=0 the chosen port).
+    `engine serve: model 'NAME' version V (PLATFORM) at http://HOST:PORT (...)` (with port=0,
+    the port the system chose).
 
+    batching=False runs each request on its own, `workers` at once, instead of merging them.
     loader(path, version=...) -> Servable replaces the engine's own loader (the benchmarks put
     onnxruntime behind the same app this way)."""
     import uvicorn
@@ -106,7 +111,9 @@ def serve(model, name=None, host="127.0.0.1", port=8501, max_batch=64, batch_tim
     # uvicorn re-raises the signal that stopped it once it has shut down gracefully; with the
     # default handlers that would end the process as killed by SIGTERM (or with a
     # KeyboardInterrupt traceback). A finished graceful shutdown is a normal exit.
-    previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous = {}
+    if threading.current_thread() is threading.main_thread():  # signals only go to the main thread
+        previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         server.run(sockets=[sock])
     finally:
