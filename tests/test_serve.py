@@ -46,18 +46,22 @@ class Server:
         cmd = [sys.executable, "-m", "engine", "serve", str(model), "--port", "0", "--threads", "1",
                "--log-level", "warning", *args]
         self.proc = subprocess.Popen(cmd, stdout=self.out, stderr=self.err, env=_env(), cwd=tmp)
-        self.url = self._wait_for_port()
-        self.client = httpx.Client(base_url=self.url, timeout=HTTP_TIMEOUT)
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while True:
-            try:
-                if self.client.get("/v2/health/ready").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not become ready:\n{self.logs()}")
-            time.sleep(0.05)
+        try:
+            self.url = self._wait_for_port()
+            self.client = httpx.Client(base_url=self.url, timeout=HTTP_TIMEOUT)
+            deadline = time.monotonic() + STARTUP_TIMEOUT
+            while True:
+                try:
+                    if self.client.get("/v2/health/ready").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the server did not become ready:\n{self.logs()}")
+                time.sleep(0.05)
+        except BaseException:
+            self.close()  # never leave a server behind
+            raise
 
     def _wait_for_port(self):
         deadline = time.monotonic() + STARTUP_TIMEOUT
@@ -69,7 +73,6 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"the server exited with {self.proc.returncode}:\n{self.logs()}")
             time.sleep(0.05)
-        self.stop()
         raise RuntimeError(f"the server did not announce its port:\n{self.logs()}")
 
     def logs(self):
