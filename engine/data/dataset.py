@@ -219,7 +219,7 @@ class Dataset:
         """Elements in random order, drawn from a buffer of `buffer_size` elements (tf.data's
         algorithm: a buffer as large as the dataset shuffles it uniformly). A new order for
         each iteration unless reshuffle_each_iteration=False; `seed` (else the engine's
-        generator, see engine.set_seed) makes the orders repeatable."""
+        generator when the pipeline is built, see engine.set_seed) makes the orders repeatable."""
         size = _count_arg("shuffle", "buffer_size", buffer_size, allow_autotune=False)
         return _ShuffleDataset(self, size, _seed_arg("shuffle", seed),
                                True if reshuffle_each_iteration is None else bool(reshuffle_each_iteration))
@@ -472,15 +472,17 @@ class _ShuffleDataset(_Unary):
         super().__init__(input_dataset)
         self._size, self._seed, self._reshuffle = buffer_size, seed, reshuffle
         self._lock = threading.Lock()
-        self._seeds = np.random.default_rng(seed) if seed is not None else None
+        # Without a seed, one is drawn from the engine's generator now, while the pipeline is
+        # built (engine.set_seed before it makes the orders repeatable): iterations may start
+        # on a background thread, which must not draw from the shared generator.
+        self._seeds = np.random.default_rng(_random.next_seed() if seed is None else seed)
         self._fixed = None  # the seed of every iteration without reshuffling
 
     def _iteration_seed(self):
         with self._lock:
             if not self._reshuffle and self._fixed is not None:
                 return self._fixed
-            source = self._seeds if self._seeds is not None else _random.generator()
-            seed = int(source.integers(0, 2**63 - 1))
+            seed = int(self._seeds.integers(0, 2**63 - 1))
             if not self._reshuffle:
                 self._fixed = seed
             return seed
