@@ -429,6 +429,35 @@ def unsqueeze_ref(x, axes):
     return np.expand_dims(x, tuple(int(a) for a in axes))
 
 
+# ---- references: reductions ----------------------------------------------------------------
+
+def _lse(x, axis, keepdims):
+    m = np.max(x, axis=axis, keepdims=True)
+    r = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    return r if keepdims else r.reshape(np.sum(x, axis=axis).shape)
+
+
+REDUCE_REFS = {  # op: f(x, axis, keepdims) in numpy terms
+    "ReduceSum": np.sum,
+    "ReduceMean": np.mean,
+    "ReduceMax": np.max,
+    "ReduceMin": np.min,
+    "ReduceL2": lambda x, axis, keepdims: np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims)),
+    "ReduceSumSquare": lambda x, axis, keepdims: np.sum(x * x, axis=axis, keepdims=keepdims),
+    "ReduceLogSumExp": _lse,
+}
+
+
+def reduce_ref(op):
+    def ref(x, axes=None, keepdims=1, noop_with_empty_axes=0):
+        if axes is None or len(axes) == 0:
+            axis = () if noop_with_empty_axes else None
+        else:
+            axis = tuple(int(a) for a in axes)
+        return REDUCE_REFS[op](x, axis=axis, keepdims=bool(keepdims))
+    return ref
+
+
 # ---- references: losses --------------------------------------------------------------------
 
 EPS_LO, EPS_HI = float(np.float32(1e-7)), float(np.float32(1 - 1e-7))  # Keras clip in float32
@@ -830,6 +859,57 @@ def axes_case(op, shape, axes, spec=normal, bad=()):
                 tag="all" if axes is None else "axes" + "_".join(map(str, axes)), bad=bad)
 
 
+def reduce_case(op, shape, axes, tag="", bad=(), **attrs):
+    """A reduction over constant `axes` (None: no axes input). Max and Min draw distinct
+    values: at a tie the gradient goes to the first element, finite differences split it."""
+    x = distinct(*shape) if op in ("ReduceMax", "ReduceMin") else normal(*shape)
+    inputs = [x] + ([] if axes is None else [const(axes)])
+    if axes is None or len(axes) == 0:
+        k = 1 if attrs.get("noop_with_empty_axes") else math.prod(shape)
+    else:
+        k = math.prod(shape[a] for a in axes)
+    axes_tag = "all" if axes is None else "axes" + "_".join(map(str, axes))
+    attr_tag = "-".join(f"{n}{v}" for n, v in attrs.items())
+    return case(op, inputs, with_attrs(reduce_ref(op), attrs), attrs=attrs, tol="reduction",
+                k=max(k, 1), onnx=18, tag="-".join(p for p in (axes_tag, attr_tag, tag) if p),
+                bad=bad)
+
+
+def reduce_cases(op):
+    bad = (
+        Bad("axis-range", ValueError, rf"{op}: axis 2 out of range \[-2, 1\] for input \[3, 7\]",
+            inputs={1: const([2])}),
+        Bad("axis-repeat", ValueError, rf"{op}: axes \[1, -1\] repeat axis 1",
+            inputs={1: const([1, -1])}),
+        Bad("axes-dtype", TypeError, rf"{op}: the axes input must be int64",
+            inputs={1: const([1.0], "float32")}),
+        Bad("axes-rank", ValueError, rf"{op}: the axes input must be a 1-D tensor",
+            inputs={1: const([[1]])}),
+        Bad("int64", TypeError, rf"{op}: x must be float32, got int64", inputs={0: ints(3, 7)}),
+        Bad("three-inputs", ValueError, rf"{op}: takes 1 to 2 inputs, got 3",
+            inputs={2: const([0])}),
+        Bad("dy-shape", ValueError, rf"{op}_backward: dy float32\[7, 3\] does not match",
+            dy=normal(7, 3)),
+        Bad("need-axes", ValueError, rf"{op}_backward: input 1 has no gradient",
+            need=(True, True)),
+        Bad("keepdims-kind", TypeError, rf"{op}.*keepdims", attrs={"keepdims": 0.5}))
+    return [
+        reduce_case(op, (3, 7), (1,), bad=bad),
+        reduce_case(op, (2, 3, 5), (0, 2), keepdims=0),
+        reduce_case(op, (2, 3, 5), (-1,)),
+        reduce_case(op, (3, 1, 5), (1, 0), keepdims=0),
+        reduce_case(op, (2, 3, 5), None),
+        reduce_case(op, (2, 3, 5), None, keepdims=0),
+        reduce_case(op, (2, 3, 5), [], tag="empty"),
+        reduce_case(op, (2, 3, 5), None, noop_with_empty_axes=1),
+        reduce_case(op, (2, 3, 5), (1,), noop_with_empty_axes=1),
+        reduce_case(op, (7, 33, 129), (0, 2)),
+        reduce_case(op, (129, 257), (0,), keepdims=0),
+        reduce_case(op, (7, 33, 129), None, keepdims=0),  # one long sum, split in chunks
+        reduce_case(op, (2, 16411), (1,)),
+    ]
+
+
 def loss_case(op, pred, target, reduction=None, tag="", bad=(), **attrs):
     """A loss against its float64 reference; `reduction` None leaves the default (mean)."""
     if reduction is not None:
@@ -955,6 +1035,8 @@ CASES = [
             inputs={1: ints(3, 7)}))),
     sum_case((2, 3, 5), (3, 1), (5,), (1, 1, 1)),
     sum_case((7, 33, 13), (33, 1), (7, 33, 13)),
+
+    *(c for op in REDUCE_REFS for c in reduce_cases(op)),
 
     conv_case((2, 3, 7, 5), (4, 3, 3, 3), tag="k3p1", pads=[1, 1, 1, 1], bad=CONV_BAD),
     conv_case((2, 3, 7, 5), (4, 3, 3, 3), tag="k3s2p1", strides=[2, 2], pads=[1, 1, 1, 1]),

@@ -8,6 +8,8 @@
 #include "engine/onnx.h"
 #include "onnx/onnx_common.h"
 #include "onnx/wire.h"
+#include "ops/onnx_translate.h"
+#include "ops/op.h"
 
 namespace engine {
 namespace {
@@ -115,13 +117,62 @@ Writer value_info_proto(const ValueInfo& v, bool write_empty_shape) {
   return w;
 }
 
+class ExportContext : public OnnxExportContext {
+ public:
+  ExportContext(const Graph& g, int64_t opset) : g_(g), opset_(opset) {}
+  int64_t opset() const override { return opset_; }
+  const Tensor* constant(const std::string& name) const override {
+    const auto it = g_.initializers.find(name);
+    return it == g_.initializers.end() ? nullptr : &it->second;
+  }
+  [[noreturn]] void fail(const std::string& message) const override {
+    engine::fail(ErrorKind::Value, "onnx: writing ", label_, " at opset ", opset_, ": ", message);
+  }
+  std::string label_;
+
+ private:
+  const Graph& g_;
+  int64_t opset_;
+};
+
+// The graph's nodes in the forms of the default-domain `opset` (the ops whose ONNX form
+// changed rewrite theirs), and the initializers only the engine's forms read (the axes
+// that became attributes), which are then left out.
+std::vector<Node> nodes_at_opset(const Graph& g, int64_t opset, std::set<std::string>& unread) {
+  ExportContext ctx(g, opset);
+  std::vector<Node> nodes = g.nodes;
+  std::set<std::string> read_before, read_after;
+  for (Node& node : nodes) {
+    for (const std::string& v : node.inputs) read_before.insert(v);
+    const OpDef* def = node.domain.empty() ? find_op("", node.op_type) : nullptr;
+    if (def && def->onnx.to_opset) {
+      ctx.label_ = node.label();
+      def->onnx.to_opset(node, ctx);
+    }
+    for (const std::string& v : node.inputs) read_after.insert(v);
+  }
+  for (const ValueInfo& v : g.outputs) read_after.insert(v.name);
+  for (const std::string& v : read_before)
+    if (!read_after.count(v) && g.initializers.count(v)) unread.insert(v);
+  return nodes;
+}
+
+int64_t default_opset(const OnnxModel& m) {
+  for (const auto& o : m.opset_imports)
+    if (o.first.empty() || o.first == "ai.onnx") return o.second;
+  return kOnnxDefaultOpset;
+}
+
 Writer model_proto(const OnnxModel& m, TensorStore& store) {
   const Graph& g = m.graph;
   Writer graph;
-  for (size_t i = 0; i < g.nodes.size(); ++i) graph.message_field(pb::graph::node, node_proto(g.nodes[i], i, store));
+  std::set<std::string> unread;
+  const std::vector<Node> nodes = nodes_at_opset(g, default_opset(m), unread);
+  for (size_t i = 0; i < nodes.size(); ++i) graph.message_field(pb::graph::node, node_proto(nodes[i], i, store));
   graph.bytes_field(pb::graph::name, m.graph_name.empty() ? std::string("engine") : m.graph_name);
   for (const auto& kv : g.initializers)
-    graph.message_field(pb::graph::initializer, tensor_proto(kv.first, kv.second, store, true));
+    if (!unread.count(kv.first))
+      graph.message_field(pb::graph::initializer, tensor_proto(kv.first, kv.second, store, true));
   for (const ValueInfo& v : g.inputs) graph.message_field(pb::graph::input, value_info_proto(v, true));
   for (const ValueInfo& v : g.outputs) graph.message_field(pb::graph::output, value_info_proto(v, false));
 

@@ -1,5 +1,6 @@
-// What an op's older-opset translation (its <op>_onnx.cpp) may ask of the ONNX importer.
-// The importer implements this (onnx/import.cpp); the ops never see the file itself.
+// What an op's older-opset translations (its <op>_onnx.cpp) may ask of the ONNX importer
+// and writer. They implement these (onnx/import.cpp, onnx/model_writer.cpp); the ops never
+// see the file itself.
 #pragma once
 
 #include <cstdint>
@@ -35,6 +36,17 @@ class OnnxImportContext {
   // A weight the optimizer must leave alone (BatchNormalization's running statistics).
   virtual void freeze_weight(const std::string& name) = 0;
   // An error naming the node being translated.
+  [[noreturn]] virtual void fail(const std::string& message) const = 0;
+};
+
+// What an op's translation into an older opset's form may ask of the ONNX writer.
+class OnnxExportContext {
+ public:
+  virtual ~OnnxExportContext() = default;
+  virtual int64_t opset() const = 0;  // of the default domain, being written
+  // The value of an initializer of the graph, else nullptr.
+  virtual const Tensor* constant(const std::string& name) const = 0;
+  // An error naming the node being written.
   [[noreturn]] virtual void fail(const std::string& message) const = 0;
 };
 

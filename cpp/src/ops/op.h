@@ -163,8 +163,11 @@ class OpSchema {
 };
 
 class OnnxImportContext;  // ops/onnx_translate.h
+class OnnxExportContext;  // ops/onnx_translate.h
 // Rewrites a node read from an ONNX file of an older opset into the form the engine runs.
 using OnnxTranslate = void (*)(Node& node, OnnxImportContext& ctx);
+// Rewrites a node the engine runs into the form of the (older) opset a file is written at.
+using OnnxExportTranslate = void (*)(Node& node, OnnxExportContext& ctx);
 
 // An attribute that older opsets had and `translate` consumes; accepted below `until`.
 struct LegacyAttr {
@@ -177,6 +180,7 @@ struct OnnxMapping {
   int64_t since_opset = 1;          // the oldest opset whose form the importer reads
   std::vector<LegacyAttr> legacy;   // attributes of older forms
   OnnxTranslate translate = nullptr;
+  OnnxExportTranslate to_opset = nullptr;  // none: the engine's form is every opset's
 };
 
 using NodeOpFactory = std::unique_ptr<NodeOp> (*)(const Node& node);
