@@ -148,7 +148,7 @@ def main(argv=None):
             times.append(timed(lambda: run(model)))
         results[name] = statistics.median(times)
     base = results["sequential"]
-    print(f"\n| case | epoch s | ms/batch | / sequential |\n|---|---|---|---|")
+    print("\n| case | epoch s | ms/batch | / sequential |\n|---|---|---|---|")
     for name, t in results.items():
         print(f"| {name} | {t:.3f} | {t / args.batches * 1e3:.1f} | {t / base:.2f} |")
     print(f"\nideal with full overlap: max(map, step) / (map + step) = "

@@ -7,14 +7,13 @@ import sys
 import textwrap
 import threading
 import traceback
-import warnings
 
 import numpy as np
 import pytest
 
 import engine
 from engine import layers as L
-from engine.data import Dataset, make_csv_dataset
+from engine.data import Dataset
 
 
 def thread_names():
