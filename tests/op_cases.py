@@ -599,12 +599,15 @@ def softmax_cases(op):
     return cases
 
 
-BINARY_REFS = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Div": np.divide}
+BINARY_REFS = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Div": np.divide,
+               "Pow": np.power, "Max": np.maximum, "Min": np.minimum}
 
 
 def binary_cases(op):
-    # Div's divisor stays away from 0, where it blows up.
+    # Div's divisor stays away from 0, where it blows up; Pow's base is positive, where the
+    # gradient of the exponent (log a) exists.
     b = (lambda *s: away(*s, kinks=(0.0,), margin=0.5)) if op == "Div" else normal
+    a = (lambda *s: uniform(*s, lo=0.3, hi=2.5)) if op == "Pow" else normal
     shapes = [((3, 7), (3, 7)), ((2, 3, 7, 5), (3, 1, 5)), ((7, 1), (1, 13)), ((3, 5), ()),
               ((), (3, 5)), ((5,), (2, 3, 5)), ((13, 33, 65), (33, 1))]
     bad = (Bad("no-broadcast", ValueError, rf"{op}: shapes \[3, 7\] and \[7, 3\] cannot be "
@@ -612,9 +615,15 @@ def binary_cases(op):
            Bad("int64-b", TypeError, rf"{op}: b must be float32, got int64",
                inputs={1: ints(3, 7)}),
            Bad("one-input", ValueError, rf"{op}: takes 2 inputs?, got 1", inputs={1: None}))
-    return [case(op, [normal(*sa), b(*sb)], BINARY_REFS[op], name=f"{shape_id(sa)}+{shape_id(sb)}",
-                 k=broadcast_k(sa, sb), bad=bad if i == 0 else ())
-            for i, (sa, sb) in enumerate(shapes)]
+    cases = []
+    if op in ("Max", "Min"):  # ONNX's are variadic: one input is a copy, three are refused
+        bad = bad[:2] + (Bad("three-inputs", ValueError, rf"{op}: takes 1 or 2 inputs, got 3",
+                             inputs={2: normal(3, 7)}),)
+        cases.append(case(op, [normal(3, 7)], lambda x: x, name="3x7-single"))
+    return cases + [case(op, [a(*sa), b(*sb)], BINARY_REFS[op],
+                         name=f"{shape_id(sa)}+{shape_id(sb)}", k=broadcast_k(sa, sb),
+                         bad=bad if i == 0 else ())
+                    for i, (sa, sb) in enumerate(shapes)]
 
 
 def broadcast_k(*shapes):

@@ -131,5 +131,33 @@ def test_bad_inputs_raise_clear_errors():
         ops.mul_backward(np.ones((7, 12), np.float32), a, a)
     with pytest.raises(ValueError, match=r"Div_backward: shapes \[7, 13\] and \[7\] cannot"):
         ops.div_backward(a, a, np.ones(7, np.float32))
-    with pytest.raises(ValueError, match="unknown op Pow"):
-        _core.run_op("Pow", [a, a])
+    with pytest.raises(ValueError, match="unknown op BitShift"):
+        _core.run_op("BitShift", [a, a])
+
+
+@pytest.mark.parametrize("op", ["Max", "Min"])
+def test_max_min_ties_and_nan_route_the_gradient_to_one_input(op, kernel_impl):
+    """At a tie the whole gradient goes to a; a NaN input wins the forward and the gradient."""
+    a = np.array([1.0, 2.0, np.nan, 0.5, 3.0], np.float32)
+    b = np.array([1.0, 2.5, 0.0, np.nan, -3.0], np.float32)
+    dy = np.array([1.0, 2.0, 3.0, 4.0, 5.0], np.float32)
+    (y,), _ = _core.run_op(op, [a, b])
+    want = np.maximum(a, b) if op == "Max" else np.minimum(a, b)
+    np.testing.assert_array_equal(y, want)
+    da, db = _core.run_op_backward(op, [a, b], [dy])
+    a_wins = np.array([True, op == "Min", True, False, op == "Max"])
+    np.testing.assert_array_equal(da, np.where(a_wins, dy, 0))
+    np.testing.assert_array_equal(db, np.where(a_wins, 0, dy))
+
+
+def test_pow_gradients_at_the_edges(kernel_impl):
+    """0^0: da = 0 (not 0 * inf); db = 0 at a = 0 for b >= 0; db is NaN for a < 0, where the
+    real power has no derivative in b (as PyTorch)."""
+    a = np.array([0.0, 0.0, -2.0, 2.0], np.float32)
+    b = np.array([0.0, 2.0, 2.0, 3.0], np.float32)
+    (y,), _ = _core.run_op("Pow", [a, b])
+    np.testing.assert_array_equal(y, [1.0, 0.0, 4.0, 8.0])
+    da, db = _core.run_op_backward("Pow", [a, b], [np.ones(4, np.float32)])
+    np.testing.assert_allclose(da, [0.0, 0.0, -4.0, 12.0], rtol=1e-6)
+    np.testing.assert_allclose(db[[0, 1, 3]], [0.0, 0.0, 8.0 * np.log(2.0)], rtol=1e-6)
+    assert np.isnan(db[2])

@@ -285,6 +285,8 @@ Tensor fold_int64_binary(const std::string& op_type, const Tensor& a, const Tens
         ENGINE_CHECK(y != 0, "integer division by zero");
         py[o] = x / y;  // C++ truncates toward zero, as ONNX's integer Div
         break;
+      default:
+        fail(ErrorKind::NotImplemented, op_type, " of int64 values is not folded");
     }
     for (size_t d = index.size(); d-- > 0;) {
       if (++index[d] < l.shape[d]) break;

@@ -12,7 +12,7 @@ BinaryOp binary_op_from_name(const std::string& onnx_name) {
   if (onnx_name == onnx) return BinaryOp::Name;
 #include "ops/binary/binary_ops.inc"
 #undef ENGINE_BINARY
-  fail(ErrorKind::Value, "unknown binary op '", onnx_name, "' (expected Add, Sub, Mul or Div)");
+  fail(ErrorKind::Value, "unknown binary op '", onnx_name, "'");
 }
 
 const char* binary_op_name(BinaryOp op) {

@@ -1,9 +1,11 @@
-// Elementwise binary ops with numpy broadcasting (ONNX Add, Sub, Mul, Div).
+// Elementwise binary ops with numpy broadcasting (ONNX Add, Sub, Mul, Div, Pow, and Max and
+// Min of two inputs).
 //   a [A...], b [B...] -> y [Y...], Y = the broadcast of A and B: shapes are aligned on
 //   the right, and along each axis the sizes must be equal or one of them 1.
 //   Backward: dy [Y...] -> da [A...], db [B...]; each is dy times the partial derivative,
 //   summed over the axes its input was broadcast along. Both OVERWRITE; either may be
-//   null (not needed, skipped).
+//   null (not needed, skipped). Pow: da = b a^(b-1), db = log(a) a^b (NaN for a < 0).
+//   Max, Min: the gradient goes to the winning input, to a at a tie (and to the NaN one).
 #pragma once
 
 #include <string>

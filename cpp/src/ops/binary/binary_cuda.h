@@ -1,6 +1,6 @@
-// The CUDA kernels of Add, Sub, Mul and Div, over a Grid (core/grid.h): DeviceGrid in the
-// CUDA plugin (binary_cuda.cu), HostGrid for their emulation in the kernel table. Both
-// work on the collapsed layout (binary_collapse.h).
+// The CUDA kernels of the binary ops (binary_ops.inc), over a Grid (core/grid.h):
+// DeviceGrid in the CUDA plugin (binary_cuda.cu), HostGrid for their emulation in the
+// kernel table. Both work on the collapsed layout (binary_collapse.h).
 //   forward: one thread per output element, its input offsets found from its index.
 //   backward, per wanted input x: where x is not broadcast, one thread per element. Else
 //     each element of x is a sum over the positions it was broadcast to, taken in a fixed

@@ -1,4 +1,4 @@
-// Add, Sub, Mul and Div from ONNX files. Opsets < 7 broadcast only with `broadcast=1`, and
+// Add, Sub, Mul, Div and Pow from ONNX files. Opsets < 7 broadcast only with `broadcast=1`, and
 // `axis` then aligns B with A starting at that axis instead of at the right: B (known at
 // import) gets trailing size-1 dims, which turns it into numpy broadcasting.
 #include "ops/binary/binary.h"
