@@ -429,6 +429,16 @@ def unsqueeze_ref(x, axes):
     return np.expand_dims(x, tuple(int(a) for a in axes))
 
 
+def slice_ref(x, starts, ends, axes=None, steps=None):
+    """Python slices clamp as ONNX Slice does (slice.indices)."""
+    axes = range(len(starts)) if axes is None else axes
+    steps = [1] * len(starts) if steps is None else steps
+    index = [slice(None)] * x.ndim
+    for s, e, a, d in zip(starts, ends, axes, steps):
+        index[int(a)] = slice(int(s), int(e), int(d))
+    return x[tuple(index)]
+
+
 # ---- references: reductions ----------------------------------------------------------------
 
 def _lse(x, axis, keepdims):
@@ -868,6 +878,151 @@ def axes_case(op, shape, axes, spec=normal, bad=()):
                 tag="all" if axes is None else "axes" + "_".join(map(str, axes)), bad=bad)
 
 
+def slice_case(shape, starts, ends, axes=None, steps=None, spec=normal, tag="", bad=()):
+    params = [starts, ends] + ([] if axes is None and steps is None else [axes])
+    params += [] if steps is None else [steps]
+    inputs = [spec(*shape)] + [None if p is None else const(p) for p in params]
+    name = "_".join(f"{a}:{b}" + ("" if steps is None else f":{c}")
+                    for a, b, c in zip(starts, ends, steps or starts))
+    return case("Slice", inputs, slice_ref, tol="exact", tag=tag or name.replace("-", "m"),
+                bad=bad)
+
+
+def gather_case(data, indices, axis=None, spec=normal, bad=()):
+    attrs = {} if axis is None else {"axis": axis}
+    count = math.prod(indices.shape)
+    return case("Gather", [spec(*data), indices],
+                lambda x, i: np.take(x, i, axis=attrs.get("axis", 0)), attrs=attrs,
+                tol="exact" if spec is ints else "elementwise", k=max(count, 1),
+                tag="-".join(p for p in ("idx" + shape_id(indices.shape),
+                                         f"axis{axis}" if axis is not None else "") if p),
+                bad=bad)
+
+
+GATHER_BAD = (
+    Bad("index", ValueError, r"Gather: index 5 at indices\[0, 1\] is out of range \[-5, 5\) "
+        r"for axis 0 of data \[5, 3\]", inputs={1: const([[0, 5], [1, 2]])}),
+    Bad("negative-index", ValueError, r"Gather: index -6 at indices\[1\] is out of range",
+        inputs={1: const([1, -6])}),
+    Bad("axis", ValueError, r"Gather: axis 2 out of range for rank 2", attrs={"axis": 2}),
+    Bad("float-indices", TypeError, r"Gather: indices must be int64, got float32",
+        inputs={1: const([0.0, 1.0], "float32")}),
+    Bad("scalar-data", ValueError, r"Gather: data must have rank >= 1, got a scalar",
+        inputs={0: normal()}),
+    Bad("need-indices", ValueError, r"Gather_backward: input 1 has no gradient", need=(True, True)),
+    Bad("dy-shape", ValueError, r"Gather_backward: dy float32\[5, 3\] does not match the "
+        r"output shape \[2, 3, 3\]", dy=normal(5, 3)),
+)
+
+def split_ref(sizes, axis):
+    def ref(x, *_):
+        return tuple(np.split(x, np.cumsum(sizes)[:-1], axis=axis))
+    return ref
+
+
+def split_case(shape, sizes, axis=None, given=True, num_outputs=None, spec=normal, onnx=17,
+               bad=()):
+    """Split into len(sizes) outputs: `given` passes the sizes as the split input, else they
+    follow from num_outputs or the number of outputs."""
+    attrs = {} if axis is None else {"axis": axis}
+    if num_outputs is not None:
+        attrs["num_outputs"] = num_outputs
+        onnx = 18
+    inputs = [spec(*shape)] + ([const(sizes)] if given else [])
+    how = "split" if given else "num" if num_outputs else "even"
+    return case("Split", inputs, split_ref(sizes, attrs.get("axis", 0)), attrs=attrs,
+                tol="exact", call={"num_outputs": len(sizes)}, onnx=onnx,
+                tag="-".join(p for p in (how + "_".join(map(str, sizes)),
+                                         f"axis{axis}" if axis is not None else "") if p),
+                bad=bad)
+
+
+SPLIT_BAD = (
+    Bad("sum", ValueError, r"Split: split \[2, 2, 2\] does not add up to 7, the size of axis 1 "
+        r"of input \[3, 7\]", inputs={1: const([2, 2, 2])}),
+    Bad("negative", ValueError, r"Split: split \[-1, 3, 5\] has a negative size",
+        inputs={1: const([-1, 3, 5])}),
+    Bad("count", ValueError, r"Split: split \[7\] has 1 sizes for 3 outputs",
+        inputs={1: const([7])}),
+    Bad("axis", ValueError, r"Split: axis 2 out of range for rank 2", attrs={"axis": 2}),
+    Bad("uneven", ValueError, r"Split: axis 1 of input \[3, 7\] does not split evenly into 3 "
+        r"outputs", inputs={1: None}),
+    Bad("num-outputs", ValueError, r"Split: num_outputs is 4 but the node has 3 outputs",
+        inputs={1: None}, attrs={"num_outputs": 4}),
+    Bad("num-outputs-0", ValueError, r"Split: num_outputs must be >= 1, got 0",
+        inputs={1: None}, attrs={"num_outputs": 0}),
+    Bad("both", ValueError, r"Split: give either the split input or num_outputs, not both",
+        attrs={"num_outputs": 3}),
+    Bad("split-dtype", TypeError, r"Split: the split input must be int64, got float32\[3\]",
+        inputs={1: const([2.0, 0.0, 5.0], "float32")}),
+    Bad("need-split", ValueError, r"Split_backward: input 1 has no gradient", need=(True, True)),
+    Bad("scalar", ValueError, r"Split: input must have rank >= 1, got a scalar",
+        inputs={0: normal(), 1: None}),
+)
+
+def expand_case(shape, target, spec=normal, bad=()):
+    out = np.broadcast_shapes(shape, tuple(target))
+    k = max(1, math.prod(out) // max(1, math.prod(shape)))  # elements summed per dx element
+    return case("Expand", [spec(*shape), const(target)],
+                lambda x, t: np.broadcast_to(x, np.broadcast_shapes(x.shape, tuple(t))).copy(),
+                tol="exact" if spec is ints else "reduction", k=k,
+                tag="to" + "x".join(map(str, target)), bad=bad)
+
+
+def tile_case(shape, repeats, spec=normal, bad=()):
+    return case("Tile", [spec(*shape), const(repeats)], lambda x, r: np.tile(x, tuple(r)),
+                tol="exact" if spec is ints else "reduction", k=max(1, math.prod(repeats)),
+                tag="reps" + "x".join(map(str, repeats)), bad=bad)
+
+
+EXPAND_BAD = (
+    Bad("shapes", ValueError, r"Expand: shapes \[3, 1\] and \[4, 2\] cannot be broadcast",
+        inputs={1: const([4, 2])}),
+    Bad("negative", ValueError, r"Expand: shape \[-1, 3, 4\] has a negative dim",
+        inputs={1: const([-1, 3, 4])}),
+    Bad("shape-dtype", TypeError, r"Expand: the shape input must be int64, got float32\[3\]",
+        inputs={1: const([2.0, 3.0, 4.0], "float32")}),
+    Bad("shape-rank", ValueError, r"Expand: the shape input must be a 1-D tensor, got "
+        r"int64\[1, 3\]", inputs={1: const([[2, 3, 4]])}),
+    Bad("no-shape", ValueError, r"Expand: takes 2 inputs?, got 1", inputs={1: None}),
+    Bad("need-shape", ValueError, r"Expand_backward: input 1 has no gradient", need=(True, True)),
+    Bad("dy-shape", ValueError, r"Expand_backward: dy float32\[3, 7\] does not match the "
+        r"output shape \[2, 3, 4\]", dy=normal(3, 7)),
+)
+
+TILE_BAD = (
+    Bad("length", ValueError, r"Tile: repeats \[2\] has 1 values for input \[2, 3\] of rank 2",
+        inputs={1: const([2])}),
+    Bad("negative", ValueError, r"Tile: repeats \[2, -1\] has a negative value",
+        inputs={1: const([2, -1])}),
+    Bad("repeats-dtype", TypeError, r"Tile: the repeats input must be int64, got float32\[2\]",
+        inputs={1: const([2.0, 3.0], "float32")}),
+    Bad("need-repeats", ValueError, r"Tile_backward: input 1 has no gradient", need=(True, True)),
+    Bad("dy-shape", ValueError, r"Tile_backward: dy float32\[2, 3\] does not match the output "
+        r"shape \[4, 9\]", dy=normal(2, 3)),
+)
+
+SLICE_BAD = (
+    Bad("axis", ValueError, r"Slice: axis 2 out of range \[-2, 1\] for input \[3, 7\]",
+        inputs={3: const([0, 2])}),
+    Bad("repeat", ValueError, r"Slice: axes \[1, -1\] repeat axis 1",
+        inputs={3: const([1, -1])}),
+    Bad("step0", ValueError, r"Slice: step 1 is 0", inputs={4: const([1, 0])}),
+    Bad("lengths", ValueError, r"Slice: starts \[1\] and ends \[3, 7\] differ in length",
+        inputs={1: const([1])}),
+    Bad("starts-dtype", TypeError, r"Slice: the starts input must be int64, got float32\[2\]",
+        inputs={1: const([1.0, 0.0], "float32")}),
+    Bad("ends-rank", ValueError, r"Slice: the ends input must be a 1-D tensor, got int64\[1, 2\]",
+        inputs={2: const([[3, 7]])}),
+    Bad("no-ends", ValueError, r"Slice: takes 3 to 5 inputs, got 2",
+        inputs={2: None, 3: None, 4: None}),
+    Bad("need-starts", ValueError, r"Slice_backward: input 1 has no gradient",
+        need=(True, True, False, False, False)),
+    Bad("dy-shape", ValueError, r"Slice_backward: dy float32\[3, 7\] does not match the output "
+        r"shape \[2, 4\]", dy=normal(3, 7)),
+)
+
+
 def reduce_case(op, shape, axes, tag="", bad=(), **attrs):
     """A reduction over constant `axes` (None: no axes input). Max and Min draw distinct
     values: at a tie the gradient goes to the first element, finite differences split it."""
@@ -1214,6 +1369,55 @@ CASES = [
         Bad("no-axes", ValueError, r"Unsqueeze: takes 2 inputs?, got 1", inputs={1: None}))),
     axes_case("Unsqueeze", (3, 7), (-1, 1)),
     axes_case("Unsqueeze", (3, 7, 5), (4, 0), spec=ints),
+
+    slice_case((3, 7), [1, 0], [3, 7], [0, 1], [1, 2], bad=SLICE_BAD),
+    slice_case((5, 7), [-1], [-2**63], [1], [-2], tag="reverse-step2-to-min"),
+    slice_case((4, 6, 5), [1, -3], [100, -1], tag="no-axes-clamped"),
+    slice_case((4, 6, 5), [-100, 5], [100, 0], [2, -2], [1, -1], tag="clamped-reverse"),
+    slice_case((4, 6), [3], [1], [0], tag="empty"),
+    slice_case((4, 6), [2], [2**63 - 1], [-1], [2**62], tag="huge-step"),
+    slice_case((2, 3, 7, 5), [1], [3], [1], spec=ints, tag="int64"),
+    slice_case((33, 65, 17), [1, -1, 0], [33, -66, 17], [0, 1, 2], [1, -1, 1]),
+    slice_case((7, 33, 129), [2, 1], [30, -1], [1, 2], [3, 1]),
+
+    gather_case((5, 3), ints(2, 3, lo=-5, hi=5), bad=GATHER_BAD),
+    gather_case((3, 7, 4), ints(5, lo=-7, hi=7), axis=1),
+    gather_case((2, 3, 5), const(-2), axis=-1),
+    gather_case((7,), ints(4, 3, lo=-7, hi=7)),
+    gather_case((7, 3), ints(0, lo=0, hi=7)),
+    gather_case((7, 3), ints(2, 5, lo=-7, hi=7), spec=ints),
+    gather_case((257, 33), ints(31, 19, lo=-257, hi=257)),
+    gather_case((33, 65, 17), ints(40, lo=-65, hi=65), axis=1),
+    gather_case((129, 257), ints(11, 13, lo=-257, hi=257), axis=-1),
+
+    split_case((3, 7), [2, 0, 5], axis=1, bad=SPLIT_BAD),
+    split_case((7, 4), [3, 3, 1], given=False, num_outputs=3),
+    split_case((8, 2), [2, 2, 2, 2], given=False, num_outputs=4, bad=(
+        Bad("last-negative", ValueError, r"Split: axis 0 of input \[5, 2\] cannot be cut into 4 "
+            r"parts of 2 with the last one smaller", inputs={0: normal(5, 2)}),)),
+    split_case((4, 3), [2, 2, 0], given=False, num_outputs=3),
+    split_case((2, 6, 5), [2, 2, 2], axis=-2, given=False),
+    split_case((5, 3), [5], given=False),
+    split_case((4, 9), [1, 3, 5], axis=1, spec=ints),
+    split_case((33, 65, 17), [10, 40, 15], axis=1),
+    split_case((65, 257), [64, 1], axis=0),
+
+    expand_case((3, 1), [2, 3, 4], bad=EXPAND_BAD),
+    expand_case((2, 3, 4), [3, 1]),
+    expand_case((3, 7), [1, 1]),
+    expand_case((3, 1, 5), [2, 1, 4, 1]),
+    expand_case((1, 3), [0, 3]),
+    expand_case((3, 1), [3, 4], spec=ints),
+    expand_case((1, 65, 1), [33, 65, 17]),
+    expand_case((257, 1), [257, 129]),
+
+    tile_case((2, 3), [2, 3], bad=TILE_BAD),
+    tile_case((3, 1, 5), [1, 4, 2]),
+    tile_case((2, 3), [0, 2]),
+    tile_case((7,), [3]),
+    tile_case((3, 5), [2, 2], spec=ints),
+    tile_case((13, 33), [3, 17]),
+    tile_case((2, 7, 65), [4, 5, 3]),
 
     sce_case((3, 7), labels(3, classes=7), normal(3), bad=SCE_BAD),
     sce_case((3, 7), labels(3, classes=7), reduction="sum"),

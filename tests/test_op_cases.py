@@ -176,7 +176,8 @@ def test_infer_op_matches_run_op(case, rng):
     described = [x if x is None or spec.const else (x.shape, str(x.dtype))
                  for spec, x in zip(case.inputs, inputs)]
     inferred = _core.infer_op(case.op_type, described, case.attrs, domain=case.domain,
-                              training=case.call.get("training", False))
+                              training=case.call.get("training", False),
+                              num_outputs=case.call.get("num_outputs", -1))
     outputs, _ = forward(case, copies(inputs))
     # infer_op gives the op's required outputs (it cannot ask for optional ones).
     assert inferred and len(inferred) <= len(outputs)

@@ -64,11 +64,6 @@ int64_t to_integer(double v, int64_t to) {
   }
 }
 
-int64_t normalized_axis(int64_t axis, int64_t rank, const char* what) {
-  ENGINE_CHECK(axis >= -rank && axis < rank, what, " ", axis, " is out of range for rank ", rank);
-  return axis < 0 ? axis + rank : axis;
-}
-
 }  // namespace
 
 const std::vector<FoldAttr>* fold_op_attrs(const std::string& op_type) {
@@ -81,9 +76,7 @@ const std::vector<FoldAttr>* fold_op_attrs(const std::string& op_type) {
         {"value_ints", Kind::Ints}}},
       {"ConstantOfShape", {{"value", Kind::Tensor}}},
       {"Shape", {{"start", Kind::Int}, {"end", Kind::Int}}},
-      {"Gather", {{"axis", Kind::Int}}},
       {"Cast", {{"to", Kind::Int}, {"saturate", Kind::Int}}},
-      {"Slice", {{"starts", Kind::Ints}, {"ends", Kind::Ints}, {"axes", Kind::Ints}}},
   };
   auto it = ops.find(op_type);
   return it == ops.end() ? nullptr : &it->second;
@@ -133,34 +126,6 @@ Tensor fold_constant_of_shape(const Node& node, const Tensor& shape) {
   return out;
 }
 
-Tensor fold_gather(const Node& node, const Tensor& data, const Tensor& indices) {
-  ENGINE_CHECK(indices.dtype() == DType::Int64, "the indices must be integers, got ",
-               indices.describe());
-  ENGINE_CHECK(data.ndim() >= 1, "the data must have rank >= 1, got ", data.describe());
-  const int64_t axis = normalized_axis(node.attr_int("axis", 0), data.ndim(), "axis");
-  const Shape& ds = data.shape();
-  int64_t outer = 1, inner = 1;
-  for (int64_t i = 0; i < axis; ++i) outer *= ds[i];
-  for (int64_t i = axis + 1; i < data.ndim(); ++i) inner *= ds[i];
-  Shape shape(ds.begin(), ds.begin() + axis);
-  shape.insert(shape.end(), indices.shape().begin(), indices.shape().end());
-  shape.insert(shape.end(), ds.begin() + axis + 1, ds.end());
-  Tensor out = Tensor::empty(shape, data.dtype());
-  const size_t row = static_cast<size_t>(inner) * dtype_size(data.dtype());
-  const char* src = static_cast<const char*>(data.contiguous().raw_data());
-  char* dst = static_cast<char*>(out.raw_data());
-  const int64_t* idx = indices.data<int64_t>();
-  const int64_t n = indices.numel(), len = ds[axis];
-  for (int64_t o = 0; o < outer; ++o)
-    for (int64_t k = 0; k < n; ++k) {
-      int64_t i = idx[k];
-      ENGINE_CHECK(i >= -len && i < len, "index ", i, " is out of range for a dim of ", len);
-      if (i < 0) i += len;
-      std::memcpy(dst + (o * n + k) * row, src + (o * len + i) * row, row);
-    }
-  return out;
-}
-
 bool cast_keeps(const Node& node, DType dtype) {
   const int64_t to = node.attr_int("to", 0);
   return dtype == DType::Float32 ? is_float_type(to) : to == INT64;
@@ -198,59 +163,6 @@ Tensor fold_cast(const Node& node, const Tensor& x) {
   } else {
     const float* src = in.data<float>();
     for (int64_t i = 0; i < n; ++i) dst[i] = to_integer(src[i], to);
-  }
-  return out;
-}
-
-Tensor fold_slice(const Tensor& data, const std::vector<int64_t>& starts,
-                  const std::vector<int64_t>& ends, std::vector<int64_t> axes,
-                  std::vector<int64_t> steps) {
-  const int64_t rank = data.ndim();
-  ENGINE_CHECK(starts.size() == ends.size(), "starts ", shape_str(starts), " and ends ",
-               shape_str(ends), " differ in length");
-  if (axes.empty())
-    for (size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<int64_t>(i));
-  if (steps.empty()) steps.assign(starts.size(), 1);
-  ENGINE_CHECK(axes.size() == starts.size() && steps.size() == starts.size(),
-               "starts, ends, axes and steps differ in length");
-  // Per axis: the input index of each output position.
-  std::vector<std::vector<int64_t>> picks(rank);
-  for (int64_t d = 0; d < rank; ++d)
-    for (int64_t i = 0; i < data.shape()[d]; ++i) picks[d].push_back(i);
-  std::vector<char> seen(rank, 0);
-  for (size_t k = 0; k < axes.size(); ++k) {
-    const int64_t a = normalized_axis(axes[k], rank, "axis");
-    ENGINE_CHECK(!seen[a], "axes ", shape_str(axes), " repeat axis ", a);
-    seen[a] = 1;
-    const int64_t dim = data.shape()[a], step = steps[k];
-    ENGINE_CHECK(step != 0, "a step is 0");
-    auto clamp_index = [&](int64_t v, int64_t lo, int64_t hi) {
-      if (v < 0) v = v <= std::numeric_limits<int64_t>::min() + dim ? lo : v + dim;
-      return std::clamp(v, lo, hi);
-    };
-    const int64_t start =
-        step > 0 ? clamp_index(starts[k], 0, dim) : clamp_index(starts[k], 0, dim - 1);
-    const int64_t end = step > 0 ? clamp_index(ends[k], 0, dim) : clamp_index(ends[k], -1, dim - 1);
-    picks[a].clear();
-    for (int64_t i = start; step > 0 ? i < end : i > end; i += step) picks[a].push_back(i);
-  }
-  Shape shape;
-  for (const auto& p : picks) shape.push_back(static_cast<int64_t>(p.size()));
-  Tensor out = Tensor::empty(shape, data.dtype());
-  const Tensor in = data.contiguous();
-  const Shape strides = contiguous_strides(data.shape());
-  const size_t esize = dtype_size(data.dtype());
-  std::vector<int64_t> index(rank, 0);
-  const char* src = static_cast<const char*>(in.raw_data());
-  char* dst = static_cast<char*>(out.raw_data());
-  for (int64_t o = 0; o < out.numel(); ++o) {
-    int64_t offset = 0;
-    for (int64_t d = 0; d < rank; ++d) offset += picks[d][index[d]] * strides[d];
-    std::memcpy(dst + o * esize, src + offset * esize, esize);
-    for (int64_t d = rank - 1; d >= 0; --d) {
-      if (++index[d] < shape[d]) break;
-      index[d] = 0;
-    }
   }
   return out;
 }

@@ -1,6 +1,6 @@
 // The ops that exist only at import time: exporters use them to compute shapes and
-// constants (Constant, ConstantOfShape, Shape, Gather, Cast, Slice, and integer arithmetic
-// on shape values). The importer evaluates them on values it knows and never emits them.
+// constants (Constant, ConstantOfShape, Shape, Cast, and integer arithmetic on shape
+// values). The importer evaluates them on values it knows and never emits them.
 // Errors are plain messages (ErrorKind::Value); the importer prefixes the node.
 #pragma once
 
@@ -22,15 +22,10 @@ const std::vector<FoldAttr>* fold_op_attrs(const std::string& op_type);
 
 Tensor fold_constant(const Node& node);
 Tensor fold_constant_of_shape(const Node& node, const Tensor& shape);
-Tensor fold_gather(const Node& node, const Tensor& data, const Tensor& indices);
 // Cast to the `to` attribute's type; float types give float32, integer and bool types int64.
 Tensor fold_cast(const Node& node, const Tensor& x);
 // True when Cast's `to` is a type whose values the engine holds as `dtype`.
 bool cast_keeps(const Node& node, DType dtype);
-// ONNX Slice on a known tensor; axes and steps may be empty (all axes, steps of 1).
-Tensor fold_slice(const Tensor& data, const std::vector<int64_t>& starts,
-                  const std::vector<int64_t>& ends, std::vector<int64_t> axes,
-                  std::vector<int64_t> steps);
 // Add, Sub, Mul or Div of int64 tensors with numpy broadcasting; Div truncates toward zero.
 Tensor fold_int64_binary(const std::string& op_type, const Tensor& a, const Tensor& b);
 

@@ -4,7 +4,7 @@
 //      are put in topological order;
 //   2. support: every node's domain, op type, opset and attributes are checked against the
 //      op's definition, and all the problems are reported in one error;
-//   3. translation, in order: import-time ops (Constant, Shape, Gather, Cast, ...) and ops on
+//   3. translation, in order: import-time ops (Constant, Shape, Cast, ...) and ops on
 //      known values are folded, nodes of older opsets are rewritten by their op's ONNX mapping
 //      (ops/<op>/<op>_onnx.cpp), and every node kept is planned at two batch sizes, which
 //      checks it and tells the dims that follow the batch from the static ones;
@@ -47,11 +47,14 @@ bool has_symbolic_batch(const Tensor& t) {
   return std::find(v, v + t.numel(), kSymbolicBatch) != v + t.numel();
 }
 
+// Data-movement ops that exporters also apply to shape values (Shape -> Gather -> ...).
+bool moves_data(const std::string& op_type) { return op_type == "Gather" || op_type == "Slice"; }
+
 // Engine ops the importer evaluates when every input is known (shape arithmetic).
 bool folds_on_known_inputs(const std::string& op_type) {
   static const std::set<std::string> ops = {"Add",    "Sub",       "Mul",     "Div",
                                             "Concat", "Unsqueeze", "Squeeze", "Reshape"};
-  return ops.count(op_type) != 0;
+  return ops.count(op_type) != 0 || moves_data(op_type);
 }
 
 class Importer final : public OnnxImportContext {
@@ -308,9 +311,12 @@ class Importer final : public OnnxImportContext {
         alias_[node.outputs.at(0)] = node.inputs.at(0);
       return;
     }
+    // A weight read by a data-movement op stays a weight (an embedding table): the node is
+    // kept so that training reaches it.
     const bool fold = folds_on_known_inputs(node.op_type) && all_inputs_known(node) &&
                       !(node.op_type == "Reshape" && node.inputs.size() > 1 &&
-                        has_symbolic_batch(*constant(node.inputs[1])));
+                        has_symbolic_batch(*constant(node.inputs[1]))) &&
+                      !(moves_data(node.op_type) && is_weight(node.inputs.at(0)));
     if (def.onnx.translate) def.onnx.translate(node, *this);
     for (const LegacyAttr& a : def.onnx.legacy) node.attrs.erase(a.name);
     if (fold)
@@ -350,15 +356,8 @@ class Importer final : public OnnxImportContext {
         set(node, fold_constant_of_shape(node, *shape));
       } else if (op == "Shape") {
         set(node, shape_of(node));
-      } else if (op == "Gather") {
-        const Tensor* data = need_constant(node, 0, "the data input");
-        const Tensor* indices = need_constant(node, 1, "the indices input");
-        if (!data || !indices) fail("Gather needs its data and indices inputs");
-        set(node, fold_gather(node, *data, *indices));
       } else if (op == "Cast") {
         fold_cast_node(node);
-      } else if (op == "Slice") {
-        set(node, slice(node));
       }
     } catch (const Error& e) {
       const std::string prefix = "ONNX import of ";
@@ -404,20 +403,6 @@ class Importer final : public OnnxImportContext {
     }
     fail("Cast of a run-time value to data type " + std::to_string(node.attr_int("to", 0)) +
          " is not supported (values computed at run time keep their type)");
-  }
-
-  Tensor slice(const Node& node) const {
-    const Tensor* data = need_constant(node, 0, "the data input");
-    if (!data) fail("Slice needs its data input");
-    if (opset_ < 10)
-      return fold_slice(*data, node.attr_ints("starts"), node.attr_ints("ends"),
-                        node.attr_ints("axes"), {});
-    auto values = [&](size_t i, const char* what) {
-      const Tensor* t = need_constant(node, i, what);
-      return t ? int64_values(*t) : std::vector<int64_t>{};
-    };
-    return fold_slice(*data, values(1, "starts"), values(2, "ends"), values(3, "axes"),
-                      values(4, "steps"));
   }
 
   void fold_engine_op(const Node& node) {

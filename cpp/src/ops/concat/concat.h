@@ -34,6 +34,10 @@ struct ConcatPart {
 struct ConcatKernels {
   void (*copy)(int64_t outer, const std::vector<ConcatPart>& parts, char* whole, bool to_parts);
 };
+template <class Kernels>
+class KernelTable;
+// The table, also run by Split (its forward copies the whole into the parts).
+const KernelTable<ConcatKernels>& concat_kernels();
 void concat_copy_cpu(int64_t outer, const std::vector<ConcatPart>& parts, char* whole,
                      bool to_parts);
 void concat_copy_ref(int64_t outer, const std::vector<ConcatPart>& parts, char* whole,

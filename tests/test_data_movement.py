@@ -1,0 +1,202 @@
+"""The data-movement ops (Slice, Gather, Split, Expand, Tile) beyond the op-case table: inside
+graphs (gradients through the executor, values used by several nodes, outputs nothing reads)
+and from ONNX files (the forms of older opsets, shape values folded at import, parameters
+that are only known at run time)."""
+import numpy as np
+import pytest
+
+import engine
+import engine.onnx
+from engine import _core
+from helpers import assert_close
+
+onnx = pytest.importorskip("onnx", reason="onnx is not installed")
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+
+def make_model(nodes, inputs, outputs, inits=(), opset=13):
+    graph = helper.make_graph(nodes, "g", inputs, outputs,
+                              [numpy_helper.from_array(v, k) for k, v in dict(inits).items()])
+    ir = 3 if opset < 7 else 7 if opset < 13 else 8
+    return helper.make_model(graph, ir_version=ir, opset_imports=[helper.make_opsetid("", opset)])
+
+
+def vi(name, shape, elem=TensorProto.FLOAT):
+    return helper.make_tensor_value_info(name, elem, shape)
+
+
+def load(model):
+    return engine.onnx.load(model.SerializeToString())
+
+
+def ort_outputs(model, feeds):
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is not installed")
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return sess.run(None, feeds)
+
+
+def check_against_ort(model, x):
+    got = load(model).predict(x)
+    got = got if isinstance(got, list) else [got]
+    want = ort_outputs(model, {"x": x})
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert g.shape == w.shape
+        np.testing.assert_array_equal(g, w)
+
+
+def i64(values):
+    return np.asarray(values, np.int64)
+
+
+# ---- Slice ------------------------------------------------------------------------------------
+
+def test_slice_attribute_form_of_opset_9(rng):
+    node = helper.make_node("Slice", ["x"], ["y"], starts=[1, -4], ends=[1000, -1], axes=[1, 2])
+    model = make_model([node], [vi("x", ["N", 5, 6])], [vi("y", ["N", 4, 3])], opset=9)
+    check_against_ort(model, rng.standard_normal((3, 5, 6)).astype(np.float32))
+
+
+def test_slice_of_a_shape_is_folded_and_keeps_the_batch_symbolic(rng):
+    # x.view(-1, *x.shape[2:]) with the trailing dims sliced out of Shape(x).
+    nodes = [helper.make_node("Shape", ["x"], ["s"]),
+             helper.make_node("Slice", ["s", "two", "big"], ["tail"]),
+             helper.make_node("Concat", ["minus1", "tail"], ["shape"], axis=0),
+             helper.make_node("Reshape", ["x", "shape"], ["y"])]
+    inits = {"two": i64([2]), "big": i64([2**62]), "minus1": i64([-1])}
+    model = make_model(nodes, [vi("x", ["N", 3, 4, 5])], [vi("y", ["M", 4, 5])], inits)
+    m = load(model)
+    builder, _, _ = m._build_graph()
+    assert [n["op_type"] for n in builder.nodes] == ["Reshape"]
+    x = rng.standard_normal((2, 3, 4, 5)).astype(np.float32)
+    np.testing.assert_array_equal(m.predict(x), x.reshape(6, 4, 5))
+
+
+def test_slice_bounds_computed_at_run_time_are_refused():
+    nodes = [helper.make_node("Slice", ["x", "starts", "ends"], ["y"])]
+    model = make_model(nodes, [vi("x", ["N", 5]), vi("starts", [1], TensorProto.INT64)],
+                       [vi("y", ["N", 5])], {"ends": i64([4])})
+    with pytest.raises(ValueError, match=r"Slice.*the starts input must be a constant"):
+        load(model)
+
+
+def test_gradient_through_slices_of_one_value(rng):
+    """Two slices of x overlap: their scattered gradients add up."""
+    g = _core.Graph()
+    g.add_input("x", [-1, 7])
+    for name, v in {"s0": [0], "e0": [5], "s1": [2], "e1": [7], "a": [1]}.items():
+        g.set_initializer(name, i64(v), False)
+    g.add_node("Slice", ["x", "s0", "e0", "a"], ["left"])
+    g.add_node("Slice", ["x", "s1", "e1", "a"], ["right"])
+    g.add_node("Mul", ["left", "right"], ["y"])
+    g.add_output("y")
+    x = rng.standard_normal((3, 7)).astype(np.float32)
+    seed = rng.standard_normal((3, 5)).astype(np.float32)
+    grads = _core.Executor(g).gradients([x], "y", seed)
+    want = np.zeros((3, 7))
+    want[:, 0:5] += seed * x[:, 2:7]
+    want[:, 2:7] += seed * x[:, 0:5]
+    assert_close(grads["x"], want, 1e-6)
+
+
+# ---- Gather -----------------------------------------------------------------------------------
+
+def embedding_graph(rng, vocab=11, dim=6):
+    g = _core.Graph()
+    g.add_input("ids", [-1, 4], "int64")
+    g.set_initializer("table", rng.standard_normal((vocab, dim)).astype(np.float32), True)
+    g.add_node("Gather", ["table", "ids"], ["y"], name="embed")
+    g.add_output("y")
+    return g
+
+
+def test_embedding_gradient_adds_repeated_ids(rng):
+    g = embedding_graph(rng)
+    ids = np.array([[1, 3, 1, -1], [0, 10, 3, 1]], np.int64)
+    seed = rng.standard_normal((2, 4, 6)).astype(np.float32)
+    grads = _core.Executor(g).gradients([ids], "y", seed)
+    want = np.zeros((11, 6))
+    np.add.at(want, ids.reshape(-1) % 11, seed.reshape(-1, 6).astype(np.float64))
+    assert_close(grads["table"], want, 1e-6)
+    assert "ids" not in grads
+
+
+def test_out_of_range_ids_at_run_time_name_the_node(rng):
+    ex = _core.Executor(embedding_graph(rng))
+    with pytest.raises(ValueError, match=r"Gather 'embed': index 11 at indices\[1, 2\] is out "
+                                         r"of range \[-11, 11\)"):
+        ex.run([np.array([[0, 1, 2, 3], [4, 5, 11, 6]], np.int64)])
+
+
+def test_gather_of_a_weight_is_kept_at_import(rng):
+    """An embedding table read with constant indices stays a trainable weight."""
+    table = rng.standard_normal((5, 3)).astype(np.float32)
+    nodes = [helper.make_node("Gather", ["table", "ids"], ["rows"], axis=0),
+             helper.make_node("Add", ["x", "rows"], ["y"])]
+    model = make_model(nodes, [vi("x", ["N", 2, 3])], [vi("y", ["N", 2, 3])],
+                       {"table": table, "ids": i64([4, -5])})
+    m = load(model)
+    assert [v.name for v in m.weights] == ["table"]
+    check_against_ort(model, rng.standard_normal((3, 2, 3)).astype(np.float32))
+
+
+# ---- Split ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("opset", [11, 13, 18])
+def test_split_forms_of_each_opset(opset, rng):
+    """The sizes as an attribute (opsets < 13), as an input, and num_outputs (opset 18)."""
+    inits = {}
+    if opset < 13:
+        node = helper.make_node("Split", ["x"], ["a", "b", "c"], axis=1, split=[3, 3, 1])
+    elif opset < 18:
+        node = helper.make_node("Split", ["x", "sizes"], ["a", "b", "c"], axis=1)
+        inits = {"sizes": i64([3, 3, 1])}
+    else:
+        node = helper.make_node("Split", ["x"], ["a", "b", "c"], axis=1, num_outputs=3)
+    outputs = [vi(n, ["N", s]) for n, s in zip("abc", (3, 3, 1))]
+    model = make_model([node], [vi("x", ["N", 7])], outputs, inits, opset=opset)
+    check_against_ort(model, rng.standard_normal((4, 7)).astype(np.float32))
+
+
+def test_split_gradient_with_an_output_nothing_reads(rng):
+    g = _core.Graph()
+    g.add_input("x", [-1, 7])
+    g.set_initializer("sizes", i64([2, 4, 1]), False)
+    g.add_node("Split", ["x", "sizes"], ["a", "unused", "c"], {"axis": 1})
+    g.add_node("Mul", ["a", "a"], ["a2"])
+    g.add_node("Concat", ["a2", "c"], ["y"], {"axis": 1})
+    g.add_output("y")
+    x = rng.standard_normal((3, 7)).astype(np.float32)
+    seed = rng.standard_normal((3, 3)).astype(np.float32)
+    grads = _core.Executor(g).gradients([x], "y", seed)
+    want = np.zeros((3, 7))
+    want[:, 0:2] = 2 * x[:, 0:2] * seed[:, 0:2]
+    want[:, 6:7] = seed[:, 2:3]
+    assert_close(grads["x"], want, 1e-6)
+
+
+# ---- Expand, Tile -----------------------------------------------------------------------------
+
+def test_expand_and_tile_gradients_sum_the_copies(rng):
+    g = _core.Graph()
+    g.add_input("x", [-1, 1, 3])
+    g.set_initializer("shape", i64([4, 1]), False)
+    g.set_initializer("reps", i64([1, 2, 2]), False)
+    g.add_node("Expand", ["x", "shape"], ["e"])      # [N, 4, 3]
+    g.add_node("Tile", ["e", "reps"], ["y"])         # [N, 8, 6]
+    g.add_output("y")
+    x = rng.standard_normal((2, 1, 3)).astype(np.float32)
+    (y,) = _core.Executor(g).run([x])
+    np.testing.assert_array_equal(y, np.tile(np.broadcast_to(x, (2, 4, 3)), (1, 2, 2)))
+    seed = rng.standard_normal((2, 8, 6)).astype(np.float32)
+    grads = _core.Executor(g).gradients([x], "y", seed)
+    want = seed.astype(np.float64).reshape(2, 2, 4, 2, 3).sum(axis=(1, 2, 3))[:, None, :]
+    assert_close(grads["x"], want, 1e-6)
+
+
+def test_expand_and_tile_from_onnx(rng):
+    nodes = [helper.make_node("Expand", ["x", "shape"], ["e"]),
+             helper.make_node("Tile", ["e", "reps"], ["y"])]
+    model = make_model(nodes, [vi("x", ["N", 1, 3])], [vi("y", ["N", 8, 6])],
+                       {"shape": i64([4, 1]), "reps": i64([1, 2, 2])}, opset=8)
+    check_against_ort(model, rng.standard_normal((2, 1, 3)).astype(np.float32))
