@@ -819,16 +819,22 @@ BATCH_NORM_BAD = (
 )
 
 
-def dropout_case(x, ratio=None, ratio_input=None, training=False, seed=0, step=0, tag="",
-                 onnx=17, outputs=2, bad=()):
+def dropout_case(x, ratio=None, ratio_input=None, training=False, mode_input=None, seed=0, step=0,
+                 tag="", onnx=17, outputs=2, bad=()):
+    """`mode_input` gives a constant training_mode input, which decides whatever the call's
+    mode (an inference call then draws masks from `step`: Monte Carlo dropout)."""
     attrs = {**({} if ratio is None else {"ratio": ratio}), **({"seed": seed} if seed else {})}
     rate = ratio_input if ratio_input is not None else (0.5 if ratio is None else ratio)
     inputs = [normal(*x)] + ([const(ratio_input, "float32")] if ratio_input is not None else [])
-    call = {"num_outputs": outputs, **({"training": True, "step": step} if training else {})}
-    mask = (lambda x, *_: dropout_mask(x.shape, rate, seed, step)) if training else None
-    return case("Dropout", inputs, dropout_ref(rate, seed, step, training, outputs), attrs=attrs,
-                call=call, tag=tag, onnx=None if training else onnx, grad=(0,),
-                state_ref=(lambda *a: [mask(*a)]) if training else None, bad=bad)
+    if mode_input is not None:
+        inputs += ([] if ratio_input is not None else [None]) + [const(mode_input)]
+    drawn = training if mode_input is None else bool(mode_input)
+    call = {"num_outputs": outputs, **({"training": True} if training else {}),
+            **({"step": step} if drawn else {})}
+    mask = (lambda x, *_: dropout_mask(x.shape, rate, seed, step)) if drawn else None
+    return case("Dropout", inputs, dropout_ref(rate, seed, step, drawn, outputs), attrs=attrs,
+                call=call, tag=tag, onnx=None if drawn or mode_input is not None else onnx, grad=(0,),
+                state_ref=(lambda *a: [mask(*a)]) if drawn else None, bad=bad)
 
 
 DROPOUT_ATTR_BAD = (
@@ -838,8 +844,8 @@ DROPOUT_ATTR_BAD = (
 DROPOUT_INPUT_BAD = (
     Bad("ratio-vector", ValueError, r"Dropout: the ratio must be a float32 scalar, got "
         r"float32\[2\]", inputs={1: const([0.1, 0.2], "float32")}),
-    Bad("training-input", ValueError, r"Dropout: the training_mode input is not supported",
-        inputs={1: const(0.1, "float32"), 2: const(1)}),
+    Bad("training-input-vector", ValueError, r"Dropout: training_mode must be a scalar, got int64\[2\]",
+        inputs={1: const(0.1, "float32"), 2: const([1, 0])}),
 )
 
 
@@ -861,6 +867,31 @@ def transpose_case(shape, perm=None, spec=normal, bad=()):
     return case("Transpose", [spec(*shape)], lambda x: np.transpose(x, perm),
                 attrs={} if perm is None else {"perm": list(perm)}, tol="exact",
                 tag="rev" if perm is None else "perm" + "".join(map(str, perm)), bad=bad)
+
+def random_ref(op, seed=0.0, step=0, mean=0.0, scale=1.0, low=0.0, high=1.0, dtype=1):
+    """The documented draws (random.h): element i from the two 32-bit halves of
+    hash(seed', i), seed' = seed + step * golden; Box-Muller for the normal."""
+    def ref(x):
+        with np.errstate(over="ignore"):
+            s = np.array([(int(seed) + step * GOLDEN) & U64], np.uint64)
+            i = np.arange(x.size, dtype=np.uint64)
+            h = _mix64(_mix64(s) + (i + np.uint64(1)) * np.uint64(GOLDEN))
+        u1 = ((h >> np.uint64(32)).astype(np.float64) + 0.5) * 2.0 ** -32
+        if op == "RandomUniformLike":
+            return (low + (high - low) * u1).reshape(x.shape)
+        u2 = ((h & np.uint64(0xFFFFFFFF)).astype(np.float64) + 0.5) * 2.0 ** -32
+        return (mean + scale * np.sqrt(-2 * np.log(u1)) * np.cos(2 * np.pi * u2)).reshape(x.shape)
+    return ref
+
+
+def random_case(op, x, step=0, tag="", bad=(), onnx=None, **attrs):
+    # Draws are the engine's own stream, not onnxruntime's: compared with the float64
+    # reference of the same definition, and never differentiated (the input gives a shape).
+    # A distribution narrower than float32's resolution at its centre (scale 1e-30, low ==
+    # high) is compared with onnxruntime (whose normal refuses scale 0).
+    return case(op, [x], random_ref(op, step=step, **attrs), attrs=attrs, call={"step": step},
+                tag=tag, tol="reduction", onnx=onnx, grad=(), fd=False, bad=bad)
+
 
 
 def reshape_case(shape, target, allowzero=None, spec=normal, bad=()):
@@ -1284,6 +1315,19 @@ CASES = [
     dropout_case((2, 3, 5), ratio_input=0.6, training=True, tag="train-ratio-input"),
     dropout_case((3, 7), ratio=0.0, training=True, seed=3, tag="train-ratio0"),
     dropout_case((13, 33, 65), ratio=0.25, training=True, seed=12345, step=1, tag="train"),
+    dropout_case((3, 7), ratio=0.4, mode_input=1, seed=5, step=2, tag="infer-mode-input1"),
+    random_case("RandomNormalLike", normal(3, 7), seed=3.0, mean=1.0, scale=2.0, step=4, tag="seed3-step4",
+                bad=(Bad("dtype", ValueError, r"RandomNormalLike: dtype must be 1 \(float32\), got 11",
+                         attrs={"dtype": 11}),)),
+    random_case("RandomNormalLike", normal(130, 129), tag="large"),
+    random_case("RandomNormalLike", normal(2, 3, 4), mean=2.5, scale=1e-30, seed=1.0, tag="point", onnx=17),
+    random_case("RandomUniformLike", normal(5, 2), low=-1.5, high=-1.5, seed=2.0, tag="point", onnx=17),
+    random_case("RandomUniformLike", ints(4, 5), seed=11.0, low=-2.0, high=3.0, tag="int64-input",
+                bad=(Bad("low-above-high", ValueError,
+                         r"RandomUniformLike: low must not exceed high, got low 2 and high 1",
+                         attrs={"low": 2.0, "high": 1.0}),)),
+    random_case("RandomUniformLike", normal(130, 129), dtype=1, tag="large"),
+    dropout_case((3, 7), ratio=0.4, mode_input=0, training=True, tag="train-mode-input0"),
 
     lrn_case((2, 7, 3, 2), 5, bad=(
         Bad("size0", ValueError, r"LRN: size must be >= 1, got 0", attrs={"size": 0}),

@@ -66,6 +66,9 @@ struct Executor::Impl {
   std::list<std::shared_ptr<PlanEntry>> plans;  // most recently used first
   ExecutorStats stats;
   std::atomic<uint64_t> step{0};
+  // Counts inference-mode calls: a Dropout fixed in training mode (Monte Carlo dropout)
+  // draws a fresh mask on each, as training steps do with `step`.
+  std::atomic<uint64_t> inference_calls{0};
   std::shared_ptr<Optimizer> optimizer;
   // The parameters the optimizer updates, in its order: value ids and the tensors the plans
   // read (the graph's initializers as they were when the executor was built).
@@ -115,6 +118,12 @@ struct Executor::Impl {
   };
 
   std::shared_ptr<PlanEntry> get_plan(const std::vector<Tensor>& inputs, Mode mode, GradKind grads);
+  // Each training-mode call is a step of its own: Dropout draws fresh masks (the counters
+  // make the sequence replay from the same seed). Inference calls count separately, so
+  // predictions never shift the masks of the training steps.
+  RunContext context(Mode mode) {
+    return RunContext{mode, mode == Mode::Training ? ++step : ++inference_calls};
+  }
   std::vector<Tensor> checked_inputs(const std::vector<Tensor>& inputs) const;
   void forward(const Plan& p, RunState& s, const std::vector<Tensor>& inputs,
                const RunContext& ctx) const;
@@ -255,9 +264,7 @@ std::vector<Tensor> Executor::run(const std::vector<Tensor>& inputs, Mode mode) 
   ParamsLock lock(m.params->mutex, mode == Mode::Training);
   Impl::Lease lease(m, m.get_plan(in, mode, GradKind::None));
   RunState& s = lease.state();
-  // Each training-mode call is a step of its own: Dropout draws fresh masks (the counter
-  // makes the sequence replay from the same seed).
-  m.forward(lease.plan(), s, in, RunContext{mode, mode == Mode::Training ? ++m.step : m.step.load()});
+  m.forward(lease.plan(), s, in, m.context(mode));
   if (mode == Mode::Training) m.commit(lease.plan(), s);
   std::vector<Tensor> out;
   for (int id : m.g.output_ids) out.push_back(s.values[id].clone());
@@ -346,7 +353,7 @@ std::map<std::string, Tensor> Executor::gradients(const std::vector<Tensor>& inp
   ParamsLock lock(m.params->mutex, mode == Mode::Training);
   Impl::Lease lease(m, m.get_plan(in, mode, GradKind::ParametersAndInputs));
   RunState& s = lease.state();
-  const RunContext ctx{mode, mode == Mode::Training ? ++m.step : m.step.load()};
+  const RunContext ctx = m.context(mode);
   m.forward(lease.plan(), s, in, ctx);
   if (output_value) *output_value = s.values[out_id].clone();
   m.backward(lease.plan(), s, out_id, seed.contiguous().to(m.g.device), ctx);

@@ -36,7 +36,9 @@ struct PlanOptions {
 
 struct RunContext {
   Mode mode = Mode::Inference;
-  uint64_t step = 0;  // increases every training step (dropout draws a fresh mask)
+  // Increases every training step, and every inference call (counted apart): dropout draws
+  // a fresh mask.
+  uint64_t step = 0;
 };
 
 // The tensors one run of a node reads and writes, owned by the caller. Inputs and

@@ -23,9 +23,9 @@ class DropoutNode : public NodeOp {
         fail_node("the ratio must be a float32 scalar, got ", in[1].constant->describe());
       rate_ = in[1].constant->to(Device::cpu()).data<float>()[0];  // may live on a device
     }
-    if (has_input(in, 2)) fail_node("the training_mode input is not supported; the executor's mode decides");
-    if (!(rate_ >= 0.0f && rate_ < 1.0f)) fail_node("ratio must be in [0, 1), got ", rate_);
     training_ = options.mode == Mode::Training;
+    if (has_input(in, 2)) training_ = constant_training_mode(in[2]);
+    if (!(rate_ >= 0.0f && rate_ < 1.0f)) fail_node("ratio must be in [0, 1), got ", rate_);
     if (training_) add_state(in[0].shape);
     std::vector<ValueDesc> out{{DType::Float32, in[0].shape}};
     if (node_.outputs.size() > 1) out.push_back({DType::Float32, in[0].shape});
@@ -55,6 +55,19 @@ class DropoutNode : public NodeOp {
   bool differentiable_input(size_t index) const override { return index == 0; }
 
  private:
+  // A training_mode input fixes the mode whatever the executor's: true draws masks at
+  // inference too (Monte Carlo dropout), false never does.
+  bool constant_training_mode(const ValueDesc& mode) const {
+    if (!mode.constant) fail_node("the training_mode input must be a constant");
+    const Tensor value = mode.constant->to(Device::cpu());
+    if (value.numel() != 1) fail_node("training_mode must be a scalar, got ", value.describe());
+    switch (value.dtype()) {
+      case DType::Int64: return value.data<int64_t>()[0] != 0;
+      case DType::Float32: return value.data<float>()[0] != 0.0f;
+      default: fail_node("training_mode must be a bool, int64 or float32 scalar, got ", value.describe());
+    }
+  }
+
   float rate_;
   uint64_t seed_;
   bool training_ = false;
