@@ -200,3 +200,52 @@ def test_expand_and_tile_from_onnx(rng):
     model = make_model(nodes, [vi("x", ["N", 1, 3])], [vi("y", ["N", 8, 6])],
                        {"shape": i64([4, 1]), "reps": i64([1, 2, 2])}, opset=8)
     check_against_ort(model, rng.standard_normal((2, 1, 3)).astype(np.float32))
+
+
+# ---- writing older opsets ---------------------------------------------------------------------
+
+def slice_split_graph(steps=None, num_outputs=None):
+    g = _core.Graph()
+    g.add_input("x", [3, 8])
+    for name, v in {"starts": [1], "ends": [100], "axes": [1], "sizes": [3, 4]}.items():
+        g.set_initializer(name, i64(v))
+    inputs = ["x", "starts", "ends", "axes"]
+    if steps is not None:
+        g.set_initializer("steps", i64(steps))
+        inputs.append("steps")
+    g.add_node("Slice", inputs, ["s"], name="slice")
+    if num_outputs is None:
+        g.add_node("Split", ["s", "sizes"], ["a", "b"], {"axis": 1}, name="split")
+    else:
+        g.add_node("Split", ["s"], ["a", "b"], {"axis": 1, "num_outputs": num_outputs},
+                   name="split")
+    g.add_output("a")
+    g.add_output("b")
+    return g
+
+
+@pytest.mark.parametrize("opset", [9, 11, 13, 18])
+def test_export_writes_the_slice_and_split_forms_of_the_opset(opset, rng):
+    ort = pytest.importorskip("onnxruntime")
+    g = slice_split_graph(num_outputs=2 if opset >= 18 else None)
+    widths = (4, 3) if opset >= 18 else (3, 4)  # num_outputs: the last part the smaller
+    data = _core.onnx_serialize_graph(g, opset=opset,
+                                      output_shapes={"a": [3, widths[0]], "b": [3, widths[1]]})
+    model = onnx.load_from_string(data)
+    onnx.checker.check_model(model, full_check=True)
+    sl, sp = model.graph.node
+    assert (len(sl.input) == 1) == (opset < 10)
+    assert ([a.name for a in sp.attribute if a.name == "split"] == ["split"]) == (opset < 13)
+    x = rng.standard_normal((3, 8)).astype(np.float32)
+    got = ort.InferenceSession(data, providers=["CPUExecutionProvider"]).run(None, {"x": x})
+    want = _core.Executor(g).run([x])
+    for g_, w in zip(got, want):
+        np.testing.assert_array_equal(g_, w)
+
+
+def test_export_refuses_what_the_older_opset_cannot_say():
+    with pytest.raises(ValueError, match=r"Slice 'slice' at opset 9: opset 9 has no steps"):
+        _core.onnx_serialize_graph(slice_split_graph(steps=[2]), opset=9)
+    with pytest.raises(ValueError, match=r"Split 'split' at opset 17: opset 17 has no "
+                                         r"num_outputs \(from opset 18\)"):
+        _core.onnx_serialize_graph(slice_split_graph(num_outputs=2), opset=17)

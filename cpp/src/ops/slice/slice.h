@@ -20,8 +20,10 @@
 namespace engine {
 
 class OnnxImportContext;
-// Opsets < 10 gave starts, ends and axes as attributes (slice_onnx.cpp).
+class OnnxExportContext;
+// Opsets < 10 gave starts, ends and axes as attributes, read and written (slice_onnx.cpp).
 void translate_slice_onnx(Node& node, OnnxImportContext& ctx);
+void slice_to_opset(Node& node, OnnxExportContext& ctx);
 
 struct SliceParams {
   std::vector<int64_t> starts, ends, axes, steps;  // axes, steps: empty when omitted

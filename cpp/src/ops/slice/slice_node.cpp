@@ -47,6 +47,7 @@ void slice_op(OpDef& def) {
                      {"ends", Attribute::Kind::Ints, 10},
                      {"axes", Attribute::Kind::Ints, 10}};
   def.onnx.translate = translate_slice_onnx;
+  def.onnx.to_opset = slice_to_opset;
 }
 
 }  // namespace engine

@@ -20,8 +20,10 @@
 namespace engine {
 
 class OnnxImportContext;
-// Opsets < 13 gave the sizes as the split attribute (split_onnx.cpp).
+class OnnxExportContext;
+// Opsets < 13 gave the sizes as the split attribute, read and written (split_onnx.cpp).
 void translate_split_onnx(Node& node, OnnxImportContext& ctx);
+void split_to_opset(Node& node, OnnxExportContext& ctx);
 
 // The size of each of `outputs` parts; `split` empty when not given, num_outputs 0 when not
 // given. Errors name "Split".

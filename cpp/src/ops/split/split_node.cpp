@@ -61,6 +61,7 @@ void split_op(OpDef& def) {
   def.make = make_split_node;
   def.onnx.legacy.push_back({"split", Attribute::Kind::Ints, 13});
   def.onnx.translate = translate_split_onnx;
+  def.onnx.to_opset = split_to_opset;
 }
 
 }  // namespace engine
