@@ -9,9 +9,14 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/ir.h"
 #include "engine/tensor.h"
 
 namespace engine {
+
+class OnnxImportContext;
+// A target shape that holds the (symbolic) batch size is refused (expand_onnx.cpp).
+void translate_expand_onnx(Node& node, OnnxImportContext& ctx);
 
 Shape expand_output_shape(const Shape& in, const std::vector<int64_t>& shape);
 

@@ -39,6 +39,7 @@ void expand_op(OpDef& def) {
   def.schema.inputs(2, 2);
   def.make = make_expand_node;
   def.onnx.since_opset = 8;
+  def.onnx.translate = translate_expand_onnx;
 }
 
 }  // namespace engine

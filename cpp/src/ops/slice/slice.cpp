@@ -16,24 +16,6 @@ const KernelTable<StridedKernels>& strided_kernels() {
   return table;
 }
 
-StridedView simplify_view(const StridedView& v) {
-  StridedView s;
-  s.offset = v.offset;
-  for (size_t d = 0; d < v.shape.size(); ++d) {
-    if (v.shape[d] == 1) continue;
-    if (v.shape[d] == 0) return StridedView{{0}, {0}, v.offset};
-    // The previous axis steps over exactly this one: one axis of both sizes.
-    if (!s.shape.empty() && s.strides.back() == v.strides[d] * v.shape[d]) {
-      s.shape.back() *= v.shape[d];
-      s.strides.back() = v.strides[d];
-    } else {
-      s.shape.push_back(v.shape[d]);
-      s.strides.push_back(v.strides[d]);
-    }
-  }
-  return s;
-}
-
 StridedView slice_view(const Shape& in, const SliceParams& p) {
   const int64_t rank = static_cast<int64_t>(in.size());
   const size_t n = p.starts.size();

@@ -60,7 +60,23 @@ void strided_gather_ref(const StridedView& v, size_t elem_size, const void* stri
 void strided_scatter_ref(const StridedView& v, size_t elem_size, const void* dense, void* strided);
 
 // The same view with size-1 axes dropped and neighbours that walk memory as one merged:
-// what the CPU and CUDA kernels loop over.
-StridedView simplify_view(const StridedView& v);
+// what the CPU and CUDA kernels loop over (inline: the CUDA plugin sees only the headers).
+inline StridedView simplify_view(const StridedView& v) {
+  StridedView s;
+  s.offset = v.offset;
+  for (size_t d = 0; d < v.shape.size(); ++d) {
+    if (v.shape[d] == 1) continue;
+    if (v.shape[d] == 0) return StridedView{{0}, {0}, v.offset};
+    // The previous axis steps over exactly this one: one axis of both sizes.
+    if (!s.shape.empty() && s.strides.back() == v.strides[d] * v.shape[d]) {
+      s.shape.back() *= v.shape[d];
+      s.strides.back() = v.strides[d];
+    } else {
+      s.shape.push_back(v.shape[d]);
+      s.strides.push_back(v.strides[d]);
+    }
+  }
+  return s;
+}
 
 }  // namespace engine
