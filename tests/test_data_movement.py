@@ -260,3 +260,20 @@ def test_expand_to_a_shape_holding_the_batch_size_is_refused():
                        {"pos": np.arange(5, dtype=np.float32).reshape(1, 5)})
     with pytest.raises(ValueError, match=r"Expand\).*target shape depends on the batch size"):
         load(model)
+
+
+@pytest.mark.parametrize("op,what", [("Slice", "starts"), ("Split", "split"), ("Expand", "shape"),
+                                     ("Tile", "repeats")])
+def test_parameters_computed_at_run_time_are_refused(op, what):
+    """Shapes are fixed when a graph is planned: these inputs must be constants."""
+    g = _core.Graph()
+    g.add_input("x", [-1, 4])
+    g.add_input("p", [2], "int64")
+    g.set_initializer("c", i64([1, 1]), False)
+    inputs = {"Slice": ["x", "p", "c"], "Split": ["x", "p"], "Expand": ["x", "p"],
+              "Tile": ["x", "p"]}[op]
+    g.add_node(op, inputs, ["y"] if op != "Split" else ["y", "z"],
+               {"axis": 1} if op == "Split" else {}, name="n")
+    g.add_output("y")
+    with pytest.raises(ValueError, match=rf"{op} 'n': the {what} input must be a constant"):
+        _core.Executor(g).run([np.ones((2, 4), np.float32), i64([1, 3])])
