@@ -29,7 +29,7 @@ cdef class CoreTensor:
 
     def __getbuffer__(self, Py_buffer* buf, int flags):
         cdef int i
-        cdef Py_ssize_t item = 4 if self.t.dtype() == DType.Float32 else 8
+        cdef Py_ssize_t item = core.dtype_size(self.t.dtype())
         self._shape.resize(self.t.ndim())
         self._strides.resize(self.t.ndim())
         for i in range(self.t.ndim()):
@@ -40,7 +40,8 @@ cdef class CoreTensor:
         buf.len = self.t.numel() * item
         buf.readonly = 0
         buf.itemsize = item
-        buf.format = b"f" if self.t.dtype() == DType.Float32 else b"q"
+        buf.format = (b"f" if self.t.dtype() == DType.Float32 else
+                      b"q" if self.t.dtype() == DType.Int64 else b"?")
         buf.ndim = self.t.ndim()
         buf.shape = self._shape.data()
         buf.strides = self._strides.data()
@@ -66,9 +67,9 @@ cdef object to_numpy(const Tensor& t):
 _INT_KINDS = ("i", "u")
 
 cdef Tensor as_tensor(object x, str what) except *:
-    """A core tensor viewing `x` (no copy for numpy float32/int64 arrays).
+    """A core tensor viewing `x` (no copy for numpy float32/int64/bool arrays).
 
-    numpy arrays must already be float32 or int64: anything else is a TypeError naming
+    numpy arrays must already be float32, int64 or bool: anything else is a TypeError naming
     the argument. Python scalars and lists are converted (floats to float32, ints to int64).
     """
     if isinstance(x, np.ndarray):
@@ -84,6 +85,8 @@ cdef Tensor as_tensor(object x, str what) except *:
         dtype = DType.Float32
     elif arr.dtype == np.int64:
         dtype = DType.Int64
+    elif arr.dtype == np.bool_:
+        dtype = DType.Bool
     else:
         raise TypeError(f"{what} must be a float32 or int64 array, got dtype {arr.dtype}")
     return core.engine_tensor_from_object(arr, dtype)

@@ -72,7 +72,7 @@ cdef class DeviceArray:
             self.t.copy_from(source)
 
 
-_DTYPES = {"float32": DType.Float32, "int64": DType.Int64}
+_DTYPES = {"float32": DType.Float32, "int64": DType.Int64, "bool": DType.Bool}
 
 
 cdef class Graph:
@@ -86,15 +86,19 @@ cdef class Graph:
         """A graph input; -1 (or None) marks the dimension fixed at run time (the batch)."""
         cdef g.ValueInfo info
         if dtype not in _DTYPES:
-            raise TypeError(f"input {name!r}: dtype must be float32 or int64, got {dtype}")
+            raise TypeError(f"input {name!r}: dtype must be float32, int64 or bool, got {dtype}")
         info.name = name.encode()
         info.dtype = _DTYPES[dtype]
         info.shape = as_int_list([-1 if d is None else d for d in shape], "shape")
         deref(self.ptr).inputs.push_back(info)
 
-    def add_output(self, str name):
+    def add_output(self, str name, str dtype="float32"):
+        """A graph output; its dtype is what an ONNX file written from the graph declares."""
         cdef g.ValueInfo info
+        if dtype not in _DTYPES:
+            raise TypeError(f"output {name!r}: dtype must be float32, int64 or bool, got {dtype}")
         info.name = name.encode()
+        info.dtype = _DTYPES[dtype]
         deref(self.ptr).outputs.push_back(info)
 
     def add_node(self, str op_type, inputs, outputs, dict attrs=None, str name="", str domain=""):
@@ -287,7 +291,7 @@ cdef class Executor:
 
 # ---- read-only views of a Graph (the ONNX codec builds Graphs from C++) ---------------
 
-_DTYPE_NAMES = {<int>DType.Float32: "float32", <int>DType.Int64: "int64"}
+_DTYPE_NAMES = {<int>DType.Float32: "float32", <int>DType.Int64: "int64", <int>DType.Bool: "bool"}
 
 
 cdef Graph graph_from_ptr(shared_ptr[g.Graph] ptr):

@@ -26,6 +26,8 @@ cdef extern from "engine/tensor.h" namespace "engine" nogil:
     cdef enum class DType "engine::DType":
         Float32
         Int64
+        Bool
+    size_t dtype_size(DType) except +engine_raise_py_error
 
     ctypedef vector[int64_t] Shape
 

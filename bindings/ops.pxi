@@ -147,7 +147,7 @@ def infer_op(str op_type, inputs, attrs=None, bint training=False, str domain=""
         else:
             shape, dtype = v
             if dtype not in _DTYPES:
-                raise TypeError(f"{op_type}: input {i} dtype must be float32 or int64, got {dtype}")
+                raise TypeError(f"{op_type}: input {i} dtype must be float32, int64 or bool, got {dtype}")
             d.dtype = _DTYPES[dtype]
             d.shape = as_int_list(shape, f"{op_type}: input {i} shape")
         descs.push_back(d)

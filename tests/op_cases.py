@@ -82,6 +82,15 @@ def ints(*shape, lo=-50, hi=50):
     return Spec(shape, lambda rng, _: rng.integers(lo, hi, shape).astype(np.int64), "int64")
 
 
+def bools(*shape):
+    return Spec(shape, lambda rng, _: np.asarray(rng.random(shape) < 0.5), "bool")
+
+
+def few(*shape, dtype="float32"):
+    """Values from {-2, -1, 0, 1, 2}: comparisons see ties, casts see zeros."""
+    return Spec(shape, lambda rng, _: np.asarray(rng.integers(-2, 3, shape), dtype), dtype)
+
+
 def probs(*shape, axis=1):
     """Positive float32 values summing to 1 along `axis` (soft targets)."""
     def draw(rng, _):
@@ -1105,6 +1114,89 @@ def reduce_cases(op):
     ]
 
 
+LOGIC_REFS = {"Equal": np.equal, "Less": np.less, "Greater": np.greater,
+              "LessOrEqual": np.less_equal, "GreaterOrEqual": np.greater_equal,
+              "And": np.logical_and, "Or": np.logical_or, "Xor": np.logical_xor}
+
+
+def logic_cases(op):
+    """Bool outputs, no gradient: exact comparisons against numpy."""
+    on_bool = op in ("And", "Or", "Xor")
+    spec = (lambda *s: bools(*s)) if on_bool else few
+    shapes = [((3, 7), (3, 7)), ((2, 3, 7, 5), (3, 1, 5)), ((7, 1), (1, 13)), ((3, 5), ()),
+              ((13, 33, 65), (33, 1))]
+    if on_bool:
+        bad = (Bad("float", TypeError, rf"{op}: a and b must be bool, got float32 and float32",
+                   inputs={0: normal(3, 7), 1: normal(3, 7)}),)
+    else:
+        bad = (Bad("mixed", TypeError, rf"{op}: b is int64 but a is float32",
+                   inputs={1: ints(3, 7)}),)
+        if op != "Equal":
+            bad += (Bad("bool", TypeError, rf"{op}: a must be float32 or int64, got bool",
+                        inputs={0: bools(3, 7), 1: bools(3, 7)}),)
+    bad += (Bad("no-broadcast", ValueError, rf"{op}: shapes \[3, 7\] and \[7, 3\] cannot be "
+                r"broadcast together", inputs={1: spec(7, 3)}),
+            Bad("one-input", ValueError, rf"{op}: takes 2 inputs?, got 1", inputs={1: None}),
+            Bad("need", ValueError, rf"{op}_backward: input 0 has no gradient",
+                need=(True, False)))
+    cases = [case(op, [spec(*sa), spec(*sb)], LOGIC_REFS[op], tol="exact", grad=(),
+                  name=f"{shape_id(sa)}+{shape_id(sb)}", bad=bad if i == 0 else ())
+             for i, (sa, sb) in enumerate(shapes)]
+    if not on_bool:
+        cases.append(case(op, [ints(3, 7, lo=-3, hi=3), ints(7, lo=-3, hi=3)], LOGIC_REFS[op],
+                          tol="exact", tag="int64"))
+    if op == "Equal":
+        cases.append(case(op, [bools(3, 7), bools(7)], np.equal, tol="exact", tag="bool"))
+    return cases
+
+
+def where_case(cond, x, y, spec=normal, tag="", bad=()):
+    return case("Where", [bools(*cond), spec(*x), spec(*y)], np.where,
+                tol="elementwise" if spec is normal else "exact",
+                k=broadcast_k(cond, x, y), name="+".join(map(shape_id, (cond, x, y))), tag=tag,
+                bad=bad)
+
+
+WHERE_BAD = (
+    Bad("cond-float", TypeError, r"Where: condition must be bool, got float32",
+        inputs={0: normal(3, 7)}),
+    Bad("mixed", TypeError, r"Where: y is int64 but x is float32", inputs={2: ints(3, 7)}),
+    Bad("no-broadcast", ValueError, r"Where: shapes .* cannot be broadcast together",
+        inputs={2: normal(7, 3)}),
+    Bad("two-inputs", ValueError, r"Where: takes 3 inputs?, got 2", inputs={2: None}),
+    Bad("need-cond", ValueError, r"Where_backward: input 0 has no gradient",
+        need=(True, True, True)),
+)
+
+# Cast targets (ONNX TensorProto codes) and their numpy references.
+CAST_TO = {"float32": 1, "int64": 7, "bool": 9}
+
+
+def cast_ref(to):
+    def ref(x):
+        if to == "int64" and x.dtype.kind == "f":
+            return np.trunc(x).astype(np.int64)
+        if to == "bool":
+            return x != 0
+        return x.astype(np.float64 if to == "float32" else to)
+    return ref
+
+
+def cast_case(x, to, tag="", bad=()):
+    differentiable = x.dtype == "float32" and to == "float32"
+    return case("Cast", [x], cast_ref(to), attrs={"to": CAST_TO[to]},
+                tol="elementwise" if differentiable else "exact",
+                grad=None if differentiable else (), tag=f"{x.dtype}-to-{to}" + tag, bad=bad)
+
+
+CAST_BAD = (
+    Bad("to-float64", ValueError, r"Cast: to = 11 is not a type the engine holds",
+        attrs={"to": 11}),
+    Bad("no-to", ValueError, r"Cast.*to", attrs={"to": None}),
+    Bad("need", ValueError, r"Cast_backward: input 0 has no gradient", need=(True,)),
+)
+
+
 def loss_case(op, pred, target, reduction=None, tag="", bad=(), **attrs):
     """A loss against its float64 reference; `reduction` None leaves the default (mean)."""
     if reduction is not None:
@@ -1232,6 +1324,29 @@ CASES = [
     sum_case((7, 33, 13), (33, 1), (7, 33, 13)),
 
     *(c for op in REDUCE_REFS for c in reduce_cases(op)),
+
+    *(c for op in LOGIC_REFS for c in logic_cases(op)),
+    case("Not", [bools(3, 7)], np.logical_not, tol="exact", bad=(
+        Bad("float", TypeError, r"Not: x must be bool, got float32", inputs={0: normal(3, 7)}),
+        Bad("two-inputs", ValueError, r"Not: takes 1 inputs?, got 2", inputs={1: bools(3, 7)}))),
+    case("Not", [bools(7, 33, 129)], np.logical_not, tol="exact"),
+    where_case((3, 7), (3, 7), (3, 7), bad=WHERE_BAD),
+    where_case((3, 1), (1, 7), ()),
+    where_case((2, 1, 5), (3, 5), (2, 3, 1)),
+    where_case((3, 7), (3, 7), (7,), spec=ints, tag="int64"),
+    where_case((33, 1), (13, 33, 65), (65,)),
+    cast_case(few(3, 7), "int64", bad=CAST_BAD),
+    cast_case(uniform(3, 7, lo=-5.0, hi=5.0), "int64", tag="-fractions"),
+    cast_case(few(3, 7), "bool"),
+    cast_case(normal(3, 7), "float32"),
+    cast_case(ints(3, 7), "float32"),
+    cast_case(few(3, 7, dtype="int64"), "bool"),
+    cast_case(ints(3, 7), "int64"),
+    cast_case(bools(3, 7), "float32"),
+    cast_case(bools(3, 7), "int64"),
+    cast_case(bools(3, 7), "bool"),
+    cast_case(uniform(7, 33, 129, lo=-1e3, hi=1e3), "int64"),
+    cast_case(normal(7, 33, 129), "float32"),
 
     conv_case((2, 3, 7, 5), (4, 3, 3, 3), tag="k3p1", pads=[1, 1, 1, 1], bad=CONV_BAD),
     conv_case((2, 3, 7, 5), (4, 3, 3, 3), tag="k3s2p1", strides=[2, 2], pads=[1, 1, 1, 1]),
@@ -1486,7 +1601,7 @@ CASES = [
 ]
 
 # Schema attributes no case sets, and why: {"Op" or "engine.Op": {attribute: reason}}.
-NOT_EXERCISED = {}
+NOT_EXERCISED = {"Cast": {"saturate": "float8 targets only (opset 19); the engine holds none"}}
 
 
 def _check_table():

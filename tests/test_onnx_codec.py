@@ -374,7 +374,7 @@ def test_subgraph_attribute_is_a_clear_error():
 
 
 @pytest.mark.parametrize("dtype,name", [(TensorProto.FLOAT16, "float16"), (TensorProto.DOUBLE, "float64"),
-                                        (TensorProto.INT8, "int8"), (TensorProto.BOOL, "bool")])
+                                        (TensorProto.INT8, "int8"), (TensorProto.UINT8, "uint8")])
 def test_unsupported_initializer_dtype_names_tensor_and_code(dtype, name):
     t = numpy_helper.from_array(np.ones(3, helper.tensor_dtype_to_np_dtype(dtype)), "weights")
     model = make_model([helper.make_node("Identity", ["x"], ["y"])], [vi("x", [1])], [vi("y", [1])], [t])

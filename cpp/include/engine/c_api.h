@@ -53,7 +53,7 @@ typedef enum eng_status {
   ENG_ERROR_NULL = 8            /* a required pointer or handle is NULL */
 } eng_status;
 
-typedef enum eng_dtype { ENG_FLOAT32 = 1, ENG_INT64 = 7 } eng_dtype; /* ONNX's codes */
+typedef enum eng_dtype { ENG_FLOAT32 = 1, ENG_INT64 = 7, ENG_BOOL = 9 } eng_dtype; /* ONNX's codes; bool: 1 byte, 0 or 1 */
 
 #define ENG_MAX_RANK 8
 

@@ -21,7 +21,8 @@
 namespace engine {
 
 // Values follow ONNX TensorProto.DataType so that import/export copies the code.
-enum class DType : int32_t { Float32 = 1, Int64 = 7 };
+// Bool holds one byte per element, 0 or 1 (C++ bool).
+enum class DType : int32_t { Float32 = 1, Int64 = 7, Bool = 9 };
 
 ENGINE_API size_t dtype_size(DType dtype);
 ENGINE_API const char* dtype_name(DType dtype);
@@ -29,6 +30,7 @@ ENGINE_API const char* dtype_name(DType dtype);
 template <class T> struct dtype_of;
 template <> struct dtype_of<float> { static constexpr DType value = DType::Float32; };
 template <> struct dtype_of<int64_t> { static constexpr DType value = DType::Int64; };
+template <> struct dtype_of<bool> { static constexpr DType value = DType::Bool; };
 
 using Shape = std::vector<int64_t>;
 

@@ -96,9 +96,9 @@ Tensor view(const eng_tensor& t, const std::string& what) {
   const std::string prefix = what.empty() ? "" : what + ": ";
   const std::string member = what.empty() ? "" : what + ".";
   if (t.dtype != static_cast<int32_t>(DType::Float32) &&
-      t.dtype != static_cast<int32_t>(DType::Int64))
-    engine::fail(ErrorKind::Type, prefix, "dtype ", t.dtype, " is neither ENG_FLOAT32 (1) nor ",
-                 "ENG_INT64 (7)");
+      t.dtype != static_cast<int32_t>(DType::Int64) && t.dtype != static_cast<int32_t>(DType::Bool))
+    engine::fail(ErrorKind::Type, prefix, "dtype ", t.dtype, " is none of ENG_FLOAT32 (1), ",
+                 "ENG_INT64 (7) and ENG_BOOL (9)");
   ENGINE_CHECK(t.rank <= ENG_MAX_RANK, prefix, "rank ", t.rank, " exceeds ENG_MAX_RANK (",
                ENG_MAX_RANK, ")");
   if (t.rank > 0 && t.shape == nullptr) throw NullArgument(member + "shape");

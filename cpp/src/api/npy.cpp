@@ -142,12 +142,14 @@ class HeaderParser {
     const std::string code = native ? descr.substr(1) : "";
     if (code == "f4") return DType::Float32;
     if (code == "i8") return DType::Int64;
+    if (descr == "|b1") return DType::Bool;
     if (!descr.empty() && (descr[0] == '<' || descr[0] == '>') && descr[0] != native_order() &&
         (descr.substr(1) == "f4" || descr.substr(1) == "i8"))
       bad(path_, "dtype '", descr, "' is ", descr[0] == '>' ? "big" : "little",
           "-endian, not this host's byte order; save it with x.astype(x.dtype.newbyteorder('='))");
     bad(path_, "dtype '", descr, "' is not supported; the engine reads float32 ('",
-        native_order(), "f4') and int64 ('", native_order(), "i8'), e.g. x.astype(np.float32)");
+        native_order(), "f4'), int64 ('", native_order(), "i8') and bool ('|b1'), e.g. "
+        "x.astype(np.float32)");
   }
 
   bool boolean() {
@@ -262,6 +264,10 @@ Tensor npy_read(const std::string& path) {
 
   Tensor tensor = Tensor::empty(header.shape, header.dtype);
   read_exact(file.get(), tensor.raw_data(), tensor.nbytes(), path, "the data");
+  if (header.dtype == DType::Bool) {  // any non-zero byte is true: a bool holds only 0 or 1
+    auto* bytes = static_cast<unsigned char*>(tensor.raw_data());
+    for (int64_t k = 0; k < tensor.numel(); ++k) bytes[k] = bytes[k] != 0;
+  }
   return tensor;
 }
 
@@ -269,8 +275,9 @@ void npy_write(const std::string& path, const Tensor& tensor) {
   ENGINE_CHECK(tensor.defined(), "npy: cannot write an undefined tensor to '", path, "'");
   // Packed host bytes: a copy only for device tensors and strided views.
   const Tensor data = tensor.to(Device::cpu()).contiguous();
-  const char* code = data.dtype() == DType::Float32 ? "f4" : "i8";
-  std::string header = str("{'descr': '", native_order(), code,
+  const char* code = data.dtype() == DType::Float32 ? "f4" : data.dtype() == DType::Int64 ? "i8" : "b1";
+  const char order = data.dtype() == DType::Bool ? '|' : native_order();
+  std::string header = str("{'descr': '", order, code,
                            "', 'fortran_order': False, 'shape': ", shape_literal(data.shape()),
                            ", }");
   // The same bytes as np.save: room for the first dimension to grow in place (21 digits),

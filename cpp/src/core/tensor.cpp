@@ -11,6 +11,7 @@ size_t dtype_size(DType dtype) {
   switch (dtype) {
     case DType::Float32: return 4;
     case DType::Int64: return 8;
+    case DType::Bool: return 1;
   }
   fail(ErrorKind::Type, "unknown dtype code ", static_cast<int>(dtype));
 }
@@ -19,6 +20,7 @@ const char* dtype_name(DType dtype) {
   switch (dtype) {
     case DType::Float32: return "float32";
     case DType::Int64: return "int64";
+    case DType::Bool: return "bool";
   }
   return "unknown";
 }

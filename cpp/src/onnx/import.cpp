@@ -401,8 +401,10 @@ class Importer final : public OnnxImportContext {
       alias_[node.outputs.at(0)] = node.inputs[0];
       return;
     }
-    fail("Cast of a run-time value to data type " + std::to_string(node.attr_int("to", 0)) +
-         " is not supported (values computed at run time keep their type)");
+    // Else the engine's Cast converts it when the graph runs.
+    Node cast = node;
+    cast.domain.clear();
+    emit(cast);
   }
 
   void fold_engine_op(const Node& node) {

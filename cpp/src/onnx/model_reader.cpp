@@ -246,9 +246,16 @@ Tensor resolve_tensor(const TensorFields& t, const std::string& what, const std:
       typed = &t.int32_data;
       typed_name = "int32_data";
       break;
+    case pb::dtype::BOOL:  // one byte in raw_data; int32_data in the typed form
+      dtype = DType::Bool;
+      src_size = 1;
+      typed = &t.int32_data;
+      typed_name = "int32_data";
+      break;
     default:
       bad(what, str("data type ", t.data_type, " (", pb::dtype_name(t.data_type),
-                    ") is not supported: the engine holds float32 and int64 (int32 is widened)"));
+                    ") is not supported: the engine holds float32, int64 and bool (int32 is "
+                    "widened)"));
   }
   if (t.dims.size() > kMaxRank) bad(what, str("tensor has ", t.dims.size(), " dims, more than ", kMaxRank));
   // The product of the non-zero dims must fit too: strides are computed from it even when
@@ -273,7 +280,8 @@ Tensor resolve_tensor(const TensorFields& t, const std::string& what, const std:
   const char* wrong = t.other_field;
   if (!wrong && has_float && t.data_type != pb::dtype::FLOAT) wrong = "float_data";
   if (!wrong && has_int64 && t.data_type != pb::dtype::INT64) wrong = "int64_data";
-  if (!wrong && has_int32 && t.data_type != pb::dtype::INT32) wrong = "int32_data";
+  if (!wrong && has_int32 && t.data_type != pb::dtype::INT32 && t.data_type != pb::dtype::BOOL)
+    wrong = "int32_data";
   if (wrong) bad(what, str(pb::dtype_name(t.data_type), " tensor stores values in ", wrong));
   const bool has_typed = has_float || has_int64 || has_int32;
   const int sources = int(t.has_raw) + int(has_typed) + int(external);
@@ -308,6 +316,9 @@ Tensor resolve_tensor(const TensorFields& t, const std::string& what, const std:
     else std::memcpy(out.raw_data(), t.raw.data(), src_bytes);
   } else if (has_float) {
     std::memcpy(out.raw_data(), t.float_data.data(), src_bytes);
+  } else if (dtype == DType::Bool) {
+    bool* dst = out.data<bool>();
+    for (int64_t k = 0; k < numel; ++k) dst[k] = (*typed)[k] != 0;
   } else {
     int64_t* dst = out.data<int64_t>();
     for (int64_t k = 0; k < numel; ++k) {
@@ -318,6 +329,11 @@ Tensor resolve_tensor(const TensorFields& t, const std::string& what, const std:
       dst[k] = v;
     }
   }
+  if (dtype == DType::Bool && (external || t.has_raw)) {
+    // Any non-zero byte is true: a C++ bool may hold only 0 or 1.
+    auto* bytes = static_cast<unsigned char*>(out.raw_data());
+    for (int64_t k = 0; k < numel; ++k) bytes[k] = bytes[k] != 0;
+  }
   return out;
 }
 
@@ -327,8 +343,9 @@ DType value_dtype(int64_t elem_type, const std::string& what) {
   // An unset element type (seen on outputs) defaults to float32.
   if (elem_type == pb::dtype::UNDEFINED || elem_type == pb::dtype::FLOAT) return DType::Float32;
   if (elem_type == pb::dtype::INT64) return DType::Int64;
+  if (elem_type == pb::dtype::BOOL) return DType::Bool;
   bad(what, str("data type ", elem_type, " (", pb::dtype_name(elem_type),
-                ") is not supported: graph inputs and outputs must be float32 or int64"));
+                ") is not supported: graph inputs and outputs must be float32, int64 or bool"));
 }
 
 Shape read_shape(Reader r, const std::string& what) {

@@ -96,7 +96,7 @@ Writer node_proto(const Node& node, size_t index, TensorStore& store) {
 }
 
 Writer value_info_proto(const ValueInfo& v, bool write_empty_shape) {
-  if (v.dtype != DType::Float32 && v.dtype != DType::Int64)
+  if (v.dtype != DType::Float32 && v.dtype != DType::Int64 && v.dtype != DType::Bool)
     fail(ErrorKind::Type, "onnx: value '", v.name, "' has an unsupported dtype");
   Writer tensor_type;
   tensor_type.int_field(pb::tensor_type::elem_type, static_cast<int32_t>(v.dtype));

@@ -40,7 +40,7 @@ enum : uint32_t { dims = 1, data_type = 2, segment = 3, float_data = 4, int32_da
 enum : int32_t { DEFAULT = 0, EXTERNAL = 1 };
 }
 namespace dtype {  // TensorProto.DataType
-enum : int32_t { UNDEFINED = 0, FLOAT = 1, INT32 = 6, INT64 = 7 };
+enum : int32_t { UNDEFINED = 0, FLOAT = 1, INT32 = 6, INT64 = 7, BOOL = 9 };
 }
 namespace value_info {
 enum : uint32_t { name = 1, type = 2 };
