@@ -133,3 +133,24 @@ def test_graph_input_dtype_names_bool():
     g = _core.Graph()
     with pytest.raises(TypeError, match="float32, int64 or bool, got float16"):
         g.add_input("x", [3], "float16")
+
+
+def test_casts_to_and_from_bool_fold_at_import():
+    """Constants cast to bool (a mask from int64 values) and back to float fold into bool and
+    float32 initializers with the Cast op's conversions."""
+    ort = pytest.importorskip("onnxruntime")
+    from onnx import TensorProto, helper
+    keep = helper.make_tensor("keep", TensorProto.INT64, [3], [2, 0, -1])
+    nodes = [helper.make_node("Cast", ["keep"], ["mask"], to=TensorProto.BOOL),
+             helper.make_node("Cast", ["mask"], ["maskf"], to=TensorProto.FLOAT),
+             helper.make_node("Where", ["mask", "x", "maskf"], ["y"])]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])],
+                              initializer=[keep])
+    data = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
+                             ir_version=8).SerializeToString()
+    x = np.arange(6, dtype=np.float32).reshape(2, 3) + 5
+    g, _ = _core.onnx_import(data)
+    (got,) = _core.Executor(g).run([x])
+    (want,) = ort.InferenceSession(data, providers=["CPUExecutionProvider"]).run(None, {"x": x})
+    np.testing.assert_array_equal(got, want)

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "ops/binary/binary.h"
+#include "ops/cast/cast.h"
 #include "ops/onnx_translate.h"
 
 namespace engine {
@@ -128,6 +129,7 @@ Tensor fold_constant_of_shape(const Node& node, const Tensor& shape) {
 
 bool cast_keeps(const Node& node, DType dtype) {
   const int64_t to = node.attr_int("to", 0);
+  if (dtype == DType::Bool) return to == BOOL;
   return dtype == DType::Float32 ? is_float_type(to) : to == INT64;
 }
 
@@ -136,6 +138,18 @@ Tensor fold_cast(const Node& node, const Tensor& x) {
   ENGINE_CHECK(is_float_type(to) || is_int_type(to), "Cast to data type ", to, " is not supported");
   const Tensor in = x.contiguous();
   const int64_t n = in.numel();
+  if (in.dtype() == DType::Bool || to == BOOL) {
+    // To or from bool: the conversion of the Cast op (ops/cast), into the engine's dtype.
+    if (in.dtype() == DType::Int64)
+      for (int64_t i = 0; i < n; ++i)
+        ENGINE_CHECK(in.data<int64_t>()[i] != kSymbolicBatch,
+                     "casts the batch size, which is only known at run time");
+    Tensor out = Tensor::empty(in.shape(), is_float_type(to) ? DType::Float32
+                                           : to == BOOL      ? DType::Bool
+                                                             : DType::Int64);
+    cast_forward(in, out);
+    return out;
+  }
   if (is_float_type(to)) {
     Tensor out = Tensor::empty(in.shape());
     float* dst = out.data<float>();

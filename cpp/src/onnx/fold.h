@@ -22,7 +22,7 @@ const std::vector<FoldAttr>* fold_op_attrs(const std::string& op_type);
 
 Tensor fold_constant(const Node& node);
 Tensor fold_constant_of_shape(const Node& node, const Tensor& shape);
-// Cast to the `to` attribute's type; float types give float32, integer and bool types int64.
+// Cast to the `to` attribute's type; float types give float32, bool bool, integer types int64.
 Tensor fold_cast(const Node& node, const Tensor& x);
 // True when Cast's `to` is a type whose values the engine holds as `dtype`.
 bool cast_keeps(const Node& node, DType dtype);
