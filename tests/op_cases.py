@@ -461,6 +461,7 @@ REDUCE_REFS = {  # op: f(x, axis, keepdims) in numpy terms
     "ReduceMean": np.mean,
     "ReduceMax": np.max,
     "ReduceMin": np.min,
+    "ReduceProd": np.prod,
     "ReduceL2": lambda x, axis, keepdims: np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims)),
     "ReduceSumSquare": lambda x, axis, keepdims: np.sum(x * x, axis=axis, keepdims=keepdims),
     "ReduceLogSumExp": _lse,
@@ -1066,7 +1067,8 @@ SLICE_BAD = (
 def reduce_case(op, shape, axes, tag="", bad=(), **attrs):
     """A reduction over constant `axes` (None: no axes input). Max and Min draw distinct
     values: at a tie the gradient goes to the first element, finite differences split it."""
-    x = distinct(*shape) if op in ("ReduceMax", "ReduceMin") else normal(*shape)
+    x = (distinct(*shape) if op in ("ReduceMax", "ReduceMin") else
+         near_one(*shape) if op == "ReduceProd" else normal(*shape))
     inputs = [x] + ([] if axes is None else [const(axes)])
     if axes is None or len(axes) == 0:
         k = 1 if attrs.get("noop_with_empty_axes") else math.prod(shape)
@@ -1077,6 +1079,17 @@ def reduce_case(op, shape, axes, tag="", bad=(), **attrs):
     return case(op, inputs, with_attrs(reduce_ref(op), attrs), attrs=attrs, tol="reduction",
                 k=max(k, 1), onnx=18, tag="-".join(p for p in (axes_tag, attr_tag, tag) if p),
                 bad=bad)
+
+
+def near_one(*shape, zeros=0):
+    """Magnitudes e^u, u uniform in [-0.2, 0.2], of either sign: long products stay in range
+    (the logs sum to a zero-mean walk). With `zeros`, that many elements of the first row
+    are 0 (ReduceProd's gradient there is the product of the others)."""
+    def draw(rng, _):
+        x = np.exp(rng.uniform(-0.2, 0.2, shape)) * rng.choice([-1.0, 1.0], shape)
+        x.reshape(shape[0], -1)[0, :zeros] = 0.0
+        return x.astype(np.float32)
+    return Spec(shape, draw)
 
 
 def reduce_cases(op):
@@ -1097,7 +1110,11 @@ def reduce_cases(op):
         Bad("need-axes", ValueError, rf"{op}_backward: input 1 has no gradient",
             need=(True, True)),
         Bad("keepdims-kind", TypeError, rf"{op}.*keepdims", attrs={"keepdims": 0.5}))
-    return [
+    extra = []
+    if op == "ReduceProd":  # rows holding one and two zeros: still smooth (multilinear)
+        extra = [case(op, [near_one(2, 7, zeros=z), const([1])], reduce_ref(op),
+                      tol="reduction", k=7, onnx=18, tag=f"zeros{z}") for z in (1, 2)]
+    return extra + [
         reduce_case(op, (3, 7), (1,), bad=bad),
         reduce_case(op, (2, 3, 5), (0, 2), keepdims=0),
         reduce_case(op, (2, 3, 5), (-1,)),

@@ -7,7 +7,7 @@ import pytest
 from engine import _core
 from op_cases import reduce_ref
 
-REDUCE_OPS = ["ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceL2",
+REDUCE_OPS = ["ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL2",
               "ReduceSumSquare", "ReduceLogSumExp"]
 AXES_INPUT_SINCE = {op: 13 if op == "ReduceSum" else 18 for op in REDUCE_OPS}
 
@@ -139,6 +139,7 @@ def test_nan_and_empty_reductions(variant):
     finally:
         _core.set_kernel_variant("cpu")
     want = {"ReduceSum": 0.0, "ReduceMean": np.nan, "ReduceMax": -np.inf, "ReduceMin": np.inf,
+            "ReduceProd": 1.0,
             "ReduceL2": 0.0, "ReduceSumSquare": 0.0, "ReduceLogSumExp": -np.inf}
     for op, value in want.items():
         np.testing.assert_array_equal(got[op], np.full(3, value, np.float32), err_msg=op)

@@ -1,14 +1,15 @@
-// Reductions over a set of axes (ONNX ReduceSum, ReduceMean, ReduceMax, ReduceMin, ReduceL2,
-// ReduceSumSquare, ReduceLogSumExp; the opset 18 form: axes from an optional constant int64
+// Reductions over a set of axes (ONNX ReduceSum, ReduceMean, ReduceMax, ReduceMin, ReduceProd,
+// ReduceL2, ReduceSumSquare, ReduceLogSumExp; the opset 18 form: axes from an optional constant int64
 // input, reduce_onnx.cpp reads and writes the older attribute form).
 //   x [D...] (rank r) -> y: the listed axes (in [-r, r-1], no repeats) reduced, kept as
 //   size 1 when keepdims (default 1), else removed. No axes: every axis, or none at all
 //   with noop_with_empty_axes=1 (y = f of each element alone: x for Sum, Mean, Max, Min and
 //   LogSumExp, x^2 for SumSquare, |x| for L2).
-//   Over an empty set: Sum, SumSquare, L2 give 0, Mean NaN, Max -inf, Min +inf,
+//   Over an empty set: Sum, SumSquare, L2 give 0, Mean NaN, Max -inf, Min +inf, Prod 1,
 //   LogSumExp -inf.
 //   Backward: dx = dy (broadcast back) times dy/dx: 1 (Sum), 1/n (Mean), 2x (SumSquare),
-//   x / y (L2, 0 where y = 0), e^(x - y) (LogSumExp). Max and Min give the whole gradient to
+//   x / y (L2, 0 where y = 0), e^(x - y) (LogSumExp), the product of the other elements
+//   (Prod, also where elements are 0). Max and Min give the whole gradient to
 //   the first element (in row-major order of x) equal to the result, 0 to the others, tied
 //   or not (as PyTorch's max along a dim and TensorFlow's arg-max; finite differences agree
 //   away from ties). dx is OVERWRITTEN.

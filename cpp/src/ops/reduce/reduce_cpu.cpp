@@ -14,6 +14,30 @@ constexpr int64_t kItems = 64;       // outputs below which long reductions are 
 
 // Grain in outputs for outputs of `count` elements each.
 int64_t output_grain(int64_t count) { return std::max<int64_t>(1, kGrain / std::max<int64_t>(1, count)); }
+
+// Each output's accumulator: the accumulators of its chunks, joined in order.
+template <ReduceOp kOp>
+std::vector<ReduceAcc<double>> output_accs(const ReduceLayout& l, const float* x,
+                                           const ReduceSplit& split) {
+  std::vector<ReduceAcc<double>> parts(static_cast<size_t>(l.outputs * split.chunks));
+  const int64_t grain = split.chunks == 1 ? output_grain(l.count) : 1;
+  parallel_for(l.outputs * split.chunks, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const int64_t k = i / split.chunks, c = i % split.chunks;
+      const int64_t lo = c * split.chunk, hi = std::min(l.count, lo + split.chunk);
+      parts[static_cast<size_t>(i)] = reduce_partial<kOp, double>(l, x, k, lo, hi);
+    }
+  });
+  if (split.chunks == 1) return parts;
+  std::vector<ReduceAcc<double>> accs(static_cast<size_t>(l.outputs));
+  for (int64_t k = 0; k < l.outputs; ++k) {
+    ReduceAcc<double>& s = accs[static_cast<size_t>(k)];
+    s = parts[static_cast<size_t>(k * split.chunks)];
+    for (int64_t c = 1; c < split.chunks; ++c)
+      ReduceMath<kOp>::merge(s, parts[static_cast<size_t>(k * split.chunks + c)]);
+  }
+  return accs;
+}
 }  // namespace
 
 void reduce_forward_cpu(ReduceOp op, const ReduceLayout& l, const float* x, float* y) {
@@ -21,29 +45,9 @@ void reduce_forward_cpu(ReduceOp op, const ReduceLayout& l, const float* x, floa
   const ReduceSplit split = reduce_split(l, kGrain, kItems);
   dispatch_reduce(op, [&](auto tag) {
     constexpr ReduceOp kOp = decltype(tag)::value;
-    using M = ReduceMath<kOp>;
-    if (split.chunks == 1) {
-      parallel_for(l.outputs, output_grain(l.count), [&](int64_t begin, int64_t end) {
-        for (int64_t k = begin; k < end; ++k)
-          y[k] = static_cast<float>(
-              M::finish(reduce_partial<kOp, double>(l, x, k, 0, l.count), l.count));
-      });
-      return;
-    }
-    std::vector<ReduceAcc<double>> parts(static_cast<size_t>(l.outputs * split.chunks));
-    parallel_for(l.outputs * split.chunks, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        const int64_t k = i / split.chunks, c = i % split.chunks;
-        const int64_t lo = c * split.chunk, hi = std::min(l.count, lo + split.chunk);
-        parts[static_cast<size_t>(i)] = reduce_partial<kOp, double>(l, x, k, lo, hi);
-      }
-    });
-    for (int64_t k = 0; k < l.outputs; ++k) {
-      ReduceAcc<double> s = parts[static_cast<size_t>(k * split.chunks)];
-      for (int64_t c = 1; c < split.chunks; ++c)
-        M::merge(s, parts[static_cast<size_t>(k * split.chunks + c)]);
-      y[k] = static_cast<float>(M::finish(s, l.count));
-    }
+    const std::vector<ReduceAcc<double>> accs = output_accs<kOp>(l, x, split);
+    for (int64_t k = 0; k < l.outputs; ++k)
+      y[k] = static_cast<float>(ReduceMath<kOp>::finish(accs[static_cast<size_t>(k)], l.count));
   });
 }
 
@@ -78,6 +82,16 @@ void reduce_backward_cpu(ReduceOp op, const ReduceLayout& l, const float* x, con
           for (int64_t c = 0; c < split.chunks && winner < 0; ++c)
             winner = first[static_cast<size_t>(k * split.chunks + c)];
           reduce_route_chunk(l, dy, dx, k, lo, hi, winner);
+        }
+      });
+    } else if constexpr (ReduceMath<kOp>::kGradFromAcc) {
+      const std::vector<ReduceAcc<double>> accs = output_accs<kOp>(l, x, split);
+      parallel_for(items, grain, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) {
+          int64_t k, lo, hi;
+          chunk_of(i, k, lo, hi);
+          reduce_gradient_chunk_acc<kOp, double>(l, x, accs[static_cast<size_t>(k)], dy, dx, k,
+                                                 lo, hi);
         }
       });
     } else {

@@ -4,7 +4,8 @@
 //     long reductions, one thread per chunk of an output's elements, then one thread per
 //     output joining its chunks in order (deterministic, no atomics).
 //   backward: one thread per chunk writes the chunk's dx. Max and Min first find each
-//     chunk's first element equal to the result, then route dy to the output's first one.
+//     chunk's first element equal to the result, then route dy to the output's first one;
+//     Prod first computes the outputs' accumulators as the forward pass does.
 // A thread walks its elements in x's order; where the reduced axis is x's innermost, the
 // threads of a warp read separate rows (uncoalesced), a cost accepted for now.
 #pragma once
@@ -19,28 +20,36 @@ namespace engine {
 constexpr int64_t kReduceCudaGrain = 1024;   // elements a chunk takes at least
 constexpr int64_t kReduceCudaItems = 8192;   // outputs below which long reductions are chunked
 
+// Each output's accumulator, in scratch memory: its chunks' accumulators, joined in order.
 template <class Grid, ReduceOp op>
-void reduce_forward_on(const ReduceLayout& l, const float* x, float* y) {
-  using M = ReduceMath<op>;
-  const ReduceSplit split = reduce_split(l, kReduceCudaGrain, kReduceCudaItems);
+const ReduceAcc<float>* reduce_accs_on(const ReduceLayout& l, const float* x,
+                                       const ReduceSplit& split) {
   const int64_t n = l.count, chunks = split.chunks, chunk = split.chunk;
-  if (chunks == 1) {
-    for_each_index<Grid>(l.outputs, [=] ENGINE_HD(int64_t k) {
-      y[k] = M::finish(reduce_partial<op, float>(l, x, k, 0, n), n);
-    });
-    return;
-  }
-  auto* parts = static_cast<ReduceAcc<float>*>(
-      Grid::scratch(sizeof(ReduceAcc<float>) * static_cast<size_t>(l.outputs * chunks)));
-  for_each_index<Grid>(l.outputs * chunks, [=] ENGINE_HD(int64_t i) {
+  const int64_t items = l.outputs * chunks;
+  auto* parts = static_cast<ReduceAcc<float>*>(Grid::scratch(
+      sizeof(ReduceAcc<float>) * static_cast<size_t>(items + (chunks > 1 ? l.outputs : 0))));
+  for_each_index<Grid>(items, [=] ENGINE_HD(int64_t i) {
     const int64_t k = i / chunks, lo = (i % chunks) * chunk;
     const int64_t hi = n - lo < chunk ? n : lo + chunk;
     parts[i] = reduce_partial<op, float>(l, x, k, lo, hi);
   });
+  if (chunks == 1) return parts;
+  ReduceAcc<float>* accs = parts + items;
   for_each_index<Grid>(l.outputs, [=] ENGINE_HD(int64_t k) {
     ReduceAcc<float> s = parts[k * chunks];
-    for (int64_t c = 1; c < chunks; ++c) M::merge(s, parts[k * chunks + c]);
-    y[k] = M::finish(s, n);
+    for (int64_t c = 1; c < chunks; ++c) ReduceMath<op>::merge(s, parts[k * chunks + c]);
+    accs[k] = s;
+  });
+  return accs;
+}
+
+template <class Grid, ReduceOp op>
+void reduce_forward_on(const ReduceLayout& l, const float* x, float* y) {
+  const ReduceSplit split = reduce_split(l, kReduceCudaGrain, kReduceCudaItems);
+  const ReduceAcc<float>* accs = reduce_accs_on<Grid, op>(l, x, split);
+  const int64_t n = l.count;
+  for_each_index<Grid>(l.outputs, [=] ENGINE_HD(int64_t k) {
+    y[k] = ReduceMath<op>::finish(accs[k], n);
   });
 }
 
@@ -61,6 +70,13 @@ void reduce_backward_on(const ReduceLayout& l, const float* x, const float* y, c
       int64_t winner = -1;
       for (int64_t c = 0; c < chunks && winner < 0; ++c) winner = first[k * chunks + c];
       reduce_route_chunk(l, dy, dx, k, lo, n - lo < chunk ? n : lo + chunk, winner);
+    });
+  } else if constexpr (ReduceMath<op>::kGradFromAcc) {
+    const ReduceAcc<float>* accs = reduce_accs_on<Grid, op>(l, x, split);
+    for_each_index<Grid>(items, [=] ENGINE_HD(int64_t i) {
+      const int64_t k = i / chunks, lo = (i % chunks) * chunk;
+      reduce_gradient_chunk_acc<op, float>(l, x, accs[k], dy, dx, k, lo,
+                                           n - lo < chunk ? n : lo + chunk);
     });
   } else {
     for_each_index<Grid>(items, [=] ENGINE_HD(int64_t i) {

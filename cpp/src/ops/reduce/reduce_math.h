@@ -3,7 +3,8 @@
 // elements that the CPU and CUDA kernels share.
 //   A reduction folds its elements into an accumulator (init, step), joins the accumulators
 //   of consecutive chunks in order (merge), and turns the result into y (finish); grad is
-//   dy/dx for the element x of an output y over n elements (Max and Min route instead).
+//   dy/dx for the element x of an output y over n elements (Max and Min route instead;
+//   Prod's, kGradFromAcc, reads the output's accumulator rather than y).
 // Also turns a run-time ReduceOp into a compile-time one: fn(std::integral_constant<...>).
 #pragma once
 
@@ -24,6 +25,7 @@ struct ReduceAcc {
 // Sums of f(x): Sum, Mean, SumSquare, L2.
 struct ReduceSumOf {
   static constexpr bool kArg = false;
+  static constexpr bool kGradFromAcc = false;
   template <class T> ENGINE_HD static ReduceAcc<T> init() { return {T(0), T(0)}; }
   template <class T> ENGINE_HD static void merge(ReduceAcc<T>& s, const ReduceAcc<T>& t) {
     s.a += t.a;
@@ -34,6 +36,7 @@ struct ReduceSumOf {
 template <bool max>
 struct ReduceExtreme {
   static constexpr bool kArg = true;
+  static constexpr bool kGradFromAcc = false;
   template <class T> ENGINE_HD static bool beats(T x, T best) {
     return (max ? x > best : x < best) || x != x;
   }
@@ -86,6 +89,7 @@ template <> struct ReduceMath<ReduceOp::LogSumExp> {
   // One pass: the sum is rescaled whenever the max grows, so no e^x overflows. x equal to
   // the max adds exactly 1 (which also keeps -inf and +inf maxima out of inf - inf).
   static constexpr bool kArg = false;
+  static constexpr bool kGradFromAcc = false;
   template <class T> ENGINE_HD static ReduceAcc<T> init() {
     return {-std::numeric_limits<T>::infinity(), T(0)};
   }
@@ -105,6 +109,33 @@ template <> struct ReduceMath<ReduceOp::LogSumExp> {
     return s.b == T(0) ? s.a : s.a + std::log(s.b);
   }
   template <class T> ENGINE_HD static T grad(T x, T y, int64_t) { return std::exp(x - y); }
+};
+
+template <> struct ReduceMath<ReduceOp::Prod> {
+  // The product of the non-zero elements and the count of zeros, so that the gradient (the
+  // product of the others) exists where one element is 0.
+  static constexpr bool kArg = false;
+  static constexpr bool kGradFromAcc = true;
+  template <class T> ENGINE_HD static ReduceAcc<T> init() { return {T(1), T(0)}; }
+  template <class T> ENGINE_HD static void step(ReduceAcc<T>& s, T x) {
+    if (x == T(0))
+      s.b += T(1);
+    else
+      s.a *= x;
+  }
+  template <class T> ENGINE_HD static void merge(ReduceAcc<T>& s, const ReduceAcc<T>& t) {
+    s.a *= t.a;
+    s.b += t.b;
+  }
+  // With a zero: 0, or NaN when the others hold an inf or NaN (0 * inf), as numpy.
+  template <class T> ENGINE_HD static T finish(const ReduceAcc<T>& s, int64_t) {
+    return s.b > T(0) ? s.a - s.a : s.a;
+  }
+  template <class T> ENGINE_HD static T grad(T, T, int64_t) { return T(0); }  // unused
+  template <class T> ENGINE_HD static T grad_acc(T x, const ReduceAcc<T>& s) {
+    if (s.b == T(0)) return s.a / x;
+    return s.b == T(1) && x == T(0) ? s.a : T(0);
+  }
 };
 
 template <class Fn>
@@ -166,6 +197,18 @@ ENGINE_HD void reduce_gradient_chunk(const ReduceLayout& l, const float* x, cons
   const int64_t n = l.count;
   reduce_walk(l.reduced, begin, end, [&](int64_t off) {
     dx[base + off] = static_cast<float>(g * ReduceMath<op>::grad(T(x[base + off]), yk, n));
+  });
+}
+
+// Prod: dx of output k's elements [begin, end) from the output's accumulator s.
+template <ReduceOp op, class T>
+ENGINE_HD void reduce_gradient_chunk_acc(const ReduceLayout& l, const float* x,
+                                         const ReduceAcc<T>& s, const float* dy, float* dx,
+                                         int64_t k, int64_t begin, int64_t end) {
+  const int64_t base = l.kept.offset(k);
+  const T g = T(dy[k]);
+  reduce_walk(l.reduced, begin, end, [&](int64_t off) {
+    dx[base + off] = static_cast<float>(g * ReduceMath<op>::grad_acc(T(x[base + off]), s));
   });
 }
 
