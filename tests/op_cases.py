@@ -377,6 +377,24 @@ def batch_norm_updates_ref(x, scale, bias, mean, var, epsilon=1e-5, momentum=0.9
     return {3: momentum * mean + (1 - momentum) * bmean, 4: momentum * var + (1 - momentum) * bvar}
 
 
+def layer_norm_stats(x, axis):
+    axes = tuple(range(axis % x.ndim, x.ndim))
+    mean = x.mean(axis=axes, keepdims=True)
+    return mean, x.var(axis=axes, keepdims=True)
+
+
+def layer_norm_ref(x, scale, bias=None, axis=-1, epsilon=1e-5, stash_type=1):
+    mean, var = layer_norm_stats(x, axis)
+    y = (x - mean) / np.sqrt(var + epsilon) * scale
+    return y if bias is None else y + bias
+
+
+def layer_norm_state_ref(x, scale, bias=None, axis=-1, epsilon=1e-5, stash_type=1):
+    """[saved mean, saved inv_std], one per row."""
+    mean, var = layer_norm_stats(x, axis)
+    return [mean.reshape(-1), (1 / np.sqrt(var + epsilon)).reshape(-1)]
+
+
 def lrn_ref(x, size, alpha=1e-4, beta=0.75, bias=1.0):
     c = x.shape[1]
     lo, hi = (size - 1) // 2, (size - 1) - (size - 1) // 2
@@ -826,6 +844,35 @@ BATCH_NORM_BAD = (
         attrs={"training_mode": 1}),
     Bad("need-mean", ValueError, r"BatchNormalization_backward: input 3 has no gradient",
         need=(True, False, False, True, False)),
+)
+
+
+def layer_norm_case(x, axis=-1, bias=True, param_rank=None, tag="", bad=(), **attrs):
+    """scale and bias have the normalised dims of x (their last `param_rank` dims)."""
+    norm = x[axis % len(x):]
+    param = norm[len(norm) - (param_rank or len(norm)):]
+    inputs = [normal(*x), normal(*param)] + ([normal(*param)] if bias else [])
+    attrs = {**({} if axis == -1 else {"axis": axis}), **attrs}
+    return case("LayerNormalization", inputs, with_attrs(layer_norm_ref, attrs), attrs=attrs,
+                tol="reduction", k=max(math.prod(norm), math.prod(x) // math.prod(norm)),
+                tag=tag, bad=bad, state_ref=with_attrs(layer_norm_state_ref, attrs))
+
+
+LAYER_NORM_BAD = (
+    Bad("scale-shape", ValueError, r"LayerNormalization: scale must have the normalised dims of "
+        r"x \[7\], got float32\[5\]", inputs={1: normal(5)}),
+    Bad("bias-shape", ValueError, r"LayerNormalization: bias must have the normalised dims of "
+        r"x \[7\], got float32\[3, 7\]", inputs={2: normal(3, 7)}),
+    Bad("axis", ValueError, r"LayerNormalization: axis 2 out of range for rank 2",
+        attrs={"axis": 2}),
+    Bad("epsilon", ValueError, r"LayerNormalization: epsilon must be >= 0, got -1",
+        attrs={"epsilon": -1.0}),
+    Bad("stash-type", ValueError, r"LayerNormalization: stash_type 0 is not supported",
+        attrs={"stash_type": 0}),
+    Bad("int64", TypeError, r"LayerNormalization: x must be float32, got int64",
+        inputs={0: ints(3, 7)}),
+    Bad("one-input", ValueError, r"LayerNormalization: takes 2 to 3 inputs, got 1",
+        inputs={1: None, 2: None}),
 )
 
 
@@ -1436,6 +1483,14 @@ CASES = [
     batch_norm_case((5, 13, 17, 11), training=True, tag="train"),
     batch_norm_case((4, 3, 19, 17), training=True, tag="train-long-channels"),
     batch_norm_case((4, 33, 9, 7), tag="infer-mode0", training_mode=0),
+    layer_norm_case((3, 7), bad=LAYER_NORM_BAD),
+    layer_norm_case((2, 3, 5), axis=1, tag="axis1"),
+    layer_norm_case((2, 1, 5), axis=-2, param_rank=1, tag="axis-2-scale-without-1"),
+    layer_norm_case((4, 6), bias=False, tag="no-bias-eps0.1", epsilon=0.1),
+    layer_norm_case((2, 5, 3), axis=0, tag="axis0"),
+    layer_norm_case((33, 17, 31), tag="big"),
+    layer_norm_case((5, 2049), tag="long-rows"),
+    layer_norm_case((700, 3, 8), axis=1, tag="many-columns-axis1"),
 
     dropout_case((3, 7), tag="infer"),
     # Opset 10 has the ratio attribute; onnxruntime's opset-10 kernel fills the inference mask

@@ -1,0 +1,92 @@
+// CPU kernels. Rows are threaded for the statistics, y and dx; the parameter gradients are
+// column sums over the rows, threaded over blocks of columns so that each thread owns its
+// part of dscale and dbias and reads every row's slice contiguously. Sums accumulate in
+// double: long rows keep full float accuracy.
+#include <algorithm>
+#include <cmath>
+
+#include "engine/threads.h"
+#include "ops/layer_norm/layer_norm.h"
+
+namespace engine {
+
+namespace {
+constexpr int64_t kGrain = 1 << 14;  // elements per task
+constexpr int64_t kColumns = 256;    // columns per block of the parameter gradients
+
+int64_t row_grain(int64_t len) { return std::max<int64_t>(1, kGrain / std::max<int64_t>(len, 1)); }
+}  // namespace
+
+void layer_norm_forward_cpu(const LayerNormGeometry& g, float epsilon, const float* x,
+                            const float* scale, const float* bias, float* y, float* mean,
+                            float* inv_std) {
+  parallel_for(g.rows, row_grain(g.len), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float* xr = x + r * g.len;
+      float* yr = y + r * g.len;
+      double s = 0.0;
+      for (int64_t l = 0; l < g.len; ++l) s += xr[l];
+      const float m = static_cast<float>(s / double(g.len));
+      double v = 0.0;
+      for (int64_t l = 0; l < g.len; ++l) {
+        const float d = xr[l] - m;
+        v += d * d;
+      }
+      const float inv = static_cast<float>(1.0 / std::sqrt(v / double(g.len) + epsilon));
+      if (bias) {
+        for (int64_t l = 0; l < g.len; ++l) yr[l] = (xr[l] - m) * inv * scale[l] + bias[l];
+      } else {
+        for (int64_t l = 0; l < g.len; ++l) yr[l] = (xr[l] - m) * inv * scale[l];
+      }
+      mean[r] = m;
+      inv_std[r] = inv;
+    }
+  });
+}
+
+void layer_norm_backward_cpu(const LayerNormGeometry& g, const float* x, const float* scale,
+                             const float* mean, const float* inv_std, const float* dy, float* dx,
+                             float* dscale, float* dbias) {
+  if (dx) {
+    parallel_for(g.rows, row_grain(g.len), [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        const float *xr = x + r * g.len, *dyr = dy + r * g.len;
+        const float m = mean[r], inv = inv_std[r];
+        double sg = 0.0, sgx = 0.0;
+        for (int64_t l = 0; l < g.len; ++l) {
+          const float gl = dyr[l] * scale[l];
+          sg += gl;
+          sgx += gl * ((xr[l] - m) * inv);
+        }
+        const float a = static_cast<float>(sg / double(g.len));
+        const float b = static_cast<float>(sgx / double(g.len));
+        float* dxr = dx + r * g.len;
+        for (int64_t l = 0; l < g.len; ++l)
+          dxr[l] = inv * (dyr[l] * scale[l] - a - (xr[l] - m) * inv * b);
+      }
+    });
+  }
+  if (!dscale && !dbias) return;
+  const int64_t blocks = (g.len + kColumns - 1) / kColumns;
+  const int64_t grain = std::max<int64_t>(1, kGrain / std::max<int64_t>(g.rows * kColumns, 1));
+  parallel_for(blocks, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; ++b) {
+      const int64_t c0 = b * kColumns, n = std::min(kColumns, g.len - c0);
+      double ds[kColumns] = {}, db[kColumns] = {};
+      for (int64_t r = 0; r < g.rows; ++r) {
+        const float *xr = x + r * g.len + c0, *dyr = dy + r * g.len + c0;
+        const float m = mean[r], inv = inv_std[r];
+        for (int64_t j = 0; j < n; ++j) {
+          ds[j] += dyr[j] * ((xr[j] - m) * inv);
+          db[j] += dyr[j];
+        }
+      }
+      for (int64_t j = 0; j < n; ++j) {
+        if (dscale) dscale[c0 + j] = static_cast<float>(ds[j]);
+        if (dbias) dbias[c0 + j] = static_cast<float>(db[j]);
+      }
+    }
+  });
+}
+
+}  // namespace engine

@@ -1,0 +1,271 @@
+"""Small members of the torchvision image families, exported as the classic PyTorch exporter
+writes them (opset 17), with onnxruntime's outputs recorded next to each model.
+
+    python tests/data/zoo/make_zoo.py [family ...]
+
+Each family is written here with torchvision's layer structure and forward code (so the
+exporter emits the same ops and shape arithmetic) at small widths and 32x32 inputs, with
+random weights, so the files stay small. For each family NAME it
+writes NAME.onnx, NAME_input.npy and NAME_output.npy (onnxruntime's answer).
+"""
+import os
+import sys
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _families():
+    """Module builders with the structure of torchvision's families (same layers, same
+    forward code paths as torchvision writes them), at small widths."""
+    import torch
+    from torch import nn
+    import torch.nn.functional as F
+
+    def conv_bn(cin, cout, k, stride=1, groups=1, act=nn.ReLU6):
+        layers = [nn.Conv2d(cin, cout, k, stride, (k - 1) // 2, groups=groups, bias=False),
+                  nn.BatchNorm2d(cout)]
+        return nn.Sequential(*layers, act(inplace=True)) if act else nn.Sequential(*layers)
+
+    class InvertedResidualV2(nn.Module):
+        def __init__(self, cin, cout, stride, expand):
+            super().__init__()
+            hidden = cin * expand
+            self.use_res = stride == 1 and cin == cout
+            layers = [conv_bn(cin, hidden, 1)] if expand != 1 else []
+            layers += [conv_bn(hidden, hidden, 3, stride, groups=hidden),
+                       conv_bn(hidden, cout, 1, act=None)]
+            self.conv = nn.Sequential(*layers)
+
+        def forward(self, x):
+            return x + self.conv(x) if self.use_res else self.conv(x)
+
+    class MobileNetV2(nn.Module):
+        def __init__(self, num_classes=10):
+            super().__init__()
+            setting = [(1, 8, 1, 1), (6, 12, 2, 2), (6, 16, 2, 2)]
+            layers, cin = [conv_bn(3, 8, 3, 2)], 8
+            for t, c, n, s in setting:
+                for i in range(n):
+                    layers.append(InvertedResidualV2(cin, c, s if i == 0 else 1, t))
+                    cin = c
+            layers.append(conv_bn(cin, 32, 1))
+            self.features = nn.Sequential(*layers)
+            self.classifier = nn.Sequential(nn.Dropout(0.2), nn.Linear(32, num_classes))
+
+        def forward(self, x):
+            x = self.features(x)
+            x = F.adaptive_avg_pool2d(x, (1, 1))
+            return self.classifier(torch.flatten(x, 1))
+
+    class SqueezeExcitation(nn.Module):
+        def __init__(self, c, squeeze):
+            super().__init__()
+            self.fc1 = nn.Conv2d(c, squeeze, 1)
+            self.fc2 = nn.Conv2d(squeeze, c, 1)
+
+        def forward(self, x):
+            s = F.adaptive_avg_pool2d(x, 1)
+            s = F.hardsigmoid(self.fc2(F.relu(self.fc1(s))))
+            return s * x
+
+    class InvertedResidualV3(nn.Module):
+        def __init__(self, cin, k, hidden, cout, se, act, stride):
+            super().__init__()
+            self.use_res = stride == 1 and cin == cout
+            layers = [conv_bn(cin, hidden, 1, act=act)] if hidden != cin else []
+            layers.append(conv_bn(hidden, hidden, k, stride, groups=hidden, act=act))
+            if se:
+                layers.append(SqueezeExcitation(hidden, max(8, hidden // 4)))
+            layers.append(conv_bn(hidden, cout, 1, act=None))
+            self.block = nn.Sequential(*layers)
+
+        def forward(self, x):
+            return x + self.block(x) if self.use_res else self.block(x)
+
+    class MobileNetV3(nn.Module):
+        def __init__(self, num_classes=10):
+            super().__init__()
+            RE, HS = nn.ReLU, nn.Hardswish
+            setting = [(8, 3, 8, 8, True, RE, 2), (8, 3, 24, 12, False, RE, 2),
+                       (12, 5, 32, 16, True, HS, 2), (16, 5, 48, 16, True, HS, 1)]
+            layers = [conv_bn(3, 8, 3, 2, act=HS)]
+            for cin, k, hidden, cout, se, act, s in setting:
+                layers.append(InvertedResidualV3(cin, k, hidden, cout, se, act, s))
+            layers.append(conv_bn(16, 48, 1, act=HS))
+            self.features = nn.Sequential(*layers)
+            self.classifier = nn.Sequential(nn.Linear(48, 32), nn.Hardswish(inplace=True),
+                                            nn.Dropout(0.2), nn.Linear(32, num_classes))
+
+        def forward(self, x):
+            x = F.adaptive_avg_pool2d(self.features(x), 1)
+            return self.classifier(torch.flatten(x, 1))
+
+    def channel_shuffle(x, groups):
+        batchsize, num_channels, height, width = x.size()
+        x = x.view(batchsize, groups, num_channels // groups, height, width)
+        x = torch.transpose(x, 1, 2).contiguous()
+        return x.view(batchsize, num_channels, height, width)
+
+    class ShuffleUnit(nn.Module):
+        def __init__(self, cin, cout, stride):
+            super().__init__()
+            self.stride = stride
+            branch = cout // 2
+            if stride > 1:
+                self.branch1 = nn.Sequential(
+                    nn.Conv2d(cin, cin, 3, stride, 1, groups=cin, bias=False),
+                    nn.BatchNorm2d(cin), nn.Conv2d(cin, branch, 1, bias=False),
+                    nn.BatchNorm2d(branch), nn.ReLU(inplace=True))
+            else:
+                self.branch1 = nn.Sequential()
+            c2 = cin if stride > 1 else branch
+            self.branch2 = nn.Sequential(
+                nn.Conv2d(c2, branch, 1, bias=False), nn.BatchNorm2d(branch), nn.ReLU(True),
+                nn.Conv2d(branch, branch, 3, stride, 1, groups=branch, bias=False),
+                nn.BatchNorm2d(branch), nn.Conv2d(branch, branch, 1, bias=False),
+                nn.BatchNorm2d(branch), nn.ReLU(True))
+
+        def forward(self, x):
+            if self.stride == 1:
+                x1, x2 = x.chunk(2, dim=1)
+                out = torch.cat((x1, self.branch2(x2)), dim=1)
+            else:
+                out = torch.cat((self.branch1(x), self.branch2(x)), dim=1)
+            return channel_shuffle(out, 2)
+
+    class ShuffleNetV2(nn.Module):
+        def __init__(self, num_classes=10):
+            super().__init__()
+            self.conv1 = conv_bn(3, 8, 3, 2, act=nn.ReLU)
+            self.maxpool = nn.MaxPool2d(3, 2, 1)
+            stages, cin = [], 8
+            for repeats, cout in [(2, 16), (1, 32), (1, 48)]:
+                units = [ShuffleUnit(cin, cout, 2)]
+                units += [ShuffleUnit(cout, cout, 1) for _ in range(repeats - 1)]
+                stages.append(nn.Sequential(*units))
+                cin = cout
+            self.stages = nn.Sequential(*stages)
+            self.conv5 = conv_bn(cin, 64, 1, act=nn.ReLU)
+            self.fc = nn.Linear(64, num_classes)
+
+        def forward(self, x):
+            x = self.conv5(self.stages(self.maxpool(self.conv1(x))))
+            return self.fc(x.mean([2, 3]))
+
+    class LayerNorm2d(nn.LayerNorm):
+        def forward(self, x):
+            x = x.permute(0, 2, 3, 1)
+            x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+            return x.permute(0, 3, 1, 2)
+
+    class CNBlock(nn.Module):
+        def __init__(self, dim):
+            super().__init__()
+            self.dwconv = nn.Conv2d(dim, dim, 7, padding=3, groups=dim)
+            self.norm = nn.LayerNorm(dim, eps=1e-6)
+            self.pw1 = nn.Linear(dim, 4 * dim)
+            self.pw2 = nn.Linear(4 * dim, dim)
+            self.layer_scale = nn.Parameter(torch.rand(dim, 1, 1) + 0.5)
+
+        def forward(self, x):
+            y = self.dwconv(x).permute(0, 2, 3, 1)
+            y = self.pw2(F.gelu(self.pw1(self.norm(y)))).permute(0, 3, 1, 2)
+            return x + self.layer_scale * y
+
+    class ConvNeXt(nn.Module):
+        def __init__(self, num_classes=10):
+            super().__init__()
+            self.features = nn.Sequential(
+                nn.Conv2d(3, 16, 4, 4), LayerNorm2d(16, eps=1e-6), CNBlock(16),
+                LayerNorm2d(16, eps=1e-6), nn.Conv2d(16, 32, 2, 2), CNBlock(32))
+            self.classifier = nn.Sequential(LayerNorm2d(32, eps=1e-6), nn.Flatten(1),
+                                            nn.Linear(32, num_classes))
+
+        def forward(self, x):
+            return self.classifier(F.adaptive_avg_pool2d(self.features(x), 1))
+
+    class EncoderBlock(nn.Module):
+        def __init__(self, dim, heads, mlp):
+            super().__init__()
+            self.ln_1 = nn.LayerNorm(dim, eps=1e-6)
+            self.self_attention = nn.MultiheadAttention(dim, heads, batch_first=True)
+            self.ln_2 = nn.LayerNorm(dim, eps=1e-6)
+            self.mlp = nn.Sequential(nn.Linear(dim, mlp), nn.GELU(), nn.Dropout(0.0),
+                                     nn.Linear(mlp, dim), nn.Dropout(0.0))
+
+        def forward(self, x):
+            y = self.ln_1(x)
+            y, _ = self.self_attention(y, y, y, need_weights=False)
+            x = x + y
+            return x + self.mlp(self.ln_2(x))
+
+    class VisionTransformer(nn.Module):
+        def __init__(self, num_classes=10, image=32, patch=8, dim=32, heads=2, mlp=64, layers=2):
+            super().__init__()
+            self.patch, self.dim = patch, dim
+            self.conv_proj = nn.Conv2d(3, dim, patch, patch)
+            self.class_token = nn.Parameter(torch.randn(1, 1, dim) * 0.1)
+            seq = (image // patch) ** 2 + 1
+            self.pos_embedding = nn.Parameter(torch.randn(1, seq, dim) * 0.02)
+            self.layers = nn.Sequential(*[EncoderBlock(dim, heads, mlp) for _ in range(layers)])
+            self.ln = nn.LayerNorm(dim, eps=1e-6)
+            self.heads = nn.Linear(dim, num_classes)
+
+        def forward(self, x):
+            n, c, h, w = x.shape
+            x = self.conv_proj(x)
+            x = x.reshape(n, self.dim, (h // self.patch) * (w // self.patch)).permute(0, 2, 1)
+            x = torch.cat([self.class_token.expand(n, -1, -1), x], dim=1)
+            x = self.ln(self.layers(x + self.pos_embedding))
+            return self.heads(x[:, 0])
+
+    return {"mobilenet_v2": MobileNetV2, "mobilenet_v3": MobileNetV3,
+            "shufflenet_v2": ShuffleNetV2, "convnext": ConvNeXt, "vit": VisionTransformer}
+
+
+FAMILIES = ["mobilenet_v2", "mobilenet_v3", "shufflenet_v2", "convnext", "vit"]
+
+
+def build(name, seed=0):
+    """The family's module in eval mode, with seeded random weights (BatchNorm statistics
+    too, so that folding them is exercised)."""
+    import torch
+    torch.manual_seed(seed)
+    model = _families()[name]()
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 1.5)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.5, 0.5)
+    return model.eval()
+
+
+def export(name, path, batch=2, seed=0):
+    """Writes the family's model to `path` and returns (input, onnxruntime output)."""
+    import torch
+    import onnxruntime as ort
+    model = build(name, seed)
+    x = np.random.default_rng(seed).standard_normal((batch, 3, 32, 32)).astype(np.float32)
+    torch.onnx.export(model, (torch.from_numpy(x),), path, dynamo=False, opset_version=17,
+                      input_names=["input"], output_names=["logits"],
+                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    y = sess.run(None, {"input": x})[0]
+    return x, y
+
+
+def main(names):
+    for name in names or FAMILIES:
+        path = os.path.join(HERE, name + ".onnx")
+        x, y = export(name, path)
+        np.save(os.path.join(HERE, name + "_input.npy"), x)
+        np.save(os.path.join(HERE, name + "_output.npy"), y)
+        print(f"{name}: {os.path.getsize(path)} bytes, output {y.shape}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
