@@ -34,7 +34,8 @@ _locate_core()
 
 from engine import _core  # noqa: E402
 from engine import (activations, callbacks, constraints, cuda, data, datasets, initializers, layers,
-                    losses, metrics, models, onnx, ops, optimizers, regularizers, schedules, utils)
+                    losses, metrics, models, onnx, ops, optimizers, random, regularizers, saving,
+                    schedules, utils)
 from engine._random import set_seed
 from engine.models import Input, Model, Sequential, clone_model
 from engine.saving import load_model
@@ -81,5 +82,6 @@ __all__ = [
     "Input", "Model", "Sequential", "activations", "callbacks", "clone_model", "constraints",
     "cuda", "data", "datasets", "get_cmake_dir", "get_include", "get_library_dir", "get_num_threads",
     "initializers", "layers", "load_model", "losses", "metrics", "models", "onnx", "ops",
-    "optimizers", "regularizers", "schedules", "set_num_threads", "set_seed", "utils", "__version__",
+    "optimizers", "random", "regularizers", "saving", "schedules", "set_num_threads", "set_seed", "utils",
+    "__version__",
 ]

@@ -33,6 +33,19 @@ class NonNeg(Constraint):
         return np.maximum(w, 0).astype(w.dtype)
 
 
+class FunctionConstraint(Constraint):
+    """A constraint written as a function of the weights (engine.ops or numpy on arrays)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, w):
+        return np.asarray(self.fn(w), dtype=np.float32)
+
+    def get_config(self):
+        return {"name": self.fn.__name__}
+
+
 _BY_NAME = {"max_norm": MaxNorm, "maxnorm": MaxNorm, "non_neg": NonNeg, "nonneg": NonNeg}
 
 
@@ -43,7 +56,13 @@ def get(identifier):
         return _BY_NAME[identifier.lower()]()
     if isinstance(identifier, dict) and identifier.get("class_name") in ("MaxNorm", "NonNeg"):
         return {"MaxNorm": MaxNorm, "NonNeg": NonNeg}[identifier["class_name"]](**identifier.get("config", {}))
-    raise ValueError(f"unknown constraint {identifier!r}; use 'max_norm', 'non_neg' or an instance")
+    if callable(identifier) and not isinstance(identifier, (str, type)):
+        return FunctionConstraint(identifier)
+    if isinstance(identifier, dict) and "class_name" in identifier:  # a custom one, saved by name
+        from engine import saving
+
+        return saving.deserialize_custom("constraint", identifier, FunctionConstraint)
+    raise ValueError(f"unknown constraint {identifier!r}; use 'max_norm', 'non_neg', an instance or a function")
 
 
 def serialize(constraint):

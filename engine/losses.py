@@ -12,16 +12,26 @@ uses the stable log-sum-exp (logistic) form.
 import numpy as np
 
 from engine import ops
+from engine.layers.base import Trace
 
-__all__ = ["Loss", "MeanSquaredError", "MeanAbsoluteError", "Huber", "BinaryCrossentropy",
+__all__ = ["Loss", "LossFunctionWrapper", "MeanSquaredError", "MeanAbsoluteError", "Huber", "BinaryCrossentropy",
            "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "get"]
 
 
 class Loss:
-    """Base class: `per_sample(y_true, y_pred)` and the graph form in `emit`."""
+    """Base class. The built-in losses give `per_sample(y_true, y_pred)` and their graph form
+    in `emit`; a subclass written as Keras does overrides `call(y_true, y_pred)` with
+    engine.ops (one value per sample, or per element: they are averaged per sample), which
+    is traced into the training graph."""
 
     name = "loss"
     target_dtype = "float32"
+
+    def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
+        if reduction != "sum_over_batch_size":
+            raise ValueError(f"{type(self).__name__}: only reduction='sum_over_batch_size' (the Keras "
+                             f"default) is supported, got {reduction!r}")
+        self.name = name or _snake(type(self).__name__)
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         """The weighted batch mean: sum(sample_weight * per-sample loss) / batch size."""
@@ -29,16 +39,42 @@ class Loss:
         w = np.ones(per.shape[0]) if sample_weight is None else np.asarray(sample_weight, np.float64)
         return float(np.sum(per * w) / max(per.shape[0], 1))
 
+    def call(self, y_true, y_pred):
+        raise NotImplementedError(f"{type(self).__name__}: a Loss subclass defines call(y_true, y_pred)")
+
+    def _written_in_python(self):
+        return type(self).call is not Loss.call
+
     def per_sample(self, y_true, y_pred):
+        if self._written_in_python():
+            values = np.asarray(self.call(self._target(y_true), np.asarray(y_pred, np.float32)), np.float64)
+            if values.ndim == 0:
+                raise ValueError(_SCALAR_LOSS.format(self.name))
+            return values.reshape(values.shape[0], -1).mean(axis=1)
         return self._node_function()(np.ascontiguousarray(y_pred, np.float32),
                                      self._target(y_true), reduction="none")
+
+    def graph_loss(self, builder, y_pred, target, shapes, target_dtype):
+        """The name of the [N] per-sample loss in the training graph; `shapes` are those of
+        the prediction and the target."""
+        if not self._written_in_python():
+            return self.emit(builder, y_pred, target)
+        trace = Trace(lambda t, p: self.call(t, p), [shapes[1], shapes[0]], [target_dtype, "float32"], self.name)
+        value = trace.emit(builder, [target, y_pred])[0]
+        rank = len(trace.outputs[0].shape)
+        if rank == 0:
+            raise ValueError(_SCALAR_LOSS.format(self.name))
+        if rank > 1:  # per element: the mean over each sample's elements (Keras's reduction)
+            axes = builder.constant(np.arange(1, rank, dtype=np.int64), f"{self.name}/axes")
+            value = builder.node("ReduceMean", [value, axes], attrs={"keepdims": 0}, name=self.name)[0]
+        return value
 
     def _target(self, y_true):
         dtype = np.int64 if self.target_dtype == "int64" else np.float32
         return np.ascontiguousarray(y_true, dtype=dtype)
 
     def emit(self, builder, y_pred, target):
-        """Adds the per-sample loss node(s); returns the name of the [N] loss value."""
+        """Adds the built-in per-sample loss node(s); returns the name of the [N] loss value."""
         op_type, attrs = self._node()
         return builder.node(op_type, [y_pred, target], attrs={**attrs, "reduction": "none"},
                             name=self.name, domain="engine")[0]
@@ -168,6 +204,31 @@ class BinaryCrossentropy(_CrossEntropy):
                                         from_logits=self.from_logits, reduction="none")
 
 
+_SCALAR_LOSS = ("{}: the loss function returned a scalar; return one value per sample (or per "
+                "element), as Keras loss functions do: the batch mean and sample weights are applied after")
+
+
+class LossFunctionWrapper(Loss):
+    """A loss written as a function fn(y_true, y_pred) with engine.ops (Keras's wrapper)."""
+
+    def __init__(self, fn, name=None, **kwargs):
+        super().__init__(name=name or getattr(fn, "__name__", "loss"))
+        self.fn = fn
+        self.kwargs = kwargs
+
+    def call(self, y_true, y_pred):
+        return self.fn(y_true, y_pred, **self.kwargs)
+
+    def get_config(self):
+        return {"name": self.name, "fn": getattr(self.fn, "__name__", None), **self.kwargs}
+
+
+def _snake(name):
+    from engine.layers.base import _snake as snake
+
+    return snake(name)
+
+
 _BY_NAME = {
     "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
     "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
@@ -182,9 +243,13 @@ def get(identifier):
     """A Loss from a name ("mse", "sparse_categorical_crossentropy", ...) or an instance."""
     if isinstance(identifier, Loss):
         return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Loss):
+        return identifier()
+    if callable(identifier) and not isinstance(identifier, str):
+        return LossFunctionWrapper(identifier)
     if isinstance(identifier, str):
         key = identifier.lower()
         if key not in _BY_NAME:
             raise ValueError(f"unknown loss {identifier!r}; known: {sorted(_BY_NAME)}")
         return _BY_NAME[key]()
-    raise TypeError(f"loss must be a name or an engine.losses.Loss, got {identifier!r}")
+    raise TypeError(f"loss must be a name, an engine.losses.Loss or a function (y_true, y_pred), got {identifier!r}")

@@ -8,11 +8,14 @@ import numpy as np
 
 from engine import _core
 from engine.layers import _args
-from engine.layers.base import GraphBuilder, KerasTensor, Layer, unique_name
+from engine.layers.base import (GraphBuilder, KerasTensor, Layer, emit_calls, order_calls, trace_call,
+                               trace_for, unique_name, unique_weights)
 from engine.trainer import TrainerMixin
 
 
 class InputLayer(Layer):
+    _is_input_layer = True
+
     def __init__(self, shape, dtype="float32", name=None):
         super().__init__(name=_args.optional_name("Input", "name", name) or unique_name("input_layer"))
         self.shape = (None,) + _args.shape("Input", "shape", shape)
@@ -46,8 +49,9 @@ class Model(TrainerMixin, Layer):
 
     def __init__(self, inputs=None, outputs=None, name=None, **kwargs):
         super().__init__(name=name, **kwargs)
-        self._executor = None
-        self._trainable_key = None
+        self._traces = None  # a subclassed model's call(), traced: {mode: Trace}
+        self._model_losses = []  # scalars from add_loss on a functional model, computed from its inputs
+        self._forget_executors()
         # The inference and training executors read the same weights: a training step on one
         # waits for inference calls on the other, and the reverse (many threads may call).
         self._parameter_lock = _core.ParameterLock()
@@ -74,37 +78,64 @@ class Model(TrainerMixin, Layer):
             if call.layer not in layers:
                 layers.append(call.layer)
         self._layers = layers
-        self._executor = None
+        self._forget_executors()
         self.built = True
+
+    def _forget_executors(self):
+        """Executors are rebuilt on their next use (the graph or the device changed)."""
+        self._executor = None
+        self._trainable_key = None
+        self._training_executor = None
+        self._train_executor = None
+        self._evaluation_executor = None
+        self._mode_dependence = None
+
+    def _build_from_call(self, shapes, dtypes):
+        """A subclassed model's graph: call() traced on Inputs of these shapes (batch
+        included), once per mode when it takes `training`."""
+        inputs = [Input(tuple(s[1:]), dtype=d) for s, d in zip(shapes, dtypes)]
+        traces = trace_call(self, len(inputs) > 1, shapes, dtypes, inputs=inputs)
+        first = trace_for(traces, False)
+        self._init_graph(inputs[0] if len(inputs) == 1 else inputs,
+                         first.outputs[0] if first.single else first.outputs)
+        self._traces = traces
+        for trace in traces.values():
+            for call in trace.calls:
+                if call.layer not in self._layers:
+                    self._layers.append(call.layer)
+
+    def build(self, input_shape):
+        """Builds a subclassed model for inputs of `input_shape` (batch included; a list of
+        shapes for several inputs)."""
+        if not self._computes_with_call():
+            super().build(input_shape)
+            return
+        listed = isinstance(input_shape, (list, tuple)) and input_shape and \
+            all(isinstance(s, (list, tuple)) for s in input_shape)
+        shapes = [tuple(s) for s in input_shape] if listed else [tuple(input_shape)]
+        self._build_from_call(shapes, ["float32"] * len(shapes))
+        pending = self.__dict__.pop("_pending_compile", None)
+        if pending is not None:
+            self.compile(**pending)
+
+    def _ensure_built(self, x):
+        """Builds a subclassed model on its first data (Keras builds on the first call)."""
+        if getattr(self, "inputs", None) is not None or not self._computes_with_call():
+            return
+        if not isinstance(x, (np.ndarray, list, tuple, dict)):
+            raise ValueError(f"{self.name}: a subclassed model builds on its first arrays; before "
+                             "training on a dataset or generator, call model.build(input_shape) or "
+                             "call the model on one batch")
+        arrays = [np.asarray(a) for a in (x.values() if isinstance(x, dict) else _as_list(x))]
+        self._build_from_call([a.shape for a in arrays],
+                              ["int64" if a.dtype.kind in "iu" else "float32" for a in arrays])
+        pending = self.__dict__.pop("_pending_compile", None)
+        if pending is not None:
+            self.compile(**pending)
 
     def _order_calls(self):
         """Layer calls from the inputs to the outputs, in dependency order."""
-        order, seen, visiting = [], set(), set()
-        inputs = {id(t) for t in self.inputs}
-
-        def visit(t):
-            if id(t) in inputs:
-                return
-            layer = t._layer
-            if layer is None:
-                raise ValueError(f"Model: {t!r} is not connected to the model inputs")
-            if isinstance(layer, InputLayer):
-                raise ValueError(f"Model: output depends on input {layer.name!r}, which is not among the model inputs")
-            call = layer._calls[t._call_index]
-            if id(call) in seen:
-                return
-            if id(call) in visiting:
-                raise ValueError("Model: the layer graph has a cycle")
-            visiting.add(id(call))
-            for x in call.inputs:
-                visit(x)
-            visiting.discard(id(call))
-            seen.add(id(call))
-            order.append(call)
-
-        for t in self.outputs:
-            visit(t)
-        return order
+        return order_calls(self.inputs, self.outputs, "Model")
 
     @property
     def layers(self):
@@ -118,41 +149,28 @@ class Model(TrainerMixin, Layer):
                 return layer
         raise ValueError(f"no layer named {name!r}; layers: {[l.name for l in self._layers]}")
 
+    def _weight_holders(self):
+        """The layers whose weights are the model's: itself (weights a subclassed model made
+        with add_weight, layers it holds in attributes), then those its graph calls."""
+        return [self] + [layer for layer in getattr(self, "_layers", []) if layer is not self]
+
     @property
     def weights(self):
-        out, seen = [], set()
-        for layer in self._layers:
-            for w in layer.weights:
-                if id(w) not in seen:
-                    seen.add(id(w))
-                    out.append(w)
-        return out
+        return unique_weights(w for holder in self._weight_holders()
+                              for w in (Layer.weights.fget(holder) if holder is self else holder.weights))
 
     @property
     def trainable_weights(self):
-        return [w for layer in self._layers for w in layer.trainable_weights] if self.trainable else []
+        if not self.trainable:
+            return []
+        return unique_weights(w for holder in self._weight_holders()
+                              for w in (Layer.trainable_weights.fget(holder) if holder is self
+                                        else holder.trainable_weights))
 
     @property
     def non_trainable_weights(self):
         ids = {id(w) for w in self.trainable_weights}
         return [w for w in self.weights if id(w) not in ids]
-
-    def get_weights(self):
-        return [w.numpy() for w in self.weights]
-
-    def set_weights(self, weights):
-        weights = list(weights)
-        mine = self.weights
-        if len(weights) != len(mine):
-            raise ValueError(f"{self.name}: expected {len(mine)} weight arrays, got {len(weights)}")
-        for var, value in zip(mine, weights):
-            if np.shape(value) != var.shape:
-                raise ValueError(f"{self.name}: weight {var.name!r} has shape {var.shape}, got {np.shape(value)}")
-        for var, value in zip(mine, weights):
-            var.assign(value)
-
-    def count_params(self):
-        return int(sum(int(np.prod(w.shape)) for w in self.weights))
 
     # --- the core graph --------------------------------------------------------------------
     def compute_output_shape(self, input_shape):
@@ -169,23 +187,34 @@ class Model(TrainerMixin, Layer):
         shapes = {id(t): tuple(s) for t, s in zip(self.inputs, input_shapes)}
         for call in self._graph_calls:
             args = [shapes[id(t)] for t in call.inputs]
-            outs = call.layer.compute_output_shape(args if call.listed else args[0])
+            if call.traces is not None:  # traced: its shapes, with this batch size
+                outs = [(args[0][0],) + tuple(t.shape[1:]) if t.shape and t.shape[0] is None else t.shape
+                        for t in call.outputs]
+            else:
+                outs = call.layer.compute_output_shape(args if call.listed else args[0])
             for t, shape in zip(call.outputs, outs if isinstance(outs, list) else [outs]):
                 shapes[id(t)] = tuple(shape)
         return [shapes[id(t)] for t in self.outputs]
 
     def emit(self, b, inputs, input_shapes):
         """Writes this model's layers into `b` (models nest as layers)."""
-        names = {id(t): n for t, n in zip(self.inputs, inputs)}
-        for call in self._graph_calls:
-            args = [names[id(t)] for t in call.inputs]
-            shapes = [t.shape for t in call.inputs]
-            outs = call.layer.emit(b, args, shapes)
-            if len(outs) != len(call.outputs):
-                raise RuntimeError(f"{call.layer.name}: emitted {len(outs)} outputs, expected {len(call.outputs)}")
-            for t, n in zip(call.outputs, outs):
-                names[id(t)] = n
-        return [names[id(t)] for t in self.outputs]
+        if self._traces is not None:
+            return trace_for(self._traces, b.training).emit(b, inputs)
+        if not (b.collect_losses and self._model_losses):
+            return emit_calls(b, self.inputs, inputs, self._graph_calls, self.outputs)
+        losses = self._model_losses
+        calls = order_calls(self.inputs, self.outputs + losses, self.name)
+        names = emit_calls(b, self.inputs, inputs, calls, self.outputs + losses)
+        b.added_losses.extend(names[len(self.outputs):])
+        return names[:len(self.outputs)]
+
+    def _add_model_loss(self, loss):
+        """add_loss on a functional model: a scalar computed from its inputs."""
+        if self._traces is not None or getattr(self, "inputs", None) is None:
+            super()._add_model_loss(loss)
+        order_calls(self.inputs, [loss], self.name)  # fails unless computed from the inputs
+        self._model_losses.append(loss)
+        self._forget_executors()
 
     @property
     def device(self):
@@ -207,11 +236,11 @@ class Model(TrainerMixin, Layer):
         for w in self.weights:
             w._place(device)
         self._device = device
-        self._executor = None
-        self._train_executor = None
+        self._forget_executors()
 
-    def _build_graph(self):
-        b = GraphBuilder(device=self._device)
+    def _build_graph(self, training=False, collect_losses=False):
+        b = GraphBuilder(device=self._device, training=training, collect_losses=collect_losses,
+                         trainable_ids={id(w) for w in self.trainable_weights})
         input_names = []
         for t in self.inputs:
             name = b.unique(t._layer.name)
@@ -227,13 +256,37 @@ class Model(TrainerMixin, Layer):
         return b, input_names, output_names
 
     def _trainable_state(self):
-        return tuple(w.trainable and layer.trainable and self.trainable
-                     for layer in self._layers for w in layer.weights)
+        trainable = {id(w) for w in self.trainable_weights}
+        return tuple(id(w) in trainable for w in self.weights)
 
-    def _get_executor(self, inference_only=False):
+    def _mode_dependent(self):
+        """Whether a call() that takes `training` branches on it somewhere in the model: the
+        training-mode graph then differs from the inference one."""
+        def dependent(calls):
+            for call in calls:
+                if call.traces is not None:
+                    if len(call.traces) > 1 or any(dependent(t.calls) for t in call.traces.values()):
+                        return True
+                elif isinstance(call.layer, Model) and call.layer._mode_dependent():
+                    return True
+            return False
+
+        if self._mode_dependence is None:
+            self._mode_dependence = (self._traces is not None and len(self._traces) > 1) or \
+                dependent(self._graph_calls if self._traces is None else
+                          [c for t in self._traces.values() for c in t.calls])
+        return self._mode_dependence
+
+    def _get_executor(self, inference_only=False, training=False):
         """The executor of the current graph. Which weights are trainable changes the graph
         (gradients, frozen layers) but not what inference computes, so inference calls skip
-        that check, a walk over every weight, while an executor exists."""
+        that check, a walk over every weight, while an executor exists. A model whose call()
+        branches on `training` runs training-mode calls on a graph traced in that mode."""
+        if training and self._mode_dependent():
+            if self._training_executor is None:
+                builder, _, _ = self._build_graph(training=True)
+                self._training_executor = _core.Executor(builder.graph, self._parameter_lock)
+            return self._training_executor
         if inference_only and self._executor is not None:
             return self._executor
         key = self._trainable_state()
@@ -245,6 +298,7 @@ class Model(TrainerMixin, Layer):
         return self._executor
 
     def _prepare_inputs(self, x):
+        self._ensure_built(x)
         if isinstance(x, dict):
             missing = [t._layer.name for t in self.inputs if t._layer.name not in x]
             if missing:
@@ -271,7 +325,7 @@ class Model(TrainerMixin, Layer):
     def _run(self, arrays, training=False):
         if arrays and all(a.ndim > 0 and a.shape[0] == 0 for a in arrays):
             return self._empty_outputs(arrays, training)
-        return self._get_executor(inference_only=not training).run(list(arrays), training)
+        return self._get_executor(inference_only=not training, training=training).run(list(arrays), training)
 
     def _empty_outputs(self, arrays, training):
         """The outputs for zero samples. They come from the layers' shape rules applied to the
@@ -290,10 +344,10 @@ class Model(TrainerMixin, Layer):
         return [np.zeros(shape, np.float32) for shape in shapes]
 
     # --- calling -----------------------------------------------------------------------
-    def __call__(self, inputs, training=False):
+    def __call__(self, inputs, training=None):
         flat = _as_list(inputs)
         if all(isinstance(t, KerasTensor) for t in flat):
-            return self._call_symbolic(inputs, flat)
+            return self._call_symbolic(inputs, flat, training)
         outs = self._run(self._prepare_inputs(inputs), training=bool(training))
         return outs[0] if self._single_output else outs
 
@@ -301,6 +355,7 @@ class Model(TrainerMixin, Layer):
         """Outputs for `x`, computed `batch_size` samples at a time (inference mode). `x` may
         also be a dataset or another source of batches (`steps` of them at most)."""
         if self._is_batch_source(x):
+            self._ensure_built(x)
             return self._predict_source(x, steps)
         arrays = self._prepare_inputs(x)
         n = arrays[0].shape[0]
@@ -360,6 +415,9 @@ class Model(TrainerMixin, Layer):
 
     # --- display -----------------------------------------------------------------------
     def summary(self, print_fn=print, line_length=72):
+        if getattr(self, "inputs", None) is None:
+            raise ValueError(f"{self.name}: the model is not built yet; call build(input_shape) or call it "
+                             "on data first")
         rows = []
         for layer in self._layers:
             if isinstance(layer, InputLayer):
@@ -418,7 +476,7 @@ class Sequential(Model):
                 first = layer.inputs[0]
                 self._input = Input(tuple(first.shape[1:]), dtype=first.dtype)
         self._stack.append(layer)
-        self._executor = None
+        self._forget_executors()
         if self._input is not None:
             self._rebuild()
 
@@ -445,7 +503,7 @@ class Sequential(Model):
             arr = np.asarray(_as_list(x)[0])
             self.build(arr.shape)
 
-    def __call__(self, inputs, training=False):
+    def __call__(self, inputs, training=None):
         if not isinstance(inputs, KerasTensor):
             self._ensure_built(inputs)
         return super().__call__(inputs, training)
@@ -469,7 +527,11 @@ def clone_model(model):
     """A model with the same architecture and freshly initialised weights (as Keras)."""
     mapping = {}
 
+    from engine.ops._symbolic import Operation
+
     def clone_layer(layer):
+        if isinstance(layer, Operation):  # no weights: the same nodes apply to the clone's tensors
+            return layer
         if id(layer) not in mapping:
             config = layer.get_config()
             config.pop("name", None)

@@ -7,13 +7,34 @@ import numpy as np
 
 
 class Regularizer:
+    """A subclass written as Keras does defines __call__(weights) with engine.ops: it computes
+    on arrays (`layer.losses`) and is traced into the training graph."""
+
     def __call__(self, w):
-        """The penalty for weights `w` (numpy), as Keras computes it."""
-        return 0.0
+        """The penalty for weights `w`, as Keras computes it."""
+        raise NotImplementedError(f"{type(self).__name__}: a Regularizer subclass defines __call__(weights)")
 
     def emit(self, builder, w, shape, name):
         """Adds nodes computing the penalty of graph value `w`; returns its scalar name."""
-        return None
+        from engine.layers.base import Trace
+
+        trace = Trace(self, [tuple(shape)], ["float32"], name)
+        if trace.outputs[0].shape != ():
+            raise ValueError(f"{name}: a regularizer must return a scalar, got shape {trace.outputs[0].shape}")
+        return trace.emit(builder, [w])[0]
+
+
+class FunctionRegularizer(Regularizer):
+    """A regularizer written as a function of the weights with engine.ops."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, w):
+        return self.fn(w)
+
+    def get_config(self):
+        return {"name": self.fn.__name__}
 
     def get_config(self):
         return {}
@@ -89,7 +110,13 @@ def get(identifier):
         return _BY_NAME[identifier.lower()]()
     if isinstance(identifier, dict) and identifier.get("class_name") in ("L1", "L2", "L1L2"):
         return {"L1": L1, "L2": L2, "L1L2": L1L2}[identifier["class_name"]](**identifier.get("config", {}))
-    raise ValueError(f"unknown regularizer {identifier!r}; use 'l1', 'l2', 'l1_l2' or an instance")
+    if callable(identifier) and not isinstance(identifier, (str, type)):
+        return FunctionRegularizer(identifier)
+    if isinstance(identifier, dict) and "class_name" in identifier:  # a custom one, saved by name
+        from engine import saving
+
+        return saving.deserialize_custom("regularizer", identifier, FunctionRegularizer)
+    raise ValueError(f"unknown regularizer {identifier!r}; use 'l1', 'l2', 'l1_l2', an instance or a function")
 
 
 def serialize(regularizer):

@@ -23,13 +23,70 @@ FORMAT = "engine-checkpoint"
 VERSION = 1
 
 
+# ---- custom objects ----------------------------------------------------------------------------
+
+# Classes and functions users wrote (layers, models, losses, activations, Lambda functions) are
+# saved by name; loading finds them here: registered with register_keras_serializable, or
+# given to load_model(custom_objects=...) (the innermost custom_object_scope first).
+_registered = {}
+_scopes = []
+
+
+def register_keras_serializable(package="Custom", name=None):
+    """Decorator: makes a class or function loadable by name (as Keras's)."""
+    def register(obj):
+        key = name or obj.__name__
+        _registered[key] = obj
+        _registered[f"{package}>{key}"] = obj
+        return obj
+    return register
+
+
+@contextlib.contextmanager
+def custom_object_scope(custom_objects):
+    _scopes.append(dict(custom_objects or {}))
+    try:
+        yield
+    finally:
+        _scopes.pop()
+
+
+def get_registered_object(name):
+    """The custom class or function saved under `name`, or None."""
+    for scope in reversed(_scopes):
+        if name in scope:
+            return scope[name]
+    return _registered.get(name)
+
+
+def _custom_named(kind, name):
+    obj = get_registered_object(name)
+    if obj is None:
+        raise ValueError(f"unknown {kind} {name!r}: pass it to load_model(custom_objects={{{name!r}: ...}}) "
+                         "or decorate it with engine.saving.register_keras_serializable()")
+    return obj
+
+
+def deserialize_custom(kind, config, function_class):
+    """A user's component from its saved {"class_name", "config"}: a function wrapped in
+    `function_class` (saved by the function's name), or a registered class."""
+    if config["class_name"] == function_class.__name__:
+        return function_class(_custom_named(kind, config["config"]["name"]))
+    return _custom_named(kind, config["class_name"])(**config.get("config", {}))
+
+
 # ---- architecture ----------------------------------------------------------------------------
 
 def _layer_classes():
     from engine.models import InputLayer
 
+    from engine.ops._symbolic import Operation
+
     classes = {name: getattr(_layers, name) for name in _layers.__all__}
     classes["InputLayer"] = InputLayer
+    classes["Operation"] = Operation
+    for scope in [_registered] + _scopes:
+        classes.update(scope)
     return {k: v for k, v in classes.items()
             if isinstance(v, type) and issubclass(v, _layers.Layer) and v is not _layers.Layer}
 
@@ -57,10 +114,16 @@ def model_to_config(model):
             return {"class_name": "NestedModel", "config": model_to_config(layer)}
         return {"class_name": type(layer).__name__, "config": _json_ready(layer.get_config())}
 
+    if model._traces is not None:  # subclassed: its class, its config, the shapes it was built for
+        config = model.get_config() if type(model).get_config is not Model.get_config else _layers.Layer.get_config(model)
+        return {"class_name": "Subclassed", "class": type(model).__name__, "config": _json_ready(config),
+                "inputs": [{"shape": list(t.shape), "dtype": t.dtype} for t in model.inputs]}
+
     if isinstance(model, Sequential):
         inp = model._input
         return {"class_name": "Sequential", "name": model.name,
-                "input": None if inp is None else {"shape": list(inp.shape[1:]), "dtype": inp.dtype},
+                "input": None if inp is None else {"shape": list(inp.shape[1:]), "dtype": inp.dtype,
+                                                   "name": inp._layer.name},
                 "layers": [layer_config(l) for l in model._stack]}
     refs = {}
     for i, t in enumerate(model.inputs):
@@ -83,9 +146,9 @@ def model_to_config(model):
 
 
 def _unknown_class(kind, name, known):
-    return ValueError(f"unknown {kind} class {name!r} (known: {', '.join(sorted(known))}); load_model "
-                      "rebuilds only the engine's built-in classes and takes no custom_objects: build "
-                      "the model in code and use load_weights")
+    return ValueError(f"unknown {kind} class {name!r} (known: {', '.join(sorted(known))}): pass it to "
+                      f"load_model(custom_objects={{{name!r}: ...}}) or decorate it with "
+                      "engine.saving.register_keras_serializable()")
 
 
 def model_from_config(config):
@@ -101,10 +164,17 @@ def model_from_config(config):
             raise _unknown_class("layer", entry["class_name"], classes)
         return cls.from_config(dict(entry["config"]))
 
+    if config["class_name"] == "Subclassed":
+        cls = _custom_named("model class", config["class"])
+        model = cls.from_config(dict(config["config"]))
+        shapes = [tuple(i["shape"]) for i in config["inputs"]]
+        model._build_from_call(shapes, [i["dtype"] for i in config["inputs"]])
+        return model
     if config["class_name"] == "Sequential":
         model = Sequential(name=config["name"])
         if config["input"] is not None:
-            model.add(Input(tuple(config["input"]["shape"]), dtype=config["input"]["dtype"]))
+            model.add(Input(tuple(config["input"]["shape"]), dtype=config["input"]["dtype"],
+                            name=config["input"].get("name")))
         for entry in config["layers"]:
             model.add(make(entry))
         return model
@@ -297,9 +367,14 @@ def _compile_saved(model, document, arrays):
                     if isinstance(cls, type) and issubclass(cls, _losses.Loss)}
 
     def loss(entry):
-        if entry["class_name"] not in loss_classes:
+        config = {k: v for k, v in entry["config"].items() if k != "name"}
+        if entry["class_name"] == "LossFunctionWrapper":
+            fn = _custom_named("loss function", config.pop("fn"))
+            return _losses.LossFunctionWrapper(fn, name=entry["config"]["name"], **config)
+        cls = loss_classes.get(entry["class_name"]) or get_registered_object(entry["class_name"])
+        if cls is None:
             raise _unknown_class("loss", entry["class_name"], loss_classes)
-        return loss_classes[entry["class_name"]](**{k: v for k, v in entry["config"].items() if k != "name"})
+        return cls(**config)
 
     losses = [None if l is None else loss(l) for l in c["loss"]]
     model.compile(optimizer=_optimizers.deserialize(c["optimizer"]),
@@ -311,9 +386,15 @@ def _compile_saved(model, document, arrays):
                                "learning_rate": document["optimizer_learning_rate"]})
 
 
-def load_model(path, compile=True):
-    """The model saved at `path`, compiled and with its optimizer state when it was."""
-    path = os.fspath(path)
+def load_model(path, compile=True, custom_objects=None):
+    """The model saved at `path`, compiled and with its optimizer state when it was.
+    `custom_objects` maps the names of user classes and functions (layers, subclassed
+    models, losses, activations, Lambda functions) to them."""
+    with custom_object_scope(custom_objects):
+        return _load_model(os.fspath(path), compile)
+
+
+def _load_model(path, compile):
     document, arrays = _read(path)
     if document.get("weights_only"):
         raise ValueError(f"{path!r} holds only weights (written by save_weights), not a model: build "

@@ -197,6 +197,15 @@ class TrainerMixin:
         device = self._device if device is None else _cuda.resolve_device(device)
         if loss is None:
             raise ValueError("compile: a loss is required")
+        if getattr(self, "inputs", None) is None and self._computes_with_call():
+            # A subclassed model not built yet: the outputs the losses attach to come with its
+            # first data (Keras builds then too).
+            self._pending_compile = dict(optimizer=optimizer, loss=loss, loss_weights=loss_weights,
+                                         metrics=metrics, device=device, weighted_metrics=weighted_metrics)
+            self.optimizer = _optimizers.get(optimizer)
+            self._pending_compile["optimizer"] = self.optimizer
+            self.compiled = True
+            return
         self.optimizer = _optimizers.get(optimizer)
         self._loss_objects = [None if l is None else _losses.get(l) for l in _per_output(self, loss, "loss")]
         if all(l is None for l in self._loss_objects):
@@ -225,8 +234,8 @@ class TrainerMixin:
             return (shape[0],) + shape[2:], "int64"
         return shape, loss.target_dtype
 
-    def _build_training_graph(self):
-        b, input_names, output_names = self._build_graph()
+    def _build_training_graph(self, training=True):
+        b, input_names, output_names = self._build_graph(training=training, collect_losses=True)
         weight = b.unique("sample_weight")
         b.add_input(weight, [-1], "float32")
         target_names, terms = [], []
@@ -238,7 +247,7 @@ class TrainerMixin:
             target = b.unique(f"target_{k}")
             b.add_input(target, shape, dtype)
             target_names.append(target)
-            per_sample = loss.emit(b, out, target)
+            per_sample = loss.graph_loss(b, out, target, (self.outputs[k].shape, shape), dtype)
             # sum_i w_i * loss_i, with w already divided by the batch size.
             term = b.node("MatMul", [per_sample, weight], name=f"{loss.name}_{k}/weighted")[0]
             output_terms.append((f"{self.outputs[k].layer_name}_loss", term))
@@ -252,6 +261,7 @@ class TrainerMixin:
                 penalty = var.regularizer.emit(b, name, var.shape, f"{var.name}/regularizer")
                 if penalty is not None:
                     terms.append(penalty)
+        terms.extend(b.added_losses)  # add_loss() in the layers' call()
         total = terms[0]
         for t in terms[1:]:
             total = b.node("Add", [total, t], name="loss/sum")[0]
@@ -263,11 +273,18 @@ class TrainerMixin:
         b.add_output(total)
         return b, input_names, output_names, target_names, weight, total
 
-    def _get_train_executor(self):
+    def _get_train_executor(self, training=True):
+        """The executor of the training graph. A model whose call() branches on `training`
+        evaluates on the same graph traced in inference mode."""
         from engine import _core
 
         if not self.compiled:
             raise RuntimeError(f"{self.name}: call compile() before training or evaluating")
+        if not training and self._mode_dependent():
+            if self._evaluation_executor is None:
+                b = self._build_training_graph(training=False)[0]
+                self._evaluation_executor = _core.Executor(b.graph, self._parameter_lock)
+            return self._evaluation_executor
         key = self._trainable_state()
         if self._train_executor is None or key != self._train_key:
             b, _, outs, targets, weight, total = self._build_training_graph()
@@ -367,6 +384,7 @@ class TrainerMixin:
         engine.data.Dataset, a generator, a PyTorch DataLoader or a PyDataset-like object;
         so may `validation_data`. With `steps_per_epoch` (needed for an endless dataset) one
         pass over the source continues across epochs; `validation_steps` caps validation."""
+        self._ensure_built(x)
         executor = self._get_train_executor()
         verbose = 1 if verbose == "auto" else int(verbose)
         if validation_split and validation_data is None:
@@ -506,7 +524,7 @@ class TrainerMixin:
             data.close()
 
     def _evaluate_batches(self, data):
-        executor = self._get_train_executor()
+        executor = self._get_train_executor(training=False)
         saved_class_weight = getattr(self, "_class_weight", None)
         self._class_weight = None
         try:
@@ -537,6 +555,7 @@ class TrainerMixin:
         metrics, else [loss, metric...], or a dict with return_dict=True. `x` may be a
         dataset or another source of (x, y[, sample_weight]) batches; `steps` caps the
         number of batches."""
+        self._ensure_built(x)
         logs = self._evaluate(x, y, batch_size, sample_weight, steps=steps)
         if verbose and verbose != "auto":
             print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
@@ -580,6 +599,7 @@ class TrainerMixin:
 
     # --- single batches and custom loops ---------------------------------------------------------
     def train_on_batch(self, x, y, sample_weight=None, class_weight=None):
+        self._ensure_built(x)
         executor = self._get_train_executor()
         self._class_weight = None if class_weight is None else {int(k): float(v) for k, v in class_weight.items()}
         xs = self._prepare_inputs(x)
@@ -595,6 +615,7 @@ class TrainerMixin:
         return float(loss)
 
     def test_on_batch(self, x, y, sample_weight=None):
+        self._ensure_built(x)
         return self._evaluate(x, y, np.asarray(_as_list(x)[0]).shape[0], sample_weight,
                               "the data given to test_on_batch")["loss"]
 
@@ -603,6 +624,7 @@ class TrainerMixin:
 
         For custom training loops: `optimizer.apply_gradients(zip(grads, model.trainable_weights))`.
         The loss is the compiled one (compile first)."""
+        self._ensure_built(x)
         executor = self._get_train_executor()
         self._class_weight = None
         xs = self._prepare_inputs(x)

@@ -159,6 +159,11 @@ def test_bad_argument_raises_naming_layer_and_argument(make, error, argument):
 
 
 # One instance of every layer class, with arguments that differ from the defaults.
+@engine.saving.register_keras_serializable()
+def doubled(x):
+    return x * 2
+
+
 EVERY_LAYER = {
     "Activation": lambda **kw: L.Activation("tanh", **kw),
     "Add": lambda **kw: L.Add(**kw),
@@ -171,7 +176,10 @@ EVERY_LAYER = {
     "Dropout": lambda **kw: L.Dropout(0.25, seed=-3, **kw),
     "Flatten": lambda **kw: L.Flatten(**kw),
     "GlobalAveragePooling2D": lambda **kw: L.GlobalAveragePooling2D(keepdims=True, **kw),
+    "GaussianDropout": lambda **kw: L.GaussianDropout(0.2, seed=4, **kw),
+    "GaussianNoise": lambda **kw: L.GaussianNoise(0.5, seed=9, **kw),
     "Identity": lambda **kw: L.Identity(**kw),
+    "Lambda": lambda **kw: L.Lambda(doubled, **kw),
     "LeakyReLU": lambda **kw: L.LeakyReLU(0.0, **kw),
     "MaxPool2D": lambda **kw: L.MaxPool2D(3, strides=(1, 2), **kw),
     "Reshape": lambda **kw: L.Reshape((2, -1), **kw),

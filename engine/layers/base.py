@@ -6,7 +6,9 @@ numpy view of a core-owned buffer, and graphs bind that same memory, so a model'
 parameters are never copied between Python and the core.
 """
 import collections
+import inspect
 import re
+import threading
 
 import numpy as np
 
@@ -32,7 +34,45 @@ def unique_name(base):
     return base if n == 0 else f"{base}_{n}"
 
 
-class Variable:
+class SymbolicOperators:
+    """Python's operators on symbolic tensors and weights, as engine.ops functions (each
+    adds graph nodes). Comparisons other than == and != too: those two keep their identity
+    meaning, as tensors are kept in sets and compared by identity; use ops.equal."""
+
+    __array_priority__ = 100  # numpy array OP tensor defers to the tensor's reflected operator
+
+    def __add__(self, other): return _ops().add(self, other)
+    def __radd__(self, other): return _ops().add(other, self)
+    def __sub__(self, other): return _ops().subtract(self, other)
+    def __rsub__(self, other): return _ops().subtract(other, self)
+    def __mul__(self, other): return _ops().multiply(self, other)
+    def __rmul__(self, other): return _ops().multiply(other, self)
+    def __truediv__(self, other): return _ops().divide(self, other)
+    def __rtruediv__(self, other): return _ops().divide(other, self)
+    def __pow__(self, other): return _ops().power(self, other)
+    def __rpow__(self, other): return _ops().power(other, self)
+    def __matmul__(self, other): return _ops().matmul(self, other)
+    def __rmatmul__(self, other): return _ops().matmul(other, self)
+    def __neg__(self): return _ops().negative(self)
+    def __pos__(self): return self
+    def __abs__(self): return _ops().absolute(self)
+    def __lt__(self, other): return _ops().less(self, other)
+    def __le__(self, other): return _ops().less_equal(self, other)
+    def __gt__(self, other): return _ops().greater(self, other)
+    def __ge__(self, other): return _ops().greater_equal(self, other)
+    def __invert__(self): return _ops().logical_not(self)
+    def __and__(self, other): return _ops().logical_and(self, other)
+    def __or__(self, other): return _ops().logical_or(self, other)
+    def __getitem__(self, key): return _ops().getitem(self, key)
+
+
+def _ops():
+    from engine import ops  # ops build on layers
+
+    return ops
+
+
+class Variable(SymbolicOperators):
     """A weight: a name, a trainable flag and a float32 value held in core memory.
 
     On the CPU, `value` is the live core buffer. A variable placed on a GPU (a model
@@ -70,6 +110,9 @@ class Variable:
     def numpy(self):
         """A copy of the current value."""
         return self.value.copy()
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self.value, dtype=dtype)
 
     def assign(self, value):
         value = np.asarray(value)
@@ -115,7 +158,7 @@ def set_kernel_layer_arguments(layer, activation, use_bias, kernel_initializer, 
     """Checks the arguments Dense and the convolutions share and sets them on `layer`."""
     from engine import activations as _activations
 
-    layer.activation = _args.resolve(layer, "activation", _activations.get, activation)
+    layer.activation = _args.resolve(layer, "activation", _activations.normalize, activation)
     layer.use_bias = _args.boolean(layer, "use_bias", use_bias)
     layer.kernel_initializer = _args.resolve(layer, "kernel_initializer", _initializers.get, kernel_initializer)
     layer.bias_initializer = _args.resolve(layer, "bias_initializer", _initializers.get, bias_initializer)
@@ -123,7 +166,7 @@ def set_kernel_layer_arguments(layer, activation, use_bias, kernel_initializer, 
                                          bias_constraint)
 
 
-class KerasTensor:
+class KerasTensor(SymbolicOperators):
     """A symbolic tensor of the functional API: a shape (None = batch) and its history."""
 
     def __init__(self, shape, dtype="float32", layer=None, call_index=0, output_index=0, name=None):
@@ -143,19 +186,45 @@ class KerasTensor:
         """The name of the layer that produced this tensor (keys outputs in logs and dicts)."""
         return self._layer.name if self._layer is not None else self.name
 
+    def __bool__(self):
+        raise TypeError("a symbolic tensor has no truth value: Python `if`, `and` and `or` on it cannot "
+                        "become graph nodes; use engine.ops.where, and take `training` as an argument "
+                        "of call() to branch on the mode")
+
     def __repr__(self):
         return f"<KerasTensor shape={self.shape} dtype={self.dtype}>"
 
 
+
 class LayerCall:
     """One application of a layer to symbolic inputs; `listed` records whether they came as
-    a list, which decides the form of the shapes given to compute_output_shape."""
+    a list, which decides the form of the shapes given to compute_output_shape.
 
-    def __init__(self, layer, inputs, outputs, listed):
+    `training` is the mode the caller fixed (True/False), or None: the mode of the graph
+    being built. A layer that computes with call() keeps what call() did as traces, one per
+    mode when call() takes `training`."""
+
+    def __init__(self, layer, inputs, outputs, listed, training=None, traces=None):
         self.layer = layer
         self.inputs = inputs
         self.outputs = outputs
         self.listed = listed
+        self.training = training
+        self.traces = traces
+
+    def emit(self, b, args):
+        """Adds this call's nodes reading value names `args`; returns its output names."""
+        if self.traces is not None:
+            mode = self.training if self.training is not None else b.training
+            return trace_for(self.traces, mode).emit(b, args)
+        saved, b.call_training = b.call_training, self.training
+        try:
+            outs = self.layer.emit(b, args, [t.shape for t in self.inputs])
+        finally:
+            b.call_training = saved
+        if len(outs) != len(self.outputs):
+            raise RuntimeError(f"{self.layer.name}: emitted {len(outs)} outputs, expected {len(self.outputs)}")
+        return outs
 
 
 def _flatten(x):
@@ -164,28 +233,194 @@ def _flatten(x):
     return [x]
 
 
+def order_calls(inputs, outputs, owner):
+    """The layer calls leading from symbolic `inputs` to `outputs`, in dependency order."""
+    order, seen, visiting = [], set(), set()
+    leaves = {id(t) for t in inputs}
+
+    def visit(t):
+        if id(t) in leaves:
+            return
+        layer = t._layer
+        if layer is None:
+            raise ValueError(f"{owner}: {t!r} is not computed from the inputs (a symbolic tensor from "
+                             "elsewhere, such as another model's Input, was used)")
+        if getattr(layer, "_is_input_layer", False):
+            raise ValueError(f"{owner}: output depends on input {layer.name!r}, which is not among the inputs")
+        call = layer._calls[t._call_index]
+        if id(call) in seen:
+            return
+        if id(call) in visiting:
+            raise ValueError(f"{owner}: the layer graph has a cycle")
+        visiting.add(id(call))
+        for x in call.inputs:
+            visit(x)
+        visiting.discard(id(call))
+        seen.add(id(call))
+        order.append(call)
+
+    for t in outputs:
+        visit(t)
+    return order
+
+
+def emit_calls(b, inputs, names, calls, outputs):
+    """Writes `calls` (ordered) into builder `b`, `inputs` being the values named `names`;
+    returns the names of `outputs`."""
+    table = {id(t): n for t, n in zip(inputs, names)}
+    for call in calls:
+        outs = call.emit(b, [table[id(t)] for t in call.inputs])
+        for t, n in zip(call.outputs, outs):
+            table[id(t)] = n
+    return [table[id(t)] for t in outputs]
+
+
+class _TraceStack(threading.local):
+    """The traces this thread is recording, innermost last (add_loss reaches the innermost)."""
+
+    def __init__(self):
+        self.traces = []
+
+
+_tracing = _TraceStack()
+
+
+class Trace:
+    """A Python function run once on symbolic placeholders: the layer calls and engine.ops it
+    made, replayed into any graph. This is how call(), Lambda, and losses, metrics and
+    activations written as functions become graph nodes. Scalars given to add_loss while it
+    runs join the training loss wherever the trace is replayed."""
+
+    def __init__(self, fn, shapes, dtypes, owner, inputs=None):
+        self.inputs = inputs or [KerasTensor(s, d, name=f"{owner}/input_{i}")
+                                 for i, (s, d) in enumerate(zip(shapes, dtypes))]
+        self.losses = []
+        _tracing.traces.append(self)
+        try:
+            result = fn(*self.inputs)
+        finally:
+            _tracing.traces.pop()
+        self.single = not isinstance(result, (list, tuple))
+        self.outputs = _flatten(result)
+        for t in self.outputs:
+            if not isinstance(t, KerasTensor):
+                raise TypeError(f"{owner}: must return symbolic tensors computed with engine.ops, layers or "
+                                f"operators on its inputs, got {type(t).__name__} (numpy and other libraries "
+                                "run once while tracing and cannot become graph nodes)")
+        self.calls = order_calls(self.inputs, self.outputs, owner)
+        self.loss_calls = order_calls(self.inputs, self.outputs + self.losses, owner) if self.losses else self.calls
+
+    def emit(self, b, names):
+        """The names of the outputs; with `b.collect_losses`, the added losses' names join
+        `b.added_losses`."""
+        if not (b.collect_losses and self.losses):
+            return emit_calls(b, self.inputs, names, self.calls, self.outputs)
+        values = emit_calls(b, self.inputs, names, self.loss_calls, self.outputs + self.losses)
+        b.added_losses.extend(values[len(self.outputs):])
+        return values[:len(self.outputs)]
+
+
+def trace_call(layer, listed, shapes, dtypes, training=None, inputs=None):
+    """layer.call traced on placeholders (or the given symbolic `inputs`): {mode: Trace},
+    one per mode when call() takes `training` and the caller fixed none, else one."""
+    pass_training = _accepts_training(layer.call)
+    modes = [training] if training is not None or not pass_training else [False, True]
+    traces = {}
+    for mode in modes:
+        def fn(*placeholders, mode=mode):
+            args = list(placeholders) if listed else placeholders[0]
+            return layer.call(args, training=mode) if pass_training else layer.call(args)
+        traces[mode] = Trace(fn, shapes, dtypes, layer.name, inputs=inputs)
+    return traces
+
+
+def trace_for(traces, mode):
+    """The trace of `mode`, or the only one when call() does not depend on it."""
+    return traces[mode] if mode in traces else next(iter(traces.values()))
+
+
+def unique_weights(weights):
+    """Each weight once, in first-seen order (a weight may be reached through several layers)."""
+    out, seen = [], set()
+    for w in weights:
+        if id(w) not in seen:
+            seen.add(id(w))
+            out.append(w)
+    return out
+
+
+def _plain(value):
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    return False
+
+
+def _accepts_training(fn):
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return "training" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
+
+
 class Layer:
+    """Subclasses either write their nodes directly (`emit`, the built-in layers) or compose
+    engine.ops and other layers in `call()`, traced on symbolic tensors as Keras does."""
+
+    def __new__(cls, *args, **kwargs):
+        # The constructor's arguments: the config of a user's class without get_config (Keras
+        # 3 does the same), so it saves and loads by its class alone.
+        layer = super().__new__(cls)
+        layer.__dict__["_constructor_arguments"] = (args, kwargs)
+        return layer
+
     def __init__(self, name=None, trainable=True, input_shape=None, dtype="float32", **kwargs):
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected arguments {sorted(kwargs)}")
+        self._sublayers = []  # layers held in attributes, whose weights are also this layer's
+        self._weights = []
+        self._calls = []
         self.name = _args.optional_name(self, "name", name) or unique_name(_snake(type(self).__name__))
         self._trainable = _args.boolean(self, "trainable", trainable)
         self.built = False
-        self._weights = []
-        self._calls = []
         self._input_shape_arg = None if input_shape is None else _args.shape(self, "input_shape", input_shape)
         # Accepted for Keras compatibility; every layer computes in float32.
         if dtype is not None and dtype != "float32" and dtype is not np.float32:
             raise ValueError(f"{type(self).__name__}: dtype must be 'float32', got {dtype!r}")
         self.dtype = "float32"
 
+    def __setattr__(self, name, value):
+        # Keras tracks the layers and weights a layer keeps in its attributes.
+        tracked = self.__dict__.get("_sublayers")
+        if tracked is not None and not name.startswith("_"):
+            items = value if isinstance(value, (list, tuple)) else [value]
+            for item in items:
+                if isinstance(item, Layer) and item is not self and all(item is not l for l in tracked):
+                    tracked.append(item)
+                elif isinstance(item, Variable) and all(item is not w for w in self._weights):
+                    self._weights.append(item)
+        object.__setattr__(self, name, value)
+
     # --- weights ---------------------------------------------------------------------
-    def add_weight(self, name, shape, initializer="glorot_uniform", trainable=True,
-                   regularizer=None, constraint=None):
-        init = _initializers.get(initializer)
-        value = np.asarray(init(tuple(shape)), dtype=np.float32)
-        if value.shape != tuple(shape):
-            raise ValueError(f"{self.name}: initializer for {name!r} returned shape {value.shape}, expected {tuple(shape)}")
+    def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True, regularizer=None,
+                   constraint=None, name=None):
+        """A new weight of this layer (Keras 3's argument order; tf.keras's `add_weight(name,
+        shape, ...)` with the name first is also accepted)."""
+        if isinstance(shape, str):  # the older order: name first
+            shape, initializer, name = initializer, dtype, shape
+            dtype = None
+        if dtype is not None and dtype != "float32" and dtype is not np.float32:
+            raise ValueError(f"{self.name}: weights are float32, got dtype {dtype!r}")
+        shape = () if shape is None else tuple(int(d) for d in shape)
+        name = name or f"variable_{len(self._weights)}"
+        init = _initializers.get("glorot_uniform" if initializer is None else initializer)
+        value = np.asarray(init(shape), dtype=np.float32)
+        if value.shape != shape:
+            raise ValueError(f"{self.name}: initializer for {name!r} returned shape {value.shape}, expected {shape}")
         var = Variable(f"{self.name}/{name}", value, trainable, _regularizers.get(regularizer),
                        _constraints.get(constraint))
         self._weights.append(var)
@@ -199,17 +434,31 @@ class Layer:
     def trainable(self, value):
         self._trainable = _args.boolean(self, "trainable", value)
 
+    def _layers_within(self):
+        """This layer and the layers it holds, each once."""
+        out, stack = [], [self]
+        while stack:
+            layer = stack.pop()
+            if all(layer is not l for l in out):
+                out.append(layer)
+                stack.extend(reversed(layer._sublayers))
+        return out
+
     @property
     def weights(self):
-        return list(self._weights)
+        return unique_weights(w for layer in self._layers_within() for w in layer._weights)
 
     @property
     def trainable_weights(self):
-        return [w for w in self._weights if w.trainable and self._trainable]
+        if not self._trainable:
+            return []
+        return unique_weights([w for w in self._weights if w.trainable] +
+                              [w for layer in self._sublayers for w in layer.trainable_weights])
 
     @property
     def non_trainable_weights(self):
-        return [w for w in self._weights if not (w.trainable and self._trainable)]
+        trainable = {id(w) for w in self.trainable_weights}
+        return [w for w in self.weights if id(w) not in trainable]
 
     # Keras 3's names for the same lists.
     @property
@@ -231,23 +480,55 @@ class Layer:
         return [float(w.regularizer(w.value)) for w in self.weights
                 if getattr(w, "regularizer", None) is not None]
 
+    def add_loss(self, loss):
+        """Adds a scalar computed in call() (with engine.ops on its tensors) to the training
+        loss of any model this layer is part of: activity regularization, auxiliary losses."""
+        if not isinstance(loss, KerasTensor):
+            raise TypeError(f"{self.name}: add_loss takes a symbolic tensor computed in call() with "
+                            f"engine.ops, got {type(loss).__name__}")
+        if loss.shape != ():
+            loss = _ops().sum(loss)
+        if _tracing.traces:
+            _tracing.traces[-1].losses.append(loss)
+        else:
+            self._add_model_loss(loss)
+
+    def _add_model_loss(self, loss):
+        raise ValueError(f"{self.name}: add_loss is for use inside call(), while the layer is traced (or on a "
+                         "functional model, with a tensor computed from its inputs)")
+
     def get_weights(self):
         """Copies of the weights, in creation order (Keras order)."""
-        return [w.numpy() for w in self._weights]
+        return [w.numpy() for w in self.weights]
 
     def set_weights(self, weights):
         weights = list(weights)
-        if len(weights) != len(self._weights):
-            raise ValueError(f"{self.name}: expected {len(self._weights)} weight arrays, got {len(weights)}")
-        for var, value in zip(self._weights, weights):
-            value = np.asarray(value)
-            if value.shape != var.shape:
-                raise ValueError(f"{self.name}: weight {var.name!r} has shape {var.shape}, got {value.shape}")
-        for var, value in zip(self._weights, weights):
+        mine = self.weights
+        if len(weights) != len(mine):
+            raise ValueError(f"{self.name}: expected {len(mine)} weight arrays, got {len(weights)}")
+        for var, value in zip(mine, weights):
+            if np.shape(value) != var.shape:
+                raise ValueError(f"{self.name}: weight {var.name!r} has shape {var.shape}, got {np.shape(value)}")
+        for var, value in zip(mine, weights):
             var.assign(value)
 
     def count_params(self):
-        return int(sum(int(np.prod(w.shape)) for w in self._weights))
+        return int(sum(int(np.prod(w.shape)) for w in self.weights))
+
+    @property
+    def input_shape(self):
+        """The input shape of the layer's first call (a list for several inputs)."""
+        if not self._calls:
+            raise AttributeError(f"{self.name} has not been called yet, so it has no input_shape")
+        shapes = [t.shape for t in self._calls[0].inputs]
+        return shapes if self._calls[0].listed else shapes[0]
+
+    @property
+    def output_shape(self):
+        if not self._calls:
+            raise AttributeError(f"{self.name} has not been called yet, so it has no output_shape")
+        shapes = [t.shape for t in self._calls[0].outputs]
+        return shapes[0] if len(shapes) == 1 else shapes
 
     # --- the contract subclasses fill in -------------------------------------------------
     def build(self, input_shape):
@@ -258,10 +539,43 @@ class Layer:
 
     def emit(self, builder, inputs, input_shapes):
         """Adds this layer's nodes reading value names `inputs`; returns output value names."""
-        raise TypeError(f"{type(self).__name__} cannot be placed in a graph: it defines no emit()")
+        raise TypeError(f"{type(self).__name__} cannot be placed in a graph: it defines neither call() nor emit()")
+
+    def call(self, inputs, training=None):
+        """The layer's computation on symbolic tensors. A built-in layer's is its own nodes (see
+        emit); `super().call(x, training=True)` in a subclass runs them in that mode."""
+        flat = _flatten(inputs)
+        if not all(isinstance(t, KerasTensor) for t in flat):
+            return self(inputs, training=training)
+        return self._record_call(inputs, flat, training, None)
 
     def get_config(self):
-        return {"name": self.name, "trainable": self.trainable}
+        config = {"name": self.name, "trainable": self.trainable}
+        if not type(self).__module__.startswith("engine."):
+            config.update(self._constructor_config())
+        return config
+
+    def _constructor_config(self):
+        """The arguments a user's class was built with, by parameter name."""
+        args, kwargs = self.__dict__.get("_constructor_arguments", ((), {}))
+        try:
+            bound = inspect.signature(type(self).__init__).bind(self, *args, **kwargs)
+        except TypeError:
+            return {}
+        config = {}
+        for name, value in list(bound.arguments.items())[1:]:
+            kind = bound.signature.parameters[name].kind
+            values = value if kind == inspect.Parameter.VAR_KEYWORD else {name: value}
+            if kind == inspect.Parameter.VAR_POSITIONAL:
+                raise NotImplementedError(f"{type(self).__name__}: *args in __init__ cannot be saved; "
+                                          "define get_config()")
+            for key, item in values.items():
+                if not _plain(item):
+                    raise NotImplementedError(
+                        f"{type(self).__name__}: argument {key!r} ({type(item).__name__}) is not a plain "
+                        "value (number, string, list, dict); define get_config() to save this class")
+                config[key] = item
+        return config
 
     @classmethod
     def from_config(cls, config):
@@ -271,28 +585,50 @@ class Layer:
     def _check_inputs(self, inputs):
         """Hook: raise ValueError when the symbolic inputs do not suit this layer."""
 
+    def _computes_with_call(self):
+        return type(self).call is not Layer.call
+
     def __call__(self, inputs, training=None):
         flat = _flatten(inputs)
         if all(isinstance(t, KerasTensor) for t in flat):
-            return self._call_symbolic(inputs, flat)
+            return self._call_symbolic(inputs, flat, training)
         if any(isinstance(t, KerasTensor) for t in flat):
             raise TypeError(f"{self.name}: mix of symbolic and concrete inputs")
         return self._call_eager(inputs, flat, training)
 
-    def _call_symbolic(self, inputs, flat):
+    def _call_symbolic(self, inputs, flat, training=None):
         self._check_inputs(flat)
         shapes = [t.shape for t in flat]
         arg = shapes if isinstance(inputs, (list, tuple)) else shapes[0]
         if not self.built:
             self.build(arg)
             self.built = True
-        out_shapes = self.compute_output_shape(arg)
-        multi = isinstance(out_shapes, list)
-        out_shapes = out_shapes if multi else [out_shapes]
+        if not self._computes_with_call():
+            return self._record_call(inputs, flat, training, None)
+        traces = trace_call(self, isinstance(inputs, (list, tuple)), shapes, [t.dtype for t in flat], training)
+        return self._record_call(inputs, flat, training, traces)
+
+    def _record_call(self, inputs, flat, training, traces):
+        listed = isinstance(inputs, (list, tuple))
+        if traces is not None:
+            first = next(iter(traces.values()))
+            out_shapes = [t.shape for t in first.outputs]
+            dtypes = [t.dtype for t in first.outputs]
+            multi = not first.single
+        else:
+            shapes = [t.shape for t in flat]
+            out_shapes = self.compute_output_shape(shapes if listed else shapes[0])
+            multi = isinstance(out_shapes, list)
+            out_shapes = out_shapes if multi else [out_shapes]
+            dtypes = self._output_dtypes([t.dtype for t in flat], len(out_shapes))
         index = len(self._calls)
-        outputs = [KerasTensor(s, layer=self, call_index=index, output_index=i) for i, s in enumerate(out_shapes)]
-        self._calls.append(LayerCall(self, flat, outputs, isinstance(inputs, (list, tuple))))
+        outputs = [KerasTensor(s, d, layer=self, call_index=index, output_index=i)
+                   for i, (s, d) in enumerate(zip(out_shapes, dtypes))]
+        self._calls.append(LayerCall(self, flat, outputs, listed, training, traces))
         return outputs if multi else outputs[0]
+
+    def _output_dtypes(self, input_dtypes, n):
+        return ["float32"] * n
 
     def _call_eager(self, inputs, flat, training):
         from engine.models import Input, Model  # models builds on layers
@@ -311,9 +647,14 @@ class Layer:
 class GraphBuilder:
     """Writes layers into a core graph: unique value names, parameters bound zero-copy."""
 
-    def __init__(self, device="cpu"):
+    def __init__(self, device="cpu", training=False, collect_losses=False, trainable_ids=None):
         self.graph = _core.Graph()
         self.device = device  # where float constants go (the parameters' device)
+        self.training = training  # the mode call() is traced in where the caller fixed none
+        self.call_training = None  # the mode fixed by the call being emitted (None: the graph's)
+        self.collect_losses = collect_losses  # emit add_loss terms (the training graph does)
+        self.added_losses = []
+        self.trainable_ids = trainable_ids  # ids of the weights that train (None: their own flags)
         self._used = set()
         self._params = {}
         self.producers = {}  # value name -> (op_type, input names): lets losses fuse
@@ -371,6 +712,11 @@ class GraphBuilder:
         self.graph.set_initializer(cname, array, False, device)
         self.constants[cname] = np.asarray(array)
         return cname
+
+    def weight(self, var):
+        """The graph name of a weight read by an engine.ops call (trainable as the model says)."""
+        trainable = var.trainable if self.trainable_ids is None else id(var) in self.trainable_ids
+        return self.param(var, trainable)
 
     def parameters(self):
         """(graph name, Variable) for every bound parameter."""

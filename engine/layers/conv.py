@@ -64,10 +64,11 @@ class Conv2D(Layer):
         self._check(input_shape)
         kshape = (self.filters, input_shape[1] // self.groups) + self.kernel_size
         o = self.weight_options
-        self.kernel = self.add_weight("kernel", kshape, self.kernel_initializer,
+        self.kernel = self.add_weight(name="kernel", shape=kshape, initializer=self.kernel_initializer,
                                       regularizer=o.kernel_regularizer, constraint=o.kernel_constraint)
-        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer, regularizer=o.bias_regularizer,
-                                    constraint=o.bias_constraint) if self.use_bias else None
+        self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer=self.bias_initializer,
+                                    regularizer=o.bias_regularizer, constraint=o.bias_constraint) \
+            if self.use_bias else None
         self.built = True
 
     def compute_output_shape(self, input_shape):
@@ -87,12 +88,13 @@ class Conv2D(Layer):
         attrs = {"kernel_shape": list(self.kernel_size), "strides": list(self.strides), "pads": pads,
                  "dilations": list(self.dilation_rate), "group": self.groups}
         y = b.node("Conv", args, attrs=attrs, name=self.name)[0]
-        return [_activations.emit(b, self.activation, y, self.name + "/" + str(self.activation))]
+        return [_activations.emit(b, self.activation, y, f"{self.name}/{_activations.serialize(self.activation)}",
+                                  self.compute_output_shape(input_shapes[0]))]
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
                 "strides": self.strides, "padding": self.padding, "dilation_rate": self.dilation_rate,
-                "groups": self.groups, "activation": self.activation, "use_bias": self.use_bias,
+                "groups": self.groups, "activation": _activations.serialize(self.activation), "use_bias": self.use_bias,
                 **self.weight_options.get_config()}
 
 

@@ -30,10 +30,12 @@ class Dense(Layer):
         if input_shape[-1] is None:
             raise ValueError(f"{self.name}: the last input dimension must be known, got {input_shape}")
         o = self.weight_options
-        self.kernel = self.add_weight("kernel", (input_shape[-1], self.units), self.kernel_initializer,
-                                      regularizer=o.kernel_regularizer, constraint=o.kernel_constraint)
-        self.bias = self.add_weight("bias", (self.units,), self.bias_initializer, regularizer=o.bias_regularizer,
-                                    constraint=o.bias_constraint) if self.use_bias else None
+        self.kernel = self.add_weight(name="kernel", shape=(input_shape[-1], self.units),
+                                      initializer=self.kernel_initializer, regularizer=o.kernel_regularizer,
+                                      constraint=o.kernel_constraint)
+        self.bias = self.add_weight(name="bias", shape=(self.units,), initializer=self.bias_initializer,
+                                    regularizer=o.bias_regularizer, constraint=o.bias_constraint) \
+            if self.use_bias else None
         self.built = True
 
     def compute_output_shape(self, input_shape):
@@ -52,23 +54,24 @@ class Dense(Layer):
             y = b.node("MatMul", args, name=self.name)[0]
             if self.use_bias:
                 y = b.node("Add", [y, b.param(self.bias, trainable)], name=self.name + "/bias")[0]
-        return [_activations.emit(b, self.activation, y, self.name + "/" + str(self.activation))]
+        return [_activations.emit(b, self.activation, y, f"{self.name}/{_activations.serialize(self.activation)}",
+                                  self.compute_output_shape(input_shapes[0]))]
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "activation": self.activation,
+        return {**super().get_config(), "units": self.units, "activation": _activations.serialize(self.activation),
                 "use_bias": self.use_bias, **self.weight_options.get_config()}
 
 
 class Activation(Layer):
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
-        self.activation = _args.resolve(self, "activation", _activations.get, activation)
+        self.activation = _args.resolve(self, "activation", _activations.normalize, activation)
 
     def emit(self, b, inputs, input_shapes):
-        return [_activations.emit(b, self.activation, inputs[0], self.name)]
+        return [_activations.emit(b, self.activation, inputs[0], self.name, input_shapes[0])]
 
     def get_config(self):
-        return {**super().get_config(), "activation": self.activation}
+        return {**super().get_config(), "activation": _activations.serialize(self.activation)}
 
 
 class LeakyReLU(Layer):
@@ -96,8 +99,13 @@ class Dropout(Layer):
             _args.integer(self, "seed", seed, -2**63, 2**63 - 1, "an integer that fits in 64 bits")
 
     def emit(self, b, inputs, input_shapes):
+        if b.call_training is False:
+            return b.node("Identity", inputs, name=self.name)
         ratio = b.constant(np.array(self.rate, dtype=np.float32), self.name + "/ratio")
-        return b.node("Dropout", [inputs[0], ratio], n_outputs=2, attrs={"seed": self.seed}, name=self.name)[:1]
+        args = [inputs[0], ratio]
+        if b.call_training:  # called with training=True: masks at inference too (MC dropout)
+            args.append(b.constant(np.array(True), self.name + "/training_mode"))
+        return b.node("Dropout", args, n_outputs=2, attrs={"seed": self.seed}, name=self.name)[:1]
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed}
@@ -154,3 +162,75 @@ class Reshape(Layer):
 class Identity(Layer):
     def emit(self, b, inputs, input_shapes):
         return b.node("Identity", inputs, name=self.name)
+
+
+class Lambda(Layer):
+    """A function of the inputs written with engine.ops (or operators on tensors), as a layer:
+    it is traced into the model's graph, so it trains, exports and runs in C++."""
+
+    def __init__(self, function, output_shape=None, arguments=None, **kwargs):
+        super().__init__(**kwargs)
+        if not callable(function):
+            raise TypeError(f"{self.name}: function must be callable, got {function!r}")
+        self.function = function
+        self.arguments = dict(arguments or {})
+
+    def call(self, inputs):
+        return self.function(inputs, **self.arguments)
+
+    def get_config(self):
+        # A function is saved by name; load_model finds it in custom_objects.
+        return {**super().get_config(), "function": getattr(self.function, "__name__", None),
+                "arguments": self.arguments}
+
+    @classmethod
+    def from_config(cls, config):
+        from engine import saving
+
+        config = dict(config)
+        if isinstance(config.get("function"), str):
+            config["function"] = saving._custom_named("Lambda function", config["function"])
+        return cls(**config)
+
+
+
+class GaussianNoise(Layer):
+    """Adds N(0, stddev^2) noise while training, drawn afresh every step (seeded); the
+    identity at inference."""
+
+    def __init__(self, stddev, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.stddev = _args.real(self, "stddev", stddev, low=0.0)
+        self.seed = _random.next_seed() % (1 << 24) if seed is None else \
+            _args.integer(self, "seed", seed, 0, (1 << 24) - 1, "an integer in [0, 2^24)")
+
+    def call(self, inputs, training=False):
+        if not training or self.stddev == 0:
+            return inputs
+        from engine import random
+
+        return inputs + random.normal_like(inputs, stddev=self.stddev, seed=self.seed)
+
+    def get_config(self):
+        return {**super().get_config(), "stddev": self.stddev, "seed": self.seed}
+
+
+class GaussianDropout(Layer):
+    """Multiplies by N(1, rate / (1 - rate)) noise while training; the identity at inference."""
+
+    def __init__(self, rate, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = _args.real(self, "rate", rate, low=0.0, high=1.0, high_open=True)
+        self.seed = _random.next_seed() % (1 << 24) if seed is None else \
+            _args.integer(self, "seed", seed, 0, (1 << 24) - 1, "an integer in [0, 2^24)")
+
+    def call(self, inputs, training=False):
+        if not training or self.rate == 0:
+            return inputs
+        from engine import random
+
+        stddev = math.sqrt(self.rate / (1.0 - self.rate))
+        return inputs * random.normal_like(inputs, mean=1.0, stddev=stddev, seed=self.seed)
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}

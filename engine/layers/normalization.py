@@ -31,10 +31,12 @@ class BatchNormalization(Layer):
         c = (input_shape[1],)
         gamma_init, beta_init, mean_init, var_init = self._inits
         # Without scale/center the weights still exist as constants 1 / 0 (ONNX needs them).
-        self.gamma = self.add_weight("gamma", c, gamma_init if self.scale else "ones", trainable=self.scale)
-        self.beta = self.add_weight("beta", c, beta_init if self.center else "zeros", trainable=self.center)
-        self.moving_mean = self.add_weight("moving_mean", c, mean_init, trainable=False)
-        self.moving_variance = self.add_weight("moving_variance", c, var_init, trainable=False)
+        self.gamma = self.add_weight(name="gamma", shape=c, initializer=gamma_init if self.scale else "ones",
+                                     trainable=self.scale)
+        self.beta = self.add_weight(name="beta", shape=c, initializer=beta_init if self.center else "zeros",
+                                    trainable=self.center)
+        self.moving_mean = self.add_weight(name="moving_mean", shape=c, initializer=mean_init, trainable=False)
+        self.moving_variance = self.add_weight(name="moving_variance", shape=c, initializer=var_init, trainable=False)
         self.built = True
 
     def emit(self, b, inputs, input_shapes):

@@ -62,6 +62,7 @@ class DropoutNode : public NodeOp {
     const Tensor value = mode.constant->to(Device::cpu());
     if (value.numel() != 1) fail_node("training_mode must be a scalar, got ", value.describe());
     switch (value.dtype()) {
+      case DType::Bool: return value.data<bool>()[0];
       case DType::Int64: return value.data<int64_t>()[0] != 0;
       case DType::Float32: return value.data<float>()[0] != 0.0f;
       default: fail_node("training_mode must be a bool, int64 or float32 scalar, got ", value.describe());

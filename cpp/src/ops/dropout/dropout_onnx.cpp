@@ -13,9 +13,11 @@ void translate_dropout_onnx(Node& node, OnnxImportContext& ctx) {
     const Tensor* mode = ctx.constant(node.inputs[2]);
     if (!mode) ctx.fail("the training_mode input must be known at import");
     if (mode->numel() != 1) ctx.fail("training_mode must be a scalar");
-    const bool on = mode->dtype() == DType::Int64 ? mode->data<int64_t>()[0] != 0
-                                                  : mode->data<float>()[0] != 0.0f;
-    keep_mode = on;
+    switch (mode->dtype()) {
+      case DType::Bool: keep_mode = mode->data<bool>()[0]; break;
+      case DType::Int64: keep_mode = mode->data<int64_t>()[0] != 0; break;
+      default: keep_mode = mode->data<float>()[0] != 0.0f;
+    }
   }
   if (node.inputs.size() > 1 && !node.inputs[1].empty()) {
     const Tensor* ratio = ctx.constant(node.inputs[1]);
