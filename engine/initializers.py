@@ -125,11 +125,52 @@ class LecunUniform(VarianceScaling):
         super().__init__(1.0, "fan_in", "uniform")
 
 
+class RandomUniform(Initializer):
+    """U[minval, maxval); Keras's default range is [-0.05, 0.05] (Embedding's "uniform")."""
+
+    def __init__(self, minval=-0.05, maxval=0.05):
+        self.minval, self.maxval = float(minval), float(maxval)
+
+    def __call__(self, shape):
+        return _random.generator().uniform(self.minval, self.maxval, size=shape).astype(np.float32)
+
+    def get_config(self):
+        return {"minval": self.minval, "maxval": self.maxval}
+
+
+class RandomNormal(Initializer):
+    """N(mean, stddev^2), Keras's stddev 0.05."""
+
+    def __init__(self, mean=0.0, stddev=0.05):
+        self.mean, self.stddev = float(mean), float(stddev)
+
+    def __call__(self, shape):
+        return _random.generator().normal(self.mean, self.stddev, size=shape).astype(np.float32)
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev}
+
+
+class TruncatedNormal(RandomNormal):
+    """N(mean, stddev^2) redrawn outside two standard deviations (Keras)."""
+
+    def __call__(self, shape):
+        rng = _random.generator()
+        values = rng.normal(self.mean, self.stddev, size=shape)
+        bad = np.abs(values - self.mean) > 2 * self.stddev
+        while np.any(bad):
+            values[bad] = rng.normal(self.mean, self.stddev, size=int(bad.sum()))
+            bad = np.abs(values - self.mean) > 2 * self.stddev
+        return values.astype(np.float32)
+
+
 _BY_NAME = {
     "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
     "he_normal": HeNormal, "he_uniform": HeUniform,
     "lecun_normal": LecunNormal, "lecun_uniform": LecunUniform,
     "zeros": Zeros, "ones": Ones, "constant": Constant,
+    "uniform": RandomUniform, "random_uniform": RandomUniform, "normal": RandomNormal,
+    "random_normal": RandomNormal, "truncated_normal": TruncatedNormal,
 }
 
 

@@ -1,16 +1,25 @@
 """Keras-style layers on NCHW tensors."""
 from engine.layers.base import KerasTensor, Layer, Variable
+from engine.layers.activation import ELU, PReLU, ReLU, Softmax
 from engine.layers.conv import Conv2D, Convolution2D
 from engine.layers.core import (Activation, Dense, Dropout, Flatten, GaussianDropout, GaussianNoise, Identity,
                                 Lambda, LeakyReLU, Reshape)
+from engine.layers.embedding import Embedding
 from engine.layers.merge import Add, Concatenate
-from engine.layers.normalization import BatchNormalization
-from engine.layers.pooling import (AveragePooling2D, AvgPool2D, GlobalAveragePooling2D,
-                                   GlobalAvgPool2D, MaxPool2D, MaxPooling2D)
+from engine.layers.normalization import (BatchNormalization, GroupNormalization, LayerNormalization,
+                                         UnitNormalization)
+from engine.layers.pooling import (AveragePooling2D, AvgPool2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
+                                   GlobalAvgPool1D, GlobalAvgPool2D, GlobalMaxPool1D, GlobalMaxPool2D,
+                                   GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPool2D, MaxPooling2D)
+from engine.layers.regularization import ActivityRegularization, AlphaDropout, SpatialDropout1D, SpatialDropout2D
+from engine.layers.reshaping import Cropping2D, Permute, RepeatVector, UpSampling2D
 
 __all__ = [
-    "Activation", "Add", "AveragePooling2D", "AvgPool2D", "BatchNormalization", "Concatenate",
-    "Conv2D", "Convolution2D", "Dense", "Dropout", "Flatten", "GaussianDropout", "GaussianNoise",
-    "GlobalAveragePooling2D", "GlobalAvgPool2D", "Identity", "KerasTensor", "Lambda", "Layer", "LeakyReLU",
-    "MaxPool2D", "MaxPooling2D", "Reshape", "Variable",
+    "Activation", "ActivityRegularization", "Add", "AlphaDropout", "AveragePooling2D", "AvgPool2D",
+    "BatchNormalization", "Concatenate", "Conv2D", "Convolution2D", "Cropping2D", "Dense", "Dropout", "ELU",
+    "Embedding", "Flatten", "GaussianDropout", "GaussianNoise", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
+    "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D", "GroupNormalization", "Identity", "KerasTensor", "Lambda", "Layer", "LayerNormalization",
+    "LeakyReLU", "MaxPool2D", "MaxPooling2D", "Permute", "PReLU", "ReLU", "RepeatVector", "Reshape", "Softmax",
+    "SpatialDropout1D", "SpatialDropout2D", "UnitNormalization", "UpSampling2D", "Variable",
 ]

@@ -124,3 +124,46 @@ def resolve(owner, name, get, value):
     except (TypeError, ValueError) as e:
         error = TypeError if isinstance(e, TypeError) else ValueError
         raise error(f"{_owner(owner)}: {name}: {e}") from None
+
+
+def axes(owner, name, value):
+    """An axis (int) or several (a list or tuple of distinct ints), as Keras's normalization
+    layers take them; returned as given (an int stays an int, a sequence becomes a tuple)."""
+    expected = "an integer or a tuple of distinct integers"
+    if isinstance(value, (list, tuple)):
+        items = tuple(integer(owner, name, v, expected=expected, shown=value) for v in value)
+        if not items or len(set(items)) != len(items):
+            _fail(ValueError, owner, name, expected, value)
+        return items
+    return integer(owner, name, value, expected=expected)
+
+
+def resolve_axes(layer, name, value, rank):
+    """Non-negative, sorted axes of a tensor of `rank` (the batch axis 0 excluded)."""
+    items = value if isinstance(value, tuple) else (value,)
+    out = []
+    for a in items:
+        if not -rank <= a < rank or a % rank == 0:
+            raise ValueError(f"{layer.name}: {name} {value!r} is out of range for inputs of rank {rank} "
+                             "(the batch axis 0 cannot be one)")
+        out.append(a % rank)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{layer.name}: {name} {value!r} names an axis twice for inputs of rank {rank}")
+    return sorted(out)
+
+
+def data_format(owner, value, default):
+    """Keras's data_format: None means the engine's default for that layer family."""
+    if value is None:
+        return default
+    return choice(owner, "data_format", value, ("channels_first", "channels_last"))
+
+
+def random_seed(owner, value):
+    """A seed for the random ops (carried as a float in ONNX, so below 2^24 to stay exact);
+    None draws one from the engine's seed sequence."""
+    from engine import _random
+
+    if value is None:
+        return _random.next_seed() % (1 << 24)
+    return integer(owner, "seed", value, 0, (1 << 24) - 1, "an integer in [0, 2^24)")

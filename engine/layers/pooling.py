@@ -1,4 +1,6 @@
-"""MaxPool2D, AvgPool2D and GlobalAveragePooling2D on NCHW images."""
+"""MaxPool2D, AvgPool2D and GlobalAveragePooling2D on NCHW images; global max pooling of
+images and global pooling of sequences ([batch, steps, features], Keras's 1-D layout)."""
+from engine import ops
 from engine.layers import _args
 from engine.layers.base import Layer
 from engine.layers.conv import PADDINGS, resolve_padding, window_output
@@ -70,6 +72,49 @@ class GlobalAveragePooling2D(Layer):
         return {**super().get_config(), "keepdims": self.keepdims}
 
 
+class _GlobalPooling(Layer):
+    """Reduces every axis but the batch and the channels. `rank` is the inputs' rank; images
+    default to channels_first (NCHW), sequences to channels_last ([batch, steps, features],
+    as Keras's 1-D layers, the Embedding's outputs and recurrent layers' sequences)."""
+
+    rank = None
+    default_format = None
+    reduce = None  # the engine.ops reduction, by name (ops is still loading here)
+
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = _args.data_format(self, data_format, self.default_format)
+        self.keepdims = _args.boolean(self, "keepdims", keepdims)
+
+    def build(self, input_shape):
+        if len(input_shape) != self.rank:
+            raise ValueError(f"{self.name}: expects inputs of rank {self.rank} ({self.data_format}, batch included), "
+                             f"got shape {input_shape}")
+        self.built = True
+
+    def call(self, inputs):
+        axes = list(range(2, self.rank)) if self.data_format == "channels_first" else list(range(1, self.rank - 1))
+        return getattr(ops, self.reduce)(inputs, axis=axes, keepdims=self.keepdims)
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
+
+
+class GlobalMaxPooling2D(_GlobalPooling):
+    rank, default_format, reduce = 4, "channels_first", "max"
+
+
+class GlobalAveragePooling1D(_GlobalPooling):
+    rank, default_format, reduce = 3, "channels_last", "mean"
+
+
+class GlobalMaxPooling1D(_GlobalPooling):
+    rank, default_format, reduce = 3, "channels_last", "max"
+
+
 MaxPooling2D = MaxPool2D
 AveragePooling2D = AvgPool2D
 GlobalAvgPool2D = GlobalAveragePooling2D
+GlobalMaxPool2D = GlobalMaxPooling2D
+GlobalAvgPool1D = GlobalAveragePooling1D
+GlobalMaxPool1D = GlobalMaxPooling1D
