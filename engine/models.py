@@ -248,10 +248,10 @@ class Model(TrainerMixin, Layer):
             input_names.append(name)
         outputs = self.emit(b, input_names, [t.shape for t in self.inputs])
         output_names = []
-        for k, name in enumerate(outputs):
+        for k, (name, t) in enumerate(zip(outputs, self.outputs)):
             if name in input_names or name in output_names:
                 name = b.node("Identity", [name], name=f"output_{k}")[0]
-            b.add_output(name)
+            b.add_output(name, t.dtype)
             output_names.append(name)
         return b, input_names, output_names
 

@@ -536,3 +536,32 @@ def test_data_movement_ops_match_numpy_on_arrays_and_in_a_model(rng):
         assert np.array_equal(fn(x), expected)
         model = engine.Model(inp, fn(inp))
         assert np.array_equal(model.predict(x), expected)
+
+
+def test_bool_and_int64_outputs_keep_their_dtypes_in_onnx(rng, tmp_path):
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is a test extra")
+    x = rng.standard_normal((5, 3)).astype(np.float32)
+    inp = engine.Input((3,))
+    model = engine.Model(inp, [inp > 0.0, ops.cast(inp * 10.0, "int64"), ops.exp(inp)])
+    got = model.predict(x)
+    assert [g.dtype for g in got] == [np.bool_, np.int64, np.float32]
+    path = tmp_path / "typed.onnx"
+    model.export_onnx(path)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for mine, theirs in zip(got, session.run(None, {session.get_inputs()[0].name: x})):
+        assert mine.dtype == theirs.dtype
+        assert np.array_equal(mine, theirs) if mine.dtype != np.float32 else np.allclose(mine, theirs, rtol=1e-6)
+
+
+def test_mc_dropout_exports_its_forced_dropout_to_onnx(rng, tmp_path):
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is a test extra")
+    x = np.ones((200, 16), np.float32)
+    model = engine.Sequential([engine.Input((16,)), MCDropout(0.5)])
+    path = tmp_path / "mc.onnx"
+    model.export_onnx(path)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    first, second = (session.run(None, {session.get_inputs()[0].name: x})[0] for _ in range(2))
+    # onnxruntime draws its own masks: half the units kept, scaled by 2, and fresh per run.
+    assert set(np.unique(first)) <= {0.0, 2.0} and 0.4 < (first > 0).mean() < 0.6
+    assert not np.array_equal(first, second)
+    assert engine.onnx.load(path).predict(x).shape == x.shape

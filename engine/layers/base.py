@@ -667,8 +667,8 @@ class GraphBuilder:
         self.graph.add_input(name, shape, dtype)
         self.inputs.append((name, tuple(shape), dtype))
 
-    def add_output(self, name):
-        self.graph.add_output(name)
+    def add_output(self, name, dtype="float32"):
+        self.graph.add_output(name, dtype)
         self.outputs.append(name)
 
 

@@ -47,7 +47,9 @@ def export(model, path, opset=DEFAULT_OPSET, ir_version=DEFAULT_IR_VERSION, exte
     alias = {}
     nodes = []
     for node in builder.nodes:
-        if node["domain"] or node["op_type"] in TRAINING_ONLY:
+        # A Dropout fixed in training mode (Monte Carlo dropout) stays: it draws at inference too.
+        forced = node["op_type"] == "Dropout" and len(node["inputs"]) > 2
+        if node["domain"] or (node["op_type"] in TRAINING_ONLY and not forced):
             if node["domain"]:
                 raise ValueError(f"export: training-only node {node['name']!r} in an inference graph")
             alias[node["outputs"][0]] = node["inputs"][0]
@@ -66,7 +68,7 @@ def export(model, path, opset=DEFAULT_OPSET, ir_version=DEFAULT_IR_VERSION, exte
         if wanted != name and wanted not in used and name not in input_names and name not in rename:
             rename[name] = wanted
             used.add(wanted)
-        outputs.append((rename.get(name, name), t.shape))
+        outputs.append((rename.get(name, name), t.shape, t.dtype))
     for n in nodes:
         n["inputs"] = [rename.get(i, i) for i in n["inputs"]]
         n["outputs"] = [rename.get(o, o) for o in n["outputs"]]
@@ -83,12 +85,12 @@ def export(model, path, opset=DEFAULT_OPSET, ir_version=DEFAULT_IR_VERSION, exte
             g.set_initializer(name, value, False)
     for n in nodes:
         g.add_node(n["op_type"], n["inputs"], n["outputs"], n["attrs"], name=n["name"])
-    for name, _ in outputs:
-        g.add_output(name)
+    for name, _, dtype in outputs:
+        g.add_output(name, dtype)
     from engine import __version__
 
     _core.onnx_save_graph(g, os.fspath(path), ir_version=ir_version, opset=opset, producer="engine",
                           producer_version=__version__, graph_name=model.name,
                           external_threshold_bytes=external_threshold_bytes,
-                          output_shapes={name: shape for name, shape in outputs})
+                          output_shapes={name: shape for name, shape, _ in outputs})
     return path

@@ -173,7 +173,7 @@ def apply(function, operands, emit, shape_rule, dtypes=("float32",)):
                 "float32")
     if not is_symbolic(*operands):
         return _run_eagerly(function, [None if o is None else as_array(o, like) for o in operands], emit,
-                            len(dtypes))
+                            list(dtypes))
     specs, inputs = [], []
     for o in operands:
         if o is None:
@@ -188,7 +188,7 @@ def apply(function, operands, emit, shape_rule, dtypes=("float32",)):
     return Operation(function, specs, emit, shape_rule, list(dtypes))._call_symbolic(inputs, inputs)
 
 
-def _run_eagerly(function, arrays, emit, n_outputs):
+def _run_eagerly(function, arrays, emit, dtypes):
     """One small graph: the arrays as its inputs, the function's nodes, run once."""
     b = GraphBuilder()
     names, feeds = [], []
@@ -201,9 +201,9 @@ def _run_eagerly(function, arrays, emit, n_outputs):
         names.append(name)
         feeds.append(a if a.flags.c_contiguous else a.copy())  # (ascontiguousarray makes 0-d 1-d)
     outputs = list(emit(b, names))
-    for k, name in enumerate(outputs):
+    for k, (name, dtype) in enumerate(zip(outputs, dtypes)):
         if name in names:  # the function returned an input unchanged
             name = b.node("Identity", [name], name=f"{function}_output_{k}")[0]
-        b.add_output(name)
+        b.add_output(name, dtype)
     results = _core.Executor(b.graph).run(feeds, False)
-    return results[0] if n_outputs == 1 else list(results)
+    return results[0] if len(dtypes) == 1 else list(results)
