@@ -251,12 +251,24 @@ def test_export_refuses_what_the_older_opset_cannot_say():
         _core.onnx_serialize_graph(slice_split_graph(num_outputs=2), opset=17)
 
 
-def test_expand_to_a_shape_holding_the_batch_size_is_refused():
-    """Position ids [1, T] expanded to Shape(x) = [N, T]: the batch is only known at run time."""
+def test_expand_to_a_shape_holding_the_batch_size(rng):
+    """Position ids [1, T] expanded to Shape(x) = [N, T]: the batch is only known at run time,
+    and the expanded value follows it."""
     nodes = [helper.make_node("Shape", ["x"], ["s"]),
              helper.make_node("Expand", ["pos", "s"], ["e"]),
              helper.make_node("Add", ["x", "e"], ["y"])]
     model = make_model(nodes, [vi("x", ["N", 5])], [vi("y", ["N", 5])],
+                       {"pos": np.arange(5, dtype=np.float32).reshape(1, 5)})
+    x = rng.standard_normal((3, 5)).astype(np.float32)
+    check_against_ort(model, x)
+    check_against_ort(model, x[:1])
+
+
+def test_expand_to_a_shape_holding_the_batch_size_twice_is_refused():
+    nodes = [helper.make_node("Shape", ["x"], ["s"]),
+             helper.make_node("Concat", ["s", "s"], ["ss"], axis=0),
+             helper.make_node("Expand", ["pos", "ss"], ["e"])]
+    model = make_model(nodes, [vi("x", ["N", 5])], [vi("e", ["N", 5, "N", 5])],
                        {"pos": np.arange(5, dtype=np.float32).reshape(1, 5)})
     with pytest.raises(ValueError, match=r"Expand\).*target shape depends on the batch size"):
         load(model)

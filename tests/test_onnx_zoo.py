@@ -21,11 +21,7 @@ RTOL = 1e-4  # relative norm of the difference, as for other conv/GEMM reduction
 
 # Families the importer still refuses, with the reason; strict, so that a family that starts
 # to import fails here until it is moved to the passing ones.
-NOT_YET = {
-    "vit": "the class token is expanded to a batch size computed at run time "
-           "(Expand of a Shape-derived target) and the attention's shape arithmetic "
-           "multiplies the batch size (Mul, Mod, Equal, Where on shape values)",
-}
+NOT_YET = {}
 
 
 def family_params():
@@ -72,3 +68,132 @@ def test_family_exported_by_torch_fine_tunes_and_exports(name, tmp_path):
     sess = ort.InferenceSession(out, providers=["CPUExecutionProvider"])
     (again,) = sess.run(None, {sess.get_inputs()[0].name: x})
     assert rel_err(again, tuned) < RTOL
+
+
+# ---- the graph patterns of these exports, one at a time ------------------------------------
+
+onnx = pytest.importorskip("onnx", reason="onnx is not installed")
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+
+def make_model(nodes, inputs, outputs, inits=()):
+    graph = helper.make_graph(nodes, "g", inputs, outputs,
+                              [numpy_helper.from_array(v, k) for k, v in dict(inits).items()])
+    return helper.make_model(graph, ir_version=8, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def vi(name, shape, elem=TensorProto.FLOAT):
+    return helper.make_tensor_value_info(name, elem, shape)
+
+
+def const(name, values, dtype=np.int64):
+    return helper.make_node("Constant", [], [name],
+                            value=numpy_helper.from_array(np.asarray(values, dtype), name))
+
+
+def check_against_ort(model, *batches):
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is not installed")
+    data = model.SerializeToString()
+    ours = engine.onnx.load(data)
+    sess = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    for x in batches:
+        (ref,) = sess.run(None, {"x": x})
+        y = ours.predict(x, verbose=0)
+        assert y.shape == ref.shape
+        np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-6)
+    return ours
+
+
+def shape_gather(prefix, value, index):
+    """Nodes giving dim `index` of `value` as a 1-element int64 vector."""
+    return [helper.make_node("Shape", [value], [prefix + "_shape"]),
+            const(prefix + "_i", index),
+            helper.make_node("Gather", [prefix + "_shape", prefix + "_i"], [prefix + "_dim"],
+                             axis=0),
+            const(prefix + "_axes", [0]),
+            helper.make_node("Unsqueeze", [prefix + "_dim", prefix + "_axes"], [prefix])]
+
+
+def test_batch_times_heads_in_a_target_shape_is_the_inferred_dim(rng):
+    # Multi-head attention: [N, S, H*D] -> [N*H, S, D] with N*H computed from Shape, and back.
+    nodes = shape_gather("n", "x", 0) + shape_gather("s", "x", 1) + [
+        const("heads", [2]), const("d", [3]),
+        helper.make_node("Mul", ["n", "heads"], ["nh"]),
+        helper.make_node("Concat", ["s", "n", "heads", "d"], ["t1"], axis=0),
+        helper.make_node("Transpose", ["x"], ["xt"], perm=[1, 0, 2]),
+        helper.make_node("Reshape", ["xt", "t1"], ["r1"]),
+        helper.make_node("Transpose", ["r1"], ["r1t"], perm=[1, 2, 0, 3]),
+        helper.make_node("Concat", ["nh", "s", "d"], ["t2"], axis=0),
+        helper.make_node("Reshape", ["r1t", "t2"], ["r2"]),
+        # The shape of a value whose dim 0 is N*H, read again.
+        helper.make_node("Shape", ["r2"], ["r2_shape"]),
+        const("one", [1]), const("three", [3]),
+        helper.make_node("Slice", ["r2_shape", "one", "three"], ["tail"]),
+        const("minus1", [-1]),
+        helper.make_node("Concat", ["minus1", "tail"], ["t3"], axis=0),
+        helper.make_node("Reshape", ["r2", "t3"], ["y"])]
+    model = make_model(nodes, [vi("x", ["N", 5, 6])], [vi("y", ["M", 5, 3])])
+    x = rng.standard_normal((4, 5, 6)).astype(np.float32)
+    check_against_ort(model, x, x[:1])
+
+
+def test_class_token_expanded_to_the_batch(rng):
+    # The class token of a ViT: Expand(token, where(shape == -1, 1, [N, -1, -1])).
+    token = rng.standard_normal((1, 1, 4)).astype(np.float32)
+    nodes = shape_gather("n", "x", 0) + [
+        const("rest", [-1, -1]),
+        helper.make_node("Concat", ["n", "rest"], ["spec"], axis=0),
+        const("minus1", [-1, -1, -1]),
+        helper.make_node("Equal", ["spec", "minus1"], ["is_any"]),
+        const("ones", [1, 1, 1]),
+        helper.make_node("Where", ["is_any", "ones", "spec"], ["target"]),
+        helper.make_node("Expand", ["token", "target"], ["tokens"]),
+        helper.make_node("Concat", ["tokens", "x"], ["y"], axis=1)]
+    model = make_model(nodes, [vi("x", ["N", 3, 4])], [vi("y", ["N", 4, 4])], {"token": token})
+    x = rng.standard_normal((5, 3, 4)).astype(np.float32)
+    ours = check_against_ort(model, x, x[:2])
+    # The token stays a weight, and its gradient is the sum over the batch.
+    assert "token" in [w.name for w in ours.weights]
+
+
+def test_comparing_the_batch_size_with_a_possible_size_is_refused():
+    nodes = shape_gather("n", "x", 0) + [
+        const("two", [2]), helper.make_node("Equal", ["n", "two"], ["eq"]),
+        helper.make_node("Where", ["eq", "x", "x"], ["y"])]
+    model = make_model(nodes, [vi("x", ["N", 3])], [vi("y", ["N", 3])])
+    with pytest.raises(ValueError, match=r"Equal.*compares the batch size, which is only known "
+                                         r"at run time, with 2"):
+        engine.onnx.load(model.SerializeToString())
+
+
+@pytest.mark.parametrize("fmod,a,b", [(0, [7, -7, 7, -7, 6], [3, 3, -3, -3, 3]),
+                                      (1, [7, -7, 7, -7, 6], [3, 3, -3, -3, 3])])
+def test_mod_of_known_values_folds(fmod, a, b, rng):
+    # Mod on constants (attention's shape arithmetic), then used as a Reshape target.
+    nodes = [const("a", a), const("b", b), helper.make_node("Mod", ["a", "b"], ["m"], fmod=fmod),
+             const("k", [3]), helper.make_node("Add", ["m", "k"], ["shift"]),
+             helper.make_node("Cast", ["shift"], ["f"], to=TensorProto.FLOAT),
+             helper.make_node("Mul", ["x", "f"], ["y"])]
+    model = make_model(nodes, [vi("x", ["N", 5])], [vi("y", ["N", 5])])
+    check_against_ort(model, rng.standard_normal((3, 5)).astype(np.float32))
+
+
+def test_mod_of_run_time_values_is_refused():
+    model = make_model([helper.make_node("Mod", ["x", "x"], ["y"], fmod=1)],
+                       [vi("x", ["N", 5])], [vi("y", ["N", 5])])
+    with pytest.raises(ValueError, match=r"Mod.*the dividend must be known at import"):
+        engine.onnx.load(model.SerializeToString())
+
+
+def test_any_op_on_known_values_folds(rng):
+    # sqrt(float(dim)) as a scaled dot-product attention computes its scale: folded, so no
+    # node of the engine's graph reads a constant-only input.
+    nodes = shape_gather("d", "x", 1) + [
+        helper.make_node("Cast", ["d"], ["df"], to=TensorProto.FLOAT),
+        helper.make_node("Sqrt", ["df"], ["sq"]),
+        helper.make_node("Reciprocal", ["sq"], ["scale"]),
+        helper.make_node("Mul", ["x", "scale"], ["y"])]
+    model = make_model(nodes, [vi("x", ["N", 9])], [vi("y", ["N", 9])])
+    ours = check_against_ort(model, rng.standard_normal((2, 9)).astype(np.float32))
+    graph = next(layer for layer in ours.layers if isinstance(layer, engine.onnx.OnnxGraph))
+    assert [n["op_type"] if isinstance(n, dict) else n.op_type for n in graph._nodes] == ["Mul"]

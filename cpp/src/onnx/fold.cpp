@@ -78,6 +78,7 @@ const std::vector<FoldAttr>* fold_op_attrs(const std::string& op_type) {
       {"ConstantOfShape", {{"value", Kind::Tensor}}},
       {"Shape", {{"start", Kind::Int}, {"end", Kind::Int}}},
       {"Cast", {{"to", Kind::Int}, {"saturate", Kind::Int}}},
+      {"Mod", {{"fmod", Kind::Int}}},
   };
   auto it = ops.find(op_type);
   return it == ops.end() ? nullptr : &it->second;
@@ -142,7 +143,7 @@ Tensor fold_cast(const Node& node, const Tensor& x) {
     // To or from bool: the conversion of the Cast op (ops/cast), into the engine's dtype.
     if (in.dtype() == DType::Int64)
       for (int64_t i = 0; i < n; ++i)
-        ENGINE_CHECK(in.data<int64_t>()[i] != kSymbolicBatch,
+        ENGINE_CHECK(!is_symbolic(in.data<int64_t>()[i]),
                      "casts the batch size, which is only known at run time");
     Tensor out = Tensor::empty(in.shape(), is_float_type(to) ? DType::Float32
                                            : to == BOOL      ? DType::Bool
@@ -158,7 +159,7 @@ Tensor fold_cast(const Node& node, const Tensor& x) {
     } else {
       const int64_t* src = in.data<int64_t>();
       for (int64_t i = 0; i < n; ++i) {
-        ENGINE_CHECK(src[i] != kSymbolicBatch,
+        ENGINE_CHECK(!is_symbolic(src[i]),
                      "casts the batch size, which is only known at run time");
         dst[i] = static_cast<float>(src[i]);
       }
@@ -170,7 +171,7 @@ Tensor fold_cast(const Node& node, const Tensor& x) {
   if (in.dtype() == DType::Int64) {
     const int64_t* src = in.data<int64_t>();
     for (int64_t i = 0; i < n; ++i) {
-      ENGINE_CHECK(to == INT64 || src[i] != kSymbolicBatch,
+      ENGINE_CHECK(to == INT64 || !is_symbolic(src[i]),
                    "casts the batch size, which is only known at run time");
       dst[i] = to == INT64 ? src[i] : to_integer(static_cast<double>(src[i]), to);
     }
@@ -181,12 +182,44 @@ Tensor fold_cast(const Node& node, const Tensor& x) {
   return out;
 }
 
-Tensor fold_int64_binary(const std::string& op_type, const Tensor& a, const Tensor& b) {
-  const BinaryLayout l = binary_layout(op_type.c_str(), a.shape(), b.shape());
-  const BinaryOp op = binary_op_from_name(op_type);
-  Tensor out = Tensor::empty(l.shape, DType::Int64);
-  const int64_t *pa = a.contiguous().data<int64_t>(), *pb = b.contiguous().data<int64_t>();
-  int64_t* py = out.data<int64_t>();
+namespace {
+
+// x op y where one operand holds the symbolic batch size: the batch itself when the operation
+// leaves it unchanged, else a value derived from it.
+int64_t symbolic_result(BinaryOp op, int64_t x, int64_t y) {
+  const bool keeps = (x == kSymbolicBatch && !is_symbolic(y) &&
+                      ((op == BinaryOp::Mul || op == BinaryOp::Div) ? y == 1
+                                                                    : y == 0)) ||
+                     (y == kSymbolicBatch && !is_symbolic(x) &&
+                      (op == BinaryOp::Mul ? x == 1 : op == BinaryOp::Add && x == 0));
+  return keeps ? kSymbolicBatch : kSymbolicDerived;
+}
+
+int64_t int64_binary(BinaryOp op, const std::string& op_type, int64_t x, int64_t y) {
+  if (is_symbolic(x) || is_symbolic(y)) return symbolic_result(op, x, y);
+  switch (op) {
+    case BinaryOp::Add:
+      return x + y;
+    case BinaryOp::Sub:
+      return x - y;
+    case BinaryOp::Mul:
+      return x * y;
+    case BinaryOp::Div:
+      ENGINE_CHECK(y != 0, "integer division by zero");
+      return x / y;  // C++ truncates toward zero, as ONNX's integer Div
+    default:
+      fail(ErrorKind::NotImplemented, op_type, " of int64 values is not folded");
+  }
+}
+
+// out[o] = f(a[ia], b[ib]) over the numpy broadcast of a and b (both of type T).
+template <class T, class F>
+Tensor broadcast_fold(const char* op_type, const Tensor& a, const Tensor& b, F f) {
+  const BinaryLayout l = binary_layout(op_type, a.shape(), b.shape());
+  const Tensor ca = a.contiguous(), cb = b.contiguous();
+  Tensor out = Tensor::empty(l.shape, a.dtype());
+  const T *pa = ca.data<T>(), *pb = cb.data<T>();
+  T* py = out.data<T>();
   std::vector<int64_t> index(l.shape.size(), 0);
   for (int64_t o = 0; o < out.numel(); ++o) {
     int64_t ia = 0, ib = 0;
@@ -194,32 +227,55 @@ Tensor fold_int64_binary(const std::string& op_type, const Tensor& a, const Tens
       ia += index[d] * l.a_strides[d];
       ib += index[d] * l.b_strides[d];
     }
-    const int64_t x = pa[ia], y = pb[ib];
-    ENGINE_CHECK(x != kSymbolicBatch && y != kSymbolicBatch,
-                 "an operand depends on the batch size, which is only known at run time");
-    switch (op) {
-      case BinaryOp::Add:
-        py[o] = x + y;
-        break;
-      case BinaryOp::Sub:
-        py[o] = x - y;
-        break;
-      case BinaryOp::Mul:
-        py[o] = x * y;
-        break;
-      case BinaryOp::Div:
-        ENGINE_CHECK(y != 0, "integer division by zero");
-        py[o] = x / y;  // C++ truncates toward zero, as ONNX's integer Div
-        break;
-      default:
-        fail(ErrorKind::NotImplemented, op_type, " of int64 values is not folded");
-    }
+    py[o] = f(pa[ia], pb[ib]);
     for (size_t d = index.size(); d-- > 0;) {
       if (++index[d] < l.shape[d]) break;
       index[d] = 0;
     }
   }
   return out;
+}
+
+}  // namespace
+
+Tensor fold_int64_binary(const std::string& op_type, const Tensor& a, const Tensor& b) {
+  const BinaryOp op = binary_op_from_name(op_type);
+  return broadcast_fold<int64_t>(op_type.c_str(), a, b, [&](int64_t x, int64_t y) {
+    return int64_binary(op, op_type, x, y);
+  });
+}
+
+Tensor fold_symbolic_equal(const Tensor& a, const Tensor& b) {
+  ENGINE_CHECK(a.dtype() == DType::Int64 && b.dtype() == DType::Int64,
+               "compares the batch size with a non-integer value");
+  const Tensor eq = broadcast_fold<int64_t>("Equal", a, b, [](int64_t x, int64_t y) -> int64_t {
+    if (!is_symbolic(x) && !is_symbolic(y)) return x == y;
+    const int64_t other = is_symbolic(x) ? y : x;
+    ENGINE_CHECK((x == kSymbolicBatch || y == kSymbolicBatch) && !is_symbolic(other) && other < 0,
+                 "compares the batch size, which is only known at run time, with ", other);
+    return 0;
+  });
+  Tensor out = Tensor::empty(eq.shape(), DType::Bool);
+  std::transform(eq.data<int64_t>(), eq.data<int64_t>() + eq.numel(), out.data<bool>(),
+                 [](int64_t v) { return v != 0; });
+  return out;
+}
+
+Tensor fold_mod(const Node& node, const Tensor& a, const Tensor& b) {
+  ENGINE_CHECK(a.dtype() == b.dtype(), "the operands differ in type (", a.describe(), " and ",
+               b.describe(), ")");
+  const bool c_fmod = node.attr_int("fmod", 0) != 0;
+  if (a.dtype() == DType::Float32) {
+    ENGINE_CHECK(c_fmod, "fmod must be 1 for float operands");
+    return broadcast_fold<float>("Mod", a, b, [](float x, float y) { return std::fmod(x, y); });
+  }
+  return broadcast_fold<int64_t>("Mod", a, b, [&](int64_t x, int64_t y) {
+    ENGINE_CHECK(!is_symbolic(x) && !is_symbolic(y),
+                 "an operand depends on the batch size, which is only known at run time");
+    ENGINE_CHECK(y != 0, "integer division by zero");
+    const int64_t r = x % y;  // the dividend's sign, as C's fmod
+    return !c_fmod && r != 0 && ((r < 0) != (y < 0)) ? r + y : r;
+  });
 }
 
 }  // namespace engine

@@ -1,5 +1,5 @@
 // The ops that exist only at import time: exporters use them to compute shapes and
-// constants (Constant, ConstantOfShape, Shape, Cast, and integer arithmetic on shape
+// constants (Constant, ConstantOfShape, Shape, Cast, Mod, and integer arithmetic on shape
 // values). The importer evaluates them on values it knows and never emits them.
 // Errors are plain messages (ErrorKind::Value); the importer prefixes the node.
 #pragma once
@@ -27,7 +27,15 @@ Tensor fold_cast(const Node& node, const Tensor& x);
 // True when Cast's `to` is a type whose values the engine holds as `dtype`.
 bool cast_keeps(const Node& node, DType dtype);
 // Add, Sub, Mul or Div of int64 tensors with numpy broadcasting; Div truncates toward zero.
+// An operand that holds the symbolic batch size gives kSymbolicDerived, unless the operation
+// leaves it as it is (times 1, plus 0).
 Tensor fold_int64_binary(const std::string& op_type, const Tensor& a, const Tensor& b);
+// Equal of int64 tensors where an operand holds the symbolic batch size: the batch (never
+// negative) differs from every negative value; any other comparison with it is an error.
+Tensor fold_symbolic_equal(const Tensor& a, const Tensor& b);
+// Mod (opset 10): the remainder with the divisor's sign (fmod 0, integers only) or the
+// dividend's (fmod 1, C's fmod), of int64 or float32 tensors with numpy broadcasting.
+Tensor fold_mod(const Node& node, const Tensor& a, const Tensor& b);
 
 // The values of a 1-D (or scalar) int64 tensor.
 std::vector<int64_t> int64_values(const Tensor& t);

@@ -10,7 +10,9 @@
 //      checks it and tells the dims that follow the batch from the static ones;
 //   4. build: the engine graph, its weights and constants, and the output shapes.
 // The batch dimension stays symbolic through the folding: Shape of a batch-major value gives
-// kSymbolicBatch in place of the batch size, which a Reshape target turns back into 0 or -1.
+// kSymbolicBatch in place of the batch size (kSymbolicDerived for a dim computed from it, as
+// the batch times the heads of an attention), which a Reshape target turns back into 0 or -1,
+// and an Expand to the batch takes from the first graph input (expand_to_batch).
 #include <algorithm>
 #include <map>
 #include <set>
@@ -44,17 +46,24 @@ std::string join(const std::vector<std::string>& parts, const char* sep) {
 bool has_symbolic_batch(const Tensor& t) {
   if (t.dtype() != DType::Int64) return false;
   const int64_t* v = t.data<int64_t>();
-  return std::find(v, v + t.numel(), kSymbolicBatch) != v + t.numel();
+  return std::any_of(v, v + t.numel(), is_symbolic);
 }
 
 // Data-movement ops that exporters also apply to shape values (Shape -> Gather -> ...).
 bool moves_data(const std::string& op_type) { return op_type == "Gather" || op_type == "Slice"; }
 
-// Engine ops the importer evaluates when every input is known (shape arithmetic).
-bool folds_on_known_inputs(const std::string& op_type) {
-  static const std::set<std::string> ops = {"Add",    "Sub",       "Mul",     "Div",
-                                            "Concat", "Unsqueeze", "Squeeze", "Reshape"};
+// Engine ops that follow the symbolic batch size through shape arithmetic (fold.h): they
+// fold even when an input holds it, and weights read by them fold with them.
+bool folds_symbolic_batch(const std::string& op_type) {
+  static const std::set<std::string> ops = {"Add",       "Sub",     "Mul",    "Div", "Concat",
+                                            "Unsqueeze", "Squeeze", "Reshape", "Where"};
   return ops.count(op_type) != 0 || moves_data(op_type);
+}
+
+// Ops whose every call draws a new value: never folded, whatever their inputs.
+bool draws_random(const std::string& op_type) {
+  return op_type == "Dropout" || op_type == "RandomNormalLike" ||
+         op_type == "RandomUniformLike";
 }
 
 class Importer final : public OnnxImportContext {
@@ -311,12 +320,21 @@ class Importer final : public OnnxImportContext {
         alias_[node.outputs.at(0)] = node.inputs.at(0);
       return;
     }
-    // A weight read by a data-movement op stays a weight (an embedding table): the node is
-    // kept so that training reaches it.
-    const bool fold = folds_on_known_inputs(node.op_type) && all_inputs_known(node) &&
-                      !(node.op_type == "Reshape" && node.inputs.size() > 1 &&
-                        has_symbolic_batch(*constant(node.inputs[1]))) &&
-                      !(moves_data(node.op_type) && is_weight(node.inputs.at(0)));
+    // Any op whose inputs are all known is computed here by its reference kernel, except
+    // random draws and nodes that read a weight (kept so that training reaches it), and except
+    // where an input holds the symbolic batch size, which only the shape-arithmetic ops
+    // follow. A weight read by a data-movement op stays a weight (an embedding table).
+    const bool fold = all_inputs_known(node) && !draws_random(node.op_type) &&
+                      (folds_symbolic_batch(node.op_type)
+                           ? !(node.op_type != "Concat" && node.op_type != "Where" &&
+                                 reads_symbolic_batch(node, 1)) &&
+                                 !(moves_data(node.op_type) && is_weight(node.inputs.at(0)))
+                           : !reads_weight(node) && !reads_symbolic_batch(node, 0));
+    if (node.op_type == "Equal" && all_inputs_known(node) && reads_symbolic_batch(node, 0))
+      return fold_with_symbolic_batch(node);
+    if (node.op_type == "Expand" && !fold && node.inputs.size() == 2 && constant(node.inputs[1]) &&
+        has_symbolic_batch(*constant(node.inputs[1])))
+      return expand_to_batch(node);
     if (def.onnx.translate) def.onnx.translate(node, *this);
     for (const LegacyAttr& a : def.onnx.legacy) node.attrs.erase(a.name);
     if (fold)
@@ -325,10 +343,92 @@ class Importer final : public OnnxImportContext {
       emit(node);
   }
 
+  // Equal on shape values that hold the symbolic batch size, where the answer does not
+  // depend on it (exporters compare target shapes with -1).
+  void fold_with_symbolic_batch(const Node& node) {
+    try {
+      set(node, fold_symbolic_equal(*constant(node.inputs.at(0)), *constant(node.inputs.at(1))));
+    } catch (const Error& e) {
+      fail(e.what());
+    }
+  }
+
+  // Expand(x, shape) whose shape holds the batch size (a class token repeated over the
+  // batch) becomes Where(mask, Expand(x, shape with 1 for the batch), same), where the bool
+  // mask [1.., B, ..1] is taken from the first graph input, whose dim 0 is the batch: its
+  // values do not matter, as both branches are the same. Standard ops, so the graph stays
+  // trainable (Where passes the gradient to x) and exports as it is.
+  void expand_to_batch(const Node& node) {
+    std::vector<int64_t> target = int64_values(*constant(node.inputs[1]));
+    const auto at = std::find(target.begin(), target.end(), kSymbolicBatch);
+    if (std::count_if(target.begin(), target.end(), is_symbolic) != 1 || inputs_.empty())
+      fail("the target shape depends on the batch size, which is only known at run time");
+    const int64_t k = at - target.begin();
+    const std::string& source = inputs_[0].name;
+    const int64_t rank = static_cast<int64_t>(shapes_.at(source).run[0].size());
+    if (rank < 1) fail("the batch size comes from a scalar graph input");
+    const std::string base = node.outputs.at(0);
+    auto make = [&](const char* op, std::vector<std::string> inputs, const char* what) {
+      Node n;
+      n.op_type = op;
+      n.name = node.name + "/" + what;
+      n.inputs = std::move(inputs);
+      n.outputs = {unique(base + "/" + what)};
+      emit(n);
+      return n.outputs[0];
+    };
+    // [B, 1, ..., 1] from the graph input, reshaped to the target's rank with B at k.
+    std::string batch = source;
+    if (rank > 1) {
+      std::vector<int64_t> zeros(rank - 1, 0), ones(rank - 1, 1), axes;
+      for (int64_t d = 1; d < rank; ++d) axes.push_back(d);
+      const Shape n{rank - 1};
+      batch = make("Slice",
+                   {source, add_constant(int64_tensor(n, zeros), base + "/starts"),
+                    add_constant(int64_tensor(n, ones), base + "/ends"),
+                    add_constant(int64_tensor(n, axes), base + "/axes")},
+                   "batch_slice");
+    }
+    std::vector<int64_t> mask_shape(target.size(), 1);
+    mask_shape[k] = -1;
+    batch = make("Reshape",
+                 {batch, add_constant(int64_tensor({int64_t(mask_shape.size())}, mask_shape),
+                                      base + "/mask_shape")},
+                 "batch_reshape");
+    const std::string mask = make("Equal", {batch, batch}, "batch_mask");
+    target[k] = 1;
+    const std::string x = make(
+        "Expand",
+        {node.inputs[0], add_constant(int64_tensor({int64_t(target.size())}, target), base + "/shape")},
+        "expand");
+    Node where;
+    where.op_type = "Where";
+    where.name = node.name;
+    where.inputs = {mask, x, x};
+    where.outputs = node.outputs;
+    emit(where);
+  }
+
   bool all_inputs_known(const Node& node) const {
     for (const std::string& i : node.inputs)
       if (!i.empty() && !constant(i)) return false;
     return true;
+  }
+
+  bool reads_weight(const Node& node) const {
+    for (const std::string& i : node.inputs)
+      if (!i.empty() && is_weight(i)) return true;
+    return false;
+  }
+
+  // True when an input from `first` on holds the symbolic batch size. The shape-arithmetic
+  // ops carry it in their data (input 0, every input of Concat, Where's x and y), never in
+  // their indices,
+  // axes or target shapes, which must be plain numbers to fold.
+  bool reads_symbolic_batch(const Node& node, size_t first) const {
+    for (size_t k = first; k < node.inputs.size(); ++k)
+      if (!node.inputs[k].empty() && has_symbolic_batch(*constant(node.inputs[k]))) return true;
+    return false;
   }
 
   // Optional outputs the engine does not compute (BatchNormalization's statistics, MaxPool's
@@ -358,6 +458,11 @@ class Importer final : public OnnxImportContext {
         set(node, shape_of(node));
       } else if (op == "Cast") {
         fold_cast_node(node);
+      } else if (op == "Mod") {
+        const Tensor* a = need_constant(node, 0, "the dividend");
+        const Tensor* b = need_constant(node, 1, "the divisor");
+        if (!a || !b) fail("takes 2 inputs");
+        set(node, fold_mod(node, *a, *b));
       }
     } catch (const Error& e) {
       const std::string prefix = "ONNX import of ";
@@ -376,8 +481,8 @@ class Importer final : public OnnxImportContext {
     return int64_tensor({static_cast<int64_t>(part.size())}, part);
   }
 
-  // A value's shape with kSymbolicBatch for the dim that follows the batch; an error when
-  // another dim changes with the inputs' sizes.
+  // A value's shape with kSymbolicBatch for the dim that follows the batch, and
+  // kSymbolicDerived for a dim that changes with it otherwise (the batch times the heads).
   std::vector<int64_t> symbolic_shape(const std::string& name) const {
     if (const Tensor* t = constant(name)) return t->shape();
     auto it = shapes_.find(name);
@@ -386,10 +491,8 @@ class Importer final : public OnnxImportContext {
     std::vector<int64_t> dims = s.run[0];
     for (size_t d = 0; runs_ > 1 && d < dims.size(); ++d) {
       if (s.run[0][d] == s.run[1][d]) continue;
-      if (s.run[0][d] != batch_ || s.run[1][d] != batch_ + 1)
-        fail("the shape of '" + name + "' is not static (dim " + std::to_string(d) +
-             " follows an input's size)");
-      dims[d] = kSymbolicBatch;
+      dims[d] = s.run[0][d] == batch_ && s.run[1][d] == batch_ + 1 ? kSymbolicBatch
+                                                                    : kSymbolicDerived;
     }
     return dims;
   }
@@ -420,7 +523,10 @@ class Importer final : public OnnxImportContext {
       OpCall call;
       call.op_type = node.op_type;
       call.attrs = node.attrs;
-      set(node, run_op(call, inputs).outputs.at(0));
+      call.num_outputs = static_cast<int>(node.outputs.size());
+      const std::vector<Tensor> outputs = run_op(call, inputs).outputs;
+      for (size_t k = 0; k < node.outputs.size() && k < outputs.size(); ++k)
+        consts_[node.outputs[k]] = outputs[k];
     } catch (const Error& e) {
       const std::string prefix = "ONNX import of ";
       if (std::string(e.what()).compare(0, prefix.size(), prefix) == 0) throw;

@@ -13,7 +13,7 @@ void translate_expand_onnx(Node& node, OnnxImportContext& ctx) {
   const Tensor* shape = ctx.constant(node.inputs[1]);
   if (!shape || shape->dtype() != DType::Int64) return;  // the plan reports it
   const int64_t* v = shape->data<int64_t>();
-  if (std::find(v, v + shape->numel(), kSymbolicBatch) != v + shape->numel())
+  if (std::any_of(v, v + shape->numel(), is_symbolic))
     ctx.fail("the target shape depends on the batch size, which is only known at run time");
 }
 

@@ -29,16 +29,19 @@ void translate_reshape_onnx(Node& node, OnnxImportContext& ctx) {
   if (target->dtype() != DType::Int64 || target->ndim() != 1)
     ctx.fail(str("the target shape must be a 1-D int64 tensor, got ", target->describe()));
   std::vector<int64_t> spec(target->data<int64_t>(), target->data<int64_t>() + target->numel());
-  if (std::find(spec.begin(), spec.end(), kSymbolicBatch) == spec.end()) return;
+  if (std::none_of(spec.begin(), spec.end(), is_symbolic)) return;
   const bool allowzero = node.attr_int("allowzero", 0) != 0;
+  const auto unknown = [](int64_t v) { return v == -1 || is_symbolic(v); };
   for (size_t k = 0; k < spec.size(); ++k) {
-    if (spec[k] != kSymbolicBatch) continue;
-    // The batch dim kept in place is Reshape's 0; elsewhere it is the one dim the others
-    // determine.
-    if (k == 0 && !allowzero)
-      spec[k] = 0;
-    else if (std::find(spec.begin(), spec.end(), -1) == spec.end())
+    if (!is_symbolic(spec[k])) continue;
+    // The one dim the others determine is -1, whether the batch or a value computed from
+    // it (the batch times the heads of an attention). Else the batch in place is 0, which
+    // copies the input's dim 0: planning at two batch sizes checks that it follows the batch
+    // (the input's dim 0 may be the batch times something else).
+    if (std::count_if(spec.begin(), spec.end(), unknown) == 1)
       spec[k] = -1;
+    else if (k == 0 && spec[k] == kSymbolicBatch && !allowzero)
+      spec[k] = 0;
     else
       ctx.fail("the target shape moves the batch size, which is only known at run time");
   }
