@@ -87,6 +87,10 @@ CASES = [
      lambda x, w: np_layer_norm(x, w[0], w[1], (2,), 1e-3)),
     ("layer-norm-axes", lambda: L.LayerNormalization(axis=(1, 3), epsilon=1e-5), (3, 4, 5),
      lambda x, w: np_layer_norm(x, w[0], w[1], (1, 3), 1e-5)),
+    ("layer-norm-trailing-no-scale", lambda: L.LayerNormalization(axis=(2, 3), scale=False), (3, 4, 5),
+     lambda x, w: np_layer_norm(x, np.ones((4, 5)), w[0], (2, 3), 1e-3)),
+    ("layer-norm-no-center", lambda: L.LayerNormalization(center=False), (4, 7),
+     lambda x, w: np_layer_norm(x, w[0], None, (2,), 1e-3)),
     ("layer-norm-rms", lambda: L.LayerNormalization(rms_scaling=True), (4, 7),
      lambda x, w: np_layer_norm(x, w[0], None, (2,), 1e-3, rms=True)),
     ("group-norm", lambda: L.GroupNormalization(groups=2), (6, 3, 5),
@@ -271,6 +275,15 @@ def test_layer_and_group_normalization_train_gamma_and_beta(rng):
         assert history.history["loss"][-1] < history.history["loss"][0]
         gamma, beta = layer.get_weights()
         assert not np.allclose(gamma, 1) and not np.allclose(beta, 0)
+
+
+def test_layer_normalization_over_trailing_axes_is_one_onnx_node(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    for axis, fused in ((-1, True), ((2, 3), True), ((1, 3), False)):
+        model = engine.Sequential([engine.Input((3, 4, 5)), L.LayerNormalization(axis=axis)])
+        model.export_onnx(tmp_path / "ln.onnx")
+        types = [node.op_type for node in onnx.load(str(tmp_path / "ln.onnx")).graph.node]
+        assert (types == ["LayerNormalization"]) == fused, (axis, types)
 
 
 def test_layer_normalization_weights_follow_center_scale_and_rms_scaling():

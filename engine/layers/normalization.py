@@ -138,9 +138,21 @@ class LayerNormalization(_AffineNormalization):
 
     def call(self, inputs):
         axes = _args.resolve_axes(self, "axis", self.axis, len(inputs.shape))
+        if not self.rms_scaling and axes == list(range(axes[0], len(inputs.shape))):
+            return self._fused(inputs, axes)
         centred = inputs - ops.mean(inputs, axis=axes, keepdims=True)
         inverse_std = ops.rsqrt(ops.mean(ops.square(centred), axis=axes, keepdims=True) + self.epsilon)
         return self._affine((inputs if self.rms_scaling else centred) * inverse_std, axes)
+
+    def _fused(self, inputs, axes):
+        """The trailing axes (the usual case): one ONNX LayerNormalization node, whose Scale
+        is gamma (ones without scale) and whose B is beta (absent without center)."""
+        scale = self.gamma if self.gamma is not None else np.ones([inputs.shape[a] for a in axes], np.float32)
+        operands = [inputs, scale] + ([self.beta] if self.beta is not None else [])
+        attrs = {"axis": axes[0], "epsilon": self.epsilon}
+        return _symbolic.apply("layer_normalization", operands,
+                               lambda b, names: b.node("LayerNormalization", names, attrs=attrs),
+                               lambda shape, *_: tuple(shape))
 
     def get_config(self):
         return {**super().get_config(), "rms_scaling": self.rms_scaling}
