@@ -217,10 +217,25 @@ def test_unsupported_ops_are_all_reported_at_once():
     with pytest.raises(ValueError) as err:
         load(model)
     msg = str(err.value)
-    for part in ("opset 12", "'first_bad' (Einsum)", "'second_bad' (NonMaxSuppression)",
-                 "'custom' (Custom) in domain 'com.example'", "'odd_conv' (Conv): frobnicate"):
+    for part in ("opset 12", "unsupported operators: Einsum (node 'first_bad'), "
+                 "NonMaxSuppression (node 'second_bad'), Custom in domain 'com.example' "
+                 "(node 'custom')", "'odd_conv' (Conv): frobnicate"):
         assert part in msg
     assert "'ok'" not in msg
+
+
+def test_unsupported_ops_are_counted_by_type():
+    """An exported model repeats an op in every block: each type is named once, with its
+    count and its first node."""
+    nodes = [helper.make_node("Einsum", ["x"], ["a0"], name="/blocks.0/attn/Einsum",
+                              equation="ij->ij")]
+    nodes += [helper.make_node("Einsum", [f"a{k}"], [f"a{k + 1}"], name=f"/blocks.{k + 1}/Einsum",
+                               equation="ij->ij") for k in range(3)]
+    nodes += [helper.make_node("Trilu", ["a3"], ["y"])]
+    model = make_model(nodes, [vi("x", ["N", 2])], [vi("y", ["N", 2])])
+    with pytest.raises(ValueError, match=r"unsupported operators: Einsum \(4 nodes, the first "
+                                         r"'/blocks.0/attn/Einsum'\), Trilu \(node '#4'\)$"):
+        load(model)
 
 
 def test_cycle_is_rejected():

@@ -245,12 +245,25 @@ class Importer final : public OnnxImportContext {
 
   // ---- pass 2: support --------------------------------------------------------------------
   void check_support() {
-    std::vector<std::string> ops, attrs, kinds, opsets;
+    std::vector<std::string> attrs, kinds, opsets;
+    // Unsupported operators by type, in file order: how many nodes, and the first one's name
+    // (an exported model has many nodes of a type, with long names).
+    std::vector<std::string> missing;
+    std::map<std::string, std::pair<size_t, std::string>> missing_nodes;
+    auto unsupported = [&](const std::string& op, const Node& n, size_t index) {
+      auto it = missing_nodes.find(op);
+      if (it == missing_nodes.end()) {
+        missing.push_back(op);
+        missing_nodes[op] = {1, n.name.empty() ? "#" + std::to_string(index) : n.name};
+      } else {
+        ++it->second.first;
+      }
+    };
     for (size_t k = 0; k < nodes_.size(); ++k) {
       const Node& n = nodes_[k];
       const std::string label = node_label(n, file_index_[k]);
       if (!n.domain.empty() && n.domain != "ai.onnx") {
-        ops.push_back(label + " in domain '" + n.domain + "'");
+        unsupported(n.op_type + " in domain '" + n.domain + "'", n, file_index_[k]);
         continue;
       }
       std::map<std::string, Attribute::Kind> allowed;
@@ -264,7 +277,7 @@ class Importer final : public OnnxImportContext {
         for (const LegacyAttr& a : def->onnx.legacy)
           if (opset_ < a.until_opset) allowed[a.name] = a.kind;
       } else {
-        ops.push_back(label);
+        unsupported(n.op_type, n, file_index_[k]);
         continue;
       }
       std::vector<std::string> unknown;
@@ -279,6 +292,14 @@ class Importer final : public OnnxImportContext {
         }
       }
       if (!unknown.empty()) attrs.push_back(label + ": " + join(unknown, ", "));
+    }
+    std::vector<std::string> ops;
+    for (const std::string& op : missing) {
+      const auto& [count, first] = missing_nodes.at(op);
+      ops.push_back(op + " (" +
+                    (count == 1 ? "node '" + first + "'"
+                                : std::to_string(count) + " nodes, the first '" + first + "'") +
+                    ")");
     }
     std::vector<std::string> problems;
     if (!ops.empty()) problems.push_back("unsupported operators: " + join(ops, ", "));

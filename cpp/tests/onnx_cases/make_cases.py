@@ -124,7 +124,7 @@ def cases():
          model([helper.make_node("Einsum", ["x"], ["a"], name="e", equation="i->i"),
                 helper.make_node("Custom", ["a"], ["y"], name="c", domain="com.example")],
                [vi("x", ["N", 2])], [vi("y", ["N", 2])]),
-         "unsupported operators: 'e' (Einsum), 'c' (Custom) in domain 'com.example'"),
+         "unsupported operators: Einsum (node 'e'), Custom in domain 'com.example' (node 'c')"),
     ]
     return runs, failures
 
