@@ -315,6 +315,12 @@ def test_tied_autoencoder_shares_the_kernel(rng):
     autoencoder.compile(loss="mse", optimizer=engine.optimizers.SGD(learning_rate=1.0))
     autoencoder.fit(x, x, epochs=1, verbose=0)
     assert not np.array_equal(before, dense_1.kernel.numpy())
+    # The decoder reads the trained kernel, not the one it was traced with.
+    dense_1.kernel.assign(dense_1.kernel.numpy() * 2)
+    kernel = dense_1.kernel.numpy().astype(np.float64)
+    code = np.maximum(x.astype(np.float64) @ kernel + dense_1.bias.numpy(), 0)
+    recon = 1 / (1 + np.exp(-(code @ kernel.T + decoder.layers[0].biases.numpy())))
+    assert_close(autoencoder.predict(x), recon, 1e-5)
 
 
 def test_add_loss_joins_the_training_loss(rng):

@@ -285,6 +285,11 @@ class _TraceStack(threading.local):
 _tracing = _TraceStack()
 
 
+def tracing():
+    """Whether this thread is tracing a function (a layer's call(), a Lambda, a loss)."""
+    return bool(_tracing.traces)
+
+
 class Trace:
     """A Python function run once on symbolic placeholders: the layer calls and engine.ops it
     made, replayed into any graph. This is how call(), Lambda, and losses, metrics and

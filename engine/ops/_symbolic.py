@@ -9,7 +9,7 @@ model computes is what the same call computes on arrays.
 import numpy as np
 
 from engine import _core
-from engine.layers.base import GraphBuilder, KerasTensor, Layer, Variable, unique_name
+from engine.layers.base import GraphBuilder, KerasTensor, Layer, Variable, tracing, unique_name
 
 _DTYPES = {"float32": np.float32, "int64": np.int64, "bool": np.bool_}
 
@@ -171,7 +171,10 @@ def apply(function, operands, emit, shape_rule, dtypes=("float32",)):
     shapes for several outputs; dtypes: the outputs' dtypes."""
     like = next((dtype_name(o) for o in operands if o is not None and not isinstance(o, (bool, int, float))),
                 "float32")
-    if not is_symbolic(*operands):
+    # While tracing, an op on weights alone (ops.transpose(dense.kernel)) is a graph node too:
+    # computed now, it would freeze the weights' current values into a constant.
+    reads_weights = tracing() and any(isinstance(o, Variable) for o in operands)
+    if not is_symbolic(*operands) and not reads_weights:
         return _run_eagerly(function, [None if o is None else as_array(o, like) for o in operands], emit,
                             list(dtypes))
     specs, inputs = [], []
