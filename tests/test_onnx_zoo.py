@@ -197,3 +197,44 @@ def test_any_op_on_known_values_folds(rng):
     ours = check_against_ort(model, rng.standard_normal((2, 9)).astype(np.float32))
     graph = next(layer for layer in ours.layers if isinstance(layer, engine.onnx.OnnxGraph))
     assert [n["op_type"] if isinstance(n, dict) else n.op_type for n in graph._nodes] == ["Mul"]
+
+
+def test_window_padding_mask_and_reversal_fold(rng):
+    """Swin's shapes: pads computed from the input's dims (0 here), an attention mask built
+    with Range and ScatterND on known values, and a reversed Slice whose open end exporters
+    write as -INT64_MAX."""
+    big = np.iinfo(np.int64)
+    nodes = [
+        # pads = [0, 0, 0, (4 - W % 4) % 4] with W = 8: a Pad by zeros.
+        *shape_gather("w", "x", 1),
+        const("four", [4]),
+        helper.make_node("Mod", ["w", "four"], ["w_mod"], fmod=0),
+        helper.make_node("Sub", ["four", "w_mod"], ["w_rest"]),
+        helper.make_node("Mod", ["w_rest", "four"], ["pad_r"], fmod=0),
+        const("zeros3", [0, 0, 0]),
+        helper.make_node("Concat", ["zeros3", "pad_r"], ["pads"], axis=0),
+        helper.make_node("Pad", ["x", "pads"], ["padded"], mode="constant"),
+        # mask = ScatterND(zeros(8), Range(2, 8, 3)[:, None], [5, 6]) -> [0 0 5 0 0 6 0 0]
+        const("start", 2), const("limit", 8), const("delta", 3),
+        helper.make_node("Range", ["start", "limit", "delta"], ["idx"]),
+        const("col", [1]),
+        helper.make_node("Unsqueeze", ["idx", "col"], ["idx2"]),
+        helper.make_node("ConstantOfShape", ["w"], ["mask0"],
+                         value=numpy_helper.from_array(np.zeros(1, np.float32))),
+        const("upd", [5.0, 6.0], np.float32),
+        helper.make_node("ScatterND", ["mask0", "idx2", "upd"], ["mask"]),
+        helper.make_node("Add", ["padded", "mask"], ["masked"]),
+        # x[:, ::-1]
+        const("s_start", [-1]), const("s_end", [big.min + 1]), const("s_axes", [1]),
+        const("s_steps", [-1]),
+        helper.make_node("Slice", ["masked", "s_start", "s_end", "s_axes", "s_steps"], ["y"])]
+    model = make_model(nodes, [vi("x", ["N", 8])], [vi("y", ["N", 8])])
+    x = rng.standard_normal((3, 8)).astype(np.float32)
+    check_against_ort(model, x, x[:1])
+
+
+def test_pad_by_non_zero_amounts_is_refused():
+    nodes = [const("pads", [0, 1, 0, 1]), helper.make_node("Pad", ["x", "pads"], ["y"])]
+    model = make_model(nodes, [vi("x", ["N", 8])], [vi("y", ["N", 10])])
+    with pytest.raises(ValueError, match=r"Pad.*Pad by non-zero amounts is not supported"):
+        engine.onnx.load(model.SerializeToString())

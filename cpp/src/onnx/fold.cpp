@@ -79,6 +79,9 @@ const std::vector<FoldAttr>* fold_op_attrs(const std::string& op_type) {
       {"Shape", {{"start", Kind::Int}, {"end", Kind::Int}}},
       {"Cast", {{"to", Kind::Int}, {"saturate", Kind::Int}}},
       {"Mod", {{"fmod", Kind::Int}}},
+      {"Range", {}},
+      {"ScatterND", {{"reduction", Kind::String}}},
+      {"Pad", {{"mode", Kind::String}}},
   };
   auto it = ops.find(op_type);
   return it == ops.end() ? nullptr : &it->second;
@@ -258,6 +261,70 @@ Tensor fold_symbolic_equal(const Tensor& a, const Tensor& b) {
   Tensor out = Tensor::empty(eq.shape(), DType::Bool);
   std::transform(eq.data<int64_t>(), eq.data<int64_t>() + eq.numel(), out.data<bool>(),
                  [](int64_t v) { return v != 0; });
+  return out;
+}
+
+Tensor fold_range(const Tensor& start, const Tensor& limit, const Tensor& delta) {
+  for (const Tensor* t : {&start, &limit, &delta})
+    ENGINE_CHECK(t->numel() == 1 && t->dtype() == start.dtype(),
+                 "start, limit and delta must be scalars of one type, got ", start.describe(), ", ",
+                 limit.describe(), " and ", delta.describe());
+  if (start.dtype() == DType::Int64) {
+    const int64_t a = *start.data<int64_t>(), b = *limit.data<int64_t>(),
+                  d = *delta.data<int64_t>();
+    ENGINE_CHECK(!is_symbolic(a) && !is_symbolic(b) && !is_symbolic(d),
+                 "the range depends on the batch size, which is only known at run time");
+    ENGINE_CHECK(d != 0, "delta must not be 0");
+    // ONNX: max(ceil((limit - start) / delta), 0) elements.
+    const int64_t n = std::max<int64_t>((b - a + d + (d > 0 ? -1 : 1)) / d, 0);
+    std::vector<int64_t> v(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) v[static_cast<size_t>(i)] = a + i * d;
+    return int64_tensor({n}, v);
+  }
+  ENGINE_CHECK(start.dtype() == DType::Float32, "Range of ", dtype_name(start.dtype()),
+               " values is not supported");
+  const float a = *start.data<float>(), b = *limit.data<float>(), d = *delta.data<float>();
+  ENGINE_CHECK(d != 0.0f, "delta must not be 0");
+  const int64_t n = std::max<int64_t>(static_cast<int64_t>(std::ceil((b - a) / d)), 0);
+  Tensor out = Tensor::empty({n});
+  for (int64_t i = 0; i < n; ++i) out.data<float>()[i] = a + static_cast<float>(i) * d;
+  return out;
+}
+
+Tensor fold_scatter_nd(const Node& node, const Tensor& data, const Tensor& indices,
+                       const Tensor& updates) {
+  const std::string reduction = node.attr_string("reduction", "none");
+  ENGINE_CHECK(reduction == "none", "reduction '", reduction, "' is not supported");
+  ENGINE_CHECK(indices.dtype() == DType::Int64 && indices.ndim() >= 1,
+               "indices must be int64 of rank >= 1, got ", indices.describe());
+  ENGINE_CHECK(updates.dtype() == data.dtype(), "updates ", updates.describe(),
+               " differ in type from data ", data.describe());
+  const int64_t k = indices.dim(indices.ndim() - 1);
+  ENGINE_CHECK(k <= data.ndim(), "indices address ", k, " dims of data of rank ", data.ndim());
+  // updates: indices.shape[:-1] + data.shape[k:]
+  Shape expect(indices.shape().begin(), indices.shape().end() - 1);
+  expect.insert(expect.end(), data.shape().begin() + k, data.shape().end());
+  ENGINE_CHECK(updates.shape() == expect, "updates must have shape ", shape_str(expect), ", got ",
+               updates.describe());
+  Tensor out = data.contiguous().clone();
+  const Tensor idx = indices.contiguous(), upd = updates.contiguous();
+  int64_t slice = 1;  // elements per addressed slice
+  for (int d = static_cast<int>(k); d < data.ndim(); ++d) slice *= data.dim(d);
+  const size_t bytes = static_cast<size_t>(slice) * dtype_size(data.dtype());
+  const int64_t count = idx.numel() / std::max<int64_t>(k, 1);
+  for (int64_t i = 0; i < (k == 0 ? 1 : count); ++i) {
+    int64_t offset = 0;
+    for (int64_t j = 0; j < k; ++j) {
+      int64_t v = idx.data<int64_t>()[i * k + j];
+      const int64_t dim = data.dim(static_cast<int>(j));
+      ENGINE_CHECK(!is_symbolic(v) && v >= -dim && v < dim, "index ", v,
+                   " is out of range for dim ", j, " of size ", dim);
+      offset = offset * dim + (v < 0 ? v + dim : v);
+    }
+    for (int64_t j = k; j < data.ndim(); ++j) offset *= data.dim(static_cast<int>(j));
+    std::memcpy(static_cast<char*>(out.raw_data()) + offset * dtype_size(data.dtype()),
+                static_cast<const char*>(upd.raw_data()) + i * bytes, bytes);
+  }
   return out;
 }
 

@@ -1,6 +1,6 @@
 // The ops that exist only at import time: exporters use them to compute shapes and
-// constants (Constant, ConstantOfShape, Shape, Cast, Mod, and integer arithmetic on shape
-// values). The importer evaluates them on values it knows and never emits them.
+// constants (Constant, ConstantOfShape, Shape, Cast, Mod, Range, ScatterND, Pad by zeros, and
+// integer arithmetic on shape values). The importer evaluates them on values it knows and never emits them.
 // Errors are plain messages (ErrorKind::Value); the importer prefixes the node.
 #pragma once
 
@@ -33,6 +33,12 @@ Tensor fold_int64_binary(const std::string& op_type, const Tensor& a, const Tens
 // Equal of int64 tensors where an operand holds the symbolic batch size: the batch (never
 // negative) differs from every negative value; any other comparison with it is an error.
 Tensor fold_symbolic_equal(const Tensor& a, const Tensor& b);
+// Range (opset 11) of int64 or float32 scalars.
+Tensor fold_range(const Tensor& start, const Tensor& limit, const Tensor& delta);
+// ScatterND (opset 11-16) without reduction: data with the slices that indices address
+// replaced by updates.
+Tensor fold_scatter_nd(const Node& node, const Tensor& data, const Tensor& indices,
+                       const Tensor& updates);
 // Mod (opset 10): the remainder with the divisor's sign (fmod 0, integers only) or the
 // dividend's (fmod 1, C's fmod), of int64 or float32 tensors with numpy broadcasting.
 Tensor fold_mod(const Node& node, const Tensor& a, const Tensor& b);

@@ -18,7 +18,9 @@ constexpr int64_t kSymbolicBatch = std::numeric_limits<int64_t>::min();
 // A value computed from the batch size (the batch times the number of heads, the batch plus
 // one) or from another input size: only known when the graph runs, and only a Reshape
 // target's one inferred dim (-1) may hold it.
-constexpr int64_t kSymbolicDerived = kSymbolicBatch + 1;
+// Clear of kSymbolicBatch + 1 (-INT64_MAX), which exporters write as the open end of a
+// reversed Slice.
+constexpr int64_t kSymbolicDerived = kSymbolicBatch + 1000003;
 inline bool is_symbolic(int64_t v) { return v == kSymbolicBatch || v == kSymbolicDerived; }
 
 class OnnxImportContext {

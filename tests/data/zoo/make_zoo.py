@@ -221,11 +221,100 @@ def _families():
             x = self.ln(self.layers(x + self.pos_embedding))
             return self.heads(x[:, 0])
 
+    def shifted_window_attention(x, qkv_w, qkv_b, proj_w, proj_b, rpb, window, shift, heads):
+        # torchvision's shifted_window_attention (no dropout, no logit scale): window padding,
+        # cyclic shift, the shifted windows' attention mask built in place, relative bias
+        B, H, W, C = x.shape
+        pad_r = (window[1] - W % window[1]) % window[1]
+        pad_b = (window[0] - H % window[0]) % window[0]
+        x = F.pad(x, (0, 0, 0, pad_r, 0, pad_b))
+        _, pH, pW, _ = x.shape
+        shift = shift.copy()
+        if window[0] >= pH: shift[0] = 0
+        if window[1] >= pW: shift[1] = 0
+        if sum(shift) > 0:
+            x = torch.roll(x, shifts=(-shift[0], -shift[1]), dims=(1, 2))
+        nw = (pH // window[0]) * (pW // window[1])
+        x = x.view(B, pH // window[0], window[0], pW // window[1], window[1], C)
+        x = x.permute(0, 1, 3, 2, 4, 5).reshape(B * nw, window[0] * window[1], C)
+        qkv = F.linear(x, qkv_w, qkv_b)
+        qkv = qkv.reshape(x.size(0), x.size(1), 3, heads, C // heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        q = q * (C // heads) ** -0.5
+        attn = q.matmul(k.transpose(-2, -1))
+        attn = attn + rpb
+        if sum(shift) > 0:
+            attn_mask = x.new_zeros((pH, pW))
+            h_slices = ((0, -window[0]), (-window[0], -shift[0]), (-shift[0], None))
+            w_slices = ((0, -window[1]), (-window[1], -shift[1]), (-shift[1], None))
+            count = 0
+            for h in h_slices:
+                for w in w_slices:
+                    attn_mask[h[0]:h[1], w[0]:w[1]] = count
+                    count += 1
+            attn_mask = attn_mask.view(pH // window[0], window[0], pW // window[1], window[1])
+            attn_mask = attn_mask.permute(0, 2, 1, 3).reshape(nw, window[0] * window[1])
+            attn_mask = attn_mask.unsqueeze(1) - attn_mask.unsqueeze(2)
+            attn_mask = attn_mask.masked_fill(attn_mask != 0, float(-100.0)).masked_fill(attn_mask == 0, float(0.0))
+            attn = attn.view(x.size(0) // nw, nw, heads, x.size(1), x.size(1))
+            attn = attn + attn_mask.unsqueeze(1).unsqueeze(0)
+            attn = attn.view(-1, heads, x.size(1), x.size(1))
+        attn = F.softmax(attn, dim=-1)
+        x = attn.matmul(v).transpose(1, 2).reshape(x.size(0), x.size(1), C)
+        x = F.linear(x, proj_w, proj_b)
+        x = x.view(B, pH // window[0], pW // window[1], window[0], window[1], C)
+        x = x.permute(0, 1, 3, 2, 4, 5).reshape(B, pH, pW, C)
+        if sum(shift) > 0:
+            x = torch.roll(x, shifts=(shift[0], shift[1]), dims=(1, 2))
+        return x[:, :H, :W, :].contiguous()
+
+    class Attn(nn.Module):
+        def __init__(s, dim, window, shift, heads):
+            super().__init__(); s.window, s.shift, s.heads = window, shift, heads
+            s.qkv = nn.Linear(dim, dim * 3); s.proj = nn.Linear(dim, dim)
+            s.table = nn.Parameter(torch.randn((2 * window[0] - 1) * (2 * window[1] - 1), heads) * 0.02)
+            ch, cw = torch.meshgrid(torch.arange(window[0]), torch.arange(window[1]), indexing="ij")
+            c = torch.flatten(torch.stack([ch, cw]), 1)
+            rel = (c[:, :, None] - c[:, None, :]).permute(1, 2, 0).contiguous()
+            rel[:, :, 0] += window[0] - 1; rel[:, :, 1] += window[1] - 1; rel[:, :, 0] *= 2 * window[1] - 1
+            s.register_buffer("index", rel.sum(-1).flatten())
+        def forward(s, x):
+            n = s.window[0] * s.window[1]
+            rpb = s.table[s.index].view(n, n, -1).permute(2, 0, 1).contiguous().unsqueeze(0)
+            return shifted_window_attention(x, s.qkv.weight, s.qkv.bias, s.proj.weight, s.proj.bias, rpb, s.window, s.shift, s.heads)
+
+    class Block(nn.Module):
+        def __init__(s, dim, heads, window, shift):
+            super().__init__(); s.norm1 = nn.LayerNorm(dim); s.attn = Attn(dim, window, shift, heads)
+            s.norm2 = nn.LayerNorm(dim); s.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim))
+        def forward(s, x):
+            x = x + s.attn(s.norm1(x)); return x + s.mlp(s.norm2(x))
+
+    class PatchMerging(nn.Module):
+        def __init__(s, dim):
+            super().__init__(); s.reduction = nn.Linear(4 * dim, 2 * dim, bias=False); s.norm = nn.LayerNorm(4 * dim)
+        def forward(s, x):
+            x0 = x[..., 0::2, 0::2, :]; x1 = x[..., 1::2, 0::2, :]; x2 = x[..., 0::2, 1::2, :]; x3 = x[..., 1::2, 1::2, :]
+            return s.reduction(s.norm(torch.cat([x0, x1, x2, x3], -1)))
+
+    class Swin(nn.Module):
+        def __init__(s):
+            super().__init__()
+            s.patch = nn.Conv2d(3, 16, 4, 4); s.pnorm = nn.LayerNorm(16)
+            s.b1 = Block(16, 2, [4, 4], [0, 0]); s.b2 = Block(16, 2, [4, 4], [2, 2]); s.merge = PatchMerging(16)
+            s.norm = nn.LayerNorm(32); s.head = nn.Linear(32, 10)
+        def forward(s, x):
+            x = s.pnorm(s.patch(x).permute(0, 2, 3, 1))
+            x = s.merge(s.b2(s.b1(x)))
+            x = s.norm(x).permute(0, 3, 1, 2)
+            return s.head(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
     return {"mobilenet_v2": MobileNetV2, "mobilenet_v3": MobileNetV3,
-            "shufflenet_v2": ShuffleNetV2, "convnext": ConvNeXt, "vit": VisionTransformer}
+            "shufflenet_v2": ShuffleNetV2, "convnext": ConvNeXt, "vit": VisionTransformer,
+            "swin": Swin}
 
 
-FAMILIES = ["mobilenet_v2", "mobilenet_v3", "shufflenet_v2", "convnext", "vit"]
+FAMILIES = ["mobilenet_v2", "mobilenet_v3", "shufflenet_v2", "convnext", "vit", "swin"]
 
 
 def build(name, seed=0):
