@@ -241,6 +241,12 @@ EVERY_LAYER = {
     "AvgPool2D": lambda **kw: L.AvgPool2D((2, 3), strides=1, padding="same", **kw),
     "BatchNormalization": lambda **kw: L.BatchNormalization(momentum=0.5, epsilon=1e-5, center=False, **kw),
     "Concatenate": lambda **kw: L.Concatenate(axis=1, **kw),
+    "AveragePooling1D": lambda **kw: L.AveragePooling1D(3, strides=1, padding="same", **kw),
+    "Conv1D": lambda **kw: L.Conv1D(4, 3, padding="causal", dilation_rate=2, activation="relu", **kw),
+    "DepthwiseConv2D": lambda **kw: L.DepthwiseConv2D(3, padding="same", depth_multiplier=2,
+                                                      depthwise_regularizer="l2", **kw),
+    "MaxPooling1D": lambda **kw: L.MaxPooling1D(2, data_format="channels_first", **kw),
+    "SeparableConv2D": lambda **kw: L.SeparableConv2D(4, 3, strides=2, pointwise_constraint="non_neg", **kw),
     "Conv2D": lambda **kw: L.Conv2D(4, (3, 1), strides=(2, 1), padding="same", dilation_rate=1, groups=2,
                                    activation="relu", use_bias=False, kernel_regularizer="l2", **kw),
     "Dense": lambda **kw: L.Dense(5, activation="softmax", kernel_constraint="non_neg", **kw),
@@ -283,7 +289,7 @@ def test_every_layer_class_is_covered():
     classes = {name for name in L.__all__ if isinstance(getattr(L, name), type)
                and issubclass(getattr(L, name), L.Layer) and getattr(L, name) is not L.Layer}
     aliases = {"MaxPooling2D", "AveragePooling2D", "GlobalAvgPool2D", "Convolution2D", "GlobalAvgPool1D",
-               "GlobalMaxPool1D", "GlobalMaxPool2D"}
+               "GlobalMaxPool1D", "GlobalMaxPool2D", "MaxPool1D", "AvgPool1D"}
     assert classes - aliases == set(EVERY_LAYER)
 
 

@@ -2,6 +2,8 @@
 from engine.layers.base import KerasTensor, Layer, Variable
 from engine.layers.activation import ELU, PReLU, ReLU, Softmax
 from engine.layers.conv import Conv2D, Convolution2D
+from engine.layers.conv1d import AveragePooling1D, AvgPool1D, Conv1D, MaxPool1D, MaxPooling1D
+from engine.layers.depthwise import DepthwiseConv2D, SeparableConv2D
 from engine.layers.core import (Activation, Dense, Dropout, Flatten, GaussianDropout, GaussianNoise, Identity,
                                 Lambda, LeakyReLU, Reshape)
 from engine.layers.embedding import Embedding
@@ -15,6 +17,7 @@ from engine.layers.regularization import ActivityRegularization, AlphaDropout, S
 from engine.layers.reshaping import Cropping2D, Permute, RepeatVector, UpSampling2D
 
 __all__ = [
+    "AveragePooling1D", "AvgPool1D", "Conv1D", "DepthwiseConv2D", "MaxPool1D", "MaxPooling1D", "SeparableConv2D",
     "Activation", "ActivityRegularization", "Add", "AlphaDropout", "AveragePooling2D", "AvgPool2D",
     "BatchNormalization", "Concatenate", "Conv2D", "Convolution2D", "Cropping2D", "Dense", "Dropout", "ELU",
     "Embedding", "Flatten", "GaussianDropout", "GaussianNoise", "GlobalAveragePooling1D", "GlobalAveragePooling2D",

@@ -71,25 +71,34 @@ class Conv2D(Layer):
             if self.use_bias else None
         self.built = True
 
+    def _pads(self, input_shape):
+        return resolve_padding(self, self.padding, input_shape, self.kernel_size, self.strides, self.dilation_rate)
+
     def compute_output_shape(self, input_shape):
         self._check(input_shape)
-        pads = resolve_padding(self, self.padding, input_shape, self.kernel_size, self.strides, self.dilation_rate)
+        pads = self._pads(input_shape)
         oh = window_output(input_shape[2], self.kernel_size[0], self.strides[0], self.dilation_rate[0], pads[0], pads[2])
         ow = window_output(input_shape[3], self.kernel_size[1], self.strides[1], self.dilation_rate[1], pads[1], pads[3])
         if (oh is not None and oh <= 0) or (ow is not None and ow <= 0):
             raise ValueError(f"{self.name}: kernel {self.kernel_size} does not fit input {input_shape} with padding '{self.padding}'")
         return (input_shape[0], self.filters, oh, ow)
 
-    def emit(self, b, inputs, input_shapes):
-        pads = resolve_padding(self, self.padding, input_shapes[0], self.kernel_size, self.strides, self.dilation_rate)
-        args = [inputs[0], b.param(self.kernel, self.trainable)]
+    def emit_conv(self, b, x, input_shape):
+        """The Conv node (with bias) on NCHW value `x`, before the activation."""
+        args = [x, b.param(self.kernel, self.trainable)]
         if self.use_bias:
             args.append(b.param(self.bias, self.trainable))
-        attrs = {"kernel_shape": list(self.kernel_size), "strides": list(self.strides), "pads": pads,
-                 "dilations": list(self.dilation_rate), "group": self.groups}
-        y = b.node("Conv", args, attrs=attrs, name=self.name)[0]
-        return [_activations.emit(b, self.activation, y, f"{self.name}/{_activations.serialize(self.activation)}",
-                                  self.compute_output_shape(input_shapes[0]))]
+        attrs = {"kernel_shape": list(self.kernel_size), "strides": list(self.strides),
+                 "pads": self._pads(input_shape), "dilations": list(self.dilation_rate), "group": self.groups}
+        return b.node("Conv", args, attrs=attrs, name=self.name)[0]
+
+    def emit_activation(self, b, y, shape):
+        return _activations.emit(b, self.activation, y, f"{self.name}/{_activations.serialize(self.activation)}",
+                                 shape)
+
+    def emit(self, b, inputs, input_shapes):
+        y = self.emit_conv(b, inputs[0], input_shapes[0])
+        return [self.emit_activation(b, y, self.compute_output_shape(input_shapes[0]))]
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
