@@ -164,13 +164,36 @@ class TruncatedNormal(RandomNormal):
         return values.astype(np.float32)
 
 
+class Orthogonal(Initializer):
+    """A random orthogonal matrix (rows or columns orthonormal) times `gain`, from the QR
+    decomposition of a normal draw; shapes of rank > 2 are flattened to [prod(leading), last]
+    (Keras; the recurrent layers' default for their recurrent kernels)."""
+
+    def __init__(self, gain=1.0):
+        self.gain = float(gain)
+
+    def __call__(self, shape):
+        if len(shape) < 2:
+            raise ValueError(f"Orthogonal: needs a shape of rank >= 2, got {tuple(shape)}")
+        rows, cols = int(np.prod(shape[:-1])), int(shape[-1])
+        draw = _random.generator().normal(size=(max(rows, cols), min(rows, cols)))
+        q, r = np.linalg.qr(draw)
+        q *= np.sign(np.diag(r))  # a uniform distribution over orthogonal matrices
+        if rows < cols:
+            q = q.T
+        return (self.gain * q).reshape(shape).astype(np.float32)
+
+    def get_config(self):
+        return {"gain": self.gain}
+
+
 _BY_NAME = {
     "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
     "he_normal": HeNormal, "he_uniform": HeUniform,
     "lecun_normal": LecunNormal, "lecun_uniform": LecunUniform,
     "zeros": Zeros, "ones": Ones, "constant": Constant,
     "uniform": RandomUniform, "random_uniform": RandomUniform, "normal": RandomNormal,
-    "random_normal": RandomNormal, "truncated_normal": TruncatedNormal,
+    "random_normal": RandomNormal, "truncated_normal": TruncatedNormal, "orthogonal": Orthogonal,
 }
 
 

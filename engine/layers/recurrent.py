@@ -1,0 +1,225 @@
+"""SimpleRNN, LSTM and GRU over [batch, steps, features] (Keras's layout), and Bidirectional.
+
+Each layer's call() unrolls its cell over the steps with engine.ops, so a sequence trains by
+backpropagation through time in the one-call step and exports to ONNX as the unrolled nodes.
+The number of steps must be known when the layer is built. Weights follow Keras: kernel
+[features, gates * units], recurrent_kernel [units, gates * units], gates in Keras's order
+(LSTM i, f, c, o; GRU z, r, h); GRU's bias is [2, 3 * units] with reset_after=True (the
+default; the recurrent bias applied inside the reset gate) and [3 * units] without.
+"""
+from engine import activations as _activations
+from engine import constraints as _constraints
+from engine import initializers as _initializers
+from engine import ops
+from engine import regularizers as _regularizers
+from engine.layers import _args
+from engine.layers.base import Layer
+
+
+class _Recurrent(Layer):
+    gates = 1
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
+                 kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
+                 kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
+                 return_sequences=False, return_state=False, go_backwards=False, **kwargs):
+        super().__init__(**kwargs)
+        self.units = _args.positive_int(self, "units", units)
+        self.activation = engine_activation(self, "activation", activation)
+        self.recurrent_activation = engine_activation(self, "recurrent_activation", recurrent_activation)
+        self.use_bias = _args.boolean(self, "use_bias", use_bias)
+        self.return_sequences = _args.boolean(self, "return_sequences", return_sequences)
+        self.return_state = _args.boolean(self, "return_state", return_state)
+        self.go_backwards = _args.boolean(self, "go_backwards", go_backwards)
+        self._weight_specs = {
+            name: (_args.resolve(self, f"{name}_initializer", _initializers.get, init),
+                   _args.resolve(self, f"{name}_regularizer", _regularizers.get, reg),
+                   _args.resolve(self, f"{name}_constraint", _constraints.get, con))
+            for name, init, reg, con in (
+                ("kernel", kernel_initializer, kernel_regularizer, kernel_constraint),
+                ("recurrent", recurrent_initializer, recurrent_regularizer, recurrent_constraint),
+                ("bias", bias_initializer, bias_regularizer, bias_constraint))}
+
+    def _weight(self, name, spec, shape):
+        init, reg, con = self._weight_specs[spec]
+        return self.add_weight(name=name, shape=shape, initializer=init, regularizer=reg, constraint=con)
+
+    def build(self, input_shape):
+        if len(input_shape) != 3 or input_shape[1] is None or input_shape[2] is None:
+            raise ValueError(f"{self.name}: expects [batch, steps, features] with known steps and features, "
+                             f"got shape {input_shape}")
+        n = self.gates * self.units
+        self.kernel = self._weight("kernel", "kernel", (input_shape[2], n))
+        self.recurrent_kernel = self._weight("recurrent_kernel", "recurrent", (self.units, n))
+        self.bias = self._weight("bias", "bias", self._bias_shape()) if self.use_bias else None
+        self.built = True
+
+    def _bias_shape(self):
+        return (self.gates * self.units,)
+
+    def call(self, inputs, initial_state=None):
+        steps = inputs.shape[1]
+        # The input's share of every step at once: one [batch * steps, features] product.
+        projected = ops.matmul(inputs, self.kernel)
+        recurrent_bias = None
+        if self.use_bias:
+            two_biases = len(self._bias_shape()) == 2  # GRU with reset_after: input and recurrent
+            projected = projected + (self.bias[0] if two_biases else self.bias)
+            recurrent_bias = self.bias[1] if two_biases else None
+        state = self._initial_state(inputs) if initial_state is None else list(initial_state)
+        outputs = []
+        order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
+        for t in order:
+            output, state = self.step(projected[:, t, :], state, recurrent_bias)
+            outputs.append(output)
+        result = ops.stack(outputs, axis=1) if self.return_sequences else outputs[-1]
+        return [result] + state if self.return_state else result
+
+    def _initial_state(self, inputs):
+        # Zeros of [batch, units] that follow the run-time batch size.
+        zeros = ops.zeros_like(inputs[:, 0, :1])
+        return [ops.tile(zeros, (1, self.units)) for _ in range(self._states)]
+
+    _states = 1
+
+    def _gate(self, z, k):
+        return z[:, k * self.units:(k + 1) * self.units]
+
+    def get_config(self):
+        config = {**super().get_config(), "units": self.units,
+                  "activation": _activations.serialize(self.activation),
+                  "recurrent_activation": _activations.serialize(self.recurrent_activation),
+                  "use_bias": self.use_bias, "return_sequences": self.return_sequences,
+                  "return_state": self.return_state, "go_backwards": self.go_backwards}
+        for name, (_, reg, con) in self._weight_specs.items():
+            config[f"{name}_regularizer"] = _regularizers.serialize(reg)
+            config[f"{name}_constraint"] = _constraints.serialize(con)
+        return config
+
+
+def engine_activation(layer, name, value):
+    """The activation as a function (recurrent cells call it on tensors)."""
+    return _activations.get(_args.resolve(layer, name, _activations.normalize, value))
+
+
+class SimpleRNN(_Recurrent):
+    """h_t = activation(x_t W + h_{t-1} U + b)."""
+
+    def __init__(self, units, activation="tanh", **kwargs):
+        super().__init__(units, activation=activation, **kwargs)
+
+    def step(self, x, state, recurrent_bias):
+        h = self.activation(x + ops.matmul(state[0], self.recurrent_kernel))
+        return h, [h]
+
+
+class LSTM(_Recurrent):
+    """Keras's LSTM: gates i, f, c, o; c_t = f c_{t-1} + i g, h_t = o activation(c_t)."""
+
+    gates, _states = 4, 2
+
+    def __init__(self, units, unit_forget_bias=True, **kwargs):
+        super().__init__(units, **kwargs)
+        self.unit_forget_bias = _args.boolean(self, "unit_forget_bias", unit_forget_bias)
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        if self.use_bias and self.unit_forget_bias:  # Keras starts the forget gate's bias at 1
+            value = self.bias.numpy()
+            value[self.units:2 * self.units] += 1.0
+            self.bias.assign(value)
+
+    def step(self, x, state, recurrent_bias):
+        h, c = state
+        z = x + ops.matmul(h, self.recurrent_kernel)
+        i = self.recurrent_activation(self._gate(z, 0))
+        f = self.recurrent_activation(self._gate(z, 1))
+        g = self.activation(self._gate(z, 2))
+        o = self.recurrent_activation(self._gate(z, 3))
+        c = f * c + i * g
+        h = o * self.activation(c)
+        return h, [h, c]
+
+    def get_config(self):
+        return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}
+
+
+class GRU(_Recurrent):
+    """Keras's GRU: z, r, h~; h_t = z h_{t-1} + (1 - z) h~. With reset_after (the Keras 3
+    default) the reset gate multiplies the recurrent term after its product and bias;
+    without, it multiplies h_{t-1} before (the book's equations)."""
+
+    gates = 3
+
+    def __init__(self, units, reset_after=True, **kwargs):
+        super().__init__(units, **kwargs)
+        self.reset_after = _args.boolean(self, "reset_after", reset_after)
+
+    def _bias_shape(self):
+        return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
+
+    def step(self, x, state, recurrent_bias):
+        h = state[0]
+        u = self.units
+        if self.reset_after:
+            recurrent = ops.matmul(h, self.recurrent_kernel)
+            if recurrent_bias is not None:
+                recurrent = recurrent + recurrent_bias
+            z = self.recurrent_activation(self._gate(x, 0) + self._gate(recurrent, 0))
+            r = self.recurrent_activation(self._gate(x, 1) + self._gate(recurrent, 1))
+            candidate = self.activation(self._gate(x, 2) + r * self._gate(recurrent, 2))
+        else:
+            zr = ops.matmul(h, self.recurrent_kernel[:, :2 * u])
+            z = self.recurrent_activation(self._gate(x, 0) + zr[:, :u])
+            r = self.recurrent_activation(self._gate(x, 1) + zr[:, u:])
+            candidate = self.activation(self._gate(x, 2) + ops.matmul(r * h, self.recurrent_kernel[:, 2 * u:]))
+        h = z * h + (1.0 - z) * candidate
+        return h, [h]
+
+    def get_config(self):
+        return {**super().get_config(), "reset_after": self.reset_after}
+
+
+class Bidirectional(Layer):
+    """A recurrent layer run forwards and (a copy) backwards; merge_mode concat, sum, ave or
+    mul joins their outputs."""
+
+    def __init__(self, layer, merge_mode="concat", backward_layer=None, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(layer, _Recurrent):
+            raise TypeError(f"{self.name}: layer must be SimpleRNN, LSTM or GRU, got {layer!r}")
+        if layer.return_state:
+            raise ValueError(f"{self.name}: a wrapped layer with return_state=True is not supported")
+        self.merge_mode = _args.choice(self, "merge_mode", merge_mode, ("concat", "sum", "ave", "mul"))
+        self.forward_layer = layer
+        if backward_layer is None:
+            config = {**layer.get_config(), "go_backwards": not layer.go_backwards}
+            config.pop("name")
+            backward_layer = type(layer).from_config(config)
+        self.backward_layer = backward_layer
+
+    def call(self, inputs):
+        forward, backward = self.forward_layer(inputs), self.backward_layer(inputs)
+        if self.forward_layer.return_sequences:  # the backward sequence, back in time order
+            backward = backward[:, ::-1, :]
+        if self.merge_mode == "concat":
+            return ops.concatenate([forward, backward], axis=-1)
+        if self.merge_mode == "sum":
+            return forward + backward
+        if self.merge_mode == "ave":
+            return (forward + backward) * 0.5
+        return forward * backward
+
+    def get_config(self):
+        return {**super().get_config(), "merge_mode": self.merge_mode,
+                "layer": {"class_name": type(self.forward_layer).__name__,
+                          "config": self.forward_layer.get_config()}}
+
+    @classmethod
+    def from_config(cls, config):
+        from engine import layers
+
+        config = dict(config)
+        inner = config.pop("layer")
+        return cls(getattr(layers, inner["class_name"]).from_config(inner["config"]), **config)

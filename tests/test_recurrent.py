@@ -1,0 +1,139 @@
+"""SimpleRNN, LSTM, GRU (both reset_after forms) and Bidirectional against float64 numpy
+references written from Keras's equations: outputs, gradients through time (finite
+differences), ONNX export against onnxruntime, save/load, and a short training run."""
+import numpy as np
+import pytest
+
+import engine
+from engine import layers as L
+from helpers import assert_close
+
+
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def rnn_ref(layer, x, weights):
+    """Outputs of `layer` (its configuration) for x [batch, steps, features] in float64."""
+    w = [np.asarray(a, np.float64) for a in weights]
+    kernel, recurrent = w[0], w[1]
+    bias = w[2] if layer.use_bias else np.zeros((2, kernel.shape[1]) if getattr(layer, "reset_after", False)
+                                                else kernel.shape[1])
+    u = layer.units
+    h = np.zeros((x.shape[0], u))
+    c = np.zeros_like(h)
+    outputs = []
+    steps = range(x.shape[1])[::-1] if layer.go_backwards else range(x.shape[1])
+    for t in steps:
+        xt = x[:, t].astype(np.float64)
+        if isinstance(layer, L.LSTM):
+            z = xt @ kernel + h @ recurrent + bias
+            i, f, g, o = (z[:, k * u:(k + 1) * u] for k in range(4))
+            c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
+            h = sigmoid(o) * np.tanh(c)
+        elif isinstance(layer, L.GRU):
+            if layer.reset_after:
+                xz = xt @ kernel + bias[0]
+                hz = h @ recurrent + bias[1]
+                z = sigmoid(xz[:, :u] + hz[:, :u])
+                r = sigmoid(xz[:, u:2 * u] + hz[:, u:2 * u])
+                cand = np.tanh(xz[:, 2 * u:] + r * hz[:, 2 * u:])
+            else:
+                xz = xt @ kernel + bias
+                z = sigmoid(xz[:, :u] + h @ recurrent[:, :u])
+                r = sigmoid(xz[:, u:2 * u] + h @ recurrent[:, u:2 * u])
+                cand = np.tanh(xz[:, 2 * u:] + (r * h) @ recurrent[:, 2 * u:])
+            h = z * h + (1 - z) * cand
+        else:
+            h = np.tanh(xt @ kernel + h @ recurrent + bias)
+        outputs.append(h)
+    return np.stack(outputs, axis=1) if layer.return_sequences else outputs[-1]
+
+
+LAYERS = {
+    "simple_rnn": lambda: L.SimpleRNN(4, return_sequences=True),
+    "lstm": lambda: L.LSTM(4),
+    "lstm_backwards": lambda: L.LSTM(3, return_sequences=True, go_backwards=True),
+    "gru": lambda: L.GRU(4, return_sequences=True),
+    "gru_reset_before": lambda: L.GRU(4, reset_after=False),
+    "gru_no_bias": lambda: L.GRU(3, use_bias=False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_outputs_match_the_keras_equations(name, rng):
+    x = rng.standard_normal((3, 5, 2)).astype(np.float32)
+    layer = LAYERS[name]()
+    model = engine.Sequential([engine.Input((5, 2)), layer])
+    weights = [w + rng.standard_normal(w.shape).astype(np.float32) * 0.3 for w in model.get_weights()]
+    model.set_weights(weights)
+    assert_close(model.predict(x), rnn_ref(layer, x, weights), 1e-5)
+
+
+@pytest.mark.parametrize("name", ["lstm", "gru", "gru_reset_before", "simple_rnn"])
+def test_gradients_through_time_match_finite_differences(name, rng):
+    x = rng.standard_normal((2, 4, 2)).astype(np.float32)
+    layer = LAYERS[name]()
+    model = engine.Sequential([engine.Input((4, 2)), layer])
+    model.compile(loss="mse", optimizer="sgd")
+    weights = [w.astype(np.float64) for w in model.get_weights()]
+    y = rng.standard_normal(rnn_ref(layer, x, weights).shape).astype(np.float32)
+
+    def loss(ws):
+        return np.mean((rnn_ref(layer, x, ws) - y) ** 2)
+
+    _, grads = model.value_and_grad(x, y)
+    eps = 1e-6
+    for k, w in enumerate(weights):
+        numeric = np.zeros_like(w)
+        for idx in np.ndindex(w.shape):
+            up, down = [v.copy() for v in weights], [v.copy() for v in weights]
+            up[k][idx] += eps
+            down[k][idx] -= eps
+            numeric[idx] = (loss(up) - loss(down)) / (2 * eps)
+        assert_close(grads[k], numeric, 1e-4, what=f"{name} weight {k}")
+
+
+def test_bidirectional_merges_a_forward_and_a_backward_pass(rng):
+    x = rng.standard_normal((2, 5, 3)).astype(np.float32)
+    for mode in ("concat", "sum", "ave", "mul"):
+        bi = L.Bidirectional(L.GRU(4, return_sequences=True), merge_mode=mode)
+        model = engine.Sequential([engine.Input((5, 3)), bi])
+        forward = rnn_ref(bi.forward_layer, x, bi.forward_layer.get_weights())
+        backward = rnn_ref(bi.backward_layer, x, bi.backward_layer.get_weights())[:, ::-1]
+        expected = {"concat": lambda: np.concatenate([forward, backward], -1), "sum": lambda: forward + backward,
+                    "ave": lambda: (forward + backward) / 2, "mul": lambda: forward * backward}[mode]()
+        assert_close(model.predict(x), expected, 1e-5, what=mode)
+
+
+def test_return_state_and_stacked_layers_export_to_onnx(rng, tmp_path):
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is a test extra")
+    x = rng.standard_normal((3, 6, 2)).astype(np.float32)
+    inp = engine.Input((6, 2))
+    sequence, h, c = L.LSTM(5, return_sequences=True, return_state=True)(inp)
+    out = L.Bidirectional(L.GRU(3))(sequence)
+    model = engine.Model(inp, [out, h, c])
+    got = model.predict(x)
+    lstm_sequence, lstm_h, _ = model.layers[1](x)
+    assert np.array_equal(lstm_h, lstm_sequence[:, -1]) and np.array_equal(got[1], lstm_h)
+    path = tmp_path / "rnn.onnx"
+    model.export_onnx(path)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for mine, theirs in zip(got, session.run(None, {session.get_inputs()[0].name: x})):
+        assert_close(mine, theirs, 1e-5)
+    model.save(tmp_path / "rnn.ckpt")
+    for a, b in zip(engine.load_model(tmp_path / "rnn.ckpt").predict(x), got):
+        assert np.array_equal(a, b)
+
+
+def test_an_lstm_forecaster_learns_a_series(rng):
+    # The book's setting, small: predict the next value of noisy sine series from 20 steps.
+    t = np.arange(21)
+    phase = rng.uniform(0, 2 * np.pi, (256, 1))
+    series = (np.sin(0.4 * t + phase) + 0.05 * rng.standard_normal((256, 21))).astype(np.float32)
+    x, y = series[:, :20, None], series[:, 20:]
+    engine.set_seed(1)
+    model = engine.Sequential([engine.Input((20, 1)), L.LSTM(16), L.Dense(1)])
+    model.compile(loss="mse", optimizer=engine.optimizers.Adam(learning_rate=0.02))
+    history = model.fit(x, y, batch_size=32, epochs=8, verbose=0)
+    assert history.history["loss"][-1] < 0.1 * history.history["loss"][0]
