@@ -847,15 +847,25 @@ BATCH_NORM_BAD = (
 )
 
 
-def layer_norm_case(x, axis=-1, bias=True, param_rank=None, tag="", bad=(), **attrs):
-    """scale and bias have the normalised dims of x (their last `param_rank` dims)."""
+def layer_norm_stats_ref(x, scale, bias=None, axis=-1, epsilon=1e-5, stash_type=1):
+    """Y and the optional Mean and InvStdDev outputs."""
+    mean, var = layer_norm_stats(x, axis)
+    return (layer_norm_ref(x, scale, bias, axis, epsilon), mean, 1 / np.sqrt(var + epsilon))
+
+
+def layer_norm_case(x, axis=-1, bias=True, param_rank=None, stats=False, tag="", bad=(),
+                    **attrs):
+    """scale and bias have the normalised dims of x (their last `param_rank` dims). With
+    `stats`, the Mean and InvStdDev outputs too (no gradient flows back through them)."""
     norm = x[axis % len(x):]
     param = norm[len(norm) - (param_rank or len(norm)):]
     inputs = [normal(*x), normal(*param)] + ([normal(*param)] if bias else [])
     attrs = {**({} if axis == -1 else {"axis": axis}), **attrs}
-    return case("LayerNormalization", inputs, with_attrs(layer_norm_ref, attrs), attrs=attrs,
+    ref = layer_norm_stats_ref if stats else layer_norm_ref
+    return case("LayerNormalization", inputs, with_attrs(ref, attrs), attrs=attrs,
                 tol="reduction", k=max(math.prod(norm), math.prod(x) // math.prod(norm)),
-                tag=tag, bad=bad, state_ref=with_attrs(layer_norm_state_ref, attrs))
+                tag=tag, bad=bad, state_ref=with_attrs(layer_norm_state_ref, attrs),
+                call={"num_outputs": 3} if stats else {}, grad=() if stats else None)
 
 
 LAYER_NORM_BAD = (
@@ -1061,6 +1071,50 @@ def tile_case(shape, repeats, spec=normal, bad=()):
     return case("Tile", [spec(*shape), const(repeats)], lambda x, r: np.tile(x, tuple(r)),
                 tol="exact" if spec is ints else "reduction", k=max(1, math.prod(repeats)),
                 tag="reps" + "x".join(map(str, repeats)), bad=bad)
+
+
+def pad_ref(x, pads, value=None, axes=None, mode="constant"):
+    """numpy's pad, after cropping by the negative pads (ONNX allows them)."""
+    r = x.ndim
+    axes = list(range(r)) if axes is None else [a % r for a in axes]
+    n = len(axes)
+    width = [(0, 0)] * r
+    for k, a in enumerate(axes):
+        before, after = int(pads[k]), int(pads[k + n])
+        x = x[(slice(None),) * a + (slice(max(-before, 0), x.shape[a] - max(-after, 0)),)]
+        width[a] = (max(before, 0), max(after, 0))
+    if mode == "constant":
+        return np.pad(x, width, constant_values=0.0 if value is None else float(value))
+    return np.pad(x, width, mode=mode)
+
+
+def pad_case(shape, pads, mode=None, value=None, axes=None, tag="", bad=()):
+    inputs = [normal(*shape), const(pads)]
+    if value is not None or axes is not None:
+        inputs.append(None if value is None else const(value, "float32"))
+    if axes is not None:
+        inputs.append(const(axes))
+    attrs = {} if mode is None else {"mode": mode}
+    reads = {"reflect": 3, "edge": max([1] + [abs(p) + 1 for p in pads])}.get(mode, 1)
+    return case("Pad", inputs, lambda x, p, v=None, a=None: pad_ref(x, p, v, a, mode or "constant"),
+                attrs=attrs, tol="reduction", k=reads, tag=tag or (mode or "constant"), bad=bad,
+                onnx=17 if axes is None else 18)  # the axes input is opset 18's
+
+
+PAD_BAD = (
+    Bad("pads-length", ValueError, r"Pad: pads \[1, 1\] must hold 4 values \(before and after "
+        r"each dim of x \[3, 5\]\)", inputs={1: const([1, 1])}),
+    Bad("mode", ValueError, r"Pad: unknown mode 'wrap' \(constant, reflect or edge\)",
+        attrs={"mode": "wrap"}),
+    Bad("reflect-too-far", ValueError, r"Pad: reflect pads of dim 0 must be below its size 3, "
+        r"got 3 and 0", attrs={"mode": "reflect"}, inputs={1: const([3, 0, 0, 0])}),
+    Bad("crop-too-far", ValueError, r"Pad: pads \[-2, 0, -2, 0\] crop more than dim 0 of x "
+        r"\[3, 5\] holds", inputs={1: const([-2, 0, -2, 0])}),
+    Bad("int64", TypeError, r"Pad: data must be float32, got int64", inputs={0: ints(3, 5)}),
+    Bad("value-vector", ValueError, r"Pad: constant_value must be a float32 scalar, got "
+        r"float32\[2\]", inputs={2: const([1.0, 2.0], "float32")}),
+    Bad("need-pads", ValueError, r"Pad_backward: input 1 has no gradient", need=(True, True)),
+)
 
 
 EXPAND_BAD = (
@@ -1491,6 +1545,7 @@ CASES = [
     layer_norm_case((33, 17, 31), tag="big"),
     layer_norm_case((5, 2049), tag="long-rows"),
     layer_norm_case((700, 3, 8), axis=1, tag="many-columns-axis1"),
+    layer_norm_case((2, 3, 5), axis=1, stats=True, tag="mean-invstd"),
 
     dropout_case((3, 7), tag="infer"),
     # Opset 10 has the ratio attribute; onnxruntime's opset-10 kernel fills the inference mask
@@ -1649,6 +1704,14 @@ CASES = [
     tile_case((3, 5), [2, 2], spec=ints),
     tile_case((13, 33), [3, 17]),
     tile_case((2, 7, 65), [4, 5, 3]),
+    pad_case((3, 5), [1, 0, 2, 3], bad=PAD_BAD),
+    pad_case((2, 3, 4), [0, 1, -1, 0, 2, 1], value=0.5, tag="constant-crop-value"),
+    pad_case((3, 5), [2, 1, 1, 4], mode="reflect"),
+    pad_case((3, 5), [2, 1, 0, 4], mode="edge"),
+    pad_case((2, 3, 6), [1, 2, 3, 0], mode="reflect", axes=[-1, 1], tag="reflect-axes"),
+    pad_case((1, 1, 4, 3), [0, 0, 1, 1, 0, 0, 1, 1], mode="edge", tag="edge-nchw"),
+    pad_case((4, 33, 127), [0, 2, 3, 0, 1, 2], mode="reflect", tag="big-reflect"),
+    pad_case((4, 33, 127), [1, 0, -3, 0, 5, 2], tag="big-constant"),
 
     sce_case((3, 7), labels(3, classes=7), normal(3), bad=SCE_BAD),
     sce_case((3, 7), labels(3, classes=7), reduction="sum"),

@@ -231,10 +231,3 @@ def test_window_padding_mask_and_reversal_fold(rng):
     model = make_model(nodes, [vi("x", ["N", 8])], [vi("y", ["N", 8])])
     x = rng.standard_normal((3, 8)).astype(np.float32)
     check_against_ort(model, x, x[:1])
-
-
-def test_pad_by_non_zero_amounts_is_refused():
-    nodes = [const("pads", [0, 1, 0, 1]), helper.make_node("Pad", ["x", "pads"], ["y"])]
-    model = make_model(nodes, [vi("x", ["N", 8])], [vi("y", ["N", 10])])
-    with pytest.raises(ValueError, match=r"Pad.*Pad by non-zero amounts is not supported"):
-        engine.onnx.load(model.SerializeToString())

@@ -81,7 +81,6 @@ const std::vector<FoldAttr>* fold_op_attrs(const std::string& op_type) {
       {"Mod", {{"fmod", Kind::Int}}},
       {"Range", {}},
       {"ScatterND", {{"reduction", Kind::String}}},
-      {"Pad", {{"mode", Kind::String}}},
   };
   auto it = ops.find(op_type);
   return it == ops.end() ? nullptr : &it->second;

@@ -1,6 +1,6 @@
 // The ops that exist only at import time: exporters use them to compute shapes and
-// constants (Constant, ConstantOfShape, Shape, Cast, Mod, Range, ScatterND, Pad by zeros, and
-// integer arithmetic on shape values). The importer evaluates them on values it knows and never emits them.
+// constants (Constant, ConstantOfShape, Shape, Cast, Mod, Range, ScatterND, and integer
+// arithmetic on shape values). The importer evaluates them on values it knows and never emits them.
 // Errors are plain messages (ErrorKind::Value); the importer prefixes the node.
 #pragma once
 

@@ -491,8 +491,6 @@ class Importer final : public OnnxImportContext {
         const Tensor* updates = need_constant(node, 2, "updates");
         if (!data || !indices || !updates) fail("takes 3 inputs");
         set(node, fold_scatter_nd(node, *data, *indices, *updates));
-      } else if (op == "Pad") {
-        fold_pad(node);
       } else if (op == "Mod") {
         const Tensor* a = need_constant(node, 0, "the dividend");
         const Tensor* b = need_constant(node, 1, "the divisor");
@@ -504,21 +502,6 @@ class Importer final : public OnnxImportContext {
       if (std::string(e.what()).compare(0, prefix.size(), prefix) == 0) throw;
       fail(e.what());
     }
-  }
-
-  // Pad by zeros on every side (exporters pad windows to a multiple of their size, which
-  // the input often is already) is the input itself; other pads are not supported yet.
-  void fold_pad(const Node& node) {
-    const Tensor* pads = need_constant(node, 1, "the pads");
-    if (!pads) fail("the pads input is missing");
-    if (pads->dtype() != DType::Int64) fail("the pads must be int64, got " + pads->describe());
-    const int64_t* v = pads->data<int64_t>();
-    if (std::any_of(v, v + pads->numel(), [](int64_t p) { return p != 0; }))
-      fail("Pad by non-zero amounts is not supported (only pads of 0, an identity)");
-    if (const Tensor* x = constant(node.inputs.at(0)))
-      set(node, *x);
-    else
-      alias_[node.outputs.at(0)] = node.inputs.at(0);
   }
 
   Tensor shape_of(const Node& node) const {

@@ -8,8 +8,9 @@
 // Backward reads x, scale and the saved mean and inv_std ([R] each); with g = dy * scale:
 //   dx     = inv_std * (g - sum_L(g) / L - xhat * sum_L(g * xhat) / L)
 //   dscale = sum_R(dy * xhat),  dbias = sum_R(dy)
-// The optional Mean and InvStdDev outputs of ONNX are not computed (the importer refuses a
-// graph that reads them); stash_type 1 (statistics in float32 or wider) is the only one.
+// The optional Mean and InvStdDev outputs of ONNX are the saved statistics, shaped as x with
+// 1s from axis on (no gradient flows back through them); stash_type 1 (statistics in float32)
+// is the only one.
 #pragma once
 
 #include <cstdint>

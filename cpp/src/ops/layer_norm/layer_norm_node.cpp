@@ -24,15 +24,27 @@ class LayerNormNode : public NodeOp {
     const LayerNormGeometry g = layer_norm_geometry(in[0].shape, attrs_, node_.label().c_str());
     add_state({g.rows});  // saved mean
     add_state({g.rows});  // saved inv_std
-    return {{DType::Float32, in[0].shape}};
+    // The optional Mean and InvStdDev outputs: the statistics, with x's shape up to axis and 1s
+    // after it.
+    Shape stats = in[0].shape;
+    const int axis = static_cast<int>(attrs_.axis < 0 ? attrs_.axis + int64_t(stats.size())
+                                                      : attrs_.axis);
+    for (size_t d = static_cast<size_t>(axis); d < stats.size(); ++d) stats[d] = 1;
+    std::vector<ValueDesc> out = {{DType::Float32, in[0].shape}};
+    for (size_t k = 1; k < node_.outputs.size(); ++k) out.push_back({DType::Float32, stats});
+    return out;
   }
 
   void forward(const OpIO& io, const RunContext&) const override {
     layer_norm_forward(io.in(0), io.in(1), io.in(2), attrs_, io.out(0), io.state(0),
                        io.state(1));
+    for (size_t k = 1; k < io.num_outputs(); ++k)
+      io.out(k).copy_from(io.state(k - 1).reshape(io.out(k).shape()));
   }
 
   void backward(const OpIO& io, const RunContext&) const override {
+    if (io.dout(1).defined() || io.dout(2).defined())
+      fail_node("no gradient flows back through the Mean and InvStdDev outputs");
     Tensor none;
     Tensor* dx = io.wanted(0);
     Tensor* dscale = io.wanted(1);
@@ -52,6 +64,7 @@ std::unique_ptr<NodeOp> make_layer_norm_node(const Node& node) {
 
 void layer_norm_op(OpDef& def) {
   def.schema.inputs(2, 3)
+      .outputs(1, 3)
       .attr("axis", Attribute::of_int(-1))
       .attr("epsilon", Attribute::of_float(1e-5f))
       .attr("stash_type", Attribute::of_int(1));
