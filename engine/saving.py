@@ -151,18 +151,22 @@ def _unknown_class(kind, name, known):
                       "engine.saving.register_keras_serializable()")
 
 
+def layer_from_config(entry):
+    """A layer from its {"class_name", "config"} (wrappers hold their inner layer so)."""
+    classes = _layer_classes()
+    cls = classes.get(entry["class_name"])
+    if cls is None:
+        raise _unknown_class("layer", entry["class_name"], classes)
+    return cls.from_config(dict(entry["config"]))
+
+
 def model_from_config(config):
     from engine.models import Input, Model, Sequential
-
-    classes = _layer_classes()
 
     def make(entry):
         if entry["class_name"] == "NestedModel":
             return model_from_config(entry["config"])
-        cls = classes.get(entry["class_name"])
-        if cls is None:
-            raise _unknown_class("layer", entry["class_name"], classes)
-        return cls.from_config(dict(entry["config"]))
+        return layer_from_config(entry)
 
     if config["class_name"] == "Subclassed":
         cls = _custom_named("model class", config["class"])

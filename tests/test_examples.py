@@ -30,3 +30,13 @@ def test_custom_training_loop(capsys):
     model = load("custom_training_loop").main(["--epochs", "2"])
     assert "test accuracy" in capsys.readouterr().out
     assert len(model.trainable_weights) == 4
+
+
+def test_sequences_and_mobile_nets(tmp_path, capsys):
+    results = load("sequences_and_mobile_nets").main(["--epochs", "3", "--samples", "400", "--out", str(tmp_path)])
+    assert set(results) == {"lstm_forecaster", "wavenet_gru", "embedding_gru", "mobile_net"}
+    for name, result in results.items():
+        losses = result["history"]["loss"]
+        assert losses[-1] < losses[0], name
+        assert result["onnxruntime_difference"] < 1e-4, name
+    assert results["embedding_gru"]["history"]["val_accuracy"][-1] > 0.8

@@ -246,6 +246,7 @@ EVERY_LAYER = {
     "GRU": lambda **kw: L.GRU(4, reset_after=False, go_backwards=True, recurrent_regularizer="l2", **kw),
     "LSTM": lambda **kw: L.LSTM(4, return_sequences=True, unit_forget_bias=False, **kw),
     "SimpleRNN": lambda **kw: L.SimpleRNN(3, activation="relu", return_state=True, **kw),
+    "TimeDistributed": lambda **kw: L.TimeDistributed(L.Dense(2, activation="tanh"), **kw),
     "Conv1D": lambda **kw: L.Conv1D(4, 3, padding="causal", dilation_rate=2, activation="relu", **kw),
     "DepthwiseConv2D": lambda **kw: L.DepthwiseConv2D(3, padding="same", depth_multiplier=2,
                                                       depthwise_regularizer="l2", **kw),

@@ -137,3 +137,13 @@ def test_an_lstm_forecaster_learns_a_series(rng):
     model.compile(loss="mse", optimizer=engine.optimizers.Adam(learning_rate=0.02))
     history = model.fit(x, y, batch_size=32, epochs=8, verbose=0)
     assert history.history["loss"][-1] < 0.1 * history.history["loss"][0]
+
+
+def test_time_distributed_applies_the_layer_to_every_step(rng, tmp_path):
+    x = rng.standard_normal((3, 4, 5)).astype(np.float32)
+    dense = L.Dense(2, activation="tanh")
+    model = engine.Sequential([engine.Input((4, 5)), L.TimeDistributed(dense)])
+    expected = np.tanh(x.astype(np.float64) @ dense.kernel.numpy() + dense.bias.numpy())
+    assert_close(model.predict(x), expected, 1e-5)
+    model.save(tmp_path / "td.ckpt")
+    assert np.array_equal(engine.load_model(tmp_path / "td.ckpt").predict(x), model.predict(x))

@@ -14,11 +14,11 @@ from engine.layers.pooling import (AveragePooling2D, AvgPool2D, GlobalAveragePoo
                                    GlobalAvgPool1D, GlobalAvgPool2D, GlobalMaxPool1D, GlobalMaxPool2D,
                                    GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPool2D, MaxPooling2D)
 from engine.layers.regularization import ActivityRegularization, AlphaDropout, SpatialDropout1D, SpatialDropout2D
-from engine.layers.recurrent import GRU, LSTM, Bidirectional, SimpleRNN
+from engine.layers.recurrent import GRU, LSTM, Bidirectional, SimpleRNN, TimeDistributed
 from engine.layers.reshaping import Cropping2D, Permute, RepeatVector, UpSampling2D
 
 __all__ = [
-    "Bidirectional", "GRU", "LSTM", "SimpleRNN",
+    "Bidirectional", "GRU", "LSTM", "SimpleRNN", "TimeDistributed",
     "AveragePooling1D", "AvgPool1D", "Conv1D", "DepthwiseConv2D", "MaxPool1D", "MaxPooling1D", "SeparableConv2D",
     "Activation", "ActivityRegularization", "Add", "AlphaDropout", "AveragePooling2D", "AvgPool2D",
     "BatchNormalization", "Concatenate", "Conv2D", "Convolution2D", "Cropping2D", "Dense", "Dropout", "ELU",

@@ -218,8 +218,38 @@ class Bidirectional(Layer):
 
     @classmethod
     def from_config(cls, config):
-        from engine import layers
-
         config = dict(config)
-        inner = config.pop("layer")
-        return cls(getattr(layers, inner["class_name"]).from_config(inner["config"]), **config)
+        return cls(_layer_from_config(config.pop("layer")), **config)
+
+
+class TimeDistributed(Layer):
+    """The wrapped layer applied to every step of [batch, steps, ...] on its own: the steps
+    fold into the batch, the layer runs once, and they unfold again."""
+
+    def __init__(self, layer, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(layer, Layer):
+            raise TypeError(f"{self.name}: layer must be a layer, got {layer!r}")
+        self.layer = layer
+
+    def call(self, inputs):
+        steps, rest = inputs.shape[1], tuple(inputs.shape[2:])
+        if steps is None or None in rest:
+            raise ValueError(f"{self.name}: needs known steps and sample sizes, got shape {inputs.shape}")
+        outputs = self.layer(ops.reshape(inputs, (-1,) + rest))
+        return ops.reshape(outputs, (-1, steps) + tuple(outputs.shape[1:]))
+
+    def get_config(self):
+        return {**super().get_config(), "layer": {"class_name": type(self.layer).__name__,
+                                                  "config": self.layer.get_config()}}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        return cls(_layer_from_config(config.pop("layer")), **config)
+
+
+def _layer_from_config(entry):
+    from engine import saving
+
+    return saving.layer_from_config(entry)
