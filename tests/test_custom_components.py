@@ -571,3 +571,22 @@ def test_mc_dropout_exports_its_forced_dropout_to_onnx(rng, tmp_path):
     assert set(np.unique(first)) <= {0.0, 2.0} and 0.4 < (first > 0).mean() < 0.6
     assert not np.array_equal(first, second)
     assert engine.onnx.load(path).predict(x).shape == x.shape
+
+
+def test_pad_and_zero_padding_2d(rng, tmp_path):
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is a test extra")
+    x = rng.standard_normal((2, 3, 4, 5)).astype(np.float32)
+    for mode in ("constant", "reflect", "edge"):
+        widths = ((0, 0), (1, 0), (2, 1), (0, 2))
+        expected = np.pad(x, widths, mode=mode, **({"constant_values": 1.5} if mode == "constant" else {}))
+        got = ops.pad(x, widths, mode=mode, constant_values=1.5 if mode == "constant" else None)
+        assert np.array_equal(got, expected), mode
+    inp = engine.Input((3, 4, 5))
+    padded = L.ZeroPadding2D(((1, 0), (2, 3)))(inp)
+    assert padded.shape == (None, 3, 5, 10)
+    assert np.array_equal(engine.Model(inp, padded).predict(x), np.pad(x, ((0, 0), (0, 0), (1, 0), (2, 3))))
+    model = engine.Model(inp, L.Conv2D(2, 3)(padded))
+    path = tmp_path / "zero_padding.onnx"
+    model.export_onnx(path)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert_close(session.run(None, {session.get_inputs()[0].name: x})[0], model.predict(x), 1e-5)

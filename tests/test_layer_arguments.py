@@ -247,6 +247,7 @@ EVERY_LAYER = {
     "LSTM": lambda **kw: L.LSTM(4, return_sequences=True, unit_forget_bias=False, **kw),
     "SimpleRNN": lambda **kw: L.SimpleRNN(3, activation="relu", return_state=True, **kw),
     "TimeDistributed": lambda **kw: L.TimeDistributed(L.Dense(2, activation="tanh"), **kw),
+    "ZeroPadding2D": lambda **kw: L.ZeroPadding2D(((1, 0), (2, 3)), **kw),
     "Conv1D": lambda **kw: L.Conv1D(4, 3, padding="causal", dilation_rate=2, activation="relu", **kw),
     "DepthwiseConv2D": lambda **kw: L.DepthwiseConv2D(3, padding="same", depth_multiplier=2,
                                                       depthwise_regularizer="l2", **kw),

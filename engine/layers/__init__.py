@@ -15,7 +15,7 @@ from engine.layers.pooling import (AveragePooling2D, AvgPool2D, GlobalAveragePoo
                                    GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPool2D, MaxPooling2D)
 from engine.layers.regularization import ActivityRegularization, AlphaDropout, SpatialDropout1D, SpatialDropout2D
 from engine.layers.recurrent import GRU, LSTM, Bidirectional, SimpleRNN, TimeDistributed
-from engine.layers.reshaping import Cropping2D, Permute, RepeatVector, UpSampling2D
+from engine.layers.reshaping import Cropping2D, Permute, RepeatVector, UpSampling2D, ZeroPadding2D
 
 __all__ = [
     "Bidirectional", "GRU", "LSTM", "SimpleRNN", "TimeDistributed",
@@ -26,5 +26,5 @@ __all__ = [
     "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPooling1D",
     "GlobalMaxPooling2D", "GroupNormalization", "Identity", "KerasTensor", "Lambda", "Layer", "LayerNormalization",
     "LeakyReLU", "MaxPool2D", "MaxPooling2D", "Permute", "PReLU", "ReLU", "RepeatVector", "Reshape", "Softmax",
-    "SpatialDropout1D", "SpatialDropout2D", "UnitNormalization", "UpSampling2D", "Variable",
+    "SpatialDropout1D", "SpatialDropout2D", "UnitNormalization", "UpSampling2D", "Variable", "ZeroPadding2D",
 ]

@@ -103,6 +103,29 @@ class Cropping2D(Layer):
         return {**super().get_config(), "cropping": self.cropping, "data_format": self.data_format}
 
 
+class ZeroPadding2D(Layer):
+    """Adds rows and columns of zeros at the image borders: padding ((top, bottom), (left,
+    right)), one int for all four, or (rows, columns) for both sides."""
+
+    def __init__(self, padding=(1, 1), data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.padding = _int_pairs("ZeroPadding2D", "padding", padding)
+        self.data_format = _args.data_format(self, data_format, "channels_first")
+
+    def build(self, input_shape):
+        _require_rank(self, input_shape, 4, "image")
+        self.built = True
+
+    def call(self, inputs):
+        widths = [(0, 0)] * 4
+        for axis, pair in zip(_spatial_axes(self.data_format), self.padding):
+            widths[axis] = pair
+        return ops.pad(inputs, widths)
+
+    def get_config(self):
+        return {**super().get_config(), "padding": self.padding, "data_format": self.data_format}
+
+
 INTERPOLATIONS = ("nearest", "bilinear")
 
 

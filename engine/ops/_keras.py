@@ -27,7 +27,7 @@ __all__ = [
     # linear algebra, reductions
     "matmul", "sum", "mean", "max", "min", "logsumexp", "var", "std", "norm",
     # shapes and types
-    "reshape", "transpose", "expand_dims", "squeeze", "concatenate", "stack", "split", "take", "tile",
+    "reshape", "transpose", "expand_dims", "squeeze", "concatenate", "stack", "split", "take", "tile", "pad",
     "broadcast_to", "cast",
     "one_hot", "getitem", "convert_to_tensor", "convert_to_numpy", "shape",
 ]
@@ -452,6 +452,30 @@ def tile(x, repeats):
         return b.node("Tile", [names[0], _ints(b, repeats, "tile/repeats")])
     return apply("tile", [x], emit, lambda s: tuple(None if d is None else d * r for d, r in zip(s, repeats)),
                  (dtype_name(x),))
+
+
+_PAD_MODES = {"constant": "constant", "reflect": "reflect", "edge": "edge", "symmetric": None}
+
+
+def pad(x, pad_width, mode="constant", constant_values=None):
+    """numpy's pad: pad_width ((before, after) per axis, or one pair for all), mode
+    "constant" (constant_values, default 0), "reflect" or "edge" (ONNX Pad)."""
+    rank = len(shape_of(x))
+    widths = np.broadcast_to(np.asarray(pad_width, np.int64), (rank, 2)).tolist()
+    if _PAD_MODES.get(mode) is None:
+        raise ValueError(f"pad: mode must be 'constant', 'reflect' or 'edge', got {mode!r}")
+    if mode != "constant" and constant_values not in (None, 0):
+        raise ValueError(f"pad: constant_values goes with mode='constant', not {mode!r}")
+    value = np.asarray(0 if constant_values is None else constant_values, _DTYPES[dtype_name(x)])
+
+    def emit(b, names):
+        pads = _ints(b, [w[0] for w in widths] + [w[1] for w in widths], "pad/pads")
+        inputs = [names[0], pads] + ([b.constant(value, "pad/value")] if mode == "constant" else [])
+        return b.node("Pad", inputs, attrs={"mode": mode})
+
+    def rule(s):
+        return tuple(None if d is None else d + w[0] + w[1] for d, w in zip(s, widths))
+    return apply("pad", [x], emit, rule, (dtype_name(x),))
 
 
 def one_hot(x, num_classes, axis=-1):
