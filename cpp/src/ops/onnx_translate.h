@@ -3,6 +3,7 @@
 // see the file itself.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -34,6 +35,13 @@ class OnnxImportContext {
   virtual int rank(const std::string& name) const = 0;
   // A new constant initializer; returns its (unique) name.
   virtual std::string add_constant(const Tensor& value, const std::string& base) = 0;
+  // add_constant of a 1-D int64 tensor: the shapes, axes and bounds older forms held as
+  // attributes.
+  std::string add_int64s(const std::vector<int64_t>& values, const std::string& base) {
+    Tensor t = Tensor::empty({static_cast<int64_t>(values.size())}, DType::Int64);
+    std::copy(values.begin(), values.end(), t.data<int64_t>());
+    return add_constant(t, base);
+  }
   // A new weight initializer (a model parameter); returns its (unique) name.
   virtual std::string add_weight(const Tensor& value, const std::string& base) = 0;
   // True when `name` is a weight (a float initializer of the file, or one added above).

@@ -8,19 +8,11 @@
 
 namespace engine {
 
-namespace {
-Tensor int64_vector(const std::vector<int64_t>& values) {
-  Tensor t = Tensor::empty({static_cast<int64_t>(values.size())}, DType::Int64);
-  std::copy(values.begin(), values.end(), t.data<int64_t>());
-  return t;
-}
-}  // namespace
-
 void translate_reshape_onnx(Node& node, OnnxImportContext& ctx) {
   if (ctx.opset() < 5) {
     node.inputs.resize(1);
     node.inputs.push_back(
-        ctx.add_constant(int64_vector(node.attr_ints("shape")), node.outputs.at(0) + "/shape"));
+        ctx.add_int64s(node.attr_ints("shape"), node.outputs.at(0) + "/shape"));
     return;
   }
   if (node.inputs.size() < 2) return;  // the schema check reports the missing input
@@ -45,14 +37,14 @@ void translate_reshape_onnx(Node& node, OnnxImportContext& ctx) {
     else
       ctx.fail("the target shape moves the batch size, which is only known at run time");
   }
-  node.inputs[1] = ctx.add_constant(int64_vector(spec), node.outputs.at(0) + "/shape");
+  node.inputs[1] = ctx.add_int64s(spec, node.outputs.at(0) + "/shape");
 }
 
 void translate_axes_onnx(Node& node, OnnxImportContext& ctx) {
   if (ctx.opset() >= 13 || !node.has_attr("axes")) return;
   node.inputs.resize(1);
   node.inputs.push_back(
-      ctx.add_constant(int64_vector(node.attr_ints("axes")), node.outputs.at(0) + "/axes"));
+      ctx.add_int64s(node.attr_ints("axes"), node.outputs.at(0) + "/axes"));
 }
 
 }  // namespace engine
