@@ -245,6 +245,10 @@ ACTIVATIONS = {  # op: (reference(x, **attrs), kinks, attributes of the variant 
     "HardSigmoid": (lambda x, alpha=0.2, beta=0.5: np.clip(alpha * x + beta, 0, 1),
                     (-2.5, 2.5, -0.6, 1.4), {"alpha": 0.5, "beta": 0.3}),
     "HardSwish": (lambda x: x * np.clip(x / 6 + 0.5, 0, 1), (-3.0, 3.0), None),
+    "Gelu": (lambda x, approximate="none": 0.5 * x * (
+        1 + (np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)) if approximate == "tanh"
+             else np.vectorize(math.erf, otypes=[np.float64])(x / np.sqrt(2)))),
+             (), {"approximate": "tanh"}),
     "Sign": (np.sign, (0.0,), None),
     "Floor": (np.floor, tuple(float(k) for k in range(-16, 17)), None),
     "Ceil": (np.ceil, tuple(float(k) for k in range(-16, 17)), None),
@@ -567,8 +571,13 @@ def float_only_bad(op):
                 r"dtype float64", inputs={0: as_dtype(normal(3, 7), "float64")}))
 
 
+# The opset of the onnxruntime comparison where the op is newer than 17.
+ACTIVATION_OPSET = {"Gelu": 20}
+
+
 def activation_cases(op):
     ref, kinks, attrs = ACTIVATIONS[op]
+    onnx = ACTIVATION_OPSET.get(op, 17)
     x = (lambda *s, scale=1.0: away(*s, kinks=kinks, scale=scale)) if kinks else normal
     x = ACTIVATION_INPUTS.get(op, x)
     bad = float_only_bad(op) + (
@@ -578,10 +587,13 @@ def activation_cases(op):
         Bad("need-count", ValueError, rf"{op}_backward: flags in `need`: expected 1, got 2",
             need=(True, False)),
         Bad("unknown-attr", ValueError, rf"{op}: unknown attribute delta", attrs={"delta": 0.5}))
-    cases = [case(op, [x(3, 7)], ref, bad=bad),
-             case(op, [x(7, 33, 129, scale=3.0)], ref)]
+    if op == "Gelu":
+        bad += (Bad("approximate", ValueError, r"Gelu: approximate must be 'none' or 'tanh', "
+                    r"got 'erf'", attrs={"approximate": "erf"}),)
+    cases = [case(op, [x(3, 7)], ref, bad=bad, onnx=onnx),
+             case(op, [x(7, 33, 129, scale=3.0)], ref, onnx=onnx)]
     if attrs:
-        cases.append(case(op, [x(5, 7)], with_attrs(ref, attrs), attrs=attrs,
+        cases.append(case(op, [x(5, 7)], with_attrs(ref, attrs), attrs=attrs, onnx=onnx,
                           tag="-".join(f"{k}{v}" for k, v in attrs.items())))
     if op in WIDE_ACTIVATIONS:
         cases.append(wide_case(op, ref))

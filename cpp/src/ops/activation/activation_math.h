@@ -149,6 +149,29 @@ template <> struct ActivationMath<Activation::HardSwish> {
     return x > T(3) ? T(1) : (x < T(-3) ? T(0) : x * T(1.0 / 3.0) + T(0.5));
   }
 };
+template <> struct ActivationMath<Activation::Gelu> {
+  // x Phi(x) = x (1 + erf(x / sqrt 2)) / 2; the derivative Phi(x) + x phi(x).
+  ENGINE_FORMULA f(T x, ENGINE_PARAMS) {
+    return T(0.5) * x * (T(1) + M::erf(x * T(0.70710678118654752)));
+  }
+  ENGINE_FORMULA df(T x, T, ENGINE_PARAMS) {
+    return T(0.5) * (T(1) + M::erf(x * T(0.70710678118654752))) +
+           x * T(0.39894228040143268) * M::exp(T(-0.5) * x * x);  // 1 / sqrt(2 pi)
+  }
+};
+template <> struct ActivationMath<Activation::GeluTanh> {
+  // x (1 + tanh(u)) / 2 with u = sqrt(2 / pi) (x + 0.044715 x^3).
+  ENGINE_FORMULA f(T x, ENGINE_PARAMS) {
+    const T u = T(0.79788456080286536) * (x + T(0.044715) * x * x * x);
+    return T(0.5) * x * (T(1) + M::tanh(u));
+  }
+  ENGINE_FORMULA df(T x, T, ENGINE_PARAMS) {
+    const T u = T(0.79788456080286536) * (x + T(0.044715) * x * x * x);
+    const T t = M::tanh(u);
+    return T(0.5) * (T(1) + t) +
+           T(0.5) * x * (T(1) - t * t) * T(0.79788456080286536) * (T(1) + T(0.134145) * x * x);
+  }
+};
 template <> struct ActivationMath<Activation::Sign> {
   ENGINE_FORMULA f(T x, ENGINE_PARAMS) { return x == x ? sign_of(x) : x; }
   ENGINE_FORMULA df(T, T, ENGINE_PARAMS) { return T(0); }

@@ -16,6 +16,11 @@ class ActivationNode : public NodeOp {
     if (node.has_attr("alpha")) attrs_.alpha = node.attr_float("alpha");
     if (node.has_attr("beta")) attrs_.beta = node.attr_float("beta");
     if (node.has_attr("gamma")) attrs_.gamma = node.attr_float("gamma");
+    if (node.has_attr("approximate")) {  // Gelu's
+      const std::string a = node.attr_string("approximate");
+      if (a == "tanh") op_ = Activation::GeluTanh;
+      else if (a != "none") fail_node("approximate must be 'none' or 'tanh', got '", a, "'");
+    }
   }
 
   std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in, const PlanOptions&) override {
@@ -51,6 +56,7 @@ void activation_op(OpDef& def) {
   if (type == "Selu")
     def.schema.attr("alpha", Attribute::of_float(1.67326319217681884765625f))
         .attr("gamma", Attribute::of_float(1.05070102214813232421875f));
+  if (type == "Gelu") def.schema.attr("approximate", Attribute::of_string("none"));
   if (type == "HardSigmoid")
     def.schema.attr("alpha", Attribute::of_float(0.2f)).attr("beta", Attribute::of_float(0.5f));
   def.make = make_activation_node;
@@ -62,7 +68,7 @@ void activation_op(OpDef& def) {
     def.onnx.legacy.push_back({"consumed_inputs", Attribute::Kind::Ints, 6});
   // The ops ONNX added after opset 1.
   static const std::map<std::string, int64_t> since = {
-      {"Sin", 7}, {"Cos", 7}, {"Erf", 9}, {"Sign", 9}, {"HardSwish", 14}};
+      {"Sin", 7}, {"Cos", 7}, {"Erf", 9}, {"Sign", 9}, {"HardSwish", 14}, {"Gelu", 20}};
   if (const auto it = since.find(type); it != since.end()) def.onnx.since_opset = it->second;
 }
 
