@@ -203,7 +203,7 @@ class OpCase:
 
 
 # Ops whose 4-D inputs are images: their ids read N2C3H7W5.
-IMAGE_OPS = {"Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization", "LRN"}
+IMAGE_OPS = {"Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization", "LRN"}
 
 
 def shape_id(shape, nchw=False):
@@ -329,6 +329,48 @@ def conv_ref(x, w, b=None, kernel_shape=None, group=1, **window):
     og = oc // group
     y = np.concatenate([np.einsum("nchkwl,ockl->nohw", vals[:, g * cg:(g + 1) * cg],
                                   w[g * og:(g + 1) * og]) for g in range(group)], axis=1)
+    return y if b is None else y + b[None, :, None, None]
+
+
+def conv_transpose_axis(n, k, s, d, out_pad, pad_begin, pad_end, out, auto_pad):
+    """ONNX ConvTranspose geometry along one axis: (full size without pads, pad_begin,
+    output size). output_shape (out) or SAME_* decide the pads: the odd one at the end for
+    SAME_UPPER, else at the beginning."""
+    full = s * (n - 1) + out_pad + (k - 1) * d + 1
+    if out is not None or auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        out = n * s if out is None else out
+        total = full - out
+        pad_begin = total // 2 if auto_pad == "SAME_UPPER" else total - total // 2
+        return full, pad_begin, out
+    if auto_pad == "VALID":
+        pad_begin = pad_end = 0
+    return full, pad_begin, full - pad_begin - pad_end
+
+
+def conv_transpose_ref(x, w, b=None, kernel_shape=None, strides=None, pads=None, dilations=None,
+                       group=1, output_padding=None, output_shape=None, auto_pad="NOTSET"):
+    """The scatter-add definition: every x[n, c, i, j] * w[c, o, kh, kw] lands on
+    y[n, g*OCg + o, i*s - pad_begin + kh*d, ...] (g = c's group); then y += b."""
+    n, c, h, wd = x.shape
+    ocg, kh, kw = w.shape[1:]
+    strides, dilations = strides or (1, 1), dilations or (1, 1)
+    pads, output_padding = pads or (0, 0, 0, 0), output_padding or (0, 0)
+    axes = [conv_transpose_axis(x.shape[2 + a], w.shape[2 + a], strides[a], dilations[a],
+                                output_padding[a], pads[a], pads[a + 2],
+                                None if output_shape is None else output_shape[a], auto_pad)
+            for a in range(2)]
+    (fh, top, oh), (fw, left, ow) = axes
+    full = np.zeros((n, ocg * group, fh, fw))
+    cg = c // group
+    for g in range(group):
+        xs, ws = x[:, g * cg:(g + 1) * cg], w[g * cg:(g + 1) * cg]
+        for i in range(kh):
+            for j in range(kw):
+                r0, c0 = i * dilations[0], j * dilations[1]
+                full[:, g * ocg:(g + 1) * ocg, r0:r0 + (h - 1) * strides[0] + 1:strides[0],
+                     c0:c0 + (wd - 1) * strides[1] + 1:strides[1]] += \
+                    np.einsum("nchw,co->nohw", xs, ws[:, :, i, j])
+    y = full[:, :, top:top + oh, left:left + ow]
     return y if b is None else y + b[None, :, None, None]
 
 
@@ -721,6 +763,45 @@ CONV_BAD = (
         r"4611686018427387904\) overflows 64 bits", attrs={"dilations": [2**62, 1]}),
     Bad("dy-shape", ValueError, r"Conv_backward: dy has shape \[2, 4, 3, 3\], expected "
         r"\[2, 4, 7, 5\]", dy=normal(2, 4, 3, 3)),
+)
+
+
+def conv_transpose_case(x, w, bias=True, tag="", bad=(), onnx=17, **attrs):
+    group = attrs.get("group", 1)
+    oc = w[1] * group
+    y = conv_transpose_ref(np.zeros(x), np.zeros(w), **attrs)  # output geometry for the tolerance
+    # The longest sums: y over C/G * KH * KW taps, dx over OC/G * KH * KW, dw over N * H * W,
+    # db over N * OH * OW.
+    k = max(x[1] // group * w[2] * w[3], math.prod(w[1:]), x[0] * x[2] * x[3],
+            x[0] * y.shape[2] * y.shape[3])
+    inputs = [normal(*x), normal(*w)] + ([normal(oc)] if bias else [])
+    return case("ConvTranspose", inputs, with_attrs(conv_transpose_ref, attrs), attrs=attrs,
+                tol="reduction", k=k, tag=tag, onnx=onnx, bad=bad)
+
+
+CONV_TRANSPOSE_BAD = (  # on x [1, 2, 3, 4], w [2, 3, 2, 3], strides [2, 2]
+    Bad("output-padding", ValueError, r"ConvTranspose: output_padding \[2, 0\] must be "
+        r"non-negative and smaller than the strides \[2, 2\]", attrs={"output_padding": [2, 0]}),
+    Bad("channels", ValueError, r"ConvTranspose: w float32\[3, 3, 2, 3\] has weights for 3 input "
+        r"channels, but x float32\[1, 2, 3, 4\] has 2", inputs={1: normal(3, 3, 2, 3)}),
+    Bad("bias-shape", ValueError, r"ConvTranspose: b has shape \[4\], expected \[3\]",
+        inputs={2: normal(4)}),
+    Bad("group", ValueError, r"ConvTranspose: group 3 does not divide the 2 input channels",
+        attrs={"group": 3}),
+    Bad("kernel-shape", ValueError, r"ConvTranspose: kernel_shape \[3, 3\] does not match the "
+        r"kernel \[2, 3\]", attrs={"kernel_shape": [3, 3]}),
+    Bad("output-shape-len", ValueError, r"ConvTranspose: output_shape must have 2 values",
+        attrs={"output_shape": [5]}),
+    Bad("output-shape-large", ValueError, r"ConvTranspose: the height output_shape 7 is larger "
+        r"than the output without pads \(6\)", attrs={"output_shape": [7, 9]}),
+    Bad("pads", ValueError, r"ConvTranspose: pads 3 \+ 3 leave no height output \(6 without "
+        r"them\)", attrs={"pads": [3, 0, 3, 0]}),
+    Bad("dilations", ValueError, r"ConvTranspose: dilations must be positive, got \[0, 1\]",
+        attrs={"dilations": [0, 1]}),
+    Bad("huge-stride", ValueError, r"ConvTranspose: the height output \(3 - 1\) \* stride "
+        r"4611686018427387904 overflows 64 bits", attrs={"strides": [2**62, 2]}),
+    Bad("dy-shape", ValueError, r"ConvTranspose_backward: dy has shape \[1, 3, 3, 4\], expected "
+        r"\[1, 3, 6, 9\]", dy=normal(1, 3, 3, 4)),
 )
 
 
@@ -1506,6 +1587,33 @@ CASES = [
               pads=[1, 1, 1, 1]),
     conv_case((1, 6, 19, 17), (9, 2, 5, 3), tag="g3-k5x3d2s2", group=3, dilations=[2, 1],
               strides=[2, 2], pads=[2, 1, 2, 1]),
+
+    conv_transpose_case((1, 2, 3, 4), (2, 3, 2, 3), tag="k2x3s2", strides=[2, 2],
+                        bad=CONV_TRANSPOSE_BAD),
+    conv_transpose_case((2, 3, 4, 5), (3, 2, 3, 3), tag="k3s2p1-op1", strides=[2, 2],
+                        pads=[1, 1, 1, 1], output_padding=[1, 1], kernel_shape=[3, 3]),
+    conv_transpose_case((1, 2, 4, 3), (2, 3, 3, 2), tag="k3x2d2-p1021-nobias", bias=False,
+                        dilations=[2, 1], pads=[1, 0, 2, 1]),
+    conv_transpose_case((2, 4, 3, 5), (4, 3, 3, 3), tag="g2-s2x1-op1x0", group=2,
+                        strides=[2, 1], output_padding=[1, 0]),
+    conv_transpose_case((1, 3, 4, 4), (3, 1, 3, 3), tag="depthwise-s2p1", group=3,
+                        strides=[2, 2], pads=[1, 1, 1, 1]),
+    conv_transpose_case((1, 2, 3, 4), (2, 2, 3, 3), tag="s2-output-shape", strides=[2, 2],
+                        output_shape=[6, 8]),
+    conv_transpose_case((1, 2, 3, 4), (2, 3, 3, 3), tag="s2-sameU", strides=[2, 2],
+                        auto_pad="SAME_UPPER"),
+    conv_transpose_case((1, 2, 3, 4), (2, 3, 2, 2), tag="s2-sameL-op1", strides=[2, 2],
+                        auto_pad="SAME_LOWER", output_padding=[1, 1]),
+    conv_transpose_case((1, 2, 3, 4), (2, 3, 3, 3), tag="s2-valid", strides=[2, 2],
+                        auto_pad="VALID"),
+    conv_transpose_case((2, 5, 7, 6), (5, 4, 1, 1), tag="k1"),
+    conv_transpose_case((2, 16, 19, 17), (16, 8, 3, 3), tag="k3s2p1-op1", strides=[2, 2],
+                        pads=[1, 1, 1, 1], output_padding=[1, 1]),
+    conv_transpose_case((2, 24, 33, 31), (24, 16, 3, 3), tag="k3p1", pads=[1, 1, 1, 1]),
+    conv_transpose_case((2, 6, 17, 15), (6, 5, 5, 3), tag="g3-k5x3d2s2", group=3,
+                        dilations=[2, 1], strides=[2, 2], pads=[2, 1, 2, 1]),
+    conv_transpose_case((2, 12, 15, 13), (12, 1, 3, 3), tag="depthwise-k3s2", group=12,
+                        strides=[2, 2], output_padding=[1, 0]),
 
     *pool_cases("MaxPool"), *pool_cases("AveragePool"),
     case("GlobalAveragePool", [normal(2, 3, 7, 5)], lambda x: x.mean(axis=(2, 3), keepdims=True),

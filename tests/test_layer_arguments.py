@@ -255,6 +255,9 @@ EVERY_LAYER = {
     "SeparableConv2D": lambda **kw: L.SeparableConv2D(4, 3, strides=2, pointwise_constraint="non_neg", **kw),
     "Conv2D": lambda **kw: L.Conv2D(4, (3, 1), strides=(2, 1), padding="same", dilation_rate=1, groups=2,
                                    activation="relu", use_bias=False, kernel_regularizer="l2", **kw),
+    "Conv2DTranspose": lambda **kw: L.Conv2DTranspose(4, (3, 2), strides=(2, 1), padding="same",
+                                                     output_padding=(1, 0), activation="relu",
+                                                     bias_regularizer="l2", **kw),
     "Dense": lambda **kw: L.Dense(5, activation="softmax", kernel_constraint="non_neg", **kw),
     "Dropout": lambda **kw: L.Dropout(0.25, seed=-3, **kw),
     "Flatten": lambda **kw: L.Flatten(**kw),
@@ -294,7 +297,7 @@ EVERY_LAYER = {
 def test_every_layer_class_is_covered():
     classes = {name for name in L.__all__ if isinstance(getattr(L, name), type)
                and issubclass(getattr(L, name), L.Layer) and getattr(L, name) is not L.Layer}
-    aliases = {"MaxPooling2D", "AveragePooling2D", "GlobalAvgPool2D", "Convolution2D", "GlobalAvgPool1D",
+    aliases = {"MaxPooling2D", "AveragePooling2D", "GlobalAvgPool2D", "Convolution2D", "Convolution2DTranspose", "GlobalAvgPool1D",
                "GlobalMaxPool1D", "GlobalMaxPool2D", "MaxPool1D", "AvgPool1D"}
     assert classes - aliases == set(EVERY_LAYER)
 

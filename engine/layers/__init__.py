@@ -2,6 +2,7 @@
 from engine.layers.base import KerasTensor, Layer, Variable
 from engine.layers.activation import ELU, PReLU, ReLU, Softmax
 from engine.layers.conv import Conv2D, Convolution2D
+from engine.layers.conv_transpose import Conv2DTranspose, Convolution2DTranspose
 from engine.layers.conv1d import AveragePooling1D, AvgPool1D, Conv1D, MaxPool1D, MaxPooling1D
 from engine.layers.depthwise import DepthwiseConv2D, SeparableConv2D
 from engine.layers.core import (Activation, Dense, Dropout, Flatten, GaussianDropout, GaussianNoise, Identity,
@@ -18,6 +19,7 @@ from engine.layers.recurrent import GRU, LSTM, Bidirectional, SimpleRNN, TimeDis
 from engine.layers.reshaping import Cropping2D, Permute, RepeatVector, UpSampling2D, ZeroPadding2D
 
 __all__ = [
+    "Conv2DTranspose", "Convolution2DTranspose",
     "Bidirectional", "GRU", "LSTM", "SimpleRNN", "TimeDistributed",
     "AveragePooling1D", "AvgPool1D", "Conv1D", "DepthwiseConv2D", "MaxPool1D", "MaxPooling1D", "SeparableConv2D",
     "Activation", "ActivityRegularization", "Add", "AlphaDropout", "AveragePooling2D", "AvgPool2D",

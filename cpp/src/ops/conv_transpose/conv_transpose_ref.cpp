@@ -1,0 +1,75 @@
+// Reference kernels: the defining scatter-add, one term at a time, in double. Kept apart
+// from Conv's reference on purpose: the optimized kernels are Conv's, so this oracle must
+// not be.
+#include <vector>
+
+#include "ops/conv_transpose/conv_transpose.h"
+
+namespace engine {
+
+namespace {
+
+// Calls fn(x index, w index, y index) for every term x * w that lands in y.
+template <class Fn>
+void for_each_term(const ConvShape& s, Fn&& fn) {
+  const Window2d& g = s.win;
+  const int64_t C = s.OC, OC = s.C, Cg = C / s.G, OCg = OC / s.G;  // x and y channels
+  for (int64_t n = 0; n < s.N; ++n)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t i = 0; i < g.OH; ++i)
+        for (int64_t j = 0; j < g.OW; ++j)
+          for (int64_t o = 0; o < OCg; ++o)
+            for (int64_t kh = 0; kh < g.KH; ++kh)
+              for (int64_t kw = 0; kw < g.KW; ++kw) {
+                const int64_t yh = i * g.SH - g.PT + kh * g.DH;
+                const int64_t yw = j * g.SW - g.PL + kw * g.DW;
+                if (yh < 0 || yh >= g.H || yw < 0 || yw >= g.W) continue;
+                const int64_t oc = c / Cg * OCg + o;
+                fn(((n * C + c) * g.OH + i) * g.OW + j, ((c * OCg + o) * g.KH + kh) * g.KW + kw,
+                   ((n * OC + oc) * g.H + yh) * g.W + yw);
+              }
+}
+
+}  // namespace
+
+void conv_transpose2d_forward_ref(const ConvShape& s, const float* x, const float* w,
+                                  const float* b, float* y) {
+  const int64_t P = s.win.H * s.win.W;
+  std::vector<double> acc(static_cast<size_t>(s.N * s.C * P), 0.0);
+  for_each_term(s, [&](int64_t xi, int64_t wi, int64_t yi) { acc[yi] += double(x[xi]) * w[wi]; });
+  for (int64_t n = 0; n < s.N; ++n)
+    for (int64_t o = 0; o < s.C; ++o)
+      for (int64_t p = 0; p < P; ++p) {
+        const int64_t i = (n * s.C + o) * P + p;
+        y[i] = static_cast<float>(acc[i] + (b ? double(b[o]) : 0.0));
+      }
+}
+
+void conv_transpose2d_backward_ref(const ConvShape& s, const float* dy, const float* x,
+                                   const float* w, float* dx, float* dw, float* db) {
+  const int64_t P = s.win.H * s.win.W;
+  const int64_t x_size = s.N * s.OC * s.win.OH * s.win.OW;
+  const int64_t w_size = s.OC * (s.C / s.G) * s.win.KH * s.win.KW;
+  std::vector<double> gx(static_cast<size_t>(dx ? x_size : 0), 0.0);
+  std::vector<double> gw(static_cast<size_t>(dw ? w_size : 0), 0.0);
+  if (dx || dw) {
+    for_each_term(s, [&](int64_t xi, int64_t wi, int64_t yi) {
+      if (dx) gx[xi] += double(dy[yi]) * w[wi];
+      if (dw) gw[wi] += double(dy[yi]) * x[xi];
+    });
+  }
+  if (dx)
+    for (int64_t i = 0; i < x_size; ++i) dx[i] = static_cast<float>(gx[i]);
+  if (dw)
+    for (int64_t i = 0; i < w_size; ++i) dw[i] = static_cast<float>(dw[i] + gw[i]);
+  if (db) {
+    for (int64_t o = 0; o < s.C; ++o) {
+      double sum = 0.0;
+      for (int64_t n = 0; n < s.N; ++n)
+        for (int64_t p = 0; p < P; ++p) sum += dy[(n * s.C + o) * P + p];
+      db[o] = static_cast<float>(db[o] + sum);
+    }
+  }
+}
+
+}  // namespace engine
