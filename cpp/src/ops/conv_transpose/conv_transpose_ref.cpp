@@ -3,6 +3,7 @@
 // not be.
 #include <vector>
 
+#include "ops/conv/conv_ref_backward.h"
 #include "ops/conv_transpose/conv_transpose.h"
 
 namespace engine {
@@ -47,29 +48,10 @@ void conv_transpose2d_forward_ref(const ConvShape& s, const float* x, const floa
 
 void conv_transpose2d_backward_ref(const ConvShape& s, const float* dy, const float* x,
                                    const float* w, float* dx, float* dw, float* db) {
-  const int64_t P = s.win.H * s.win.W;
-  const int64_t x_size = s.N * s.OC * s.win.OH * s.win.OW;
-  const int64_t w_size = s.OC * (s.C / s.G) * s.win.KH * s.win.KW;
-  std::vector<double> gx(static_cast<size_t>(dx ? x_size : 0), 0.0);
-  std::vector<double> gw(static_cast<size_t>(dw ? w_size : 0), 0.0);
-  if (dx || dw) {
-    for_each_term(s, [&](int64_t xi, int64_t wi, int64_t yi) {
-      if (dx) gx[xi] += double(dy[yi]) * w[wi];
-      if (dw) gw[wi] += double(dy[yi]) * x[xi];
-    });
-  }
-  if (dx)
-    for (int64_t i = 0; i < x_size; ++i) dx[i] = static_cast<float>(gx[i]);
-  if (dw)
-    for (int64_t i = 0; i < w_size; ++i) dw[i] = static_cast<float>(dw[i] + gw[i]);
-  if (db) {
-    for (int64_t o = 0; o < s.C; ++o) {
-      double sum = 0.0;
-      for (int64_t n = 0; n < s.N; ++n)
-        for (int64_t p = 0; p < P; ++p) sum += dy[(n * s.C + o) * P + p];
-      db[o] = static_cast<float>(db[o] + sum);
-    }
-  }
+  // The roles of ConvShape are swapped (C is the output channels, OH x OW the input plane).
+  backward_of_terms([&](auto&& fn) { for_each_term(s, fn); }, s.N * s.OC * s.win.OH * s.win.OW,
+                    s.OC * (s.C / s.G) * s.win.KH * s.win.KW, s.N, s.C, s.win.H * s.win.W, dy, x, w,
+                    dx, dw, db);
 }
 
 }  // namespace engine
