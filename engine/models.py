@@ -122,10 +122,17 @@ class Model(TrainerMixin, Layer):
         """Builds a subclassed model on its first data (Keras builds on the first call)."""
         if getattr(self, "inputs", None) is not None or not self._computes_with_call():
             return
+        from engine.data import Dataset
+
+        if isinstance(x, Dataset):  # re-iterable: its first batch gives the shapes
+            first = next(iter(x.take(1)), None)
+            if first is None:
+                raise ValueError(f"{self.name}: the dataset is empty; the model cannot be built from it")
+            x = first[0] if isinstance(first, tuple) else first
         if not isinstance(x, (np.ndarray, list, tuple, dict)):
             raise ValueError(f"{self.name}: a subclassed model builds on its first arrays; before "
-                             "training on a dataset or generator, call model.build(input_shape) or "
-                             "call the model on one batch")
+                             "training on a generator or another one-pass source, call "
+                             "model.build(input_shape) or call the model on one batch")
         arrays = [np.asarray(a) for a in (x.values() if isinstance(x, dict) else _as_list(x))]
         self._build_from_call([a.shape for a in arrays],
                               ["int64" if a.dtype.kind in "iu" else "float32" for a in arrays])

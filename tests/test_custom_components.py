@@ -590,3 +590,13 @@ def test_pad_and_zero_padding_2d(rng, tmp_path):
     model.export_onnx(path)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     assert_close(session.run(None, {session.get_inputs()[0].name: x})[0], model.predict(x), 1e-5)
+
+
+def test_a_subclassed_model_builds_from_the_first_batch_of_a_dataset(rng):
+    x, y = regression_data(rng)
+    model = ResidualRegressor(1)
+    model.compile(loss="mse", optimizer="nadam")
+    history = model.fit(engine.data.Dataset.from_tensor_slices((x, y)).batch(16), epochs=2, verbose=0)
+    assert len(history.history["loss"]) == 2 and np.all(np.isfinite(history.history["loss"]))
+    with pytest.raises(ValueError, match="call model.build"):
+        ResidualRegressor(1).fit(((x[:8], y[:8]) for _ in range(2)), verbose=0)
