@@ -19,8 +19,8 @@ class InputLayer(Layer):
     def __init__(self, shape, dtype="float32", name=None):
         super().__init__(name=_args.optional_name("Input", "name", name) or unique_name("input_layer"))
         self.shape = (None,) + _args.shape("Input", "shape", shape)
-        if dtype not in ("float32", "int64"):
-            raise TypeError(f"Input: dtype must be 'float32' or 'int64', got {dtype!r}")
+        if dtype not in ("float32", "int64", "bool"):
+            raise TypeError(f"Input: dtype must be 'float32', 'int64' or 'bool', got {dtype!r}")
         self.input_dtype = dtype
         self.output = KerasTensor(self.shape, dtype, layer=self, call_index=0, output_index=0, name=self.name)
         self.built = True
@@ -318,7 +318,7 @@ class Model(TrainerMixin, Layer):
         out = []
         for t, a in zip(self.inputs, arrays):
             a = np.asarray(a)
-            want = np.float32 if t.dtype == "float32" else np.int64
+            want = {"float32": np.float32, "int64": np.int64, "bool": np.bool_}[t.dtype]
             if a.dtype != want:
                 if t.dtype == "float32" and a.dtype.kind in "fiu":
                     a = a.astype(np.float32)

@@ -600,3 +600,13 @@ def test_a_subclassed_model_builds_from_the_first_batch_of_a_dataset(rng):
     assert len(history.history["loss"]) == 2 and np.all(np.isfinite(history.history["loss"]))
     with pytest.raises(ValueError, match="call model.build"):
         ResidualRegressor(1).fit(((x[:8], y[:8]) for _ in range(2)), verbose=0)
+
+
+def test_bool_inputs(rng):
+    mask = rng.random((4, 3)) > 0.5
+    x = rng.standard_normal((4, 3)).astype(np.float32)
+    condition, values = engine.Input((3,), dtype="bool"), engine.Input((3,))
+    model = engine.Model([condition, values], ops.where(condition, values, -values))
+    assert np.array_equal(model.predict([mask, x]), np.where(mask, x, -x))
+    with pytest.raises(TypeError, match="must be bool, got float32"):
+        model.predict([x, x])

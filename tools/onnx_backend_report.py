@@ -1,0 +1,104 @@
+"""Counts the `onnx` package's backend node test cases the engine passes, next to
+onnxruntime's count on the same cases, with the reasons the engine's failures give.
+
+    python tools/onnx_backend_report.py [--filter REGEX] [--failures N]
+
+Each case runs its model on its inputs and compares every output with the expected one at
+the case's tolerances. The engine imports the model with engine.onnx.load, binding int64
+and scalar inputs as initializers first (they steer shapes and attributes, which the engine
+fixes when it plans a graph), as tests/test_onnx_backend.py does.
+"""
+import argparse
+import collections
+import re
+import sys
+import warnings
+
+import numpy as np
+
+
+def run_engine(case, inputs):
+    import onnx
+    import onnx.numpy_helper
+
+    import engine
+
+    model = onnx.ModelProto()
+    model.CopyFrom(case.model)
+    graph = model.graph
+    initialized = {t.name for t in graph.initializer}
+    feeds = []
+    for info, value in zip([i for i in graph.input if i.name not in initialized], inputs):
+        value = np.asarray(value)
+        if value.dtype == np.int64 or value.ndim == 0:
+            graph.initializer.append(onnx.numpy_helper.from_array(value, info.name))
+            graph.input.remove(info)
+        else:
+            feeds.append(value)
+    imported = engine.onnx.load(model.SerializeToString())
+    return imported._run(imported._prepare_inputs(feeds))
+
+
+def run_onnxruntime(case, inputs):
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(case.model.SerializeToString(), providers=["CPUExecutionProvider"])
+    names = [i.name for i in session.get_inputs()]
+    return session.run(None, dict(zip(names, inputs)))
+
+
+def passes(run, case):
+    """None when every data set matches, else the first line of the reason."""
+    try:
+        for inputs, expected in case.data_sets:
+            outputs = run(case, inputs)
+            if len(outputs) != len(expected):
+                return f"{len(outputs)} outputs, expected {len(expected)}"
+            for got, want in zip(outputs, expected):
+                want = np.asarray(want)
+                got = np.asarray(got)
+                if got.shape != want.shape:
+                    return f"shape {got.shape}, expected {want.shape}"
+                if want.dtype.kind in "fc":
+                    np.testing.assert_allclose(got.astype(want.dtype), want, rtol=case.rtol, atol=case.atol)
+                elif not np.array_equal(got, want):
+                    return "values differ"
+        return None
+    except Exception as e:  # noqa: BLE001 (every failure is a result to count)
+        return f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"[:160]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--filter", default=None, help="only the cases whose name matches this regex")
+    parser.add_argument("--failures", type=int, default=25, help="how many failure reasons to list")
+    args = parser.parse_args(argv)
+    warnings.simplefilter("ignore")
+    import onnx.backend.test.loader
+    import onnxruntime as ort
+
+    ort.set_default_logger_severity(3)
+
+    cases = onnx.backend.test.loader.load_model_tests(kind="node")
+    if args.filter:
+        cases = [c for c in cases if re.search(args.filter, c.name)]
+    counts = collections.Counter()
+    reasons = collections.Counter()
+    for case in cases:
+        ort_error = passes(run_onnxruntime, case)
+        engine_error = passes(run_engine, case)
+        counts["onnxruntime"] += ort_error is None
+        counts["engine"] += engine_error is None
+        counts["both"] += ort_error is None and engine_error is None
+        if engine_error is not None and ort_error is None:
+            reasons[re.sub(r"\(opset \d+\)|'[^']*'|\(\d+ nodes, the first '…'\)|\(node '…'\)", "",
+                           re.sub(r"'[^']*'", "'…'", engine_error)).replace("  ", " ")] += 1
+    print(f"{len(cases)} backend node cases: onnxruntime passes {counts['onnxruntime']}, the engine "
+          f"{counts['engine']} ({counts['both']} of them both)")
+    print(f"most common reasons among the {sum(reasons.values())} cases onnxruntime passes and the engine not:")
+    for reason, n in reasons.most_common(args.failures):
+        print(f"{n:5d}  {reason}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
