@@ -130,7 +130,8 @@ def model_to_config(model):
         refs[id(t)] = ["input", i]
     calls = []
     for j, call in enumerate(model._graph_calls):
-        calls.append({"layer": call.layer.name, "inputs": [refs[id(t)] for t in call.inputs]})
+        calls.append({"layer": call.layer.name, "inputs": [refs[id(t)] for t in call.inputs],
+                      **({"kwargs": call.kwargs} if call.kwargs else {})})
         for k, t in enumerate(call.outputs):
             refs[id(t)] = ["call", j, k]
     layers, seen = [], set()
@@ -196,7 +197,7 @@ def model_from_config(config):
 
     for call in config["calls"]:
         args = [resolve(r) for r in call["inputs"]]
-        out = layers[call["layer"]](args if len(args) > 1 else args[0])
+        out = layers[call["layer"]](args if len(args) > 1 else args[0], **call.get("kwargs", {}))
         results.append(out if isinstance(out, list) else [out])
     outputs = [resolve(r) for r in config["outputs"]]
     return Model(inputs[0] if config["single_input"] else inputs,

@@ -245,6 +245,8 @@ EVERY_LAYER = {
     "Bidirectional": lambda **kw: L.Bidirectional(L.GRU(3, return_sequences=True), merge_mode="sum", **kw),
     "GRU": lambda **kw: L.GRU(4, reset_after=False, go_backwards=True, recurrent_regularizer="l2", **kw),
     "LSTM": lambda **kw: L.LSTM(4, return_sequences=True, unit_forget_bias=False, **kw),
+    "MultiHeadAttention": lambda **kw: L.MultiHeadAttention(2, 4, value_dim=3, dropout=0.1, output_shape=5,
+                                                            seed=7, **kw),
     "SimpleRNN": lambda **kw: L.SimpleRNN(3, activation="relu", return_state=True, **kw),
     "TimeDistributed": lambda **kw: L.TimeDistributed(L.Dense(2, activation="tanh"), **kw),
     "ZeroPadding2D": lambda **kw: L.ZeroPadding2D(((1, 0), (2, 3)), **kw),

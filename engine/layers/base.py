@@ -211,6 +211,7 @@ class LayerCall:
         self.listed = listed
         self.training = training
         self.traces = traces
+        self.kwargs = {}  # call arguments a layer keeps with its call (saved with the model)
 
     def emit(self, b, args):
         """Adds this call's nodes reading value names `args`; returns its output names."""
