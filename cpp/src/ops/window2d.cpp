@@ -25,15 +25,15 @@ const char* auto_pad_name(AutoPad p) {
   return "?";
 }
 
-namespace {
-
-std::vector<int64_t> pair_or_default(const char* op, const char* name,
-                                     const std::vector<int64_t>& v, int64_t fallback) {
+std::vector<int64_t> window2d_pair(const char* op, const char* name, const std::vector<int64_t>& v,
+                                   int64_t fallback) {
   if (v.empty()) return {fallback, fallback};
   ENGINE_CHECK(v.size() == 2, op, ": ", name, " must have 2 values for a 2-D input, got ",
                shape_str(v));
   return v;
 }
+
+namespace {
 
 // Output size along one axis, possibly adjusting pads for SAME auto_pad. Every sum and
 // product is checked: hostile attributes give an error naming them, never a wrapped size.
@@ -70,13 +70,10 @@ int64_t resolve_axis(const char* op, const char* axis, int64_t in, int64_t k, in
 
 }  // namespace
 
-Window2d resolve_window2d(const char* op, int64_t H, int64_t W, int64_t KH, int64_t KW,
-                          const Window2dAttrs& a) {
+Window2d window2d_geometry(const char* op, int64_t KH, int64_t KW, const Window2dAttrs& a) {
   ENGINE_CHECK(KH > 0 && KW > 0, op, ": kernel size must be positive, got [", KH, ", ", KW, "]");
-  ENGINE_CHECK(H > 0 && W > 0, op, ": input spatial size must be positive, got [", H, ", ", W,
-               "]");
-  const auto strides = pair_or_default(op, "strides", a.strides, 1);
-  const auto dilations = pair_or_default(op, "dilations", a.dilations, 1);
+  const auto strides = window2d_pair(op, "strides", a.strides, 1);
+  const auto dilations = window2d_pair(op, "dilations", a.dilations, 1);
   ENGINE_CHECK(strides[0] > 0 && strides[1] > 0, op, ": strides must be positive, got ",
                shape_str(strides));
   ENGINE_CHECK(dilations[0] > 0 && dilations[1] > 0, op, ": dilations must be positive, got ",
@@ -90,10 +87,7 @@ Window2d resolve_window2d(const char* op, int64_t H, int64_t W, int64_t KH, int6
                    (pads[0] == 0 && pads[1] == 0 && pads[2] == 0 && pads[3] == 0),
                op, ": explicit pads ", shape_str(a.pads), " conflict with auto_pad ",
                auto_pad_name(a.auto_pad));
-
   Window2d g;
-  g.H = H;
-  g.W = W;
   g.KH = KH;
   g.KW = KW;
   g.SH = strides[0];
@@ -104,6 +98,16 @@ Window2d resolve_window2d(const char* op, int64_t H, int64_t W, int64_t KH, int6
   g.PL = pads[1];
   g.PB = pads[2];
   g.PR = pads[3];
+  return g;
+}
+
+Window2d resolve_window2d(const char* op, int64_t H, int64_t W, int64_t KH, int64_t KW,
+                          const Window2dAttrs& a) {
+  Window2d g = window2d_geometry(op, KH, KW, a);
+  ENGINE_CHECK(H > 0 && W > 0, op, ": input spatial size must be positive, got [", H, ", ", W,
+               "]");
+  g.H = H;
+  g.W = W;
   g.OH = resolve_axis(op, "height", H, KH, g.SH, g.DH, a.auto_pad, a.ceil_mode, g.PT, g.PB);
   g.OW = resolve_axis(op, "width", W, KW, g.SW, g.DW, a.auto_pad, a.ceil_mode, g.PL, g.PR);
   return g;

@@ -32,6 +32,15 @@ struct Window2dAttrs {
   bool ceil_mode = false;
 };
 
+// `v` when it holds 2 values, {fallback, fallback} when empty; an error naming `op` and
+// `name` otherwise.
+std::vector<int64_t> window2d_pair(const char* op, const char* name, const std::vector<int64_t>& v,
+                                   int64_t fallback);
+
+// The window itself, checked (positive kernel/strides/dilations, 4 non-negative pads that
+// do not contradict auto_pad): KH..PR set; the sizes H, W, OH, OW are left to the caller.
+Window2d window2d_geometry(const char* op, int64_t KH, int64_t KW, const Window2dAttrs& attrs);
+
 // Validates the attributes (positive kernel/strides/dilations, non-negative pads, right
 // lengths, a window that fits the padded input) and resolves the output size. Errors name
 // `op` and the offending values.

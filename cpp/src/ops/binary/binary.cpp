@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/kernel_table.h"
+#include "ops/common.h"
 #include "ops/binary/binary_cuda.h"
 
 namespace engine {
@@ -62,14 +63,6 @@ BinaryLayout binary_layout(const char* op, const Shape& a, const Shape& b) {
   l.b_numel = shape_numel(b);
   return l;
 }
-
-namespace {
-void check_shape(const Tensor& t, const Shape& shape, const std::string& what) {
-  check_dense_float(t, what.c_str());
-  ENGINE_CHECK(t.shape() == shape, what, " ", t.describe(), " does not match the expected shape ",
-               shape_str(shape));
-}
-}  // namespace
 
 void binary_forward(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& y) {
   const std::string name = binary_op_name(op);

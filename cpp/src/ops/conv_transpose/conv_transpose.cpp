@@ -20,13 +20,6 @@ void check_shape(const Tensor& t, const Shape& expected, const char* what) {
 
 bool wanted(const Tensor* t) { return t != nullptr && t->defined(); }
 
-std::vector<int64_t> pair_or(const char* name, const std::vector<int64_t>& v, int64_t fallback) {
-  if (v.empty()) return {fallback, fallback};
-  ENGINE_CHECK(v.size() == 2, kOp, ": ", name, " must have 2 values for a 2-D input, got ",
-               shape_str(v));
-  return v;
-}
-
 // One axis: the output size `out` of input size `in`, and its pads (ONNX's rules, see
 // conv_transpose.h). out_given < 0: not given. Every size is checked for overflow.
 int64_t resolve_axis(const char* axis, int64_t in, int64_t k, int64_t s, int64_t d,
@@ -98,17 +91,18 @@ ConvTransposeShape conv_transpose_shape(const Tensor& x, const Tensor& w, const 
                  "] of w ", w.describe());
   }
   if (b.defined()) check_shape(b, {OC}, "ConvTranspose: b");
-  const auto strides = pair_or("strides", a.strides, 1);
-  const auto dilations = pair_or("dilations", a.dilations, 1);
-  const auto out_pad = pair_or("output_padding", attrs.output_padding, 0);
-  ENGINE_CHECK(strides[0] > 0 && strides[1] > 0, kOp, ": strides must be positive, got ",
-               shape_str(strides));
-  ENGINE_CHECK(dilations[0] > 0 && dilations[1] > 0, kOp, ": dilations must be positive, got ",
-               shape_str(dilations));
-  ENGINE_CHECK(out_pad[0] >= 0 && out_pad[1] >= 0 && out_pad[0] < strides[0] &&
-                   out_pad[1] < strides[1],
-               kOp, ": output_padding ", shape_str(out_pad),
-               " must be non-negative and smaller than the strides ", shape_str(strides));
+  ConvTransposeShape t;
+  ConvShape& s = t.conv;
+  s.N = x.dim(0);
+  s.C = OC;
+  s.OC = C;
+  s.G = G;
+  Window2d& g = s.win;
+  g = window2d_geometry(kOp, KH, KW, a);
+  const auto out_pad = window2d_pair(kOp, "output_padding", attrs.output_padding, 0);
+  ENGINE_CHECK(out_pad[0] >= 0 && out_pad[1] >= 0 && out_pad[0] < g.SH && out_pad[1] < g.SW, kOp,
+               ": output_padding ", shape_str(out_pad), " must be non-negative and smaller than the "
+               "strides ", shape_str({g.SH, g.SW}));
   std::vector<int64_t> out_shape = {-1, -1};
   if (!attrs.output_shape.empty()) {
     ENGINE_CHECK(attrs.output_shape.size() == 2, kOp,
@@ -118,33 +112,6 @@ ConvTransposeShape conv_transpose_shape(const Tensor& x, const Tensor& w, const 
     ENGINE_CHECK(out_shape[0] >= 1 && out_shape[1] >= 1, kOp,
                  ": output_shape must be positive, got ", shape_str(out_shape));
   }
-  std::vector<int64_t> pads = a.pads.empty() ? std::vector<int64_t>{0, 0, 0, 0} : a.pads;
-  ENGINE_CHECK(pads.size() == 4, kOp,
-               ": pads must have 4 values [top, left, bottom, right], got ", shape_str(a.pads));
-  for (int64_t p : pads)
-    ENGINE_CHECK(p >= 0, kOp, ": pads must be non-negative, got ", shape_str(pads));
-  ENGINE_CHECK(a.auto_pad == AutoPad::NotSet || a.pads.empty() ||
-                   (pads[0] == 0 && pads[1] == 0 && pads[2] == 0 && pads[3] == 0),
-               kOp, ": explicit pads ", shape_str(a.pads), " conflict with auto_pad ",
-               auto_pad_name(a.auto_pad));
-
-  ConvTransposeShape t;
-  ConvShape& s = t.conv;
-  s.N = x.dim(0);
-  s.C = OC;
-  s.OC = C;
-  s.G = G;
-  Window2d& g = s.win;
-  g.KH = KH;
-  g.KW = KW;
-  g.SH = strides[0];
-  g.SW = strides[1];
-  g.DH = dilations[0];
-  g.DW = dilations[1];
-  g.PT = pads[0];
-  g.PL = pads[1];
-  g.PB = pads[2];
-  g.PR = pads[3];
   g.OH = x.dim(2);
   g.OW = x.dim(3);
   g.H = resolve_axis("height", g.OH, KH, g.SH, g.DH, out_pad[0], out_shape[0], a.auto_pad, g.PT,

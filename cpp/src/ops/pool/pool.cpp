@@ -1,6 +1,7 @@
 #include "ops/pool/pool.h"
 
 #include "core/kernel_table.h"
+#include "ops/common.h"
 #include "ops/pool/pool_cuda.h"
 
 namespace engine {
@@ -21,12 +22,6 @@ namespace {
 void check_input(const Tensor& x, const std::string& what) {
   check_dense_float(x, what.c_str());
   ENGINE_CHECK(x.ndim() == 4, what, " must be 4-D [N, C, H, W], got ", x.describe());
-}
-
-void check_shape(const Tensor& t, const Shape& shape, const std::string& what) {
-  check_dense_float(t, what.c_str());
-  ENGINE_CHECK(t.shape() == shape, what, " ", t.describe(), " does not match the expected shape ",
-               shape_str(shape));
 }
 
 }  // namespace

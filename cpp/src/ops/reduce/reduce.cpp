@@ -1,6 +1,7 @@
 #include "ops/reduce/reduce.h"
 
 #include "core/kernel_table.h"
+#include "ops/common.h"
 #include "ops/reduce/reduce_cuda.h"
 
 namespace engine {
@@ -105,14 +106,6 @@ ReduceLayout reduce_layout(const char* op, const Shape& x, const ReduceAttrs& at
   }
   return l;
 }
-
-namespace {
-void check_shape(const Tensor& t, const Shape& shape, const std::string& what) {
-  check_dense_float(t, what.c_str());
-  ENGINE_CHECK(t.shape() == shape, what, " ", t.describe(), " does not match the expected shape ",
-               shape_str(shape));
-}
-}  // namespace
 
 void reduce_forward(ReduceOp op, const Tensor& x, const ReduceAttrs& attrs, Tensor& y) {
   const std::string name = reduce_op_name(op);
