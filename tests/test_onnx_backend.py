@@ -10,34 +10,15 @@ onnx = pytest.importorskip("onnx", reason="onnx is not installed")
 import onnx.backend.base  # noqa: E402
 import onnx.backend.test  # noqa: E402
 
-import engine  # noqa: E402
-import engine.onnx  # noqa: E402
+from helpers import run_onnx_in_engine  # noqa: E402
 
 
 class EngineRep(onnx.backend.base.BackendRep):
-    """Imports the model when its inputs arrive: int64 and scalar inputs (Reshape shapes,
-    Unsqueeze axes, a Dropout ratio) steer shapes and attributes, which the engine fixes
-    when it plans a graph, so they are bound as initializers first."""
-
     def __init__(self, model):
         self.model = model
 
     def run(self, inputs, **kwargs):
-        model = onnx.ModelProto()
-        model.CopyFrom(self.model)
-        graph = model.graph
-        init_names = {t.name for t in graph.initializer}
-        feeds = []
-        for vi, value in zip([i for i in graph.input if i.name not in init_names], inputs):
-            value = np.asarray(value)
-            if value.dtype == np.int64 or value.ndim == 0:
-                graph.initializer.append(onnx.numpy_helper.from_array(value, vi.name))
-                graph.input.remove(vi)
-            else:
-                feeds.append(value)
-        imported = engine.onnx.load(model.SerializeToString())
-        # The executor directly: a graph may be left without inputs (Constant tests).
-        return tuple(imported._run(imported._prepare_inputs(feeds)))
+        return run_onnx_in_engine(self.model, inputs)
 
 
 class EngineBackend(onnx.backend.base.Backend):

@@ -6,37 +6,24 @@ onnxruntime's count on the same cases, with the reasons the engine's failures gi
 Each case runs its model on its inputs and compares every output with the expected one at
 the case's tolerances. The engine imports the model with engine.onnx.load, binding int64
 and scalar inputs as initializers first (they steer shapes and attributes, which the engine
-fixes when it plans a graph), as tests/test_onnx_backend.py does.
+fixes when it plans a graph): tests/helpers.py's run_onnx_in_engine, which the backend tests
+use too.
 """
 import argparse
 import collections
+import os
 import re
 import sys
 import warnings
 
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+from helpers import run_onnx_in_engine  # noqa: E402  (the tests' runner, shared)
+
 
 def run_engine(case, inputs):
-    import onnx
-    import onnx.numpy_helper
-
-    import engine
-
-    model = onnx.ModelProto()
-    model.CopyFrom(case.model)
-    graph = model.graph
-    initialized = {t.name for t in graph.initializer}
-    feeds = []
-    for info, value in zip([i for i in graph.input if i.name not in initialized], inputs):
-        value = np.asarray(value)
-        if value.dtype == np.int64 or value.ndim == 0:
-            graph.initializer.append(onnx.numpy_helper.from_array(value, info.name))
-            graph.input.remove(info)
-        else:
-            feeds.append(value)
-    imported = engine.onnx.load(model.SerializeToString())
-    return imported._run(imported._prepare_inputs(feeds))
+    return run_onnx_in_engine(case.model, inputs)
 
 
 def run_onnxruntime(case, inputs):
