@@ -13,6 +13,7 @@ The C++ core releases the GIL during a training step or a forward pass, so a wor
 running numpy code or reading files overlaps with the step.
 """
 import collections
+import contextlib
 import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +30,17 @@ def close_iterator(it):
     close = getattr(it, "close", None)
     if close is not None:
         close()
+
+
+@contextlib.contextmanager
+def reading(source):
+    """An iterator over `source`, closed however the reading ends (an early return, an
+    error, a consumer that stops), so the stages upstream stop their threads."""
+    upstream = iter(source)
+    try:
+        yield upstream
+    finally:
+        close_iterator(upstream)
 
 
 def _put(q, item, stop):

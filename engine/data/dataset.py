@@ -25,7 +25,7 @@ import numpy as np
 
 from engine import _random
 from engine.data import _structure as S
-from engine.data._threads import close_iterator, parallel_map, prefetched
+from engine.data._threads import close_iterator, parallel_map, prefetched, reading
 
 AUTOTUNE = -1
 INFINITE = -1    # Dataset.cardinality() of an endless dataset
@@ -455,16 +455,13 @@ class _FilterDataset(_Unary):
         return INFINITE if n == INFINITE else UNKNOWN
 
     def _iterate(self):
-        upstream = iter(self._input)
-        try:
+        with reading(self._input) as upstream:
             for element in upstream:
                 keep = S.call_with_element(self._predicate, element)
                 if np.ndim(keep) != 0 or np.asarray(keep).dtype != np.bool_:
                     raise TypeError(f"filter: the predicate must return a bool, got {keep!r}")
                 if keep:
                     yield element
-        finally:
-            close_iterator(upstream)
 
 
 class _ShuffleDataset(_Unary):
@@ -596,8 +593,7 @@ class _BatchDataset(_Unary):
                     return
                 yield S.map_structure(np.array, source._slice(start, stop))
             return
-        upstream = iter(source)
-        try:
+        with reading(source) as upstream:
             pending = []
             for element in upstream:
                 pending.append(element)
@@ -606,8 +602,6 @@ class _BatchDataset(_Unary):
                     pending = []
             if pending and not self._drop:
                 yield self._make(pending)
-        finally:
-            close_iterator(upstream)
 
 
 class _UnbatchDataset(_Unary):
@@ -616,8 +610,7 @@ class _UnbatchDataset(_Unary):
         return INFINITE if n == INFINITE else UNKNOWN
 
     def _iterate(self):
-        upstream = iter(self._input)
-        try:
+        with reading(self._input) as upstream:
             for element in upstream:
                 leaves = S.flatten(element)
                 sizes = {_first_dim(leaf, "unbatch") for leaf in leaves}
@@ -626,8 +619,6 @@ class _UnbatchDataset(_Unary):
                                      f"{sorted(sizes)}")
                 for i in range(sizes.pop()):
                     yield S.map_structure(lambda a: a[i, ...], element)
-        finally:
-            close_iterator(upstream)
 
 
 class _RepeatDataset(_Unary):
@@ -675,14 +666,11 @@ class _TakeDataset(_Unary):
     def _iterate(self):
         if self._count == 0:
             return
-        upstream = iter(self._input)
-        try:
+        with reading(self._input) as upstream:
             for k, element in enumerate(upstream):
                 yield element
                 if k + 1 == self._count:
                     return
-        finally:
-            close_iterator(upstream)
 
 
 class _SkipDataset(_Unary):
@@ -697,14 +685,11 @@ class _SkipDataset(_Unary):
         return 0 if self._count < 0 else max(0, n - self._count)
 
     def _iterate(self):
-        upstream = iter(self._input)
-        try:
+        with reading(self._input) as upstream:
             for k, element in enumerate(upstream):
                 if self._count < 0 or k < self._count:
                     continue
                 yield element
-        finally:
-            close_iterator(upstream)
 
 
 class _ConcatenateDataset(Dataset):
@@ -719,11 +704,8 @@ class _ConcatenateDataset(Dataset):
 
     def _iterate(self):
         for part in self._parts:
-            upstream = iter(part)
-            try:
+            with reading(part) as upstream:
                 yield from upstream
-            finally:
-                close_iterator(upstream)
 
 
 class _PrefetchDataset(_Unary):
@@ -733,11 +715,8 @@ class _PrefetchDataset(_Unary):
 
     def _iterate(self):
         if self._size == 0:
-            upstream = iter(self._input)
-            try:
+            with reading(self._input) as upstream:
                 yield from upstream
-            finally:
-                close_iterator(upstream)
             return
         source = self._input
         yield from prefetched(lambda: iter(source), self._size)
@@ -884,13 +863,10 @@ class _CacheDataset(_Unary):
                 yield from self._memory
                 return
             recorded = []
-            upstream = iter(self._input)
-            try:
+            with reading(self._input) as upstream:
                 for element in upstream:
                     recorded.append(element)
                     yield element
-            finally:
-                close_iterator(upstream)
             with self._lock:
                 if self._memory is None:
                     self._memory = recorded
