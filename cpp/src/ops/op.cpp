@@ -58,6 +58,15 @@ std::vector<int64_t> NodeOp::constant_int64s(const std::vector<ValueDesc>& input
   return std::vector<int64_t>(v, v + d.shape[0]);
 }
 
+float NodeOp::constant_float(const std::vector<ValueDesc>& inputs, size_t index,
+                            const char* what) const {
+  const ValueDesc& d = inputs[index];
+  if (!d.constant) fail_node(what, " must be known when the graph is planned");
+  if (d.dtype != DType::Float32 || d.constant->numel() != 1)
+    fail_node(what, " must be a float32 scalar, got ", d.constant->describe());
+  return d.constant->to(Device::cpu()).data<float>()[0];  // planning reads it on the host
+}
+
 size_t NodeOp::add_state(const Shape& shape, DType dtype) {
   state_.push_back({dtype, shape});
   return state_.size() - 1;

@@ -113,6 +113,9 @@ class NodeOp {
   // a list of axes); `what` names it in errors.
   std::vector<int64_t> constant_int64s(const std::vector<ValueDesc>& inputs, size_t index,
                                        const char* what) const;
+  // The value of input `index`, which must be a constant float32 scalar (a pad value, a
+  // ratio); `what` names it in errors.
+  float constant_float(const std::vector<ValueDesc>& inputs, size_t index, const char* what) const;
   // Asks for a per-call buffer; returns its index in OpIO::state.
   size_t add_state(const Shape& shape, DType dtype = DType::Float32);
   // Runs `check`, an op-level function whose errors name the kernel ("huber: ..."), so that

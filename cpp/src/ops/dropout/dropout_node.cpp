@@ -17,12 +17,7 @@ class DropoutNode : public NodeOp {
   std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in, const PlanOptions& options) override {
     expect_inputs(in, 1, 3);
     expect_float({in[0]}, {"x"});
-    if (has_input(in, 1)) {
-      if (!in[1].constant) fail_node("the ratio input must be a constant");
-      if (in[1].constant->numel() != 1 || in[1].dtype != DType::Float32)
-        fail_node("the ratio must be a float32 scalar, got ", in[1].constant->describe());
-      rate_ = in[1].constant->to(Device::cpu()).data<float>()[0];  // may live on a device
-    }
+    if (has_input(in, 1)) rate_ = constant_float(in, 1, "the ratio");
     training_ = options.mode == Mode::Training;
     if (has_input(in, 2)) training_ = constant_training_mode(in[2]);
     if (!(rate_ >= 0.0f && rate_ < 1.0f)) fail_node("ratio must be in [0, 1), got ", rate_);

@@ -34,13 +34,7 @@ class PadNode : public NodeOp {
       pads = full;
     }
     value_ = 0.0f;
-    if (in.size() > 2 && in[2].present) {
-      if (!in[2].constant) fail_node("constant_value must be known when the graph is planned");
-      const Tensor& v = *in[2].constant;
-      if (v.dtype() != DType::Float32 || v.numel() != 1)
-        fail_node("constant_value must be a float32 scalar, got ", v.describe());
-      value_ = v.contiguous().data<float>()[0];
-    }
+    if (in.size() > 2 && in[2].present) value_ = constant_float(in, 2, "constant_value");
     geometry_ = pad_geometry(in[0].shape, pads, mode_, node_.label().c_str());
     return {{DType::Float32, pad_output_shape(geometry_)}};
   }
