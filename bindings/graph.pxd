@@ -56,6 +56,13 @@ cdef extern from "engine/ir.h" namespace "engine" nogil:
         Inference
         Training
 
+cdef extern from "engine/communicator.h" namespace "engine" nogil:
+    cdef cppclass Communicator "engine::Communicator":
+        pass
+
+cdef extern from "py_bridge.h":
+    shared_ptr[Communicator] engine_py_communicator(object target) except +engine_raise_py_error
+
 cdef extern from "engine/graph.h" namespace "engine" nogil:
     cdef cppclass ExecutorStats "engine::ExecutorStats":
         int64_t plans
@@ -72,8 +79,8 @@ cdef extern from "engine/graph.h" namespace "engine" nogil:
                  shared_ptr[ParameterLock] lock) except +engine_raise_py_error
         vector[Tensor] run(const vector[Tensor]& inputs, Mode mode) except +engine_raise_py_error
         float train_step(const vector[Tensor]& inputs, const string& loss_output,
-                         const vector[string]& fetch,
-                         vector[Tensor]* fetched) except +engine_raise_py_error
+                         const vector[string]& fetch, vector[Tensor]* fetched,
+                         float samples) except +engine_raise_py_error
         Tensor gradient(const string& name) except +engine_raise_py_error
         map[string, Tensor] gradients(const vector[Tensor]& inputs, const string& output,
                                       const Tensor& seed, Mode mode,
@@ -81,6 +88,7 @@ cdef extern from "engine/graph.h" namespace "engine" nogil:
         void set_optimizer(shared_ptr[Optimizer] optimizer,
                            vector[string] parameters) except +engine_raise_py_error
         void set_step(uint64_t step)
+        void set_communicator(shared_ptr[Communicator] communicator) except +engine_raise_py_error
         Tensor value(const string& name) except +engine_raise_py_error
         map[string, Shape] infer_shapes(const vector[Shape]& input_shapes,
                                         Mode mode) except +engine_raise_py_error

@@ -218,15 +218,16 @@ cdef class Executor:
             tout = self.ptr.run(tin, mode)
         return [to_numpy(t) for t in tout]
 
-    def train_step(self, list inputs, str loss, fetch=()):
-        """Forward, loss and backward in one call; returns (loss, [fetched values])."""
+    def train_step(self, list inputs, str loss, fetch=(), float samples=1.0):
+        """Forward, loss and backward in one call; returns (loss, [fetched values]). With a
+        communicator, `samples` is this rank's share of the global batch."""
         cdef vector[Tensor] tin = _tensor_list(inputs, "input")
         cdef string loss_name = loss.encode()
         cdef vector[string] names = [f.encode() for f in fetch]
         cdef vector[Tensor] fetched
         cdef float value
         with nogil:
-            value = self.ptr.train_step(tin, loss_name, names, &fetched)
+            value = self.ptr.train_step(tin, loss_name, names, &fetched, samples)
         return value, [to_numpy(t) for t in fetched]
 
     def gradient(self, str name):
@@ -262,6 +263,15 @@ cdef class Executor:
     def value(self, str name):
         """A copy of a value computed by the most recent call."""
         return to_numpy(self.ptr.value(name.encode()))
+
+    def set_communicator(self, communicator):
+        """Data parallelism: `communicator` has `rank`, `size` and the collectives
+        allreduce_sum(buffer), broadcast(buffer, root) and barrier() over writable
+        memoryviews (engine.distribute); None trains alone."""
+        cdef shared_ptr[g.Communicator] comm
+        if communicator is not None:
+            comm = g.engine_py_communicator(communicator)
+        self.ptr.set_communicator(comm)
 
     def set_step(self, unsigned long long step):
         self.ptr.set_step(step)

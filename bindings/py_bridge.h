@@ -4,6 +4,7 @@
 
 #include <Python.h>
 
+#include <memory>
 #include <new>
 #include <string>
 
@@ -77,4 +78,68 @@ static inline engine::Tensor engine_tensor_from_object(PyObject* obj, engine::DT
     delete view;
   });
   return engine::Tensor::from_storage(storage, 0, shape, strides, dtype);
+}
+
+// A Communicator whose collectives are methods of a Python object (engine.distribute's
+// MPI communicator, on mpi4py): allreduce_sum(buffer), broadcast(buffer, root) and
+// barrier(), the buffers being writable memoryviews of the core's host memory. Called by
+// the executor with the GIL released; each call takes it. A method that raises makes the
+// call throw with that Python exception kept.
+class PyCommunicator : public engine::Communicator {
+ public:
+  explicit PyCommunicator(PyObject* target) : target_(target) {
+    Py_INCREF(target_);
+    rank_ = int_attribute("rank");
+    size_ = int_attribute("size");
+  }
+  ~PyCommunicator() override {
+    PyGILState_STATE gil = PyGILState_Ensure();
+    Py_DECREF(target_);
+    PyGILState_Release(gil);
+  }
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  void allreduce_sum(float* data, int64_t count) override {
+    call("allreduce_sum", data, count * static_cast<int64_t>(sizeof(float)), nullptr);
+  }
+  void broadcast(void* data, int64_t bytes, int root) override {
+    call("broadcast", data, bytes, PyLong_FromLong(root));
+  }
+  void barrier() override { call("barrier", nullptr, 0, nullptr); }
+
+ private:
+  int int_attribute(const char* name) {
+    PyObject* value = PyObject_GetAttrString(target_, name);
+    if (value == nullptr) throw PythonErrorAlreadySet();
+    const long v = PyLong_AsLong(value);
+    Py_DECREF(value);
+    if (v == -1 && PyErr_Occurred()) throw PythonErrorAlreadySet();
+    return static_cast<int>(v);
+  }
+  // target.method([memoryview of data[:bytes]], [extra]); `extra` is a new reference.
+  void call(const char* method, void* data, int64_t bytes, PyObject* extra) {
+    PyGILState_STATE gil = PyGILState_Ensure();
+    PyObject* result = nullptr;
+    PyObject* view = data == nullptr ? nullptr
+                                     : PyMemoryView_FromMemory(static_cast<char*>(data),
+                                                               static_cast<Py_ssize_t>(bytes),
+                                                               PyBUF_WRITE);
+    if (data == nullptr || view != nullptr)
+      result = PyObject_CallMethod(target_, method, view == nullptr ? "()" : extra ? "(OO)" : "(O)",
+                                   view, extra);
+    Py_XDECREF(view);
+    Py_XDECREF(extra);
+    const bool failed = result == nullptr;
+    Py_XDECREF(result);
+    PyGILState_Release(gil);
+    if (failed) throw PythonErrorAlreadySet();
+  }
+
+  PyObject* target_;
+  int rank_ = 0;
+  int size_ = 1;
+};
+
+static inline std::shared_ptr<engine::Communicator> engine_py_communicator(PyObject* target) {
+  return std::make_shared<PyCommunicator>(target);
 }

@@ -33,9 +33,9 @@ def _locate_core():
 _locate_core()
 
 from engine import _core  # noqa: E402
-from engine import (activations, callbacks, constraints, cuda, data, datasets, initializers, layers,
-                    losses, metrics, models, onnx, ops, optimizers, random, regularizers, saving,
-                    schedules, utils)
+from engine import (activations, callbacks, constraints, cuda, data, datasets, distribute,
+                    initializers, layers, losses, metrics, models, onnx, ops, optimizers, random,
+                    regularizers, saving, schedules, utils)
 from engine._random import set_seed
 from engine.models import Input, Model, Sequential, clone_model
 from engine.saving import load_model

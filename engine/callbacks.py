@@ -423,6 +423,8 @@ class CSVLogger(Callback):
     column is added for each key (filled with "NA" until validation runs), as Keras does.
     With ``append`` rows go after an existing file's, without a second header."""
 
+    chief_only = True  # under engine.distribute.DataParallel, only rank 0 writes
+
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
         self.filename, self.sep, self.append = os.fspath(filename), separator, append
@@ -516,6 +518,8 @@ class TensorBoard(Callback):
     ``embeddings_freq`` and ``write_images`` exist for Keras compatibility; the engine has
     no profiler, embeddings projector or weight images, and refuses other values than
     their defaults."""
+
+    chief_only = True  # under engine.distribute.DataParallel, only rank 0 writes
 
     _files_opened = 0
 

@@ -394,22 +394,30 @@ class Model(TrainerMixin, Layer):
         params = {id(var): grads[name] for name, var in self._builder.parameters() if name in grads}
         return inputs, params
 
+    def _write(self, fn, *args, **kwargs):
+        """Runs a file write; in data-parallel training (engine.distribute) rank 0 writes
+        and the other ranks wait for it."""
+        strategy = getattr(self, "_strategy", None)
+        if strategy is None or strategy.size == 1:
+            return fn(*args, **kwargs)
+        return strategy.run_on_chief(fn, *args, **kwargs)
+
     def save(self, path):
         """One checkpoint file: architecture, weights, optimizer and random state (atomic)."""
         from engine import saving
 
-        saving.save_model(self, path)
+        self._write(saving.save_model, self, path)
 
     def export_onnx(self, path, opset=17):
         """The inference graph as an ONNX file (see engine.onnx.export)."""
         from engine import onnx
 
-        return onnx.export(self, path, opset=opset)
+        return self._write(onnx.export, self, path, opset=opset)
 
     def save_weights(self, path):
         from engine import saving
 
-        saving.save_weights(self, path)
+        self._write(saving.save_weights, self, path)
 
     def load_weights(self, path):
         from engine import saving

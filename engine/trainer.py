@@ -16,6 +16,7 @@ import numpy as np
 
 from engine import _random
 from engine import callbacks as _callbacks
+from engine import distribute as _distribute
 from engine import losses as _losses
 from engine import metrics as _metrics
 from engine.data import _adapter as _data
@@ -110,8 +111,9 @@ class _Batches:
     close() stops that thread; fit, evaluate and predict call it when they end."""
 
     def __init__(self, model, x, y, sample_weight, batch_size, shuffle, class_weight, steps, what,
-                 convert=None):
+                 convert=None, strategy=None):
         self.model = model
+        self.strategy = strategy
         self.steps = None if steps is None else _args.positive_int(model, "steps", steps)
         self.class_weight = class_weight
         self.what = what
@@ -140,7 +142,8 @@ class _Batches:
         self.shuffle = shuffle
         self.arrays = True
         if steps is None:
-            self.steps = math.ceil(n / self.batch_size)
+            ranks = 1 if strategy is None else strategy.size
+            self.steps = math.ceil(n / (self.batch_size * ranks))
 
     def epoch(self):
         if self.source is not None:
@@ -157,6 +160,40 @@ class _Batches:
             ys = None if self.targets is None else [t[idx] for t in self.targets]
             sw = None if self.sample_weight is None else self.sample_weight[idx]
             yield xs, ys, sw
+
+    def shards(self):
+        """(xs, ys, sw, samples): this rank's part of each global batch under a DataParallel
+        strategy (engine.distribute), or the whole batch. With arrays a global batch holds
+        batch_size rows per rank, in an order rank 0 draws; a batch from a source is the
+        global batch. A rank whose part is empty gets the batch's first row and samples 0,
+        so that it still takes part in the step's all-reduce."""
+        strategy = self.strategy
+        if strategy is None:
+            for xs, ys, sw in self.epoch():
+                yield xs, ys, sw, xs[0].shape[0]
+            return
+        if self.source is not None:
+            for xs, ys, sw in self.source.epoch():
+                start, stop = strategy.shard(xs[0].shape[0])
+                rows = slice(start, stop) if stop > start else slice(0, 1)
+                yield ([a[rows] for a in xs], None if ys is None else [t[rows] for t in ys],
+                       None if sw is None else sw[rows], stop - start)
+            return
+        size = self.batch_size * strategy.size
+        order = np.arange(self.n)
+        if self.shuffle:
+            drawn = _random.generator().permutation(self.n) if strategy.is_chief else order
+            order = strategy.broadcast(drawn.astype(np.int64))
+        for step in range(self.steps):
+            batch = order[step * size:(step + 1) * size]
+            if batch.size == 0:
+                break
+            start, stop = strategy.shard(batch.size)
+            idx = batch[start:stop] if stop > start else batch[:1]
+            xs = [a[idx] for a in self.inputs]
+            ys = None if self.targets is None else [t[idx] for t in self.targets]
+            sw = None if self.sample_weight is None else self.sample_weight[idx]
+            yield xs, ys, sw, stop - start
 
     def close(self):
         if self.source is not None:
@@ -195,6 +232,7 @@ class TrainerMixin:
         from engine import cuda as _cuda
 
         device = self._device if device is None else _cuda.resolve_device(device)
+        self._strategy = _distribute.current() or getattr(self, "_strategy", None)
         if loss is None:
             raise ValueError("compile: a loss is required")
         if getattr(self, "inputs", None) is None and self._computes_with_call():
@@ -293,6 +331,9 @@ class TrainerMixin:
             self._train_variables = [v for v in self.trainable_weights if id(v) in names]
             self._constrained = [v for v in self._train_variables if v.constraint is not None]
             ex.set_optimizer(self.optimizer.core, [names[id(v)] for v in self._train_variables])
+            group = self._data_parallel()
+            if group is not None:
+                ex.set_communicator(group.communicator)
             self._train_executor, self._train_key, self._train_names = ex, key, names
             self._train_outputs, self._train_loss = outs, total
             self._train_fetch = outs + ([t for t in b.outputs[len(outs):-1]] if self._output_loss_names else [])
@@ -370,6 +411,17 @@ class TrainerMixin:
                     metrics.append((k, name, m))
         return metrics
 
+    def _data_parallel(self):
+        """The DataParallel strategy this model was compiled under, when it has several
+        ranks; the first call also gives every rank rank 0's weights."""
+        strategy = getattr(self, "_strategy", None)
+        if strategy is None or strategy.size == 1:
+            return None
+        if not getattr(self, "_replicas_synchronized", False):
+            strategy.synchronize_weights(self)
+            self._replicas_synchronized = True
+        return strategy
+
     def _loss_ks(self):
         return [k for k, l in enumerate(self._loss_objects) if l is not None]
 
@@ -385,8 +437,12 @@ class TrainerMixin:
         so may `validation_data`. With `steps_per_epoch` (needed for an endless dataset) one
         pass over the source continues across epochs; `validation_steps` caps validation."""
         self._ensure_built(x)
+        group = self._data_parallel()
         executor = self._get_train_executor()
         verbose = 1 if verbose == "auto" else int(verbose)
+        if group is not None and not group.is_chief:
+            verbose = 0
+            callbacks = [cb for cb in callbacks or [] if not getattr(cb, "chief_only", False)]
         if validation_split and validation_data is None:
             if _is_iterable_source(x):
                 raise ValueError("validation_split needs array inputs")
@@ -408,11 +464,11 @@ class TrainerMixin:
                 x = x[0]
         self._class_weight = None if class_weight is None else {int(k): float(v) for k, v in class_weight.items()}
         data = _Batches(self, x, y, sample_weight, batch_size, shuffle, class_weight, steps_per_epoch,
-                        "the data given to fit")
+                        "the data given to fit", strategy=group)
         # Prepared (and checked) now, so that bad validation data fails before any training.
         validation = None if validation_data is None else self._validation_batches(
             validation_data, batch_size if validation_batch_size is None else validation_batch_size,
-            validation_steps)
+            validation_steps, group)
         # Sources read ahead on a thread: closing them stops and joins it, however fit ends.
         try:
             return self._fit_epochs(executor, data, validation, epochs, verbose, callbacks, initial_epoch)
@@ -438,15 +494,14 @@ class TrainerMixin:
             cbs.on_epoch_begin(epoch)
             progress = _Progress(verbose, data.steps)
             step = 0
-            for xs, ys, sw in data.epoch():
+            for xs, ys, sw, n in data.shards():
                 cbs.on_train_batch_begin(step)
-                n = xs[0].shape[0]
-                weights = self._batch_weights(ys, sw, n)
+                weights = self._batch_weights(ys, sw, xs[0].shape[0])
                 self.optimizer.update_learning_rate()
                 executor.set_step(self.optimizer.iterations)
                 try:
                     loss, outs = executor.train_step(xs + [weights] + ys, self._train_loss,
-                                                     fetch=self._train_fetch)
+                                                     fetch=self._train_fetch, samples=n)
                 except FloatingPointError as e:  # a finite loss with non-finite gradients
                     raise FloatingPointError(f"{self.name}: at epoch {epoch + 1}, batch {step + 1}, {e} "
                                              "(lower the learning rate, clip gradients, or check the "
@@ -462,8 +517,9 @@ class TrainerMixin:
                         "clip gradients, or check the data for NaN/inf)")
                 _optimizers.apply_constraints(self._constrained)
                 loss_tracker.update_state(loss, sample_weight=n)
-                self._update_output_losses(output_trackers, outs, n)
-                self._update_metrics(metrics, ys, outs, sw)
+                if n:
+                    self._update_output_losses(output_trackers, outs, n)
+                    self._update_metrics(metrics, ys, outs, sw)
                 logs = self._logs(loss_tracker, output_trackers, metrics)
                 cbs.on_train_batch_end(step, dict(logs))
                 step += 1
@@ -472,6 +528,9 @@ class TrainerMixin:
                     break
             if step == 0 and not self.stop_training:
                 raise ValueError(f"{self.name}: the training data produced no batches")
+            if data.strategy is not None:
+                data.strategy.reduce_metrics([loss_tracker] + output_trackers + [m for _, _, m in metrics])
+                data.strategy.average_state(self)
             logs = self._logs(loss_tracker, output_trackers, metrics)
             if validation is not None and not self.stop_training:
                 val = self._evaluate_batches(validation)
@@ -508,16 +567,19 @@ class TrainerMixin:
         return logs
 
     # --- evaluate ------------------------------------------------------------------------------
-    def _validation_batches(self, data, batch_size, steps=None):
+    def _validation_batches(self, data, batch_size, steps=None, strategy=None):
         if _is_iterable_source(data):
-            return _Batches(self, data, None, None, batch_size, False, None, steps, "validation_data")
+            return _Batches(self, data, None, None, batch_size, False, None, steps, "validation_data",
+                            strategy=strategy)
         if not (isinstance(data, tuple) and len(data) in (2, 3)):
             raise ValueError("validation_data must be a tuple (x, y) or (x, y, sample_weight), or a dataset")
         sw = data[2] if len(data) == 3 else None
-        return _Batches(self, data[0], data[1], sw, batch_size, False, None, steps, "validation_data")
+        return _Batches(self, data[0], data[1], sw, batch_size, False, None, steps, "validation_data",
+                        strategy=strategy)
 
     def _evaluate(self, x, y, batch_size, sample_weight, what="the data given to evaluate", steps=None):
-        data = _Batches(self, x, y, sample_weight, batch_size, False, None, steps, what)
+        data = _Batches(self, x, y, sample_weight, batch_size, False, None, steps, what,
+                        strategy=self._data_parallel())
         try:
             return self._evaluate_batches(data)
         finally:
@@ -534,16 +596,17 @@ class TrainerMixin:
                 m.reset_state()
             tracker = _metrics.Mean(name="loss")
             output_trackers = self._output_loss_trackers()
-            count = 0
-            for xs, ys, sw in data.epoch():
-                n = xs[0].shape[0]
+            for xs, ys, sw, n in data.shards():
+                if data.strategy is not None and not n:
+                    continue  # a rank with no rows of this batch
                 results = executor.run(xs + [self._batch_weights(ys, sw, n)] + ys, False)
                 outs, loss = results[:-1], float(results[-1])
                 tracker.update_state(loss, sample_weight=n)
                 self._update_output_losses(output_trackers, outs, n)
                 self._update_metrics(metrics, ys, outs, sw)
-                count += 1
-            if count == 0:
+            if data.strategy is not None:
+                data.strategy.reduce_metrics([tracker] + output_trackers + [m for _, _, m in metrics])
+            if tracker.count == 0:
                 raise ValueError(f"{self.name}: no data to evaluate")
             return self._logs(tracker, output_trackers, metrics)
         finally:
@@ -608,7 +671,7 @@ class TrainerMixin:
         self.optimizer.update_learning_rate()
         executor.set_step(self.optimizer.iterations)
         loss, _ = executor.train_step(xs + [self._batch_weights(ys, sample_weight, xs[0].shape[0])] + ys,
-                                      self._train_loss)
+                                      self._train_loss, samples=xs[0].shape[0])
         if not math.isfinite(loss):
             raise FloatingPointError(f"{self.name}: the loss became {loss}; the update was not applied")
         _optimizers.apply_constraints(self._constrained)

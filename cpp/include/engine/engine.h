@@ -1,6 +1,7 @@
 // The engine's C++ API: include this one header.
 #pragma once
 
+#include "engine/communicator.h"
 #include "engine/device.h"
 #include "engine/graph.h"
 #include "engine/ir.h"

@@ -22,7 +22,8 @@
 
 namespace engine {
 
-class Optimizer;  // engine/optimizer.h
+class Optimizer;     // engine/optimizer.h
+class Communicator;  // engine/communicator.h
 
 // Orders the calls that change parameters (exclusive: training steps, training-mode runs)
 // against the calls that only read them (shared: inference). Executors whose graphs share
@@ -61,9 +62,16 @@ class ENGINE_API Executor {
   // scalar graph value) seeded with 1. Returns the loss; gradients of the trainable
   // initializers are then available from gradient(). Extra values named in `fetch` are
   // copied out as well (for metrics) into `fetched`.
+  //
+  // With a communicator (set_communicator) the step is one of a data-parallel group: the
+  // backward pass is seeded with `samples` (this rank's share of the global batch), and
+  // the trainable parameters' gradients and the loss are summed over the ranks in one
+  // all-reduce and divided by the total, before the optimizer runs. Every rank then applies
+  // the same update and returns the same loss, the mean over the global batch. A rank with
+  // no samples of its own takes part with `samples` 0 (any one-sample input).
   float train_step(const std::vector<Tensor>& inputs, const std::string& loss_output,
                    const std::vector<std::string>& fetch = {},
-                   std::vector<Tensor>* fetched = nullptr);
+                   std::vector<Tensor>* fetched = nullptr, float samples = 1.0f);
   // A copy of a trainable parameter's gradient from the latest train_step.
   Tensor gradient(const std::string& initializer) const;
 
@@ -72,6 +80,10 @@ class ENGINE_API Executor {
   // leaves the parameters untouched, and so do gradients whose global norm is not finite
   // (then train_step throws a FloatingPoint-kind Error). A null optimizer switches updates off.
   void set_optimizer(std::shared_ptr<Optimizer> optimizer, std::vector<std::string> parameters);
+
+  // Makes every later train_step one of a data-parallel group (see train_step); null, or a
+  // group of one, trains alone.
+  void set_communicator(std::shared_ptr<Communicator> communicator);
 
   // Gradients of `output` (seeded with `seed`, same shape) with respect to the graph
   // inputs and trainable initializers, in the given mode. For tests and custom loops;

@@ -9,7 +9,9 @@
 #include <mutex>
 #include <shared_mutex>
 
+#include "engine/communicator.h"
 #include "engine/optimizer.h"
+#include "engine/threads.h"
 #include "graph/plan.h"
 #include "ops/binary/binary.h"
 
@@ -74,6 +76,7 @@ struct Executor::Impl {
   // read (the graph's initializers as they were when the executor was built).
   std::vector<int> optimized_ids;
   std::vector<Tensor> optimized_params;
+  std::shared_ptr<Communicator> communicator;  // data parallelism: null or a group of one
   // The latest call's plan and buffers, for value() and gradient().
   mutable std::mutex last_mutex;
   std::shared_ptr<PlanEntry> last_entry;
@@ -271,8 +274,38 @@ std::vector<Tensor> Executor::run(const std::vector<Tensor>& inputs, Mode mode) 
   return out;
 }
 
+Communicator::~Communicator() = default;
+
+namespace {
+// Sums the gradient arena and this rank's weighted loss over the ranks and divides both by
+// the total weight: every rank ends with the gradients and loss of the global batch.
+float allreduce_gradients(Communicator& comm, RunState& s, float loss, float samples) {
+  const int64_t n = s.grad_arena_used;
+  Tensor* host = &s.grad_arena;
+  if (!s.grad_arena.defined()) {
+    s.grad_arena = Tensor::zeros({16});
+  } else if (!s.grad_arena.device().is_cpu()) {
+    s.grad_arena_host = s.grad_arena.to(Device::cpu());
+    host = &s.grad_arena_host;
+  }
+  float* data = host->data<float>();
+  data[n] = samples == 0.0f ? 0.0f : loss * samples;  // NaN from any rank reaches all
+  data[n + 1] = samples;
+  comm.allreduce_sum(data, n + 2);
+  const float total = data[n + 1];
+  ENGINE_CHECK(total > 0.0f, "train_step: no rank of the data-parallel group had samples");
+  const float scale = 1.0f / total;
+  parallel_for(n, 1 << 16, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) data[i] *= scale;
+  });
+  if (host != &s.grad_arena) s.grad_arena.copy_from(*host);
+  return data[n] / total;
+}
+}  // namespace
+
 float Executor::train_step(const std::vector<Tensor>& inputs, const std::string& loss_output,
-                           const std::vector<std::string>& fetch, std::vector<Tensor>* fetched) {
+                           const std::vector<std::string>& fetch, std::vector<Tensor>* fetched,
+                           float samples) {
   Impl& m = *impl_;
   const int loss_id = m.value_id(loss_output, "train_step");
   std::vector<int> fetch_ids;
@@ -287,14 +320,26 @@ float Executor::train_step(const std::vector<Tensor>& inputs, const std::string&
   const Tensor& loss = s.values[loss_id];
   ENGINE_CHECK(loss.numel() == 1 && loss.dtype() == DType::Float32, "train_step: loss '",
                loss_output, "' must be a float32 scalar, got ", loss.describe());
-  const float value = loss.to(Device::cpu()).data<float>()[0];
+  float value = loss.to(Device::cpu()).data<float>()[0];
   if (fetched) {
     fetched->clear();
     for (int id : fetch_ids) fetched->push_back(s.values[id].clone());
   }
   if (!s.ones.defined() || s.ones.shape() != loss.shape())
     s.ones = Tensor::full(loss.shape(), 1.0f).to(m.g.device);
-  m.backward(lease.plan(), s, loss_id, s.ones, ctx);
+  Communicator* group = m.communicator && m.communicator->size() > 1 ? m.communicator.get() : nullptr;
+  if (group) {
+    ENGINE_CHECK(std::isfinite(samples) && samples >= 0.0f,
+                 "train_step: samples must be a finite count >= 0, got ", samples);
+    // Seeding with the rank's sample count weights its gradients for the global mean.
+    if (!s.seed.defined() || s.seed.shape() != loss.shape() || s.seed_value != samples) {
+      s.seed = Tensor::full(loss.shape(), samples).to(m.g.device);
+      s.seed_value = samples;
+    }
+  }
+  m.backward(lease.plan(), s, loss_id, group ? s.seed : s.ones, ctx);
+  // Every rank joins the all-reduce, a NaN loss too, so that none waits for another.
+  if (group) value = allreduce_gradients(*group, s, value, samples);
   if (!std::isfinite(value)) return value;
   if (m.optimizer) {
     // A finite loss can still come with NaN gradients (a NaN weight behind a Relu, an
@@ -329,6 +374,12 @@ void Executor::set_optimizer(std::shared_ptr<Optimizer> optimizer,
   m.optimizer = std::move(optimizer);
   m.optimized_ids = std::move(ids);
   m.optimized_params = std::move(params);
+}
+
+void Executor::set_communicator(std::shared_ptr<Communicator> communicator) {
+  Impl& m = *impl_;
+  ParamsLock lock(m.params->mutex, true);
+  m.communicator = std::move(communicator);
 }
 
 Tensor Executor::gradient(const std::string& initializer) const {

@@ -119,6 +119,13 @@ struct RunState {
   std::vector<OpIO> io;                           // by step
   Tensor unwanted;                                // the din of a gradient nobody wants
   Tensor ones;                                    // the seed of a scalar loss
+  Tensor seed;                                    // a data-parallel step's seed
+  float seed_value = 0.0f;
+  // The trainable parameters' gradients, contiguous: grads[v] of each is a view into it.
+  // Its first grad_arena_used floats hold them; a tail of 16 spare floats follows.
+  Tensor grad_arena;
+  int64_t grad_arena_used = 0;
+  Tensor grad_arena_host;  // its host copy, when the arena is on a device
 };
 
 std::unique_ptr<RunState> make_run_state(const CompiledGraph& g, const Plan& plan);

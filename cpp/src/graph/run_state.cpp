@@ -18,9 +18,30 @@ std::unique_ptr<RunState> make_run_state(const CompiledGraph& g, const Plan& pla
   }
   for (const auto& init : g.initializers) s->values[init.first] = init.second;
   s->grads.resize(n_values);
+  // The trainable parameters' gradients are views into one zeroed arena, so that data
+  // parallelism sums them across processes in one call (the padding between them, which
+  // keeps each 64-byte aligned, stays zero).
+  constexpr int64_t kAlign = 16;
+  auto aligned = [](int64_t n) { return (n + kAlign - 1) / kAlign * kAlign; };
+  int64_t arena_floats = 0;
   for (size_t v = 0; v < plan.has_grad.size(); ++v)
-    if (plan.has_grad[v])
-      s->grads[v] = Tensor::empty(plan.values[v].shape, DType::Float32, g.device);
+    if (plan.has_grad[v] && g.trainable[v]) arena_floats += aligned(shape_numel(plan.values[v].shape));
+  if (arena_floats > 0) {
+    s->grad_arena = Tensor::zeros({arena_floats + kAlign}, DType::Float32, g.device);
+    s->grad_arena_used = arena_floats;
+  }
+  int64_t offset = 0;
+  for (size_t v = 0; v < plan.has_grad.size(); ++v) {
+    if (!plan.has_grad[v]) continue;
+    const Shape& shape = plan.values[v].shape;
+    if (g.trainable[v]) {
+      s->grads[v] = Tensor::from_storage(s->grad_arena.storage(), offset * 4, shape,
+                                         contiguous_strides(shape), DType::Float32);
+      offset += aligned(shape_numel(plan.values[v].shape));
+    } else {
+      s->grads[v] = Tensor::empty(shape, DType::Float32, g.device);
+    }
+  }
   s->grad_written.assign(n_values, 0);
   s->states.resize(plan.steps.size());
   s->fan_in.resize(plan.steps.size());
