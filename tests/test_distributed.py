@@ -131,6 +131,38 @@ def test_two_ranks_train_like_one_process_on_the_global_batch(tmp_path):
     assert evaluated[0][2:] == evaluated[1][2:], evaluated
 
 
+SYNCHRONIZED_BN = """
+def make_bn_model():
+    # No bias before the normalization: its true gradient is 0, and Adam would magnify the
+    # rounding noise in it.
+    model = engine.Sequential([engine.Input((1, 6, 6)), L.Conv2D(4, 3, use_bias=False),
+                               L.BatchNormalization(synchronized=True),
+                               L.Activation("relu"), L.Flatten(), L.Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    return model
+"""
+
+
+def test_synchronized_batch_norm_trains_like_one_process(tmp_path):
+    # 193 rows: the last global batch of 32 holds one row, so rank 1 has none of it.
+    done, _ = run_ranks(tmp_path, SYNCHRONIZED_BN + textwrap.dedent("""
+        with strategy.scope():
+            model = make_bn_model()
+        model.fit(x[:193], y[:193], batch_size=16, epochs=2, verbose=0)
+        np.savez(f"{out}/rank{strategy.rank}.npz", *model.get_weights())
+    """))
+    assert done.returncode == 0, done.stderr[-3000:]
+    x, y = data()
+    namespace = {"engine": engine, "L": L}
+    exec(SYNCHRONIZED_BN, namespace)
+    single = namespace["make_bn_model"]()
+    single.fit(x[:193], y[:193], batch_size=32, epochs=2, verbose=0)
+    ranks = [np.load(tmp_path / f"rank{r}.npz") for r in range(2)]
+    for k, w in enumerate(single.get_weights()):
+        np.testing.assert_allclose(ranks[0][f"arr_{k}"], w, rtol=1e-5, atol=1e-6 * np.abs(w).max())
+        np.testing.assert_array_equal(ranks[0][f"arr_{k}"], ranks[1][f"arr_{k}"])
+
+
 def test_dataset_batches_are_the_global_batch_and_batch_norm_is_averaged(tmp_path):
     done, _ = run_ranks(tmp_path, """
         with strategy.scope():
@@ -272,3 +304,19 @@ def test_a_single_process_is_a_world_of_one():
     np.testing.assert_array_equal(strategy.broadcast(np.arange(4)), np.arange(4))
     with pytest.raises(ValueError, match="timeout must be > 0"):
         engine.distribute.DataParallel(timeout=0)
+
+
+def test_synchronized_batch_norm_exports_as_plain_onnx(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    x, y = data()
+    namespace = {"engine": engine, "L": L}
+    exec(SYNCHRONIZED_BN, namespace)
+    model = namespace["make_bn_model"]()
+    model.fit(x, y, batch_size=32, epochs=1, verbose=0)  # alone: the layer's own batch statistics
+    model.export_onnx(str(tmp_path / "bn.onnx"))
+    onnx.checker.check_model(onnx.load(str(tmp_path / "bn.onnx")), full_check=True)
+    session = ort.InferenceSession(str(tmp_path / "bn.onnx"), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(session.run(None, {session.get_inputs()[0].name: x})[0], model.predict(x, verbose=0),
+                               rtol=1e-5, atol=1e-6)
+    assert engine.layers.BatchNormalization.from_config(model.layers[1].get_config()).synchronized

@@ -14,11 +14,16 @@ from engine.ops import _symbolic  # (engine.ops is still loading here: its names
 class BatchNormalization(Layer):
     """Keras semantics and defaults: momentum 0.99, epsilon 1e-3, moving statistics updated
     as moving = moving * momentum + batch * (1 - momentum) while training.
-    Weights, in Keras order: gamma, beta, moving_mean, moving_variance."""
+    Weights, in Keras order: gamma, beta, moving_mean, moving_variance.
+
+    ``synchronized=True``: in data-parallel training (engine.distribute) the batch
+    statistics are those of the global batch, every rank's part together, rather than of
+    each rank's own part (CPU only); elsewhere it changes nothing."""
 
     def __init__(self, axis=1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones",
-                 moving_mean_initializer="zeros", moving_variance_initializer="ones", **kwargs):
+                 moving_mean_initializer="zeros", moving_variance_initializer="ones", synchronized=False,
+                 **kwargs):
         super().__init__(**kwargs)
         if _args.integer(self, "axis", axis) != 1:
             raise ValueError(f"BatchNormalization: axis must be 1, the channel axis (NCHW), got {axis!r}")
@@ -27,6 +32,7 @@ class BatchNormalization(Layer):
         self.epsilon = _args.real(self, "epsilon", epsilon, low=0.0, low_open=True)
         self.center = _args.boolean(self, "center", center)
         self.scale = _args.boolean(self, "scale", scale)
+        self.synchronized = _args.boolean(self, "synchronized", synchronized)
         inits = {"gamma_initializer": gamma_initializer, "beta_initializer": beta_initializer,
                  "moving_mean_initializer": moving_mean_initializer,
                  "moving_variance_initializer": moving_variance_initializer}
@@ -51,11 +57,13 @@ class BatchNormalization(Layer):
                 b.param(self.beta, self.trainable and self.center),
                 b.param(self.moving_mean, False), b.param(self.moving_variance, False)]
         attrs = {"epsilon": self.epsilon, "momentum": self.momentum}
+        if self.synchronized and b.training:  # training graphs only: not an ONNX attribute
+            attrs["synchronized"] = 1
         return b.node("BatchNormalization", args, attrs=attrs, name=self.name)
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "epsilon": self.epsilon,
-                "center": self.center, "scale": self.scale}
+                "center": self.center, "scale": self.scale, "synchronized": self.synchronized}
 
 
 class _AffineNormalization(Layer):

@@ -315,7 +315,11 @@ float Executor::train_step(const std::vector<Tensor>& inputs, const std::string&
   ParamsLock lock(m.params->mutex, true);
   Impl::Lease lease(m, m.get_plan(in, Mode::Training, GradKind::Parameters));
   RunState& s = lease.state();
-  const RunContext ctx{Mode::Training, ++m.step};
+  Communicator* group = m.communicator && m.communicator->size() > 1 ? m.communicator.get() : nullptr;
+  if (group)
+    ENGINE_CHECK(std::isfinite(samples) && samples >= 0.0f,
+                 "train_step: samples must be a finite count >= 0, got ", samples);
+  const RunContext ctx{Mode::Training, ++m.step, group, samples > 0.0f};
   m.forward(lease.plan(), s, in, ctx);
   const Tensor& loss = s.values[loss_id];
   ENGINE_CHECK(loss.numel() == 1 && loss.dtype() == DType::Float32, "train_step: loss '",
@@ -327,10 +331,7 @@ float Executor::train_step(const std::vector<Tensor>& inputs, const std::string&
   }
   if (!s.ones.defined() || s.ones.shape() != loss.shape())
     s.ones = Tensor::full(loss.shape(), 1.0f).to(m.g.device);
-  Communicator* group = m.communicator && m.communicator->size() > 1 ? m.communicator.get() : nullptr;
   if (group) {
-    ENGINE_CHECK(std::isfinite(samples) && samples >= 0.0f,
-                 "train_step: samples must be a finite count >= 0, got ", samples);
     // Seeding with the rank's sample count weights its gradients for the global mean.
     if (!s.seed.defined() || s.seed.shape() != loss.shape() || s.seed_value != samples) {
       s.seed = Tensor::full(loss.shape(), samples).to(m.g.device);

@@ -20,6 +20,8 @@
 
 namespace engine {
 
+class Communicator;  // engine/communicator.h
+
 inline bool has_input(const std::vector<ValueDesc>& in, size_t i) {
   return i < in.size() && in[i].present;
 }
@@ -39,6 +41,11 @@ struct RunContext {
   // Increases every training step, and every inference call (counted apart): dropout draws
   // a fresh mask.
   uint64_t step = 0;
+  // A data-parallel training step: the ranks' group (ops that synchronize across the
+  // ranks, such as synchronized BatchNormalization, use it), and whether this rank's batch
+  // counts (a rank without samples of its own runs on a stand-in row).
+  Communicator* group = nullptr;
+  bool group_samples = true;
 };
 
 // The tensors one run of a node reads and writes, owned by the caller. Inputs and

@@ -5,6 +5,8 @@
 #include <string>
 
 #include "core/kernel_table.h"
+#include "engine/communicator.h"
+#include "engine/threads.h"
 #include "ops/batch_norm/batch_norm_cuda.h"
 
 namespace engine {
@@ -58,6 +60,35 @@ float* channel_scratch(ScratchSlot slot, Device device, int64_t C) {
 
 float* data_or_null(Tensor& t) { return t.defined() ? t.data<float>() : nullptr; }
 
+void check_group(const BatchNormGroup& group, const Tensor& x, const char* op) {
+  if (!group.communicator) return;
+  if (!x.device().is_cpu())
+    fail(ErrorKind::NotImplemented, op, ": synchronized batch statistics run on the CPU only, "
+         "x is on ", x.device().str());
+}
+
+// Replaces this rank's batch mean and biased variance ([C], over m values each) by those of
+// every rank's batch together, in two all-reduces (the mean first, then the squared
+// deviations from it, which keeps the variance exact when the mean is large), and returns
+// how many values that is.
+int64_t combine_statistics(Communicator& comm, int64_t C, int64_t m, float* mean, float* var) {
+  std::vector<float> sums(C + 1);
+  for (int64_t c = 0; c < C; ++c) sums[c] = static_cast<float>(m) * mean[c];
+  sums[C] = static_cast<float>(m);
+  comm.allreduce_sum(sums.data(), C + 1);
+  const float total = sums[C];
+  ENGINE_CHECK(total > 0.0f, "BatchNormalization(synchronized): no rank had samples");
+  std::vector<float> squares(C);
+  for (int64_t c = 0; c < C; ++c) {
+    const float global_mean = sums[c] / total, shift = mean[c] - global_mean;
+    squares[c] = static_cast<float>(m) * (var[c] + shift * shift);
+    mean[c] = global_mean;
+  }
+  comm.allreduce_sum(squares.data(), C);
+  for (int64_t c = 0; c < C; ++c) var[c] = squares[c] / total;
+  return static_cast<int64_t>(total);
+}
+
 }  // namespace
 
 const KernelTable<BatchNormKernels>& batch_norm_kernels() {
@@ -106,7 +137,8 @@ void batch_norm_forward_inference(const Tensor& x, const Tensor& scale, const Te
 
 void batch_norm_forward_training(const Tensor& x, const Tensor& scale, const Tensor& bias,
                                  const Tensor& running_mean, const Tensor& running_var,
-                                 const BatchNormAttrs& attrs, Tensor& y, BatchNormSaved& saved) {
+                                 const BatchNormAttrs& attrs, Tensor& y, BatchNormSaved& saved,
+                                 const BatchNormGroup& group) {
   const char* op = "BatchNormalization(training)";
   const BnDims d = check_x(x, op);
   check_attrs(attrs, op);
@@ -124,6 +156,12 @@ void batch_norm_forward_training(const Tensor& x, const Tensor& scale, const Ten
   const BatchNormKernels& kernels = batch_norm_kernels().get(x.device());
   kernels.stats(d.N, d.C, d.S, x.data<float>(), attrs.epsilon, saved.mean.data<float>(),
                 batch_var, saved.inv_std.data<float>());
+  check_group(group, x, op);
+  if (group.communicator) {
+    combine_statistics(*group.communicator, d.C, group.counts ? d.N * d.S : 0,
+                       saved.mean.data<float>(), batch_var);
+    kernels.inv_std(d.C, batch_var, attrs.epsilon, saved.inv_std.data<float>());
+  }
   kernels.apply(d.N, d.C, d.S, x.data<float>(), saved.mean.data<float>(),
                 saved.inv_std.data<float>(), scale.data<float>(), bias.data<float>(),
                 y.data<float>());
@@ -133,7 +171,7 @@ void batch_norm_forward_training(const Tensor& x, const Tensor& scale, const Ten
 
 void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& scale,
                          const BatchNormSaved& saved, bool training, Tensor& dx, Tensor& dscale,
-                         Tensor& dbias) {
+                         Tensor& dbias, const BatchNormGroup& group) {
   const char* op = "BatchNormalization_backward";
   const BnDims d = check_x(x, op);
   check_like(dy, x, op, "dy");
@@ -143,10 +181,49 @@ void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& scale,
   if (dx.defined()) check_like(dx, x, op, "dx");
   if (dscale.defined()) check_channels(dscale, d.C, op, "dscale");
   if (dbias.defined()) check_channels(dbias, d.C, op, "dbias");
+  check_group(group, x, op);
+  if (!training || !group.communicator) {
+    batch_norm_kernels().get(x.device()).backward(
+        d.N, d.C, d.S, dy.data<float>(), x.data<float>(), scale.data<float>(),
+        saved.mean.data<float>(), saved.inv_std.data<float>(), training, data_or_null(dx),
+        data_or_null(dscale), data_or_null(dbias));
+    return;
+  }
+  // The frozen backward gives dx = scale * inv_std * dy and this rank's sums of dy and
+  // dy * xhat; the statistics' share of dx then needs those sums over every rank.
+  std::vector<float> sums(2 * d.C + 1, 0.0f);
   batch_norm_kernels().get(x.device()).backward(
       d.N, d.C, d.S, dy.data<float>(), x.data<float>(), scale.data<float>(),
-      saved.mean.data<float>(), saved.inv_std.data<float>(), training, data_or_null(dx),
-      data_or_null(dscale), data_or_null(dbias));
+      saved.mean.data<float>(), saved.inv_std.data<float>(), false, data_or_null(dx),
+      sums.data() + d.C, sums.data());
+  for (int64_t c = 0; c < d.C; ++c) {  // the kernels accumulate into dscale and dbias too
+    if (dscale.defined()) dscale.data<float>()[c] += sums[d.C + c];
+    if (dbias.defined()) dbias.data<float>()[c] += sums[c];
+  }
+  sums[2 * d.C] = group.counts ? static_cast<float>(d.N * d.S) : 0.0f;
+  group.communicator->allreduce_sum(sums.data(), 2 * d.C + 1);
+  if (!dx.defined()) return;
+  if (!group.counts) {  // a stand-in row is no part of the batch: nothing flows back from it
+    std::fill(dx.data<float>(), dx.data<float>() + dx.numel(), 0.0f);
+    return;
+  }
+  const float m = sums[2 * d.C];
+  const float* mean = saved.mean.data<float>();
+  const float* inv_std = saved.inv_std.data<float>();
+  const float* g = scale.data<float>();
+  const float* xs = x.data<float>();
+  float* out = dx.data<float>();
+  const int64_t grain = std::max<int64_t>(1, 4096 / std::max<int64_t>(d.S, 1));
+  parallel_for(d.N * d.C, grain, [&](int64_t b, int64_t e) {
+    for (int64_t nc = b; nc < e; ++nc) {
+      const int64_t c = nc % d.C;
+      const float k = g[c] * inv_std[c] / m;
+      for (int64_t s = nc * d.S; s < (nc + 1) * d.S; ++s) {
+        const float xhat = (xs[s] - mean[c]) * inv_std[c];
+        out[s] -= k * (sums[c] + xhat * sums[d.C + c]);
+      }
+    }
+  });
 }
 
 }  // namespace engine

@@ -25,6 +25,16 @@ struct BatchNormAttrs {
   float momentum = 0.9f;  // ONNX default (Keras's layer passes 0.99)
 };
 
+class Communicator;
+
+// Synchronized BatchNormalization in data-parallel training: the batch statistics, and the
+// sums the backward pass takes over the batch, span every rank's batch. `counts` is false
+// on a rank whose batch is a stand-in row (it then contributes nothing). CPU tensors only.
+struct BatchNormGroup {
+  Communicator* communicator = nullptr;
+  bool counts = true;
+};
+
 // What backward needs from forward: per-channel mean and 1 / sqrt(var + epsilon), [C].
 // Training mode saves the batch statistics; for a frozen (inference-mode) layer they come
 // from the running statistics (batch_norm_frozen_stats).
@@ -42,7 +52,8 @@ void batch_norm_forward_inference(const Tensor& x, const Tensor& scale, const Te
 // by the caller); running_mean and running_var are updated in place.
 void batch_norm_forward_training(const Tensor& x, const Tensor& scale, const Tensor& bias,
                                  const Tensor& running_mean, const Tensor& running_var,
-                                 const BatchNormAttrs& attrs, Tensor& y, BatchNormSaved& saved);
+                                 const BatchNormAttrs& attrs, Tensor& y, BatchNormSaved& saved,
+                                 const BatchNormGroup& group = {});
 
 // The saved statistics of a frozen layer, written into `saved`: mean and
 // 1 / sqrt(var + epsilon).
@@ -54,9 +65,12 @@ void batch_norm_frozen_stats(const Tensor& mean, const Tensor& var, const BatchN
 //   dx = scale * inv_std * (dy - sum(dy) / M - xhat * sum(dy * xhat) / M)  (training: the
 //        batch statistics depend on x), or dx = scale * inv_std * dy (frozen), overwritten.
 // Any of dx, dscale, dbias may be undefined (not needed).
+// With a group (training only), the two sums span every rank's batch and M counts every
+// rank's values; dscale and dbias still receive this rank's own sums (the data-parallel
+// step sums parameter gradients over the ranks itself).
 void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor& scale,
                          const BatchNormSaved& saved, bool training, Tensor& dx, Tensor& dscale,
-                         Tensor& dbias);
+                         Tensor& dbias, const BatchNormGroup& group = {});
 
 // Kernels over contiguous x viewed as [N, C, S]. `ms`: mean and inv_std per channel.
 struct BatchNormKernels {

@@ -16,6 +16,7 @@ class BatchNormNode : public NodeOp {
   explicit BatchNormNode(const Node& node) : NodeOp(node) {
     attrs_.epsilon = node.attr_float("epsilon");
     attrs_.momentum = node.attr_float("momentum");
+    synchronized_ = node.attr_int("synchronized") != 0;
     if (node.attr_int("training_mode") != 0)
       fail_node("training_mode=1 (batch statistics at inference) is not supported; the "
                 "executor's mode decides");
@@ -44,7 +45,7 @@ class BatchNormNode : public NodeOp {
     return {{DType::Float32, in[0].shape}};
   }
 
-  void forward(const OpIO& io, const RunContext&) const override {
+  void forward(const OpIO& io, const RunContext& ctx) const override {
     if (training_) {
       Tensor& next_mean = io.state(2);
       Tensor& next_var = io.state(3);
@@ -52,7 +53,7 @@ class BatchNormNode : public NodeOp {
       next_var.copy_from(io.in(4));
       BatchNormSaved saved{io.state(0), io.state(1)};
       batch_norm_forward_training(io.in(0), io.in(1), io.in(2), next_mean, next_var, attrs_,
-                                  io.out(0), saved);
+                                  io.out(0), saved, group(ctx));
     } else {
       batch_norm_forward_inference(io.in(0), io.in(1), io.in(2), io.in(3), io.in(4), attrs_,
                                    io.out(0));
@@ -69,7 +70,7 @@ class BatchNormNode : public NodeOp {
     moving_var.copy_from(io.state(3));
   }
 
-  void backward(const OpIO& io, const RunContext&) const override {
+  void backward(const OpIO& io, const RunContext& ctx) const override {
     const BatchNormSaved saved{io.state(0), io.state(1)};
     Tensor none;
     Tensor* dscale = io.wanted(1);
@@ -78,14 +79,20 @@ class BatchNormNode : public NodeOp {
     if (dbias) zero_fill(*dbias);
     batch_norm_backward(io.dout(0), io.in(0), io.in(1), saved, training_,
                         io.wanted(0) ? io.din(0) : none, dscale ? *dscale : none,
-                        dbias ? *dbias : none);
+                        dbias ? *dbias : none, training_ ? group(ctx) : BatchNormGroup{});
   }
 
   bool differentiable_input(size_t index) const override { return index < 3; }
 
  private:
+  // Synchronized statistics span the data-parallel group of a training step, if any.
+  BatchNormGroup group(const RunContext& ctx) const {
+    return synchronized_ ? BatchNormGroup{ctx.group, ctx.group_samples} : BatchNormGroup{};
+  }
+
   BatchNormAttrs attrs_;
   bool training_ = false;
+  bool synchronized_ = false;
 };
 
 std::unique_ptr<NodeOp> make_batch_norm_node(const Node& node) {
@@ -97,7 +104,9 @@ void batch_norm_op(OpDef& def) {
   def.schema.inputs(5, 5)
       .attr("epsilon", Attribute::of_float(1e-5f))
       .attr("momentum", Attribute::of_float(0.9f))
-      .attr("training_mode", Attribute::of_int(0));
+      .attr("training_mode", Attribute::of_int(0))
+      // Not ONNX: training graphs of Keras's BatchNormalization(synchronized=True).
+      .attr("synchronized", Attribute::of_int(0));
   def.make = make_batch_norm_node;
   def.onnx.legacy = {{"spatial", Attribute::Kind::Int, 9},
                      {"is_test", Attribute::Kind::Int, 7},
