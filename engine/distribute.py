@@ -90,11 +90,17 @@ class MPICommunicator:
         self.rank = comm.Get_rank()
         self.size = comm.Get_size()
         self.timeout = float(timeout)
+        # What the all-reduces cost so far (calls, bytes, seconds waited), for benchmarks.
+        self.allreduce_calls, self.allreduce_bytes, self.allreduce_seconds = 0, 0, 0.0
 
     def allreduce_sum(self, buffer):
         array = _as_array(buffer, np.float32)
+        start = time.perf_counter()
         self._wait(self.comm.Iallreduce(self._mpi.IN_PLACE, array, op=self._mpi.SUM),
                    f"an all-reduce of {array.size} {array.dtype} values")
+        self.allreduce_calls += 1
+        self.allreduce_bytes += array.nbytes
+        self.allreduce_seconds += time.perf_counter() - start
 
     def broadcast(self, buffer, root):
         array = _as_array(buffer, np.uint8)
