@@ -12,8 +12,11 @@
 
 #include "check.h"
 #include "engine/engine.h"
+#include "graph_builders.h"
 
 using engine::Tensor;
+using test_graph::node;
+using test_graph::values;
 
 namespace {
 
@@ -70,26 +73,10 @@ class ThreadCommunicator : public engine::Communicator {
   int rank_;
 };
 
-Tensor values(const engine::Shape& shape, const std::vector<float>& v) {
-  Tensor t = Tensor::empty(shape);
-  for (size_t i = 0; i < v.size(); ++i) t.data<float>()[i] = v[i];
-  return t;
-}
-
 Tensor rows(const Tensor& t, int64_t begin, int64_t end) {
   const int64_t width = t.numel() / t.dim(0);
   std::vector<float> v(t.data<float>() + begin * width, t.data<float>() + end * width);
   return values({end - begin, width}, v);
-}
-
-engine::Node node(const char* op, const char* domain, std::vector<std::string> in,
-                  std::vector<std::string> out) {
-  engine::Node n;
-  n.op_type = op;
-  n.domain = domain;
-  n.inputs = std::move(in);
-  n.outputs = std::move(out);
-  return n;
 }
 
 // loss = mean over samples and columns of (x W + b - t)^2, 3 -> 2; Adam with its own state

@@ -7,28 +7,11 @@
 
 #include "check.h"
 #include "engine/engine.h"
+#include "graph_builders.h"
 
 using engine::Tensor;
-
-namespace {
-
-Tensor values(const engine::Shape& shape, std::vector<float> v) {
-  Tensor t = Tensor::empty(shape);
-  for (size_t i = 0; i < v.size(); ++i) t.data<float>()[i] = v[i];
-  return t;
-}
-
-engine::Node node(const char* op, const char* domain, std::vector<std::string> in,
-                  std::vector<std::string> out) {
-  engine::Node n;
-  n.op_type = op;
-  n.domain = domain;
-  n.inputs = std::move(in);
-  n.outputs = std::move(out);
-  return n;
-}
-
-}  // namespace
+using test_graph::node;
+using test_graph::values;
 
 TEST_CASE(sgd_step_matches_the_hand_computed_update) {
   // loss = mean over samples and columns of (x W + b - t)^2, N = 4, 3 -> 2.
