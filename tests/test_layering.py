@@ -14,7 +14,8 @@ RANK = {"core": 0, "cpu": 1, "cuda": 1, "ops": 2, "optim": 2, "graph": 3, "onnx"
 # Each public header belongs to the layer that implements it.
 PUBLIC = {
     "export.h": "core", "status.h": "core", "device.h": "core", "tensor.h": "core",
-    "threads.h": "core", "runtime.h": "core", "ir.h": "core", "cuda.h": "core", "ops.h": "ops",
+    "threads.h": "core", "runtime.h": "core", "ir.h": "core", "cuda.h": "core", "communicator.h": "core",
+    "ops.h": "ops",
     "optimizer.h": "optim", "graph.h": "graph", "onnx.h": "onnx", "engine.h": "api",
     "session.h": "api", "c_api.h": "api", "npy.h": "api",
 }

@@ -1,11 +1,14 @@
 #include <atomic>
 
 #include "core/cpu_features.h"
+#include "engine/communicator.h"
 #include "engine/runtime.h"
 
 namespace engine {
 
 const char* version() { return "0.1.0"; }
+
+Communicator::~Communicator() = default;
 
 const CpuFeatures& cpu() {
   static const CpuFeatures features = [] {

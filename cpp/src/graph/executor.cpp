@@ -274,8 +274,6 @@ std::vector<Tensor> Executor::run(const std::vector<Tensor>& inputs, Mode mode) 
   return out;
 }
 
-Communicator::~Communicator() = default;
-
 namespace {
 // Sums the gradient arena and this rank's weighted loss over the ranks and divides both by
 // the total weight: every rank ends with the gradients and loss of the global batch.
