@@ -708,10 +708,14 @@ def binary_cases(op):
                inputs={1: ints(3, 7)}),
            Bad("one-input", ValueError, rf"{op}: takes 2 inputs?, got 1", inputs={1: None}))
     cases = []
-    if op in ("Max", "Min"):  # ONNX's are variadic: one input is a copy, three are refused
-        bad = bad[:2] + (Bad("three-inputs", ValueError, rf"{op}: takes 1 or 2 inputs, got 3",
-                             inputs={2: normal(3, 7)}),)
+    if op in ("Max", "Min"):  # ONNX's are variadic: one input is a copy, more fold
+        bad = bad[:2] + (Bad("three-no-broadcast", ValueError, rf"{op}: shapes \[3, 7\] and "
+                             r"\[2, 7\] cannot be broadcast together", inputs={2: normal(2, 7)}),)
+        fold = lambda *xs: functools.reduce(BINARY_REFS[op], xs)  # noqa: E731
         cases.append(case(op, [normal(3, 7)], lambda x: x, name="3x7-single"))
+        cases.append(case(op, [normal(3, 7), normal(3, 7), normal(3, 7)], fold, name="3x7-three"))
+        cases.append(case(op, [normal(2, 1, 5), normal(4, 1), normal(5), normal(2, 4, 5)], fold,
+                          name="2x1x5+4x1+5+2x4x5", k=8))
     return cases + [case(op, [a(*sa), b(*sb)], BINARY_REFS[op],
                          name=f"{shape_id(sa)}+{shape_id(sb)}", k=broadcast_k(sa, sb),
                          bad=bad if i == 0 else ())

@@ -231,3 +231,26 @@ def test_window_padding_mask_and_reversal_fold(rng):
     model = make_model(nodes, [vi("x", ["N", 8])], [vi("y", ["N", 8])])
     x = rng.standard_normal((3, 8)).astype(np.float32)
     check_against_ort(model, x, x[:1])
+
+
+def test_one_dimensional_windows_run_as_two_dimensional_and_train(rng):
+    # Conv, MaxPool, AveragePool and ConvTranspose over [N, C, L] (a 1-D CNN as PyTorch's
+    # exporter writes it), every window attribute given.
+    w = rng.normal(size=(4, 2, 3)).astype(np.float32)
+    wt = rng.normal(size=(4, 3, 2)).astype(np.float32)
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c"], kernel_shape=[3], strides=[1], pads=[1, 1],
+                              dilations=[1]),
+             helper.make_node("Relu", ["c"], ["r"]),
+             helper.make_node("MaxPool", ["r"], ["m"], kernel_shape=[2], strides=[2]),
+             helper.make_node("AveragePool", ["m"], ["a"], kernel_shape=[3], strides=[1], pads=[1, 1],
+                              count_include_pad=0),
+             helper.make_node("ConvTranspose", ["a", "wt"], ["y"], kernel_shape=[2], strides=[2],
+                              output_padding=[1])]
+    model = make_model(nodes, [vi("x", ["N", 2, 16])], [vi("y", ["N", 3, 17])],
+                       {"w": w, "b": rng.normal(size=4).astype(np.float32), "wt": wt})
+    x = rng.normal(size=(5, 2, 16)).astype(np.float32)
+    ours = check_against_ort(model, x, x[:2])
+    before = [v.numpy().copy() for v in ours.trainable_weights]
+    ours.compile(optimizer="sgd", loss="mse")
+    ours.fit(x, rng.normal(size=(5, 3, 17)).astype(np.float32), epochs=1, verbose=0)
+    assert all(not np.array_equal(a, v.numpy()) for a, v in zip(before, ours.trainable_weights))

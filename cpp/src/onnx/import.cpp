@@ -358,10 +358,60 @@ class Importer final : public OnnxImportContext {
       return expand_to_batch(node);
     if (def.onnx.translate) def.onnx.translate(node, *this);
     for (const LegacyAttr& a : def.onnx.legacy) node.attrs.erase(a.name);
+    if (is_1d_window(node)) return emit_as_2d(node);
     if (fold)
       fold_engine_op(node);
     else
       emit(node);
+  }
+
+  // Conv, ConvTranspose and the pooling ops over [N, C, L]: the engine's kernels are 2-D.
+  bool is_1d_window(const Node& node) const {
+    static const std::set<std::string> windowed{"Conv", "ConvTranspose", "MaxPool", "AveragePool"};
+    if (!windowed.count(node.op_type)) return false;
+    const std::string& x = node.inputs.at(0);
+    if (const Tensor* t = constant(x)) return t->ndim() == 3;
+    auto it = shapes_.find(x);
+    return it != shapes_.end() && it->second.run[0].size() == 3;
+  }
+
+  // Runs a 1-D window op as its 2-D form over [N, C, 1, L]: Unsqueeze before (the weight
+  // too, which stays the trainable one), Squeeze after, and the window attributes given a
+  // unit first dimension.
+  void emit_as_2d(Node node) {
+    if (node.outputs.size() > 1 && is_read(node.outputs[1]))
+      fail("the indices output of a 1-D MaxPool are not supported");
+    node.outputs.resize(1);
+    const std::string base = node.outputs[0];
+    const std::string axes = add_int64s({2}, base + "/unit_axis");
+    auto reshaped = [&](const char* op, const std::string& input, const std::string& output) {
+      Node n;
+      n.op_type = op;
+      n.name = node.name + "/" + (op[0] == 'U' ? "to_2d" : "to_1d");
+      n.inputs = {input, axes};
+      n.outputs = {output};
+      emit(n);
+    };
+    const size_t windowed_inputs = node.op_type.rfind("Conv", 0) == 0 ? 2 : 1;  // x (and w)
+    for (size_t k = 0; k < std::min(node.inputs.size(), windowed_inputs); ++k) {
+      const std::string lifted = unique(node.inputs[k] + "/2d");
+      reshaped("Unsqueeze", node.inputs[k], lifted);
+      node.inputs[k] = lifted;
+    }
+    for (auto& [key, a] : node.attrs) {
+      if (a.kind != Attribute::Kind::Ints) continue;
+      std::vector<int64_t>& v = a.ints;
+      if (key == "pads" && v.size() == 2)
+        v = {0, v[0], 0, v[1]};
+      else if (key == "output_padding" && v.size() == 1)
+        v.insert(v.begin(), 0);
+      else if ((key == "kernel_shape" || key == "strides" || key == "dilations" ||
+                key == "output_shape") && v.size() == 1)
+        v.insert(v.begin(), 1);
+    }
+    node.outputs[0] = unique(base + "/2d");
+    emit(node);
+    reshaped("Squeeze", node.outputs[0], base);
   }
 
   // Equal on shape values that hold the symbolic batch size, where the answer does not
