@@ -44,6 +44,7 @@ cdef extern from "engine/ir.h" namespace "engine" nogil:
         string name
         DType dtype
         Shape shape
+        int onnx_type
 
     cdef cppclass Graph "engine::Graph":
         vector[ValueInfo] inputs

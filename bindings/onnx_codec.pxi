@@ -45,7 +45,10 @@ def onnx_parse_bytes(data, base_dir=None):
 cdef tuple _imported(oc.OnnxImport& r):
     weights = {name.decode(): r.graph.trainable.count(name) != 0 for name in r.weights}
     info = {"opset": r.opset, "fixed_batch": r.fixed_batch, "weights": weights,
-            "output_shapes": [tuple(s) for s in r.output_shapes]}
+            "output_shapes": [tuple(s) for s in r.output_shapes],
+            # The element types the file declares (TensorProto.DataType codes; 0: none).
+            "input_types": [v.onnx_type for v in r.graph.inputs],
+            "output_types": [v.onnx_type for v in r.graph.outputs]}
     return graph_from_ptr(make_shared[g.Graph](r.graph)), info
 
 

@@ -329,10 +329,18 @@ class Model(TrainerMixin, Layer):
             out.append(np.ascontiguousarray(a))
         return out
 
+    # Per output, the numpy type it is returned in where it differs from the engine's (an
+    # imported ONNX graph's int32 or float16 outputs, say); None: as computed.
+    _output_dtypes = None
+
     def _run(self, arrays, training=False):
         if arrays and all(a.ndim > 0 and a.shape[0] == 0 for a in arrays):
-            return self._empty_outputs(arrays, training)
-        return self._get_executor(inference_only=not training, training=training).run(list(arrays), training)
+            outs = self._empty_outputs(arrays, training)
+        else:
+            outs = self._get_executor(inference_only=not training, training=training).run(list(arrays), training)
+        if self._output_dtypes:
+            outs = [o if d is None else o.astype(d) for o, d in zip(outs, self._output_dtypes)]
+        return outs
 
     def _empty_outputs(self, arrays, training):
         """The outputs for zero samples. They come from the layers' shape rules applied to the

@@ -373,10 +373,36 @@ def test_subgraph_attribute_is_a_clear_error():
         parse(make_model([node], [vi("x", [1])], [vi("y", [1])]))
 
 
-@pytest.mark.parametrize("dtype,name", [(TensorProto.FLOAT16, "float16"), (TensorProto.DOUBLE, "float64"),
-                                        (TensorProto.INT8, "int8"), (TensorProto.UINT8, "uint8")])
+@pytest.mark.parametrize("np_dtype", [np.float16, np.float64, np.int8, np.uint8, np.int16, np.uint16,
+                                      np.int32, np.uint32, np.uint64, "bfloat16"])
+@pytest.mark.parametrize("typed", [False, True])
+def test_initializers_of_other_types_hold_their_values_in_float32_or_int64(np_dtype, typed):
+    values = np.array([0, 1, 3, 250, 7], np.float64) if np_dtype != np.int8 else np.array([-128, -1, 0, 5, 127.0])
+    if np_dtype == "bfloat16":  # bfloat16 is float32's upper 16 bits
+        values = np.array([0.0, -1.5, 3.25, 2.0 ** 100, 2.0 ** -100])  # exact in bfloat16
+        bits = (values.astype(np.float32).view(np.uint32) >> 16).astype(np.uint16)
+        t = helper.make_tensor("w", TensorProto.BFLOAT16, [5], bits.tobytes(), raw=True) if not typed else \
+            helper.make_tensor("w", TensorProto.BFLOAT16, [5], values.tolist())
+        expected = (bits.astype(np.uint32) << 16).view(np.float32)
+    else:
+        array = values.astype(np_dtype)
+        if np_dtype == np.float16:
+            array = np.array([0.0, -1.5, 6e-8, 65504.0, np.inf], np.float16)  # a subnormal, the largest, inf
+        t = numpy_helper.from_array(array, "w")
+        if typed:  # the typed field instead of raw_data
+            t = helper.make_tensor("w", t.data_type, [5], array.tolist())
+        expected = array.astype(np.float32 if array.dtype.kind == "f" else np.int64)
+    model = make_model([helper.make_node("Identity", ["x"], ["y"])], [vi("x", [1])], [vi("y", [1])], [t])
+    graph, _ = parse(model)
+    got = _core.graph_initializers(graph)["w"]
+    assert got.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("dtype,name", [(TensorProto.COMPLEX64, "complex64"), (TensorProto.FLOAT8E4M3FN, "float8e4m3fn"),
+                                        (TensorProto.STRING, "string")])
 def test_unsupported_initializer_dtype_names_tensor_and_code(dtype, name):
-    t = numpy_helper.from_array(np.ones(3, helper.tensor_dtype_to_np_dtype(dtype)), "weights")
+    t = helper.make_tensor("weights", dtype, [0], [])
     model = make_model([helper.make_node("Identity", ["x"], ["y"])], [vi("x", [1])], [vi("y", [1])], [t])
     with pytest.raises(ValueError, match=f"initializer 'weights': data type {dtype} \\({name}\\)"):
         parse(model)
@@ -393,8 +419,8 @@ def test_unsupported_content(case):
         pass
     if case == "sequence_input":
         inputs = [helper.make_tensor_sequence_value_info("x", TensorProto.FLOAT, [1])]
-    if case == "float16_input":
-        inputs = [vi("x", [1], TensorProto.FLOAT16)]
+    if case == "float16_input":  # (a complex input: float16 is held in float32)
+        inputs = [vi("x", [1], TensorProto.COMPLEX64)]
     if case == "no_op_type":
         nodes = [helper.make_node("", ["x"], ["y"])]
     if case == "dup_attr":
@@ -409,7 +435,7 @@ def test_unsupported_content(case):
     expected = {"strings_attr": "attribute 'names'.*STRINGS.*not supported",
                 "sparse_init": "sparse initializers are not supported",
                 "sequence_input": "graph input 'x'.*only dense tensor types",
-                "float16_input": "graph input 'x'.*data type 10 \\(float16\\)",
+                "float16_input": "graph input 'x'.*data type 14 \\(complex64\\)",
                 "no_op_type": "node 0.*no op_type", "dup_attr": "attribute 'a' appears twice",
                 "dup_init": "initializer 'w'.*appears twice", "no_graph": "no graph"}[case]
     with pytest.raises(ValueError, match=expected):

@@ -254,3 +254,27 @@ def test_one_dimensional_windows_run_as_two_dimensional_and_train(rng):
     ours.compile(optimizer="sgd", loss="mse")
     ours.fit(x, rng.normal(size=(5, 3, 17)).astype(np.float32), epochs=1, verbose=0)
     assert all(not np.array_equal(a, v.numpy()) for a, v in zip(before, ours.trainable_weights))
+
+
+def test_other_element_types_compute_in_float32_or_int64_and_come_back_declared(rng):
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is not installed")
+    # float64 and int32 inputs, a float16 weight, an int32 Max (no int kernel: computed in
+    # float32 between casts), outputs declared float64 and int32.
+    nodes = [helper.make_node("Cast", ["x"], ["x32"], to=TensorProto.FLOAT),
+             helper.make_node("Cast", ["w"], ["w32"], to=TensorProto.FLOAT),
+             helper.make_node("Mul", ["x32", "w32"], ["scaled"]),
+             helper.make_node("Cast", ["scaled"], ["y"], to=TensorProto.DOUBLE),
+             helper.make_node("Max", ["k", "floor"], ["m"]),
+             helper.make_node("Cast", ["m"], ["m64"], to=TensorProto.INT64),
+             helper.make_node("Cast", ["m64"], ["z"], to=TensorProto.INT32)]
+    model = make_model(nodes, [vi("x", ["N", 3], TensorProto.DOUBLE), vi("k", ["N", 3], TensorProto.INT32)],
+                       [vi("y", ["N", 3], TensorProto.DOUBLE), vi("z", ["N", 3], TensorProto.INT32)],
+                       {"w": np.array([0.5, -2.0, 1.25], np.float16), "floor": np.array([0, -5, 3], np.int32)})
+    data = model.SerializeToString()
+    ours = engine.onnx.load(data)
+    x, k = rng.normal(size=(4, 3)), rng.integers(-9, 9, size=(4, 3)).astype(np.int32)
+    y, z = ours.predict([x, k], verbose=0)
+    want_y, want_z = ort.InferenceSession(data, providers=["CPUExecutionProvider"]).run(None, {"x": x, "k": k})
+    assert (y.dtype, z.dtype) == (np.float64, np.int32)
+    np.testing.assert_allclose(y, want_y, rtol=1e-6)
+    np.testing.assert_array_equal(z, want_z)

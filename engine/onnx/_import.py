@@ -11,8 +11,17 @@ all work on it.
 """
 import os
 
+import numpy as np
+
 from engine import _core
 from engine.layers.base import Layer, Variable
+
+# TensorProto.DataType codes and the numpy types of outputs declared with them. The engine
+# computes integers in int64 and float16/float64 in float32; outputs declared otherwise are
+# converted back (integers wrap as numpy's astype does; bfloat16, which numpy lacks, stays
+# float32).
+_DECLARED = {2: np.uint8, 3: np.int8, 4: np.uint16, 5: np.int16, 6: np.int32, 10: np.float16, 11: np.float64,
+             12: np.uint32, 13: np.uint64}
 
 
 def load(source):
@@ -110,4 +119,8 @@ def _model(graph, info, source):
     input_names = {name for name, _, _ in inputs}
     named = [t if name in input_names else OnnxOutput(name=name)(t)
              for t, name in zip(result, output_names)]
-    return Model(ins if len(ins) != 1 else ins[0], named if len(named) != 1 else named[0])
+    model = Model(ins if len(ins) != 1 else ins[0], named if len(named) != 1 else named[0])
+    declared = [_DECLARED.get(code) for code in info.get("output_types", [])]
+    if any(d is not None for d in declared):
+        model._output_dtypes = declared
+    return model

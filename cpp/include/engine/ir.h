@@ -63,6 +63,10 @@ struct ValueInfo {
   std::string name;
   DType dtype = DType::Float32;
   Shape shape;  // -1 marks a dimension fixed only when the graph is planned (the batch)
+  // The element type an ONNX file declares (TensorProto.DataType; 0: none). The engine holds
+  // int8-int32 and unsigned values in int64 and float16, bfloat16 and float64 in float32
+  // (`dtype`); callers convert at the graph's edges.
+  int32_t onnx_type = 0;
 };
 
 struct Graph {

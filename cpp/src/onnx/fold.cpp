@@ -78,6 +78,7 @@ const std::vector<FoldAttr>* fold_op_attrs(const std::string& op_type) {
       {"ConstantOfShape", {{"value", Kind::Tensor}}},
       {"Shape", {{"start", Kind::Int}, {"end", Kind::Int}}},
       {"Cast", {{"to", Kind::Int}, {"saturate", Kind::Int}}},
+      {"CastLike", {{"saturate", Kind::Int}}},
       {"Mod", {{"fmod", Kind::Int}}},
       {"Range", {}},
       {"ScatterND", {{"reduction", Kind::String}}},
@@ -133,7 +134,8 @@ Tensor fold_constant_of_shape(const Node& node, const Tensor& shape) {
 bool cast_keeps(const Node& node, DType dtype) {
   const int64_t to = node.attr_int("to", 0);
   if (dtype == DType::Bool) return to == BOOL;
-  return dtype == DType::Float32 ? is_float_type(to) : to == INT64;
+  // The engine holds every integer type in int64 and every float type in float32.
+  return dtype == DType::Float32 ? is_float_type(to) : is_int_type(to) && to != BOOL;
 }
 
 Tensor fold_cast(const Node& node, const Tensor& x) {

@@ -22,6 +22,8 @@
 #include "core/checked.h"
 #include "graph/topological_order.h"
 #include "onnx/fold.h"
+#include "onnx/onnx_common.h"
+#include "ops/cast/cast.h"
 #include "ops/onnx_translate.h"
 #include "ops/op.h"
 
@@ -359,6 +361,15 @@ class Importer final : public OnnxImportContext {
     if (def.onnx.translate) def.onnx.translate(node, *this);
     for (const LegacyAttr& a : def.onnx.legacy) node.attrs.erase(a.name);
     if (is_1d_window(node)) return emit_as_2d(node);
+    // (Shape arithmetic keeps its int64 values, which may hold the symbolic batch size.)
+    const bool shape_arithmetic = fold && folds_symbolic_batch(node.op_type);
+    const bool symbolic = std::any_of(node.inputs.begin(), node.inputs.end(), [&](const std::string& i) {
+      const Tensor* t = i.empty() ? nullptr : constant(i);
+      return t && has_symbolic_batch(*t);
+    });
+    if (!shape_arithmetic && !symbolic)
+      if (const unsigned converted = inputs_to_compute_in_float(node))
+        return translate_in_float(node, converted, fold);
     if (fold)
       fold_engine_op(node);
     else
@@ -529,6 +540,18 @@ class Importer final : public OnnxImportContext {
         set(node, shape_of(node));
       } else if (op == "Cast") {
         fold_cast_node(node);
+      } else if (op == "CastLike") {  // Cast to the type of its second input
+        const std::string& like = node.inputs.at(1);
+        const Tensor* t = constant(like);
+        const DType dtype = t ? t->dtype() : shapes_.at(like).dtype;
+        Node cast = node;
+        cast.op_type = "Cast";
+        cast.inputs.resize(1);
+        cast.attrs.erase("saturate");
+        cast.attrs["to"] = Attribute::of_int(dtype == DType::Float32 ? onnx_proto::dtype::FLOAT
+                                             : dtype == DType::Int64 ? onnx_proto::dtype::INT64
+                                                                     : onnx_proto::dtype::BOOL);
+        fold_cast_node(cast);
       } else if (op == "Range") {
         const Tensor* start = need_constant(node, 0, "start");
         const Tensor* limit = need_constant(node, 1, "limit");
@@ -587,9 +610,13 @@ class Importer final : public OnnxImportContext {
       alias_[node.outputs.at(0)] = node.inputs[0];
       return;
     }
-    // Else the engine's Cast converts it when the graph runs.
+    // Else the engine's Cast converts it when the graph runs, into the type that holds the
+    // target's values (int32 in int64, float64 in float32).
     Node cast = node;
     cast.domain.clear();
+    cast.attrs.erase("saturate");
+    const int32_t holder = onnx_proto::computing_type(node.attr_int("to", 0));
+    if (holder != onnx_proto::dtype::UNDEFINED) cast.attrs["to"] = Attribute::of_int(holder);
     emit(cast);
   }
 
@@ -633,17 +660,7 @@ class Importer final : public OnnxImportContext {
       fail(e.what());
     }
     for (int r = 0; r < runs_; ++r) {
-      std::vector<ValueDesc> in;
-      for (const std::string& i : node.inputs) {
-        if (i.empty()) {
-          in.push_back({DType::Float32, {}, nullptr, false});
-        } else if (const Tensor* t = constant(i)) {
-          in.push_back({t->dtype(), t->shape(), t, true});
-        } else {
-          const ValueShape& s = shapes_.at(i);
-          in.push_back({s.dtype, s.run[r], nullptr, true});
-        }
-      }
+      const std::vector<ValueDesc> in = input_descs(node, r);
       std::vector<ValueDesc> out;
       try {
         out = plan_node(*def.make(checked), in, PlanOptions{});
@@ -660,6 +677,106 @@ class Importer final : public OnnxImportContext {
         s.run[r] = out[k].shape;
       }
     }
+  }
+
+  // What planning a node sees of its inputs at batch-size run r.
+  std::vector<ValueDesc> input_descs(const Node& node, int r) const {
+    std::vector<ValueDesc> in;
+    for (const std::string& i : node.inputs) {
+      if (i.empty()) {
+        in.push_back({DType::Float32, {}, nullptr, false});
+      } else if (const Tensor* t = constant(i)) {
+        in.push_back({t->dtype(), t->shape(), t, true});
+      } else {
+        const ValueShape& s = shapes_.at(i);
+        in.push_back({s.dtype, s.run[r], nullptr, true});
+      }
+    }
+    return in;
+  }
+
+  // The inputs (a bit mask) that, converted from int64 or bool to float32, let a node plan
+  // whose op has no kernel for them (Max of integers, Pow with an integer exponent, Pad of
+  // int32 values, ReduceMax of bools): the fewest such inputs, 0 when none is needed or
+  // none helps.
+  unsigned inputs_to_compute_in_float(const Node& node) const {
+    const std::vector<ValueDesc> in = input_descs(node, 0);
+    unsigned candidates = 0;
+    for (size_t k = 0; k < in.size() && k < 8; ++k)
+      if (in[k].present && (in[k].dtype == DType::Int64 || in[k].dtype == DType::Bool))
+        candidates |= 1u << k;
+    if (!candidates) return 0;
+    const OpDef& def = get_op(node.domain, node.op_type);
+    auto plans_with = [&](unsigned converted) {
+      std::vector<ValueDesc> descs = in;
+      for (size_t k = 0; k < descs.size(); ++k) {
+        if (!(converted >> k & 1u)) continue;
+        descs[k].dtype = DType::Float32;
+        descs[k].constant = nullptr;
+      }
+      try {
+        plan_node(*def.make(checked_node(def, node)), descs, PlanOptions{});
+        return true;
+      } catch (const Error& e) {
+        if (!converted && e.kind() != ErrorKind::Type) throw;  // another problem: report it
+        return false;
+      }
+    };
+    try {
+      if (plans_with(0)) return 0;
+    } catch (const Error&) {
+      return 0;  // emit() reports it
+    }
+    for (int count = 1; count <= __builtin_popcount(candidates); ++count)
+      for (unsigned mask = candidates; mask; mask = (mask - 1) & candidates)
+        if (__builtin_popcount(mask) == count && plans_with(mask)) return mask;
+    return 0;
+  }
+
+  // The node on float32 copies of the inputs in `converted`. When its first input was one of
+  // them, its outputs go back to that input's type, as ONNX types these ops' outputs after
+  // it: integer arithmetic (exact below 2^24, the quotient of Div truncated as ONNX's
+  // integer Div is), Pow of an integer base, any/all of bools.
+  void translate_in_float(Node node, unsigned converted, bool fold) {
+    DType first = DType::Float32;
+    if (converted & 1u) {
+      const Tensor* t = constant(node.inputs[0]);
+      first = t ? t->dtype() : shapes_.at(node.inputs[0]).dtype;
+    }
+    for (size_t k = 0; k < node.inputs.size(); ++k)
+      if (converted >> k & 1u) node.inputs[k] = cast_value(node.inputs[k], DType::Float32, node.name);
+    const bool back = first != DType::Float32;
+    std::vector<std::string> results = node.outputs;
+    if (back)
+      for (std::string& o : node.outputs) o = unique(o + "/float");
+    if (fold) fold_engine_op(node);
+    else emit(node);
+    if (!back) return;
+    for (size_t k = 0; k < results.size(); ++k) {
+      const std::string cast = cast_value(node.outputs[k], first, node.name);
+      if (const Tensor* v = constant(cast)) consts_[results[k]] = *v;
+      else alias_[results[k]] = cast;
+    }
+  }
+
+  // `name` converted to `dtype` (a constant converted now, else a Cast node); the new name.
+  std::string cast_value(const std::string& name, DType dtype, const std::string& node_name) {
+    Node cast;
+    cast.op_type = "Cast";
+    cast.name = node_name + "/cast";
+    cast.inputs = {name};
+    cast.outputs = {unique(name + "/as_" + dtype_name(dtype))};
+    cast.attrs["to"] = Attribute::of_int(dtype == DType::Float32 ? onnx_proto::dtype::FLOAT
+                                         : dtype == DType::Int64 ? onnx_proto::dtype::INT64
+                                                                 : onnx_proto::dtype::BOOL);
+    if (const Tensor* t = constant(name)) {
+      Tensor converted = Tensor::empty(t->shape(), dtype);
+      cast_forward(t->contiguous(), converted);
+      consts_[cast.outputs[0]] = converted;
+    } else {
+      emit(cast);
+    }
+    return cast.outputs[0];
   }
 
   std::string unique(const std::string& base) {

@@ -2,7 +2,9 @@
 // attribute > tensor > external entry; graph > value info > type > shape > dim), so the
 // parser is a set of non-recursive functions: a file cannot drive it deeper. Subgraphs are
 // never descended into.
+#include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -25,6 +27,17 @@ const char* dtype_name(int64_t code) {
   if (code < 0 || code >= static_cast<int64_t>(sizeof(names) / sizeof(names[0])))
     return "unknown";
   return names[code];
+}
+
+int32_t computing_type(int64_t code) {
+  using namespace dtype;
+  switch (code) {
+    case FLOAT: case FLOAT16: case BFLOAT16: case DOUBLE: return FLOAT;
+    case INT8: case UINT8: case INT16: case UINT16: case INT32: case UINT32: case INT64:
+    case UINT64: return INT64;
+    case BOOL: return BOOL;
+    default: return UNDEFINED;
+  }
 }
 }  // namespace onnx_proto
 
@@ -69,7 +82,8 @@ struct TensorFields {
   bool has_raw = false;
   std::string_view raw;
   std::vector<float> float_data;
-  std::vector<int64_t> int64_data, int32_data;
+  std::vector<double> double_data;
+  std::vector<int64_t> int64_data, int32_data, uint64_data;
   const char* other_field = nullptr;  // a data field of a type the engine never holds
   int32_t data_location = pb::tensor::DEFAULT;
   std::vector<std::pair<std::string, std::string>> external;
@@ -95,8 +109,8 @@ TensorFields read_tensor_fields(Reader r) {
       case pb::tensor::int64_data: r.append_int64s(w, "int64_data", t.int64_data); break;
       case pb::tensor::int32_data: r.append_int64s(w, "int32_data", t.int32_data); break;
       case pb::tensor::string_data: t.other_field = "string_data"; r.skip(w); break;
-      case pb::tensor::double_data: t.other_field = "double_data"; r.skip(w); break;
-      case pb::tensor::uint64_data: t.other_field = "uint64_data"; r.skip(w); break;
+      case pb::tensor::double_data: r.append_doubles(w, "double_data", t.double_data); break;
+      case pb::tensor::uint64_data: r.append_int64s(w, "uint64_data", t.uint64_data); break;
       case pb::tensor::segment: r.fail("segmented tensors are not supported");
       case pb::tensor::data_location: t.data_location = r.int32_field(w, "data_location"); break;
       case pb::tensor::external_data:
@@ -210,53 +224,88 @@ void read_range(const ExternalRange& range, void* dst, size_t nbytes, const std:
     fail_os(err, path, str("onnx: ", what, ": cannot read ", nbytes, " bytes from '", path, "'"));
 }
 
-void widen_int32(const void* src, int64_t n, int64_t* dst) {
-  const char* p = static_cast<const char*>(src);
-  for (int64_t k = 0; k < n; ++k) {
-    int32_t v;
-    std::memcpy(&v, p + 4 * k, 4);
-    dst[k] = v;
+// How a TensorProto data type stores its values: bytes per element in raw_data and external
+// data, and the typed field that may hold them instead (16-bit floats keep their bit
+// patterns in int32_data).
+struct StoredAs {
+  size_t bytes;
+  const char* typed;
+};
+
+StoredAs storage_of(int32_t code) {
+  switch (code) {
+    case pb::dtype::FLOAT: return {4, "float_data"};
+    case pb::dtype::DOUBLE: return {8, "double_data"};
+    case pb::dtype::INT64: return {8, "int64_data"};
+    case pb::dtype::UINT64: return {8, "uint64_data"};
+    case pb::dtype::UINT32: return {4, "uint64_data"};
+    case pb::dtype::INT32: return {4, "int32_data"};
+    case pb::dtype::INT16: case pb::dtype::UINT16: case pb::dtype::FLOAT16:
+    case pb::dtype::BFLOAT16: return {2, "int32_data"};
+    default: return {1, "int32_data"};  // INT8, UINT8, BOOL
   }
 }
 
-// The tensor a TensorProto describes. Float32 and int64 are kept; int32 is widened to
-// int64 (lossless); every other data type is an error. The element count implied by the
-// dims must match the bytes or values present before anything is allocated.
+float half_to_float(uint16_t h) {
+  const uint32_t sign = (h & 0x8000u) << 16, exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
+  float magnitude;
+  if (exponent == 0)
+    magnitude = std::ldexp(static_cast<float>(mantissa), -24);  // zero and subnormals
+  else if (exponent == 31)
+    magnitude = mantissa ? std::numeric_limits<float>::quiet_NaN() : std::numeric_limits<float>::infinity();
+  else
+    magnitude = std::ldexp(static_cast<float>(mantissa | 0x400), static_cast<int>(exponent) - 25);
+  uint32_t bits;
+  std::memcpy(&bits, &magnitude, 4);
+  bits |= sign;
+  float v;
+  std::memcpy(&v, &bits, 4);
+  return v;
+}
+
+// Element k of little-endian `raw` values of type `code`, as a double (floating point) or
+// an int64 (integers and bool: `is_int`).
+void decode(int32_t code, const char* raw, int64_t k, double& real, int64_t& integer) {
+  const char* p = raw + k * static_cast<int64_t>(storage_of(code).bytes);
+  auto load = [p](auto v) {
+    std::memcpy(&v, p, sizeof(v));
+    return v;
+  };
+  switch (code) {
+    case pb::dtype::FLOAT: real = load(float{}); break;
+    case pb::dtype::DOUBLE: real = load(double{}); break;
+    case pb::dtype::FLOAT16: real = half_to_float(load(uint16_t{})); break;
+    case pb::dtype::BFLOAT16: {
+      const uint32_t bits = static_cast<uint32_t>(load(uint16_t{})) << 16;
+      float v;
+      std::memcpy(&v, &bits, 4);
+      real = v;
+      break;
+    }
+    case pb::dtype::INT8: integer = load(int8_t{}); break;
+    case pb::dtype::UINT8: case pb::dtype::BOOL: integer = load(uint8_t{}); break;
+    case pb::dtype::INT16: integer = load(int16_t{}); break;
+    case pb::dtype::UINT16: integer = load(uint16_t{}); break;
+    case pb::dtype::INT32: integer = load(int32_t{}); break;
+    case pb::dtype::UINT32: integer = load(uint32_t{}); break;
+    default: integer = load(int64_t{}); break;  // INT64, UINT64 (its bits)
+  }
+}
+
+// The tensor a TensorProto describes, in the type that holds its values in the engine
+// (onnx_proto::computing_type): float32 and int64 are kept, other integers widen to int64,
+// float16, bfloat16 and float64 become float32 (float64 rounded). The element count
+// implied by the dims must match the bytes or values present before anything is allocated.
 Tensor resolve_tensor(const TensorFields& t, const std::string& what, const std::string& base_dir) {
   if (!t.has_data_type) bad(what, "tensor has no data_type");
-  DType dtype;
-  size_t src_size;
-  const std::vector<int64_t>* typed = nullptr;
-  const char* typed_name = nullptr;
-  switch (t.data_type) {
-    case pb::dtype::FLOAT:
-      dtype = DType::Float32;
-      src_size = 4;
-      typed_name = "float_data";
-      break;
-    case pb::dtype::INT64:
-      dtype = DType::Int64;
-      src_size = 8;
-      typed = &t.int64_data;
-      typed_name = "int64_data";
-      break;
-    case pb::dtype::INT32:
-      dtype = DType::Int64;
-      src_size = 4;
-      typed = &t.int32_data;
-      typed_name = "int32_data";
-      break;
-    case pb::dtype::BOOL:  // one byte in raw_data; int32_data in the typed form
-      dtype = DType::Bool;
-      src_size = 1;
-      typed = &t.int32_data;
-      typed_name = "int32_data";
-      break;
-    default:
-      bad(what, str("data type ", t.data_type, " (", pb::dtype_name(t.data_type),
-                    ") is not supported: the engine holds float32, int64 and bool (int32 is "
-                    "widened)"));
-  }
+  const int32_t holder = pb::computing_type(t.data_type);
+  if (holder == pb::dtype::UNDEFINED)
+    bad(what, str("data type ", t.data_type, " (", pb::dtype_name(t.data_type),
+                  ") is not supported: the engine holds float32, int64 and bool (other integer "
+                  "types widen to int64, float16 and float64 become float32)"));
+  const DType dtype = holder == pb::dtype::FLOAT ? DType::Float32
+                      : holder == pb::dtype::INT64 ? DType::Int64 : DType::Bool;
+  const StoredAs storage = storage_of(t.data_type);
   if (t.dims.size() > kMaxRank) bad(what, str("tensor has ", t.dims.size(), " dims, more than ", kMaxRank));
   // The product of the non-zero dims must fit too: strides are computed from it even when
   // a zero dim makes the tensor empty.
@@ -269,83 +318,113 @@ Tensor resolve_tensor(const TensorFields& t, const std::string& what, const std:
   }
   int64_t numel = 1;
   for (int64_t d : t.dims) numel *= d;
-  const size_t src_bytes = static_cast<size_t>(numel) * src_size;
+  const size_t src_bytes = static_cast<size_t>(numel) * storage.bytes;
 
   // Which field holds the values: exactly one of raw_data, the typed field, external data.
-  const bool has_float = !t.float_data.empty();
-  const bool has_int64 = !t.int64_data.empty(), has_int32 = !t.int32_data.empty();
+  const std::pair<const char*, size_t> typed_fields[] = {
+      {"float_data", t.float_data.size()}, {"double_data", t.double_data.size()},
+      {"int64_data", t.int64_data.size()}, {"int32_data", t.int32_data.size()},
+      {"uint64_data", t.uint64_data.size()}};
   const bool external = t.data_location == pb::tensor::EXTERNAL;
   if (t.data_location != pb::tensor::DEFAULT && !external)
     bad(what, str("unknown data_location ", t.data_location));
   const char* wrong = t.other_field;
-  if (!wrong && has_float && t.data_type != pb::dtype::FLOAT) wrong = "float_data";
-  if (!wrong && has_int64 && t.data_type != pb::dtype::INT64) wrong = "int64_data";
-  if (!wrong && has_int32 && t.data_type != pb::dtype::INT32 && t.data_type != pb::dtype::BOOL)
-    wrong = "int32_data";
+  size_t typed_count = 0;
+  bool has_typed = false;
+  for (const auto& [field, count] : typed_fields) {
+    if (count == 0) continue;
+    if (!wrong && std::string(field) != storage.typed) wrong = field;
+    typed_count = count;
+    has_typed = true;
+  }
   if (wrong) bad(what, str(pb::dtype_name(t.data_type), " tensor stores values in ", wrong));
-  const bool has_typed = has_float || has_int64 || has_int32;
   const int sources = int(t.has_raw) + int(has_typed) + int(external);
   if (sources > 1) bad(what, "tensor stores its values in more than one of raw_data, typed fields and external data");
   if (!external && !t.external.empty()) bad(what, "tensor has external_data entries but data_location is not EXTERNAL");
-
-  const size_t typed_count = has_float ? t.float_data.size() : typed ? typed->size() : 0;
   if (t.has_raw && t.raw.size() != src_bytes)
     bad(what, str("raw_data holds ", t.raw.size(), " bytes but dims ", shape_str(t.dims), " of ",
                   pb::dtype_name(t.data_type), " need ", src_bytes));
   if (has_typed && typed_count != static_cast<size_t>(numel))
-    bad(what, str(typed_name, " holds ", typed_count, " values but dims ", shape_str(t.dims),
+    bad(what, str(storage.typed, " holds ", typed_count, " values but dims ", shape_str(t.dims),
                   " need ", numel));
   if (sources == 0 && numel != 0)
     bad(what, str("tensor with dims ", shape_str(t.dims), " has no data"));
 
-  ExternalRange range;
+  ExternalRange range;  // checked against the file before anything is allocated
   if (external) range = locate_external(t, src_bytes, base_dir, what);
   Tensor out = Tensor::empty(t.dims, dtype);
   if (numel == 0) return out;
-  const bool widen = t.data_type == pb::dtype::INT32;
-  if (external) {
-    if (!widen) {
+  auto store = [&](int64_t k, double real, int64_t integer) {
+    if (dtype == DType::Float32) out.data<float>()[k] = static_cast<float>(real);
+    else if (dtype == DType::Int64) out.data<int64_t>()[k] = integer;
+    else out.data<bool>()[k] = integer != 0;  // any non-zero byte is true
+  };
+  const bool kept = t.data_type == pb::dtype::FLOAT || t.data_type == pb::dtype::INT64;
+  if (t.has_raw || external) {
+    std::vector<char> staged;
+    const char* raw = t.raw.data();
+    if (external && kept) {  // straight into the tensor: weights can be large
       read_range(range, out.raw_data(), src_bytes, what);
-    } else {
-      std::vector<char> staged(src_bytes);
-      read_range(range, staged.data(), src_bytes, what);
-      widen_int32(staged.data(), numel, out.data<int64_t>());
+      return out;
     }
-  } else if (t.has_raw) {
-    if (widen) widen_int32(t.raw.data(), numel, out.data<int64_t>());
-    else std::memcpy(out.raw_data(), t.raw.data(), src_bytes);
-  } else if (has_float) {
+    if (external) {
+      staged.resize(src_bytes);
+      read_range(range, staged.data(), src_bytes, what);
+      raw = staged.data();
+    }
+    if (kept) {
+      std::memcpy(out.raw_data(), raw, src_bytes);
+    } else {
+      for (int64_t k = 0; k < numel; ++k) {
+        double real = 0.0;
+        int64_t integer = 0;
+        decode(t.data_type, raw, k, real, integer);
+        store(k, real, integer);
+      }
+    }
+    return out;
+  }
+  if (!t.float_data.empty()) {
     std::memcpy(out.raw_data(), t.float_data.data(), src_bytes);
-  } else if (dtype == DType::Bool) {
-    bool* dst = out.data<bool>();
-    for (int64_t k = 0; k < numel; ++k) dst[k] = (*typed)[k] != 0;
+  } else if (!t.double_data.empty()) {
+    for (int64_t k = 0; k < numel; ++k) store(k, t.double_data[k], 0);
+  } else if (!t.int64_data.empty() || !t.uint64_data.empty()) {
+    const std::vector<int64_t>& v = t.int64_data.empty() ? t.uint64_data : t.int64_data;
+    std::copy(v.begin(), v.end(), out.data<int64_t>());
   } else {
-    int64_t* dst = out.data<int64_t>();
+    // int32_data holds each value (or 16-bit float pattern) sign-extended to a 64-bit varint.
     for (int64_t k = 0; k < numel; ++k) {
-      const int64_t v = (*typed)[k];
-      // int32_data holds int32 values sign-extended to 64-bit varints.
+      const int64_t v = t.int32_data[k];
       if (t.data_type == pb::dtype::INT32 && (v < INT32_MIN || v > INT32_MAX))
         bad(what, str("int32_data value ", v, " overflows int32"));
-      dst[k] = v;
+      if (t.data_type == pb::dtype::FLOAT16 || t.data_type == pb::dtype::BFLOAT16) {
+        const uint16_t bits = static_cast<uint16_t>(v);
+        double real = 0.0;
+        int64_t unused = 0;
+        decode(t.data_type, reinterpret_cast<const char*>(&bits), 0, real, unused);
+        store(k, real, 0);
+      } else {
+        store(k, 0.0, v);
+      }
     }
-  }
-  if (dtype == DType::Bool && (external || t.has_raw)) {
-    // Any non-zero byte is true: a C++ bool may hold only 0 or 1.
-    auto* bytes = static_cast<unsigned char*>(out.raw_data());
-    for (int64_t k = 0; k < numel; ++k) bytes[k] = bytes[k] != 0;
   }
   return out;
 }
 
 // ---- value infos -----------------------------------------------------------------
 
+// The engine dtype of a graph input or output declared `elem_type` (computing_type).
 DType value_dtype(int64_t elem_type, const std::string& what) {
   // An unset element type (seen on outputs) defaults to float32.
-  if (elem_type == pb::dtype::UNDEFINED || elem_type == pb::dtype::FLOAT) return DType::Float32;
-  if (elem_type == pb::dtype::INT64) return DType::Int64;
-  if (elem_type == pb::dtype::BOOL) return DType::Bool;
-  bad(what, str("data type ", elem_type, " (", pb::dtype_name(elem_type),
-                ") is not supported: graph inputs and outputs must be float32, int64 or bool"));
+  if (elem_type == pb::dtype::UNDEFINED) return DType::Float32;
+  switch (pb::computing_type(elem_type)) {
+    case pb::dtype::FLOAT: return DType::Float32;
+    case pb::dtype::INT64: return DType::Int64;
+    case pb::dtype::BOOL: return DType::Bool;
+    default:
+      bad(what, str("data type ", elem_type, " (", pb::dtype_name(elem_type),
+                    ") is not supported: graph inputs and outputs hold numbers or bools"));
+  }
 }
 
 Shape read_shape(Reader r, const std::string& what) {
@@ -417,6 +496,7 @@ ValueInfo read_value_info(Reader r, const std::string& role) {
     }
   }
   info.dtype = value_dtype(elem_type, what);
+  info.onnx_type = static_cast<int32_t>(elem_type);
   return info;
 }
 

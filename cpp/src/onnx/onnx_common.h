@@ -40,8 +40,14 @@ enum : uint32_t { dims = 1, data_type = 2, segment = 3, float_data = 4, int32_da
 enum : int32_t { DEFAULT = 0, EXTERNAL = 1 };
 }
 namespace dtype {  // TensorProto.DataType
-enum : int32_t { UNDEFINED = 0, FLOAT = 1, INT32 = 6, INT64 = 7, BOOL = 9 };
+enum : int32_t { UNDEFINED = 0, FLOAT = 1, UINT8 = 2, INT8 = 3, UINT16 = 4, INT16 = 5, INT32 = 6,
+                 INT64 = 7, BOOL = 9, FLOAT16 = 10, DOUBLE = 11, UINT32 = 12, UINT64 = 13,
+                 BFLOAT16 = 16 };
 }
+// The type whose values hold those of `code` in the engine: integers in int64, floating
+// point in float32, bool as bool; UNDEFINED for the types it cannot hold (strings, complex,
+// 4- and 8-bit floats).
+int32_t computing_type(int64_t code);
 namespace value_info {
 enum : uint32_t { name = 1, type = 2 };
 }

@@ -158,6 +158,23 @@ void Reader::append_floats(WireType type, const char* field, std::vector<float>&
   std::memcpy(out.data() + old, payload.data(), payload.size());
 }
 
+void Reader::append_doubles(WireType type, const char* field, std::vector<double>& out) {
+  if (type == WireType::Fixed64) {
+    const uint64_t bits = fixed64();
+    double v;
+    std::memcpy(&v, &bits, 8);
+    out.push_back(v);
+    return;
+  }
+  expect(type, WireType::Len, field);
+  std::string_view payload = bytes();
+  if (payload.size() % 8 != 0)
+    fail(str("packed field '", field, "' holds ", payload.size(), " bytes, not a multiple of 8"));
+  const size_t n = payload.size() / 8, old = out.size();
+  out.resize(old + n);
+  if (n) std::memcpy(out.data() + old, payload.data(), payload.size());
+}
+
 // ---- writer ----------------------------------------------------------------------
 
 size_t varint_size(uint64_t v) {

@@ -45,6 +45,7 @@ class Reader {
   // Repeated scalars, packed (one Len payload) or not (one value per key).
   void append_int64s(WireType type, const char* field, std::vector<int64_t>& out);
   void append_floats(WireType type, const char* field, std::vector<float>& out);
+  void append_doubles(WireType type, const char* field, std::vector<double>& out);
 
   const std::string& where() const { return where_; }
   size_t offset() const { return static_cast<size_t>(pos_ - origin_); }
