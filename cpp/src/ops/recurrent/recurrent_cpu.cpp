@@ -1,0 +1,36 @@
+// CPU kernels: recurrent_steps.h over the packed CPU GEMM and threaded loops (FastMath's
+// exp and tanh in the cell formulas).
+#include "cpu/fast_math.h"
+#include "cpu/gemm.h"
+#include "engine/threads.h"
+#include "ops/recurrent/recurrent.h"
+#include "ops/recurrent/recurrent_steps.h"
+
+namespace engine {
+
+namespace {
+
+struct CpuBackend {
+  using Math = FastMath;
+  static void gemm(const GemmArgs& args) { gemm_cpu(args); }
+  template <class F>
+  static void for_each(int64_t n, const F& f) {
+    // A cell update costs tens of flops and a few exp: a few thousand per task.
+    parallel_for(n, 2048, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) f(i);
+    });
+  }
+};
+
+}  // namespace
+
+void recurrent_forward_cpu(const RecurrentGeometry& g, const RecurrentData& d) {
+  recurrent_forward_steps<CpuBackend>(g, d);
+}
+
+void recurrent_backward_cpu(const RecurrentGeometry& g, const RecurrentData& d,
+                            const RecurrentGrads& gr) {
+  recurrent_backward_steps<CpuBackend>(g, d, gr);
+}
+
+}  // namespace engine

@@ -1,0 +1,41 @@
+// The CUDA kernels of RNN, LSTM and GRU over a Grid (core/grid.h): recurrent_steps.h with
+// the Grid's GEMM (gemm_cuda.h) and one thread per hidden unit for the cell bodies.
+// DeviceGrid in the CUDA plugin (recurrent_cuda.cu), HostGrid for their emulation in the
+// kernel table.
+#pragma once
+
+#include "core/grid.h"
+#include "ops/activation/activation_math.h"
+#include "ops/gemm/gemm_cuda.h"
+#include "ops/recurrent/recurrent.h"
+#include "ops/recurrent/recurrent_steps.h"
+
+namespace engine {
+
+template <class Grid>
+struct RecurrentGridBackend {
+  using Math = StdMath;
+  static void gemm(const GemmArgs& args) { gemm_grid<Grid>(args); }
+  template <class F>
+  static void for_each(int64_t n, const F& f) {
+    for_each_index<Grid>(n, f);
+  }
+};
+
+template <class Grid>
+void recurrent_forward_grid(const RecurrentGeometry& g, const RecurrentData& d) {
+  recurrent_forward_steps<RecurrentGridBackend<Grid>>(g, d);
+}
+
+template <class Grid>
+void recurrent_backward_grid(const RecurrentGeometry& g, const RecurrentData& d,
+                             const RecurrentGrads& gr) {
+  recurrent_backward_steps<RecurrentGridBackend<Grid>>(g, d, gr);
+}
+
+template <class Grid>
+RecurrentKernels recurrent_cuda_kernels() {
+  return {recurrent_forward_grid<Grid>, recurrent_backward_grid<Grid>};
+}
+
+}  // namespace engine

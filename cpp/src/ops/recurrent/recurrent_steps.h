@@ -1,0 +1,381 @@
+// The optimized RNN / LSTM / GRU passes, written once over a Backend that runs GEMMs and
+// elementwise bodies where the data lives:
+//   Backend::gemm(const GemmArgs&)                       the device's GEMM
+//   Backend::for_each(n, f)                              f(i) for i in [0, n); f ENGINE_HD
+//   using Backend::Math                                  elementary functions (FastMath, StdMath)
+// recurrent_cpu.cpp instantiates it for the CPU, recurrent_cuda.h for a Grid.
+//
+// Forward: one GEMM projects every step's input (x W^T for all rows and directions); then,
+// per direction and step, a GEMM h_{t-1} R^T into the step buffer and an elementwise body
+// that adds the biases, applies the cell and saves its pre-activations and previous states
+// in x's row order (recurrent.h: RecurrentSlot). GRU with linear_before_reset 0 needs r
+// before its h gate's product: two GEMMs and two bodies per step.
+//
+// Backward walks the steps back: an elementwise body turns the gradient of h_t (and c_t)
+// into the gate gradients, saved by row and copied into the step buffer, from which one
+// GEMM adds R's share to the gradient of h_{t-1}. The gradients of x, W, R and the biases
+// then come from GEMMs and column sums over all rows at once.
+#pragma once
+
+#include <cstdint>
+
+#include "core/gemm_args.h"
+#include "core/hd.h"
+#include "ops/recurrent/recurrent.h"
+#include "ops/recurrent/recurrent_cell.h"
+
+namespace engine {
+
+namespace recurrent_detail {
+
+// Everything one step's elementwise bodies read, by value (they run on the device).
+template <class M>
+struct StepView {
+  RecurrentGeometry g;
+  CellActs<float, M> acts;
+  int64_t d = 0, k = 0;  // direction, and step in the direction's order
+  const float *x, *bias, *p;
+  const int64_t* seq;
+  float *gates, *hprev, *cprev, *aux, *h, *c, *step, *tmp, *y;
+  float *dgates, *daux;
+  const float* dy;
+
+  ENGINE_HD int64_t GH() const { return g.G * g.H; }
+  // Whether step k of this direction is inside batch entry b's sequence; t: its time (or,
+  // outside, the time slot k, which no step of the sequence writes).
+  ENGINE_HD bool locate(int64_t b, int64_t& t) const {
+    const int64_t len = seq ? seq[b] : g.T;
+    if (k >= len) {
+      t = k;
+      return false;
+    }
+    t = g.reversed(d) ? len - 1 - k : k;
+    return true;
+  }
+  ENGINE_HD float* gate_row(float* base, int64_t t, int64_t b) const {
+    return base + g.row(t, b) * g.D * GH() + d * GH();
+  }
+  ENGINE_HD int64_t unit_index(int64_t t, int64_t b, int64_t j) const {  // in [rows, D*H]
+    return g.row(t, b) * g.D * g.H + d * g.H + j;
+  }
+  ENGINE_HD float wb(int64_t n) const { return bias ? bias[d * 2 * GH() + n] : 0.0f; }
+  ENGINE_HD float rb(int64_t n) const { return bias ? bias[d * 2 * GH() + GH() + n] : 0.0f; }
+  ENGINE_HD float peephole(int q, int64_t j) const { return p ? p[(d * 3 + q) * g.H + j] : 0.0f; }
+
+  // A time slot outside the sequence: zeros everywhere backward reads or y shows.
+  ENGINE_HD void forward_outside(int64_t t, int64_t b, int64_t j) const {
+    float* a = gate_row(gates, t, b);
+    for (int64_t q = 0; q < g.G; ++q) a[q * g.H + j] = 0.0f;
+    hprev[unit_index(t, b, j)] = 0.0f;
+    if (cprev) cprev[unit_index(t, b, j)] = 0.0f;
+    if (aux) aux[unit_index(t, b, j)] = 0.0f;
+    if (tmp) tmp[b * g.H + j] = 0.0f;
+    if (y) y[g.y_offset(t, d, b) + j] = 0.0f;
+  }
+
+  // The whole step (RNN, LSTM, GRU with linear_before_reset 1), or GRU's second half.
+  ENGINE_HD void forward(int64_t e) const {
+    const int64_t b = e / g.H, j = e % g.H, H = g.H;
+    int64_t t;
+    if (!locate(b, t)) {
+      if (!(g.cell == CellKind::Gru && !g.linear_before_reset)) forward_outside(t, b, j);
+      return;
+    }
+    float* a = gate_row(gates, t, b);  // holds x W^T; becomes the pre-activations
+    const float* rec = step + b * GH();
+    float* hs = h + (d * g.B + b) * H;
+    const float h_prev = hs[j];
+    float h_new;
+    if (g.cell == CellKind::Rnn) {
+      a[j] += rec[j] + wb(j) + rb(j);
+      h_new = acts.apply(0, a[j]);
+    } else if (g.cell == CellKind::Lstm) {
+      float* cs = c + (d * g.B + b) * H;
+      const float c_prev = cs[j];
+      float in[4], pre[4];
+      for (int q = 0; q < 4; ++q) in[q] = a[q * H + j] + rec[q * H + j] + wb(q * H + j) + rb(q * H + j);
+      const float pp[3] = {peephole(0, j), peephole(1, j), peephole(2, j)};
+      const LstmUnit<float> u = lstm_unit(acts, in, pp, c_prev, pre);
+      for (int q = 0; q < 4; ++q) a[q * H + j] = pre[q];
+      cprev[unit_index(t, b, j)] = c_prev;
+      cs[j] = u.c;
+      h_new = u.o * u.hc;
+    } else if (g.linear_before_reset) {
+      const float lin = rec[2 * H + j] + rb(2 * H + j);
+      a[j] += rec[j] + wb(j) + rb(j);
+      a[H + j] += rec[H + j] + wb(H + j) + rb(H + j);
+      a[2 * H + j] += wb(2 * H + j) + acts.apply(0, a[H + j]) * lin;
+      aux[unit_index(t, b, j)] = lin;
+      const float pre[3] = {a[j], a[H + j], a[2 * H + j]};
+      h_new = gru_unit(acts, pre, h_prev);
+    } else {  // the z and r gates are done (forward_reset); rec's h block is (r h) Rh^T
+      a[2 * H + j] += rec[2 * H + j] + wb(2 * H + j) + rb(2 * H + j);
+      const float pre[3] = {a[j], a[H + j], a[2 * H + j]};
+      h_new = gru_unit(acts, pre, h_prev);
+    }
+    if (!(g.cell == CellKind::Gru && !g.linear_before_reset)) hprev[unit_index(t, b, j)] = h_prev;
+    hs[j] = h_new;
+    if (y) y[g.y_offset(t, d, b) + j] = h_new;
+  }
+
+  // GRU with linear_before_reset 0, first half: z and r, and r h_{t-1} for the h gate's GEMM.
+  ENGINE_HD void forward_reset(int64_t e) const {
+    const int64_t b = e / g.H, j = e % g.H, H = g.H;
+    int64_t t;
+    if (!locate(b, t)) return forward_outside(t, b, j);
+    float* a = gate_row(gates, t, b);
+    const float* rec = step + b * GH();
+    const float h_prev = h[(d * g.B + b) * H + j];
+    a[j] += rec[j] + wb(j) + rb(j);
+    a[H + j] += rec[H + j] + wb(H + j) + rb(H + j);
+    const float rh = acts.apply(0, a[H + j]) * h_prev;
+    tmp[b * H + j] = rh;
+    aux[unit_index(t, b, j)] = rh;
+    hprev[unit_index(t, b, j)] = h_prev;
+  }
+
+  // Backward of the step: the running h (and c) buffers hold their gradients. Writes the
+  // gate gradients by row (dgates; GRU 1: daux) and into `step` for the GEMM with R, and
+  // leaves in h the part of dh_{t-1} that does not go through R. GRU with
+  // linear_before_reset 0 stops after z and h (backward_reset finishes r).
+  ENGINE_HD void backward(int64_t e) const {
+    const int64_t b = e / g.H, j = e % g.H, H = g.H;
+    float* ds = step + b * GH();
+    int64_t t;
+    if (!locate(b, t)) {  // no gradient flows: dh passes through unchanged
+      float* da = gate_row(dgates, t, b);
+      for (int64_t q = 0; q < g.G; ++q) da[q * H + j] = ds[q * H + j] = 0.0f;
+      if (daux) daux[unit_index(t, b, j)] = 0.0f;
+      return;
+    }
+    const float* a = gate_row(gates, t, b);
+    float* da = gate_row(dgates, t, b);
+    float* dhs = h + (d * g.B + b) * H;
+    const float dh = dhs[j] + (dy ? dy[g.y_offset(t, d, b) + j] : 0.0f);
+    const float h_prev = hprev[unit_index(t, b, j)];
+    if (g.cell == CellKind::Rnn) {
+      da[j] = ds[j] = dh * acts.grad(0, a[j], acts.apply(0, a[j]));
+      dhs[j] = 0.0f;
+    } else if (g.cell == CellKind::Lstm) {
+      float* dcs = c + (d * g.B + b) * H;
+      const float pre[4] = {a[j], a[H + j], a[2 * H + j], a[3 * H + j]};
+      const float pp[3] = {peephole(0, j), peephole(1, j), peephole(2, j)};
+      float dpre[4];
+      dcs[j] = lstm_unit_backward(acts, pre, pp, cprev[unit_index(t, b, j)], dh, dcs[j], dpre);
+      for (int q = 0; q < 4; ++q) da[q * H + j] = ds[q * H + j] = dpre[q];
+      dhs[j] = 0.0f;
+    } else {
+      const float pre[3] = {a[j], a[H + j], a[2 * H + j]};
+      float da_z, da_h;
+      const float direct = gru_unit_backward(acts, pre, h_prev, dh, da_z, da_h);
+      da[j] = ds[j] = da_z;
+      da[2 * H + j] = ds[2 * H + j] = da_h;
+      if (g.linear_before_reset) {
+        const float r = acts.apply(0, pre[1]);
+        const float lin = aux[unit_index(t, b, j)];
+        da[H + j] = ds[H + j] = da_h * lin * acts.grad(0, pre[1], r);
+        ds[2 * H + j] = daux[unit_index(t, b, j)] = da_h * r;  // the product's gradient
+        dhs[j] = direct;
+      } else {
+        dhs[j] = dh;  // backward_reset needs it whole
+      }
+    }
+  }
+
+  // GRU with linear_before_reset 0, second half: tmp holds d(r h_{t-1}) = da_h Rh.
+  ENGINE_HD void backward_reset(int64_t e) const {
+    const int64_t b = e / g.H, j = e % g.H, H = g.H;
+    int64_t t;
+    if (!locate(b, t)) return;
+    const float* a = gate_row(gates, t, b);
+    float* da = gate_row(dgates, t, b);
+    float* ds = step + b * GH();
+    float* dhs = h + (d * g.B + b) * H;
+    const float h_prev = hprev[unit_index(t, b, j)];
+    const float r = acts.apply(0, a[H + j]), z = acts.apply(0, a[j]);
+    const float drh = tmp[b * H + j];
+    da[H + j] = ds[H + j] = drh * h_prev * acts.grad(0, a[H + j], r);
+    dhs[j] = dhs[j] * z + drh * r;
+  }
+};
+
+// Copies initial states (or zeros) into a running [D, B, H] buffer, or a running buffer out.
+template <class Backend>
+void copy_states(const RecurrentGeometry& g, const float* from_layout, float* running,
+                 float* to_layout) {
+  const int64_t n = g.D * g.B * g.H, B = g.B, H = g.H;
+  const RecurrentGeometry geo = g;
+  Backend::for_each(n, [=] ENGINE_HD(int64_t e) {
+    const int64_t d = e / (B * H), b = e / H % B, j = e % H;
+    const int64_t other = geo.state_offset(d, b) + j;
+    if (to_layout)
+      to_layout[other] = running[e];
+    else
+      running[e] = from_layout ? from_layout[other] : 0.0f;
+  });
+}
+
+// C[M, N] (ldc) = alpha op(A) op(B) + beta C.
+inline GemmArgs make_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A,
+                          int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+                          int64_t ldc) {
+  GemmArgs a = gemm_args(M, N, K, A, lda, B, ldb, C, ldc);
+  a.trans_a = ta;
+  a.trans_b = tb;
+  a.beta = beta;
+  return a;
+}
+
+template <class Backend>
+StepView<typename Backend::Math> step_view(const RecurrentGeometry& g, const RecurrentData& d,
+                                           int64_t dir) {
+  StepView<typename Backend::Math> v;
+  v.g = g;
+  v.acts = cell_acts<float, typename Backend::Math>(g, dir);
+  v.d = dir;
+  v.x = d.x;
+  v.bias = d.b;
+  v.p = d.p;
+  v.seq = d.lens;
+  float* const* s = d.state;
+  v.gates = s[kRnnGates];
+  v.hprev = s[kRnnHPrev];
+  v.cprev = g.cell == CellKind::Lstm ? s[kRnnCPrev] : nullptr;
+  v.aux = g.cell == CellKind::Gru ? s[kRnnAux] : nullptr;
+  v.h = s[kRnnH];
+  v.c = s[kRnnC];
+  v.step = s[kRnnStep];
+  v.tmp = g.cell == CellKind::Gru && !g.linear_before_reset ? s[kRnnTmp] : nullptr;
+  v.y = d.y;
+  v.dgates = s[kRnnDGates];
+  v.daux = g.cell == CellKind::Gru && g.linear_before_reset ? s[kRnnDAux] : nullptr;
+  v.dy = nullptr;
+  return v;
+}
+
+}  // namespace recurrent_detail
+
+template <class Backend>
+void recurrent_forward_steps(const RecurrentGeometry& g, const RecurrentData& data) {
+  using namespace recurrent_detail;
+  if (g.B == 0) return;
+  const int64_t H = g.H, GH = g.G * H, B = g.B;
+  float* const* s = data.state;
+  // Every step's input projection: gates[rows, D*GH] = x[rows, I] W[D*GH, I]^T.
+  Backend::gemm(make_gemm(false, true, g.rows(), g.D * GH, g.I, data.x, g.I, data.w, g.I, 0.0f,
+                          s[kRnnGates], g.D * GH));
+  copy_states<Backend>(g, data.h0, s[kRnnH], nullptr);
+  if (g.cell == CellKind::Lstm) copy_states<Backend>(g, data.c0, s[kRnnC], nullptr);
+  const bool two_phase = g.cell == CellKind::Gru && !g.linear_before_reset;
+  for (int64_t dir = 0; dir < g.D; ++dir) {
+    StepView<typename Backend::Math> v = step_view<Backend>(g, data, dir);
+    const float* R = data.r + dir * GH * H;
+    const float* h = s[kRnnH] + dir * B * H;
+    for (int64_t k = 0; k < g.T; ++k) {
+      v.k = k;
+      // step[B, GH] = h R^T (GRU, two phases: the z and r blocks first).
+      Backend::gemm(make_gemm(false, true, B, two_phase ? 2 * H : GH, H, h, H, R, H, 0.0f,
+                              s[kRnnStep], GH));
+      if (two_phase) {
+        Backend::for_each(B * H, [=] ENGINE_HD(int64_t e) { v.forward_reset(e); });
+        Backend::gemm(make_gemm(false, true, B, H, H, s[kRnnTmp], H, R + 2 * H * H, H, 0.0f,
+                                s[kRnnStep] + 2 * H, GH));
+      }
+      Backend::for_each(B * H, [=] ENGINE_HD(int64_t e) { v.forward(e); });
+    }
+  }
+  if (data.yh) copy_states<Backend>(g, nullptr, s[kRnnH], data.yh);
+  if (data.yc) copy_states<Backend>(g, nullptr, s[kRnnC], data.yc);
+}
+
+template <class Backend>
+void recurrent_backward_steps(const RecurrentGeometry& g, const RecurrentData& data,
+                              const RecurrentGrads& gr) {
+  using namespace recurrent_detail;
+  const int64_t H = g.H, GH = g.G * H, B = g.B, I = g.I, D = g.D, rows = g.rows();
+  float* const* s = data.state;
+  // The running buffers now carry dh and dc, from y_h's and y_c's gradients.
+  copy_states<Backend>(g, gr.dyh, s[kRnnH], nullptr);
+  if (g.cell == CellKind::Lstm) copy_states<Backend>(g, gr.dyc, s[kRnnC], nullptr);
+  const bool two_phase = g.cell == CellKind::Gru && !g.linear_before_reset;
+  for (int64_t dir = 0; dir < D && B > 0; ++dir) {
+    StepView<typename Backend::Math> v = step_view<Backend>(g, data, dir);
+    v.y = nullptr;
+    v.dy = gr.dy;
+    const float* R = data.r + dir * GH * H;
+    float* dh = s[kRnnH] + dir * B * H;
+    for (int64_t k = g.T - 1; k >= 0; --k) {
+      v.k = k;
+      Backend::for_each(B * H, [=] ENGINE_HD(int64_t e) { v.backward(e); });
+      if (two_phase) {  // d(r h_{t-1}) = da_h Rh, then r's gradient
+        Backend::gemm(make_gemm(false, false, B, H, H, s[kRnnStep] + 2 * H, GH, R + 2 * H * H, H,
+                                0.0f, s[kRnnTmp], H));
+        Backend::for_each(B * H, [=] ENGINE_HD(int64_t e) { v.backward_reset(e); });
+      }
+      // dh_{t-1} += step[B, GH'] R[GH', H] (GRU 0: the z and r blocks; the h block went
+      // through r h_{t-1} above).
+      Backend::gemm(make_gemm(false, false, B, H, two_phase ? 2 * H : GH, s[kRnnStep], GH, R, H,
+                              1.0f, dh, H));
+    }
+  }
+  if (gr.dh0) copy_states<Backend>(g, nullptr, s[kRnnH], gr.dh0);
+  if (gr.dc0) copy_states<Backend>(g, nullptr, s[kRnnC], gr.dc0);
+  const float* dG = s[kRnnDGates];
+  // dx[rows, I] = dgates[rows, D*GH] W[D*GH, I]
+  if (gr.dx) Backend::gemm(make_gemm(false, false, rows, I, D * GH, dG, D * GH, data.w, I, 0.0f, gr.dx, I));
+  const bool gru = g.cell == CellKind::Gru;
+  for (int64_t dir = 0; dir < D; ++dir) {
+    const float* dGd = dG + dir * GH;
+    const float* hprev = s[kRnnHPrev] + dir * H;
+    const float* aux = s[kRnnAux] + dir * H;
+    const float* daux = s[kRnnDAux] + dir * H;
+    if (gr.dw)  // dW[GH, I] = dgates^T x
+      Backend::gemm(make_gemm(true, false, GH, I, rows, dGd, D * GH, data.x, I, 0.0f,
+                              gr.dw + dir * GH * I, I));
+    if (gr.dr) {  // dR[GH, H] = dgates^T h_prev, GRU's h gate apart
+      float* dR = gr.dr + dir * GH * H;
+      const int64_t plain = gru ? 2 * H : GH;
+      Backend::gemm(make_gemm(true, false, plain, H, rows, dGd, D * GH, hprev, D * H, 0.0f, dR, H));
+      if (gru && g.linear_before_reset)  // the product h_{t-1} Rh^T: daux^T h_prev
+        Backend::gemm(make_gemm(true, false, H, H, rows, daux, D * H, hprev, D * H, 0.0f,
+                                dR + 2 * H * H, H));
+      else if (gru)  // the product (r h_{t-1}) Rh^T: da_h^T (r h_prev)
+        Backend::gemm(make_gemm(true, false, H, H, rows, dGd + 2 * H, D * GH, aux, D * H, 0.0f,
+                                dR + 2 * H * H, H));
+    }
+    if (gr.db) {  // column sums: Wb's of dgates; Rb's too, but GRU 1's h gate sums daux
+      float* db = gr.db + dir * 2 * GH;
+      const bool lbr = gru && g.linear_before_reset;
+      Backend::for_each(2 * GH, [=] ENGINE_HD(int64_t n) {
+        const bool from_aux = lbr && n >= GH + 2 * H;
+        const float* src = from_aux ? daux + (n - GH - 2 * H) : dGd + n % GH;
+        const int64_t ld = from_aux ? D * H : D * GH;
+        float sum = 0.0f;
+        for (int64_t r = 0; r < rows; ++r) sum += src[r * ld];
+        db[n] = sum;
+      });
+    }
+    if (gr.dp) {  // peepholes: dp_i, dp_f = sum of da c_{t-1}; dp_o = sum of da_o c_t
+      float* dp = gr.dp + dir * 3 * H;
+      const float* cprev = s[kRnnCPrev] + dir * H;
+      const float* gates = s[kRnnGates] + dir * GH;
+      const CellActs<float, typename Backend::Math> acts =
+          cell_acts<float, typename Backend::Math>(g, dir);
+      Backend::for_each(3 * H, [=] ENGINE_HD(int64_t n) {
+        const int q = static_cast<int>(n / H);  // 0 i, 1 o, 2 f: the gate rows are i, o, f, c
+        const int64_t j = n % H;
+        float sum = 0.0f;
+        for (int64_t r = 0; r < rows; ++r) {
+          const float* a = gates + r * D * GH;
+          const float c_prev = cprev[r * D * H + j];
+          const float pre[4] = {a[j], a[H + j], a[2 * H + j], a[3 * H + j]};
+          const float c = q == 1 ? lstm_cell_state(acts, pre, c_prev) : c_prev;
+          sum += dGd[r * D * GH + q * H + j] * c;
+        }
+        dp[n] = sum;
+      });
+    }
+  }
+}
+
+}  // namespace engine
