@@ -65,7 +65,8 @@ def run_onnx_in_engine(model_proto, inputs):
     """Outputs of an ONNX model (a ModelProto) run by the engine on `inputs` in graph input
     order. int64 and scalar inputs (Reshape shapes, Unsqueeze axes, a Dropout ratio) steer
     shapes and attributes, which the engine fixes when it plans a graph, so they are bound as
-    initializers first. How the ONNX backend node tests run here and in
+    initializers first; so are int32 inputs (LSTM's sequence_lens), which the engine holds
+    only as initializers (widened to int64). How the ONNX backend node tests run here and in
     tools/onnx_backend_report.py."""
     import onnx
     import onnx.numpy_helper
@@ -79,7 +80,7 @@ def run_onnx_in_engine(model_proto, inputs):
     feeds = []
     for info, value in zip([i for i in graph.input if i.name not in initialized], inputs):
         value = np.asarray(value)
-        if value.dtype == np.int64 or value.ndim == 0:
+        if value.dtype in (np.int64, np.int32) or value.ndim == 0:
             graph.initializer.append(onnx.numpy_helper.from_array(value, info.name))
             graph.input.remove(info)
         else:

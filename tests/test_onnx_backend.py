@@ -41,7 +41,7 @@ INCLUDED = [rf"^test_{op}(_.*)?_cpu$" for op in [
     "gemm", "matmul", "batchnorm", "dropout", "concat", "transpose", "reshape", "flatten",
     "identity", "lrn", "unsqueeze", "squeeze", "constant", "constantofshape", "shape", "clip",
     "slice", "gather", "split", "expand", "tile", "constant_pad", "edge_pad", "reflect_pad",
-    "wrap_pad", "layer_normalization", "gelu",
+    "wrap_pad", "layer_normalization", "gelu", "lstm", "gru", "rnn", "simple_rnn",
 ]]
 for pattern in INCLUDED:
     backend_test.include(pattern)
