@@ -1,5 +1,7 @@
 // CPU kernels: recurrent_steps.h over the packed CPU GEMM and threaded loops (FastMath's
 // exp and tanh in the cell formulas).
+#include <algorithm>
+
 #include "cpu/fast_math.h"
 #include "cpu/gemm.h"
 #include "engine/threads.h"
@@ -18,6 +20,14 @@ struct CpuBackend {
     // A cell update costs tens of flops and a few exp: a few thousand per task.
     parallel_for(n, 2048, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) f(i);
+    });
+  }
+  // Batch entries across threads; each one's units in a loop the compiler can vectorize.
+  template <class F>
+  static void for_each_unit(int64_t B, int64_t H, const F& f) {
+    parallel_for(B, std::max<int64_t>(1, 4096 / H), [&](int64_t begin, int64_t end) {
+      for (int64_t b = begin; b < end; ++b)
+        for (int64_t j = 0; j < H; ++j) f(b, j);
     });
   }
 };

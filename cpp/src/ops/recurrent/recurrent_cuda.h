@@ -20,6 +20,10 @@ struct RecurrentGridBackend {
   static void for_each(int64_t n, const F& f) {
     for_each_index<Grid>(n, f);
   }
+  template <class F>
+  static void for_each_unit(int64_t B, int64_t H, const F& f) {
+    for_each_index<Grid>(B * H, [=] ENGINE_HD(int64_t e) { f(e / H, e % H); });
+  }
 };
 
 template <class Grid>

@@ -2,6 +2,7 @@
 // elementwise bodies where the data lives:
 //   Backend::gemm(const GemmArgs&)                       the device's GEMM
 //   Backend::for_each(n, f)                              f(i) for i in [0, n); f ENGINE_HD
+//   Backend::for_each_unit(B, H, f)                      f(b, j) for every batch entry, unit
 //   using Backend::Math                                  elementary functions (FastMath, StdMath)
 // recurrent_cpu.cpp instantiates it for the CPU, recurrent_cuda.h for a Grid.
 //
@@ -29,10 +30,10 @@ namespace engine {
 namespace recurrent_detail {
 
 // Everything one step's elementwise bodies read, by value (they run on the device).
-template <class M>
+template <class Acts>
 struct StepView {
   RecurrentGeometry g;
-  CellActs<float, M> acts;
+  Acts acts;
   int64_t d = 0, k = 0;  // direction, and step in the direction's order
   const float *x, *bias, *p;
   const int64_t* seq;
@@ -74,8 +75,8 @@ struct StepView {
   }
 
   // The whole step (RNN, LSTM, GRU with linear_before_reset 1), or GRU's second half.
-  ENGINE_HD void forward(int64_t e) const {
-    const int64_t b = e / g.H, j = e % g.H, H = g.H;
+  ENGINE_HD void forward(int64_t b, int64_t j) const {
+    const int64_t H = g.H;
     int64_t t;
     if (!locate(b, t)) {
       if (!(g.cell == CellKind::Gru && !g.linear_before_reset)) forward_outside(t, b, j);
@@ -119,8 +120,8 @@ struct StepView {
   }
 
   // GRU with linear_before_reset 0, first half: z and r, and r h_{t-1} for the h gate's GEMM.
-  ENGINE_HD void forward_reset(int64_t e) const {
-    const int64_t b = e / g.H, j = e % g.H, H = g.H;
+  ENGINE_HD void forward_reset(int64_t b, int64_t j) const {
+    const int64_t H = g.H;
     int64_t t;
     if (!locate(b, t)) return forward_outside(t, b, j);
     float* a = gate_row(gates, t, b);
@@ -138,8 +139,8 @@ struct StepView {
   // gate gradients by row (dgates; GRU 1: daux) and into `step` for the GEMM with R, and
   // leaves in h the part of dh_{t-1} that does not go through R. GRU with
   // linear_before_reset 0 stops after z and h (backward_reset finishes r).
-  ENGINE_HD void backward(int64_t e) const {
-    const int64_t b = e / g.H, j = e % g.H, H = g.H;
+  ENGINE_HD void backward(int64_t b, int64_t j) const {
+    const int64_t H = g.H;
     float* ds = step + b * GH();
     int64_t t;
     if (!locate(b, t)) {  // no gradient flows: dh passes through unchanged
@@ -183,8 +184,8 @@ struct StepView {
   }
 
   // GRU with linear_before_reset 0, second half: tmp holds d(r h_{t-1}) = da_h Rh.
-  ENGINE_HD void backward_reset(int64_t e) const {
-    const int64_t b = e / g.H, j = e % g.H, H = g.H;
+  ENGINE_HD void backward_reset(int64_t b, int64_t j) const {
+    const int64_t H = g.H;
     int64_t t;
     if (!locate(b, t)) return;
     const float* a = gate_row(gates, t, b);
@@ -226,12 +227,12 @@ inline GemmArgs make_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, con
   return a;
 }
 
-template <class Backend>
-StepView<typename Backend::Math> step_view(const RecurrentGeometry& g, const RecurrentData& d,
-                                           int64_t dir) {
-  StepView<typename Backend::Math> v;
+template <class Acts>
+StepView<Acts> step_view(const RecurrentGeometry& g, const RecurrentData& d, int64_t dir,
+                         const Acts& acts) {
+  StepView<Acts> v;
   v.g = g;
-  v.acts = cell_acts<float, typename Backend::Math>(g, dir);
+  v.acts = acts;
   v.d = dir;
   v.x = d.x;
   v.bias = d.b;
@@ -253,37 +254,84 @@ StepView<typename Backend::Math> step_view(const RecurrentGeometry& g, const Rec
   return v;
 }
 
+// Calls run(acts) with direction d's activations: as FixedActs when they are the cell's
+// defaults without clip (the common case, compiled for exactly those), else as CellActs.
+template <class M, class Run>
+void with_acts(const RecurrentGeometry& g, int64_t d, Run&& run) {
+  constexpr RnnActivation S = RnnActivation::Sigmoid, T = RnnActivation::Tanh;
+  if (!default_acts(g, d))
+    run(cell_acts<float, M>(g, d));
+  else if (g.cell == CellKind::Rnn)
+    run(FixedActs<float, M, T, T, T>{});
+  else
+    run(FixedActs<float, M, S, T, T>{});
+}
+
+template <class Backend, class Acts>
+void forward_direction(const RecurrentGeometry& g, const RecurrentData& data, int64_t dir,
+                       const Acts& acts) {
+  const int64_t H = g.H, GH = g.G * H, B = g.B;
+  float* const* s = data.state;
+  const bool two_phase = g.cell == CellKind::Gru && !g.linear_before_reset;
+  StepView<Acts> v = step_view(g, data, dir, acts);
+  const float* R = data.r + dir * GH * H;
+  const float* h = s[kRnnH] + dir * B * H;
+  for (int64_t k = 0; k < g.T; ++k) {
+    v.k = k;
+    // step[B, GH] = h R^T (GRU, two phases: the z and r blocks first).
+    Backend::gemm(make_gemm(false, true, B, two_phase ? 2 * H : GH, H, h, H, R, H, 0.0f,
+                            s[kRnnStep], GH));
+    if (two_phase) {
+      Backend::for_each_unit(B, H, [=] ENGINE_HD(int64_t b, int64_t j) { v.forward_reset(b, j); });
+      Backend::gemm(make_gemm(false, true, B, H, H, s[kRnnTmp], H, R + 2 * H * H, H, 0.0f,
+                              s[kRnnStep] + 2 * H, GH));
+    }
+    Backend::for_each_unit(B, H, [=] ENGINE_HD(int64_t b, int64_t j) { v.forward(b, j); });
+  }
+}
+
+template <class Backend, class Acts>
+void backward_direction(const RecurrentGeometry& g, const RecurrentData& data,
+                        const RecurrentGrads& gr, int64_t dir, const Acts& acts) {
+  const int64_t H = g.H, GH = g.G * H, B = g.B;
+  float* const* s = data.state;
+  const bool two_phase = g.cell == CellKind::Gru && !g.linear_before_reset;
+  StepView<Acts> v = step_view(g, data, dir, acts);
+  v.y = nullptr;
+  v.dy = gr.dy;
+  const float* R = data.r + dir * GH * H;
+  float* dh = s[kRnnH] + dir * B * H;
+  for (int64_t k = g.T - 1; k >= 0; --k) {
+    v.k = k;
+    Backend::for_each_unit(B, H, [=] ENGINE_HD(int64_t b, int64_t j) { v.backward(b, j); });
+    if (two_phase) {  // d(r h_{t-1}) = da_h Rh, then r's gradient
+      Backend::gemm(make_gemm(false, false, B, H, H, s[kRnnStep] + 2 * H, GH, R + 2 * H * H, H,
+                              0.0f, s[kRnnTmp], H));
+      Backend::for_each_unit(B, H, [=] ENGINE_HD(int64_t b, int64_t j) { v.backward_reset(b, j); });
+    }
+    // dh_{t-1} += step[B, GH'] R[GH', H] (GRU 0: the z and r blocks; the h block went
+    // through r h_{t-1} above).
+    Backend::gemm(make_gemm(false, false, B, H, two_phase ? 2 * H : GH, s[kRnnStep], GH, R, H,
+                            1.0f, dh, H));
+  }
+}
+
 }  // namespace recurrent_detail
 
 template <class Backend>
 void recurrent_forward_steps(const RecurrentGeometry& g, const RecurrentData& data) {
   using namespace recurrent_detail;
   if (g.B == 0) return;
-  const int64_t H = g.H, GH = g.G * H, B = g.B;
+  const int64_t GH = g.G * g.H;
   float* const* s = data.state;
   // Every step's input projection: gates[rows, D*GH] = x[rows, I] W[D*GH, I]^T.
   Backend::gemm(make_gemm(false, true, g.rows(), g.D * GH, g.I, data.x, g.I, data.w, g.I, 0.0f,
                           s[kRnnGates], g.D * GH));
   copy_states<Backend>(g, data.h0, s[kRnnH], nullptr);
   if (g.cell == CellKind::Lstm) copy_states<Backend>(g, data.c0, s[kRnnC], nullptr);
-  const bool two_phase = g.cell == CellKind::Gru && !g.linear_before_reset;
-  for (int64_t dir = 0; dir < g.D; ++dir) {
-    StepView<typename Backend::Math> v = step_view<Backend>(g, data, dir);
-    const float* R = data.r + dir * GH * H;
-    const float* h = s[kRnnH] + dir * B * H;
-    for (int64_t k = 0; k < g.T; ++k) {
-      v.k = k;
-      // step[B, GH] = h R^T (GRU, two phases: the z and r blocks first).
-      Backend::gemm(make_gemm(false, true, B, two_phase ? 2 * H : GH, H, h, H, R, H, 0.0f,
-                              s[kRnnStep], GH));
-      if (two_phase) {
-        Backend::for_each(B * H, [=] ENGINE_HD(int64_t e) { v.forward_reset(e); });
-        Backend::gemm(make_gemm(false, true, B, H, H, s[kRnnTmp], H, R + 2 * H * H, H, 0.0f,
-                                s[kRnnStep] + 2 * H, GH));
-      }
-      Backend::for_each(B * H, [=] ENGINE_HD(int64_t e) { v.forward(e); });
-    }
-  }
+  for (int64_t dir = 0; dir < g.D; ++dir)
+    with_acts<typename Backend::Math>(
+        g, dir, [&](const auto& acts) { forward_direction<Backend>(g, data, dir, acts); });
   if (data.yh) copy_states<Backend>(g, nullptr, s[kRnnH], data.yh);
   if (data.yc) copy_states<Backend>(g, nullptr, s[kRnnC], data.yc);
 }
@@ -297,27 +345,9 @@ void recurrent_backward_steps(const RecurrentGeometry& g, const RecurrentData& d
   // The running buffers now carry dh and dc, from y_h's and y_c's gradients.
   copy_states<Backend>(g, gr.dyh, s[kRnnH], nullptr);
   if (g.cell == CellKind::Lstm) copy_states<Backend>(g, gr.dyc, s[kRnnC], nullptr);
-  const bool two_phase = g.cell == CellKind::Gru && !g.linear_before_reset;
-  for (int64_t dir = 0; dir < D && B > 0; ++dir) {
-    StepView<typename Backend::Math> v = step_view<Backend>(g, data, dir);
-    v.y = nullptr;
-    v.dy = gr.dy;
-    const float* R = data.r + dir * GH * H;
-    float* dh = s[kRnnH] + dir * B * H;
-    for (int64_t k = g.T - 1; k >= 0; --k) {
-      v.k = k;
-      Backend::for_each(B * H, [=] ENGINE_HD(int64_t e) { v.backward(e); });
-      if (two_phase) {  // d(r h_{t-1}) = da_h Rh, then r's gradient
-        Backend::gemm(make_gemm(false, false, B, H, H, s[kRnnStep] + 2 * H, GH, R + 2 * H * H, H,
-                                0.0f, s[kRnnTmp], H));
-        Backend::for_each(B * H, [=] ENGINE_HD(int64_t e) { v.backward_reset(e); });
-      }
-      // dh_{t-1} += step[B, GH'] R[GH', H] (GRU 0: the z and r blocks; the h block went
-      // through r h_{t-1} above).
-      Backend::gemm(make_gemm(false, false, B, H, two_phase ? 2 * H : GH, s[kRnnStep], GH, R, H,
-                              1.0f, dh, H));
-    }
-  }
+  for (int64_t dir = 0; dir < D && B > 0; ++dir)
+    with_acts<typename Backend::Math>(
+        g, dir, [&](const auto& acts) { backward_direction<Backend>(g, data, gr, dir, acts); });
   if (gr.dh0) copy_states<Backend>(g, nullptr, s[kRnnH], gr.dh0);
   if (gr.dc0) copy_states<Backend>(g, nullptr, s[kRnnC], gr.dc0);
   const float* dG = s[kRnnDGates];
