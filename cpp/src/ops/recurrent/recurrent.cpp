@@ -14,10 +14,6 @@ const KernelTable<RecurrentKernels>& recurrent_kernels() {
   return table;
 }
 
-int recurrent_activation_count(CellKind cell) {
-  return cell == CellKind::Rnn ? 1 : cell == CellKind::Lstm ? 3 : 2;
-}
-
 namespace {
 
 const char* cell_name(CellKind cell) {

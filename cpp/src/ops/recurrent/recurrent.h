@@ -78,8 +78,11 @@ struct RecurrentGeometry {
   }
 };
 
-// The number of activations per direction: RNN 1, LSTM 3, GRU 2.
-int recurrent_activation_count(CellKind cell);
+// The number of activations per direction: RNN 1, LSTM 3, GRU 2. (Inline: the CUDA plugin
+// calls it too.)
+inline int recurrent_activation_count(CellKind cell) {
+  return cell == CellKind::Rnn ? 1 : cell == CellKind::Lstm ? 3 : 2;
+}
 
 // The state the optimized forward pass fills for backward, and backward's scratch. Slots
 // a cell does not use are empty. "rows" = T * B rows in x's row order (geometry.row).
