@@ -26,8 +26,7 @@ struct CpuBackend {
   template <class F>
   static void for_each_unit(int64_t B, int64_t H, const F& f) {
     parallel_for(B, std::max<int64_t>(1, 4096 / H), [&](int64_t begin, int64_t end) {
-      for (int64_t b = begin; b < end; ++b)
-        for (int64_t j = 0; j < H; ++j) f(b, j);
+      for (int64_t b = begin; b < end; ++b) f(b, 0, H);
     });
   }
 };

@@ -22,7 +22,7 @@ struct RecurrentGridBackend {
   }
   template <class F>
   static void for_each_unit(int64_t B, int64_t H, const F& f) {
-    for_each_index<Grid>(B * H, [=] ENGINE_HD(int64_t e) { f(e / H, e % H); });
+    for_each_index<Grid>(B * H, [=] ENGINE_HD(int64_t e) { f(e / H, e % H, e % H + 1); });
   }
 };
 
