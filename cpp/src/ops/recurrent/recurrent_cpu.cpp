@@ -1,45 +1,21 @@
-// CPU kernels: recurrent_steps.h over the packed CPU GEMM and threaded loops (FastMath's
-// exp and tanh in the cell formulas).
-#include <algorithm>
-
-#include "cpu/fast_math.h"
-#include "cpu/gemm.h"
-#include "engine/threads.h"
-#include "ops/recurrent/recurrent.h"
-#include "ops/recurrent/recurrent_steps.h"
+// CPU kernels: the passes of recurrent_cpu_loops.h, for AVX2/FMA where the CPU has it
+// (recurrent_cpu_avx2.cpp) and for the baseline ISA otherwise.
+#include "core/cpu_features.h"
+#include "ops/recurrent/recurrent_cpu_loops.h"
 
 namespace engine {
 
-namespace {
-
-struct CpuBackend {
-  using Math = FastMath;
-  static void gemm(const GemmArgs& args) { gemm_cpu(args); }
-  template <class F>
-  static void for_each(int64_t n, const F& f) {
-    // A cell update costs tens of flops and a few exp: a few thousand per task.
-    parallel_for(n, 2048, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) f(i);
-    });
-  }
-  // Batch entries across threads; each one's units in a loop the compiler can vectorize.
-  template <class F>
-  static void for_each_unit(int64_t B, int64_t H, const F& f) {
-    parallel_for(B, std::max<int64_t>(1, 4096 / H), [&](int64_t begin, int64_t end) {
-      for (int64_t b = begin; b < end; ++b) f(b, 0, H);
-    });
-  }
-};
-
-}  // namespace
+void recurrent_forward_cpu_avx2(const RecurrentGeometry& g, const RecurrentData& d);
+void recurrent_backward_cpu_avx2(const RecurrentGeometry& g, const RecurrentData& d,
+                                 const RecurrentGrads& gr);
 
 void recurrent_forward_cpu(const RecurrentGeometry& g, const RecurrentData& d) {
-  recurrent_forward_steps<CpuBackend>(g, d);
+  (use_avx2_fma() ? recurrent_forward_cpu_avx2 : recurrent_forward_loops)(g, d);
 }
 
 void recurrent_backward_cpu(const RecurrentGeometry& g, const RecurrentData& d,
                             const RecurrentGrads& gr) {
-  recurrent_backward_steps<CpuBackend>(g, d, gr);
+  (use_avx2_fma() ? recurrent_backward_cpu_avx2 : recurrent_backward_loops)(g, d, gr);
 }
 
 }  // namespace engine

@@ -5,7 +5,7 @@
 //   Backend::for_each_unit(B, H, f)                      f(b, j0, j1) covering every batch
 //                                                        entry b's units [j0, j1) once
 //   using Backend::Math                                  elementary functions (FastMath, StdMath)
-// recurrent_cpu.cpp instantiates it for the CPU, recurrent_cuda.h for a Grid.
+// recurrent_cpu_loops.h instantiates it for the CPU, recurrent_cuda.h for a Grid.
 //
 // Forward: one GEMM projects every step's input and adds the biases (x W^T + b for all rows
 // and directions); then, per direction and step, a GEMM h_{t-1} R^T into the step buffer
