@@ -28,6 +28,16 @@ struct CpuBackend {
       for (int64_t i = begin; i < end; ++i) f(i);
     });
   }
+  // Rows outer, columns inner (vectorized), a range of columns per thread.
+  static void column_sums(int64_t rows, int64_t cols, const float* src, int64_t ld, float* dst) {
+    parallel_for(cols, 256, [&](int64_t begin, int64_t end) {
+      for (int64_t c = begin; c < end; ++c) dst[c] = 0.0f;
+      for (int64_t r = 0; r < rows; ++r) {
+        const float* row = src + r * ld;
+        ENGINE_IVDEP for (int64_t c = begin; c < end; ++c) dst[c] += row[c];
+      }
+    });
+  }
   // Batch entries across threads; each one's units in one vectorized loop.
   template <class F>
   static void for_each_unit(int64_t B, int64_t H, const F& f) {

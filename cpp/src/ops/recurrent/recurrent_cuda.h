@@ -20,6 +20,13 @@ struct RecurrentGridBackend {
   static void for_each(int64_t n, const F& f) {
     for_each_index<Grid>(n, f);
   }
+  static void column_sums(int64_t rows, int64_t cols, const float* src, int64_t ld, float* dst) {
+    for_each_index<Grid>(cols, [=] ENGINE_HD(int64_t c) {
+      float sum = 0.0f;
+      for (int64_t r = 0; r < rows; ++r) sum += src[r * ld + c];
+      dst[c] = sum;
+    });
+  }
   template <class F>
   static void for_each_unit(int64_t B, int64_t H, const F& f) {
     for_each_index<Grid>(B * H, [=] ENGINE_HD(int64_t e) { f(e / H, e % H, e % H + 1); });

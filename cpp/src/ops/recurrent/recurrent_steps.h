@@ -2,6 +2,7 @@
 // elementwise bodies where the data lives:
 //   Backend::gemm(const GemmArgs&)                       the device's GEMM
 //   Backend::for_each(n, f)                              f(i) for i in [0, n); f ENGINE_HD
+//   Backend::column_sums(rows, cols, src, ld, dst)       dst[c] = sum over r of src[r*ld + c]
 //   Backend::for_each_unit(B, H, f)                      f(b, j0, j1) covering every batch
 //                                                        entry b's units [j0, j1) once
 //   using Backend::Math                                  elementary functions (FastMath, StdMath)
@@ -478,17 +479,12 @@ void recurrent_backward_steps(const RecurrentGeometry& g, const RecurrentData& d
         Backend::gemm(make_gemm(true, false, H, H, rows, dGd + 2 * H, D * GH, aux, D * H, 0.0f,
                                 dR + 2 * H * H, H));
     }
-    if (gr.db) {  // column sums: Wb's of dgates; Rb's too, but GRU 1's h gate sums daux
+    if (gr.db) {  // column sums: Wb's of dgates; Rb's the same, but GRU 1's h gate sums daux
       float* db = gr.db + dir * 2 * GH;
-      const bool lbr = gru && g.linear_before_reset;
-      Backend::for_each(2 * GH, [=] ENGINE_HD(int64_t n) {
-        const bool from_aux = lbr && n >= GH + 2 * H;
-        const float* src = from_aux ? daux + (n - GH - 2 * H) : dGd + n % GH;
-        const int64_t ld = from_aux ? D * H : D * GH;
-        float sum = 0.0f;
-        for (int64_t r = 0; r < rows; ++r) sum += src[r * ld];
-        db[n] = sum;
-      });
+      const int64_t copied = gru && g.linear_before_reset ? 2 * H : GH;
+      Backend::column_sums(rows, GH, dGd, D * GH, db);
+      Backend::for_each(copied, [=] ENGINE_HD(int64_t n) { db[GH + n] = db[n]; });
+      if (copied < GH) Backend::column_sums(rows, H, daux, D * H, db + GH + 2 * H);
     }
     if (gr.dp) {  // peepholes: dp_i, dp_f = sum of da c_{t-1}; dp_o = sum of da_o c_t
       float* dp = gr.dp + dir * 3 * H;
