@@ -129,7 +129,7 @@ std::vector<Shape> recurrent_state_shapes(const RecurrentGeometry& g) {
   s[kRnnTmp] = {gru ? g.B : 0, H};
   s[kRnnDGates] = {rows, D * GH};
   s[kRnnDAux] = {gru && g.linear_before_reset ? rows : 0, D * H};
-  s[kRnnConst] = {D * (g.G + 4) * H};
+  s[kRnnConst] = {D * (g.G + 4) * H + GH};
   return s;
 }
 

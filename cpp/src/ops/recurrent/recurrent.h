@@ -97,9 +97,10 @@ enum RecurrentSlot : int {
   kRnnTmp,      // [B, H]         GRU: r h_{t-1} for the GEMM; backward: its gradient
   kRnnDGates,   // [rows, D*G*H]  backward: gradients of the pre-activations
   kRnnDAux,     // [rows, D*H]    GRU linear_before_reset 1, backward: gradient of aux
-  kRnnConst,    // [D*(G+4)*H]    per call, from b and p: the gate biases the input GEMM adds
-                //                [D, G*H], GRU's Rbh [D, H], the peepholes [D, 3*H] (zeros
-                //                when absent), so the step bodies read no optional input
+  kRnnConst,    // [D*(G+4)*H + G*H]  per call, from b and p: the gate biases the input GEMM
+                //                adds [D, G*H], GRU's Rbh [D, H], the peepholes [D, 3*H]
+                //                (zeros when absent, so the step bodies read no optional
+                //                input), then G*H zeros
   kRnnSlots
 };
 std::vector<Shape> recurrent_state_shapes(const RecurrentGeometry& g);

@@ -50,6 +50,9 @@ struct StepView {
   float *gates, *hprev, *cprev, *aux, *h, *c, *step, *tmp, *y;
   float *dgates, *daux;
   const float* dy;
+  // Forward: the distance between batch entries' rows of h_{t-1} R^T in step (G*H), or 0
+  // where the GEMM added it to the gates already and step points at zeros.
+  int64_t rec_ld = 0;
 
   ENGINE_HD int64_t GH() const { return g.G * g.H; }
   // Whether step k of this direction is inside batch entry b's sequence; t: its time (or,
@@ -107,7 +110,7 @@ struct StepView {
       return;
     }
     float* a = gate_row(gates, t, b);  // becomes the pre-activations
-    const float* rec = step + b * GH();
+    const float* rec = step + b * rec_ld;
     float* hs = running(h, b);
     float* hp = unit_row(hprev, t, b);
     if constexpr (C == CellKind::Rnn) {
@@ -166,7 +169,7 @@ struct StepView {
     int64_t t;
     if (!locate(b, t)) return forward_outside(t, b, j0, j1);
     float* a = gate_row(gates, t, b);
-    const float* rec = step + b * GH();
+    const float* rec = step + b * rec_ld;
     const float* hs = running(h, b);
     float* hp = unit_row(hprev, t, b);
     float* ax = unit_row(aux, t, b);
@@ -294,6 +297,7 @@ inline GemmArgs make_gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, con
 // The offsets of kRnnConst's parts.
 inline int64_t rbh_offset(const RecurrentGeometry& g) { return g.D * g.G * g.H; }
 inline int64_t peephole_offset(const RecurrentGeometry& g) { return g.D * (g.G + 1) * g.H; }
+inline int64_t zeros_offset(const RecurrentGeometry& g) { return g.D * (g.G + 4) * g.H; }
 
 // Fills kRnnConst from b and p (recurrent.h).
 template <class Backend>
@@ -302,7 +306,7 @@ void fill_constants(const RecurrentGeometry& g, const RecurrentData& data) {
   float* out = data.state[kRnnConst];
   const int64_t GH = g.G * g.H, H = g.H, D = g.D;
   const bool lbr = g.cell == CellKind::Gru && g.linear_before_reset;
-  Backend::for_each(D * (g.G + 4) * H, [=] ENGINE_HD(int64_t n) {
+  Backend::for_each(D * (g.G + 4) * H + GH, [=] ENGINE_HD(int64_t n) {
     float v = 0.0f;
     if (n < D * GH) {  // Wb + Rb, except GRU 1's Rbh, which the reset gate scales
       const int64_t d = n / GH, m = n % GH;
@@ -310,9 +314,9 @@ void fill_constants(const RecurrentGeometry& g, const RecurrentData& data) {
     } else if (n < D * (GH + H)) {  // Rbh
       const int64_t d = (n - D * GH) / H, j = (n - D * GH) % H;
       if (bias && lbr) v = bias[d * 2 * GH + GH + 2 * H + j];
-    } else if (p) {
+    } else if (p && n < D * (GH + 4 * H)) {
       v = p[n - D * (GH + H)];
-    }
+    }  // else zeros: peepholes absent, or the G*H zeros at the end
     out[n] = v;
   });
 }
@@ -372,17 +376,29 @@ void forward_direction(const RecurrentGeometry& g, const RecurrentData& data, Vi
   constexpr bool two_phase = View::kTwoPhase;
   const float* R = data.r + dir * GH * H;
   const float* h = s[kRnnH] + dir * B * H;
+  // When every batch entry is at the same time t in step k (no sequence lengths, or the
+  // forward direction: entries past their length zero their row anyway), the gate rows of
+  // step k are a strided matrix, and the GEMMs add h_{t-1} R^T to them in place: the cell
+  // then reads them warm from the cache and no step buffer. GRU with linear_before_reset
+  // 1 scales its h block by r first, so it keeps the step buffer.
+  const bool in_place = !(g.cell == CellKind::Gru && g.linear_before_reset) &&
+                        (!data.lens || !g.reversed(dir));
+  const int64_t ldc = in_place ? (g.row(0, 1) - g.row(0, 0)) * g.D * GH : GH;
+  v.rec_ld = in_place ? 0 : GH;
+  if (in_place) v.step = s[kRnnConst] + zeros_offset(g);
   for (int64_t k = 0; k < g.T; ++k) {
     v.k = k;
-    // step[B, GH] = h R^T (GRU, two phases: the z and r blocks first).
-    Backend::gemm(make_gemm(false, true, B, two_phase ? 2 * H : GH, H, h, H, R, H, 0.0f,
-                            s[kRnnStep], GH));
+    const int64_t t = g.reversed(dir) ? g.T - 1 - k : k;
+    float* out = in_place ? s[kRnnGates] + g.row(t, 0) * g.D * GH + dir * GH : s[kRnnStep];
+    const float beta = in_place ? 1.0f : 0.0f;
+    // out[B, GH] (+)= h R^T (GRU, two phases: the z and r blocks first).
+    Backend::gemm(make_gemm(false, true, B, two_phase ? 2 * H : GH, H, h, H, R, H, beta, out, ldc));
     if constexpr (two_phase) {
       Backend::for_each_unit(B, H, [=] ENGINE_HD(int64_t b, int64_t j0, int64_t j1) {
         v.forward_reset(b, j0, j1);
       });
-      Backend::gemm(make_gemm(false, true, B, H, H, s[kRnnTmp], H, R + 2 * H * H, H, 0.0f,
-                              s[kRnnStep] + 2 * H, GH));
+      Backend::gemm(make_gemm(false, true, B, H, H, s[kRnnTmp], H, R + 2 * H * H, H, beta,
+                              out + 2 * H, ldc));
     }
     Backend::for_each_unit(B, H, [=] ENGINE_HD(int64_t b, int64_t j0, int64_t j1) {
       v.forward(b, j0, j1);
