@@ -7,9 +7,9 @@ The same sequence-to-vector model in both: LSTM(units) over [batch, steps, featu
 Dense(1), mean squared error, SGD. Times, as medians over interleaved rounds, of one
 inference call (`predict` on one batch; torch under no_grad) and one training step
 (`train_on_batch`; torch: zero_grad, forward, loss, backward, step). The engine's LSTM is
-its cell unrolled over the steps with engine.ops (a graph of about 15 nodes per step), so
-this measures that graph against PyTorch's fused kernel. Prints ms per call and
-torch / engine (> 1: the engine is faster).
+one ONNX LSTM node (every step and the backpropagation through time in C++: a GEMM for all
+steps' inputs, one recurrent GEMM and one elementwise cell update per step), against
+PyTorch's fused kernel. Prints ms per call and torch / engine (> 1: the engine is faster).
 """
 import argparse
 import statistics

@@ -115,7 +115,7 @@ cdef vector[int64_t] as_int_list(object values, str what) except *:
 
 cdef g.Attribute _attribute(str key, object value) except *:
     """An ONNX attribute from a Python value: int (bool), float, str, numpy array (tensor),
-    or a list of ints or floats."""
+    or a list of ints, floats or strings."""
     if isinstance(value, _PY_BOOL):
         return g.attr_of_int(int(value))
     if isinstance(value, (int, np.integer)):
@@ -131,6 +131,8 @@ cdef g.Attribute _attribute(str key, object value) except *:
             return g.attr_of_ints(as_int_list(value, key))
         if all(isinstance(v, (int, float, np.integer, np.floating)) for v in value):
             return g.attr_of_floats([float(v) for v in value])
+        if all(isinstance(v, str) for v in value):
+            return g.attr_of_strings([v.encode() for v in value])
     raise TypeError(f"attribute {key!r}: unsupported value {value!r}")
 
 

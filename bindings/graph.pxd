@@ -15,6 +15,7 @@ cdef extern from "engine/ir.h" namespace "engine" nogil:
         String
         Ints
         Floats
+        Strings
         # Tensor: the remaining kind (its name would shadow the Tensor class here)
 
     cdef cppclass Attribute "engine::Attribute":
@@ -25,12 +26,14 @@ cdef extern from "engine/ir.h" namespace "engine" nogil:
         vector[int64_t] ints
         vector[float] floats
         Tensor t
+        vector[string] strings
     Attribute attr_of_int "engine::Attribute::of_int"(int64_t v)
     Attribute attr_of_float "engine::Attribute::of_float"(float v)
     Attribute attr_of_string "engine::Attribute::of_string"(string v)
     Attribute attr_of_ints "engine::Attribute::of_ints"(vector[int64_t] v)
     Attribute attr_of_floats "engine::Attribute::of_floats"(vector[float] v)
     Attribute attr_of_tensor "engine::Attribute::of_tensor"(Tensor v)
+    Attribute attr_of_strings "engine::Attribute::of_strings"(vector[string] v)
 
     cdef cppclass Node "engine::Node":
         string name

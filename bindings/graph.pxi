@@ -329,6 +329,8 @@ cdef object _attribute_value(const g.Attribute& a):
         return list(a.ints)
     if a.kind == g.AttributeKind.Floats:
         return list(a.floats)
+    if a.kind == g.AttributeKind.Strings:
+        return [a.strings[k].decode(errors="surrogateescape") for k in range(a.strings.size())]
     return to_numpy(a.t).copy()
 
 

@@ -170,7 +170,7 @@ def supported_ops():
 
 _ATTRIBUTE_KINDS = {<int>g.AttributeKind.Int: "int", <int>g.AttributeKind.Float: "float",
                     <int>g.AttributeKind.String: "string", <int>g.AttributeKind.Ints: "ints",
-                    <int>g.AttributeKind.Floats: "floats"}
+                    <int>g.AttributeKind.Floats: "floats", <int>g.AttributeKind.Strings: "strings"}
 
 
 def op_schema(str op_type, str domain=""):

@@ -449,6 +449,69 @@ def lrn_ref(x, size, alpha=1e-4, beta=0.75, bias=1.0):
     return x / (bias + alpha / size * sq) ** beta
 
 
+# ---- references: RNN, LSTM, GRU ------------------------------------------------------------
+
+RNN_ACTIVATIONS = {"Sigmoid": sigmoid, "Tanh": np.tanh, "Relu": lambda v: np.maximum(v, 0)}
+RNN_DEFAULTS = {"RNN": ["Tanh"], "LSTM": ["Sigmoid", "Tanh", "Tanh"], "GRU": ["Sigmoid", "Tanh"]}
+
+
+def recurrent_ref(op, x, w, r, b=None, lens=None, h0=None, c0=None, p=None, direction="forward",
+                  layout=0, activations=None, clip=None, linear_before_reset=0, hidden_size=None,
+                  input_forget=0):
+    """ONNX's RNN / LSTM / GRU equations (onnx/docs/Operators.md), a batch at a time.
+    Returns Y, Y_h (and Y_c for LSTM) in the layout asked for."""
+    if layout:
+        x = x.transpose(1, 0, 2)
+        h0 = None if h0 is None else h0.transpose(1, 0, 2)
+        c0 = None if c0 is None else c0.transpose(1, 0, 2)
+    T, B, _ = x.shape
+    D, H = w.shape[0], r.shape[-1]
+    n = len(RNN_DEFAULTS[op])
+    lens = np.full(B, T) if lens is None else lens
+    ys = np.zeros((T, D, B, H))
+    yh, yc = np.zeros((D, B, H)), np.zeros((D, B, H))
+    cut = (lambda v: np.clip(v, -clip, clip)) if clip else (lambda v: v)
+    for d in range(D):
+        names = activations[d * n:(d + 1) * n] if activations else RNN_DEFAULTS[op]
+        f, g, hf = [(lambda v, a=RNN_ACTIVATIONS[name]: a(cut(v))) for name in names + ["Tanh"] * (3 - n)]
+        reverse = direction == "reverse" or d == 1
+        wb, rb = np.split(b[d], 2) if b is not None else (np.zeros(w.shape[1]),) * 2
+        pi, po, pf = np.split(p[d], 3) if p is not None else (np.zeros(H),) * 3
+        h = np.zeros((B, H)) if h0 is None else h0[d].copy()
+        c = np.zeros((B, H)) if c0 is None else c0[d].copy()
+        for k in range(T):
+            active = k < lens
+            t = np.where(active, np.where(reverse, lens - 1 - k, k), 0)
+            xt = x[t, np.arange(B)]
+            a = xt @ w[d].T + wb
+            if op == "RNN":
+                h_new = f(a + h @ r[d].T + rb)
+                c_new = c
+            elif op == "LSTM":
+                ai, ao, af, ac = np.split(a + h @ r[d].T + rb, 4, axis=1)
+                i, fg = f(ai + pi * c), f(af + pf * c)
+                c_new = fg * c + i * g(ac)
+                h_new = f(ao + po * c_new) * hf(c_new)
+            else:
+                az, ar, ah = np.split(a, 3, axis=1)
+                rz, rr, rh = np.split(r[d], 3)
+                bz, br, bh = np.split(rb, 3)
+                z, rg = f(az + h @ rz.T + bz), f(ar + h @ rr.T + br)
+                if linear_before_reset:
+                    hh = g(ah + rg * (h @ rh.T + bh))
+                else:
+                    hh = g(ah + (rg * h) @ rh.T + bh)
+                h_new = (1 - z) * hh + z * h
+                c_new = c
+            h = np.where(active[:, None], h_new, h)
+            c = np.where(active[:, None], c_new, c)
+            ys[t[active], d, np.flatnonzero(active)] = h[active]
+        yh[d], yc[d] = h, c
+    if layout:
+        ys, yh, yc = ys.transpose(2, 0, 1, 3), yh.transpose(1, 0, 2), yc.transpose(1, 0, 2)
+    return (ys, yh, yc) if op == "LSTM" else (ys, yh)
+
+
 # ---- references: dropout -------------------------------------------------------------------
 
 GOLDEN = 0x9E3779B97F4A7C15
@@ -963,6 +1026,97 @@ def layer_norm_case(x, axis=-1, bias=True, param_rank=None, stats=False, tag="",
                 tol="reduction", k=max(math.prod(norm), math.prod(x) // math.prod(norm)),
                 tag=tag, bad=bad, state_ref=with_attrs(layer_norm_state_ref, attrs),
                 call={"num_outputs": 3} if stats else {}, grad=() if stats else None)
+
+
+def lengths(B, T):
+    """sequence_lens: every length from 1 to T appears when B allows it."""
+    return Spec((B,), lambda rng, _: rng.permutation(np.arange(B) % T + 1).astype(np.int64),
+                "int64", const=True)
+
+
+def recurrent_case(op, T, B, I, H, direction="forward", bias=True, lens=False, h0=False,
+                   c0=False, peep=False, tag="", bad=(), **attrs):
+    """One RNN / LSTM / GRU node: x of [T, B, I] (layout 1: [B, T, I]), hidden size H. The
+    outputs are Y, Y_h (and Y_c); sequence_lens are int64 here (ONNX's are int32), so cases
+    with them are not compared with onnxruntime, nor are those of layout 1 (onnxruntime's CPU
+    kernels refuse it)."""
+    G = {"RNN": 1, "LSTM": 4, "GRU": 3}[op]
+    D = 2 if direction == "bidirectional" else 1
+    first = attrs.get("layout", 0) == 1
+    state = (B, D, H) if first else (D, B, H)
+    inputs = [normal(*((B, T, I) if first else (T, B, I))), normal(D, G * H, I, scale=0.5),
+              normal(D, G * H, H, scale=0.5), normal(D, 2 * G * H, scale=0.5) if bias else None,
+              lengths(B, T) if lens else None, normal(*state) if h0 else None]
+    if op == "LSTM":
+        inputs += [normal(*state) if c0 else None, normal(D, 3 * H, scale=0.5) if peep else None]
+    while inputs[-1] is None:
+        inputs.pop()
+    # onnxruntime insists on hidden_size (ONNX leaves it optional).
+    attrs = {"direction": direction, "hidden_size": H, **attrs}
+    name = f"T{T}B{B}I{I}H{H}"
+    return case(op, inputs, with_attrs(functools.partial(recurrent_ref, op), attrs), attrs=attrs,
+                tol="reduction", k=T * max(I, G * H), name=name,
+                tag="-".join(t for t in (direction, tag) if t), onnx=None if lens or first else 17,
+                call={"num_outputs": 3 if op == "LSTM" else 2}, bad=bad)
+
+
+def recurrent_bad(op):
+    G = {"RNN": 1, "LSTM": 4, "GRU": 3}[op]
+    n = {"RNN": 1, "LSTM": 3, "GRU": 2}[op]
+    return (
+        Bad("w-shape", ValueError, rf"{op}: w float32\[1, {G * 2}, 4\] must be \[1, {G} \* "
+            r"hidden_size, 3\]", inputs={1: normal(1, G * 2, 4)}),
+        Bad("r-shape", ValueError, rf"{op}: r float32\[1, {G * 2}, 3\] does not match the "
+            rf"expected shape \[1, {G * 2}, 2\]", inputs={2: normal(1, G * 2, 3)}),
+        Bad("activation", ValueError, rf"{op}: activation 'LeakyRelu' is not supported \(Sigmoid, "
+            r"Tanh and Relu are\)", attrs={"activations": ["LeakyRelu"] + ["Tanh"] * (n - 1)}),
+        Bad("activation-count", ValueError, rf"{op}: activations must list {n} per direction",
+            attrs={"activations": ["Tanh"] * (n + 1)}),
+        Bad("hidden-size", ValueError, rf"{op}: hidden_size 3 does not match w",
+            attrs={"hidden_size": 3}),
+        Bad("direction", ValueError, rf"{op}: direction must be forward, reverse or "
+            r"bidirectional, got 'sideways'", attrs={"direction": "sideways"}),
+        Bad("layout", ValueError, rf"{op}: layout must be 0 or 1, got 2", attrs={"layout": 2}),
+        Bad("clip", ValueError, rf"{op}: clip must be positive, got -1", attrs={"clip": -1.0}),
+        Bad("lens-range", ValueError, rf"{op}: sequence_lens\[1\] = 5 is outside \[0, 3\]",
+            inputs={4: const([3, 5])}),
+        Bad("lens-float", TypeError, rf"{op}: sequence_lens must be int64, got float32",
+            inputs={4: normal(2)}),
+        Bad("x-int64", TypeError, rf"{op}: input 0 must be float32, got int64",
+            inputs={0: ints(3, 2, 3)}),
+        Bad("no-r", ValueError, rf"{op}: input 2 is required but empty", inputs={2: None}),
+    )
+
+
+def recurrent_cases(op):
+    big = dict(T=7, B=33, I=13, H=17)
+    extra = {"LSTM": {"c0": True}, "GRU": {}, "RNN": {}}[op]
+    cases = [
+        recurrent_case(op, 3, 2, 3, 2, h0=True, bad=recurrent_bad(op), **extra),
+        recurrent_case(op, 4, 3, 2, 2, direction="reverse", bias=False, layout=1, tag="layout1"),
+        recurrent_case(op, 3, 3, 2, 2, direction="bidirectional", lens=True, h0=True,
+                       clip=0.9, tag="lens-clip", **extra),
+        recurrent_case(op, 3, 2, 3, 2, direction="bidirectional", layout=1, h0=True,
+                       activations=["Tanh", "Sigmoid", "Tanh"][:len(RNN_DEFAULTS[op])] * 2,
+                       tag="layout1-activations", **extra),
+        recurrent_case(op, **big, direction="bidirectional", h0=True, lens=True, **extra),
+        # Relu where it is not a gate (a gate would grow without bound).
+        recurrent_case(op, **big, layout=1, tag="relu", activations=(
+            ["Relu"] if op == "RNN" else RNN_DEFAULTS[op][:1] + ["Relu"] + RNN_DEFAULTS[op][2:])),
+    ]
+    if op == "LSTM":
+        cases += [recurrent_case(op, 3, 2, 3, 2, h0=True, c0=True, peep=True, tag="peepholes",
+                                 bad=(Bad("input-forget", ValueError, r"LSTM: input_forget 1 is "
+                                          r"not supported", attrs={"input_forget": 1}),)),
+                  recurrent_case(op, 4, 3, 2, 2, direction="bidirectional", lens=True, c0=True,
+                                 peep=True, layout=1, tag="peepholes-lens")]
+    if op == "GRU":
+        cases += [recurrent_case(op, 3, 2, 3, 2, h0=True, linear_before_reset=1, tag="lbr"),
+                  recurrent_case(op, 3, 3, 2, 2, direction="bidirectional", lens=True, h0=True,
+                                 linear_before_reset=1, layout=1, tag="lbr-lens"),
+                  recurrent_case(op, **big, direction="reverse", linear_before_reset=1,
+                                 tag="lbr")]
+    return cases
 
 
 LAYER_NORM_BAD = (
@@ -1851,6 +2005,10 @@ CASES = [
              reduction="mean"),
     sce_case((7, 13, 33), probs(7, 13, 33), reduction="none", tag="soft-spatial"),
     sce_case((3, 2053), labels(3, classes=2053), reduction="sum", tag="many-classes"),
+
+    *recurrent_cases("RNN"),
+    *recurrent_cases("LSTM"),
+    *recurrent_cases("GRU"),
 
     *pointwise_loss_cases("engine.MeanSquaredError"),
     *pointwise_loss_cases("engine.MeanAbsoluteError"),

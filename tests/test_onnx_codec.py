@@ -65,7 +65,7 @@ def test_parse_every_attribute_kind():
     ti = helper.make_tensor("ti", TensorProto.INT64, [3], [7, -9, 2**40])
     node = helper.make_node("Custom", ["x", ""], ["y"], name="n1", domain="custom.domain",
                             i=-3, f=0.3, s="text", t=t, ti=ti, ints=[1, -2, 2**40],
-                            floats=[0.5, -1.25])
+                            floats=[0.5, -1.25], strings=["Sigmoid", "Tanh"])
     node.attribute.append(helper.make_attribute("empty_ints", [], attr_type=onnx.AttributeProto.INTS))
     model = make_model([node], [vi("x", [2])], [vi("y", [2])],
                        opsets=(("", 17), ("custom.domain", 3)))
@@ -74,8 +74,9 @@ def test_parse_every_attribute_kind():
     assert (n["op_type"], n["name"], n["domain"]) == ("Custom", "n1", "custom.domain")
     assert n["inputs"] == ["x", ""] and n["outputs"] == ["y"]
     a = n["attrs"]
-    assert sorted(a) == ["empty_ints", "f", "floats", "i", "ints", "s", "t", "ti"]
+    assert sorted(a) == ["empty_ints", "f", "floats", "i", "ints", "s", "strings", "t", "ti"]
     assert a["i"] == -3 and a["s"] == "text" and a["ints"] == [1, -2, 2**40]
+    assert a["strings"] == ["Sigmoid", "Tanh"]
     assert a["f"] == np.float32(0.3) and a["floats"] == [0.5, -1.25]
     assert a["empty_ints"] == []
     np.testing.assert_array_equal(a["t"], np.array([[1.5, -2.0], [0.25, 8.0]], np.float32))
@@ -234,7 +235,7 @@ def test_onnx_model_roundtrip_runs_identically(rng):
 def test_roundtrip_preserves_everything_and_is_deterministic(rng):
     t = helper.make_tensor("t", TensorProto.INT64, [2], [3, -4])
     nodes = [helper.make_node("Custom", ["x", "w"], ["y"], name="c", domain="my.ops", i=2**40,
-                              f=-0.5, s="s", t=t, ints=[-1, 0], floats=[1.5]),
+                              f=-0.5, s="s", t=t, ints=[-1, 0], floats=[1.5], names=["a", "bc"]),
              helper.make_node("Relu", ["y"], ["z"])]
     w = rng.standard_normal((4, 3)).astype(np.float32)
     model = make_model(nodes, [vi("x", ["N", 4]), vi("ids", [7], TensorProto.INT64)],
@@ -259,6 +260,7 @@ def test_roundtrip_preserves_everything_and_is_deterministic(rng):
     # onnx reads it back too.
     m = onnx.load_from_string(data)
     assert m.graph.node[0].attribute[0].name == "f" and m.graph.node[0].domain == "my.ops"
+    assert list(helper.get_node_attr_value(m.graph.node[0], "names")) == [b"a", b"bc"]
 
 
 def test_node_domains_get_an_opset_import():
@@ -408,13 +410,14 @@ def test_unsupported_initializer_dtype_names_tensor_and_code(dtype, name):
         parse(model)
 
 
-@pytest.mark.parametrize("case", ["strings_attr", "sparse_init", "sequence_input", "float16_input",
+@pytest.mark.parametrize("case", ["tensors_attr", "sparse_init", "sequence_input", "float16_input",
                                   "no_op_type", "dup_attr", "dup_init", "no_graph"])
 def test_unsupported_content(case):
     nodes = [helper.make_node("Relu", ["x"], ["y"])]
     inputs, inits = [vi("x", [1])], []
-    if case == "strings_attr":
-        nodes = [helper.make_node("Custom", ["x"], ["y"], names=["a", "b"])]
+    if case == "tensors_attr":
+        t = helper.make_tensor("t", TensorProto.FLOAT, [1], [1.0])
+        nodes = [helper.make_node("Custom", ["x"], ["y"], tensors=[t, t])]
     if case == "sparse_init":
         pass
     if case == "sequence_input":
@@ -432,7 +435,7 @@ def test_unsupported_content(case):
         model.graph.sparse_initializer.append(onnx.SparseTensorProto())
     if case == "no_graph":
         model.ClearField("graph")
-    expected = {"strings_attr": "attribute 'names'.*STRINGS.*not supported",
+    expected = {"tensors_attr": "attribute 'tensors'.*TENSORS.*not supported",
                 "sparse_init": "sparse initializers are not supported",
                 "sequence_input": "graph input 'x'.*only dense tensor types",
                 "float16_input": "graph input 'x'.*data type 14 \\(complex64\\)",

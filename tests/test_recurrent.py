@@ -147,3 +147,71 @@ def test_time_distributed_applies_the_layer_to_every_step(rng, tmp_path):
     assert_close(model.predict(x), expected, 1e-5)
     model.save(tmp_path / "td.ckpt")
     assert np.array_equal(engine.load_model(tmp_path / "td.ckpt").predict(x), model.predict(x))
+
+
+EXPORTED = {
+    "lstm_sequences_backwards": (lambda: L.LSTM(4, return_sequences=True, go_backwards=True), "LSTM"),
+    "lstm_state": (lambda: L.LSTM(3, return_state=True), "LSTM"),
+    "gru": (lambda: L.GRU(4, return_sequences=True), "GRU"),
+    "gru_reset_before_backwards": (lambda: L.GRU(3, reset_after=False, go_backwards=True), "GRU"),
+    "simple_rnn_relu": (lambda: L.SimpleRNN(5, activation="relu", return_sequences=True), "RNN"),
+    "bidirectional_lstm": (lambda: L.Bidirectional(L.LSTM(3, return_sequences=True)), "LSTM"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPORTED))
+def test_layers_export_one_recurrent_node_each(name, rng, tmp_path):
+    """The fused layers export as ONNX RNN / LSTM / GRU nodes (no unrolled steps) that the
+    checker accepts, onnxruntime runs alike, and the importer reads back."""
+    onnx = pytest.importorskip("onnx", reason="onnx checks the exported file")
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is a test extra")
+    make, op = EXPORTED[name]
+    x = rng.standard_normal((3, 6, 2)).astype(np.float32)
+    model = engine.Sequential([engine.Input((6, 2)), make()])
+    model.set_weights([w + rng.standard_normal(w.shape).astype(np.float32) * 0.3 for w in model.get_weights()])
+    got = model.predict(x)
+    got = got if isinstance(got, list) else [got]
+    path = tmp_path / "rnn.onnx"
+    model.export_onnx(path)
+    exported = onnx.load(path)
+    onnx.checker.check_model(exported, full_check=True)
+    ops = [n.op_type for n in exported.graph.node]
+    assert ops.count(op) == (2 if name.startswith("bidirectional") else 1), ops
+    assert "MatMul" not in ops and "Sigmoid" not in ops, ops  # no unrolled cell
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    theirs = session.run(None, {session.get_inputs()[0].name: x})
+    imported = engine.onnx.load(path).predict(x)
+    imported = imported if isinstance(imported, list) else [imported]
+    for mine, want, back in zip(got, theirs, imported):
+        assert_close(mine, want, 1e-5)
+        assert_close(back, want, 1e-5)
+
+
+def test_initial_state_feeds_the_fused_layer(rng):
+    """call() with initial states (eagerly: Layer.__call__ passes no initial_state)."""
+    x = rng.standard_normal((2, 4, 3)).astype(np.float32)
+    h0, c0 = rng.standard_normal((2, 5)).astype(np.float32), rng.standard_normal((2, 5)).astype(np.float32)
+    lstm = L.LSTM(5, return_sequences=True)
+    lstm.build((None, 4, 3))
+    got = lstm.call(x, initial_state=[h0, c0])
+    w = [a.astype(np.float64) for a in lstm.get_weights()]
+    kernel, recurrent, bias = w
+    h, c, want = h0.astype(np.float64), c0.astype(np.float64), []
+    for t in range(4):
+        i, f, g, o = np.split(x[:, t] @ kernel + h @ recurrent + bias, 4, axis=1)
+        c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
+        h = sigmoid(o) * np.tanh(c)
+        want.append(h)
+    assert_close(np.asarray(got), np.stack(want, axis=1), 1e-5)
+
+
+def test_activations_the_op_lacks_unroll_the_cell(rng, tmp_path):
+    """hard_sigmoid is no ONNX RNN activation here: the layer runs its cell step by step."""
+    x = rng.standard_normal((2, 3, 2)).astype(np.float32)
+    layer = L.GRU(3, recurrent_activation="hard_sigmoid")
+    model = engine.Sequential([engine.Input((3, 2)), layer])
+    path = tmp_path / "gru.onnx"
+    model.export_onnx(path)
+    onnx = pytest.importorskip("onnx", reason="onnx reads the exported file")
+    assert "GRU" not in [n.op_type for n in onnx.load(path).graph.node]
+    assert model.predict(x).shape == (2, 3)

@@ -1,12 +1,17 @@
 """SimpleRNN, LSTM and GRU over [batch, steps, features] (Keras's layout), and Bidirectional.
 
-Each layer's call() unrolls its cell over the steps with engine.ops, so a sequence trains by
-backpropagation through time in the one-call step and exports to ONNX as the unrolled nodes.
-The number of steps must be known when the layer is built. Weights follow Keras: kernel
+Each layer's call() is one ONNX RNN / LSTM / GRU node (engine.ops.onnx_lstm, ...): the core
+runs every step and backpropagates through time in C++, and the model exports to ONNX as that
+node. Its weights are converted on the way in (a transpose, and for LSTM the gates reordered to
+ONNX's i, o, f, c), so the layer keeps Keras's weights and checkpoints. Activations the op does
+not have (anything but tanh, sigmoid and relu) fall back to unrolling the cell over the steps
+with engine.ops. The number of steps must be known when the layer is built. Weights follow Keras: kernel
 [features, gates * units], recurrent_kernel [units, gates * units], gates in Keras's order
 (LSTM i, f, c, o; GRU z, r, h); GRU's bias is [2, 3 * units] with reset_after=True (the
 default; the recurrent bias applied inside the reset gate) and [3 * units] without.
 """
+import numpy as np
+
 from engine import activations as _activations
 from engine import constraints as _constraints
 from engine import initializers as _initializers
@@ -59,6 +64,50 @@ class _Recurrent(Layer):
         return (self.gates * self.units,)
 
     def call(self, inputs, initial_state=None):
+        activations = self._onnx_activations()
+        if activations is None:
+            return self._unrolled(inputs, initial_state)
+        # onnxruntime runs only layout 0 ([steps, batch, features]): transposes keep the
+        # exported node portable.
+        x = ops.transpose(inputs, (1, 0, 2))
+        states = None if initial_state is None else [ops.expand_dims(s, 0) for s in initial_state]
+        outputs = self._fused(x, self._onnx_weights(), states, activations,
+                              "reverse" if self.go_backwards else "forward")
+        last = [ops.squeeze(s, 0) for s in outputs[1:]]  # [1, batch, units] -> [batch, units]
+        if self.return_sequences:
+            result = ops.transpose(ops.squeeze(outputs[0], 1), (1, 0, 2))
+            if self.go_backwards:  # Keras lists the outputs in the order they were computed
+                result = result[:, ::-1, :]
+        else:
+            result = last[0]
+        return [result] + last if self.return_state else result
+
+    def _onnx_activations(self):
+        """The ONNX names of the op's activations, or None when the op has no such activation."""
+        names = {"tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "Relu"}
+        act = names.get(_activations.serialize(self.activation))
+        recurrent = names.get(_activations.serialize(self.recurrent_activation))
+        if act is None or recurrent is None:
+            return None
+        return {1: [act], 2: [recurrent, act], 3: [recurrent, act, act]}[self._onnx_activation_count]
+
+    def _gates_to_onnx(self, w, axis):
+        """w with its gate blocks along `axis` in ONNX's order (Keras's, but for LSTM)."""
+        return w
+
+    def _onnx_weights(self):
+        """W [1, G*U, F], R [1, G*U, U] and B [1, 2*G*U] (or None) from Keras's weights."""
+        w = ops.expand_dims(ops.transpose(self._gates_to_onnx(self.kernel, 1)), 0)
+        r = ops.expand_dims(ops.transpose(self._gates_to_onnx(self.recurrent_kernel, 1)), 0)
+        if not self.use_bias:
+            return w, r, None
+        if len(self._bias_shape()) == 2:  # GRU's input and recurrent biases: ONNX's Wb, Rb
+            return w, r, ops.reshape(self.bias, (1, 6 * self.units))
+        bias = self._gates_to_onnx(self.bias, 0)
+        zeros = np.zeros(self.gates * self.units, np.float32)  # Keras has one bias: Rb = 0
+        return w, r, ops.expand_dims(ops.concatenate([bias, zeros], axis=0), 0)
+
+    def _unrolled(self, inputs, initial_state):
         steps = inputs.shape[1]
         # The input's share of every step at once: one [batch * steps, features] product.
         projected = ops.matmul(inputs, self.kernel)
@@ -106,8 +155,14 @@ def engine_activation(layer, name, value):
 class SimpleRNN(_Recurrent):
     """h_t = activation(x_t W + h_{t-1} U + b)."""
 
+    _onnx_activation_count = 1
+
     def __init__(self, units, activation="tanh", **kwargs):
         super().__init__(units, activation=activation, **kwargs)
+
+    def _fused(self, x, weights, states, activations, direction):
+        return ops.onnx_rnn(x, *weights, None, None if states is None else states[0], hidden_size=self.units,
+                            direction=direction, activations=activations)
 
     def step(self, x, state, recurrent_bias):
         h = self.activation(x + ops.matmul(state[0], self.recurrent_kernel))
@@ -117,7 +172,7 @@ class SimpleRNN(_Recurrent):
 class LSTM(_Recurrent):
     """Keras's LSTM: gates i, f, c, o; c_t = f c_{t-1} + i g, h_t = o activation(c_t)."""
 
-    gates, _states = 4, 2
+    gates, _states, _onnx_activation_count = 4, 2, 3
 
     def __init__(self, units, unit_forget_bias=True, **kwargs):
         super().__init__(units, **kwargs)
@@ -129,6 +184,19 @@ class LSTM(_Recurrent):
             value = self.bias.numpy()
             value[self.units:2 * self.units] += 1.0
             self.bias.assign(value)
+
+    def _gates_to_onnx(self, w, axis):
+        # Keras's i, f, c, o blocks as ONNX's i, o, f, c.
+        u = self.units
+        shape = tuple(w.shape)
+        blocks = ops.reshape(w, shape[:axis] + (4, u) + shape[axis + 1:])
+        reordered = ops.take(blocks, np.array([0, 3, 1, 2], np.int64), axis=axis)
+        return ops.reshape(reordered, shape)
+
+    def _fused(self, x, weights, states, activations, direction):
+        h0, c0 = (None, None) if states is None else states
+        return ops.onnx_lstm(x, *weights, None, h0, c0, hidden_size=self.units, direction=direction,
+                             activations=activations)
 
     def step(self, x, state, recurrent_bias):
         h, c = state
@@ -150,7 +218,7 @@ class GRU(_Recurrent):
     default) the reset gate multiplies the recurrent term after its product and bias;
     without, it multiplies h_{t-1} before (the book's equations)."""
 
-    gates = 3
+    gates, _onnx_activation_count = 3, 2
 
     def __init__(self, units, reset_after=True, **kwargs):
         super().__init__(units, **kwargs)
@@ -158,6 +226,12 @@ class GRU(_Recurrent):
 
     def _bias_shape(self):
         return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
+
+    def _fused(self, x, weights, states, activations, direction):
+        # reset_after is ONNX's linear_before_reset (the reset gate after R's product).
+        return ops.onnx_gru(x, *weights, None, None if states is None else states[0], hidden_size=self.units,
+                            direction=direction, activations=activations,
+                            linear_before_reset=int(self.reset_after))
 
     def step(self, x, state, recurrent_bias):
         h = state[0]

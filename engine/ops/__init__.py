@@ -30,6 +30,7 @@ from engine.ops._shape import *  # noqa: F401,F403
 from engine.ops._lrn import *  # noqa: F401,F403
 from engine.ops._sum import *  # noqa: F401,F403
 from engine.ops._squeeze import *  # noqa: F401,F403
+from engine.ops._recurrent import *  # noqa: F401,F403
 from engine.ops import _keras
 
 

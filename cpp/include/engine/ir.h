@@ -18,7 +18,7 @@
 namespace engine {
 
 struct ENGINE_API Attribute {
-  enum class Kind { Int, Float, String, Ints, Floats, Tensor };
+  enum class Kind { Int, Float, String, Ints, Floats, Tensor, Strings };
   Kind kind = Kind::Int;
   int64_t i = 0;
   float f = 0.0f;
@@ -26,6 +26,7 @@ struct ENGINE_API Attribute {
   std::vector<int64_t> ints;
   std::vector<float> floats;
   engine::Tensor t;
+  std::vector<std::string> strings;
 
   static Attribute of_int(int64_t v);
   static Attribute of_float(float v);
@@ -33,6 +34,7 @@ struct ENGINE_API Attribute {
   static Attribute of_ints(std::vector<int64_t> v);
   static Attribute of_floats(std::vector<float> v);
   static Attribute of_tensor(engine::Tensor v);
+  static Attribute of_strings(std::vector<std::string> v);
 };
 
 ENGINE_API const char* attribute_kind_name(Attribute::Kind kind);  // "int", "floats", ...
@@ -55,6 +57,8 @@ struct ENGINE_API Node {
   std::string attr_string(const std::string& key) const;
   std::string attr_string(const std::string& key, const std::string& fallback) const;
   std::vector<int64_t> attr_ints(const std::string& key, std::vector<int64_t> fallback = {}) const;
+  std::vector<std::string> attr_strings(const std::string& key,
+                                        std::vector<std::string> fallback = {}) const;
   bool has_attr(const std::string& key) const { return attrs.count(key) != 0; }
   std::string label() const;  // "Conv 'conv1'" for messages
 };

@@ -38,6 +38,12 @@ Attribute Attribute::of_tensor(engine::Tensor v) {
   a.t = std::move(v);
   return a;
 }
+Attribute Attribute::of_strings(std::vector<std::string> v) {
+  Attribute a;
+  a.kind = Kind::Strings;
+  a.strings = std::move(v);
+  return a;
+}
 
 const char* attribute_kind_name(Attribute::Kind k) {
   switch (k) {
@@ -47,6 +53,7 @@ const char* attribute_kind_name(Attribute::Kind k) {
     case Attribute::Kind::Ints: return "ints";
     case Attribute::Kind::Floats: return "floats";
     case Attribute::Kind::Tensor: return "tensor";
+    case Attribute::Kind::Strings: return "strings";
   }
   return "?";
 }
@@ -104,6 +111,12 @@ std::string Node::attr_string(const std::string& key, const std::string& fallbac
 std::vector<int64_t> Node::attr_ints(const std::string& key, std::vector<int64_t> fallback) const {
   const Attribute* a = find_attr(*this, key, Attribute::Kind::Ints);
   return a ? a->ints : fallback;
+}
+
+std::vector<std::string> Node::attr_strings(const std::string& key,
+                                            std::vector<std::string> fallback) const {
+  const Attribute* a = find_attr(*this, key, Attribute::Kind::Strings);
+  return a ? a->strings : fallback;
 }
 
 std::string Node::label() const {

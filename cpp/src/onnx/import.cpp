@@ -336,6 +336,7 @@ class Importer final : public OnnxImportContext {
     const OpDef& def = get_op("", node.op_type);
     node.domain.clear();
     drop_uncomputed_outputs(def, node);
+    name_skipped_outputs(node);
     if (node.op_type == "Identity") {
       if (const Tensor* v = constant(node.inputs.at(0)))
         set(node, *v);
@@ -523,6 +524,14 @@ class Importer final : public OnnxImportContext {
         fail("output '" + node.outputs.back() + "' is read but the engine does not compute it");
       node.outputs.pop_back();
     }
+  }
+
+  // An optional output left out before one that is wanted (LSTM's Y before Y_h) is still
+  // computed: it gets a name of its own, which nothing reads.
+  void name_skipped_outputs(Node& node) {
+    for (size_t k = 0; k < node.outputs.size(); ++k)
+      if (node.outputs[k].empty())
+        node.outputs[k] = unique(str(node.name.empty() ? node.op_type : node.name, "/unused_", k));
   }
 
   void fold_import_op(const Node& node) {

@@ -548,7 +548,10 @@ Attribute read_attribute(Reader r, const std::string& node_label, std::string& n
       case pb::attr::ints: r.append_int64s(w, "ints", a.ints); seen = pb::attr::INTS; break;
       case pb::attr::g: r.skip(w); seen = pb::attr::GRAPH; break;
       case pb::attr::graphs: r.skip(w); seen = pb::attr::GRAPHS; break;
-      case pb::attr::strings: r.skip(w); seen = pb::attr::STRINGS; break;
+      case pb::attr::strings:
+        a.strings.push_back(r.string_field(w, "strings"));
+        seen = pb::attr::STRINGS;
+        break;
       case pb::attr::tensors: r.skip(w); seen = pb::attr::TENSORS; break;
       case pb::attr::sparse_tensor: r.skip(w); seen = pb::attr::SPARSE_TENSOR; break;
       case pb::attr::sparse_tensors: r.skip(w); seen = pb::attr::SPARSE_TENSORS; break;
@@ -569,6 +572,7 @@ Attribute read_attribute(Reader r, const std::string& node_label, std::string& n
     case pb::attr::STRING: a.kind = Attribute::Kind::String; break;
     case pb::attr::FLOATS: a.kind = Attribute::Kind::Floats; break;
     case pb::attr::INTS: a.kind = Attribute::Kind::Ints; break;
+    case pb::attr::STRINGS: a.kind = Attribute::Kind::Strings; break;
     case pb::attr::TENSOR:
       if (!has_t) bad(what, "TENSOR attribute has no tensor");
       a.kind = Attribute::Kind::Tensor;

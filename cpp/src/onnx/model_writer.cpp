@@ -78,6 +78,10 @@ Writer attribute_proto(const std::string& name, const Attribute& a, TensorStore&
       break;
     case Attribute::Kind::Floats: w.packed_floats(pb::attr::floats, a.floats); type = pb::attr::FLOATS; break;
     case Attribute::Kind::Ints: w.packed_int64s(pb::attr::ints, a.ints); type = pb::attr::INTS; break;
+    case Attribute::Kind::Strings:
+      for (const std::string& v : a.strings) w.bytes_field(pb::attr::strings, v);
+      type = pb::attr::STRINGS;
+      break;
   }
   w.int_field(pb::attr::type, type);
   return w;

@@ -200,6 +200,8 @@ const char* kind_phrase(Attribute::Kind kind) {
       return "a list of floats";
     case Attribute::Kind::Tensor:
       return "a tensor";
+    case Attribute::Kind::Strings:
+      return "a list of strings";
   }
   return "?";
 }

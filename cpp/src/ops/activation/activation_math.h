@@ -69,10 +69,11 @@ template <> struct ActivationMath<Activation::Selu> {
   }
 };
 template <> struct ActivationMath<Activation::Sigmoid> {
-  // e^-|x| never overflows; one exp and a select, so the CPU loop vectorizes.
+  // e^-|x| never overflows; one exp, a select and one division (the select picks the
+  // numerator, so a vectorized loop does not compute both quotients).
   ENGINE_FORMULA f(T x, ENGINE_PARAMS) {
     const T e = M::exp(-M::fabs(x));
-    return x >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
+    return (x >= T(0) ? T(1) : e) / (T(1) + e);
   }
   ENGINE_FORMULA df(T, T y, ENGINE_PARAMS) { return y * (T(1) - y); }
 };

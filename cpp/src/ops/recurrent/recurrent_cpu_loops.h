@@ -1,0 +1,60 @@
+// The CPU passes: recurrent_steps.h over the packed CPU GEMM and threaded loops, with
+// FastMath's exp and tanh in the cell formulas. Included by recurrent_cpu.cpp (baseline
+// ISA) and recurrent_cpu_avx2.cpp (AVX2/FMA): the anonymous namespace gives each its own
+// copy, and CpuMath, a type of each file's own, makes every template the step bodies
+// instantiate (cells, activations) that file's too, compiled for its ISA.
+#pragma once
+
+#include <algorithm>
+
+#include "cpu/fast_math.h"
+#include "cpu/gemm.h"
+#include "engine/threads.h"
+#include "ops/recurrent/recurrent.h"
+#include "ops/recurrent/recurrent_steps.h"
+
+namespace engine {
+namespace {
+
+struct CpuMath : FastMath {};
+
+struct CpuBackend {
+  using Math = CpuMath;
+  static void gemm(const GemmArgs& args) { gemm_cpu(args); }
+  template <class F>
+  static void for_each(int64_t n, const F& f) {
+    // A cell update costs tens of flops and a few exp: a few thousand per task.
+    parallel_for(n, 2048, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) f(i);
+    });
+  }
+  // Rows outer, columns inner (vectorized), a range of columns per thread.
+  static void column_sums(int64_t rows, int64_t cols, const float* src, int64_t ld, float* dst) {
+    parallel_for(cols, 256, [&](int64_t begin, int64_t end) {
+      for (int64_t c = begin; c < end; ++c) dst[c] = 0.0f;
+      for (int64_t r = 0; r < rows; ++r) {
+        const float* row = src + r * ld;
+        ENGINE_IVDEP for (int64_t c = begin; c < end; ++c) dst[c] += row[c];
+      }
+    });
+  }
+  // Batch entries across threads; each one's units in one vectorized loop.
+  template <class F>
+  static void for_each_unit(int64_t B, int64_t H, const F& f) {
+    parallel_for(B, std::max<int64_t>(1, 4096 / H), [&](int64_t begin, int64_t end) {
+      for (int64_t b = begin; b < end; ++b) f(b, 0, H);
+    });
+  }
+};
+
+void recurrent_forward_loops(const RecurrentGeometry& g, const RecurrentData& d) {
+  recurrent_forward_steps<CpuBackend>(g, d);
+}
+
+void recurrent_backward_loops(const RecurrentGeometry& g, const RecurrentData& d,
+                              const RecurrentGrads& gr) {
+  recurrent_backward_steps<CpuBackend>(g, d, gr);
+}
+
+}  // namespace
+}  // namespace engine
