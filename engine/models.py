@@ -331,15 +331,15 @@ class Model(TrainerMixin, Layer):
 
     # Per output, the numpy type it is returned in where it differs from the engine's (an
     # imported ONNX graph's int32 or float16 outputs, say); None: as computed.
-    _output_dtypes = None
+    _declared_output_dtypes = None
 
     def _run(self, arrays, training=False):
         if arrays and all(a.ndim > 0 and a.shape[0] == 0 for a in arrays):
             outs = self._empty_outputs(arrays, training)
         else:
             outs = self._get_executor(inference_only=not training, training=training).run(list(arrays), training)
-        if self._output_dtypes:
-            outs = [o if d is None else o.astype(d) for o, d in zip(outs, self._output_dtypes)]
+        if self._declared_output_dtypes:
+            outs = [o if d is None else o.astype(d) for o, d in zip(outs, self._declared_output_dtypes)]
         return outs
 
     def _empty_outputs(self, arrays, training):

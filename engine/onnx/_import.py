@@ -122,5 +122,5 @@ def _model(graph, info, source):
     model = Model(ins if len(ins) != 1 else ins[0], named if len(named) != 1 else named[0])
     declared = [_DECLARED.get(code) for code in info.get("output_types", [])]
     if any(d is not None for d in declared):
-        model._output_dtypes = declared
+        model._declared_output_dtypes = declared
     return model
