@@ -320,3 +320,27 @@ def test_synchronized_batch_norm_exports_as_plain_onnx(tmp_path):
     np.testing.assert_allclose(session.run(None, {session.get_inputs()[0].name: x})[0], model.predict(x, verbose=0),
                                rtol=1e-5, atol=1e-6)
     assert engine.layers.BatchNormalization.from_config(model.layers[1].get_config()).synchronized
+
+
+def test_two_ranks_on_a_gpu_train_like_one_process(tmp_path):
+    if not engine.cuda.is_available():
+        pytest.skip(f"no CUDA device: {engine.cuda.unavailable_reason()}")
+    # Both ranks share the one GPU; the gradient arena is all-reduced through host memory.
+    done, _ = run_ranks(tmp_path, """
+        with strategy.scope():
+            model = make_model()
+            model.compile(optimizer=engine.optimizers.Adam(learning_rate=0.01),
+                          loss="sparse_categorical_crossentropy", device="cuda")
+        model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+        np.savez(f"{out}/rank{strategy.rank}.npz", *model.get_weights())
+    """)
+    assert done.returncode == 0, done.stderr[-3000:]
+    x, y = data()
+    single = make_model()
+    single.compile(optimizer=engine.optimizers.Adam(learning_rate=0.01), loss="sparse_categorical_crossentropy",
+                   device="cuda")
+    single.fit(x, y, batch_size=32, epochs=2, verbose=0)
+    ranks = [np.load(tmp_path / f"rank{r}.npz") for r in range(2)]
+    for k, w in enumerate(single.get_weights()):
+        np.testing.assert_array_equal(ranks[0][f"arr_{k}"], ranks[1][f"arr_{k}"])
+        np.testing.assert_allclose(ranks[0][f"arr_{k}"], w, rtol=1e-4, atol=1e-5 * np.abs(w).max())

@@ -4,6 +4,7 @@
 #   - the op-case table on CUDA vs the CPU kernels (forward and backward, poisoned outputs),
 #   - tests/test_cuda.py (CPU/CUDA training trajectories of every optimizer, the digits CNN
 #     trained on CUDA, ONNX export vs onnxruntime, out-of-memory, own GEMM vs cuBLAS),
+#   - data-parallel training of two MPI ranks on the GPU (tests/test_distributed.py -k gpu),
 #   - the CUDA benchmark (benchmarks/cuda.py),
 # and prints a short table last. Logs go to $OUT (or build/gpu_check) .
 #   bash tools/gpu_check.sh
@@ -91,6 +92,8 @@ parallel=$(python3 -c "import xdist" 2>/dev/null && echo "-n 8")
 run_tests "op-case table, cuda vs cpu" op_cases.log \
   "$here/tests/test_op_cases.py" -k "cuda and not emulated" $parallel
 run_tests "tests/test_cuda.py" test_cuda.log "$here/tests/test_cuda.py" -rs $parallel
+# Two MPI ranks on the GPU (skipped, with the reason, where mpi4py or mpiexec is missing).
+run_tests "data-parallel on the GPU" distributed.log "$here/tests/test_distributed.py" -k gpu -rs
 
 if (cd /tmp && timeout 120 python3 "$here/benchmarks/cuda.py" ${GPU_CHECK_BENCH_ARGS:---quick}) > "$logs/bench.txt" 2>&1; then
   row "benchmark" "benchmarks/cuda.py (bench.txt)"
@@ -103,7 +106,7 @@ row "total time" "$(( $(date +%s) - started )) s"
 echo "== benchmark =="
 cat "$logs/bench.txt"
 echo "== failures (if any) =="
-grep -h -E "^(FAILED|ERROR)" "$logs/op_cases.log" "$logs/test_cuda.log" | head -n 30
+grep -h -E "^(FAILED|ERROR)" "$logs/op_cases.log" "$logs/test_cuda.log" "$logs/distributed.log" | head -n 30
 echo "== gpu check =="
 cat "$logs/table.txt"
 exit $status
