@@ -198,7 +198,7 @@ def model_from_config(config):
     for call in config["calls"]:
         args = [resolve(r) for r in call["inputs"]]
         out = layers[call["layer"]](args if len(args) > 1 else args[0], **call.get("kwargs", {}))
-        results.append(out if isinstance(out, list) else [out])
+        results.append(list(out) if isinstance(out, (list, tuple)) else [out])  # Keras layers may give tuples
     outputs = [resolve(r) for r in config["outputs"]]
     return Model(inputs[0] if config["single_input"] else inputs,
                  outputs[0] if config["single_output"] else outputs, name=config["name"])

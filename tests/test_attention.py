@@ -1,11 +1,13 @@
-"""MultiHeadAttention against a float64 numpy reference of Keras's definition (projections,
-scaled dot products, softmax, causal mask, output projection), trained through fit, exported
-to ONNX against onnxruntime, and saved and loaded with its causal mask."""
+"""MultiHeadAttention, Attention and AdditiveAttention against float64 numpy references of
+Keras's definitions (projections, dot / concat / additive scores, softmax, causal and padding
+masks, output projection), their gradients against finite differences, trained through fit,
+exported to ONNX against onnxruntime, and saved and loaded with their call arguments."""
 import numpy as np
 import pytest
 
 import engine
 from engine import layers as L
+from engine import ops
 from helpers import assert_close
 
 
@@ -61,3 +63,213 @@ def test_a_transformer_block_trains_exports_and_reloads(rng, tmp_path):
     model.save(tmp_path / "transformer.ckpt")
     # The causal mask is a call argument: it comes back with the model.
     assert np.array_equal(engine.load_model(tmp_path / "transformer.ckpt").predict(x[:4]), expected)
+
+
+# ---- Attention and AdditiveAttention --------------------------------------------------------
+
+def attention_ref(layer, query, value, key=None, q_mask=None, v_mask=None, causal=False, weights=None):
+    """Keras 3's Attention / AdditiveAttention in float64; (output, attention weights)."""
+    w = {v.name.split("/")[-1]: np.float64(v.numpy()) for v in layer.weights} if weights is None else weights
+    q, v = np.float64(query), np.float64(value)
+    k = v if key is None else np.float64(key)
+    scale = w.get("scale")
+    if isinstance(layer, L.AdditiveAttention):
+        scores = np.sum((1.0 if scale is None else scale) * np.tanh(q[:, :, None] + k[:, None]), axis=-1)
+    elif layer.score_mode == "dot":
+        scores = np.einsum("bqd,bkd->bqk", q, k) * (1.0 if scale is None else scale)
+    else:
+        summed = q[:, :, None] + k[:, None]
+        scores = w["concat_score_weight"] * np.sum(np.tanh(summed * (1.0 if scale is None else scale)), -1)
+    allowed = np.ones(scores.shape, bool)
+    if v_mask is not None:
+        allowed &= np.asarray(v_mask, bool)[:, None, :]
+    if causal:
+        allowed &= np.tril(np.ones(scores.shape[1:], bool))[None]
+    scores = scores - 1e9 * (~allowed)
+    weights_ = np.exp(scores - scores.max(-1, keepdims=True))
+    weights_ /= weights_.sum(-1, keepdims=True)
+    out = weights_ @ v
+    if q_mask is not None:
+        out = out * np.asarray(q_mask, np.float64)[:, :, None]
+    return out, weights_
+
+
+ATTENTION = {
+    "dot": lambda: L.Attention(),
+    "dot_scaled": lambda: L.Attention(use_scale=True),
+    "concat": lambda: L.Attention(score_mode="concat"),
+    "concat_scaled": lambda: L.Attention(use_scale=True, score_mode="concat"),
+    "additive": lambda: L.AdditiveAttention(),
+    "additive_unscaled": lambda: L.AdditiveAttention(use_scale=False),
+}
+
+Q_MASK = np.array([[1, 1, 0, 1], [1, 1, 1, 0]], bool)
+V_MASK = np.array([[1, 0, 1, 1, 1], [1, 1, 1, 0, 0]], bool)
+
+
+def attention_model(layer, with_key=False, masks=False, causal=False, scores=False):
+    """A model of [query, value(, key)(, query mask, value mask)] -> output(, scores); the
+    masks come in as floats and become bools in the graph (as Embedding's compute_mask does)."""
+    q_in, v_in = engine.Input((4, 3)), engine.Input((5, 3))
+    inputs = [q_in, v_in] + ([engine.Input((5, 3))] if with_key else [])
+    mask = None
+    if masks:
+        qm_in, vm_in = engine.Input((4,)), engine.Input((5,))
+        mask = [ops.greater(qm_in, 0.5), ops.greater(vm_in, 0.5)]
+        feeds = inputs + [qm_in, vm_in]
+    else:
+        feeds = inputs
+    out = layer(inputs, mask=mask, use_causal_mask=causal, return_attention_scores=scores)
+    return engine.Model(feeds, list(out) if scores else out)
+
+
+def attention_data(rng, with_key=False, masks=False):
+    data = [rng.standard_normal((2, 4, 3)).astype(np.float32), rng.standard_normal((2, 5, 3)).astype(np.float32)]
+    if with_key:
+        data.append(rng.standard_normal((2, 5, 3)).astype(np.float32))
+    if masks:
+        data += [Q_MASK.astype(np.float32), V_MASK.astype(np.float32)]
+    return data
+
+
+def randomize(layer, rng):
+    for var in layer.weights:
+        var.assign((rng.standard_normal(var.shape) * 0.7 + 1.0).astype(np.float32))
+
+
+VARIANTS = {"plain": {}, "key": {"with_key": True}, "causal": {"causal": True}, "masks": {"masks": True},
+            "all": {"with_key": True, "masks": True, "causal": True}}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("name", sorted(ATTENTION))
+def test_attention_matches_the_keras_formulas(name, variant, rng):
+    options = VARIANTS[variant]
+    layer = ATTENTION[name]()
+    model = attention_model(layer, scores=True, **options)
+    randomize(layer, rng)
+    data = attention_data(rng, options.get("with_key", False), options.get("masks", False))
+    out, scores = model.predict(data)
+    masks = {"q_mask": Q_MASK, "v_mask": V_MASK} if options.get("masks") else {}
+    ref_out, ref_scores = attention_ref(layer, data[0], data[1], data[2] if options.get("with_key") else None,
+                                        causal=options.get("causal", False), **masks)
+    assert_close(out, ref_out, 1e-5)
+    assert_close(scores, ref_scores, 1e-5, what="attention scores")
+
+
+def test_attention_weights_follow_keras():
+    x = [engine.Input((4, 3)), engine.Input((5, 3))]
+    assert L.Attention()(x).shape == (None, 4, 3) and L.Attention().weights == []
+    layers = {"dot": L.Attention(use_scale=True), "concat": L.Attention(score_mode="concat"),
+              "additive": L.AdditiveAttention()}
+    for layer in layers.values():
+        layer(x)
+    assert [(v.name.split("/")[-1], tuple(v.shape)) for v in layers["dot"].weights] == [("scale", ())]
+    assert layers["dot"].weights[0].numpy() == 1.0
+    assert [(v.name.split("/")[-1], tuple(v.shape)) for v in layers["concat"].weights] == \
+        [("concat_score_weight", ())]
+    (scale,) = layers["additive"].weights
+    assert tuple(scale.shape) == (3,) and np.all(np.abs(scale.numpy()) <= np.sqrt(6 / 6))
+    assert not np.all(scale.numpy() == scale.numpy()[0])
+    assert L.AdditiveAttention().get_config()["use_scale"] is True
+    assert L.Attention().get_config()["use_scale"] is False
+
+
+@pytest.mark.parametrize("name", ["dot_scaled", "concat_scaled", "additive"])
+def test_attention_gradients_match_finite_differences(name, rng):
+    # query = Dense(query input): the gradient reaches the Dense weights through the scores.
+    layer = ATTENTION[name]()
+    q_in, v_in = engine.Input((4, 3)), engine.Input((5, 3))
+    dense = L.Dense(3)
+    model = engine.Model([q_in, v_in], layer([dense(q_in), v_in], use_causal_mask=True))
+    model.compile(loss="mse", optimizer="sgd")
+    randomize(layer, rng)
+    q, v = attention_data(rng)
+    y = rng.standard_normal((2, 4, 3)).astype(np.float32)
+    names = [w.name.split("/")[-1] for w in model.trainable_weights]
+    weights = [np.array(w.numpy(), np.float64) for w in model.trainable_weights]
+
+    def loss(ws):
+        named = dict(zip(names, ws))
+        query = q.astype(np.float64) @ named["kernel"] + named["bias"]
+        return np.mean((attention_ref(layer, query, v, causal=True, weights=named)[0] - y) ** 2)
+
+    _, grads = model.value_and_grad([q, v], y)
+    eps = 1e-6
+    for k, w in enumerate(weights):
+        numeric = np.zeros_like(w)
+        for idx in np.ndindex(w.shape):
+            up, down = [x.copy() for x in weights], [x.copy() for x in weights]
+            up[k][idx] += eps
+            down[k][idx] -= eps
+            numeric[idx] = (loss(up) - loss(down)) / (2 * eps)
+        assert_close(grads[k], numeric, 1e-4, what=f"{name} {names[k]}")
+
+
+def test_attention_dropout_acts_only_while_training(rng):
+    layer = L.Attention(dropout=0.5, seed=3)
+    model = attention_model(layer, scores=True)
+    data = attention_data(rng)
+    out, scores = model.predict(data)
+    ref_out, ref_scores = attention_ref(layer, *data)
+    assert_close(out, ref_out, 1e-5)
+    dropped_out, dropped = model(data, training=True)
+    kept = dropped != 0
+    assert 0 < kept.mean() < 1
+    # Kept weights are scaled by 1 / (1 - rate), and the output is dropped weights @ value.
+    assert_close(dropped[kept], ref_scores[kept] * 2, 1e-5)
+    assert_close(dropped_out, np.float64(dropped) @ data[1], 1e-5)
+
+
+@pytest.mark.parametrize("name", ["dot_scaled", "concat_scaled", "additive"])
+def test_attention_exports_to_onnx_and_reloads(name, rng, tmp_path):
+    onnx = pytest.importorskip("onnx", reason="onnx is a test extra")
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is a test extra")
+    layer = ATTENTION[name]()
+    model = attention_model(layer, with_key=True, masks=True, causal=True, scores=True)
+    randomize(layer, rng)
+    data = attention_data(rng, with_key=True, masks=True)
+    expected = model.predict(data)
+    path = tmp_path / "attention.onnx"
+    model.export_onnx(path)
+    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {i.name: x for i, x in zip(session.get_inputs(), data)})
+    for a, b in zip(got, expected):
+        assert_close(a, b, 1e-5)
+    # Masks, the causal mask and the returned scores are call arguments: they come back.
+    model.save(tmp_path / "attention.ckpt")
+    for a, b in zip(engine.load_model(tmp_path / "attention.ckpt").predict(data), expected):
+        assert np.array_equal(a, b)
+
+
+def test_attention_called_on_arrays(rng):
+    q, v = attention_data(rng)
+    out, scores = L.Attention()([q, v], mask=[Q_MASK, V_MASK], return_attention_scores=True)
+    ref_out, ref_scores = attention_ref(L.Attention(), q, v, q_mask=Q_MASK, v_mask=V_MASK)
+    assert_close(out, ref_out, 1e-5)
+    assert_close(scores, ref_scores, 1e-5)
+
+
+@pytest.mark.parametrize("cls", [L.Attention, L.AdditiveAttention])
+def test_attention_rejects_bad_inputs(cls):
+    q, v = engine.Input((4, 3)), engine.Input((5, 3))
+    name = cls.__name__
+    with pytest.raises(ValueError, match=f"^{name}: must be called on a list"):
+        cls()(q)
+    with pytest.raises(ValueError, match=f"^{name}: must be called on a list"):
+        cls()([q])
+    with pytest.raises(ValueError, match=f"^{name}: must be called on a list"):
+        cls()([q, v, v, v])
+    with pytest.raises(ValueError, match=f"^{name}: query dim 3 and key dim 2 differ"):
+        cls()([q, engine.Input((5, 2))])
+    with pytest.raises(ValueError, match=f"^{name}: value has 5 steps and key 6"):
+        cls()([q, v, engine.Input((6, 3))])
+    with pytest.raises(ValueError, match=f"^{name}: query must be \\[batch, steps, dim\\]"):
+        cls()([engine.Input((3,)), v])
+    with pytest.raises(ValueError, match=f"^{name}: mask must be a list"):
+        cls()([q, v], mask=ops.greater(engine.Input((5,)), 0.5))
+    with pytest.raises(ValueError, match=f"^{name}: value_mask must be \\[batch, 5\\]"):
+        cls()([q, v], mask=[None, ops.greater(engine.Input((4,)), 0.5)])
+    with pytest.raises(ValueError, match="score_mode"):
+        L.Attention(score_mode="add")

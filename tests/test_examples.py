@@ -40,3 +40,22 @@ def test_sequences_and_mobile_nets(tmp_path, capsys):
         assert losses[-1] < losses[0], name
         assert result["onnxruntime_difference"] < 1e-4, name
     assert results["embedding_gru"]["history"]["val_accuracy"][-1] > 0.8
+
+
+def test_transformer_classifier(tmp_path, capsys):
+    result = load("transformer_classifier").main(["--epochs", "5", "--samples", "2000", "--out", str(tmp_path)])
+    losses = result["history"]["loss"]
+    assert losses[-1] < losses[0]
+    assert result["history"]["val_accuracy"][-1] > 0.85
+    if result["onnxruntime_difference"] is not None:  # None: onnxruntime is not installed
+        assert result["onnxruntime_difference"] < 1e-4
+
+
+def test_unet_segmenter(tmp_path, capsys):
+    result = load("unet_segmenter").main(["--epochs", "6", "--samples", "400", "--out", str(tmp_path)])
+    losses = result["history"]["loss"]
+    assert losses[-1] < losses[0]
+    assert result["history"]["val_binary_accuracy"][-1] > 0.95
+    assert result["test_iou"] > 0.7
+    if result["onnxruntime_difference"] is not None:  # None: onnxruntime is not installed
+        assert result["onnxruntime_difference"] < 1e-4

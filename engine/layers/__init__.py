@@ -1,5 +1,5 @@
 """Keras-style layers on NCHW tensors."""
-from engine.layers.attention import MultiHeadAttention
+from engine.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
 from engine.layers.base import KerasTensor, Layer, Variable
 from engine.layers.activation import ELU, PReLU, ReLU, Softmax
 from engine.layers.conv import Conv2D, Convolution2D
@@ -20,7 +20,7 @@ from engine.layers.recurrent import GRU, LSTM, Bidirectional, SimpleRNN, TimeDis
 from engine.layers.reshaping import Cropping2D, Permute, RepeatVector, UpSampling2D, ZeroPadding2D
 
 __all__ = [
-    "MultiHeadAttention",
+    "AdditiveAttention", "Attention", "MultiHeadAttention",
     "Conv2DTranspose", "Convolution2DTranspose",
     "Bidirectional", "GRU", "LSTM", "SimpleRNN", "TimeDistributed",
     "AveragePooling1D", "AvgPool1D", "Conv1D", "DepthwiseConv2D", "MaxPool1D", "MaxPooling1D", "SeparableConv2D",

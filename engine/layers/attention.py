@@ -117,3 +117,178 @@ class MultiHeadAttention(Layer):
                 "bias_regularizer": _regularizers.serialize(self.bias_regularizer),
                 "kernel_constraint": _constraints.serialize(self.kernel_constraint),
                 "bias_constraint": _constraints.serialize(self.bias_constraint)}
+
+
+class Attention(Layer):
+    """Luong-style dot-product attention (Keras 3 `Attention`) on [batch, steps, dim] tensors.
+
+    call([query, value]) or call([query, value, key]) (key defaults to value):
+    scores = query @ key^T (times the scalar `scale` with use_scale=True), or with
+    score_mode="concat" concat_score_weight * sum(tanh(scale * (query_i + key_j))); masked
+    positions get scores - 1e9; weights = softmax(scores) over the keys, dropped out while
+    training; the output is weights @ value, zeroed at masked query steps.
+
+    Call arguments as in Keras: mask=[query_mask, value_mask] (bool [batch, Tq] and
+    [batch, Tv] symbolic tensors, either may be None; they join the layer's inputs),
+    use_causal_mask (query step i sees keys 0..i), return_attention_scores (also return
+    the weights), training.
+    """
+
+    _SCORE_MODES = ("dot", "concat")
+
+    def __init__(self, use_scale=False, score_mode="dot", dropout=0.0, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.use_scale = _args.boolean(self, "use_scale", use_scale)
+        self.score_mode = _args.choice(self, "score_mode", score_mode, self._SCORE_MODES)
+        self.dropout = _args.real(self, "dropout", dropout, low=0.0, high=1.0, high_open=True)
+        self.seed = _args.random_seed(self, seed)
+        self._layout = (False, False, False, False)  # query mask, value mask, causal, scores: read by call()
+
+    # --- calling -------------------------------------------------------------------------
+    def __call__(self, inputs, mask=None, training=None, return_attention_scores=False, use_causal_mask=False,
+                 _masks=None):
+        """`_masks` (which masks follow [query, value, key] in `inputs`) is how a saved model
+        calls the layer again."""
+        owner = type(self).__name__
+        if _masks is not None:
+            has_q, has_v = (bool(m) for m in _masks)
+            tensors = list(inputs)
+        else:
+            if not isinstance(inputs, (list, tuple)) or len(inputs) not in (2, 3):
+                raise ValueError(f"{owner}: must be called on a list [query, value] or [query, value, key], "
+                                 f"got {_describe(inputs)}")
+            if mask is not None and (not isinstance(mask, (list, tuple)) or len(mask) not in (2, 3)):
+                raise ValueError(f"{owner}: mask must be a list [query_mask, value_mask], got {_describe(mask)}")
+            query, value = inputs[0], inputs[1]
+            key = inputs[2] if len(inputs) == 3 else value
+            q_mask, v_mask = (mask[0], mask[1]) if mask is not None else (None, None)
+            has_q, has_v = q_mask is not None, v_mask is not None
+            tensors = [query, value, key] + [m for m in (q_mask, v_mask) if m is not None]
+        if len(tensors) != 3 + has_q + has_v:
+            raise ValueError(f"{owner}: expected {3 + has_q + has_v} inputs, got {len(tensors)}")
+        self._layout = (has_q, has_v, bool(use_causal_mask), bool(return_attention_scores))
+        outputs = super().__call__(tensors, training=training)
+        if self._calls and self._calls[-1].outputs[0] is _first(outputs):  # a symbolic call: saved with the model
+            kept = {"_masks": [has_q, has_v]} if has_q or has_v else {}
+            if use_causal_mask:
+                kept["use_causal_mask"] = True
+            if return_attention_scores:
+                kept["return_attention_scores"] = True
+            self._calls[-1].kwargs = kept
+        return tuple(outputs) if return_attention_scores else outputs
+
+    def _call_eager(self, inputs, flat, training):
+        from engine.models import Input, Model  # models builds on layers
+
+        arrays = [np.asarray(a, dtype=np.float32) if np.asarray(a).dtype.kind == "f" else np.asarray(a)
+                  for a in flat]
+        sym = [Input(shape=a.shape[1:], dtype=str(a.dtype)) for a in arrays]
+        has_q, has_v, causal, scores = self._layout
+        out = self(sym, _masks=[has_q, has_v], use_causal_mask=causal, return_attention_scores=scores)
+        result = Model(sym, list(out) if scores else out)._run(arrays, training=bool(training))
+        return tuple(result) if scores else result[0]
+
+    def _check_inputs(self, flat):
+        owner = type(self).__name__
+        query, value, key = flat[:3]
+        for what, t in (("query", query), ("value", value), ("key", key)):
+            if len(t.shape) != 3 or t.shape[-1] is None:
+                raise ValueError(f"{owner}: {what} must be [batch, steps, dim] with a known dim, got shape {t.shape}")
+        if query.shape[-1] != key.shape[-1]:
+            raise ValueError(f"{owner}: query dim {query.shape[-1]} and key dim {key.shape[-1]} differ")
+        if None not in (value.shape[1], key.shape[1]) and value.shape[1] != key.shape[1]:
+            raise ValueError(f"{owner}: value has {value.shape[1]} steps and key {key.shape[1]}; they must match")
+        has_q, has_v = self._layout[:2]
+        masks = list(flat[3:])
+        for what, steps, present in (("query_mask", query.shape[1], has_q), ("value_mask", value.shape[1], has_v)):
+            if not present:
+                continue
+            m = masks.pop(0)
+            if len(m.shape) != 2 or (None not in (m.shape[1], steps) and m.shape[1] != steps):
+                raise ValueError(f"{owner}: {what} must be [batch, {steps}], got shape {m.shape}")
+
+    # --- weights and computation -------------------------------------------------------------
+    def build(self, input_shape):
+        self.scale = self.add_weight(name="scale", shape=(), initializer="ones") if self.use_scale else None
+        self.concat_score_weight = (self.add_weight(name="concat_score_weight", shape=(), initializer="ones")
+                                    if self.score_mode == "concat" else None)
+        self.built = True
+
+    def _scores(self, query, key):
+        """[batch, Tq, Tv]."""
+        if self.score_mode == "dot":
+            scores = ops.matmul(query, ops.transpose(key, (0, 2, 1)))
+            return scores * self.scale if self.scale is not None else scores
+        summed = ops.expand_dims(query, -2) + ops.expand_dims(key, -3)  # [batch, Tq, Tv, dim]
+        if self.scale is not None:
+            summed = self.scale * summed
+        return self.concat_score_weight * ops.sum(ops.tanh(summed), axis=-1)
+
+    def call(self, inputs, training=None):
+        has_q, has_v, causal, return_scores = self._layout
+        query, value, key = inputs[:3]
+        rest = list(inputs[3:])
+        q_mask = rest.pop(0) if has_q else None
+        v_mask = rest.pop(0) if has_v else None
+        scores = self._scores(query, key)
+        allowed = None  # Keras's scores_mask: True where a query step may attend
+        if v_mask is not None:
+            allowed = ops.expand_dims(ops.cast(v_mask, "bool"), 1)  # [batch, 1, Tv]
+        if causal:
+            tq, tv = query.shape[1], key.shape[1]
+            lower = np.tril(np.ones((1, tq, tv), bool))  # row i >= column j
+            allowed = lower if allowed is None else ops.logical_and(allowed, lower)
+        if allowed is not None:
+            padding = (~allowed).astype(np.float32) if isinstance(allowed, np.ndarray) else \
+                ops.cast(ops.logical_not(allowed), "float32")
+            scores = scores - padding * 1e9
+        weights = ops.softmax(scores, axis=-1)
+        if training and self.dropout:
+            from engine import random  # engine.random builds on the layers
+
+            keep = ops.greater_equal(random.uniform_like(weights, seed=self.seed), self.dropout)
+            weights = ops.where(keep, weights * (1.0 / (1.0 - self.dropout)), 0.0)
+        out = ops.matmul(weights, value)
+        if q_mask is not None:
+            out = out * ops.expand_dims(ops.cast(q_mask, "float32"), -1)
+        return [out, weights] if return_scores else out
+
+    def get_config(self):
+        return {**super().get_config(), "use_scale": self.use_scale, "score_mode": self.score_mode,
+                "dropout": self.dropout, "seed": self.seed}
+
+
+class AdditiveAttention(Attention):
+    """Bahdanau-style additive attention (Keras 3 `AdditiveAttention`): scores are
+    sum(scale * tanh(query_i + key_j)) over dim, `scale` a trained vector of size dim
+    (glorot_uniform) with use_scale=True (the default), else 1. Everything else (masks,
+    causal mask, dropout, returned scores) is Attention's."""
+
+    def __init__(self, use_scale=True, dropout=0.0, seed=None, **kwargs):
+        super().__init__(use_scale=use_scale, dropout=dropout, seed=seed, **kwargs)
+
+    def build(self, input_shape):
+        dim = input_shape[0][-1]
+        self.scale = (self.add_weight(name="scale", shape=(dim,), initializer="glorot_uniform")
+                      if self.use_scale else None)
+        self.concat_score_weight = None
+        self.built = True
+
+    def _scores(self, query, key):
+        scored = ops.tanh(ops.expand_dims(query, -2) + ops.expand_dims(key, -3))  # [batch, Tq, Tv, dim]
+        return ops.sum(scored * self.scale if self.scale is not None else scored, axis=-1)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["score_mode"]
+        return config
+
+
+def _first(outputs):
+    return outputs[0] if isinstance(outputs, (list, tuple)) else outputs
+
+
+def _describe(x):
+    if isinstance(x, (list, tuple)):
+        return f"a {type(x).__name__} of {len(x)}"
+    return type(x).__name__
