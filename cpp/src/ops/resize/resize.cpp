@@ -8,7 +8,8 @@ namespace engine {
 ResizeMode resize_mode(const std::string& name, const char* op) {
   if (name == "nearest") return ResizeMode::Nearest;
   if (name == "linear") return ResizeMode::Linear;
-  if (name == "cubic") fail(ErrorKind::Value, op, ": mode 'cubic' is not supported (nearest or linear)");
+  if (name == "cubic")
+    fail(ErrorKind::Value, op, ": mode 'cubic' is not supported (nearest or linear)");
   fail(ErrorKind::Value, op, ": unknown mode '", name, "' (nearest or linear)");
 }
 
@@ -72,7 +73,8 @@ Shape resize_output_shape(const ResizeGeometry& g) { return Shape(g.out, g.out +
 
 const KernelTable<ResizeKernels>& resize_kernels() {
   static const KernelTable<ResizeKernels> table(
-      "Resize", {resize_forward_ref, resize_backward_ref}, {resize_forward_cpu, resize_backward_ref},
+      "Resize", {resize_forward_ref, resize_backward_ref},
+      {resize_forward_cpu, resize_backward_ref},
       resize_cuda_kernels<HostGrid>());
   return table;
 }

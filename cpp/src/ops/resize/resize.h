@@ -24,7 +24,13 @@
 namespace engine {
 
 enum class ResizeMode { Nearest, Linear };
-enum class ResizeCoord { HalfPixel, HalfPixelSymmetric, PytorchHalfPixel, AlignCorners, Asymmetric };
+enum class ResizeCoord {
+  HalfPixel,
+  HalfPixelSymmetric,
+  PytorchHalfPixel,
+  AlignCorners,
+  Asymmetric
+};
 enum class ResizeNearest { RoundPreferFloor, RoundPreferCeil, Floor, Ceil };
 
 struct ResizeGeometry {

@@ -58,8 +58,8 @@ class ResizeNode : public NodeOp {
         fail_node("the scales input must be a constant (values computed at run time are not "
                   "supported)");
       if (d.dtype != DType::Float32 || d.shape.size() != 1)
-        fail(ErrorKind::Type, node_.label(), ": the scales input must be a 1-D float32 tensor, got ",
-             d.constant->describe());
+        fail(ErrorKind::Type, node_.label(),
+             ": the scales input must be a 1-D float32 tensor, got ", d.constant->describe());
       if (static_cast<size_t>(d.shape[0]) != axes.size())
         fail_node("scales ", d.constant->describe(), " must hold one value per axis (",
                   axes.size(), ")");
@@ -94,7 +94,8 @@ class ResizeNode : public NodeOp {
           const double r = static_cast<double>(sizes[k]) / static_cast<double>(x[axes[k]]);
           s = policy_ == "not_larger" ? std::min(s, r) : std::max(s, r);
         }
-        if (!(s > 0) || std::isinf(s)) fail_node("sizes ", shape_str(sizes), " give no positive scale");
+        if (!(s > 0) || std::isinf(s))
+          fail_node("sizes ", shape_str(sizes), " give no positive scale");
         for (int64_t a : axes) {
           scales[a] = s;
           out[a] = static_cast<int64_t>(std::floor(s * static_cast<double>(x[a]) + 0.5));
@@ -134,7 +135,8 @@ std::unique_ptr<NodeOp> make_resize_node(const Node& node) {
 // half_pixel_symmetric; before 13 roi and scales are required inputs.
 void resize_to_opset(Node& node, OnnxExportContext& ctx) {
   const int64_t opset = ctx.opset();
-  if (opset < 19 && node.attr_string("coordinate_transformation_mode", "") == "half_pixel_symmetric")
+  const std::string coord = node.attr_string("coordinate_transformation_mode", "half_pixel");
+  if (opset < 19 && coord == "half_pixel_symmetric")
     ctx.fail(str("opset ", opset, " has no half_pixel_symmetric (from opset 19)"));
   if (opset >= 18) return;
   if (node.has_attr("axes")) ctx.fail(str("opset ", opset, " has no axes (from opset 18)"));
