@@ -65,8 +65,8 @@ def run_onnx_in_engine(model_proto, inputs):
     """Outputs of an ONNX model (a ModelProto) run by the engine on `inputs` in graph input
     order. int64 and scalar inputs (Reshape shapes, Unsqueeze axes, a Dropout ratio) steer
     shapes and attributes, which the engine fixes when it plans a graph, so they are bound as
-    initializers first. How the ONNX backend node tests run here and in
-    tools/onnx_backend_report.py."""
+    initializers first, as are Resize's roi, scales and sizes. How the ONNX backend node tests
+    run here and in tools/onnx_backend_report.py."""
     import onnx
     import onnx.numpy_helper
 
@@ -76,10 +76,11 @@ def run_onnx_in_engine(model_proto, inputs):
     model.CopyFrom(model_proto)
     graph = model.graph
     initialized = {t.name for t in graph.initializer}
+    steering = {name for n in graph.node if n.op_type == "Resize" for name in n.input[1:]}
     feeds = []
     for info, value in zip([i for i in graph.input if i.name not in initialized], inputs):
         value = np.asarray(value)
-        if value.dtype == np.int64 or value.ndim == 0:
+        if value.dtype == np.int64 or value.ndim == 0 or info.name in steering:
             graph.initializer.append(onnx.numpy_helper.from_array(value, info.name))
             graph.input.remove(info)
         else:

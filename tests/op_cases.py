@@ -1353,6 +1353,114 @@ def pad_case(shape, pads, mode=None, value=None, axes=None, tag="", bad=()):
                 onnx=17 if axes is None else 18)  # the axes input is opset 18's
 
 
+def _resize_coord(o, n_in, n_out, scale, mode):
+    """x_original of output coordinates o (the ONNX Resize formulas; W = scale * n_in)."""
+    w = scale * n_in
+    if mode == "half_pixel":
+        return (o + 0.5) / scale - 0.5
+    if mode == "half_pixel_symmetric":
+        return n_in / 2 * (1 - n_out / w) + (o + 0.5) / scale - 0.5
+    if mode == "pytorch_half_pixel":
+        return (o + 0.5) / scale - 0.5 if w > 1 else np.zeros_like(o)
+    if mode == "align_corners":
+        return np.zeros_like(o) if w == 1 else o * (n_in - 1) / (w - 1)
+    return o / scale  # asymmetric
+
+
+def _resize_matrix(n_in, n_out, scale, mode, coord, nearest):
+    """The [n_out, n_in] interpolation weights of one resized axis (indices clamped)."""
+    x = _resize_coord(np.arange(n_out, dtype=np.float64), n_in, n_out, scale, coord)
+    low = np.floor(x)
+    r = x - low
+    low = low.astype(np.int64)
+    m = np.zeros((n_out, n_in))
+    rows = np.arange(n_out)
+    if mode == "nearest":
+        up = {"round_prefer_floor": r > 0.5, "round_prefer_ceil": r >= 0.5,
+              "floor": np.zeros_like(r, bool), "ceil": r > 0}[nearest]
+        m[rows, np.clip(low + up, 0, n_in - 1)] = 1.0
+    else:
+        np.add.at(m, (rows, np.clip(low, 0, n_in - 1)), 1.0 - r)
+        np.add.at(m, (rows, np.clip(low + 1, 0, n_in - 1)), r)
+    return m
+
+
+def resize_ref(x, scales=None, sizes=None, axes=None, mode="nearest", coord="half_pixel",
+               nearest="round_prefer_floor", policy="stretch"):
+    """ONNX Resize as one interpolation matrix per resized axis (they separate)."""
+    x = np.asarray(x, np.float64)
+    axes = list(range(x.ndim)) if axes is None else [a % x.ndim for a in axes]
+    if scales is not None:
+        scale = {a: float(np.float32(s)) for a, s in zip(axes, scales)}
+        size = {a: int(np.floor(x.shape[a] * scale[a])) for a in axes}
+    elif policy == "stretch":
+        size = {a: int(n) for a, n in zip(axes, sizes)}
+        scale = {a: size[a] / x.shape[a] for a in axes}
+    else:
+        pick = min if policy == "not_larger" else max
+        s = pick(n / x.shape[a] for a, n in zip(axes, sizes))
+        scale = {a: s for a in axes}
+        size = {a: int(np.floor(s * x.shape[a] + 0.5)) for a in axes}
+    for a in axes:
+        if scale[a] == 1.0 and size[a] == x.shape[a]:
+            continue
+        m = _resize_matrix(x.shape[a], size[a], scale[a], mode, coord, nearest)
+        x = np.moveaxis(np.tensordot(m, np.moveaxis(x, a, 0), axes=1), 0, a)
+    return x
+
+
+def resize_case(shape, scales=None, sizes=None, axes=None, mode=None, coord=None, nearest=None,
+                policy=None, tag="", bad=(), onnx=17):
+    inputs = [normal(*shape), None,
+              None if scales is None else const(scales, "float32")]
+    if sizes is not None:
+        inputs.append(const(sizes))
+    attrs = {k: v for k, v in (("mode", mode), ("coordinate_transformation_mode", coord),
+                               ("nearest_mode", nearest), ("keep_aspect_ratio_policy", policy),
+                               ("axes", axes)) if v is not None}
+    k = 4 * math.prod(int(np.ceil(float(s))) + 1 for s in (scales or [4] * len(sizes or [1, 1])))
+    return case("Resize", inputs,
+                lambda x, roi=None, sc=None, sz=None: resize_ref(
+                    x, sc, sz, axes, mode or "nearest", coord or "half_pixel",
+                    nearest or "round_prefer_floor", policy or "stretch"),
+                attrs=attrs, tol="reduction", k=k, bad=bad, onnx=onnx,
+                tag=tag or "-".join(str(v) for v in (mode or "nearest", coord, nearest) if v))
+
+
+RESIZE_BAD = (
+    Bad("cubic", ValueError, r"Resize: mode 'cubic' is not supported \(nearest or linear\)",
+        attrs={"mode": "cubic"}),
+    Bad("mode", ValueError, r"Resize: unknown mode 'bilinear' \(nearest or linear\)",
+        attrs={"mode": "bilinear"}),
+    Bad("crop-and-resize", ValueError, r"Resize: coordinate_transformation_mode "
+        r"'tf_crop_and_resize' is not supported", attrs={"coordinate_transformation_mode":
+                                                          "tf_crop_and_resize"}),
+    Bad("nearest-mode", ValueError, r"Resize: unknown nearest_mode 'round' \(round_prefer_floor, "
+        r"round_prefer_ceil, floor or ceil\)", attrs={"nearest_mode": "round"}),
+    Bad("antialias", ValueError, r"Resize: antialias is not supported", attrs={"antialias": 1}),
+    Bad("policy", ValueError, r"Resize: unknown keep_aspect_ratio_policy 'fit' \(stretch, "
+        r"not_larger or not_smaller\)", attrs={"keep_aspect_ratio_policy": "fit"}),
+    Bad("policy-scales", ValueError, r"Resize: keep_aspect_ratio_policy 'not_larger' needs the "
+        r"sizes input", attrs={"keep_aspect_ratio_policy": "not_larger"}),
+    Bad("neither", ValueError, r"Resize: give exactly one of the scales and sizes inputs",
+        inputs={2: None}),
+    Bad("both", ValueError, r"Resize: give exactly one of the scales and sizes inputs",
+        inputs={3: const([2, 3, 8, 10])}),
+    Bad("scales-length", ValueError, r"Resize: scales float32\[2\] must hold one value per axis "
+        r"\(4\)", inputs={2: const([2.0, 2.0], "float32")}),
+    Bad("scales-dtype", TypeError, r"Resize: the scales input must be a 1-D float32 tensor, got "
+        r"int64\[4\]", inputs={2: const([1, 1, 2, 2])}),
+    Bad("scales-negative", ValueError, r"Resize: scales must be positive, got -2 for axis 3",
+        inputs={2: const([1.0, 1.0, 2.0, -2.0], "float32")}),
+    Bad("linear-4-dims", ValueError, r"Resize: linear mode resizes at most 3 dims at once, got 4",
+        inputs={2: const([2.0, 2.0, 2.0, 2.0], "float32")}),
+    Bad("axes-repeat", ValueError, r"Resize: axes \[3, -1\] repeat axis 3",
+        attrs={"axes": [3, -1]}, inputs={2: const([2.0, 2.0], "float32")}),
+    Bad("int64", TypeError, r"Resize: X must be float32, got int64", inputs={0: ints(2, 3, 4, 5)}),
+    Bad("need-scales", ValueError, r"Resize_backward: input 2 has no gradient",
+        need=(True, False, True)),
+)
+
 PAD_BAD = (
     Bad("pads-length", ValueError, r"Pad: pads \[1, 1\] must hold 4 values \(before and after "
         r"each dim of x \[3, 5\]\)", inputs={1: const([1, 1])}),
@@ -1983,6 +2091,29 @@ CASES = [
     tile_case((3, 5), [2, 2], spec=ints),
     tile_case((13, 33), [3, 17]),
     tile_case((2, 7, 65), [4, 5, 3]),
+    resize_case((2, 3, 4, 5), scales=[1, 1, 2, 2], mode="linear", bad=RESIZE_BAD),
+    resize_case((2, 3, 4, 5), scales=[1, 1, 0.6, 0.8], mode="linear", tag="linear-down"),
+    resize_case((2, 3, 4, 5), sizes=[2, 3, 7, 3], mode="linear", coord="align_corners"),
+    resize_case((2, 3, 4, 5), scales=[1, 1, 1.5, 0.5], mode="linear", coord="asymmetric"),
+    resize_case((2, 3, 4, 5), sizes=[2, 3, 6, 1], mode="linear", coord="pytorch_half_pixel"),
+    resize_case((2, 3, 4, 5), scales=[1, 1, 2.5, 1.5], mode="linear", coord="half_pixel_symmetric",
+                onnx=19),
+    resize_case((2, 3, 4, 5), scales=[1, 1, 2, 3]),
+    resize_case((2, 3, 4, 5), scales=[1, 1, 0.5, 0.5], tag="nearest-down"),
+    resize_case((2, 3, 4, 5), sizes=[2, 3, 9, 7], coord="half_pixel", nearest="round_prefer_ceil"),
+    resize_case((2, 3, 4, 5), sizes=[2, 3, 7, 9], coord="align_corners", nearest="floor"),
+    resize_case((2, 3, 4, 5), scales=[1, 1, 1.7, 2.3], coord="asymmetric", nearest="ceil"),
+    resize_case((3, 4, 5), sizes=[9], axes=[-1], mode="linear", tag="linear-axes", onnx=18),
+    resize_case((3, 4, 5), sizes=[7], axes=[1], tag="nearest-axes", onnx=18),
+    resize_case((2, 6, 4, 5), sizes=[8, 8], axes=[2, 3], mode="linear", policy="not_larger",
+                tag="linear-not-larger", onnx=18),
+    resize_case((2, 6, 4, 5), sizes=[8, 8], axes=[2, 3], policy="not_smaller",
+                tag="nearest-not-smaller", onnx=18),
+    resize_case((4, 7), scales=[1, 3], mode="linear", tag="linear-rank2"),
+    resize_case((3, 4, 5), scales=[2, 1.5, 2], mode="linear", tag="trilinear"),
+    resize_case((2, 4, 5, 3), scales=[1, 2, 1.5, 1], mode="linear", tag="linear-nhwc"),
+    resize_case((4, 8, 33, 47), scales=[1, 1, 2, 2], mode="linear", tag="big-linear"),
+    resize_case((4, 8, 33, 47), sizes=[4, 8, 20, 70], tag="big-nearest"),
     pad_case((3, 5), [1, 0, 2, 3], bad=PAD_BAD),
     pad_case((2, 3, 4), [0, 1, -1, 0, 2, 1], value=0.5, tag="constant-crop-value"),
     pad_case((3, 5), [2, 1, 1, 4], mode="reflect"),

@@ -115,6 +115,9 @@ CASES = [
      lambda x, w: np.repeat(np.repeat(x, 2, axis=1), 2, axis=2)),
     ("upsampling-bilinear", lambda: L.UpSampling2D((2, 3), interpolation="bilinear"), (3, 4, 5),
      lambda x, w: np_bilinear(np_bilinear(x, 2, 2), 3, 3)),
+    ("upsampling-bilinear-nhwc", lambda: L.UpSampling2D((3, 2), data_format="channels_last",
+                                                        interpolation="bilinear"), (4, 5, 3),
+     lambda x, w: np_bilinear(np_bilinear(x, 3, 1), 2, 2)),
     ("global-max-2d", lambda: L.GlobalMaxPooling2D(), (3, 4, 5), lambda x, w: x.max(axis=(2, 3))),
     ("global-max-2d-keepdims", lambda: L.GlobalMaxPooling2D(keepdims=True), (3, 4, 5),
      lambda x, w: x.max(axis=(2, 3), keepdims=True)),
@@ -284,6 +287,17 @@ def test_layer_normalization_over_trailing_axes_is_one_onnx_node(tmp_path):
         model.export_onnx(tmp_path / "ln.onnx")
         types = [node.op_type for node in onnx.load(str(tmp_path / "ln.onnx")).graph.node]
         assert (types == ["LayerNormalization"]) == fused, (axis, types)
+
+
+def test_bilinear_upsampling_is_one_onnx_resize_node(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    model = engine.Sequential([engine.Input((3, 4, 5)), L.UpSampling2D((2, 3), interpolation="bilinear")])
+    model.export_onnx(tmp_path / "up.onnx")
+    nodes = onnx.load(str(tmp_path / "up.onnx")).graph.node
+    assert [node.op_type for node in nodes] == ["Resize"]
+    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in nodes[0].attribute}
+    assert attrs["mode"] == b"linear" and attrs["coordinate_transformation_mode"] == b"half_pixel"
+    assert "antialias" not in attrs  # opset 17 has none
 
 
 def test_layer_normalization_weights_follow_center_scale_and_rms_scaling():

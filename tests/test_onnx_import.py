@@ -334,3 +334,28 @@ def test_huge_declared_input_shape_is_rejected():
     with pytest.raises(ValueError, match=r"graph input 'x' declares shape \[-1, 1099511627776, "
                                          r"1099511627776\], more than memory can hold"):
         load(model)
+
+
+@pytest.mark.parametrize("given", ["scales", "sizes"])
+def test_resize_of_opset_11_with_empty_roi_and_scales(given, rng):
+    """Opset 11 requires roi and scales: files give them empty when unused."""
+    inits = {"roi": np.zeros(0, np.float32), "scales": np.zeros(0, np.float32)}
+    if given == "scales":
+        inits["scales"] = np.array([1, 1, 2, 1.5], np.float32)
+        inputs = ["x", "roi", "scales"]
+    else:
+        inits["sizes"] = np.array([2, 3, 8, 6], np.int64)
+        inputs = ["x", "roi", "scales", "sizes"]
+    node = helper.make_node("Resize", inputs, ["y"], mode="linear",
+                            coordinate_transformation_mode="align_corners")
+    model = make_model([node], [vi("x", [2, 3, 4, 4])], [vi("y", [2, 3, 8, 6])], inits, opset=11)
+    x = rng.standard_normal((2, 3, 4, 4)).astype(np.float32)
+    check_against_ort(model, {"x": x})
+
+
+def test_resize_from_opset_10_is_refused():
+    node = helper.make_node("Resize", ["x", "scales"], ["y"], mode="nearest")
+    model = make_model([node], [vi("x", [1, 1, 2, 2])], [vi("y", [1, 1, 4, 4])],
+                       {"scales": np.array([1, 1, 2, 2], np.float32)}, opset=10)
+    with pytest.raises(ValueError, match=r"\(Resize\) from opset 11"):
+        load(model)

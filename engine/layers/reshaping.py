@@ -1,10 +1,11 @@
 """Permute, RepeatVector, Cropping2D and UpSampling2D, written with engine.ops (Transpose,
-Tile, Slice and Gather nodes). Images are NCHW unless data_format="channels_last"."""
+Tile, Slice and Gather nodes; Resize for bilinear upsampling). Images are NCHW unless data_format="channels_last"."""
 import numpy as np
 
 from engine import ops
 from engine.layers import _args
 from engine.layers.base import Layer
+from engine.ops import _symbolic  # (engine.ops is still loading here: its names are read at call time)
 
 
 def _require_rank(layer, shape, rank, what):
@@ -129,18 +130,6 @@ class ZeroPadding2D(Layer):
 INTERPOLATIONS = ("nearest", "bilinear")
 
 
-def _bilinear_taps(size, factor):
-    """Source rows and weights of bilinear upsampling by an integer factor, with half-pixel
-    centres and edges clamped (TensorFlow's and JAX's resize, which Keras uses): output o
-    reads (o + 0.5) / factor - 0.5 between rows `low` and `high`."""
-    source = (np.arange(size * factor) + 0.5) / factor - 0.5
-    source = np.clip(source, 0.0, size - 1)
-    low = np.floor(source).astype(np.int64)
-    high = np.minimum(low + 1, size - 1)
-    weight = (source - low).astype(np.float32)
-    return low, high, weight
-
-
 class UpSampling2D(Layer):
     """Enlarges images by integer factors `size` (rows, columns): nearest repeats each pixel;
     bilinear interpolates between neighbours (half-pixel centres, as Keras's resize)."""
@@ -159,20 +148,31 @@ class UpSampling2D(Layer):
         self.built = True
 
     def call(self, inputs):
+        if self.size == (1, 1):
+            return ops.getitem(inputs, ())
+        if self.interpolation == "bilinear":
+            return self._bilinear(inputs)
         outputs = inputs
         for axis, factor in zip(_spatial_axes(self.data_format), self.size):
-            size = inputs.shape[axis]
-            if factor == 1:
-                continue
-            if self.interpolation == "nearest":
-                outputs = ops.take(outputs, np.repeat(np.arange(size, dtype=np.int64), factor), axis=axis)
-                continue
-            low, high, weight = _bilinear_taps(size, factor)
-            shape = [1, 1, 1, 1]
-            shape[axis] = size * factor
-            weight = weight.reshape(shape)
-            outputs = ops.take(outputs, low, axis=axis) * (1.0 - weight) + ops.take(outputs, high, axis=axis) * weight
-        return outputs if outputs is not inputs else ops.getitem(inputs, ())
+            if factor != 1:
+                repeat = np.repeat(np.arange(inputs.shape[axis], dtype=np.int64), factor)
+                outputs = ops.take(outputs, repeat, axis=axis)
+        return outputs
+
+    def _bilinear(self, x):
+        """One Resize node: linear, half-pixel centres, edges clamped (TensorFlow's and JAX's
+        resize without antialiasing, which Keras uses)."""
+        scales = np.ones(4, np.float32)
+        for axis, factor in zip(_spatial_axes(self.data_format), self.size):
+            scales[axis] = factor
+
+        def emit(b, names):
+            return b.node("Resize", [names[0], "", b.constant(scales, f"{self.name}/scales")],
+                          attrs={"mode": "linear", "coordinate_transformation_mode": "half_pixel"})
+
+        def rule(s):
+            return tuple(None if d is None else d * int(f) for d, f in zip(s, scales))
+        return _symbolic.apply("resize", [x], emit, rule)
 
     def get_config(self):
         return {**super().get_config(), "size": self.size, "data_format": self.data_format,
