@@ -2152,7 +2152,10 @@ CASES = [
 # Schema attributes no case sets, and why: {"Op" or "engine.Op": {attribute: reason}}.
 NOT_EXERCISED = {"Cast": {"saturate": "float8 targets only (opset 19); the engine holds none"},
                  "BatchNormalization": {"synchronized": "acts only in a data-parallel step; "
-                                                        "tests/test_distributed.py runs it on two MPI ranks"}}
+                                                        "tests/test_distributed.py runs it on two MPI ranks"},
+                 "Resize": {"cubic_coeff_a": "cubic mode only, which the engine refuses",
+                            "exclude_outside": "cubic mode only, which the engine refuses",
+                            "extrapolation_value": "tf_crop_and_resize only, which the engine refuses"}}
 
 
 def _check_table():
