@@ -99,13 +99,17 @@ const char* plugin_init() {
       return;
     }
     DeviceGrid::launch(GridDims{1, 1}, ProbeBody{flag});
+    // The launch stream does not synchronize with the legacy stream of cudaMemcpy: wait for
+    // the kernel first, or a busy device hands back the flag before the kernel wrote it.
+    cudaError_t status_after = cudaDeviceSynchronize();
     int value = 0;
-    const cudaError_t copied = cudaMemcpy(&value, flag, sizeof(int), cudaMemcpyDeviceToHost);
+    if (status_after == cudaSuccess)
+      status_after = cudaMemcpy(&value, flag, sizeof(int), cudaMemcpyDeviceToHost);
     cudaFree(flag);
-    if (copied != cudaSuccess || value != 42) {
+    if (status_after != cudaSuccess || value != 42) {
       cudaGetLastError();
       reason = std::string("CUDA device 0 cannot run this build's kernels (compiled for "
-                           "another GPU architecture?): ") + cudaGetErrorString(copied);
+                           "another GPU architecture?): ") + cudaGetErrorString(status_after);
       g_device_count = 0;
     }
   });
