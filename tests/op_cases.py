@@ -1597,6 +1597,29 @@ LOGIC_REFS = {"Equal": np.equal, "Less": np.less, "Greater": np.greater,
               "And": np.logical_and, "Or": np.logical_or, "Xor": np.logical_xor}
 
 
+def argmax_ref(x, axis=0, keepdims=1, select_last_index=0, largest=True):
+    """numpy's argmax/argmin; the last of tied indices by searching the flipped axis."""
+    pick = np.argmax if largest else np.argmin
+    y = (x.shape[axis] - 1 - pick(np.flip(x, axis), axis=axis)) if select_last_index else pick(x, axis=axis)
+    return (np.expand_dims(y, axis) if keepdims else y).astype(np.int64)
+
+
+def argmax_cases(op):
+    """Indices, no gradient: exact against numpy, ties (few) picking the first or last."""
+    ref = functools.partial(argmax_ref, largest=op == "ArgMax")
+    bad = (Bad("axis", ValueError, rf"{op}: axis 2 out of range for rank 2", attrs={"axis": 2}),
+           Bad("int64", TypeError, rf"{op}: x must be float32, got int64", inputs={0: ints(3, 7)}),
+           Bad("empty-axis", ValueError, rf"{op}: axis 0 of x \[0, 7\] is empty", inputs={0: normal(0, 7)}),
+           Bad("need", ValueError, rf"{op}_backward: input 0 has no gradient", need=(True,)))
+    specs = [(normal(3, 7), {}, ""), (normal(2, 5, 4), {"axis": 1, "keepdims": 0}, "axis1-flat"),
+             (few(4, 6), {"axis": -1}, "ties-first"), (few(4, 6), {"axis": -1, "select_last_index": 1}, "ties-last"),
+             (few(5, 3, 4), {"axis": 0, "select_last_index": 1, "keepdims": 0}, "ties-last-axis0"),
+             (normal(33, 129, 7), {"axis": 1}, "big")]
+    return [case(op, [spec], with_attrs(ref, attrs), attrs=attrs, tag=tag, tol="exact", grad=(),
+                 bad=bad if i == 0 else ())
+            for i, (spec, attrs, tag) in enumerate(specs)]
+
+
 def logic_cases(op):
     """Bool outputs, no gradient: exact comparisons against numpy."""
     on_bool = op in ("And", "Or", "Xor")
@@ -1804,6 +1827,7 @@ CASES = [
     *(c for op in REDUCE_REFS for c in reduce_cases(op)),
 
     *(c for op in LOGIC_REFS for c in logic_cases(op)),
+    *(c for op in ("ArgMax", "ArgMin") for c in argmax_cases(op)),
     case("Not", [bools(3, 7)], np.logical_not, tol="exact", bad=(
         Bad("float", TypeError, r"Not: x must be bool, got float32", inputs={0: normal(3, 7)}),
         Bad("two-inputs", ValueError, r"Not: takes 1 inputs?, got 2", inputs={1: bools(3, 7)}))),
