@@ -1620,6 +1620,30 @@ def argmax_cases(op):
             for i, (spec, attrs, tag) in enumerate(specs)]
 
 
+def gather_elements_ref(x, indices, axis=0):
+    return np.take_along_axis(x, np.where(indices < 0, indices + x.shape[axis], indices), axis)
+
+
+GATHER_ELEMENTS_BAD = (
+    Bad("out-of-range", ValueError, r"GatherElements: index 4 is out of range for an axis of size 4",
+        inputs={1: const([[0, 4], [1, 1], [2, 0]])}),
+    Bad("rank", ValueError, r"GatherElements: indices \[3\] must have the rank of data \[3, 4\]",
+        inputs={1: const([0, 1, 2])}),
+    Bad("too-wide", ValueError, r"GatherElements: indices \[4, 2\] exceed data \[3, 4\] along dim 0",
+        inputs={1: ints(4, 2, lo=0, hi=4)}),
+    Bad("float-indices", TypeError, r"GatherElements: indices must be int64, got float32",
+        inputs={1: normal(3, 2)}),
+    Bad("need", ValueError, r"GatherElements_backward: input 1 has no gradient", need=(True, True)),
+)
+
+
+def gather_elements_case(data, indices, axis, tag, bad=()):
+    dim = data[axis]
+    return case("GatherElements", [normal(*data), ints(*indices, lo=-dim, hi=dim)],
+                with_attrs(gather_elements_ref, {"axis": axis}), attrs={"axis": axis}, tag=tag,
+                tol="reduction", k=max(1, math.prod(indices) // math.prod(data) + 1), bad=bad)
+
+
 def logic_cases(op):
     """Bool outputs, no gradient: exact comparisons against numpy."""
     on_bool = op in ("And", "Or", "Xor")
@@ -1828,6 +1852,10 @@ CASES = [
 
     *(c for op in LOGIC_REFS for c in logic_cases(op)),
     *(c for op in ("ArgMax", "ArgMin") for c in argmax_cases(op)),
+    gather_elements_case((3, 4), (3, 2), 1, "axis1", bad=GATHER_ELEMENTS_BAD),
+    gather_elements_case((4, 3, 5), (6, 3, 5), 0, "axis0-repeats"),
+    gather_elements_case((2, 5, 6), (2, 5, 3), -1, "axis-1"),
+    gather_elements_case((33, 65, 7), (33, 40, 7), 1, "big"),
     case("Not", [bools(3, 7)], np.logical_not, tol="exact", bad=(
         Bad("float", TypeError, r"Not: x must be bool, got float32", inputs={0: normal(3, 7)}),
         Bad("two-inputs", ValueError, r"Not: takes 1 inputs?, got 2", inputs={1: bools(3, 7)}))),
