@@ -1644,6 +1644,25 @@ def gather_elements_case(data, indices, axis, tag, bad=()):
                 tol="reduction", k=max(1, math.prod(indices) // math.prod(data) + 1), bad=bad)
 
 
+def trilu_ref(x, k=None, upper=1):
+    k = 0 if k is None else int(np.asarray(k))
+    return np.triu(x, k) if upper else np.tril(x, k)
+
+
+TRILU_BAD = (
+    Bad("vector", ValueError, r"Trilu: x must have rank >= 2, got \[7\]", inputs={0: normal(7)}),
+    Bad("k-vector", TypeError, r"Trilu: k must be an int64 scalar, got int64\[2\]",
+        inputs={1: const([1, 2])}),
+    Bad("need", ValueError, r"Trilu_backward: input 1 has no gradient", need=(True, True)),
+)
+
+
+def trilu_case(shape, k=None, upper=1, tag="", bad=()):
+    inputs = [normal(*shape)] + ([] if k is None else [const(k)])
+    return case("Trilu", inputs, lambda x, *kk: trilu_ref(x, *kk, upper=upper), attrs={"upper": upper},
+                tag=tag, bad=bad)
+
+
 def logic_cases(op):
     """Bool outputs, no gradient: exact comparisons against numpy."""
     on_bool = op in ("And", "Or", "Xor")
@@ -1852,6 +1871,11 @@ CASES = [
 
     *(c for op in LOGIC_REFS for c in logic_cases(op)),
     *(c for op in ("ArgMax", "ArgMin") for c in argmax_cases(op)),
+    trilu_case((4, 6), k=1, tag="upper-k1", bad=TRILU_BAD),
+    trilu_case((2, 5, 3), tag="upper"),
+    trilu_case((3, 5, 4), k=-1, upper=0, tag="lower-k-1"),
+    trilu_case((2, 3, 6, 6), k=0, upper=0, tag="lower"),
+    trilu_case((3, 65, 129), k=7, tag="big"),
     gather_elements_case((3, 4), (3, 2), 1, "axis1", bad=GATHER_ELEMENTS_BAD),
     gather_elements_case((4, 3, 5), (6, 3, 5), 0, "axis0-repeats"),
     gather_elements_case((2, 5, 6), (2, 5, 3), -1, "axis-1"),
