@@ -79,6 +79,8 @@ const std::vector<FoldAttr>* fold_op_attrs(const std::string& op_type) {
       {"Shape", {{"start", Kind::Int}, {"end", Kind::Int}}},
       {"Cast", {{"to", Kind::Int}, {"saturate", Kind::Int}}},
       {"CastLike", {{"saturate", Kind::Int}}},
+      // Not folded but written out as the ops it is made of (import.cpp).
+      {"RMSNormalization", {{"axis", Kind::Int}, {"epsilon", Kind::Float}, {"stash_type", Kind::Int}}},
       {"Mod", {{"fmod", Kind::Int}}},
       {"Range", {}},
       {"ScatterND", {{"reduction", Kind::String}}},

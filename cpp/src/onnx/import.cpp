@@ -377,6 +377,38 @@ class Importer final : public OnnxImportContext {
       emit(node);
   }
 
+  // RMSNormalization(x, scale) over the dims from `axis` on, as the ops it is made of (so
+  // it trains too): x / sqrt(ReduceMean(x * x) + epsilon) * scale, in float32.
+  void emit_rms_normalization(const Node& node) {
+    if (node.inputs.size() != 2 || node.inputs[1].empty()) fail("takes 2 inputs (x and scale)");
+    if (node.outputs.size() != 1) fail("has one output");
+    const int rank = this->rank(node.inputs[0]);
+    int64_t axis = node.attr_int("axis", -1);
+    if (axis < -rank || axis >= rank) fail(str("axis ", axis, " is out of range for rank ", rank));
+    if (axis < 0) axis += rank;
+    std::vector<int64_t> axes;
+    for (int64_t d = axis; d < rank; ++d) axes.push_back(d);
+    const std::string base = node.outputs[0];
+    auto make = [&](const char* op, std::vector<std::string> inputs, const char* what,
+                    const std::string& output = "") {
+      Node n;
+      n.op_type = op;
+      n.name = node.name + "/" + what;
+      n.inputs = std::move(inputs);
+      n.outputs = {output.empty() ? unique(base + "/" + what) : output};
+      emit(n);
+      return n.outputs[0];
+    };
+    Tensor epsilon = Tensor::full({}, node.attr_float("epsilon", 1e-5f));
+    const std::string& x = node.inputs[0];
+    const std::string squares = make("Mul", {x, x}, "square");
+    const std::string mean = make("ReduceMean", {squares, add_int64s(axes, base + "/axes")}, "mean");
+    const std::string shifted = make("Add", {mean, add_constant(epsilon, base + "/epsilon")}, "plus_epsilon");
+    const std::string rms = make("Sqrt", {shifted}, "rms");
+    const std::string normed = make("Div", {x, rms}, "normalized");
+    make("Mul", {normed, node.inputs[1]}, "scaled", base);
+  }
+
   // Conv, ConvTranspose and the pooling ops over [N, C, L]: the engine's kernels are 2-D.
   bool is_1d_window(const Node& node) const {
     static const std::set<std::string> windowed{"Conv", "ConvTranspose", "MaxPool", "AveragePool"};
@@ -549,6 +581,8 @@ class Importer final : public OnnxImportContext {
         set(node, shape_of(node));
       } else if (op == "Cast") {
         fold_cast_node(node);
+      } else if (op == "RMSNormalization") {
+        emit_rms_normalization(node);
       } else if (op == "CastLike") {  // Cast to the type of its second input
         const std::string& like = node.inputs.at(1);
         const Tensor* t = constant(like);
