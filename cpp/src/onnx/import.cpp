@@ -409,6 +409,96 @@ class Importer final : public OnnxImportContext {
     make("Mul", {normed, node.inputs[1]}, "scaled", base);
   }
 
+  // A node `op` over `inputs` giving one new value named after `base` and `what` (or
+  // `output`), emitted; its name.
+  std::string emit_part(const Node& whole, const char* op, std::vector<std::string> inputs,
+                        const char* what, const std::string& output = "",
+                        std::map<std::string, Attribute> attrs = {}) {
+    Node n;
+    n.op_type = op;
+    n.name = whole.name + "/" + what;
+    n.inputs = std::move(inputs);
+    n.outputs = {output.empty() ? unique(whole.outputs[0] + "/" + what) : output};
+    n.attrs = std::move(attrs);
+    emit(n);
+    return n.outputs[0];
+  }
+
+  // NegativeLogLikelihoodLoss(input [N, C, d...], target [N, d...], weight [C]?) and
+  // SoftmaxCrossEntropyLoss (the same on LogSoftmax of the scores, which it may also
+  // return), as the ops they are made of (so they train too): each element's loss is
+  // -input[n, target, d...] times weight[target] (0 where target is ignore_index), then none,
+  // sum, or mean (the sum over the sum of the weights).
+  void emit_class_loss(const Node& node) {
+    const bool softmax = node.op_type == "SoftmaxCrossEntropyLoss";
+    if (node.inputs.size() < 2 || node.inputs.size() > 3) fail("takes 2 or 3 inputs");
+    if (node.outputs.size() > (softmax ? 2u : 1u)) fail("has too many outputs");
+    const std::string reduction = node.attr_string("reduction", "mean");
+    if (reduction != "none" && reduction != "sum" && reduction != "mean")
+      fail("reduction must be none, sum or mean, got '" + reduction + "'");
+    const std::string& scores = node.inputs[0];
+    const std::string target = node.inputs[1];
+    const int rank = this->rank(scores);
+    if (rank < 2) fail("the input must have rank >= 2 ([N, C, ...])");
+    const std::vector<int64_t> dims = symbolic_shape(scores);
+    const int64_t classes = dims[1];
+    if (is_symbolic(classes) || classes <= 0) fail("the number of classes (dim 1) must be known");
+    std::string input = scores;
+    if (softmax) {
+      const bool wants_log_prob = node.outputs.size() == 2 && !node.outputs[1].empty();
+      input = emit_part(node, "LogSoftmax", {scores}, "log_prob", wants_log_prob ? node.outputs[1] : "",
+                        {{"axis", Attribute::of_int(1)}});
+    }
+    // The one-hot of each target over the classes, [N, C, d...]; an ignored target selects
+    // no class.
+    std::vector<int64_t> class_shape(rank, 1), ids(classes);
+    class_shape[1] = classes;
+    for (int64_t c = 0; c < classes; ++c) ids[c] = c;
+    Tensor class_ids = Tensor::empty(class_shape, DType::Int64);
+    std::copy(ids.begin(), ids.end(), class_ids.data<int64_t>());
+    const std::string unit = add_int64s({1}, node.outputs[0] + "/class_axis");
+    const std::string expanded = emit_part(node, "Unsqueeze", {target, unit}, "target_per_class");
+    const std::string hits = emit_part(node, "Equal", {expanded, add_constant(class_ids, node.outputs[0] + "/classes")},
+                                       "one_hot");
+    std::string one_hot = emit_part(node, "Cast", {hits}, "one_hot_float", "",
+                                    {{"to", Attribute::of_int(onnx_proto::dtype::FLOAT)}});
+    if (node.has_attr("ignore_index")) {  // (the ignored id may be a class too)
+      Tensor ignored = Tensor::empty({}, DType::Int64);
+      ignored.data<int64_t>()[0] = node.attr_int("ignore_index");
+      const std::string is_ignored =
+          emit_part(node, "Equal", {expanded, add_constant(ignored, node.outputs[0] + "/ignore_index")}, "ignored");
+      const std::string kept = emit_part(node, "Cast", {emit_part(node, "Not", {is_ignored}, "kept")}, "kept_float",
+                                         "", {{"to", Attribute::of_int(onnx_proto::dtype::FLOAT)}});
+      one_hot = emit_part(node, "Mul", {one_hot, kept}, "one_hot_kept");
+    }
+    const std::string picked = emit_part(node, "ReduceSum", {emit_part(node, "Mul", {input, one_hot}, "picked_terms"), unit},
+                                         "picked", "", {{"keepdims", Attribute::of_int(0)}});
+    std::string loss = emit_part(node, "Neg", {picked}, "loss");
+    // Each element's weight: weight[target] (a target out of range has none), 0 where ignored.
+    std::string weight;
+    if (node.inputs.size() == 3 && !node.inputs[2].empty()) {
+      const std::string per_class = emit_part(
+          node, "Reshape", {node.inputs[2], add_int64s(class_shape, node.outputs[0] + "/weight_shape")},
+          "weight_per_class");
+      weight = emit_part(node, "ReduceSum", {emit_part(node, "Mul", {one_hot, per_class}, "weight_terms"), unit},
+                         "weight", "", {{"keepdims", Attribute::of_int(0)}});
+      loss = emit_part(node, "Mul", {loss, weight}, "weighted");
+    } else if (node.has_attr("ignore_index") && reduction == "mean") {
+      weight = emit_part(node, "ReduceSum", {one_hot, unit}, "counted", "", {{"keepdims", Attribute::of_int(0)}});
+    }
+    const std::string& result = node.outputs[0];
+    if (reduction == "none") {
+      emit_part(node, "Identity", {loss}, "result", result);
+    } else if (reduction == "sum" || weight.empty()) {
+      emit_part(node, reduction == "sum" ? "ReduceSum" : "ReduceMean", {loss}, "result", result,
+                {{"keepdims", Attribute::of_int(0)}});
+    } else {
+      const std::string total = emit_part(node, "ReduceSum", {loss}, "total", "", {{"keepdims", Attribute::of_int(0)}});
+      const std::string weights = emit_part(node, "ReduceSum", {weight}, "weights", "", {{"keepdims", Attribute::of_int(0)}});
+      emit_part(node, "Div", {total, weights}, "result", result);
+    }
+  }
+
   // Conv, ConvTranspose and the pooling ops over [N, C, L]: the engine's kernels are 2-D.
   bool is_1d_window(const Node& node) const {
     static const std::set<std::string> windowed{"Conv", "ConvTranspose", "MaxPool", "AveragePool"};
@@ -583,6 +673,8 @@ class Importer final : public OnnxImportContext {
         fold_cast_node(node);
       } else if (op == "RMSNormalization") {
         emit_rms_normalization(node);
+      } else if (op == "NegativeLogLikelihoodLoss" || op == "SoftmaxCrossEntropyLoss") {
+        emit_class_loss(node);
       } else if (op == "CastLike") {  // Cast to the type of its second input
         const std::string& like = node.inputs.at(1);
         const Tensor* t = constant(like);
