@@ -231,10 +231,10 @@ def test_unsupported_ops_are_counted_by_type():
                               equation="ij->ij")]
     nodes += [helper.make_node("Einsum", [f"a{k}"], [f"a{k + 1}"], name=f"/blocks.{k + 1}/Einsum",
                                equation="ij->ij") for k in range(3)]
-    nodes += [helper.make_node("Trilu", ["a3"], ["y"])]
+    nodes += [helper.make_node("Hardmax", ["a3"], ["y"])]
     model = make_model(nodes, [vi("x", ["N", 2])], [vi("y", ["N", 2])])
     with pytest.raises(ValueError, match=r"unsupported operators: Einsum \(4 nodes, the first "
-                                         r"'/blocks.0/attn/Einsum'\), Trilu \(node '#4'\)$"):
+                                         r"'/blocks.0/attn/Einsum'\), Hardmax \(node '#4'\)$"):
         load(model)
 
 

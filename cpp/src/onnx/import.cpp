@@ -364,10 +364,11 @@ class Importer final : public OnnxImportContext {
     if (is_1d_window(node)) return emit_as_2d(node);
     // (Shape arithmetic keeps its int64 values, which may hold the symbolic batch size.)
     const bool shape_arithmetic = fold && folds_symbolic_batch(node.op_type);
-    const bool symbolic = std::any_of(node.inputs.begin(), node.inputs.end(), [&](const std::string& i) {
-      const Tensor* t = i.empty() ? nullptr : constant(i);
-      return t && has_symbolic_batch(*t);
-    });
+    const bool symbolic =
+        std::any_of(node.inputs.begin(), node.inputs.end(), [&](const std::string& i) {
+          const Tensor* t = i.empty() ? nullptr : constant(i);
+          return t && has_symbolic_batch(*t);
+        });
     if (!shape_arithmetic && !symbolic)
       if (const unsigned converted = inputs_to_compute_in_float(node))
         return translate_in_float(node, converted, fold);
@@ -388,25 +389,17 @@ class Importer final : public OnnxImportContext {
     if (axis < 0) axis += rank;
     std::vector<int64_t> axes;
     for (int64_t d = axis; d < rank; ++d) axes.push_back(d);
-    const std::string base = node.outputs[0];
-    auto make = [&](const char* op, std::vector<std::string> inputs, const char* what,
-                    const std::string& output = "") {
-      Node n;
-      n.op_type = op;
-      n.name = node.name + "/" + what;
-      n.inputs = std::move(inputs);
-      n.outputs = {output.empty() ? unique(base + "/" + what) : output};
-      emit(n);
-      return n.outputs[0];
-    };
+    const std::string& base = node.outputs[0];
     Tensor epsilon = Tensor::full({}, node.attr_float("epsilon", 1e-5f));
     const std::string& x = node.inputs[0];
-    const std::string squares = make("Mul", {x, x}, "square");
-    const std::string mean = make("ReduceMean", {squares, add_int64s(axes, base + "/axes")}, "mean");
-    const std::string shifted = make("Add", {mean, add_constant(epsilon, base + "/epsilon")}, "plus_epsilon");
-    const std::string rms = make("Sqrt", {shifted}, "rms");
-    const std::string normed = make("Div", {x, rms}, "normalized");
-    make("Mul", {normed, node.inputs[1]}, "scaled", base);
+    const std::string squares = emit_part(node, "Mul", {x, x}, "square");
+    const std::string mean =
+        emit_part(node, "ReduceMean", {squares, add_int64s(axes, base + "/axes")}, "mean");
+    const std::string shifted =
+        emit_part(node, "Add", {mean, add_constant(epsilon, base + "/epsilon")}, "plus_epsilon");
+    const std::string rms = emit_part(node, "Sqrt", {shifted}, "rms");
+    const std::string normed = emit_part(node, "Div", {x, rms}, "normalized");
+    emit_part(node, "Mul", {normed, node.inputs[1]}, "scaled", base);
   }
 
   // A node `op` over `inputs` giving one new value named after `base` and `what` (or
@@ -446,8 +439,8 @@ class Importer final : public OnnxImportContext {
     std::string input = scores;
     if (softmax) {
       const bool wants_log_prob = node.outputs.size() == 2 && !node.outputs[1].empty();
-      input = emit_part(node, "LogSoftmax", {scores}, "log_prob", wants_log_prob ? node.outputs[1] : "",
-                        {{"axis", Attribute::of_int(1)}});
+      input = emit_part(node, "LogSoftmax", {scores}, "log_prob",
+                        wants_log_prob ? node.outputs[1] : "", {{"axis", Attribute::of_int(1)}});
     }
     // The one-hot of each target over the classes, [N, C, d...]; an ignored target selects
     // no class.
@@ -458,33 +451,40 @@ class Importer final : public OnnxImportContext {
     std::copy(ids.begin(), ids.end(), class_ids.data<int64_t>());
     const std::string unit = add_int64s({1}, node.outputs[0] + "/class_axis");
     const std::string expanded = emit_part(node, "Unsqueeze", {target, unit}, "target_per_class");
-    const std::string hits = emit_part(node, "Equal", {expanded, add_constant(class_ids, node.outputs[0] + "/classes")},
-                                       "one_hot");
+    const std::string hits =
+        emit_part(node, "Equal", {expanded, add_constant(class_ids, node.outputs[0] + "/classes")},
+                  "one_hot");
     std::string one_hot = emit_part(node, "Cast", {hits}, "one_hot_float", "",
                                     {{"to", Attribute::of_int(onnx_proto::dtype::FLOAT)}});
     if (node.has_attr("ignore_index")) {  // (the ignored id may be a class too)
       Tensor ignored = Tensor::empty({}, DType::Int64);
       ignored.data<int64_t>()[0] = node.attr_int("ignore_index");
-      const std::string is_ignored =
-          emit_part(node, "Equal", {expanded, add_constant(ignored, node.outputs[0] + "/ignore_index")}, "ignored");
-      const std::string kept = emit_part(node, "Cast", {emit_part(node, "Not", {is_ignored}, "kept")}, "kept_float",
-                                         "", {{"to", Attribute::of_int(onnx_proto::dtype::FLOAT)}});
+      const std::string is_ignored = emit_part(
+          node, "Equal", {expanded, add_constant(ignored, node.outputs[0] + "/ignore_index")},
+          "ignored");
+      const std::string kept =
+          emit_part(node, "Cast", {emit_part(node, "Not", {is_ignored}, "kept")}, "kept_float", "",
+                    {{"to", Attribute::of_int(onnx_proto::dtype::FLOAT)}});
       one_hot = emit_part(node, "Mul", {one_hot, kept}, "one_hot_kept");
     }
-    const std::string picked = emit_part(node, "ReduceSum", {emit_part(node, "Mul", {input, one_hot}, "picked_terms"), unit},
-                                         "picked", "", {{"keepdims", Attribute::of_int(0)}});
+    const std::string picked = emit_part(
+        node, "ReduceSum", {emit_part(node, "Mul", {input, one_hot}, "picked_terms"), unit},
+        "picked", "", {{"keepdims", Attribute::of_int(0)}});
     std::string loss = emit_part(node, "Neg", {picked}, "loss");
     // Each element's weight: weight[target] (a target out of range has none), 0 where ignored.
     std::string weight;
     if (node.inputs.size() == 3 && !node.inputs[2].empty()) {
-      const std::string per_class = emit_part(
-          node, "Reshape", {node.inputs[2], add_int64s(class_shape, node.outputs[0] + "/weight_shape")},
-          "weight_per_class");
-      weight = emit_part(node, "ReduceSum", {emit_part(node, "Mul", {one_hot, per_class}, "weight_terms"), unit},
+      const std::string per_class =
+          emit_part(node, "Reshape",
+                    {node.inputs[2], add_int64s(class_shape, node.outputs[0] + "/weight_shape")},
+                    "weight_per_class");
+      weight = emit_part(node, "ReduceSum",
+                         {emit_part(node, "Mul", {one_hot, per_class}, "weight_terms"), unit},
                          "weight", "", {{"keepdims", Attribute::of_int(0)}});
       loss = emit_part(node, "Mul", {loss, weight}, "weighted");
     } else if (node.has_attr("ignore_index") && reduction == "mean") {
-      weight = emit_part(node, "ReduceSum", {one_hot, unit}, "counted", "", {{"keepdims", Attribute::of_int(0)}});
+      weight = emit_part(node, "ReduceSum", {one_hot, unit}, "counted", "",
+                         {{"keepdims", Attribute::of_int(0)}});
     }
     const std::string& result = node.outputs[0];
     if (reduction == "none") {
@@ -493,8 +493,10 @@ class Importer final : public OnnxImportContext {
       emit_part(node, reduction == "sum" ? "ReduceSum" : "ReduceMean", {loss}, "result", result,
                 {{"keepdims", Attribute::of_int(0)}});
     } else {
-      const std::string total = emit_part(node, "ReduceSum", {loss}, "total", "", {{"keepdims", Attribute::of_int(0)}});
-      const std::string weights = emit_part(node, "ReduceSum", {weight}, "weights", "", {{"keepdims", Attribute::of_int(0)}});
+      const std::string total =
+          emit_part(node, "ReduceSum", {loss}, "total", "", {{"keepdims", Attribute::of_int(0)}});
+      const std::string weights = emit_part(node, "ReduceSum", {weight}, "weights", "",
+                                            {{"keepdims", Attribute::of_int(0)}});
       emit_part(node, "Div", {total, weights}, "result", result);
     }
   }
@@ -602,10 +604,11 @@ class Importer final : public OnnxImportContext {
                  "batch_reshape");
     const std::string mask = make("Equal", {batch, batch}, "batch_mask");
     target[k] = 1;
-    const std::string x = make(
-        "Expand",
-        {node.inputs[0], add_constant(int64_tensor({int64_t(target.size())}, target), base + "/shape")},
-        "expand");
+    const std::string x =
+        make("Expand",
+             {node.inputs[0],
+              add_constant(int64_tensor({int64_t(target.size())}, target), base + "/shape")},
+             "expand");
     Node where;
     where.op_type = "Where";
     where.name = node.name;
@@ -879,13 +882,16 @@ class Importer final : public OnnxImportContext {
       first = t ? t->dtype() : shapes_.at(node.inputs[0]).dtype;
     }
     for (size_t k = 0; k < node.inputs.size(); ++k)
-      if (converted >> k & 1u) node.inputs[k] = cast_value(node.inputs[k], DType::Float32, node.name);
+      if (converted >> k & 1u)
+        node.inputs[k] = cast_value(node.inputs[k], DType::Float32, node.name);
     const bool back = first != DType::Float32;
     std::vector<std::string> results = node.outputs;
     if (back)
       for (std::string& o : node.outputs) o = unique(o + "/float");
-    if (fold) fold_engine_op(node);
-    else emit(node);
+    if (fold)
+      fold_engine_op(node);
+    else
+      emit(node);
     if (!back) return;
     for (size_t k = 0; k < results.size(); ++k) {
       const std::string cast = cast_value(node.outputs[k], first, node.name);

@@ -7,7 +7,8 @@
 namespace engine {
 
 const KernelTable<ArgmaxKernels>& argmax_kernels() {
-  static const KernelTable<ArgmaxKernels> table("ArgMax", argmax_ref_kernels(), argmax_cpu_kernels(),
+  static const KernelTable<ArgmaxKernels> table("ArgMax", argmax_ref_kernels(),
+                                                argmax_cpu_kernels(),
                                                 argmax_kernels_for<GridLoop<HostGrid>>());
   return table;
 }
@@ -31,15 +32,18 @@ void argmax_forward(const Tensor& x, const ArgmaxAttrs& attrs, Tensor& y) {
   check_dense_float(x, (std::string(op) + ": x").c_str());
   const Shape shape = argmax_output_shape(op, x.shape(), attrs);
   check_contiguous(y, (std::string(op) + ": y").c_str());
-  ENGINE_CHECK_TYPE(y.dtype() == DType::Int64, op, ": y must be int64, got ", dtype_name(y.dtype()));
+  ENGINE_CHECK_TYPE(y.dtype() == DType::Int64, op, ": y must be int64, got ",
+                    dtype_name(y.dtype()));
   ENGINE_CHECK(y.shape() == shape, op, ": y ", y.describe(), " does not match ", shape_str(shape));
   const int axis = normalize_axis(attrs.axis, x.ndim(), op);
   int64_t outer = 1, inner = 1;
   for (int d = 0; d < axis; ++d) outer *= x.dim(d);
   for (int d = axis + 1; d < x.ndim(); ++d) inner *= x.dim(d);
   if (outer * inner == 0) return;
-  argmax_kernels().get(x.device()).find(outer, x.dim(axis), inner, x.data<float>(), attrs.largest,
-                                        attrs.select_last_index, y.data<int64_t>());
+  argmax_kernels()
+      .get(x.device())
+      .find(outer, x.dim(axis), inner, x.data<float>(), attrs.largest, attrs.select_last_index,
+            y.data<int64_t>());
 }
 
 }  // namespace engine

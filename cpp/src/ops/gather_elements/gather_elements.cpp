@@ -64,19 +64,22 @@ void gather_elements_forward(const Tensor& data, const Tensor& indices, int64_t 
   check_shape(y, indices.shape(), "GatherElements: y");
   check_indices(op, indices, l.axis_dim);
   if (l.outputs == 0) return;
-  gather_elements_kernels().get(data.device()).forward(l, data.data<float>(), indices.data<int64_t>(),
-                                                       y.data<float>());
+  gather_elements_kernels()
+      .get(data.device())
+      .forward(l, data.data<float>(), indices.data<int64_t>(), y.data<float>());
 }
 
-void gather_elements_backward(const Tensor& dy, const Tensor& indices, int64_t axis, Tensor& ddata) {
+void gather_elements_backward(const Tensor& dy, const Tensor& indices, int64_t axis,
+                              Tensor& ddata) {
   const char* op = "GatherElements_backward";
   check_dense_float(ddata, "GatherElements_backward: ddata");
   check_inputs(op, indices);
   const GatherElementsLayout l = gather_elements_layout(op, ddata.shape(), indices.shape(), axis);
   check_shape(dy, indices.shape(), "GatherElements_backward: dy");
   check_indices(op, indices, l.axis_dim);
-  gather_elements_kernels().get(ddata.device()).backward(l, ddata.numel(), dy.data<float>(),
-                                                         indices.data<int64_t>(), ddata.data<float>());
+  gather_elements_kernels()
+      .get(ddata.device())
+      .backward(l, ddata.numel(), dy.data<float>(), indices.data<int64_t>(), ddata.data<float>());
 }
 
 }  // namespace engine

@@ -31,7 +31,8 @@ void gather_elements_backward(const Tensor& dy, const Tensor& indices, int64_t a
 
 // The indices are checked on the host before these run.
 struct GatherElementsKernels {
-  void (*forward)(const GatherElementsLayout& l, const float* data, const int64_t* indices, float* y);
+  void (*forward)(const GatherElementsLayout& l, const float* data, const int64_t* indices,
+                  float* y);
   void (*backward)(const GatherElementsLayout& l, int64_t data_numel, const float* dy,
                    const int64_t* indices, float* ddata);
 };

@@ -10,8 +10,8 @@
 namespace engine {
 
 // The offset in data that output element k reads, or -1 for an out-of-range index.
-ENGINE_HD inline int64_t gather_elements_source(const GatherElementsLayout& l, const int64_t* indices,
-                                                int64_t k) {
+ENGINE_HD inline int64_t gather_elements_source(const GatherElementsLayout& l,
+                                                const int64_t* indices, int64_t k) {
   int64_t rest = k, offset = 0;
   for (int d = l.rank - 1; d >= 0; --d) {
     int64_t coord = rest % l.out_dims[d];
@@ -27,8 +27,8 @@ ENGINE_HD inline int64_t gather_elements_source(const GatherElementsLayout& l, c
 }
 
 template <class Loop>
-void gather_elements_forward_loop(const GatherElementsLayout& l, const float* data, const int64_t* indices,
-                                  float* y) {
+void gather_elements_forward_loop(const GatherElementsLayout& l, const float* data,
+                                  const int64_t* indices, float* y) {
   Loop::run(l.outputs, [=] ENGINE_HD(int64_t k) {
     const int64_t s = gather_elements_source(l, indices, k);
     y[k] = s < 0 ? 0.0f : data[s];
@@ -36,8 +36,8 @@ void gather_elements_forward_loop(const GatherElementsLayout& l, const float* da
 }
 
 template <class Loop>
-void gather_elements_backward_loop(const GatherElementsLayout& l, int64_t data_numel, const float* dy,
-                                   const int64_t* indices, float* ddata) {
+void gather_elements_backward_loop(const GatherElementsLayout& l, int64_t data_numel,
+                                   const float* dy, const int64_t* indices, float* ddata) {
   Loop::run(data_numel, [=] ENGINE_HD(int64_t i) { ddata[i] = 0.0f; });
   Loop::run(l.outputs, [=] ENGINE_HD(int64_t k) {
     const int64_t s = gather_elements_source(l, indices, k);
@@ -47,7 +47,8 @@ void gather_elements_backward_loop(const GatherElementsLayout& l, int64_t data_n
 
 template <class Loop, class BackwardLoop>
 GatherElementsKernels gather_elements_kernels_for() {
-  GatherElementsKernels kernels;  // member by member: nvcc cannot resolve the templates in a braced list
+  GatherElementsKernels
+      kernels;  // member by member: nvcc cannot resolve the templates in a braced list
   kernels.forward = &gather_elements_forward_loop<Loop>;
   kernels.backward = &gather_elements_backward_loop<BackwardLoop>;
   return kernels;

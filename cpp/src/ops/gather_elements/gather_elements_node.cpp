@@ -13,7 +13,8 @@ class GatherElementsNode : public NodeOp {
     expect_inputs(in, 2, 2);
     expect_float({in[0]}, {"data"});
     if (in[1].dtype != DType::Int64)
-      fail(ErrorKind::Type, node_.label(), ": indices must be int64, got ", dtype_name(in[1].dtype));
+      fail(ErrorKind::Type, node_.label(), ": indices must be int64, got ",
+           dtype_name(in[1].dtype));
     gather_elements_layout(node_.label().c_str(), in[0].shape, in[1].shape, axis_);
     return {{DType::Float32, in[1].shape}};
   }

@@ -19,8 +19,10 @@ void trilu_apply(const Tensor& in, const TriluAttrs& attrs, Tensor& out, const c
   ENGINE_CHECK(in.ndim() >= 2, op, ": x must have rank >= 2, got ", in.describe());
   check_shape(out, in.shape(), std::string(op) + ": output");
   if (in.numel() == 0) return;
-  trilu_kernels().get(in.device()).apply(in.numel(), in.dim(in.ndim() - 2), in.dim(in.ndim() - 1),
-                                         attrs.upper, attrs.k, in.data<float>(), out.data<float>());
+  trilu_kernels()
+      .get(in.device())
+      .apply(in.numel(), in.dim(in.ndim() - 2), in.dim(in.ndim() - 1), attrs.upper, attrs.k,
+             in.data<float>(), out.data<float>());
 }
 
 }  // namespace engine

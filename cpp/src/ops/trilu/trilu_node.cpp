@@ -7,7 +7,9 @@ namespace engine {
 namespace {
 class TriluNode : public NodeOp {
  public:
-  explicit TriluNode(const Node& node) : NodeOp(node) { attrs_.upper = node.attr_int("upper") != 0; }
+  explicit TriluNode(const Node& node) : NodeOp(node) {
+    attrs_.upper = node.attr_int("upper") != 0;
+  }
 
   std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in, const PlanOptions&) override {
     expect_inputs(in, 1, 2);
@@ -39,7 +41,9 @@ class TriluNode : public NodeOp {
   TriluAttrs attrs_;
 };
 
-std::unique_ptr<NodeOp> make_trilu_node(const Node& node) { return std::make_unique<TriluNode>(node); }
+std::unique_ptr<NodeOp> make_trilu_node(const Node& node) {
+  return std::make_unique<TriluNode>(node);
+}
 }  // namespace
 
 void trilu_op(OpDef& def) {
