@@ -343,6 +343,13 @@ def graph_outputs(Graph graph):
     return _value_infos(deref(graph.ptr).outputs)
 
 
+def graph_declared_types(Graph graph):
+    """The element types an ONNX file declares for the graph's inputs and outputs
+    (TensorProto.DataType codes; 0: none): ([per input], [per output])."""
+    return ([v.onnx_type for v in deref(graph.ptr).inputs],
+            [v.onnx_type for v in deref(graph.ptr).outputs])
+
+
 def graph_nodes(Graph graph):
     """Nodes as dicts: op_type, name, domain, inputs, outputs, attrs (Python values)."""
     nodes = []

@@ -52,11 +52,13 @@ cdef tuple _imported(oc.OnnxImport& r):
     return graph_from_ptr(make_shared[g.Graph](r.graph)), info
 
 
-def onnx_import(source):
+def onnx_import(source, bound=None, input_shapes=None):
     """An ONNX model (a path, or the model's bytes) as the engine runs it: (Graph, info) with
     info["weights"] ({name: trainable}), info["output_shapes"] (-1 where a dim follows the
     batch), info["fixed_batch"] and info["opset"]. Every problem of the file is reported
-    in one ValueError before anything is built."""
+    in one ValueError before anything is built. `bound` ({graph input: array}) fixes those
+    inputs to these values, as initializers (shape and axes inputs the plan needs), and
+    `input_shapes` ({graph input: shape}) replaces the shapes the file declares."""
     cdef oc.OnnxImport r
     cdef oc.OnnxModel m
     cdef string p
@@ -71,11 +73,20 @@ def onnx_import(source):
             ptr = &view[0]
         with nogil:
             m = oc.onnx_parse(ptr, n, b"")
-            r = oc.onnx_import(m, label)
     else:
         p = os.fsencode(source)
+        label = p
         with nogil:
-            r = oc.onnx_load(p)
+            m = oc.onnx_read(p)
+    for name, value in (bound or {}).items():
+        m.graph.initializers[name.encode()] = as_tensor(np.array(value, copy=True), name)
+    shapes = input_shapes or {}
+    for k in range(m.graph.inputs.size()):
+        name = m.graph.inputs[k].name.decode()
+        if name in shapes:
+            m.graph.inputs[k].shape = as_int_list(shapes[name], "input shape")
+    with nogil:
+        r = oc.onnx_import(m, label)
     return _imported(r)
 
 

@@ -2,8 +2,10 @@
 
     engine.onnx.export(model, "model.onnx")     # the inference graph
     model = engine.onnx.load("model.onnx")      # a trainable engine.Model
+    session = engine.onnx.InferenceSession("model.onnx")  # onnxruntime's API, any shapes
 """
 from engine.onnx._export import export
 from engine.onnx._import import OnnxGraph, load
+from engine.onnx._session import InferenceSession, NodeArg
 
-__all__ = ["OnnxGraph", "export", "load"]
+__all__ = ["InferenceSession", "NodeArg", "OnnxGraph", "export", "load"]
