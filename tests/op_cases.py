@@ -1464,8 +1464,8 @@ RESIZE_BAD = (
 PAD_BAD = (
     Bad("pads-length", ValueError, r"Pad: pads \[1, 1\] must hold 4 values \(before and after "
         r"each dim of x \[3, 5\]\)", inputs={1: const([1, 1])}),
-    Bad("mode", ValueError, r"Pad: unknown mode 'wrap' \(constant, reflect or edge\)",
-        attrs={"mode": "wrap"}),
+    Bad("mode", ValueError, r"Pad: unknown mode 'circular' \(constant, reflect, edge or wrap\)",
+        attrs={"mode": "circular"}),
     Bad("reflect-too-far", ValueError, r"Pad: reflect pads of dim 0 must be below its size 3, "
         r"got 3 and 0", attrs={"mode": "reflect"}, inputs={1: const([3, 0, 0, 0])}),
     Bad("crop-too-far", ValueError, r"Pad: pads \[-2, 0, -2, 0\] crop more than dim 0 of x "
@@ -2194,6 +2194,10 @@ CASES = [
     pad_case((2, 3, 4), [0, 1, -1, 0, 2, 1], value=0.5, tag="constant-crop-value"),
     pad_case((3, 5), [2, 1, 1, 4], mode="reflect"),
     pad_case((3, 5), [2, 1, 0, 4], mode="edge"),
+    pad_case((3, 5), [2, 7, 4, 1], mode="wrap", tag="wrap-more-than-a-period"),
+    pad_case((2, 3, 4), [0, -1, 3, 0, 2, 5], mode="wrap", tag="wrap-crop", bad=(
+        Bad("wrap-nothing-left", ValueError, r"Pad: pads \[0, -3, 0, 0, 1, 0\] crop all of dim 1 of x "
+            r"\[2, 3, 4\], which mode wrap repeats", inputs={1: const([0, -3, 0, 0, 1, 0])}),)),
     pad_case((2, 3, 6), [1, 2, 3, 0], mode="reflect", axes=[-1, 1], tag="reflect-axes"),
     pad_case((1, 1, 4, 3), [0, 0, 1, 1, 0, 0, 1, 1], mode="edge", tag="edge-nchw"),
     pad_case((4, 33, 127), [0, 2, 3, 0, 1, 2], mode="reflect", tag="big-reflect"),

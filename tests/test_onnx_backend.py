@@ -86,8 +86,6 @@ backend_test.exclude(r"^test_scatternd")
 # functions below compute shapes from run-time values the same way.
 backend_test.exclude(r"^test_shape")
 backend_test.exclude(r"^test_(center_crop_pad|causal_conv_with_state|attention)_.*_expanded_cpu$")
-# Pad's "wrap" mode (opset 19).
-backend_test.exclude(r"^test_wrap_pad_cpu$")
 # Resize's cubic mode, antialiasing and tf_crop_and_resize (the engine resizes with nearest
 # and linear taps only, on the whole input).
 backend_test.exclude(r"^test_resize_.*(cubic|antialias|tf_crop_and_resize)")

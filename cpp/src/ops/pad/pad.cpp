@@ -1,5 +1,7 @@
 #include "ops/pad/pad.h"
 
+#include <algorithm>
+
 #include "core/checked.h"
 #include "core/kernel_table.h"
 #include "ops/pad/pad_cuda.h"
@@ -10,7 +12,8 @@ PadMode pad_mode(const std::string& name, const char* op) {
   if (name == "constant") return PadMode::Constant;
   if (name == "reflect") return PadMode::Reflect;
   if (name == "edge") return PadMode::Edge;
-  fail(ErrorKind::Value, op, ": unknown mode '", name, "' (constant, reflect or edge)");
+  if (name == "wrap") return PadMode::Wrap;
+  fail(ErrorKind::Value, op, ": unknown mode '", name, "' (constant, reflect, edge or wrap)");
 }
 
 PadGeometry pad_geometry(const Shape& in, const std::vector<int64_t>& pads, PadMode mode,
@@ -33,7 +36,12 @@ PadGeometry pad_geometry(const Shape& in, const std::vector<int64_t>& pads, PadM
     const bool pads_dim = b > 0 || a > 0;
     if (mode != PadMode::Constant && pads_dim)
       ENGINE_CHECK(in[d] > 0, op, ": cannot pad the empty dim ", d, " of x ", shape_str(in),
-                   " in mode ", mode == PadMode::Reflect ? "reflect" : "edge");
+                   " in mode ",
+                   mode == PadMode::Reflect ? "reflect" : mode == PadMode::Edge ? "edge" : "wrap");
+    if (mode == PadMode::Wrap && pads_dim)
+      ENGINE_CHECK(in[d] + std::min<int64_t>(b, 0) + std::min<int64_t>(a, 0) > 0, op, ": pads ",
+                   shape_str(pads), " crop all of dim ", d, " of x ", shape_str(in),
+                   ", which mode wrap repeats");
     if (mode == PadMode::Reflect)
       ENGINE_CHECK(b < in[d] && a < in[d], op, ": reflect pads of dim ", d, " must be below its ",
                    "size ", in[d], ", got ", b, " and ", a);

@@ -4,6 +4,7 @@
 //   constant: outside x, y = constant_value (a scalar input, default 0)
 //   reflect:  x mirrored at its edges without repeating them (pads below D_d)
 //   edge:     x's edge values repeated
+//   wrap:     x repeated periodically (opset 19)
 // Every output element reads one input element (or the constant): PadGeometry::source. The
 // backward adds dy into the elements read (reflect and edge read some several times); dx is
 // OVERWRITTEN.
@@ -18,7 +19,7 @@
 
 namespace engine {
 
-enum class PadMode { Constant, Reflect, Edge };
+enum class PadMode { Constant, Reflect, Edge, Wrap };
 
 struct PadGeometry {
   static constexpr int kMaxRank = 8;
@@ -37,6 +38,11 @@ struct PadGeometry {
         if (mode == PadMode::Constant) return -1;
         if (mode == PadMode::Edge) {
           i = i < 0 ? 0 : in[d] - 1;
+        } else if (mode == PadMode::Wrap) {  // the period is what the pads keep of x
+          const int64_t after = out[d] - in[d] - before[d];
+          const int64_t lo = before[d] < 0 ? -before[d] : 0, hi = in[d] - (after < 0 ? -after : 0);
+          i = (i - lo) % (hi - lo);
+          i = lo + (i < 0 ? i + hi - lo : i);
         } else {  // reflect: period 2 (D - 1), the edges once
           const int64_t period = 2 * (in[d] - 1);
           i = i < 0 ? -i : i;
