@@ -63,28 +63,10 @@ def numeric_grads(f, inputs, dy, eps=1e-6):
 
 def run_onnx_in_engine(model_proto, inputs):
     """Outputs of an ONNX model (a ModelProto) run by the engine on `inputs` in graph input
-    order. int64 and scalar inputs (Reshape shapes, Unsqueeze axes, a Dropout ratio) steer
-    shapes and attributes, which the engine fixes when it plans a graph, so they are bound as
-    initializers first, as are Resize's roi, scales and sizes. How the ONNX backend node tests
-    run here and in tools/onnx_backend_report.py."""
-    import onnx
-    import onnx.numpy_helper
-
+    order, through engine.onnx.InferenceSession (onnxruntime's API) with the inputs as given.
+    How the ONNX backend node tests run here and in tools/onnx_backend_report.py."""
     import engine
 
-    model = onnx.ModelProto()
-    model.CopyFrom(model_proto)
-    graph = model.graph
-    initialized = {t.name for t in graph.initializer}
-    steering = {name for n in graph.node if n.op_type == "Resize" for name in n.input[1:]}
-    feeds = []
-    for info, value in zip([i for i in graph.input if i.name not in initialized], inputs):
-        value = np.asarray(value)
-        if value.dtype == np.int64 or value.ndim == 0 or info.name in steering:
-            graph.initializer.append(onnx.numpy_helper.from_array(value, info.name))
-            graph.input.remove(info)
-        else:
-            feeds.append(value)
-    imported = engine.onnx.load(model.SerializeToString())
-    # The executor directly: a graph may be left without inputs (Constant tests).
-    return tuple(imported._run(imported._prepare_inputs(feeds)))
+    session = engine.onnx.InferenceSession(model_proto.SerializeToString())
+    names = [i.name for i in session.get_inputs()]
+    return tuple(session.run(None, dict(zip(names, inputs))))

@@ -15,6 +15,7 @@ integers in int64 and float16/float64 in float32).
 """
 import collections
 import os
+import re
 import threading
 
 import numpy as np
@@ -26,6 +27,9 @@ from engine.onnx._import import _DECLARED
 _TYPE_NAMES = {1: "float", 2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: "int32", 7: "int64",
                9: "bool", 10: "float16", 11: "double", 12: "uint32", 13: "uint64", 16: "bfloat16"}
 _PLANS_KEPT = 16
+_SMALL = 64  # values of a vector input that may be a parameter of the plan (scales, a ratio)
+# How the importer and the ops say that an input must be known when the graph is planned.
+_NEEDS_CONSTANT = re.compile(r"must be (known|a constant)")
 
 
 class NodeArg:
@@ -59,6 +63,7 @@ class InferenceSession:
                          for (name, shape, _), code in zip(_core.graph_outputs(graph), output_types)]
         self._output_dtypes = [_DECLARED.get(code) for code in output_types]
         self._plans = collections.OrderedDict()
+        self._steering = set()  # float vectors the plan needs as constants
         self._lock = threading.Lock()
 
     def get_inputs(self):
@@ -85,9 +90,19 @@ class InferenceSession:
             if len(shape) != len(arg.shape) or any(d is not None and d != k for d, k in zip(arg.shape, shape)):
                 raise ValueError(f"InferenceSession.run: input {arg.name!r} has shape {shape}; the graph "
                                  f"declares {[d if d is not None else '?' for d in arg.shape]}")
-        # Integers and 0-d values steer shapes and attributes: they are planned as constants.
-        bound = {n: a for n, a in arrays.items() if a.dtype == np.int64 or a.ndim == 0}
-        executor, fed = self._plan(bound, {n: a.shape for n, a in arrays.items()})
+        # Integers and 0-d values steer shapes and attributes: they are planned as constants,
+        # and so are small vectors where the file needs them so (Resize's scales).
+        bound = {n: a for n, a in arrays.items()
+                 if a.dtype == np.int64 or a.ndim == 0 or n in self._steering}
+        shapes = {n: a.shape for n, a in arrays.items()}
+        try:
+            executor, fed = self._plan(bound, shapes)
+        except ValueError as e:
+            small = {n for n, a in arrays.items() if a.ndim == 1 and a.size <= _SMALL} - set(bound)
+            if not _NEEDS_CONSTANT.search(str(e)) or not small:
+                raise
+            self._steering |= small
+            executor, fed = self._plan({**bound, **{n: arrays[n] for n in small}}, shapes)
         values = executor.run([arrays[n] for n in fed], False)
         results = dict(zip([o.name for o in self._outputs], values))
         for out, dtype in zip(self._outputs, self._output_dtypes):
