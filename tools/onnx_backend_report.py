@@ -4,10 +4,8 @@ onnxruntime's count on the same cases, with the reasons the engine's failures gi
     python tools/onnx_backend_report.py [--filter REGEX] [--failures N]
 
 Each case runs its model on its inputs and compares every output with the expected one at
-the case's tolerances. The engine imports the model with engine.onnx.load, binding int64
-and scalar inputs as initializers first (they steer shapes and attributes, which the engine
-fixes when it plans a graph): tests/helpers.py's run_onnx_in_engine, which the backend tests
-use too.
+the case's tolerances. The engine runs it through engine.onnx.InferenceSession with the
+inputs as given (tests/helpers.py's run_onnx_in_engine, which the backend tests use too).
 """
 import argparse
 import collections
