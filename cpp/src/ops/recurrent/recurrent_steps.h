@@ -1,6 +1,9 @@
 // The optimized RNN / LSTM / GRU passes, written once over a Backend that runs GEMMs and
 // elementwise bodies where the data lives:
 //   Backend::gemm(const GemmArgs&)                       the device's GEMM
+//   Backend::PackedB, pack_b(args, packed),              the same for a B operand that
+//     gemm_packed(args, packed)                          every step shares (R), prepared
+//                                                        once per call (CPU: packed)
 //   Backend::for_each(n, f)                              f(i) for i in [0, n); f ENGINE_HD
 //   Backend::column_sums(rows, cols, src, ld, dst)       dst[c] = sum over r of src[r*ld + c]
 //   Backend::for_each_unit(B, H, f)                      f(b, j0, j1) covering every batch
@@ -386,19 +389,34 @@ void forward_direction(const RecurrentGeometry& g, const RecurrentData& data, Vi
   const int64_t ldc = in_place ? (g.row(0, 1) - g.row(0, 0)) * g.D * GH : GH;
   v.rec_ld = in_place ? 0 : GH;
   if (in_place) v.step = s[kRnnConst] + zeros_offset(g);
+  // R^T packed once for all steps (GRU, two phases: the z and r blocks, and the h block).
+  const GemmArgs rec = make_gemm(false, true, B, two_phase ? 2 * H : GH, H, h, H, R, H, 0.0f,
+                                 nullptr, GH);
+  const GemmArgs rec_h = make_gemm(false, true, B, H, H, s[kRnnTmp], H, R + 2 * H * H, H, 0.0f,
+                                   nullptr, H);
+  typename Backend::PackedB packed_r, packed_rh;
+  Backend::pack_b(rec, packed_r);
+  if (two_phase) Backend::pack_b(rec_h, packed_rh);
   for (int64_t k = 0; k < g.T; ++k) {
     v.k = k;
     const int64_t t = g.reversed(dir) ? g.T - 1 - k : k;
     float* out = in_place ? s[kRnnGates] + g.row(t, 0) * g.D * GH + dir * GH : s[kRnnStep];
     const float beta = in_place ? 1.0f : 0.0f;
     // out[B, GH] (+)= h R^T (GRU, two phases: the z and r blocks first).
-    Backend::gemm(make_gemm(false, true, B, two_phase ? 2 * H : GH, H, h, H, R, H, beta, out, ldc));
+    GemmArgs a = rec;
+    a.beta = beta;
+    a.C = out;
+    a.ldc = ldc;
+    Backend::gemm_packed(a, packed_r);
     if constexpr (two_phase) {
       Backend::for_each_unit(B, H, [=] ENGINE_HD(int64_t b, int64_t j0, int64_t j1) {
         v.forward_reset(b, j0, j1);
       });
-      Backend::gemm(make_gemm(false, true, B, H, H, s[kRnnTmp], H, R + 2 * H * H, H, beta,
-                              out + 2 * H, ldc));
+      GemmArgs ah = rec_h;
+      ah.beta = beta;
+      ah.C = out + 2 * H;
+      ah.ldc = ldc;
+      Backend::gemm_packed(ah, packed_rh);
     }
     Backend::for_each_unit(B, H, [=] ENGINE_HD(int64_t b, int64_t j0, int64_t j1) {
       v.forward(b, j0, j1);
@@ -416,22 +434,28 @@ void backward_direction(const RecurrentGeometry& g, const RecurrentData& data,
   v.dy = gr.dy;
   const float* R = data.r + dir * GH * H;
   float* dh = s[kRnnH] + dir * B * H;
+  // R packed once for all steps (GRU, two phases: its h block apart).
+  const GemmArgs rec = make_gemm(false, false, B, H, two_phase ? 2 * H : GH, s[kRnnStep], GH, R,
+                                 H, 1.0f, dh, H);
+  const GemmArgs rec_h = make_gemm(false, false, B, H, H, s[kRnnStep] + 2 * H, GH,
+                                   R + 2 * H * H, H, 0.0f, s[kRnnTmp], H);
+  typename Backend::PackedB packed_r, packed_rh;
+  Backend::pack_b(rec, packed_r);
+  if (two_phase) Backend::pack_b(rec_h, packed_rh);
   for (int64_t k = g.T - 1; k >= 0; --k) {
     v.k = k;
     Backend::for_each_unit(B, H, [=] ENGINE_HD(int64_t b, int64_t j0, int64_t j1) {
       v.backward(b, j0, j1);
     });
     if constexpr (two_phase) {  // d(r h_{t-1}) = da_h Rh, then r's gradient
-      Backend::gemm(make_gemm(false, false, B, H, H, s[kRnnStep] + 2 * H, GH, R + 2 * H * H, H,
-                              0.0f, s[kRnnTmp], H));
+      Backend::gemm_packed(rec_h, packed_rh);
       Backend::for_each_unit(B, H, [=] ENGINE_HD(int64_t b, int64_t j0, int64_t j1) {
         v.backward_reset(b, j0, j1);
       });
     }
     // dh_{t-1} += step[B, GH'] R[GH', H] (GRU 0: the z and r blocks; the h block went
     // through r h_{t-1} above).
-    Backend::gemm(make_gemm(false, false, B, H, two_phase ? 2 * H : GH, s[kRnnStep], GH, R, H,
-                            1.0f, dh, H));
+    Backend::gemm_packed(rec, packed_r);
   }
 }
 
