@@ -13,8 +13,8 @@
 //
 // Forward: one GEMM projects every step's input and adds the biases (x W^T + b for all rows
 // and directions); then, per direction and step, a GEMM h_{t-1} R^T into the step buffer
-// and an elementwise body that adds it, applies the cell and saves its pre-activations and
-// previous states in x's row order (recurrent.h: RecurrentSlot). GRU with linear_before_reset 0 needs r
+// and an elementwise body that adds it, applies the cell and saves its pre-activations (LSTM
+// with the default activations: the gate values) and previous states in x's row order (recurrent.h: RecurrentSlot). GRU with linear_before_reset 0 needs r
 // before its h gate's product: two GEMMs and two bodies per step.
 //
 // Backward walks the steps back: an elementwise body turns the gradient of h_t (and c_t)
@@ -44,6 +44,9 @@ namespace recurrent_detail {
 template <CellKind C, bool Lbr, class Acts>
 struct StepView {
   static constexpr bool kTwoPhase = C == CellKind::Gru && !Lbr;
+  // LSTM with the default activations saves the gate values i, o, f, c~ in `gates` instead
+  // of their pre-activations: backward then needs only h(c_t) anew.
+  static constexpr bool kSavesValues = C == CellKind::Lstm && IsFixedActs<Acts>::value;
 
   RecurrentGeometry g;
   Acts acts;
@@ -133,7 +136,14 @@ struct StepView {
         const float c_prev = cs[j];
         float pre[4];
         const LstmUnit<float> u = lstm_unit(acts, in, pp, c_prev, pre);
-        for (int q = 0; q < 4; ++q) a[q * H + j] = pre[q];
+        if constexpr (kSavesValues) {
+          a[j] = u.i;
+          a[H + j] = u.o;
+          a[2 * H + j] = u.f;
+          a[3 * H + j] = u.g;
+        } else {
+          for (int q = 0; q < 4; ++q) a[q * H + j] = pre[q];
+        }
         cp[j] = c_prev;
         hp[j] = hs[j];
         cs[j] = u.c;
@@ -226,7 +236,10 @@ struct StepView {
         const float pre[4] = {a[j], a[H + j], a[2 * H + j], a[3 * H + j]};
         const float pp[3] = {p[j], p[H + j], p[2 * H + j]};
         float dpre[4];
-        dcs[j] = lstm_unit_backward(acts, pre, pp, cp[j], dhs[j], dcs[j], dpre);
+        if constexpr (kSavesValues)  // pre holds the gate values
+          dcs[j] = lstm_gates_backward(acts, pre, pre, pp, cp[j], dhs[j], dcs[j], dpre);
+        else
+          dcs[j] = lstm_unit_backward(acts, pre, pp, cp[j], dhs[j], dcs[j], dpre);
         for (int q = 0; q < 4; ++q) da[q * H + j] = ds[q * H + j] = dpre[q];
         dhs[j] = 0.0f;
       }
@@ -532,6 +545,7 @@ void recurrent_backward_steps(const RecurrentGeometry& g, const RecurrentData& d
       const float* gates = s[kRnnGates] + dir * GH;
       const CellActs<float, typename Backend::Math> acts =
           cell_acts<float, typename Backend::Math>(g, dir);
+      const bool values = default_acts(g, dir);  // gates holds i, o, f, c~ (kSavesValues)
       Backend::for_each(3 * H, [=] ENGINE_HD(int64_t n) {
         const int q = static_cast<int>(n / H);  // 0 i, 1 o, 2 f: the gate rows are i, o, f, c
         const int64_t j = n % H;
@@ -540,7 +554,9 @@ void recurrent_backward_steps(const RecurrentGeometry& g, const RecurrentData& d
           const float* a = gates + r * D * GH;
           const float c_prev = cprev[r * D * H + j];
           const float pre[4] = {a[j], a[H + j], a[2 * H + j], a[3 * H + j]};
-          const float c = q == 1 ? lstm_cell_state(acts, pre, c_prev) : c_prev;
+          const float c = q != 1 ? c_prev
+                          : values ? pre[2] * c_prev + pre[0] * pre[3]
+                                   : lstm_cell_state(acts, pre, c_prev);
           sum += dGd[r * D * GH + q * H + j] * c;
         }
         dp[n] = sum;
