@@ -53,9 +53,16 @@ thread_local Workspace t_pack_b;
 
 // op(A)[i0 : i0+mc, p0 : p0+kc] -> MR-row panels: dst[(panel*kc + k)*MR + r].
 void pack_a(const GemmArgs& g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* dst) {
+  const bool avx2 = use_avx2_fma();
   for (int64_t ip = 0; ip < mc; ip += MR, dst += MR * kc) {
     const int rows = static_cast<int>(std::min<int64_t>(MR, mc - ip));
-    if (g.trans_a) {
+    if (g.trans_a && rows == MR) {  // a fixed count: the copies unroll
+      const float* src = g.A + p0 * g.lda + i0 + ip;
+      for (int64_t k = 0; k < kc; ++k, src += g.lda)
+        for (int r = 0; r < MR; ++r) dst[k * MR + r] = src[r];
+    } else if (rows == MR && avx2) {  // the scalar gather below costs a tenth of the product
+      gemm_detail::pack_a_panel_avx2(g.A + (i0 + ip) * g.lda + p0, g.lda, kc, dst);
+    } else if (g.trans_a) {
       // Stored [K, M]: each k reads `rows` neighbours.
       const float* src = g.A + p0 * g.lda + i0 + ip;
       for (int64_t k = 0; k < kc; ++k, src += g.lda) {
