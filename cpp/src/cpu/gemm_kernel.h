@@ -43,6 +43,9 @@ void gemm_small_rows_portable(const GemmArgs& g);
 // Packs one full NR-column panel of a transposed B (stored [N, K], row j of B is column j
 // of op(B)) for kc steps: dst[k*NR + j] = src[j*ldb + k]. 8x8 register transposes.
 void pack_b_trans_panel_avx2(const float* src, int64_t ldb, int64_t kc, float* dst);
+// Packs one full MR-row panel of a plain A (stored [M, K]) for kc steps:
+// dst[k*MR + r] = src[r*lda + k]. 8x8 register transposes (two rows of zeros).
+void pack_a_panel_avx2(const float* src, int64_t lda, int64_t kc, float* dst);
 
 // The scalar store every kernel uses for partial tiles (acc is a full MR x NR tile).
 inline void store_tile_scalar(const float* acc, int mr, int nr, float* c, int64_t ldc,

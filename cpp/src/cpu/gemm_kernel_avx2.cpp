@@ -112,6 +112,38 @@ void pack_b_trans_panel_avx2(const float* src, int64_t ldb, int64_t kc, float* d
     for (int j = 0; j < NR; ++j) dst[k * NR + j] = src[j * ldb + k];
 }
 
+void pack_a_panel_avx2(const float* src, int64_t lda, int64_t kc, float* dst) {
+  static_assert(MR == 6, "the transpose below fills six rows");
+  int64_t k = 0;
+  for (; k + 8 <= kc; k += 8) {
+    __m256 r[8], t[8];
+    for (int j = 0; j < MR; ++j) r[j] = _mm256_loadu_ps(src + j * lda + k);
+    r[6] = r[7] = _mm256_setzero_ps();
+    for (int j = 0; j < 8; j += 2) {
+      t[j] = _mm256_unpacklo_ps(r[j], r[j + 1]);
+      t[j + 1] = _mm256_unpackhi_ps(r[j], r[j + 1]);
+    }
+    for (int j = 0; j < 8; j += 4) {
+      r[j] = _mm256_shuffle_ps(t[j], t[j + 2], _MM_SHUFFLE(1, 0, 1, 0));
+      r[j + 1] = _mm256_shuffle_ps(t[j], t[j + 2], _MM_SHUFFLE(3, 2, 3, 2));
+      r[j + 2] = _mm256_shuffle_ps(t[j + 1], t[j + 3], _MM_SHUFFLE(1, 0, 1, 0));
+      r[j + 3] = _mm256_shuffle_ps(t[j + 1], t[j + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    // Column k + j of the panel: rows 0-3 in r[j]'s low half, rows 4-5 in r[j + 4]'s.
+    float* d = dst + k * MR;
+    for (int j = 0; j < 4; ++j) {
+      const __m256 lo = _mm256_permute2f128_ps(r[j], r[j + 4], 0x20);  // column j
+      const __m256 hi = _mm256_permute2f128_ps(r[j], r[j + 4], 0x31);  // column j + 4
+      _mm_storeu_ps(d + j * MR, _mm256_castps256_ps128(lo));
+      _mm_storel_pi(reinterpret_cast<__m64*>(d + j * MR + 4), _mm256_extractf128_ps(lo, 1));
+      _mm_storeu_ps(d + (j + 4) * MR, _mm256_castps256_ps128(hi));
+      _mm_storel_pi(reinterpret_cast<__m64*>(d + (j + 4) * MR + 4), _mm256_extractf128_ps(hi, 1));
+    }
+  }
+  for (; k < kc; ++k)
+    for (int r = 0; r < MR; ++r) dst[k * MR + r] = src[r * lda + k];
+}
+
 }  // namespace gemm_detail
 }  // namespace engine
 
@@ -127,6 +159,10 @@ void micro_kernel_avx2(int64_t kc, const float* a, const float* b, float* c, int
 void pack_b_trans_panel_avx2(const float* src, int64_t ldb, int64_t kc, float* dst) {
   for (int64_t k = 0; k < kc; ++k)
     for (int j = 0; j < NR; ++j) dst[k * NR + j] = src[j * ldb + k];
+}
+void pack_a_panel_avx2(const float* src, int64_t lda, int64_t kc, float* dst) {
+  for (int64_t k = 0; k < kc; ++k)
+    for (int r = 0; r < MR; ++r) dst[k * MR + r] = src[r * lda + k];
 }
 }  // namespace gemm_detail
 }  // namespace engine

@@ -53,9 +53,16 @@ thread_local Workspace t_pack_b;
 
 // op(A)[i0 : i0+mc, p0 : p0+kc] -> MR-row panels: dst[(panel*kc + k)*MR + r].
 void pack_a(const GemmArgs& g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* dst) {
+  const bool avx2 = use_avx2_fma();
   for (int64_t ip = 0; ip < mc; ip += MR, dst += MR * kc) {
     const int rows = static_cast<int>(std::min<int64_t>(MR, mc - ip));
-    if (g.trans_a) {
+    if (g.trans_a && rows == MR) {  // a fixed count: the copies unroll
+      const float* src = g.A + p0 * g.lda + i0 + ip;
+      for (int64_t k = 0; k < kc; ++k, src += g.lda)
+        for (int r = 0; r < MR; ++r) dst[k * MR + r] = src[r];
+    } else if (rows == MR && avx2) {  // the scalar gather below costs a tenth of the product
+      gemm_detail::pack_a_panel_avx2(g.A + (i0 + ip) * g.lda + p0, g.lda, kc, dst);
+    } else if (g.trans_a) {
       // Stored [K, M]: each k reads `rows` neighbours.
       const float* src = g.A + p0 * g.lda + i0 + ip;
       for (int64_t k = 0; k < kc; ++k, src += g.lda) {
@@ -118,23 +125,23 @@ void scale_only(const GemmArgs& g) {
   }
 }
 
-}  // namespace
+// The K and N blocks of a product with this K and N (gemm_cpu and GemmPackedB agree on them).
+int64_t k_block(int64_t K) { return balanced_block(K, KC, 1); }
+int64_t n_block(int64_t N) { return balanced_block(N, NC, NR); }
 
-void gemm_cpu(const GemmArgs& g) {
-  if (g.M <= 0 || g.N <= 0) return;
-  if (g.K <= 0 || g.alpha == 0.0f) {
-    scale_only(g);
-    return;
-  }
-  if (g.M <= gemm_detail::kSmallRows) {
-    (use_avx2_fma() ? gemm_detail::gemm_small_rows_avx2 : gemm_detail::gemm_small_rows_portable)(g);
-    return;
-  }
+// Where GemmPackedB keeps the packed B block at (jc, pc): the N blocks one after another,
+// each holding its K blocks one after another.
+int64_t packed_offset(int64_t K, int64_t nc_max, int64_t jc, int64_t nc, int64_t pc) {
+  return jc / nc_max * K * round_up(nc_max, NR) + pc * round_up(nc, NR);
+}
+
+// The blocked product; `prepacked`: op(B) packed by GemmPackedB, or null to pack it here.
+void gemm_blocked(const GemmArgs& g, const float* prepacked) {
   const MicroKernel kernel =
       use_avx2_fma() ? gemm_detail::micro_kernel_avx2 : gemm_detail::micro_kernel_portable;
   const int64_t M = g.M, N = g.N, K = g.K;
-  const int64_t kc_max = balanced_block(K, KC, 1);
-  const int64_t nc_max = balanced_block(N, NC, NR);
+  const int64_t kc_max = k_block(K);
+  const int64_t nc_max = n_block(N);
   const int64_t mc_max = balanced_block(M, MC, MR);
   const int64_t m_blocks = ceil_div(M, mc_max);
 
@@ -143,7 +150,7 @@ void gemm_cpu(const GemmArgs& g) {
   // as well, so every thread gets the same share (it packs the A blocks it touches).
   const int64_t n_split_wanted = threads / std::gcd<int64_t>(m_blocks, threads);
 
-  float* bp = t_pack_b.get(kc_max * round_up(nc_max, NR));
+  float* const pack_buffer = prepacked ? nullptr : t_pack_b.get(kc_max * round_up(nc_max, NR));
   for (int64_t jc = 0; jc < N; jc += nc_max) {
     const int64_t nc = std::min(nc_max, N - jc);
     const int64_t n_panels = ceil_div(nc, NR);
@@ -152,11 +159,18 @@ void gemm_cpu(const GemmArgs& g) {
       const int64_t kc = std::min(kc_max, K - pc);
       const bool first = pc == 0, last = pc + kc >= K;
 
-      auto pack = [&](int64_t begin, int64_t end) { pack_b(g, pc, kc, jc, nc, begin, end, bp); };
-      if (threads > 1)
-        parallel_for(n_panels, std::max<int64_t>(1, (int64_t(1) << 15) / (kc * NR)), pack);
-      else
-        pack(0, n_panels);
+      const float* bp = pack_buffer;
+      if (prepacked) {
+        bp = prepacked + packed_offset(K, nc_max, jc, nc, pc);
+      } else {
+        auto pack = [&](int64_t begin, int64_t end) {
+          pack_b(g, pc, kc, jc, nc, begin, end, pack_buffer);
+        };
+        if (threads > 1)
+          parallel_for(n_panels, std::max<int64_t>(1, (int64_t(1) << 15) / (kc * NR)), pack);
+        else
+          pack(0, n_panels);
+      }
 
       auto compute = [&](int64_t task_begin, int64_t task_end) {
         float* ap = t_pack_a.get(mc_max * kc_max);
@@ -195,6 +209,48 @@ void gemm_cpu(const GemmArgs& g) {
         compute(0, tasks);
     }
   }
+}
+
+}  // namespace
+
+void gemm_cpu(const GemmArgs& g) {
+  if (g.M <= 0 || g.N <= 0) return;
+  if (g.K <= 0 || g.alpha == 0.0f) {
+    scale_only(g);
+    return;
+  }
+  if (g.M <= gemm_detail::kSmallRows) {
+    (use_avx2_fma() ? gemm_detail::gemm_small_rows_avx2 : gemm_detail::gemm_small_rows_portable)(g);
+    return;
+  }
+  gemm_blocked(g, nullptr);
+}
+
+void GemmPackedB::pack(const GemmArgs& g) {
+  source_ = g.B;
+  K_ = g.K;
+  N_ = g.N;
+  trans_ = g.trans_b;
+  data_ = nullptr;
+  if (g.K <= 0 || g.N <= 0) return;
+  const int64_t kc_max = k_block(g.K), nc_max = n_block(g.N);
+  float* dst = panels_.get(ceil_div(g.N, nc_max) * g.K * round_up(nc_max, NR));
+  for (int64_t jc = 0; jc < g.N; jc += nc_max) {
+    const int64_t nc = std::min(nc_max, g.N - jc);
+    for (int64_t pc = 0; pc < g.K; pc += kc_max)
+      pack_b(g, pc, std::min(kc_max, g.K - pc), jc, nc, 0, ceil_div(nc, NR),
+             dst + packed_offset(g.K, nc_max, jc, nc, pc));
+  }
+  data_ = dst;
+}
+
+void gemm_cpu_packed(const GemmArgs& g, const GemmPackedB& b) {
+  ENGINE_CHECK(g.K == b.K_ && g.N == b.N_ && g.trans_b == b.trans_ && g.B == b.source_,
+               "gemm_cpu_packed: B is not the one packed");
+  // What gemm_cpu does without the blocked product needs no packed B.
+  if (g.M <= 0 || g.N <= 0 || g.K <= 0 || g.alpha == 0.0f || g.M <= gemm_detail::kSmallRows)
+    return gemm_cpu(g);
+  gemm_blocked(g, b.data_);
 }
 
 }  // namespace engine

@@ -87,7 +87,8 @@ inline int recurrent_activation_count(CellKind cell) {
 // The state the optimized forward pass fills for backward, and backward's scratch. Slots
 // a cell does not use are empty. "rows" = T * B rows in x's row order (geometry.row).
 enum RecurrentSlot : int {
-  kRnnGates,    // [rows, D*G*H]  pre-activations of every gate (what the activations read)
+  kRnnGates,    // [rows, D*G*H]  pre-activations of every gate (what the activations read;
+                //                LSTM with the default activations: the gate values)
   kRnnHPrev,    // [rows, D*H]    the hidden state each step started from
   kRnnCPrev,    // [rows, D*H]    LSTM: the cell state each step started from
   kRnnAux,      // [rows, D*H]    GRU: r h_{t-1} (linear_before_reset 0) or h_{t-1} Rh^T + Rbh

@@ -65,6 +65,17 @@ struct FixedActs {
   ENGINE_HD T grad(int k, T x, T y) const { return rnn_activate_grad<T, M>(of(k), x, y); }
 };
 
+// Whether Acts is a FixedActs: activations whose derivatives read only their values (sigmoid,
+// tanh), so a cell may save the gate values for backward instead of the pre-activations.
+template <class Acts>
+struct IsFixedActs {
+  static constexpr bool value = false;
+};
+template <class T, class M, RnnActivation A0, RnnActivation A1, RnnActivation A2>
+struct IsFixedActs<FixedActs<T, M, A0, A1, A2>> {
+  static constexpr bool value = true;
+};
+
 template <class T, class M>
 CellActs<T, M> cell_acts(const RecurrentGeometry& g, int64_t d) {
   CellActs<T, M> a;
@@ -107,13 +118,12 @@ ENGINE_HD LstmUnit<T> lstm_unit(const Acts& acts, const T a[4], const T p[3], T 
   return u;
 }
 
-// pre: the pre-activations lstm_unit returned (with peepholes). dh, dc: gradients of the new
-// h and c. Writes the gradients of pre into da and returns that of c_prev.
+// The same from the gate values v = i, o, f, c~ as well as their pre-activations (FixedActs,
+// whose derivatives do not read pre, take v for both).
 template <class T, class Acts>
-ENGINE_HD T lstm_unit_backward(const Acts& acts, const T pre[4], const T p[3],
-                               T c_prev, T dh, T dc, T da[4]) {
-  const T i = acts.apply(0, pre[0]), o = acts.apply(0, pre[1]), f = acts.apply(0, pre[2]);
-  const T g = acts.apply(1, pre[3]);
+ENGINE_HD T lstm_gates_backward(const Acts& acts, const T pre[4], const T v[4], const T p[3],
+                                T c_prev, T dh, T dc, T da[4]) {
+  const T i = v[0], o = v[1], f = v[2], g = v[3];
   const T c = f * c_prev + i * g;
   const T hc = acts.apply(2, c);
   da[1] = dh * hc * acts.grad(0, pre[1], o);
@@ -122,6 +132,16 @@ ENGINE_HD T lstm_unit_backward(const Acts& acts, const T pre[4], const T p[3],
   da[2] = dc_total * c_prev * acts.grad(0, pre[2], f);
   da[3] = dc_total * i * acts.grad(1, pre[3], g);
   return dc_total * f + da[0] * p[0] + da[2] * p[2];
+}
+
+// pre: the pre-activations lstm_unit returned (with peepholes). dh, dc: gradients of the new
+// h and c. Writes the gradients of pre into da and returns that of c_prev.
+template <class T, class Acts>
+ENGINE_HD T lstm_unit_backward(const Acts& acts, const T pre[4], const T p[3],
+                               T c_prev, T dh, T dc, T da[4]) {
+  const T v[4] = {acts.apply(0, pre[0]), acts.apply(0, pre[1]), acts.apply(0, pre[2]),
+                  acts.apply(1, pre[3])};
+  return lstm_gates_backward(acts, pre, v, p, c_prev, dh, dc, da);
 }
 
 // The new cell state from the saved pre-activations (peephole gradients need it).

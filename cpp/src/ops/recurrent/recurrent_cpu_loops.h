@@ -21,6 +21,11 @@ struct CpuMath : FastMath {};
 struct CpuBackend {
   using Math = CpuMath;
   static void gemm(const GemmArgs& args) { gemm_cpu(args); }
+  using PackedB = GemmPackedB;
+  static void pack_b(const GemmArgs& args, PackedB& packed) { packed.pack(args); }
+  static void gemm_packed(const GemmArgs& args, const PackedB& packed) {
+    gemm_cpu_packed(args, packed);
+  }
   template <class F>
   static void for_each(int64_t n, const F& f) {
     // A cell update costs tens of flops and a few exp: a few thousand per task.

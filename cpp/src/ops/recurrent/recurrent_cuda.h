@@ -16,6 +16,9 @@ template <class Grid>
 struct RecurrentGridBackend {
   using Math = StdMath;
   static void gemm(const GemmArgs& args) { gemm_grid<Grid>(args); }
+  struct PackedB {};  // the device GEMM reads R as it is
+  static void pack_b(const GemmArgs&, PackedB&) {}
+  static void gemm_packed(const GemmArgs& args, const PackedB&) { gemm(args); }
   template <class F>
   static void for_each(int64_t n, const F& f) {
     for_each_index<Grid>(n, f);

@@ -1,6 +1,9 @@
 // The optimized RNN / LSTM / GRU passes, written once over a Backend that runs GEMMs and
 // elementwise bodies where the data lives:
 //   Backend::gemm(const GemmArgs&)                       the device's GEMM
+//   Backend::PackedB, pack_b(args, packed),              the same for a B operand that
+//     gemm_packed(args, packed)                          every step shares (R), prepared
+//                                                        once per call (CPU: packed)
 //   Backend::for_each(n, f)                              f(i) for i in [0, n); f ENGINE_HD
 //   Backend::column_sums(rows, cols, src, ld, dst)       dst[c] = sum over r of src[r*ld + c]
 //   Backend::for_each_unit(B, H, f)                      f(b, j0, j1) covering every batch
@@ -10,8 +13,8 @@
 //
 // Forward: one GEMM projects every step's input and adds the biases (x W^T + b for all rows
 // and directions); then, per direction and step, a GEMM h_{t-1} R^T into the step buffer
-// and an elementwise body that adds it, applies the cell and saves its pre-activations and
-// previous states in x's row order (recurrent.h: RecurrentSlot). GRU with linear_before_reset 0 needs r
+// and an elementwise body that adds it, applies the cell and saves its pre-activations (LSTM
+// with the default activations: the gate values) and previous states in x's row order (recurrent.h: RecurrentSlot). GRU with linear_before_reset 0 needs r
 // before its h gate's product: two GEMMs and two bodies per step.
 //
 // Backward walks the steps back: an elementwise body turns the gradient of h_t (and c_t)
@@ -41,6 +44,9 @@ namespace recurrent_detail {
 template <CellKind C, bool Lbr, class Acts>
 struct StepView {
   static constexpr bool kTwoPhase = C == CellKind::Gru && !Lbr;
+  // LSTM with the default activations saves the gate values i, o, f, c~ in `gates` instead
+  // of their pre-activations: backward then needs only h(c_t) anew.
+  static constexpr bool kSavesValues = C == CellKind::Lstm && IsFixedActs<Acts>::value;
 
   RecurrentGeometry g;
   Acts acts;
@@ -130,7 +136,14 @@ struct StepView {
         const float c_prev = cs[j];
         float pre[4];
         const LstmUnit<float> u = lstm_unit(acts, in, pp, c_prev, pre);
-        for (int q = 0; q < 4; ++q) a[q * H + j] = pre[q];
+        if constexpr (kSavesValues) {
+          a[j] = u.i;
+          a[H + j] = u.o;
+          a[2 * H + j] = u.f;
+          a[3 * H + j] = u.g;
+        } else {
+          for (int q = 0; q < 4; ++q) a[q * H + j] = pre[q];
+        }
         cp[j] = c_prev;
         hp[j] = hs[j];
         cs[j] = u.c;
@@ -223,7 +236,10 @@ struct StepView {
         const float pre[4] = {a[j], a[H + j], a[2 * H + j], a[3 * H + j]};
         const float pp[3] = {p[j], p[H + j], p[2 * H + j]};
         float dpre[4];
-        dcs[j] = lstm_unit_backward(acts, pre, pp, cp[j], dhs[j], dcs[j], dpre);
+        if constexpr (kSavesValues)  // pre holds the gate values
+          dcs[j] = lstm_gates_backward(acts, pre, pre, pp, cp[j], dhs[j], dcs[j], dpre);
+        else
+          dcs[j] = lstm_unit_backward(acts, pre, pp, cp[j], dhs[j], dcs[j], dpre);
         for (int q = 0; q < 4; ++q) da[q * H + j] = ds[q * H + j] = dpre[q];
         dhs[j] = 0.0f;
       }
@@ -386,19 +402,34 @@ void forward_direction(const RecurrentGeometry& g, const RecurrentData& data, Vi
   const int64_t ldc = in_place ? (g.row(0, 1) - g.row(0, 0)) * g.D * GH : GH;
   v.rec_ld = in_place ? 0 : GH;
   if (in_place) v.step = s[kRnnConst] + zeros_offset(g);
+  // R^T packed once for all steps (GRU, two phases: the z and r blocks, and the h block).
+  const GemmArgs rec = make_gemm(false, true, B, two_phase ? 2 * H : GH, H, h, H, R, H, 0.0f,
+                                 nullptr, GH);
+  const GemmArgs rec_h = make_gemm(false, true, B, H, H, s[kRnnTmp], H, R + 2 * H * H, H, 0.0f,
+                                   nullptr, H);
+  typename Backend::PackedB packed_r, packed_rh;
+  Backend::pack_b(rec, packed_r);
+  if (two_phase) Backend::pack_b(rec_h, packed_rh);
   for (int64_t k = 0; k < g.T; ++k) {
     v.k = k;
     const int64_t t = g.reversed(dir) ? g.T - 1 - k : k;
     float* out = in_place ? s[kRnnGates] + g.row(t, 0) * g.D * GH + dir * GH : s[kRnnStep];
     const float beta = in_place ? 1.0f : 0.0f;
     // out[B, GH] (+)= h R^T (GRU, two phases: the z and r blocks first).
-    Backend::gemm(make_gemm(false, true, B, two_phase ? 2 * H : GH, H, h, H, R, H, beta, out, ldc));
+    GemmArgs a = rec;
+    a.beta = beta;
+    a.C = out;
+    a.ldc = ldc;
+    Backend::gemm_packed(a, packed_r);
     if constexpr (two_phase) {
       Backend::for_each_unit(B, H, [=] ENGINE_HD(int64_t b, int64_t j0, int64_t j1) {
         v.forward_reset(b, j0, j1);
       });
-      Backend::gemm(make_gemm(false, true, B, H, H, s[kRnnTmp], H, R + 2 * H * H, H, beta,
-                              out + 2 * H, ldc));
+      GemmArgs ah = rec_h;
+      ah.beta = beta;
+      ah.C = out + 2 * H;
+      ah.ldc = ldc;
+      Backend::gemm_packed(ah, packed_rh);
     }
     Backend::for_each_unit(B, H, [=] ENGINE_HD(int64_t b, int64_t j0, int64_t j1) {
       v.forward(b, j0, j1);
@@ -416,22 +447,28 @@ void backward_direction(const RecurrentGeometry& g, const RecurrentData& data,
   v.dy = gr.dy;
   const float* R = data.r + dir * GH * H;
   float* dh = s[kRnnH] + dir * B * H;
+  // R packed once for all steps (GRU, two phases: its h block apart).
+  const GemmArgs rec = make_gemm(false, false, B, H, two_phase ? 2 * H : GH, s[kRnnStep], GH, R,
+                                 H, 1.0f, dh, H);
+  const GemmArgs rec_h = make_gemm(false, false, B, H, H, s[kRnnStep] + 2 * H, GH,
+                                   R + 2 * H * H, H, 0.0f, s[kRnnTmp], H);
+  typename Backend::PackedB packed_r, packed_rh;
+  Backend::pack_b(rec, packed_r);
+  if (two_phase) Backend::pack_b(rec_h, packed_rh);
   for (int64_t k = g.T - 1; k >= 0; --k) {
     v.k = k;
     Backend::for_each_unit(B, H, [=] ENGINE_HD(int64_t b, int64_t j0, int64_t j1) {
       v.backward(b, j0, j1);
     });
     if constexpr (two_phase) {  // d(r h_{t-1}) = da_h Rh, then r's gradient
-      Backend::gemm(make_gemm(false, false, B, H, H, s[kRnnStep] + 2 * H, GH, R + 2 * H * H, H,
-                              0.0f, s[kRnnTmp], H));
+      Backend::gemm_packed(rec_h, packed_rh);
       Backend::for_each_unit(B, H, [=] ENGINE_HD(int64_t b, int64_t j0, int64_t j1) {
         v.backward_reset(b, j0, j1);
       });
     }
     // dh_{t-1} += step[B, GH'] R[GH', H] (GRU 0: the z and r blocks; the h block went
     // through r h_{t-1} above).
-    Backend::gemm(make_gemm(false, false, B, H, two_phase ? 2 * H : GH, s[kRnnStep], GH, R, H,
-                            1.0f, dh, H));
+    Backend::gemm_packed(rec, packed_r);
   }
 }
 
@@ -508,6 +545,7 @@ void recurrent_backward_steps(const RecurrentGeometry& g, const RecurrentData& d
       const float* gates = s[kRnnGates] + dir * GH;
       const CellActs<float, typename Backend::Math> acts =
           cell_acts<float, typename Backend::Math>(g, dir);
+      const bool values = default_acts(g, dir);  // gates holds i, o, f, c~ (kSavesValues)
       Backend::for_each(3 * H, [=] ENGINE_HD(int64_t n) {
         const int q = static_cast<int>(n / H);  // 0 i, 1 o, 2 f: the gate rows are i, o, f, c
         const int64_t j = n % H;
@@ -516,7 +554,9 @@ void recurrent_backward_steps(const RecurrentGeometry& g, const RecurrentData& d
           const float* a = gates + r * D * GH;
           const float c_prev = cprev[r * D * H + j];
           const float pre[4] = {a[j], a[H + j], a[2 * H + j], a[3 * H + j]};
-          const float c = q == 1 ? lstm_cell_state(acts, pre, c_prev) : c_prev;
+          const float c = q != 1 ? c_prev
+                          : values ? pre[2] * c_prev + pre[0] * pre[3]
+                                   : lstm_cell_state(acts, pre, c_prev);
           sum += dGd[r * D * GH + q * H + j] * c;
         }
         dp[n] = sum;
