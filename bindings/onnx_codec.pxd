@@ -41,5 +41,5 @@ cdef extern from "engine/onnx.h" namespace "engine" nogil:
         int64_t opset
 
     OnnxImport onnx_import(const OnnxModel& model,
-                           const string& source) except +engine_raise_py_error
+                           const string& source, bool exact_shapes) except +engine_raise_py_error
     OnnxImport onnx_load(const string& path) except +engine_raise_py_error

@@ -58,7 +58,8 @@ def onnx_import(source, bound=None, input_shapes=None):
     batch), info["fixed_batch"] and info["opset"]. Every problem of the file is reported
     in one ValueError before anything is built. `bound` ({graph input: array}) fixes those
     inputs to these values, as initializers (shape and axes inputs the plan needs), and
-    `input_shapes` ({graph input: shape}) replaces the shapes the file declares."""
+    `input_shapes` ({graph input: shape}) replaces the shapes the file declares: the graph is
+    then planned for exactly those shapes (no dim follows a batch)."""
     cdef oc.OnnxImport r
     cdef oc.OnnxModel m
     cdef string p
@@ -85,8 +86,9 @@ def onnx_import(source, bound=None, input_shapes=None):
         name = m.graph.inputs[k].name.decode()
         if name in shapes:
             m.graph.inputs[k].shape = as_int_list(shapes[name], "input shape")
+    cdef bool exact = input_shapes is not None
     with nogil:
-        r = oc.onnx_import(m, label)
+        r = oc.onnx_import(m, label, exact)
     return _imported(r)
 
 

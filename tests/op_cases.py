@@ -1663,6 +1663,15 @@ def trilu_case(shape, k=None, upper=1, tag="", bad=()):
                 tag=tag, bad=bad)
 
 
+SIZE_CASES = [
+    case("Size", [normal(3, 7)], lambda x: np.array(x.size, np.int64), tol="exact", grad=(), bad=(
+        Bad("two-inputs", ValueError, r"Size: takes 1 inputs?, got 2", inputs={1: normal(3)}),
+        Bad("need", ValueError, r"Size_backward: input 0 has no gradient", need=(True,)))),
+    case("Size", [ints(2, 0, 5)], lambda x: np.array(x.size, np.int64), tol="exact", grad=(), tag="empty-int64"),
+    case("Size", [bools(4, 1, 3)], lambda x: np.array(x.size, np.int64), tol="exact", grad=(), tag="bool"),
+]
+
+
 def logic_cases(op):
     """Bool outputs, no gradient: exact comparisons against numpy."""
     on_bool = op in ("And", "Or", "Xor")
@@ -1871,6 +1880,7 @@ CASES = [
 
     *(c for op in LOGIC_REFS for c in logic_cases(op)),
     *(c for op in ("ArgMax", "ArgMin") for c in argmax_cases(op)),
+    *SIZE_CASES,
     trilu_case((4, 6), k=1, tag="upper-k1", bad=TRILU_BAD),
     trilu_case((2, 5, 3), tag="upper"),
     trilu_case((3, 5, 4), k=-1, upper=0, tag="lower-k-1"),

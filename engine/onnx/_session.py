@@ -7,15 +7,16 @@ Unlike engine.onnx.load, which makes a trainable Model whose inputs have a batch
 a session runs the graph as it is: inputs of any shape (0-d ones too), inputs with different
 first dimensions, graphs without inputs, and 0-d outputs.
 
-The engine plans a graph for known shapes and attributes, so integer inputs and 0-d inputs
-(a Reshape's target shape, Unsqueeze's axes, a Dropout ratio) are bound as constants, and
-the inputs' shapes replace the open dims the file declares: the session imports the file
-once per distinct set of those values and shapes and keeps the last few plans. Values come back in the element types the file declares (the engine computes
+The engine plans a graph for known shapes and attributes: the inputs' shapes replace the
+open dims the file declares, and inputs the plan needs as values (a Reshape's target shape,
+Unsqueeze's axes, Resize's scales) are bound as constants: where the import fails without
+them, the session binds the integer and 0-d inputs, then small float vectors, and remembers
+which. It imports the file once per distinct set of input shapes and bound values and keeps
+the last few plans. Values come back in the element types the file declares (the engine computes
 integers in int64 and float16/float64 in float32).
 """
 import collections
 import os
-import re
 import threading
 
 import numpy as np
@@ -28,8 +29,6 @@ _TYPE_NAMES = {1: "float", 2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: "i
                9: "bool", 10: "float16", 11: "double", 12: "uint32", 13: "uint64", 16: "bfloat16"}
 _PLANS_KEPT = 16
 _SMALL = 64  # values of a vector input that may be a parameter of the plan (scales, a ratio)
-# How the importer and the ops say that an input must be known when the graph is planned.
-_NEEDS_CONSTANT = re.compile(r"must be (known|a constant)")
 
 
 class NodeArg:
@@ -63,7 +62,7 @@ class InferenceSession:
                          for (name, shape, _), code in zip(_core.graph_outputs(graph), output_types)]
         self._output_dtypes = [_DECLARED.get(code) for code in output_types]
         self._plans = collections.OrderedDict()
-        self._steering = set()  # float vectors the plan needs as constants
+        self._steering = set()  # inputs the plan needs as constants
         self._lock = threading.Lock()
 
     def get_inputs(self):
@@ -90,19 +89,20 @@ class InferenceSession:
             if len(shape) != len(arg.shape) or any(d is not None and d != k for d, k in zip(arg.shape, shape)):
                 raise ValueError(f"InferenceSession.run: input {arg.name!r} has shape {shape}; the graph "
                                  f"declares {[d if d is not None else '?' for d in arg.shape]}")
-        # Integers and 0-d values steer shapes and attributes: they are planned as constants,
-        # and so are small vectors where the file needs them so (Resize's scales).
-        bound = {n: a for n, a in arrays.items()
-                 if a.dtype == np.int64 or a.ndim == 0 or n in self._steering}
         shapes = {n: a.shape for n, a in arrays.items()}
-        try:
-            executor, fed = self._plan(bound, shapes)
-        except ValueError as e:
-            small = {n for n, a in arrays.items() if a.ndim == 1 and a.size <= _SMALL} - set(bound)
-            if not _NEEDS_CONSTANT.search(str(e)) or not small:
-                raise
-            self._steering |= small
-            executor, fed = self._plan({**bound, **{n: arrays[n] for n in small}}, shapes)
+        # Inputs the plan needs as values (a Reshape's target, Unsqueeze's axes, Resize's
+        # scales) are bound as constants; which they are is learnt from the importer, once.
+        while True:
+            try:
+                executor, fed = self._plan({n: arrays[n] for n in self._steering}, shapes)
+                break
+            except ValueError:
+                # Whatever the importer objected to (an input it needs as a value, or an op
+                # it can only compute on values it knows), binding more inputs may answer it.
+                more = _steering_candidates(arrays, self._steering)
+                if not more:
+                    raise
+                self._steering |= more
         values = executor.run([arrays[n] for n in fed], False)
         results = dict(zip([o.name for o in self._outputs], values))
         for out, dtype in zip(self._outputs, self._output_dtypes):
@@ -133,6 +133,15 @@ class InferenceSession:
             while len(self._plans) > _PLANS_KEPT:
                 self._plans.popitem(last=False)
         return plan
+
+
+def _steering_candidates(arrays, bound):
+    """The next inputs to bind: integer and 0-d ones first, then small float vectors."""
+    for wanted in (lambda a: a.dtype == np.int64 or a.ndim == 0, lambda a: a.ndim == 1 and a.size <= _SMALL):
+        more = {n for n, a in arrays.items() if n not in bound and wanted(a)}
+        if more:
+            return more
+    return set()
 
 
 def _computing(name, value):

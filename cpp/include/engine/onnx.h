@@ -95,7 +95,11 @@ struct OnnxImport {
 };
 
 // `source` names the model in errors ("ONNX import of <source> (opset N): ...").
-ENGINE_API OnnxImport onnx_import(const OnnxModel& model, const std::string& source = "<model>");
+// With `exact_shapes` the graph inputs' declared shapes are the ones it runs at: no dim
+// follows a batch, and shape computations fold to their values (a session that imports a
+// file per set of input shapes).
+ENGINE_API OnnxImport onnx_import(const OnnxModel& model, const std::string& source = "<model>",
+                                  bool exact_shapes = false);
 // onnx_read + onnx_import.
 ENGINE_API OnnxImport onnx_load(const std::string& path);
 

@@ -70,8 +70,8 @@ bool draws_random(const std::string& op_type) {
 
 class Importer final : public OnnxImportContext {
  public:
-  Importer(const OnnxModel& model, std::string source)
-      : model_(model), source_(std::move(source)) {}
+  Importer(const OnnxModel& model, std::string source, int runs)
+      : model_(model), source_(std::move(source)), runs_(runs) {}
 
   OnnxImport run() {
     find_opset();
@@ -1014,14 +1014,14 @@ class Importer final : public OnnxImportContext {
   std::set<std::string> names_;               // every value name, for unique new ones
   std::vector<Node> out_;
   std::map<std::string, ValueShape> shapes_;
-  int runs_ = kRuns;
+  int runs_;  // batch sizes planned: kRuns, or 1 where the input shapes are exact
   int64_t batch_ = 1;  // the batch size of run 0; run 1 uses batch_ + 1
 };
 
 }  // namespace
 
-OnnxImport onnx_import(const OnnxModel& model, const std::string& source) {
-  return Importer(model, source).run();
+OnnxImport onnx_import(const OnnxModel& model, const std::string& source, bool exact_shapes) {
+  return Importer(model, source, exact_shapes ? 1 : kRuns).run();
 }
 
 OnnxImport onnx_load(const std::string& path) { return onnx_import(onnx_read(path), path); }
