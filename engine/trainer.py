@@ -156,10 +156,7 @@ class _Batches:
                 break
             if not self.shuffle:
                 idx = slice(idx[0], idx[-1] + 1)
-            xs = [a[idx] for a in self.inputs]
-            ys = None if self.targets is None else [t[idx] for t in self.targets]
-            sw = None if self.sample_weight is None else self.sample_weight[idx]
-            yield xs, ys, sw
+            yield self._rows(idx)
 
     def shards(self):
         """(xs, ys, sw, samples): this rank's part of each global batch under a DataParallel
@@ -190,10 +187,14 @@ class _Batches:
                 break
             start, stop = strategy.shard(batch.size)
             idx = batch[start:stop] if stop > start else batch[:1]
-            xs = [a[idx] for a in self.inputs]
-            ys = None if self.targets is None else [t[idx] for t in self.targets]
-            sw = None if self.sample_weight is None else self.sample_weight[idx]
-            yield xs, ys, sw, stop - start
+            yield (*self._rows(idx), stop - start)
+
+    def _rows(self, idx):
+        """(xs, ys, sw) of the arrays' rows idx (indices or a slice)."""
+        xs = [a[idx] for a in self.inputs]
+        ys = None if self.targets is None else [t[idx] for t in self.targets]
+        sw = None if self.sample_weight is None else self.sample_weight[idx]
+        return xs, ys, sw
 
     def close(self):
         if self.source is not None:
