@@ -520,20 +520,10 @@ class Importer final : public OnnxImportContext {
     node.outputs.resize(1);
     const std::string base = node.outputs[0];
     const std::string axes = add_int64s({2}, base + "/unit_axis");
-    auto reshaped = [&](const char* op, const std::string& input, const std::string& output) {
-      Node n;
-      n.op_type = op;
-      n.name = node.name + "/" + (op[0] == 'U' ? "to_2d" : "to_1d");
-      n.inputs = {input, axes};
-      n.outputs = {output};
-      emit(n);
-    };
     const size_t windowed_inputs = node.op_type.rfind("Conv", 0) == 0 ? 2 : 1;  // x (and w)
-    for (size_t k = 0; k < std::min(node.inputs.size(), windowed_inputs); ++k) {
-      const std::string lifted = unique(node.inputs[k] + "/2d");
-      reshaped("Unsqueeze", node.inputs[k], lifted);
-      node.inputs[k] = lifted;
-    }
+    for (size_t k = 0; k < std::min(node.inputs.size(), windowed_inputs); ++k)
+      node.inputs[k] = emit_part(node, "Unsqueeze", {node.inputs[k], axes}, "to_2d",
+                                 unique(node.inputs[k] + "/2d"));
     for (auto& [key, a] : node.attrs) {
       if (a.kind != Attribute::Kind::Ints) continue;
       std::vector<int64_t>& v = a.ints;
@@ -547,7 +537,7 @@ class Importer final : public OnnxImportContext {
     }
     node.outputs[0] = unique(base + "/2d");
     emit(node);
-    reshaped("Squeeze", node.outputs[0], base);
+    emit_part(node, "Squeeze", {node.outputs[0], axes}, "to_1d", base);
   }
 
   // Equal on shape values that hold the symbolic batch size, where the answer does not
@@ -576,13 +566,7 @@ class Importer final : public OnnxImportContext {
     if (rank < 1) fail("the batch size comes from a scalar graph input");
     const std::string base = node.outputs.at(0);
     auto make = [&](const char* op, std::vector<std::string> inputs, const char* what) {
-      Node n;
-      n.op_type = op;
-      n.name = node.name + "/" + what;
-      n.inputs = std::move(inputs);
-      n.outputs = {unique(base + "/" + what)};
-      emit(n);
-      return n.outputs[0];
+      return emit_part(node, op, std::move(inputs), what);
     };
     // [B, 1, ..., 1] from the graph input, reshaped to the target's rank with B at k.
     std::string batch = source;
