@@ -92,7 +92,7 @@ class Dataset:
         return self._iterate()
 
     def _iterate(self):  # a generator; subclasses implement it
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__}: a Dataset subclass defines _iterate()")
 
     def as_numpy_iterator(self):
         """The elements (they already are numpy arrays: for code written for tf.data)."""

@@ -29,7 +29,7 @@ class _RandomLayer(Layer):
         self.seed = _args.random_seed(self, seed)
 
     def _shared_axes(self, shape):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__}: a dropout layer defines _shared_axes(shape)")
 
     def _mask(self, inputs):
         return _keep_mask(inputs, self.rate, self._shared_axes(inputs.shape), self.seed)
