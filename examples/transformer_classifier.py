@@ -13,13 +13,13 @@ normalization), GlobalAveragePooling1D and a softmax Dense.
     python examples/transformer_classifier.py [--epochs N] [--samples N] [--out DIR]
 """
 import argparse
-import os
 import tempfile
 
 import numpy as np
 
 import engine
 from engine import layers as L
+from onnx_check import check_onnx  # (examples/onnx_check.py)
 from engine import ops
 
 STEPS, VOCABULARY = 16, 40
@@ -63,20 +63,6 @@ def transformer(dim=32, heads=4, hidden=64):
     x = encoder_block(PositionalEmbedding(STEPS, VOCABULARY, dim)(ids), dim, heads, hidden)
     out = L.Dense(2, activation="softmax")(L.GlobalAveragePooling1D()(x))
     return engine.Model(ids, out, name="transformer_classifier")
-
-
-def check_onnx(model, sample, out):
-    """max |engine - onnxruntime| on `sample`, or None without onnxruntime."""
-    try:
-        import onnxruntime as ort
-    except ImportError:
-        print("onnxruntime is not installed: the ONNX file is not checked")
-        return None
-    path = os.path.join(out, f"{model.name}.onnx")
-    model.export_onnx(path)
-    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-    got = session.run(None, {session.get_inputs()[0].name: sample})[0]
-    return float(np.abs(got - model.predict(sample, verbose=0)).max())
 
 
 def main(argv=None):

@@ -10,13 +10,13 @@ connections); a 1x1 Conv2D gives a per-pixel sigmoid.
     python examples/unet_segmenter.py [--epochs N] [--samples N] [--out DIR]
 """
 import argparse
-import os
 import tempfile
 
 import numpy as np
 
 import engine
 from engine import layers as L
+from onnx_check import check_onnx  # (examples/onnx_check.py)
 
 SIZE = 32
 
@@ -51,20 +51,6 @@ def iou(predicted, masks):
     predicted = predicted > 0.5
     truth = masks > 0.5
     return float((predicted & truth).sum() / max((predicted | truth).sum(), 1))
-
-
-def check_onnx(model, sample, out):
-    """max |engine - onnxruntime| on `sample`, or None without onnxruntime."""
-    try:
-        import onnxruntime as ort
-    except ImportError:
-        print("onnxruntime is not installed: the ONNX file is not checked")
-        return None
-    path = os.path.join(out, f"{model.name}.onnx")
-    model.export_onnx(path)
-    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-    got = session.run(None, {session.get_inputs()[0].name: sample})[0]
-    return float(np.abs(got - model.predict(sample, verbose=0)).max())
 
 
 def main(argv=None):

@@ -1,10 +1,13 @@
 """The examples run end to end (one short epoch each) and learn something."""
 import importlib.util
 import pathlib
+import sys
 
 import numpy as np
 
 EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
+# The examples import their shared helpers (onnx_check.py) as scripts run from there do.
+sys.path.insert(0, str(EXAMPLES))
 
 
 def load(name):
