@@ -1940,6 +1940,14 @@ CASES = [
               pads=[1, 1, 1, 1]),
     conv_case((1, 6, 19, 17), (9, 2, 5, 3), tag="g3-k5x3d2s2", group=3, dilations=[2, 1],
               strides=[2, 2], pads=[2, 1, 2, 1]),
+    # Depthwise blocks of eight channels: a channel tail, planes smaller than a vector,
+    # input rows and columns no window reads, a non-3x3 kernel, a depth multiplier.
+    conv_case((3, 11, 3, 2), (22, 1, 3, 3), tag="depthwise-x2-tiny", group=11, pads=[1, 1, 1, 1]),
+    conv_case((2, 13, 8, 9), (13, 1, 3, 3), tag="depthwise-k3s2-unread", group=13,
+              strides=[2, 2]),
+    conv_case((2, 9, 7, 1), (9, 1, 3, 1), tag="depthwise-w1", group=9, pads=[0, 0, 2, 0]),
+    conv_case((1, 17, 11, 10), (17, 1, 5, 5), tag="depthwise-k5p2s2-nobias", group=17,
+              pads=[2, 1, 2, 0], strides=[2, 2], bias=False),
 
     conv_transpose_case((1, 2, 3, 4), (2, 3, 2, 3), tag="k2x3s2", strides=[2, 2],
                         bad=CONV_TRANSPOSE_BAD),

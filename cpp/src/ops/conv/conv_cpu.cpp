@@ -3,8 +3,9 @@
 //    GEMM epilogue); backward dcol = w^T * dy then col2im, and dw += dy * col^T. A chunk is
 //    one image, or several side by side when an image has few output pixels;
 //  - 1x1, stride 1, no pads, one image a chunk: x already is the col matrix;
-//  - depthwise (one input channel per group): direct loops over the valid span of each
-//    tap, no lowering (a GEMM with K = KH*KW would be all overhead).
+//  - depthwise (one input channel per group): direct loops, no lowering (a GEMM with
+//    K = KH*KW would be all overhead); the forward pass over blocks of eight channels
+//    interleaved in scratch, the backward passes over the valid span of each tap.
 // Threads go over images and groups when there are enough of them; otherwise the loop is
 // serial and the GEMM, im2col and col2im thread inside (parallel_for never nests).
 #include <algorithm>
@@ -210,11 +211,12 @@ void backward_weight_gemm(const ConvShape& s, const float* dy, const float* x, f
 // ---- depthwise: C == G, each output channel o reads input channel o / M -------------------
 
 // The loops of conv_depthwise_loops.h, AVX2/FMA where the CPU has it; threads take planes
-// (forward, dx) or output channels (dw).
+// (forward: blocks of eight channels; dx: planes) or output channels (dw).
 void forward_depthwise(const ConvShape& s, const float* x, const float* w, const float* b,
                        float* y) {
   const auto range = use_avx2_fma() ? depthwise_forward_range_avx2 : depthwise_forward_range;
-  parallel_for(s.N * s.OC, 1, [&](int64_t begin, int64_t end) { range(s, x, w, b, y, begin, end); });
+  const int64_t blocks = s.N * ceil_div(s.OC, kChannelLanes);
+  parallel_for(blocks, 1, [&](int64_t begin, int64_t end) { range(s, x, w, b, y, begin, end); });
 }
 
 void backward_data_depthwise(const ConvShape& s, const float* dy, const float* w, float* dx) {
