@@ -683,6 +683,11 @@ class TrainerMixin:
         return self._evaluate(x, y, np.asarray(_as_list(x)[0]).shape[0], sample_weight,
                               "the data given to test_on_batch")["loss"]
 
+    def predict_on_batch(self, x):
+        """The outputs for one batch `x`, in one call (inference mode)."""
+        outs = self._run(self._prepare_inputs(x))
+        return outs[0] if self._single_output else list(outs)
+
     def value_and_grad(self, x, y, sample_weight=None, training=True):
         """(loss, gradients) for one batch, the gradients aligned with model.trainable_weights.
 

@@ -63,6 +63,19 @@ def test_one_sgd_step_matches_the_gradient(rng):
         np.testing.assert_allclose(w.value, b - 0.1 * g, rtol=1e-5, atol=1e-6)
 
 
+def test_predict_on_batch_is_the_forward_pass_in_float64(rng):
+    engine.set_seed(3)
+    model = engine.Sequential([engine.Input((6,)), L.Dense(5, activation="tanh"), L.Dense(3)])
+    x = rng.standard_normal((7, 6)).astype(np.float32)
+    (k1, b1), (k2, b2) = [[w.numpy().astype(np.float64) for w in layer.weights] for layer in model.layers]
+    want = np.tanh(x.astype(np.float64) @ k1 + b1) @ k2 + b2
+    got = model.predict_on_batch(x)
+    assert got.shape == (7, 3) and got.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="expects 1 input"):
+        model.predict_on_batch([x, x])
+
+
 def test_custom_training_loop_with_apply_gradients(rng):
     engine.set_seed(2)
     model = small_mlp()
