@@ -1,7 +1,7 @@
 """Activations: forward vs numpy float64, backward vs finite differences and numpy."""
 import numpy as np
 import pytest
-from scipy.special import expit
+from scipy.special import erf, expit
 
 from engine import _core, ops
 from helpers import ELEMENTWISE_RTOL, REDUCTION_RTOL, assert_close, away_from, numeric_grads
@@ -81,6 +81,34 @@ def test_every_value_is_within_a_few_ulps(name, portable):
     # 8 float ulps relative; values below the normal range are compared absolutely.
     bad = np.abs(y.astype(np.float64) - want) > 1e-6 * np.abs(want) + 2e-38
     assert not bad.any(), f"x={x[bad][:3]} got {y[bad][:3]} want {want[bad][:3]}"
+
+
+@pytest.mark.parametrize("portable", [False, True], ids=["cpu-isa", "portable"])
+@pytest.mark.parametrize("op", ["Erf", "Gelu"])
+def test_erf_and_gelu_are_within_a_few_ulps(op, portable):
+    """Erf (and the exact GELU built on it) comes from the engine's own vectorizable erf:
+    element by element against float64 over the whole range, both sides of where its two
+    formulas meet (|x| = 0.875) and where erf rounds to 1 (|x| = 3.925)."""
+    rng = np.random.default_rng(12)
+    x = np.concatenate([np.linspace(-8, 8, 40009), rng.standard_normal(5003) * 3,
+                        np.linspace(0.86, 0.89, 2001), np.linspace(3.9, 3.95, 2001),
+                        np.geomspace(1e-38, 1e-3, 1001), -np.geomspace(1e-38, 1e-3, 1001),
+                        [0.0, 1e-42, -1e-42, 30.0, -30.0, 1e30, -1e30]]).astype(np.float32)
+    _core.set_portable_kernels(portable)
+    try:
+        (y,), _ = _core.run_op(op, [x], {})
+    finally:
+        _core.set_portable_kernels(False)
+    x64 = x.astype(np.float64)
+    want = erf(x64) if op == "Erf" else 0.5 * x64 * (1 + erf(x64 / np.sqrt(2)))
+    # GELU's 1 + erf(x / sqrt 2) cancels for negative x: in float it may lose up to half an
+    # ulp of 1, times x / 2, whatever the erf.
+    cancellation = 0.0 if op == "Erf" else 3e-8 * np.abs(x64)
+    bad = np.abs(y.astype(np.float64) - want) > 1e-6 * np.abs(want) + cancellation + 2e-38
+    assert not bad.any(), f"x={x[bad][:3]} got {y[bad][:3]} want {want[bad][:3]}"
+    special = np.array([np.inf, -np.inf, np.nan], np.float32)
+    (y,), _ = _core.run_op(op, [special], {})
+    np.testing.assert_array_equal(y, [1, -1, np.nan] if op == "Erf" else [np.inf, np.nan, np.nan])
 
 
 def test_extreme_inputs_stay_finite():

@@ -62,6 +62,15 @@ TEST_CASE(tanh_is_within_one_and_a_half_ulps) {
   CHECK(max_ulps(FastMath::tanh, exact, -1e-4f, 1e-4f) <= 1.5);
 }
 
+TEST_CASE(erf_is_within_one_and_a_half_ulps) {
+  auto exact = [](double x) { return std::erf(x); };
+  CHECK(max_ulps(FastMath::erf, exact, -6.0f, 6.0f) <= 1.5);
+  CHECK(max_ulps(FastMath::erf, exact, 0.8f, 1.0f) <= 1.5);  // where the two forms meet
+  CHECK(max_ulps(FastMath::erf, exact, 3.8f, 4.0f) <= 1.5);
+  CHECK(max_ulps(FastMath::erf, exact, -1e-3f, 1e-3f) <= 1.5);
+  CHECK(max_ulps(FastMath::erf, exact, -1e-30f, 1e-30f) <= 1.5);
+}
+
 TEST_CASE(log1p_is_within_three_and_a_half_ulps) {
   auto exact = [](double x) { return std::log1p(x); };
   CHECK(max_ulps(FastMath::log1p, exact, 0.0f, 1.0f) <= 3.5);
@@ -78,6 +87,8 @@ TEST_CASE(special_values_map_as_libm) {
     CHECK(same(FastMath::expm1(x), std::expm1(x)) ||
           std::fabs(FastMath::expm1(x) - std::expm1(x)) <= 1e-6f * std::fabs(std::expm1(x)));
     CHECK(same(FastMath::tanh(x), std::tanh(x)));
+    CHECK(same(FastMath::erf(x), std::erf(x)) ||
+          std::fabs(FastMath::erf(x) - std::erf(x)) <= 1e-6f * std::fabs(std::erf(x)) + 2e-45f);
   }
   for (float u : {kInf, -kInf, nan, -1.0f, -2.0f, 0.0f, 1e-40f, 1e30f})
     CHECK(same(FastMath::log1p(u), std::log1p(u)) ||
