@@ -74,6 +74,7 @@ cdef extern from "engine/graph.h" namespace "engine" nogil:
         int64_t buffer_allocations
         int64_t fused_activations
         int64_t folded_batch_norms
+        int64_t fused_gelus
 
     cdef cppclass ParameterLock "engine::ParameterLock":
         pass

@@ -186,6 +186,65 @@ def test_relu_fused_into_conv_gives_the_same_values_and_gradients(rng):
         assert_close(gf[name], gp[name], 1e-6, name)
 
 
+def erf_gelu_graph(grouping, half=0.5, expose=None):
+    """x -> [Linear] -> GELU written with Erf as exporters without a Gelu op write it."""
+    g = _core.Graph()
+    g.add_input("x", [-1, 7])
+    g.set_initializer("w", np.random.default_rng(3).standard_normal((7, 5)).astype(np.float32), True)
+    for name, value in (("sqrt2", np.sqrt(2.0)), ("inv_sqrt2", np.sqrt(0.5)), ("one", 1.0), ("half", half)):
+        g.set_initializer(name, np.array(value, np.float32), False)
+    g.add_node("MatMul", ["x", "w"], ["h"])
+    if grouping == "div":  # ((h * erf(h / sqrt2) + 1)) * 0.5
+        g.add_node("Div", ["h", "sqrt2"], ["u"])
+        g.add_node("Erf", ["u"], ["e"])
+        g.add_node("Add", ["e", "one"], ["a"])
+        g.add_node("Mul", ["h", "a"], ["m"])
+        g.add_node("Mul", ["m", "half"], ["y"])
+    elif grouping == "half-first":  # (h * 0.5) * (1 + erf(h * 1/sqrt2))
+        g.add_node("Mul", ["h", "inv_sqrt2"], ["u"])
+        g.add_node("Erf", ["u"], ["e"])
+        g.add_node("Add", ["one", "e"], ["a"])
+        g.add_node("Mul", ["h", "half"], ["m"])
+        g.add_node("Mul", ["m", "a"], ["y"])
+    else:  # h * ((1 + erf(1/sqrt2 * h)) * 0.5)
+        g.add_node("Mul", ["inv_sqrt2", "h"], ["u"])
+        g.add_node("Erf", ["u"], ["e"])
+        g.add_node("Add", ["e", "one"], ["a"])
+        g.add_node("Mul", ["a", "half"], ["m"])
+        g.add_node("Mul", ["h", "m"], ["y"])
+    g.add_output("y")
+    if expose:
+        g.add_output(expose)
+    return g
+
+
+@pytest.mark.parametrize("grouping", ["div", "half-first", "half-last"])
+def test_erf_gelu_patterns_run_as_one_gelu(grouping, rng):
+    from scipy.special import erf
+    fused = _core.Executor(erf_gelu_graph(grouping))
+    plain = _core.Executor(erf_gelu_graph(grouping, expose="a"))  # a graph output blocks it
+    assert fused.stats()["fused_gelus"] == 1
+    assert plain.stats()["fused_gelus"] == 0
+    x = rng.standard_normal((9, 7)).astype(np.float32) * 2
+    h = x.astype(np.float64) @ np.random.default_rng(3).standard_normal((7, 5)).astype(np.float32)
+    want = 0.5 * h * (1 + erf(h / np.sqrt(2)))
+    assert_close(fused.run([x])[0], want, 1e-5, "y")
+    assert_close(plain.run([x])[0], want, 1e-5, "y")
+    seed = rng.standard_normal((9, 5)).astype(np.float32)
+    gf, gp = fused.gradients([x], "y", seed), plain.gradients([x], "y", seed)
+    for name in ("x", "w"):
+        assert_close(gf[name], gp[name], 1e-5, name)
+
+
+def test_erf_gelu_pattern_needs_its_constants(rng):
+    from scipy.special import erf
+    ex = _core.Executor(erf_gelu_graph("div", half=0.6))
+    assert ex.stats()["fused_gelus"] == 0
+    x = rng.standard_normal((4, 7)).astype(np.float32)
+    h = x.astype(np.float64) @ np.random.default_rng(3).standard_normal((7, 5)).astype(np.float32)
+    assert_close(ex.run([x])[0], 0.6 * h * (1 + erf(h / np.sqrt(2))), 1e-5, "y")
+
+
 def test_inference_plans_reuse_buffers_whose_values_are_dead(rng):
     """A chain of 6 layers needs two activation buffers, not six, at inference."""
     g = _core.Graph()

@@ -255,6 +255,7 @@ Executor::Executor(std::shared_ptr<Graph> graph, std::shared_ptr<ParameterLock> 
   impl_->params = lock ? std::move(lock) : std::make_shared<ParameterLock>();
   impl_->g = compile_graph(*impl_->graph);
   impl_->stats.fused_activations = impl_->g.fused_activations;
+  impl_->stats.fused_gelus = impl_->g.fused_gelus;
 }
 
 Executor::~Executor() = default;

@@ -1,8 +1,9 @@
 // The planner: the passes that turn a Graph into what the executor runs, and the
 // structures they produce.
 //
-//   compile_graph      validate the graph, fuse activations, number the values, order the
-//                      nodes (validate.cpp, fuse_activations.cpp)
+//   compile_graph      validate the graph, fuse GELU patterns and activations, number the
+//                      values, order the nodes (validate.cpp, fuse_gelu.cpp,
+//                      fuse_activations.cpp)
 //   build_plan         per input shapes and mode:
 //     plan_steps         the nodes to run, with BatchNormalization folded into the Conv
 //                        before it for inference (fold_batch_norm.cpp)
@@ -44,6 +45,7 @@ struct CompiledGraph {
   std::vector<std::vector<int>> node_inputs;         // value ids by node; -1: omitted
   std::vector<std::vector<int>> node_outputs;
   int64_t fused_activations = 0;
+  int64_t fused_gelus = 0;
   Device device;  // where the initializers live (and so the inputs and buffers)
 };
 
@@ -53,6 +55,9 @@ CompiledGraph compile_graph(const Graph& graph);
 // Relu nodes whose input only they read, produced by a Conv or Gemm, become part of that
 // producer (the internal attribute kFusedActivation); returns the nodes without them.
 std::vector<Node> fuse_activations(const Graph& graph);
+// The exact GELU written as Div (or Mul), Erf, Add and two Muls becomes one Gelu node;
+// returns the nodes with each such pattern replaced and counts the patterns in *fused.
+std::vector<Node> fuse_erf_gelu(const Graph& graph, int64_t* fused);
 
 struct PlanKey {
   Mode mode = Mode::Inference;

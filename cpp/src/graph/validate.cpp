@@ -103,8 +103,13 @@ CompiledGraph compile_graph(const Graph& graph) {
   }
   for (const std::string& u : unknown) problems.push_back("unsupported op " + u);
 
-  const std::vector<Node> nodes = nodes_ok ? fuse_activations(graph) : graph.nodes;
-  g.fused_activations = static_cast<int64_t>(graph.nodes.size() - nodes.size());
+  std::vector<Node> nodes = graph.nodes;
+  if (nodes_ok) {
+    Graph fused = graph;
+    fused.nodes = fuse_erf_gelu(graph, &g.fused_gelus);
+    nodes = fuse_activations(fused);
+    g.fused_activations = static_cast<int64_t>(fused.nodes.size() - nodes.size());
+  }
   for (const Node& n : nodes) {
     const OpDef* def = find_op(n.domain, n.op_type);
     g.nodes.push_back(nodes_ok ? checked_node(*def, n) : n);
