@@ -42,8 +42,7 @@ float scalar_constant(const Graph& graph, const std::string& name) {
 }
 
 bool is_binary(const Node& n, const char* op_type) {
-  return n.op_type == op_type && n.domain.empty() && n.inputs.size() == 2 &&
-         n.outputs.size() == 1;
+  return n.op_type == op_type && n.domain.empty() && n.inputs.size() == 2 && n.outputs.size() == 1;
 }
 
 // For a binary node with `value` as one operand: the other operand, or "" if neither is.
@@ -105,8 +104,8 @@ std::vector<Node> fuse_erf_gelu(const Graph& graph, int64_t* fused) {
     Node* first = sole_reader(add->outputs[0]);
     if (!first || !is_binary(*first, "Mul")) continue;
     const std::string with_a = other_operand(*first, add->outputs[0]);
-    Node* last = nullptr;     // the Mul that writes y
-    Node* halving = nullptr;  // x * 0.5, when grouped that way
+    Node* last = nullptr;                           // the Mul that writes y
+    Node* halving = nullptr;                        // x * 0.5, when grouped that way
     if (with_a == x || is_constant(with_a, 0.5)) {  // (x * a) * 0.5 or (a * 0.5) * x
       last = sole_reader(first->outputs[0]);
       if (!last || !is_binary(*last, "Mul")) continue;
