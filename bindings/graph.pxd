@@ -75,6 +75,7 @@ cdef extern from "engine/graph.h" namespace "engine" nogil:
         int64_t fused_activations
         int64_t folded_batch_norms
         int64_t fused_gelus
+        int64_t fused_layer_norms
 
     cdef cppclass ParameterLock "engine::ParameterLock":
         pass

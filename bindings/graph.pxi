@@ -296,7 +296,8 @@ cdef class Executor:
         cdef g.ExecutorStats s = self.ptr.stats()
         return {"plans": s.plans, "planned_bytes": s.planned_bytes,
                 "buffer_allocations": s.buffer_allocations, "fused_activations": s.fused_activations,
-                "folded_batch_norms": s.folded_batch_norms, "fused_gelus": s.fused_gelus}
+                "folded_batch_norms": s.folded_batch_norms, "fused_gelus": s.fused_gelus,
+                "fused_layer_norms": s.fused_layer_norms}
 
 
 # ---- read-only views of a Graph (the ONNX codec builds Graphs from C++) ---------------

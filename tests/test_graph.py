@@ -245,6 +245,77 @@ def test_erf_gelu_pattern_needs_its_constants(rng):
     assert_close(ex.run([x])[0], 0.6 * h * (1 + erf(h / np.sqrt(2))), 1e-5, "y")
 
 
+def layer_norm_chain_graph(axes=(-1,), square="Pow", bias=True, scale_shape=None, expose=None):
+    """x [-1, 3, 6] -> LayerNormalization written out as exporters before opset 17 write it."""
+    rng = np.random.default_rng(4)
+    norm_shape = (3, 6)[len((3, 6)) - len(axes):]
+    g = _core.Graph()
+    g.add_input("x", [-1, 3, 6])
+    g.set_initializer("gamma", rng.standard_normal(scale_shape or norm_shape).astype(np.float32), True)
+    g.set_initializer("beta", rng.standard_normal(norm_shape).astype(np.float32), True)
+    g.set_initializer("eps", np.array(1e-3, np.float32), False)
+    g.set_initializer("two", np.array(2.0, np.float32), False)
+    def mean(src, dst):
+        g.set_initializer(dst + "_axes", np.array(axes, np.int64), False)
+        g.add_node("ReduceMean", [src, dst + "_axes"], [dst], {"keepdims": 1})
+    mean("x", "m")
+    g.add_node("Sub", ["x", "m"], ["d"])
+    g.add_node(square, ["d", "two" if square == "Pow" else "d"], ["p"])
+    mean("p", "v")
+    g.add_node("Add", ["v", "eps"], ["ve"])
+    g.add_node("Sqrt", ["ve"], ["s"])
+    g.add_node("Div", ["d", "s"], ["n"])
+    g.add_node("Mul", ["n", "gamma"], ["t"] if bias else ["y"])
+    if bias:
+        g.add_node("Add", ["t", "beta"], ["y"])
+    g.add_output("y")
+    if expose:
+        g.add_output(expose)
+    return g
+
+
+def layer_norm_numpy(x, axes, gamma, beta):
+    x = x.astype(np.float64)
+    m = x.mean(axis=axes, keepdims=True)
+    v = ((x - m) ** 2).mean(axis=axes, keepdims=True)
+    y = (x - m) / np.sqrt(v + 1e-3) * gamma
+    return y if beta is None else y + beta
+
+
+@pytest.mark.parametrize("axes, square, bias", [((-1,), "Pow", True), ((-1,), "Mul", False), ((-1, -2), "Pow", True)])
+def test_layer_norm_chains_run_as_one_layer_normalization(axes, square, bias, rng):
+    fused = _core.Executor(layer_norm_chain_graph(axes, square, bias))
+    plain = _core.Executor(layer_norm_chain_graph(axes, square, bias, expose="d"))
+    assert fused.stats()["fused_layer_norms"] == 1
+    assert plain.stats()["fused_layer_norms"] == 0
+    x = rng.standard_normal((5, 3, 6)).astype(np.float32) * 3 + 1
+    init = np.random.default_rng(4)
+    norm_shape = (3, 6)[2 - len(axes):]
+    gamma = init.standard_normal(norm_shape).astype(np.float32)
+    beta = init.standard_normal(norm_shape).astype(np.float32) if bias else None
+    want = layer_norm_numpy(x, tuple(sorted(axes)), gamma, beta)
+    assert_close(fused.run([x])[0], want, 1e-5, "y")
+    assert_close(plain.run([x])[0], want, 1e-5, "y")
+    seed = rng.standard_normal(x.shape).astype(np.float32)
+    gf, gp = fused.gradients([x], "y", seed), plain.gradients([x], "y", seed)
+    for name in ("x", "gamma") + (("beta",) if bias else ()):
+        assert_close(gf[name], gp[name], 1e-4, name)
+
+
+@pytest.mark.parametrize("what", ["leading-axis", "broadcast-scale"])
+def test_layer_norm_chains_that_differ_are_left_alone(what, rng):
+    graph = (layer_norm_chain_graph(axes=(1,)) if what == "leading-axis"
+             else layer_norm_chain_graph(scale_shape=(1,)))
+    ex = _core.Executor(graph)
+    assert ex.stats()["fused_layer_norms"] == 0
+    x = rng.standard_normal((2, 3, 6)).astype(np.float32)
+    init = np.random.default_rng(4)
+    gamma = init.standard_normal((1,) if what == "broadcast-scale" else (6,)).astype(np.float32)
+    beta = init.standard_normal(6).astype(np.float32)
+    want = layer_norm_numpy(x, (1,) if what == "leading-axis" else (2,), gamma, beta)
+    assert_close(ex.run([x])[0], want, 1e-5, "y")
+
+
 def test_inference_plans_reuse_buffers_whose_values_are_dead(rng):
     """A chain of 6 layers needs two activation buffers, not six, at inference."""
     g = _core.Graph()

@@ -359,3 +359,36 @@ def test_resize_from_opset_10_is_refused():
                        {"scales": np.array([1, 1, 2, 2], np.float32)}, opset=10)
     with pytest.raises(ValueError, match=r"\(Resize\) from opset 11"):
         load(model)
+
+
+# ---- chains exporters write for ops of later opsets --------------------------------------------
+
+@pytest.mark.parametrize("opset", [13, 18])
+def test_written_out_layer_norm_and_gelu_run_fused_and_match_onnxruntime(opset, rng):
+    """A transformer MLP block as exporters before opset 17 write it: LayerNormalization as
+    ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add (axes an attribute before
+    opset 18, an input from 18) and the exact GELU as Div, Erf, Add, Mul, Mul."""
+    def mean(src, dst):
+        if opset < 18:
+            return [helper.make_node("ReduceMean", [src], [dst], axes=[-1], keepdims=1)]
+        return [helper.make_node("ReduceMean", [src, "axes"], [dst], keepdims=1)]
+    nodes = (mean("x", "m") + [helper.make_node("Sub", ["x", "m"], ["d"]),
+                                helper.make_node("Pow", ["d", "two"], ["p"])] + mean("p", "v") +
+             [helper.make_node("Add", ["v", "eps"], ["ve"]), helper.make_node("Sqrt", ["ve"], ["s"]),
+              helper.make_node("Div", ["d", "s"], ["n"]), helper.make_node("Mul", ["n", "gamma"], ["t"]),
+              helper.make_node("Add", ["t", "beta"], ["ln"]), helper.make_node("MatMul", ["ln", "w"], ["h"]),
+              helper.make_node("Div", ["h", "sqrt2"], ["u"]), helper.make_node("Erf", ["u"], ["e"]),
+              helper.make_node("Add", ["e", "one"], ["a"]), helper.make_node("Mul", ["h", "a"], ["g"]),
+              helper.make_node("Mul", ["g", "half"], ["y"])])
+    f32 = lambda v: np.array(v, np.float32)  # noqa: E731
+    inits = {"two": f32(2.0), "eps": f32(1e-5), "gamma": f32(rng.standard_normal(16)),
+             "beta": f32(rng.standard_normal(16)), "w": f32(rng.standard_normal((16, 24))),
+             "sqrt2": f32(np.sqrt(2)), "one": f32(1.0), "half": f32(0.5)}
+    if opset >= 18:
+        inits["axes"] = np.array([-1], np.int64)
+    model = make_model(nodes, [vi("x", ["n", 7, 16])], [vi("y", ["n", 7, 24])], inits.items(), opset=opset)
+    imported = load(model)
+    x = f32(rng.standard_normal((3, 7, 16)) * 2 + 0.5)
+    np.testing.assert_allclose(imported.predict(x), ort_outputs(model, {"x": x})[0], rtol=RTOL, atol=ATOL)
+    stats = imported._get_executor(inference_only=True).stats()
+    assert (stats["fused_layer_norms"], stats["fused_gelus"]) == (1, 1)

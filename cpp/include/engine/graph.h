@@ -40,7 +40,8 @@ struct ExecutorStats {
   int64_t buffer_allocations = 0;  // buffers the executor allocated, over its lifetime
   int64_t fused_activations = 0;   // Relu nodes folded into a Conv/Gemm epilogue
   int64_t folded_batch_norms = 0;  // BatchNormalizations folded into a Conv (latest plan)
-  int64_t fused_gelus = 0;         // Erf-based GELU patterns run as one Gelu node
+  int64_t fused_gelus = 0;         // Erf-based GELU chains run as one Gelu node
+  int64_t fused_layer_norms = 0;   // LayerNormalization chains run as one node
 };
 
 class ENGINE_API Executor {

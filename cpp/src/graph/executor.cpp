@@ -256,6 +256,7 @@ Executor::Executor(std::shared_ptr<Graph> graph, std::shared_ptr<ParameterLock> 
   impl_->g = compile_graph(*impl_->graph);
   impl_->stats.fused_activations = impl_->g.fused_activations;
   impl_->stats.fused_gelus = impl_->g.fused_gelus;
+  impl_->stats.fused_layer_norms = impl_->g.fused_layer_norms;
 }
 
 Executor::~Executor() = default;

@@ -2,7 +2,7 @@
 // structures they produce.
 //
 //   compile_graph      validate the graph, fuse GELU patterns and activations, number the
-//                      values, order the nodes (validate.cpp, fuse_gelu.cpp,
+//                      values, order the nodes (validate.cpp, fuse_patterns.cpp,
 //                      fuse_activations.cpp)
 //   build_plan         per input shapes and mode:
 //     plan_steps         the nodes to run, with BatchNormalization folded into the Conv
@@ -46,6 +46,7 @@ struct CompiledGraph {
   std::vector<std::vector<int>> node_outputs;
   int64_t fused_activations = 0;
   int64_t fused_gelus = 0;
+  int64_t fused_layer_norms = 0;
   Device device;  // where the initializers live (and so the inputs and buffers)
 };
 
@@ -55,9 +56,10 @@ CompiledGraph compile_graph(const Graph& graph);
 // Relu nodes whose input only they read, produced by a Conv or Gemm, become part of that
 // producer (the internal attribute kFusedActivation); returns the nodes without them.
 std::vector<Node> fuse_activations(const Graph& graph);
-// The exact GELU written as Div (or Mul), Erf, Add and two Muls becomes one Gelu node;
-// returns the nodes with each such pattern replaced and counts the patterns in *fused.
-std::vector<Node> fuse_erf_gelu(const Graph& graph, int64_t* fused);
+// The exact GELU and LayerNormalization written out as chains of elementwise nodes and
+// reductions become one Gelu or LayerNormalization node; returns the nodes with each chain
+// replaced and counts them.
+std::vector<Node> fuse_patterns(const Graph& graph, int64_t* gelus, int64_t* layer_norms);
 
 struct PlanKey {
   Mode mode = Mode::Inference;
