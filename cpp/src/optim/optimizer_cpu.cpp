@@ -10,21 +10,39 @@ namespace engine {
 
 namespace {
 constexpr int64_t kGrain = 1 << 14;
+
+template <class Fn>
+void dispatch_slot_mask(int mask, Fn&& fn) {
+  static_assert(kMaxOptimizerSlots == 3, "one case per mask below");
+  switch (mask) {
+    case 0: return fn(std::integral_constant<int, 0>{});
+    case 1: return fn(std::integral_constant<int, 1>{});
+    case 2: return fn(std::integral_constant<int, 2>{});
+    case 3: return fn(std::integral_constant<int, 3>{});
+    case 4: return fn(std::integral_constant<int, 4>{});
+    case 5: return fn(std::integral_constant<int, 5>{});
+    case 6: return fn(std::integral_constant<int, 6>{});
+    default: return fn(std::integral_constant<int, 7>{});
+  }
 }
+}  // namespace
 
 void optimizer_update_cpu(OptimizerKind kind, const OptimizerStep& step, int64_t n, float* p,
                           const float* g, float* const* slots) {
   // A local copy: the compiler may then keep every constant in registers.
   const OptimizerStep s = step;
   float* const sl[kMaxOptimizerSlots] = {slots[0], slots[1], slots[2]};
+  // Which slots this configuration keeps (Adam's third only with amsgrad, SGD's only with
+  // momentum, ...), as a compile-time mask: the loop then has no per-element tests.
+  int mask = 0;
+  for (int k = 0; k < kMaxOptimizerSlots; ++k) mask |= (sl[k] != nullptr) << k;
   dispatch_optimizer(kind, [&](auto tag) {
     constexpr OptimizerKind K = decltype(tag)::value;
-    const bool all = std::all_of(sl, sl + OptimizerRule<K>::kSlots, [](float* q) { return q != nullptr; });
-    parallel_for(n, kGrain, [&](int64_t begin, int64_t end) {
-      if (all)
-        for (int64_t i = begin; i < end; ++i) optimizer_update_element<K, float, true>(s, p, g, sl, i);
-      else
-        for (int64_t i = begin; i < end; ++i) optimizer_update_element<K, float>(s, p, g, sl, i);
+    dispatch_slot_mask(mask, [&](auto slot_mask) {
+      constexpr int M = decltype(slot_mask)::value;
+      parallel_for(n, kGrain, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) optimizer_update_element<K, float, M>(s, p, g, sl, i);
+      });
     });
   });
 }

@@ -112,16 +112,23 @@ template <> struct OptimizerRule<OptimizerKind::Nadam> {
   }
 };
 
+// Which slots exist, when the caller knows it at compile time: bit k for slot k.
+constexpr int kSlotsAtRunTime = -1;
+
 // One parameter element: clip its gradient, decay the weight, apply the rule. Slots
-// whose pointer is null are not used by this configuration and stay untouched; with
-// kAllSlots the caller guarantees every slot exists, which lets the loop vectorize.
-template <OptimizerKind K, class T, bool kAllSlots = false>
+// whose pointer is null are not used by this configuration and stay untouched. With a
+// kSlotMask the caller guarantees which slots exist, so no test is left in the loop and
+// it vectorizes.
+template <OptimizerKind K, class T, int kSlotMask = kSlotsAtRunTime>
 ENGINE_HD inline void optimizer_update_element(const OptimizerStep& s, float* p, const float* g,
                                      float* const* slots, int64_t i) {
   using Rule = OptimizerRule<K>;
+  auto present = [&](int k) {
+    return kSlotMask == kSlotsAtRunTime ? slots[k] != nullptr : ((kSlotMask >> k) & 1) != 0;
+  };
   T st[kMaxOptimizerSlots] = {};
   for (int k = 0; k < Rule::kSlots; ++k)
-    if (kAllSlots || slots[k]) st[k] = T(slots[k][i]);
+    if (present(k)) st[k] = T(slots[k][i]);
   T gi = T(g[i]) * T(s.grad_scale);
   if (s.clip_value > 0) gi = std::min(std::max(gi, T(-s.clip_value)), T(s.clip_value));
   T pi = T(p[i]);
@@ -129,7 +136,7 @@ ENGINE_HD inline void optimizer_update_element(const OptimizerStep& s, float* p,
   Rule::update(s, pi, gi, st);
   p[i] = static_cast<float>(pi);
   for (int k = 0; k < Rule::kSlots; ++k)
-    if (kAllSlots || slots[k]) slots[k][i] = static_cast<float>(st[k]);
+    if (present(k)) slots[k][i] = static_cast<float>(st[k]);
 }
 
 // Turns a run-time kind into a compile-time one: fn(std::integral_constant<...>).
