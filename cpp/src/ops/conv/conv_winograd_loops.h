@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <vector>
 
+#include "core/checked.h"
 #include "ops/conv/conv_winograd.h"
 
 namespace engine {
@@ -108,91 +110,132 @@ void winograd_weight_range(int64_t OC, int64_t C, const float* w, bool turn, flo
   constexpr int A = T::A;
   const int64_t K = turn ? OC : C, M = turn ? C : OC;
   alignas(32) float g[3][3][kLanes], tmp[A][3][kLanes], out[A][A][kLanes];
-  for (int64_t r = r0; r < r1; ++r)
-    for (int64_t j0 = 0; j0 < M; j0 += kLanes) {
-      const int lanes = static_cast<int>(std::min<int64_t>(kLanes, M - j0));
-      for (int l = 0; l < kLanes; ++l) {
-        const int64_t j = j0 + std::min(l, lanes - 1);
-        const float* k = w + (turn ? r * C + j : j * C + r) * 9;
-        for (int a = 0; a < 3; ++a)
-          for (int b = 0; b < 3; ++b) g[a][b][l] = turn ? k[8 - a * 3 - b] : k[a * 3 + b];
+  // Blocks of rows: unturned, a lane's kernels for the block's rows lie side by side in w,
+  // where one row at a time would stride through all of w for every row.
+  constexpr int64_t kRows = 8;
+  for (int64_t rb = r0; rb < r1; rb += kRows)
+    for (int64_t j0 = 0; j0 < M; j0 += kLanes)
+      for (int64_t r = rb; r < std::min(rb + kRows, r1); ++r) {
+        const int lanes = static_cast<int>(std::min<int64_t>(kLanes, M - j0));
+        for (int l = 0; l < kLanes; ++l) {
+          const int64_t j = j0 + std::min(l, lanes - 1);
+          const float* k = w + (turn ? r * C + j : j * C + r) * 9;
+          for (int a = 0; a < 3; ++a)
+            for (int b = 0; b < 3; ++b) g[a][b][l] = turn ? k[8 - a * 3 - b] : k[a * 3 + b];
+        }
+        for (int b = 0; b < 3; ++b) T::weight(&g[0][b][0], 3 * kLanes, &tmp[0][b][0], 3 * kLanes);
+        for (int i = 0; i < A; ++i) T::weight(&tmp[i][0][0], kLanes, &out[i][0][0], kLanes);
+        for (int t = 0; t < A * A; ++t) {
+          float* dst = u + (t * K + r) * M + j0;
+          const float* src = &out[t / A][t % A][0];
+          for (int l = 0; l < lanes; ++l) dst[l] = src[l];
+        }
       }
-      for (int b = 0; b < 3; ++b) T::weight(&g[0][b][0], 3 * kLanes, &tmp[0][b][0], 3 * kLanes);
-      for (int i = 0; i < A; ++i) T::weight(&tmp[i][0][0], kLanes, &out[i][0][0], kLanes);
-      for (int t = 0; t < A * A; ++t) {
-        float* dst = u + (t * K + r) * M + j0;
-        const float* src = &out[t / A][t % A][0];
-        for (int l = 0; l < lanes; ++l) dst[l] = src[l];
-      }
+}
+
+// The chunk's tiles in groups of kLanes, worked out once for all channels. Lanes past the
+// chunk's end repeat its last tile (computed, never stored). A group is a row run when its
+// kLanes tiles lie side by side in one tile row of one image: then every lane reads (writes)
+// the same rows at a fixed step, which the compiler vectorizes.
+struct TileGroup {
+  WinogradTile tile[kLanes];
+  int lanes;
+  bool input_run;   // a row run whose input windows lie inside the image
+  bool output_run;  // a row run whose outputs lie inside the output
+};
+
+template <int m>
+std::vector<TileGroup> tile_groups(const WinogradTiles& g) {
+  const Window2d& win = g.s.win;
+  std::vector<TileGroup> groups(static_cast<size_t>(ceil_div(g.tiles, kLanes)));
+  for (size_t i = 0; i < groups.size(); ++i) {
+    TileGroup& tg = groups[i];
+    const int64_t p = static_cast<int64_t>(i) * kLanes;
+    tg.lanes = static_cast<int>(std::min<int64_t>(kLanes, g.tiles - p));
+    bool run = tg.lanes == kLanes;
+    for (int l = 0; l < kLanes; ++l) {
+      tg.tile[l] = g.tile(std::min<int64_t>(p + l, g.tiles - 1));
+      run = run && tg.tile[l].n == tg.tile[0].n && tg.tile[l].row == tg.tile[0].row &&
+            tg.tile[l].col == tg.tile[0].col + l;
     }
+    const int64_t top = tg.tile[0].row * m, left = tg.tile[0].col * m;
+    tg.input_run = run && top >= win.PT && left >= win.PL && top - win.PT + m + 2 <= win.H &&
+                   left - win.PL + kLanes * m + 2 <= win.W;
+    tg.output_run = run && top + m <= win.OH && left + kLanes * m <= win.OW;
+  }
+  return groups;
 }
 
 // Input channels [c0, c1): v[t][c][p] = (B^T d B)[t] for the tiles p of the chunk, d the
-// A x A input window of tile p (zeros outside the image). Columns p >= tiles of the last
-// group of lanes repeat the last tile; they are written (ld covers them) but never used.
+// A x A input window of tile p (zeros outside the image). Channel by channel, so that the
+// stores run along the rows of v.
 template <int m>
 void winograd_input_range(const WinogradTiles& g, const float* x, float* v, int64_t c0,
                           int64_t c1) {
   using T = Transforms<m>;
   constexpr int A = T::A;
   const Window2d& win = g.s.win;
-  const int64_t HW = win.H * win.W;
+  const int64_t H = win.H, W = win.W, HW = H * W;
+  const std::vector<TileGroup> groups = tile_groups<m>(g);
   alignas(32) float d[A][A][kLanes], tmp[A][A][kLanes], out[A][A][kLanes];
-  for (int64_t p = 0; p < g.tiles; p += kLanes) {
-    int64_t top[kLanes], left[kLanes];
-    const float* image[kLanes];
-    for (int l = 0; l < kLanes; ++l) {
-      const WinogradTile t = g.tile(std::min(p + l, g.tiles - 1));
-      top[l] = t.row * m - win.PT;
-      left[l] = t.col * m - win.PL;
-      image[l] = x + t.n * g.s.C * HW;
-    }
-    for (int64_t c = c0; c < c1; ++c) {
-      for (int l = 0; l < kLanes; ++l) {
-        const float* plane = image[l] + c * HW;
-        const bool inside =
-            top[l] >= 0 && left[l] >= 0 && top[l] + A <= win.H && left[l] + A <= win.W;
-        for (int i = 0; i < A; ++i) {
-          const int64_t r = top[l] + i;
-          if (inside) {
-            const float* row = plane + r * win.W + left[l];
-            for (int j = 0; j < A; ++j) d[i][j][l] = row[j];
-          } else {
-            const bool row_in = r >= 0 && r < win.H;
+  for (int64_t c = c0; c < c1; ++c)
+    for (size_t gi = 0; gi < groups.size(); ++gi) {
+      const TileGroup& tg = groups[gi];
+      if (tg.input_run) {
+        const WinogradTile& t = tg.tile[0];
+        const float* base =
+            x + (t.n * g.s.C + c) * HW + (t.row * m - win.PT) * W + t.col * m - win.PL;
+        for (int i = 0; i < A; ++i)
+          for (int j = 0; j < A; ++j)
+            for (int l = 0; l < kLanes; ++l) d[i][j][l] = base[i * W + l * m + j];
+      } else {
+        for (int l = 0; l < kLanes; ++l) {
+          const WinogradTile& t = tg.tile[l];
+          const float* plane = x + (t.n * g.s.C + c) * HW;
+          const int64_t top = t.row * m - win.PT, left = t.col * m - win.PL;
+          if (top >= 0 && left >= 0 && top + A <= H && left + A <= W) {
+            for (int i = 0; i < A; ++i)
+              for (int j = 0; j < A; ++j) d[i][j][l] = plane[(top + i) * W + left + j];
+            continue;
+          }
+          for (int i = 0; i < A; ++i) {
+            const int64_t r = top + i;
+            const bool row_in = r >= 0 && r < H;
             for (int j = 0; j < A; ++j) {
-              const int64_t col = left[l] + j;
-              d[i][j][l] = row_in && col >= 0 && col < win.W ? plane[r * win.W + col] : 0.0f;
+              const int64_t col = left + j;
+              d[i][j][l] = row_in && col >= 0 && col < W ? plane[r * W + col] : 0.0f;
             }
           }
         }
       }
       for (int j = 0; j < A; ++j) T::input(&d[0][j][0], A * kLanes, &tmp[0][j][0], A * kLanes);
       for (int i = 0; i < A; ++i) T::input(&tmp[i][0][0], kLanes, &out[i][0][0], kLanes);
+      const int64_t p = static_cast<int64_t>(gi) * kLanes;
       for (int t = 0; t < A * A; ++t) {
         float* dst = v + (t * g.s.C + c) * g.ld + p;
         const float* src = &out[t / A][t % A][0];
         for (int l = 0; l < kLanes; ++l) dst[l] = src[l];
       }
     }
-  }
 }
 
 // Output channels [o0, o1): y = A^T mt A (+ bias, then the fused Relu) for every tile of
 // the chunk, mt[t][o][p] the GEMMs' products; the parts of edge tiles that fall outside
-// the output are dropped.
+// the output are dropped. Channel by channel, so that the loads run along the rows of mt.
 template <int m>
 void winograd_output_range(const WinogradTiles& g, const float* mt, const float* b, float* y,
                            int64_t o0, int64_t o1) {
   using T = Transforms<m>;
   constexpr int A = T::A;
   const Window2d& win = g.s.win;
-  const int64_t OHW = win.OH * win.OW;
+  const int64_t OW = win.OW, OHW = win.OH * OW;
+  const std::vector<TileGroup> groups = tile_groups<m>(g);
   alignas(32) float in[A][A][kLanes], tmp[m][A][kLanes], out[m][m][kLanes];
-  for (int64_t p = 0; p < g.tiles; p += kLanes) {
-    const int lanes = static_cast<int>(std::min<int64_t>(kLanes, g.tiles - p));
-    WinogradTile tiles[kLanes];
-    for (int l = 0; l < lanes; ++l) tiles[l] = g.tile(p + l);
-    for (int64_t o = o0; o < o1; ++o) {
+  for (int64_t o = o0; o < o1; ++o) {
+    const float bias = b ? b[o] : 0.0f;
+    for (size_t gi = 0; gi < groups.size(); ++gi) {
+      const TileGroup& tg = groups[gi];
+      const int64_t p = static_cast<int64_t>(gi) * kLanes;
       for (int t = 0; t < A * A; ++t) {
         const float* src = mt + (t * g.s.OC + o) * g.ld + p;
         float* dst = &in[t / A][t % A][0];
@@ -200,20 +243,27 @@ void winograd_output_range(const WinogradTiles& g, const float* mt, const float*
       }
       for (int j = 0; j < A; ++j) T::output(&in[0][j][0], A * kLanes, &tmp[0][j][0], A * kLanes);
       for (int i = 0; i < m; ++i) T::output(&tmp[i][0][0], kLanes, &out[i][0][0], kLanes);
-      const float bias = b ? b[o] : 0.0f;
       for (int i = 0; i < m; ++i)
         for (int j = 0; j < m; ++j)
           for (int l = 0; l < kLanes; ++l) {
             const float r = out[i][j][l] + bias;
             out[i][j][l] = g.s.relu && r < 0.0f ? 0.0f : r;  // NaN stays
           }
-      for (int l = 0; l < lanes; ++l) {
-        const WinogradTile& t = tiles[l];
+      if (tg.output_run) {
+        const WinogradTile& t = tg.tile[0];
+        float* dst = y + (t.n * g.s.OC + o) * OHW + t.row * m * OW + t.col * m;
+        for (int i = 0; i < m; ++i)
+          for (int j = 0; j < m; ++j)
+            for (int l = 0; l < kLanes; ++l) dst[i * OW + l * m + j] = out[i][j][l];
+        continue;
+      }
+      for (int l = 0; l < tg.lanes; ++l) {
+        const WinogradTile& t = tg.tile[l];
         float* plane = y + (t.n * g.s.OC + o) * OHW;
         const int64_t rows = std::min<int64_t>(m, win.OH - t.row * m);
-        const int64_t cols = std::min<int64_t>(m, win.OW - t.col * m);
+        const int64_t cols = std::min<int64_t>(m, OW - t.col * m);
         for (int64_t i = 0; i < rows; ++i) {
-          float* dst = plane + (t.row * m + i) * win.OW + t.col * m;
+          float* dst = plane + (t.row * m + i) * OW + t.col * m;
           for (int64_t j = 0; j < cols; ++j) dst[j] = out[i][j][l];
         }
       }
