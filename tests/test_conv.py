@@ -147,15 +147,15 @@ FORWARD_CASES = [
     Case(1, 6, 9, 9, 6, 4, 4, strides=(2, 2), group=6, auto_pad="SAME_LOWER"),
     Case(2, 3, 9, 8, 4, 3, 3, strides=(2, 2), auto_pad="VALID"),
     Case(2, 3, 9, 8, 4, 3, 3, strides=(2, 2), pads=(1, 0, 2, 1), auto_pad="NOTSET"),
-] + [  # 3x3 stride-1 layers with channels enough for the Winograd route on the CPU
-    Case(3, 16, 7, 7, 16, 3, 3, pads=(1, 1, 1, 1)),
-    Case(1, 17, 13, 11, 19, 3, 3, pads=(0, 1, 2, 0), bias=False),
-    Case(2, 16, 1, 1, 17, 3, 3, pads=(2, 2, 2, 2)),
-    Case(5, 16, 2, 2, 18, 3, 3, pads=(1, 1, 1, 1)),
-    Case(1, 20, 9, 7, 16, 3, 3),
-    Case(2, 16, 6, 5, 16, 3, 3, pads=(3, 0, 1, 2)),
+] + [  # 3x3 stride-1 layers with the channels and tiles for the Winograd route on the CPU
+    Case(5, 16, 7, 7, 16, 3, 3, pads=(1, 1, 1, 1)),
+    Case(2, 17, 13, 11, 19, 3, 3, pads=(0, 1, 2, 0), bias=False),
+    Case(17, 16, 1, 1, 17, 3, 3, pads=(2, 2, 2, 2)),
+    Case(17, 16, 2, 2, 18, 3, 3, pads=(1, 1, 1, 1)),
+    Case(4, 20, 9, 7, 16, 3, 3),
+    Case(4, 16, 6, 5, 16, 3, 3, pads=(3, 0, 1, 2)),
     Case(2, 15, 9, 9, 16, 3, 3, pads=(1, 1, 1, 1)),
-    Case(1, 16, 8, 9, 24, 3, 3, auto_pad="SAME_UPPER", bias=False),
+    Case(3, 16, 8, 9, 24, 3, 3, auto_pad="SAME_UPPER", bias=False),
 ]
 
 
@@ -244,10 +244,10 @@ BACKWARD_CASES = [
     Case(4, 3, 70, 69, 2, 3, 3, pads=(1, 1, 1, 1)),
     Case(4, 2, 70, 69, 4, 3, 3, pads=(1, 1, 1, 1), group=2),
     # Winograd data gradients: pads 0 and 2 (dy padded by 2 and 0), asymmetric, 2x2 tiles.
-    Case(3, 16, 9, 7, 17, 3, 3),
-    Case(2, 19, 7, 6, 16, 3, 3, pads=(2, 2, 2, 2)),
+    Case(4, 16, 9, 7, 17, 3, 3),
+    Case(4, 19, 7, 6, 16, 3, 3, pads=(2, 2, 2, 2)),
     Case(3, 24, 13, 11, 16, 3, 3, pads=(0, 1, 2, 1)),
-    Case(5, 16, 2, 2, 16, 3, 3, pads=(1, 1, 1, 1)),
+    Case(16, 16, 2, 2, 16, 3, 3, pads=(1, 1, 1, 1)),
 ]
 
 

@@ -50,21 +50,21 @@ float* transform_weights(int m, int64_t OC, int64_t C, const float* w, bool turn
 }
 
 // The output tile size for s (2 or 4), or 0 when im2col + GEMM is the better route: too
-// few channels for the GEMMs, or images so small that the tiles are mostly waste.
+// few channels for the GEMMs, images so small that the tiles are mostly waste, or too few
+// tiles in the batch to pay for transforming and packing (m+2)^2 weight matrices (the
+// GEMM's register tile is 16 columns wide).
 int tile_size(const ConvShape& s) {
   const Window2d& g = s.win;
   if (g.KH != 3 || g.KW != 3 || g.SH != 1 || g.SW != 1 || g.DH != 1 || g.DW != 1 || s.G != 1)
     return 0;
-  constexpr int64_t kMinChannels = 16;
+  constexpr int64_t kMinChannels = 16, kMinTiles = 16;
   if (s.C < kMinChannels || s.OC < kMinChannels) return 0;
+  auto tiles = [&](int m) { return ceil_div(g.OH, m) * ceil_div(g.OW, m); };
   // Multiplications per output pixel relative to the direct 9, whole tiles counted.
-  auto cost = [&](int m) {
-    return double(ceil_div(g.OH, m) * ceil_div(g.OW, m) * (m + 2) * (m + 2)) /
-           double(9 * g.OH * g.OW);
-  };
+  auto cost = [&](int m) { return double(tiles(m) * (m + 2) * (m + 2)) / double(9 * g.OH * g.OW); };
   constexpr double kMaxCost = 0.6;
   const int m = cost(4) <= cost(2) ? 4 : 2;
-  return cost(m) <= kMaxCost ? m : 0;
+  return cost(m) <= kMaxCost && s.N * tiles(m) >= kMinTiles ? m : 0;
 }
 
 thread_local Workspace t_v, t_m;
