@@ -471,6 +471,7 @@ def test_winograd_with_a_fused_relu_and_batch_norm(batch_norm, rng):
         pre = ((pre - mean[None, :, None, None]) / np.sqrt(var[None, :, None, None] + 1e-5)
                * scale[None, :, None, None] + shift[None, :, None, None])
     assert_close(ex.run([x])[0], np.maximum(pre, 0.0), REDUCTION_RTOL)
+    assert ex.stats()["folded_batch_norms" if batch_norm else "fused_activations"] == 1
     if batch_norm:
         return  # training normalizes with the batch's statistics
     seed = randn(rng, *pre.shape)
