@@ -1929,6 +1929,17 @@ CASES = [
     conv_case((1, 2, 5, 6), (3, 2, 2, 2), tag="k2p3", pads=[3, 3, 3, 3]),
     conv_case((2, 7, 17, 19), (13, 7, 3, 3), tag="k3p1", pads=[1, 1, 1, 1]),
     conv_case((2, 16, 33, 31), (24, 16, 3, 3), tag="k3p1", pads=[1, 1, 1, 1]),
+    # 3x3 stride 1 with 16 channels or more: the CPU's Winograd route, partial edge tiles,
+    # data gradients with dy padded by 2 - pad (or the GEMM when a pad is over 2); batches
+    # with 16 tiles or more.
+    conv_case((5, 16, 7, 7), (16, 16, 3, 3), tag="wino-k3p1", pads=[1, 1, 1, 1]),
+    conv_case((2, 17, 13, 11), (19, 17, 3, 3), tag="wino-p0120-nobias", bias=False,
+              pads=[0, 1, 2, 0]),
+    conv_case((17, 16, 1, 1), (17, 16, 3, 3), tag="wino-1x1-p2", pads=[2, 2, 2, 2]),
+    conv_case((17, 16, 2, 2), (16, 16, 3, 3), tag="wino-2x2-p1", pads=[1, 1, 1, 1]),
+    conv_case((4, 20, 9, 7), (16, 20, 3, 3), tag="wino-p0"),
+    conv_case((4, 16, 6, 5), (16, 16, 3, 3), tag="wino-p3012", pads=[3, 0, 1, 2]),
+    conv_case((2, 15, 9, 9), (16, 15, 3, 3), tag="wino-c15-p1", pads=[1, 1, 1, 1]),
     conv_case((1, 4, 7, 6), (8, 1, 3, 3), tag="depthwise-x2-k3d2p2", group=4, dilations=[2, 2],
               pads=[2, 2, 2, 2]),
     conv_case((2, 5, 9, 7), (7, 5, 1, 1), tag="k1s2", strides=[2, 2]),

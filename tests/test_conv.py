@@ -147,6 +147,15 @@ FORWARD_CASES = [
     Case(1, 6, 9, 9, 6, 4, 4, strides=(2, 2), group=6, auto_pad="SAME_LOWER"),
     Case(2, 3, 9, 8, 4, 3, 3, strides=(2, 2), auto_pad="VALID"),
     Case(2, 3, 9, 8, 4, 3, 3, strides=(2, 2), pads=(1, 0, 2, 1), auto_pad="NOTSET"),
+] + [  # 3x3 stride-1 layers with the channels and tiles for the Winograd route on the CPU
+    Case(5, 16, 7, 7, 16, 3, 3, pads=(1, 1, 1, 1)),
+    Case(2, 17, 13, 11, 19, 3, 3, pads=(0, 1, 2, 0), bias=False),
+    Case(17, 16, 1, 1, 17, 3, 3, pads=(2, 2, 2, 2)),
+    Case(17, 16, 2, 2, 18, 3, 3, pads=(1, 1, 1, 1)),
+    Case(4, 20, 9, 7, 16, 3, 3),
+    Case(4, 16, 6, 5, 16, 3, 3, pads=(3, 0, 1, 2)),
+    Case(2, 15, 9, 9, 16, 3, 3, pads=(1, 1, 1, 1)),
+    Case(3, 16, 8, 9, 24, 3, 3, auto_pad="SAME_UPPER", bias=False),
 ]
 
 
@@ -182,7 +191,8 @@ def test_thread_count_does_not_change_results(threads, rng):
     cases = [Case(5, 4, 9, 7, 6, 3, 3, strides=(2, 1), pads=(1, 1, 1, 1), group=2),
              Case(1, 6, 11, 9, 6, 3, 3, pads=(1, 1, 1, 1)), Case(3, 6, 9, 8, 12, 3, 3, group=6),
              Case(4, 6, 7, 5, 3, 1, 1), Case(2, 3, 7, 6, 5, 3, 3, pads=(1, 1, 1, 1)),
-             Case(4, 3, 5, 5, 30, 3, 3)]  # more weights than outputs: images in one chunk
+             Case(4, 3, 5, 5, 30, 3, 3),  # more weights than outputs: images in one chunk
+             Case(3, 16, 13, 11, 24, 3, 3, pads=(1, 0, 2, 1))]  # Winograd
     saved = _core.get_num_threads()
     _core.set_num_threads(threads)
     try:
@@ -233,6 +243,11 @@ BACKWARD_CASES = [
     # Long sums: N*OH*OW above the CUDA reductions' one-block span (16384 terms).
     Case(4, 3, 70, 69, 2, 3, 3, pads=(1, 1, 1, 1)),
     Case(4, 2, 70, 69, 4, 3, 3, pads=(1, 1, 1, 1), group=2),
+    # Winograd data gradients: pads 0 and 2 (dy padded by 2 and 0), asymmetric, 2x2 tiles.
+    Case(4, 16, 9, 7, 17, 3, 3),
+    Case(4, 19, 7, 6, 16, 3, 3, pads=(2, 2, 2, 2)),
+    Case(3, 24, 13, 11, 16, 3, 3, pads=(0, 1, 2, 1)),
+    Case(16, 16, 2, 2, 16, 3, 3, pads=(1, 1, 1, 1)),
 ]
 
 
@@ -411,3 +426,57 @@ def test_depthwise_loops_agree_on_every_isa(rng, stride):
         results.append([y] + grads)
     for got, want in zip(*results):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_winograd_route_agrees_on_every_isa(rng):
+    """3x3 stride-1 layers run as Winograd transforms compiled twice (AVX2/FMA and portable):
+    both give the forward pass and the data gradient of numpy float64."""
+    case = Case(3, 17, 13, 11, 19, 3, 3, pads=(1, 0, 2, 1))
+    x, w, b = case.inputs(rng)
+    dy = randn(rng, *np_conv(case, x, w, b).shape)
+    want_dx = np_conv_backward(case, dy, x, w)[0]
+    for portable in (False, True):
+        _core.set_portable_kernels(portable)
+        try:
+            y = ops.conv2d(x, w, b, **case.attrs())
+            dx = ops.conv2d_backward(dy, x, w, b, **case.attrs())[0]
+        finally:
+            _core.set_portable_kernels(False)
+        assert_close(y, np_conv(case, x, w, b), REDUCTION_RTOL, f"y portable={portable}")
+        assert_close(dx, want_dx, REDUCTION_RTOL, f"dx portable={portable}")
+
+
+@pytest.mark.parametrize("batch_norm", [False, True])
+def test_winograd_with_a_fused_relu_and_batch_norm(batch_norm, rng):
+    """Conv (+ BatchNormalization) + Relu fused into one op by the planner, on a layer that
+    takes the Winograd route: values at inference, and gradients through the fused Relu."""
+    case = Case(3, 16, 9, 11, 18, 3, 3, pads=(1, 2, 0, 1))
+    x, w, b = case.inputs(rng)
+    scale, shift, mean = randn(rng, 18), randn(rng, 18), randn(rng, 18)
+    var = rng.uniform(0.5, 2.0, 18).astype(np.float32)
+    g = _core.Graph()
+    g.add_input("x", [-1, 16, 9, 11])
+    for name, value in (("w", w), ("b", b), ("s", scale), ("t", shift), ("m", mean), ("v", var)):
+        g.set_initializer(name, value, name in ("w", "b"))
+    g.add_node("Conv", ["x", "w", "b"], ["c"], {"pads": list(case.pads)})
+    conv = "c"
+    if batch_norm:
+        g.add_node("BatchNormalization", ["c", "s", "t", "m", "v"], ["n"], {"epsilon": 1e-5})
+        conv = "n"
+    g.add_node("Relu", [conv], ["y"])
+    g.add_output("y")
+    ex = _core.Executor(g)
+    pre = np_conv(case, x, w, b)
+    if batch_norm:
+        pre = ((pre - mean[None, :, None, None]) / np.sqrt(var[None, :, None, None] + 1e-5)
+               * scale[None, :, None, None] + shift[None, :, None, None])
+    assert_close(ex.run([x])[0], np.maximum(pre, 0.0), REDUCTION_RTOL)
+    assert ex.stats()["folded_batch_norms" if batch_norm else "fused_activations"] == 1
+    if batch_norm:
+        return  # training normalizes with the batch's statistics
+    seed = randn(rng, *pre.shape)
+    grads = ex.gradients([x], "y", seed)
+    dx, dw, db = np_conv_backward(case, seed * (pre > 0), x, w)
+    assert_close(grads["x"], dx, REDUCTION_RTOL, "dx")
+    assert_close(grads["w"], dw, REDUCTION_RTOL, "dw")
+    assert_close(grads["b"], db, REDUCTION_RTOL, "db")

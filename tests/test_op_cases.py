@@ -357,7 +357,10 @@ def test_matches_onnxruntime(case, rng):
         want = want.astype(out.dtype)  # Dropout's mask: bool in ONNX, 1.0 / 0.0 here
         assert out.shape == want.shape, f"output {k}: {out.shape} != {want.shape}"
         assert np.all(np.isfinite(out)) if out.dtype == np.float32 else True, f"output {k}"
-        np.testing.assert_allclose(out, want, rtol=1e-3, atol=1e-5, err_msg=f"output {k}")
+        # Kernel vs kernel, as in check_variants: a long sum's rounding (Winograd's most of
+        # all) grows with its length.
+        np.testing.assert_allclose(out, want, rtol=1e-3, atol=1e-5 * math.sqrt(case.k),
+                                   err_msg=f"output {k}")
 
 
 # ---- coverage of the table -------------------------------------------------------------------

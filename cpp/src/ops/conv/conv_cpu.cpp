@@ -1,11 +1,13 @@
-// Optimized kernels. Three routes:
+// Optimized kernels. Four routes:
 //  - generic: per group and chunk of images, im2col then one GEMM (y = w * col, bias in the
 //    GEMM epilogue); backward dcol = w^T * dy then col2im, and dw += dy * col^T. A chunk is
 //    one image, or several side by side when an image has few output pixels;
 //  - 1x1, stride 1, no pads, one image a chunk: x already is the col matrix;
 //  - depthwise (one input channel per group): direct loops, no lowering (a GEMM with
 //    K = KH*KW would be all overhead); the forward pass over blocks of eight channels
-//    interleaved in scratch, the backward passes over the valid span of each tap.
+//    interleaved in scratch, the backward passes over the valid span of each tap;
+//  - Winograd (conv_winograd.h) for the 3x3 stride-1 layers with enough channels, forward
+//    and data gradient.
 // Threads go over images and groups when there are enough of them; otherwise the loop is
 // serial and the GEMM, im2col and col2im thread inside (parallel_for never nests).
 #include <algorithm>
@@ -21,6 +23,7 @@
 #include "engine/threads.h"
 #include "ops/conv/conv.h"
 #include "ops/conv/conv_depthwise_loops.h"
+#include "ops/conv/conv_winograd.h"
 
 namespace engine {
 
@@ -255,6 +258,8 @@ void conv2d_forward_cpu(const ConvShape& s, const float* x, const float* w, cons
                         float* y) {
   if (is_depthwise(s))
     forward_depthwise(s, x, w, b, y);
+  else if (winograd_applies(s))
+    conv2d_forward_winograd(s, x, w, b, y);
   else
     forward_gemm(s, x, w, b, y);
 }
@@ -262,7 +267,12 @@ void conv2d_forward_cpu(const ConvShape& s, const float* x, const float* w, cons
 void conv2d_backward_cpu(const ConvShape& s, const float* dy, const float* x, const float* w,
                          float* dx, float* dw, float* db) {
   const bool depthwise = is_depthwise(s);
-  if (dx) (depthwise ? backward_data_depthwise : backward_data_gemm)(s, dy, w, dx);
+  if (dx) {
+    if (depthwise)
+      backward_data_depthwise(s, dy, w, dx);
+    else if (!conv2d_backward_data_winograd(s, dy, w, dx))
+      backward_data_gemm(s, dy, w, dx);
+  }
   if (dw) (depthwise ? backward_weight_depthwise : backward_weight_gemm)(s, dy, x, dw);
   if (db) backward_bias(s, dy, db);
 }
