@@ -148,3 +148,20 @@ def test_matches_onnxruntime(op, fwd, axis, rng):
                                 providers=["CPUExecutionProvider"])
     (expected,) = sess.run(None, {"x": x})
     np.testing.assert_allclose(fwd(x, axis=axis), expected, rtol=1e-3, atol=1e-5)
+
+
+@pytest.mark.parametrize("portable", [False, True], ids=["cpu-isa", "portable"])
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_rows_match_numpy_on_every_isa(name, portable, rng):
+    """Rows along the last axis run as an AVX2/FMA copy where the CPU has it and as the
+    portable one elsewhere; both against float64, with rows long enough to cross the
+    1024-element chunks of the sum and short enough to be all tail."""
+    fwd, _, ref, _ = CASES[name]
+    for length in (3, 16, 17, 2049):
+        x = (randn(rng, 5, length) * 4).astype(np.float32)
+        _core.set_portable_kernels(portable)
+        try:
+            y = fwd(x, axis=-1)
+        finally:
+            _core.set_portable_kernels(False)
+        assert_close(y, ref(x.astype(np.float64), axis=-1), ELEMENTWISE_RTOL)

@@ -6,62 +6,26 @@
 #include <limits>
 #include <type_traits>
 
+#include "core/cpu_features.h"
 #include "cpu/fast_math.h"
 #include "engine/threads.h"
 #include "ops/softmax/softmax.h"
+#include "ops/softmax/softmax_row_loops.h"
 
 namespace engine {
+
+// softmax_cpu_avx2.cpp: softmax_row<Log> compiled for AVX2/FMA.
+SoftmaxRow softmax_row_avx2(bool log);
 
 namespace {
 
 constexpr int64_t kGrain = 1 << 14;  // elements per task
 constexpr int64_t kLanes = 256;      // lanes per block: the per-lane state stays in L1
 
-// One contiguous row. Max and sum keep sixteen partial results (they vectorize, with
-// FastMath's exp); the sum adds its float partials into a double every 1024 elements, so
-// long rows keep full float accuracy.
-template <bool Log>
-void forward_row(int64_t len, const float* x, float* y) {
-  constexpr int64_t kParts = 16, kChunk = 1024;
-  float part[kParts];
-  std::fill(part, part + kParts, -std::numeric_limits<float>::infinity());
-  int64_t l = 0;
-  for (; l + kParts <= len; l += kParts)
-    for (int64_t j = 0; j < kParts; ++j) part[j] = x[l + j] > part[j] ? x[l + j] : part[j];
-  for (; l < len; ++l) part[0] = x[l] > part[0] ? x[l] : part[0];
-  float m = part[0];
-  for (int64_t j = 1; j < kParts; ++j) m = part[j] > m ? part[j] : m;
-  double s = 0.0;
-  for (int64_t c = 0; c < len; c += kChunk) {
-    const int64_t end = std::min(len, c + kChunk);
-    std::fill(part, part + kParts, 0.0f);
-    for (l = c; l + kParts <= end; l += kParts)
-      for (int64_t j = 0; j < kParts; ++j) {
-        const float e = FastMath::exp(x[l + j] - m);
-        if constexpr (!Log) y[l + j] = e;  // rescaled below; safe when y aliases x
-        part[j] += e;
-      }
-    for (; l < end; ++l) {
-      const float e = FastMath::exp(x[l] - m);
-      if constexpr (!Log) y[l] = e;
-      part[0] += e;
-    }
-    for (int64_t j = 0; j < kParts; ++j) s += part[j];
-  }
-  if constexpr (Log) {
-    const float f = static_cast<float>(std::log(s));
-    for (l = 0; l < len; ++l) y[l] = (x[l] - m) - f;  // (x - m) first: see forward_block
-  } else {
-    const float f = static_cast<float>(1.0 / s);
-    for (l = 0; l < len; ++l) y[l] *= f;
-  }
-}
-
 // One block: `lanes` lanes of `len` elements, element (l, j) at l * stride + j, the lanes
 // side by side. Row sums accumulate in double: long axes keep full float accuracy.
-template <bool Log, bool Row>
+template <bool Log>
 void forward_block(int64_t len, int64_t stride, int64_t lanes, const float* x, float* y) {
-  if constexpr (Row) return forward_row<Log>(len, x, y);
   float m[kLanes], f[kLanes];
   double s[kLanes];
   for (int64_t j = 0; j < lanes; ++j) {
@@ -136,8 +100,12 @@ void for_each_block(const SoftmaxGeometry& g, const Block& block) {
 
 template <bool Log>
 void forward(const SoftmaxGeometry& g, const float* x, float* y) {
+  const SoftmaxRow row_fn = use_avx2_fma() ? softmax_row_avx2(Log) : softmax_row<Log>;
   for_each_block(g, [&](auto row, int64_t off, int64_t lanes) {
-    forward_block<Log, decltype(row)::value>(g.len, g.inner, lanes, x + off, y + off);
+    if constexpr (decltype(row)::value)
+      row_fn(g.len, x + off, y + off);
+    else
+      forward_block<Log>(g.len, g.inner, lanes, x + off, y + off);
   });
 }
 
