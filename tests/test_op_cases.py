@@ -28,9 +28,10 @@ class Variant:
 DEVICE = {"name": None}
 
 
-def _select(kernels, device=None):
+def _select(kernels, device=None, portable=False):
     def select():
         _core.set_kernel_variant(kernels)
+        _core.set_portable_kernels(portable)
         DEVICE["name"] = device
     return select
 
@@ -41,6 +42,9 @@ def _no_gpu():
 
 VARIANTS = {
     "cpu": Variant("cpu", _select("cpu")),
+    # The optimized kernels without their ISA-specific (AVX2/FMA) copies: what a CPU
+    # without them runs.
+    "cpu-portable": Variant("cpu-portable", _select("cpu", portable=True)),
     "ref": Variant("ref", _select("ref")),
     # The CUDA kernels' bodies looped over their grid on the host: every machine checks
     # their index arithmetic and math.
@@ -49,7 +53,7 @@ VARIANTS = {
 }
 DEFAULT_VARIANT = "cpu"
 # (variant under test, its oracle).
-VARIANT_PAIRS = [("cpu", "ref"), ("cuda-emulated", "cpu"), ("cuda", "cpu")]
+VARIANT_PAIRS = [("cpu", "ref"), ("cpu-portable", "ref"), ("cuda-emulated", "cpu"), ("cuda", "cpu")]
 
 
 @contextlib.contextmanager

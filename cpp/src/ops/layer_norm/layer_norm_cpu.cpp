@@ -1,15 +1,24 @@
 // CPU kernels. Rows are threaded for the statistics, y and dx; the parameter gradients are
 // column sums over the rows, threaded over blocks of columns so that each thread owns its
-// part of dscale and dbias and reads every row's slice contiguously. Row sums add chunks of
-// sixteen float partial sums (they vectorize; one double accumulator is a serial chain of
-// adds) into a double, so long rows keep full float accuracy.
+// part of dscale and dbias and reads every row's slice contiguously. The row loops
+// (layer_norm_rows.h) also run as an AVX2/FMA copy where the CPU has it.
 #include <algorithm>
 #include <cmath>
 
+#include "core/cpu_features.h"
 #include "engine/threads.h"
 #include "ops/layer_norm/layer_norm.h"
+#include "ops/layer_norm/layer_norm_rows.h"
 
 namespace engine {
+
+// layer_norm_cpu_avx2.cpp: the row loops of layer_norm_rows.h compiled for AVX2/FMA.
+void layer_norm_forward_rows_avx2(const LayerNormGeometry& g, float epsilon, const float* x,
+                                  const float* scale, const float* bias, float* y, float* mean,
+                                  float* inv_std, int64_t begin, int64_t end);
+void layer_norm_backward_rows_avx2(const LayerNormGeometry& g, const float* x, const float* scale,
+                                   const float* mean, const float* inv_std, const float* dy,
+                                   float* dx, int64_t begin, int64_t end);
 
 namespace {
 constexpr int64_t kGrain = 1 << 14;  // elements per task
@@ -17,46 +26,14 @@ constexpr int64_t kColumns = 256;    // columns per block of the parameter gradi
 
 int64_t row_grain(int64_t len) { return std::max<int64_t>(1, kGrain / std::max<int64_t>(len, 1)); }
 
-// sum of term(l) over l in [0, n)
-template <class Term>
-double row_sum(int64_t n, Term&& term) {
-  constexpr int64_t kLanes = 16, kChunk = 1024;  // a lane adds at most 64 terms in float
-  double sum = 0.0;
-  for (int64_t c = 0; c < n; c += kChunk) {
-    const int64_t end = std::min(n, c + kChunk);
-    float part[kLanes] = {};
-    int64_t l = c;
-    for (; l + kLanes <= end; l += kLanes)
-      for (int64_t j = 0; j < kLanes; ++j) part[j] += term(l + j);
-    for (; l < end; ++l) part[0] += term(l);
-    for (int64_t j = 0; j < kLanes; ++j) sum += part[j];
-  }
-  return sum;
-}
 }  // namespace
 
 void layer_norm_forward_cpu(const LayerNormGeometry& g, float epsilon, const float* x,
                             const float* scale, const float* bias, float* y, float* mean,
                             float* inv_std) {
+  const auto rows = use_avx2_fma() ? layer_norm_forward_rows_avx2 : layer_norm_forward_rows;
   parallel_for(g.rows, row_grain(g.len), [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      const float* xr = x + r * g.len;
-      float* yr = y + r * g.len;
-      const double s = row_sum(g.len, [&](int64_t l) { return xr[l]; });
-      const float m = static_cast<float>(s / double(g.len));
-      const double v = row_sum(g.len, [&](int64_t l) {
-        const float d = xr[l] - m;
-        return d * d;
-      });
-      const float inv = static_cast<float>(1.0 / std::sqrt(v / double(g.len) + epsilon));
-      if (bias) {
-        for (int64_t l = 0; l < g.len; ++l) yr[l] = (xr[l] - m) * inv * scale[l] + bias[l];
-      } else {
-        for (int64_t l = 0; l < g.len; ++l) yr[l] = (xr[l] - m) * inv * scale[l];
-      }
-      mean[r] = m;
-      inv_std[r] = inv;
-    }
+    rows(g, epsilon, x, scale, bias, y, mean, inv_std, begin, end);
   });
 }
 
@@ -64,19 +41,9 @@ void layer_norm_backward_cpu(const LayerNormGeometry& g, const float* x, const f
                              const float* mean, const float* inv_std, const float* dy, float* dx,
                              float* dscale, float* dbias) {
   if (dx) {
+    const auto rows = use_avx2_fma() ? layer_norm_backward_rows_avx2 : layer_norm_backward_rows;
     parallel_for(g.rows, row_grain(g.len), [&](int64_t begin, int64_t end) {
-      for (int64_t r = begin; r < end; ++r) {
-        const float *xr = x + r * g.len, *dyr = dy + r * g.len;
-        const float m = mean[r], inv = inv_std[r];
-        const double sg = row_sum(g.len, [&](int64_t l) { return dyr[l] * scale[l]; });
-        const double sgx =
-            row_sum(g.len, [&](int64_t l) { return dyr[l] * scale[l] * ((xr[l] - m) * inv); });
-        const float a = static_cast<float>(sg / double(g.len));
-        const float b = static_cast<float>(sgx / double(g.len));
-        float* dxr = dx + r * g.len;
-        for (int64_t l = 0; l < g.len; ++l)
-          dxr[l] = inv * (dyr[l] * scale[l] - a - (xr[l] - m) * inv * b);
-      }
+      rows(g, x, scale, mean, inv_std, dy, dx, begin, end);
     });
   }
   if (!dscale && !dbias) return;
