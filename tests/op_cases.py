@@ -1672,6 +1672,27 @@ SIZE_CASES = [
 ]
 
 
+def prefix_masks(B, T):
+    """Right-padded [B, T] masks: every length from 0 to T appears when B allows it."""
+    return Spec((B, T), lambda rng, _: np.arange(T)[None, :] < rng.permutation(np.arange(B) % (T + 1))[:, None],
+                "bool")
+
+
+MASK_LENGTHS_CASES = [
+    case("engine.MaskLengths", [prefix_masks(7, 5)], lambda m: m.sum(axis=1).astype(np.int64), tol="exact",
+         grad=(), onnx=None, bad=(
+             Bad("hole", ValueError, r"MaskLengths: the mask of batch entry 1 has a masked step \(1\) before an "
+                 r"unmasked one \(2\): recurrent layers take right-padded sequences only",
+                 inputs={0: const([[True, True, False], [True, False, True]], "bool")}),
+             Bad("float", TypeError, r"MaskLengths: mask must be bool, got float32", inputs={0: normal(2, 3)}),
+             Bad("rank", ValueError, r"MaskLengths: mask must be \[batch, steps\], got rank 1",
+                 inputs={0: bools(3)}),
+             Bad("need", ValueError, r"MaskLengths_backward: input 0 has no gradient", need=(True,)))),
+    case("engine.MaskLengths", [prefix_masks(33, 13)], lambda m: m.sum(axis=1).astype(np.int64), tol="exact",
+         grad=(), onnx=None),
+]
+
+
 def logic_cases(op):
     """Bool outputs, no gradient: exact comparisons against numpy."""
     on_bool = op in ("And", "Or", "Xor")
@@ -1881,6 +1902,7 @@ CASES = [
     *(c for op in LOGIC_REFS for c in logic_cases(op)),
     *(c for op in ("ArgMax", "ArgMin") for c in argmax_cases(op)),
     *SIZE_CASES,
+    *MASK_LENGTHS_CASES,
     trilu_case((4, 6), k=1, tag="upper-k1", bad=TRILU_BAD),
     trilu_case((2, 5, 3), tag="upper"),
     trilu_case((3, 5, 4), k=-1, upper=0, tag="lower-k-1"),

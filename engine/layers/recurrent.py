@@ -9,6 +9,14 @@ with engine.ops. The number of steps must be known when the layer is built. Weig
 [features, gates * units], recurrent_kernel [units, gates * units], gates in Keras's order
 (LSTM i, f, c, o; GRU z, r, h); GRU's bias is [2, 3 * units] with reset_after=True (the
 default; the recurrent bias applied inside the reset gate) and [3 * units] without.
+
+Masks (Keras's: from Embedding(mask_zero=True), Masking, or mask= in the call) are the
+op's sequence_lens (engine.ops.mask_lengths), so they must be right-padded: every row's
+unmasked steps first; any other mask is an error when the model runs (the unrolled cell
+takes any mask). The outputs follow
+Keras's RNN: a masked step leaves the states as they were and outputs the carried hidden
+state, or zeros with zero_output_for_mask=True (which Bidirectional sets when it returns
+sequences); the output mask is the input's with return_sequences, else none.
 """
 import numpy as np
 
@@ -19,6 +27,7 @@ from engine import ops
 from engine import regularizers as _regularizers
 from engine.layers import _args
 from engine.layers.base import Layer
+from engine.layers.regularization import _keep_mask
 
 
 class _Recurrent(Layer):
@@ -28,8 +37,16 @@ class _Recurrent(Layer):
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
                  kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
                  kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
-                 return_sequences=False, return_state=False, go_backwards=False, **kwargs):
+                 return_sequences=False, return_state=False, go_backwards=False, zero_output_for_mask=False,
+                 stateful=False, dropout=0.0, recurrent_dropout=0.0, seed=None, **kwargs):
         super().__init__(**kwargs)
+        if stateful:
+            raise NotImplementedError(f"{self.name}: stateful=True is not supported yet")
+        if recurrent_dropout:
+            raise NotImplementedError(f"{self.name}: recurrent_dropout is not supported yet (got "
+                                      f"{recurrent_dropout}); dropout on the inputs is")
+        self.dropout = _args.real(self, "dropout", dropout, low=0.0, high=1.0, high_open=True)
+        self.seed = _args.random_seed(self, seed)
         self.units = _args.positive_int(self, "units", units)
         self.activation = engine_activation(self, "activation", activation)
         self.recurrent_activation = engine_activation(self, "recurrent_activation", recurrent_activation)
@@ -37,6 +54,7 @@ class _Recurrent(Layer):
         self.return_sequences = _args.boolean(self, "return_sequences", return_sequences)
         self.return_state = _args.boolean(self, "return_state", return_state)
         self.go_backwards = _args.boolean(self, "go_backwards", go_backwards)
+        self.zero_output_for_mask = _args.boolean(self, "zero_output_for_mask", zero_output_for_mask)
         self._weight_specs = {
             name: (_args.resolve(self, f"{name}_initializer", _initializers.get, init),
                    _args.resolve(self, f"{name}_regularizer", _regularizers.get, reg),
@@ -63,24 +81,51 @@ class _Recurrent(Layer):
     def _bias_shape(self):
         return (self.gates * self.units,)
 
-    def call(self, inputs, initial_state=None):
+    supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        output_mask = mask if self.return_sequences else None
+        return [output_mask] + [None] * self._states if self.return_state else output_mask
+
+    def call(self, inputs, initial_state=None, mask=None, training=False):
+        if training and self.dropout > 0:
+            # Keras: one mask per sequence and feature, shared by the steps and the gates.
+            keep = _keep_mask(inputs, self.dropout, (1,), self.seed)
+            inputs = ops.where(keep, inputs * (1.0 / (1.0 - self.dropout)), 0.0)
         activations = self._onnx_activations()
+        if mask is not None and mask.dtype != "bool":
+            mask = ops.cast(mask, "bool")
         if activations is None:
-            return self._unrolled(inputs, initial_state)
+            return self._unrolled(inputs, initial_state, mask)
         # onnxruntime runs only layout 0 ([steps, batch, features]): transposes keep the
         # exported node portable.
         x = ops.transpose(inputs, (1, 0, 2))
         states = None if initial_state is None else [ops.expand_dims(s, 0) for s in initial_state]
+        lens = None if mask is None else ops.mask_lengths(mask)
         outputs = self._fused(x, self._onnx_weights(), states, activations,
-                              "reverse" if self.go_backwards else "forward")
+                              "reverse" if self.go_backwards else "forward", lens)
         last = [ops.squeeze(s, 0) for s in outputs[1:]]  # [1, batch, units] -> [batch, units]
         if self.return_sequences:
             result = ops.transpose(ops.squeeze(outputs[0], 1), (1, 0, 2))
+            if mask is not None:
+                result = ops.where(ops.expand_dims(mask, -1), result, self._masked_output(last[0], initial_state))
             if self.go_backwards:  # Keras lists the outputs in the order they were computed
                 result = result[:, ::-1, :]
         else:
             result = last[0]
+            if mask is not None and self.zero_output_for_mask:  # the last step's output
+                step = mask[:, :1] if self.go_backwards else mask[:, -1:]
+                result = ops.where(step, result, 0.0)
         return [result] + last if self.return_state else result
+
+    def _masked_output(self, last_h, initial_state):
+        """What Keras outputs at masked steps ([batch, units], broadcast over the steps): the
+        hidden state carried over them, or zeros. The op writes zeros past each length. The
+        masked steps of right-padded rows are the last ones run forwards (carrying the final
+        state) and the first ones run backwards (carrying the initial state)."""
+        if self.zero_output_for_mask or (self.go_backwards and initial_state is None):
+            return 0.0
+        return ops.expand_dims(initial_state[0] if self.go_backwards else last_h, 1)
 
     def _onnx_activations(self):
         """The ONNX names of the op's activations, or None when the op has no such activation."""
@@ -107,7 +152,7 @@ class _Recurrent(Layer):
         zeros = np.zeros(self.gates * self.units, np.float32)  # Keras has one bias: Rb = 0
         return w, r, ops.expand_dims(ops.concatenate([bias, zeros], axis=0), 0)
 
-    def _unrolled(self, inputs, initial_state):
+    def _unrolled(self, inputs, initial_state, mask=None):
         steps = inputs.shape[1]
         # The input's share of every step at once: one [batch * steps, features] product.
         projected = ops.matmul(inputs, self.kernel)
@@ -120,7 +165,12 @@ class _Recurrent(Layer):
         outputs = []
         order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
         for t in order:
-            output, state = self.step(projected[:, t, :], state, recurrent_bias)
+            output, new_state = self.step(projected[:, t, :], state, recurrent_bias)
+            if mask is not None:  # any mask here: a masked step keeps the states
+                keep = mask[:, t:t + 1]
+                output = ops.where(keep, output, 0.0 if self.zero_output_for_mask else state[0])
+                new_state = [ops.where(keep, new, old) for new, old in zip(new_state, state)]
+            state = new_state
             outputs.append(output)
         result = ops.stack(outputs, axis=1) if self.return_sequences else outputs[-1]
         return [result] + state if self.return_state else result
@@ -140,7 +190,8 @@ class _Recurrent(Layer):
                   "activation": _activations.serialize(self.activation),
                   "recurrent_activation": _activations.serialize(self.recurrent_activation),
                   "use_bias": self.use_bias, "return_sequences": self.return_sequences,
-                  "return_state": self.return_state, "go_backwards": self.go_backwards}
+                  "return_state": self.return_state, "go_backwards": self.go_backwards,
+                  "zero_output_for_mask": self.zero_output_for_mask, "dropout": self.dropout, "seed": self.seed}
         for name, (_, reg, con) in self._weight_specs.items():
             config[f"{name}_regularizer"] = _regularizers.serialize(reg)
             config[f"{name}_constraint"] = _constraints.serialize(con)
@@ -160,8 +211,8 @@ class SimpleRNN(_Recurrent):
     def __init__(self, units, activation="tanh", **kwargs):
         super().__init__(units, activation=activation, **kwargs)
 
-    def _fused(self, x, weights, states, activations, direction):
-        return ops.onnx_rnn(x, *weights, None, None if states is None else states[0], hidden_size=self.units,
+    def _fused(self, x, weights, states, activations, direction, lens):
+        return ops.onnx_rnn(x, *weights, lens, None if states is None else states[0], hidden_size=self.units,
                             direction=direction, activations=activations)
 
     def step(self, x, state, recurrent_bias):
@@ -193,9 +244,9 @@ class LSTM(_Recurrent):
         reordered = ops.take(blocks, np.array([0, 3, 1, 2], np.int64), axis=axis)
         return ops.reshape(reordered, shape)
 
-    def _fused(self, x, weights, states, activations, direction):
+    def _fused(self, x, weights, states, activations, direction, lens):
         h0, c0 = (None, None) if states is None else states
-        return ops.onnx_lstm(x, *weights, None, h0, c0, hidden_size=self.units, direction=direction,
+        return ops.onnx_lstm(x, *weights, lens, h0, c0, hidden_size=self.units, direction=direction,
                              activations=activations)
 
     def step(self, x, state, recurrent_bias):
@@ -227,9 +278,9 @@ class GRU(_Recurrent):
     def _bias_shape(self):
         return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
 
-    def _fused(self, x, weights, states, activations, direction):
+    def _fused(self, x, weights, states, activations, direction, lens):
         # reset_after is ONNX's linear_before_reset (the reset gate after R's product).
-        return ops.onnx_gru(x, *weights, None, None if states is None else states[0], hidden_size=self.units,
+        return ops.onnx_gru(x, *weights, lens, None if states is None else states[0], hidden_size=self.units,
                             direction=direction, activations=activations,
                             linear_before_reset=int(self.reset_after))
 
@@ -270,11 +321,21 @@ class Bidirectional(Layer):
         if backward_layer is None:
             config = {**layer.get_config(), "go_backwards": not layer.go_backwards}
             config.pop("name")
+            config.pop("seed")  # its own dropout draws
             backward_layer = type(layer).from_config(config)
         self.backward_layer = backward_layer
+        # Keras: masked steps of returned sequences are zeros in both directions.
+        for sub in (self.forward_layer, self.backward_layer):
+            sub.zero_output_for_mask = sub.return_sequences
 
-    def call(self, inputs):
-        forward, backward = self.forward_layer(inputs), self.backward_layer(inputs)
+    supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        return mask if self.forward_layer.return_sequences else None
+
+    def call(self, inputs, mask=None, training=None):
+        forward = self.forward_layer(inputs, mask=mask, training=training)
+        backward = self.backward_layer(inputs, mask=mask, training=training)
         if self.forward_layer.return_sequences:  # the backward sequence, back in time order
             backward = backward[:, ::-1, :]
         if self.merge_mode == "concat":
@@ -299,6 +360,8 @@ class Bidirectional(Layer):
 class TimeDistributed(Layer):
     """The wrapped layer applied to every step of [batch, steps, ...] on its own: the steps
     fold into the batch, the layer runs once, and they unfold again."""
+
+    supports_masking = True  # Keras: the steps' mask passes through
 
     def __init__(self, layer, **kwargs):
         super().__init__(**kwargs)

@@ -3,7 +3,7 @@ backwards or both, in one node whose backward runs through time in C++. Named on
 keras.ops.lstm and keras.ops.gru take Keras's weight layout and a different signature."""
 from engine.ops._symbolic import apply
 
-__all__ = ["onnx_rnn", "onnx_lstm", "onnx_gru"]
+__all__ = ["onnx_rnn", "onnx_lstm", "onnx_gru", "mask_lengths"]
 
 _OUTPUTS = {"RNN": 2, "LSTM": 3, "GRU": 2}
 
@@ -56,3 +56,18 @@ def onnx_gru(x, w, r, b=None, sequence_lens=None, initial_h=None, *, hidden_size
     applies the reset gate after the recurrent product (Keras's reset_after). Returns [Y, Y_h]."""
     return _recurrent("GRU", x, w, r, b, sequence_lens, initial_h, (), hidden_size, direction,
                       activations, clip, layout, {"linear_before_reset": int(linear_before_reset)})
+
+
+def mask_lengths(mask):
+    """The number of True steps of each row of a [batch, steps] bool mask: the sequence_lens of
+    right-padded sequences. A row with a False step before a True one is an error when the
+    graph runs (a length cannot describe it). Exported to ONNX as ReduceSum(Cast(mask)),
+    without that check."""
+    def shape_rule(shape):
+        if len(shape) != 2:
+            raise ValueError(f"mask_lengths: mask must be [batch, steps], got shape {shape}")
+        return (shape[0],)
+
+    return apply("mask_lengths", [mask],
+                 lambda bld, names: bld.node("MaskLengths", names, 1, domain="engine"), shape_rule,
+                 ("int64",))

@@ -1,0 +1,284 @@
+"""Keras masks through the recurrent layers: Embedding(mask_zero=True) and Masking make them,
+SimpleRNN / LSTM / GRU / Bidirectional take them as the op's sequence_lens, Dense and
+TimeDistributed pass them on, GlobalAveragePooling1D averages the unmasked steps. Checked
+against a float64 numpy loop written from Keras's backend rnn() with a mask (a masked step
+keeps the states and outputs the carried hidden state, or zeros with zero_output_for_mask),
+finite differences, and onnxruntime on the exported models."""
+import numpy as np
+import pytest
+
+import engine
+from engine import layers as L
+from helpers import assert_close
+
+
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def cell_step(layer, w, xt, h, c):
+    """One step of `layer`'s cell in float64 (Keras's weights and gate order): new (h, c)."""
+    kernel, recurrent = w[0], w[1]
+    u = layer.units
+    reset_after = isinstance(layer, L.GRU) and layer.reset_after
+    bias = w[2] if layer.use_bias else np.zeros((2, 3 * u) if reset_after else kernel.shape[1])
+    if isinstance(layer, L.LSTM):
+        i, f, g, o = np.split(xt @ kernel + h @ recurrent + bias, 4, axis=1)
+        c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
+        return sigmoid(o) * np.tanh(c), c
+    if isinstance(layer, L.GRU):
+        if reset_after:
+            xz, hz = xt @ kernel + bias[0], h @ recurrent + bias[1]
+            z = sigmoid(xz[:, :u] + hz[:, :u])
+            r = sigmoid(xz[:, u:2 * u] + hz[:, u:2 * u])
+            cand = np.tanh(xz[:, 2 * u:] + r * hz[:, 2 * u:])
+        else:
+            xz = xt @ kernel + bias
+            z = sigmoid(xz[:, :u] + h @ recurrent[:, :u])
+            r = sigmoid(xz[:, u:2 * u] + h @ recurrent[:, u:2 * u])
+            cand = np.tanh(xz[:, 2 * u:] + (r * h) @ recurrent[:, 2 * u:])
+        return z * h + (1 - z) * cand, c
+    act = {"tanh": np.tanh, "softsign": lambda z: z / (1 + np.abs(z))}[engine.activations.serialize(layer.activation)]
+    return act(xt @ kernel + h @ recurrent + bias), c
+
+
+def masked_ref(layer, x, weights, mask, zero_output=None):
+    """Keras's rnn() with a mask: [outputs or last output] + [h (, c)] for return_state."""
+    w = [np.asarray(a, np.float64) for a in weights]
+    zero_output = layer.zero_output_for_mask if zero_output is None else zero_output
+    h = np.zeros((x.shape[0], layer.units))
+    c = np.zeros_like(h)
+    outputs = []
+    order = range(x.shape[1])[::-1] if layer.go_backwards else range(x.shape[1])
+    for t in order:  # Keras lists the outputs in the order it computes them
+        keep = mask[:, t, None]
+        h_new, c_new = cell_step(layer, w, x[:, t].astype(np.float64), h, c)
+        outputs.append(np.where(keep, h_new, 0.0 if zero_output else h))
+        h, c = np.where(keep, h_new, h), np.where(keep, c_new, c)
+    result = np.stack(outputs, axis=1) if layer.return_sequences else outputs[-1]
+    if layer.return_state:
+        return [result, h] + ([c] if isinstance(layer, L.LSTM) else [])
+    return result
+
+
+def padded(rng, lengths, steps, features):
+    """Right-padded float sequences (zeros past each length) and their mask."""
+    mask = np.arange(steps)[None, :] < np.asarray(lengths)[:, None]
+    x = rng.standard_normal((len(lengths), steps, features)).astype(np.float32)
+    return np.where(mask[..., None], x, 0.0).astype(np.float32), mask
+
+
+def jitter(model, rng):
+    model.set_weights([w + rng.standard_normal(w.shape).astype(np.float32) * 0.3 for w in model.get_weights()])
+
+
+LAYERS = {
+    "simple_rnn_sequences": lambda: L.SimpleRNN(4, return_sequences=True),
+    "simple_rnn_backwards": lambda: L.SimpleRNN(3, go_backwards=True),
+    "lstm": lambda: L.LSTM(4),
+    "lstm_sequences_backwards": lambda: L.LSTM(3, return_sequences=True, go_backwards=True),
+    "lstm_zero_output": lambda: L.LSTM(3, return_sequences=True, zero_output_for_mask=True),
+    "lstm_state": lambda: L.LSTM(3, return_sequences=True, return_state=True),
+    "gru_sequences": lambda: L.GRU(4, return_sequences=True),
+    "gru_reset_before": lambda: L.GRU(4, reset_after=False),
+    "gru_backwards_zero_output": lambda: L.GRU(3, return_sequences=True, go_backwards=True,
+                                               zero_output_for_mask=True),
+    "gru_state_last_zero_output": lambda: L.GRU(3, return_state=True, zero_output_for_mask=True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_masked_steps_follow_keras(name, rng):
+    lengths = [7, 3, 0, 1, 5]
+    x, mask = padded(rng, lengths, 7, 3)
+    layer = LAYERS[name]()
+    model = engine.Sequential([engine.Input((7, 3)), L.Masking(0.0), layer])
+    jitter(model, rng)
+    got = model.predict(x)
+    want = masked_ref(layer, x, layer.get_weights(), mask)
+    for k, (g, w) in enumerate(zip(got, want) if isinstance(want, list) else [(got, want)]):
+        assert_close(g, w, 1e-5, what=f"{name} output {k}")
+
+
+def test_embedding_mask_flows_through_stacked_layers(rng):
+    """Embedding(mask_zero) -> LSTM(return_sequences) -> TimeDistributed(Dense) -> GRU: every
+    recurrent layer sees the mask; the last one ends it."""
+    lengths = [6, 2, 4]
+    ids = rng.integers(1, 11, (3, 6))
+    ids[np.arange(6)[None, :] >= np.asarray(lengths)[:, None]] = 0
+    mask = ids != 0
+    emb, lstm = L.Embedding(11, 5, mask_zero=True), L.LSTM(4, return_sequences=True)
+    dense, gru = L.Dense(3, activation="tanh"), L.GRU(2)
+    inp = engine.Input((6,), dtype="int64")
+    seq = lstm(emb(inp))
+    td = L.TimeDistributed(dense)(seq)
+    out = gru(td)
+    assert seq._keras_mask is not None and td._keras_mask is not None and out._keras_mask is None
+    model = engine.Model(inp, out)
+    jitter(model, rng)
+    x = emb.get_weights()[0].astype(np.float64)[ids]
+    h1 = masked_ref(lstm, x, lstm.get_weights(), mask)
+    d = np.tanh(h1 @ dense.kernel.numpy() + dense.bias.numpy())
+    assert_close(model.predict(ids), masked_ref(gru, d, gru.get_weights(), mask), 1e-5)
+
+
+@pytest.mark.parametrize("sequences", [True, False])
+def test_bidirectional_with_a_mask(sequences, rng):
+    lengths = [5, 1, 3, 0]
+    x, mask = padded(rng, lengths, 5, 2)
+    bi = L.Bidirectional(L.LSTM(3, return_sequences=sequences))
+    model = engine.Sequential([engine.Input((5, 2)), L.Masking(), bi])
+    jitter(model, rng)
+    # Keras's Bidirectional zeros the masked steps of returned sequences in both directions.
+    forward = masked_ref(bi.forward_layer, x, bi.forward_layer.get_weights(), mask, zero_output=sequences)
+    backward = masked_ref(bi.backward_layer, x, bi.backward_layer.get_weights(), mask, zero_output=sequences)
+    if sequences:
+        backward = backward[:, ::-1]
+    assert_close(model.predict(x), np.concatenate([forward, backward], -1), 1e-5)
+
+
+def test_global_average_pooling_averages_the_unmasked_steps(rng):
+    ids = np.array([[3, 1, 4, 0, 0], [5, 0, 0, 0, 0], [2, 6, 5, 3, 5]])
+    emb = L.Embedding(7, 4, mask_zero=True)
+    model = engine.Sequential([engine.Input((5,), dtype="int64"), emb, L.GlobalAveragePooling1D()])
+    table = emb.get_weights()[0].astype(np.float64)
+    want = np.stack([table[row[row != 0]].mean(axis=0) for row in ids])
+    assert_close(model.predict(ids), want, 1e-6)
+
+
+@pytest.mark.parametrize("make", [lambda: L.LSTM(3, return_sequences=True),
+                                  lambda: L.GRU(2, go_backwards=True),
+                                  lambda: L.SimpleRNN(3, return_sequences=True, go_backwards=True)],
+                         ids=["lstm", "gru_backwards", "simple_rnn_backwards"])
+def test_masked_gradients_match_finite_differences(make, rng):
+    x, mask = padded(rng, [4, 2, 1], 4, 2)
+    layer = make()
+    model = engine.Sequential([engine.Input((4, 2)), L.Masking(), layer])
+    model.compile(loss="mse", optimizer="sgd")
+    jitter(model, rng)
+    weights = [w.astype(np.float64) for w in model.get_weights()]
+    y = rng.standard_normal(masked_ref(layer, x, weights, mask).shape).astype(np.float32)
+
+    def loss(ws):
+        return np.mean((masked_ref(layer, x, ws, mask) - y) ** 2)
+
+    _, grads = model.value_and_grad(x, y)
+    eps = 1e-6
+    for k, w in enumerate(weights):
+        numeric = np.zeros_like(w)
+        for idx in np.ndindex(w.shape):
+            up, down = [v.copy() for v in weights], [v.copy() for v in weights]
+            up[k][idx] += eps
+            down[k][idx] -= eps
+            numeric[idx] = (loss(up) - loss(down)) / (2 * eps)
+        assert_close(grads[k], numeric, 1e-4, what=f"weight {k}")
+
+
+def test_a_mask_that_is_not_right_padded_is_an_error(rng):
+    model = engine.Sequential([engine.Input((4,), dtype="int64"), L.Embedding(5, 3, mask_zero=True), L.GRU(2)])
+    assert model.predict(np.array([[1, 2, 0, 0]])).shape == (1, 2)
+    with pytest.raises(ValueError, match=r"batch entry 1 has a masked step \(0\) before an unmasked one "
+                                         r"\(2\): recurrent layers take right-padded sequences only"):
+        model.predict(np.array([[1, 2, 3, 4], [0, 0, 3, 4]]))
+
+
+def test_the_unrolled_cell_takes_any_mask(rng):
+    """An activation the op lacks unrolls the cell, which takes masks with holes too."""
+    x = rng.standard_normal((3, 6, 2)).astype(np.float32)
+    mask = np.array([[0, 1, 1, 0, 1, 0], [1, 1, 1, 1, 1, 1], [0, 0, 0, 0, 0, 1]], bool)
+    for layer in (L.SimpleRNN(3, activation="softsign", return_sequences=True),
+                  L.SimpleRNN(2, activation="softsign", go_backwards=True, zero_output_for_mask=True)):
+        assert_close(layer(x, mask=mask), masked_ref(layer, x, layer.get_weights(), mask), 1e-5)
+
+
+def test_mask_given_to_the_call(rng):
+    """An explicit mask= reaches the layer, symbolically and eagerly."""
+    x = rng.standard_normal((3, 5, 2)).astype(np.float32)
+    mask = np.arange(5)[None, :] < np.array([[5], [2], [4]])
+    lstm = L.LSTM(3, return_sequences=True)
+    got = lstm(x, mask=mask)
+    assert_close(got, masked_ref(lstm, x, lstm.get_weights(), mask), 1e-5)
+    inp, m = engine.Input((5, 2)), engine.Input((5,), dtype="bool")
+    model = engine.Model([inp, m], lstm(inp, mask=m))
+    assert_close(model.predict([x, mask]), got, 1e-6)
+
+
+def test_masked_functional_models_save_and_load(rng, tmp_path):
+    x = rng.standard_normal((3, 5, 2)).astype(np.float32)
+    mask = np.arange(5)[None, :] < np.array([[5], [2], [4]])
+    inp, m = engine.Input((5, 2)), engine.Input((5,), dtype="bool")
+    explicit = engine.Model([inp, m], L.GRU(3, return_sequences=True)(inp, mask=m))
+    ids = engine.Input((5,), dtype="int64")
+    derived = engine.Model(ids, L.LSTM(2)(L.Embedding(9, 3, mask_zero=True)(ids)))
+    tokens = np.array([[1, 2, 3, 0, 0], [4, 0, 0, 0, 0]])
+    for model, inputs in ((explicit, [x, mask]), (derived, tokens)):
+        model.save(tmp_path / f"{model.name}.ckpt")
+        loaded = engine.load_model(tmp_path / f"{model.name}.ckpt")
+        assert np.array_equal(loaded.predict(inputs), model.predict(inputs))
+
+
+def test_mask_propagation_rules():
+    inp = engine.Input((6,), dtype="int64")
+    emb = L.Embedding(9, 4, mask_zero=True)(inp)
+    assert emb._keras_mask is not None
+    assert L.Dense(3)(emb)._keras_mask is emb._keras_mask
+    assert L.Dropout(0.5)(emb)._keras_mask is emb._keras_mask
+    assert L.Flatten()(emb)._keras_mask is None  # Keras: Flatten does not support masking
+    assert L.LSTM(2)(emb)._keras_mask is None
+    assert L.GlobalAveragePooling1D()(emb)._keras_mask is None
+    seq, h, c = L.LSTM(2, return_sequences=True, return_state=True)(emb)
+    assert seq._keras_mask is emb._keras_mask and h._keras_mask is None and c._keras_mask is None
+    assert L.Embedding(9, 4)(inp)._keras_mask is None
+
+
+def test_masked_model_exports_to_onnx(rng, tmp_path):
+    """MaskLengths becomes ReduceSum(Cast(mask)), sequence_lens int32: onnxruntime agrees."""
+    onnx = pytest.importorskip("onnx", reason="onnx checks the exported file")
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is a test extra")
+    ids = rng.integers(1, 13, (5, 7))
+    ids[np.arange(7)[None, :] >= np.array([[7], [3], [1], [6], [4]])] = 0
+    model = engine.Sequential([engine.Input((7,), dtype="int64"), L.Embedding(13, 4, mask_zero=True),
+                               L.Bidirectional(L.GRU(3, return_sequences=True)), L.LSTM(5, go_backwards=True),
+                               L.Dense(2)])
+    jitter(model, rng)
+    path = tmp_path / "masked.onnx"
+    model.export_onnx(path)
+    exported = onnx.load(path)
+    onnx.checker.check_model(exported, full_check=True)
+    assert [n.op_type for n in exported.graph.node].count("ReduceSum") >= 1
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    want = session.run(None, {session.get_inputs()[0].name: ids})[0]
+    assert_close(model.predict(ids), want, 1e-5)
+    assert_close(engine.onnx.load(path).predict(ids), want, 1e-5)
+
+
+def test_masking_layer_zeros_masked_steps_and_saves(rng, tmp_path):
+    x = rng.standard_normal((2, 4, 3)).astype(np.float32)
+    x[0, 2:] = -1.0
+    model = engine.Sequential([engine.Input((4, 3)), L.Masking(mask_value=-1.0), L.SimpleRNN(2)])
+    got = model.predict(x)
+    inner = engine.Sequential([engine.Input((4, 3)), model.layers[0]])
+    assert np.array_equal(inner.predict(x)[0, 2:], np.zeros((2, 3))) and np.array_equal(inner.predict(x)[1], x[1])
+    model.save(tmp_path / "m.ckpt")
+    assert np.array_equal(engine.load_model(tmp_path / "m.ckpt").predict(x), got)
+
+
+def test_input_dropout_is_one_mask_per_sequence_and_feature(rng):
+    """Keras 3's cells multiply the inputs by one mask per sequence (shared by the steps and
+    the gates) in training: SpatialDropout1D with the same seed draws the same mask."""
+    x = rng.standard_normal((6, 5, 4)).astype(np.float32)
+    everything = np.ones((6, 5), bool)
+    for layer in (L.LSTM(3, return_sequences=True, dropout=0.4, seed=123), L.GRU(3, dropout=0.4, seed=123)):
+        layer.build((None, 5, 4))
+        keep = L.SpatialDropout1D(0.4, seed=123)(np.ones_like(x), training=True) != 0
+        assert keep.any() and not keep.all() and (keep == keep[:, :1]).all()
+        want = masked_ref(layer, x * keep / 0.6, layer.get_weights(), everything)
+        assert_close(layer(x, training=True), want, 1e-5)
+        assert_close(layer(x), masked_ref(layer, x, layer.get_weights(), everything), 1e-5)
+
+
+def test_unsupported_arguments_are_named():
+    with pytest.raises(NotImplementedError, match="stateful=True is not supported"):
+        L.LSTM(2, stateful=True)
+    with pytest.raises(NotImplementedError, match="recurrent_dropout is not supported"):
+        L.GRU(2, recurrent_dropout=0.1)
