@@ -1693,6 +1693,21 @@ MASK_LENGTHS_CASES = [
 ]
 
 
+STORE_STATE_CASES = [
+    # x passes through; the target becomes the value once the call is done, inference too.
+    case("engine.StoreState", [normal(3, 7), normal(5, 13), normal(5, 13)], lambda x, value, target: x,
+         grad=(0,), onnx=None, updates_ref=lambda x, value, target: {2: value}, bad=(
+             Bad("shapes", ValueError, r"StoreState: value \[5, 13\] and target \[5, 12\] differ in shape",
+                 inputs={2: normal(5, 12)}),
+             Bad("int64-target", TypeError, r"StoreState: value and target must be float32, got float32 and "
+                 r"int64", inputs={2: ints(5, 13)}),
+             Bad("need", ValueError, r"StoreState_backward: input 1 has no gradient", need=(False, True, False)))),
+    case("engine.StoreState", [normal(2, 3, 5), normal(7, 1), normal(7, 1)], lambda x, value, target: x,
+         grad=(0,), onnx=None, updates_ref=lambda x, value, target: {2: value}, call={"training": True},
+         tag="training"),
+]
+
+
 def logic_cases(op):
     """Bool outputs, no gradient: exact comparisons against numpy."""
     on_bool = op in ("And", "Or", "Xor")
@@ -1903,6 +1918,7 @@ CASES = [
     *(c for op in ("ArgMax", "ArgMin") for c in argmax_cases(op)),
     *SIZE_CASES,
     *MASK_LENGTHS_CASES,
+    *STORE_STATE_CASES,
     trilu_case((4, 6), k=1, tag="upper-k1", bad=TRILU_BAD),
     trilu_case((2, 5, 3), tag="upper"),
     trilu_case((3, 5, 4), k=-1, upper=0, tag="lower-k-1"),

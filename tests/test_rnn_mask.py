@@ -1,6 +1,7 @@
-"""Keras masks through the recurrent layers: Embedding(mask_zero=True) and Masking make them,
+"""Keras masks and stateful recurrent layers: Embedding(mask_zero=True) and Masking make them,
 SimpleRNN / LSTM / GRU / Bidirectional take them as the op's sequence_lens, Dense and
-TimeDistributed pass them on, GlobalAveragePooling1D averages the unmasked steps. Checked
+TimeDistributed pass them on, GlobalAveragePooling1D averages the unmasked steps; stateful=True carries the final states
+of a batch into the next (predict, train_on_batch, fit). Checked
 against a float64 numpy loop written from Keras's backend rnn() with a mask (a masked step
 keeps the states and outputs the carried hidden state, or zeros with zero_output_for_mask),
 finite differences, and onnxruntime on the exported models."""
@@ -42,12 +43,13 @@ def cell_step(layer, w, xt, h, c):
     return act(xt @ kernel + h @ recurrent + bias), c
 
 
-def masked_ref(layer, x, weights, mask, zero_output=None):
-    """Keras's rnn() with a mask: [outputs or last output] + [h (, c)] for return_state."""
+def masked_ref(layer, x, weights, mask, zero_output=None, initial=None):
+    """Keras's rnn() with a mask: [outputs or last output] + [h (, c)] for return_state;
+    `initial`: the initial [h (, c)] (zeros by default)."""
     w = [np.asarray(a, np.float64) for a in weights]
     zero_output = layer.zero_output_for_mask if zero_output is None else zero_output
-    h = np.zeros((x.shape[0], layer.units))
-    c = np.zeros_like(h)
+    h = np.zeros((x.shape[0], layer.units)) if initial is None else np.asarray(initial[0], np.float64)
+    c = np.zeros_like(h) if initial is None or len(initial) < 2 else np.asarray(initial[1], np.float64)
     outputs = []
     order = range(x.shape[1])[::-1] if layer.go_backwards else range(x.shape[1])
     for t in order:  # Keras lists the outputs in the order it computes them
@@ -278,7 +280,100 @@ def test_input_dropout_is_one_mask_per_sequence_and_feature(rng):
 
 
 def test_unsupported_arguments_are_named():
-    with pytest.raises(NotImplementedError, match="stateful=True is not supported"):
-        L.LSTM(2, stateful=True)
     with pytest.raises(NotImplementedError, match="recurrent_dropout is not supported"):
         L.GRU(2, recurrent_dropout=0.1)
+
+
+def final_states(layer, x, weights, initial=None):
+    """The states after a run over x (no mask), as Keras carries them."""
+    probe = type(layer).from_config({**layer.get_config(), "return_state": True, "stateful": False})
+    return masked_ref(probe, x, weights, np.ones(x.shape[:2], bool), initial=initial)[1:]
+
+
+STATEFUL = {
+    "lstm_sequences": lambda: L.LSTM(4, stateful=True, return_sequences=True),
+    "gru": lambda: L.GRU(3, stateful=True),
+    "simple_rnn_backwards": lambda: L.SimpleRNN(3, stateful=True, go_backwards=True, return_sequences=True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STATEFUL))
+def test_stateful_layers_carry_their_states_between_calls(name, rng):
+    x = rng.standard_normal((3, 10, 2)).astype(np.float32)
+    layer = STATEFUL[name]()
+    model = engine.Sequential([engine.Input((5, 2), batch_size=3), layer])
+    jitter(model, rng)
+    assert len(model.get_weights()) == 3  # the states are no weights (Keras)
+    w = layer.get_weights()
+    everything = np.ones((3, 5), bool)
+    first, second = x[:, :5], x[:, 5:]
+    assert_close(model.predict(first), masked_ref(layer, first, w, everything), 1e-5)
+    after_first = final_states(layer, first, w)
+    for got, want in zip(layer.states, after_first):
+        assert_close(got, want, 1e-5)
+    assert_close(model.predict(second), masked_ref(layer, second, w, everything, initial=after_first), 1e-5)
+    layer.reset_state()
+    assert all(not s.any() for s in layer.states)
+    assert_close(model.predict(second), masked_ref(layer, second, w, everything), 1e-5)
+
+
+def test_stateful_training_carries_the_states_like_train_on_batch(rng):
+    """fit without shuffling = train_on_batch batch after batch; each step starts from the
+    states the step before ended with (computed with the weights before its update)."""
+    x = rng.standard_normal((6, 4, 2)).astype(np.float32)
+    y = rng.standard_normal((6, 3)).astype(np.float32)
+
+    def make():
+        engine.set_seed(3)
+        model = engine.Sequential([engine.Input((4, 2), batch_size=3), L.LSTM(3, stateful=True)])
+        model.compile(loss="mse", optimizer=engine.optimizers.SGD(learning_rate=0.1))
+        return model
+
+    a, b = make(), make()
+    w0 = a.layers[0].get_weights()
+    a.train_on_batch(x[:3], y[:3])
+    for got, want in zip(a.layers[0].states, final_states(a.layers[0], x[:3], w0)):
+        assert_close(got, want, 1e-5)
+    w1 = a.layers[0].get_weights()
+    carried = a.layers[0].states
+    a.train_on_batch(x[3:], y[3:])
+    for got, want in zip(a.layers[0].states, final_states(a.layers[0], x[3:], w1, initial=carried)):
+        assert_close(got, want, 1e-5)
+    b.fit(x, y, batch_size=3, epochs=1, shuffle=False, verbose=0)
+    for got, want in zip(b.get_weights() + b.layers[0].states, a.get_weights() + a.layers[0].states):
+        assert_close(got, want, 1e-6)
+
+
+def test_stateful_bidirectional_and_masks(rng):
+    x, mask = padded(rng, [5, 2, 4], 5, 2)
+    bi = L.Bidirectional(L.GRU(3, stateful=True))
+    model = engine.Sequential([engine.Input((5, 2), batch_size=3), L.Masking(), bi])
+    jitter(model, rng)
+    first = model.predict(x)
+    forward, backward = bi.forward_layer, bi.backward_layer
+    h_f = masked_ref(forward, x, forward.get_weights(), mask)
+    assert_close(forward.states[0], h_f, 1e-5)  # the last valid step's state carries on
+    assert not np.allclose(model.predict(x), first)
+    bi.reset_state()
+    assert_close(model.predict(x), first, 1e-6)
+    assert backward.states[0].any()
+
+
+def test_stateful_needs_a_fixed_batch_size(rng):
+    with pytest.raises(ValueError, match=r"stateful=True needs a fixed batch size"):
+        engine.Sequential([engine.Input((4, 2)), L.LSTM(2, stateful=True)])
+    model = engine.Sequential([engine.Input((4, 2), batch_size=3), L.LSTM(2, stateful=True)])
+    with pytest.raises(ValueError):
+        model.predict(rng.standard_normal((5, 4, 2)).astype(np.float32))
+
+
+def test_stateful_model_exports_with_its_current_states(rng, tmp_path):
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is a test extra")
+    x = rng.standard_normal((2, 4, 3)).astype(np.float32)
+    model = engine.Sequential([engine.Input((4, 3), batch_size=2), L.GRU(3, stateful=True), L.Dense(2)])
+    model.predict(x)  # states away from zero
+    path = tmp_path / "stateful.onnx"
+    model.export_onnx(path)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    want = session.run(None, {session.get_inputs()[0].name: x})[0]
+    assert_close(model.predict(x), want, 1e-5)

@@ -26,7 +26,7 @@ from engine import initializers as _initializers
 from engine import ops
 from engine import regularizers as _regularizers
 from engine.layers import _args
-from engine.layers.base import Layer
+from engine.layers.base import Layer, Variable
 from engine.layers.regularization import _keep_mask
 
 
@@ -40,8 +40,7 @@ class _Recurrent(Layer):
                  return_sequences=False, return_state=False, go_backwards=False, zero_output_for_mask=False,
                  stateful=False, dropout=0.0, recurrent_dropout=0.0, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if stateful:
-            raise NotImplementedError(f"{self.name}: stateful=True is not supported yet")
+        self.stateful = _args.boolean(self, "stateful", stateful)
         if recurrent_dropout:
             raise NotImplementedError(f"{self.name}: recurrent_dropout is not supported yet (got "
                                       f"{recurrent_dropout}); dropout on the inputs is")
@@ -76,7 +75,30 @@ class _Recurrent(Layer):
         self.kernel = self._weight("kernel", "kernel", (input_shape[2], n))
         self.recurrent_kernel = self._weight("recurrent_kernel", "recurrent", (self.units, n))
         self.bias = self._weight("bias", "bias", self._bias_shape()) if self.use_bias else None
+        if self.stateful:
+            if input_shape[0] is None:
+                raise ValueError(f"{self.name}: stateful=True needs a fixed batch size (the states of one batch "
+                                 "start the next): give the input one, Input(shape, batch_size=...); got shape "
+                                 f"{input_shape}")
+            # Not weights (Keras): kept out of get_weights and saving, in the graph as
+            # non-trainable parameters that engine.StoreState overwrites after each call.
+            zeros = np.zeros((input_shape[0], self.units), np.float32)
+            self._state_variables = [Variable(f"{self.name}/state_{k}", zeros, trainable=False)
+                                     for k in range(self._states)]
         self.built = True
+
+    @property
+    def states(self):
+        """The stateful layer's current states (copies), [h] or [h, c]; None unless stateful."""
+        return [v.numpy() for v in self._state_variables] if self.stateful and self.built else None
+
+    def reset_state(self):
+        """Zeros the states of a stateful layer (the next call starts afresh)."""
+        if self.stateful and self.built:
+            for v in self._state_variables:
+                v.assign(np.zeros(v.shape, np.float32))
+
+    reset_states = reset_state  # Keras's older name
 
     def _bias_shape(self):
         return (self.gates * self.units,)
@@ -88,6 +110,17 @@ class _Recurrent(Layer):
         return [output_mask] + [None] * self._states if self.return_state else output_mask
 
     def call(self, inputs, initial_state=None, mask=None, training=False):
+        stored = self.stateful and initial_state is None
+        if stored:
+            initial_state = self._state_variables
+        result, states = self._run(inputs, initial_state, mask, training)
+        if stored:  # the final states start the next call
+            for variable, final in zip(self._state_variables, states):
+                result = ops.store_state(result, final, variable)
+        return [result] + states if self.return_state else result
+
+    def _run(self, inputs, initial_state, mask, training):
+        """(the output, the final states)."""
         if training and self.dropout > 0:
             # Keras: one mask per sequence and feature, shared by the steps and the gates.
             keep = _keep_mask(inputs, self.dropout, (1,), self.seed)
@@ -116,7 +149,7 @@ class _Recurrent(Layer):
             if mask is not None and self.zero_output_for_mask:  # the last step's output
                 step = mask[:, :1] if self.go_backwards else mask[:, -1:]
                 result = ops.where(step, result, 0.0)
-        return [result] + last if self.return_state else result
+        return result, last
 
     def _masked_output(self, last_h, initial_state):
         """What Keras outputs at masked steps ([batch, units], broadcast over the steps): the
@@ -172,8 +205,7 @@ class _Recurrent(Layer):
                 new_state = [ops.where(keep, new, old) for new, old in zip(new_state, state)]
             state = new_state
             outputs.append(output)
-        result = ops.stack(outputs, axis=1) if self.return_sequences else outputs[-1]
-        return [result] + state if self.return_state else result
+        return ops.stack(outputs, axis=1) if self.return_sequences else outputs[-1], state
 
     def _initial_state(self, inputs):
         # Zeros of [batch, units] that follow the run-time batch size.
@@ -191,7 +223,8 @@ class _Recurrent(Layer):
                   "recurrent_activation": _activations.serialize(self.recurrent_activation),
                   "use_bias": self.use_bias, "return_sequences": self.return_sequences,
                   "return_state": self.return_state, "go_backwards": self.go_backwards,
-                  "zero_output_for_mask": self.zero_output_for_mask, "dropout": self.dropout, "seed": self.seed}
+                  "zero_output_for_mask": self.zero_output_for_mask, "stateful": self.stateful,
+                  "dropout": self.dropout, "seed": self.seed}
         for name, (_, reg, con) in self._weight_specs.items():
             config[f"{name}_regularizer"] = _regularizers.serialize(reg)
             config[f"{name}_constraint"] = _constraints.serialize(con)
@@ -314,6 +347,7 @@ class Bidirectional(Layer):
         super().__init__(**kwargs)
         if not isinstance(layer, _Recurrent):
             raise TypeError(f"{self.name}: layer must be SimpleRNN, LSTM or GRU, got {layer!r}")
+        self.stateful = layer.stateful
         if layer.return_state:
             raise ValueError(f"{self.name}: a wrapped layer with return_state=True is not supported")
         self.merge_mode = _args.choice(self, "merge_mode", merge_mode, ("concat", "sum", "ave", "mul"))
@@ -332,6 +366,14 @@ class Bidirectional(Layer):
 
     def compute_mask(self, inputs, mask=None):
         return mask if self.forward_layer.return_sequences else None
+
+    def reset_state(self):
+        if not self.forward_layer.stateful:
+            raise AttributeError(f"{self.name}: reset_state needs stateful layers")
+        self.forward_layer.reset_state()
+        self.backward_layer.reset_state()
+
+    reset_states = reset_state
 
     def call(self, inputs, mask=None, training=None):
         forward = self.forward_layer(inputs, mask=mask, training=training)

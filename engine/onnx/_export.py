@@ -3,8 +3,9 @@
 Export is serialisation: the model's layers already write ONNX nodes. What changes for
 inference: Dropout is removed (its output becomes its input), training-only nodes never
 appear, the batch dimension is symbolic, and outputs are named after their layers. The
-lengths recurrent layers take from masks (engine.MaskLengths) become ONNX ops, and
-sequence_lens int32 as ONNX types it (the engine's are int64).
+lengths recurrent layers take from masks (engine.MaskLengths) become ONNX ops,
+sequence_lens int32 as ONNX types it (the engine's are int64), and stateful layers start
+from their states as they are now (engine.StoreState, which updates them, is left out).
 """
 import os
 
@@ -79,6 +80,9 @@ def export(model, path, opset=DEFAULT_OPSET, ir_version=DEFAULT_IR_VERSION, exte
         node = dict(node, inputs=[_resolve(alias, i) for i in node["inputs"]])
         if node["domain"] == "engine" and node["op_type"] == "MaskLengths":
             nodes.extend(_mask_lengths(node, constants))
+            continue
+        if node["domain"] == "engine" and node["op_type"] == "StoreState":  # a stateful layer's
+            alias[node["outputs"][0]] = node["inputs"][0]  # states stay at their current values
             continue
         if node["domain"] or (node["op_type"] in TRAINING_ONLY and not forced):
             if node["domain"]:

@@ -1,9 +1,9 @@
 """RNN, LSTM and GRU as single ops (ONNX semantics): every step of a sequence, forwards,
 backwards or both, in one node whose backward runs through time in C++. Named onnx_* because
 keras.ops.lstm and keras.ops.gru take Keras's weight layout and a different signature."""
-from engine.ops._symbolic import apply
+from engine.ops._symbolic import apply, dtype_name
 
-__all__ = ["onnx_rnn", "onnx_lstm", "onnx_gru", "mask_lengths"]
+__all__ = ["onnx_rnn", "onnx_lstm", "onnx_gru", "mask_lengths", "store_state"]
 
 _OUTPUTS = {"RNN": 2, "LSTM": 3, "GRU": 2}
 
@@ -71,3 +71,17 @@ def mask_lengths(mask):
     return apply("mask_lengths", [mask],
                  lambda bld, names: bld.node("MaskLengths", names, 1, domain="engine"), shape_rule,
                  ("int64",))
+
+
+def store_state(x, value, variable):
+    """x, passed through; once the graph's run is done (inference runs too), `value` is
+    copied into `variable` (a non-trainable weight of value's shape): how a stateful layer's
+    final states start its next call. No gradient flows into value. ONNX export drops it."""
+    def shape_rule(x_shape, value_shape, variable_shape):
+        if tuple(value_shape) != tuple(variable_shape):
+            raise ValueError(f"store_state: value {value_shape} and variable {variable_shape} differ in shape")
+        return x_shape
+
+    return apply("store_state", [x, value, variable],
+                 lambda bld, names: bld.node("StoreState", names, 1, domain="engine"), shape_rule,
+                 (dtype_name(x),))
