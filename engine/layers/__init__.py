@@ -29,6 +29,7 @@ __all__ = [
     "Embedding", "Flatten", "GaussianDropout", "GaussianNoise", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
     "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPooling1D",
     "GlobalMaxPooling2D", "GroupNormalization", "Identity", "KerasTensor", "Lambda", "Layer", "LayerNormalization",
-    "LeakyReLU", "Masking", "MaxPool2D", "MaxPooling2D", "Permute", "PReLU", "ReLU", "RepeatVector", "Reshape", "Softmax",
+    "LeakyReLU", "Masking", "MaxPool2D", "MaxPooling2D", "Permute", "PReLU", "ReLU", "RepeatVector", "Reshape",
+    "Softmax",
     "SpatialDropout1D", "SpatialDropout2D", "UnitNormalization", "UpSampling2D", "Variable", "ZeroPadding2D",
 ]

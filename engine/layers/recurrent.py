@@ -17,6 +17,12 @@ takes any mask). The outputs follow
 Keras's RNN: a masked step leaves the states as they were and outputs the carried hidden
 state, or zeros with zero_output_for_mask=True (which Bidirectional sets when it returns
 sequences); the output mask is the input's with return_sequences, else none.
+
+stateful=True (a fixed batch size) starts each call from the final states of the one
+before, kept in non-trainable variables outside the weights (engine.ops.store_state
+writes them once the run is done, predict included); reset_state() zeros them. dropout
+multiplies the inputs by one mask per sequence and feature while training (Keras 3's
+cells share it between the steps and the gates); recurrent_dropout is not supported yet.
 """
 import numpy as np
 

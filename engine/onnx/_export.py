@@ -81,8 +81,8 @@ def export(model, path, opset=DEFAULT_OPSET, ir_version=DEFAULT_IR_VERSION, exte
         if node["domain"] == "engine" and node["op_type"] == "MaskLengths":
             nodes.extend(_mask_lengths(node, constants))
             continue
-        if node["domain"] == "engine" and node["op_type"] == "StoreState":  # a stateful layer's
-            alias[node["outputs"][0]] = node["inputs"][0]  # states stay at their current values
+        if node["domain"] == "engine" and node["op_type"] == "StoreState":
+            alias[node["outputs"][0]] = node["inputs"][0]  # the states stay as they are now
             continue
         if node["domain"] or (node["op_type"] in TRAINING_ONLY and not forced):
             if node["domain"]:

@@ -18,7 +18,8 @@ class MaskLengthsNode : public NodeOp {
     expect_inputs(in, 1, 1);
     if (in[0].dtype != DType::Bool)
       fail(ErrorKind::Type, node_.label(), ": mask must be bool, got ", dtype_name(in[0].dtype));
-    if (in[0].shape.size() != 2) fail_node("mask must be [batch, steps], got rank ", in[0].shape.size());
+    if (in[0].shape.size() != 2)
+      fail_node("mask must be [batch, steps], got rank ", in[0].shape.size());
     return {{DType::Int64, {in[0].shape[0]}}};
   }
 
