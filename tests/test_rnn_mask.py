@@ -17,35 +17,38 @@ def sigmoid(z):
     return 1 / (1 + np.exp(-z))
 
 
-def cell_step(layer, w, xt, h, c):
-    """One step of `layer`'s cell in float64 (Keras's weights and gate order): new (h, c)."""
+def cell_step(layer, w, xt, h, c, h_rec=None):
+    """One step of `layer`'s cell in float64 (Keras's weights and gate order): new (h, c).
+    h_rec: the h_{t-1} the recurrent products read (recurrent dropout), else h."""
+    h_rec = h if h_rec is None else h_rec
     kernel, recurrent = w[0], w[1]
     u = layer.units
     reset_after = isinstance(layer, L.GRU) and layer.reset_after
     bias = w[2] if layer.use_bias else np.zeros((2, 3 * u) if reset_after else kernel.shape[1])
     if isinstance(layer, L.LSTM):
-        i, f, g, o = np.split(xt @ kernel + h @ recurrent + bias, 4, axis=1)
+        i, f, g, o = np.split(xt @ kernel + h_rec @ recurrent + bias, 4, axis=1)
         c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
         return sigmoid(o) * np.tanh(c), c
     if isinstance(layer, L.GRU):
         if reset_after:
-            xz, hz = xt @ kernel + bias[0], h @ recurrent + bias[1]
+            xz, hz = xt @ kernel + bias[0], h_rec @ recurrent + bias[1]
             z = sigmoid(xz[:, :u] + hz[:, :u])
             r = sigmoid(xz[:, u:2 * u] + hz[:, u:2 * u])
             cand = np.tanh(xz[:, 2 * u:] + r * hz[:, 2 * u:])
         else:
             xz = xt @ kernel + bias
-            z = sigmoid(xz[:, :u] + h @ recurrent[:, :u])
-            r = sigmoid(xz[:, u:2 * u] + h @ recurrent[:, u:2 * u])
-            cand = np.tanh(xz[:, 2 * u:] + (r * h) @ recurrent[:, 2 * u:])
+            z = sigmoid(xz[:, :u] + h_rec @ recurrent[:, :u])
+            r = sigmoid(xz[:, u:2 * u] + h_rec @ recurrent[:, u:2 * u])
+            cand = np.tanh(xz[:, 2 * u:] + (r * h_rec) @ recurrent[:, 2 * u:])
         return z * h + (1 - z) * cand, c
     act = {"tanh": np.tanh, "softsign": lambda z: z / (1 + np.abs(z))}[engine.activations.serialize(layer.activation)]
-    return act(xt @ kernel + h @ recurrent + bias), c
+    return act(xt @ kernel + h_rec @ recurrent + bias), c
 
 
-def masked_ref(layer, x, weights, mask, zero_output=None, initial=None):
+def masked_ref(layer, x, weights, mask, zero_output=None, initial=None, recurrent_keep=None):
     """Keras's rnn() with a mask: [outputs or last output] + [h (, c)] for return_state;
-    `initial`: the initial [h (, c)] (zeros by default)."""
+    `initial`: the initial [h (, c)] (zeros by default); recurrent_keep: the recurrent
+    dropout mask ([batch, units]) of the h the products read."""
     w = [np.asarray(a, np.float64) for a in weights]
     zero_output = layer.zero_output_for_mask if zero_output is None else zero_output
     h = np.zeros((x.shape[0], layer.units)) if initial is None else np.asarray(initial[0], np.float64)
@@ -54,7 +57,8 @@ def masked_ref(layer, x, weights, mask, zero_output=None, initial=None):
     order = range(x.shape[1])[::-1] if layer.go_backwards else range(x.shape[1])
     for t in order:  # Keras lists the outputs in the order it computes them
         keep = mask[:, t, None]
-        h_new, c_new = cell_step(layer, w, x[:, t].astype(np.float64), h, c)
+        h_rec = None if recurrent_keep is None else h * recurrent_keep / (1 - layer.recurrent_dropout)
+        h_new, c_new = cell_step(layer, w, x[:, t].astype(np.float64), h, c, h_rec)
         outputs.append(np.where(keep, h_new, 0.0 if zero_output else h))
         h, c = np.where(keep, h_new, h), np.where(keep, c_new, c)
     result = np.stack(outputs, axis=1) if layer.return_sequences else outputs[-1]
@@ -279,9 +283,57 @@ def test_input_dropout_is_one_mask_per_sequence_and_feature(rng):
         assert_close(layer(x), masked_ref(layer, x, layer.get_weights(), everything), 1e-5)
 
 
-def test_unsupported_arguments_are_named():
-    with pytest.raises(NotImplementedError, match="recurrent_dropout is not supported"):
-        L.GRU(2, recurrent_dropout=0.1)
+@pytest.mark.parametrize("make", [
+    lambda: L.LSTM(4, return_sequences=True, recurrent_dropout=0.3, seed=7),
+    lambda: L.GRU(3, recurrent_dropout=0.4, dropout=0.2, seed=9),
+    lambda: L.GRU(3, reset_after=False, return_sequences=True, go_backwards=True, recurrent_dropout=0.3, seed=11),
+    lambda: L.SimpleRNN(5, recurrent_dropout=0.5, seed=13)], ids=["lstm", "gru_dropouts", "gru_reset_before",
+                                                                  "simple_rnn"])
+def test_recurrent_dropout_drops_the_h_the_products_read(make, rng):
+    """Keras 3's cells: h_{t-1} times one mask per sequence and unit in the recurrent products
+    (the carried state stays whole), while training only."""
+    x = rng.standard_normal((5, 6, 3)).astype(np.float32)
+    mask = np.ones((5, 6), bool)
+    layer = make()
+    layer.build((None, 6, 3))
+    jitter_layer = [w + rng.standard_normal(w.shape).astype(np.float32) * 0.3 for w in layer.get_weights()]
+    layer.set_weights(jitter_layer)
+    keep = L.Lambda(lambda t: engine.ops.cast(layer._recurrent_keep(t), "float32"))(x, training=True) != 0
+    assert keep.any() and not keep.all()
+    inputs = x
+    if layer.dropout:
+        inputs = x * (L.SpatialDropout1D(layer.dropout, seed=layer.seed)(np.ones_like(x), training=True) != 0) / (
+            1 - layer.dropout)
+    want = masked_ref(layer, inputs, layer.get_weights(), mask, recurrent_keep=keep)
+    assert_close(layer(x, training=True), want, 1e-5)
+    assert_close(layer(x), masked_ref(layer, x, layer.get_weights(), mask), 1e-5)  # inference: none
+
+
+def test_recurrent_dropout_gradients_match_finite_differences(rng):
+    """The unrolled training graph differentiates through the dropped products."""
+    x = rng.standard_normal((3, 4, 2)).astype(np.float32)
+    layer = L.GRU(2, recurrent_dropout=0.5, seed=5)
+    model = engine.Sequential([engine.Input((4, 2)), layer])
+    model.compile(loss="mse", optimizer="sgd")
+    jitter(model, rng)
+    keep = L.Lambda(lambda t: engine.ops.cast(layer._recurrent_keep(t), "float32"))(x, training=True) != 0
+    mask = np.ones((3, 4), bool)
+    weights = [w.astype(np.float64) for w in model.get_weights()]
+    y = rng.standard_normal((3, 2)).astype(np.float32)
+
+    def loss(ws):
+        return np.mean((masked_ref(layer, x, ws, mask, recurrent_keep=keep) - y) ** 2)
+
+    _, grads = model.value_and_grad(x, y)
+    eps = 1e-6
+    for k, w in enumerate(weights):
+        numeric = np.zeros_like(w)
+        for idx in np.ndindex(w.shape):
+            up, down = [v.copy() for v in weights], [v.copy() for v in weights]
+            up[k][idx] += eps
+            down[k][idx] -= eps
+            numeric[idx] = (loss(up) - loss(down)) / (2 * eps)
+        assert_close(grads[k], numeric, 1e-4, what=f"weight {k}")
 
 
 def final_states(layer, x, weights, initial=None):

@@ -22,7 +22,9 @@ stateful=True (a fixed batch size) starts each call from the final states of the
 before, kept in non-trainable variables outside the weights (engine.ops.store_state
 writes them once the run is done, predict included); reset_state() zeros them. dropout
 multiplies the inputs by one mask per sequence and feature while training (Keras 3's
-cells share it between the steps and the gates); recurrent_dropout is not supported yet.
+cells share it between the steps and the gates); recurrent_dropout multiplies h_{t-1} by
+one mask per sequence and unit where the recurrent products read it (the carried state
+stays whole), which the fused op lacks: training then runs the cell unrolled.
 """
 import numpy as np
 
@@ -47,10 +49,9 @@ class _Recurrent(Layer):
                  stateful=False, dropout=0.0, recurrent_dropout=0.0, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.stateful = _args.boolean(self, "stateful", stateful)
-        if recurrent_dropout:
-            raise NotImplementedError(f"{self.name}: recurrent_dropout is not supported yet (got "
-                                      f"{recurrent_dropout}); dropout on the inputs is")
         self.dropout = _args.real(self, "dropout", dropout, low=0.0, high=1.0, high_open=True)
+        self.recurrent_dropout = _args.real(self, "recurrent_dropout", recurrent_dropout, low=0.0, high=1.0,
+                                            high_open=True)
         self.seed = _args.random_seed(self, seed)
         self.units = _args.positive_int(self, "units", units)
         self.activation = engine_activation(self, "activation", activation)
@@ -134,6 +135,8 @@ class _Recurrent(Layer):
         activations = self._onnx_activations()
         if mask is not None and mask.dtype != "bool":
             mask = ops.cast(mask, "bool")
+        if training and self.recurrent_dropout > 0:  # the op has no dropout on h: the cell unrolled
+            return self._unrolled(inputs, initial_state, mask, self._recurrent_keep(inputs))
         if activations is None:
             return self._unrolled(inputs, initial_state, mask)
         # onnxruntime runs only layout 0 ([steps, batch, features]): transposes keep the
@@ -191,7 +194,12 @@ class _Recurrent(Layer):
         zeros = np.zeros(self.gates * self.units, np.float32)  # Keras has one bias: Rb = 0
         return w, r, ops.expand_dims(ops.concatenate([bias, zeros], axis=0), 0)
 
-    def _unrolled(self, inputs, initial_state, mask=None):
+    def _recurrent_keep(self, inputs):
+        """recurrent_dropout's mask: one draw per sequence and unit, for every step (its own
+        seed, next to the inputs' one)."""
+        return _keep_mask(self._initial_state(inputs)[0], self.recurrent_dropout, (), (self.seed + 1) % (1 << 24))
+
+    def _unrolled(self, inputs, initial_state, mask=None, recurrent_keep=None):
         steps = inputs.shape[1]
         # The input's share of every step at once: one [batch * steps, features] product.
         projected = ops.matmul(inputs, self.kernel)
@@ -204,7 +212,10 @@ class _Recurrent(Layer):
         outputs = []
         order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
         for t in order:
-            output, new_state = self.step(projected[:, t, :], state, recurrent_bias)
+            h = state[0]  # what the recurrent products read: with recurrent_dropout, dropped
+            if recurrent_keep is not None:
+                h = ops.where(recurrent_keep, h * (1.0 / (1.0 - self.recurrent_dropout)), 0.0)
+            output, new_state = self.step(projected[:, t, :], state, recurrent_bias, h)
             if mask is not None:  # any mask here: a masked step keeps the states
                 keep = mask[:, t:t + 1]
                 output = ops.where(keep, output, 0.0 if self.zero_output_for_mask else state[0])
@@ -230,7 +241,7 @@ class _Recurrent(Layer):
                   "use_bias": self.use_bias, "return_sequences": self.return_sequences,
                   "return_state": self.return_state, "go_backwards": self.go_backwards,
                   "zero_output_for_mask": self.zero_output_for_mask, "stateful": self.stateful,
-                  "dropout": self.dropout, "seed": self.seed}
+                  "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "seed": self.seed}
         for name, (_, reg, con) in self._weight_specs.items():
             config[f"{name}_regularizer"] = _regularizers.serialize(reg)
             config[f"{name}_constraint"] = _constraints.serialize(con)
@@ -254,8 +265,8 @@ class SimpleRNN(_Recurrent):
         return ops.onnx_rnn(x, *weights, lens, None if states is None else states[0], hidden_size=self.units,
                             direction=direction, activations=activations)
 
-    def step(self, x, state, recurrent_bias):
-        h = self.activation(x + ops.matmul(state[0], self.recurrent_kernel))
+    def step(self, x, state, recurrent_bias, h_rec):
+        h = self.activation(x + ops.matmul(h_rec, self.recurrent_kernel))
         return h, [h]
 
 
@@ -288,9 +299,9 @@ class LSTM(_Recurrent):
         return ops.onnx_lstm(x, *weights, lens, h0, c0, hidden_size=self.units, direction=direction,
                              activations=activations)
 
-    def step(self, x, state, recurrent_bias):
-        h, c = state
-        z = x + ops.matmul(h, self.recurrent_kernel)
+    def step(self, x, state, recurrent_bias, h_rec):
+        c = state[1]
+        z = x + ops.matmul(h_rec, self.recurrent_kernel)
         i = self.recurrent_activation(self._gate(z, 0))
         f = self.recurrent_activation(self._gate(z, 1))
         g = self.activation(self._gate(z, 2))
@@ -323,22 +334,22 @@ class GRU(_Recurrent):
                             direction=direction, activations=activations,
                             linear_before_reset=int(self.reset_after))
 
-    def step(self, x, state, recurrent_bias):
+    def step(self, x, state, recurrent_bias, h_rec):
         h = state[0]
         u = self.units
         if self.reset_after:
-            recurrent = ops.matmul(h, self.recurrent_kernel)
+            recurrent = ops.matmul(h_rec, self.recurrent_kernel)
             if recurrent_bias is not None:
                 recurrent = recurrent + recurrent_bias
             z = self.recurrent_activation(self._gate(x, 0) + self._gate(recurrent, 0))
             r = self.recurrent_activation(self._gate(x, 1) + self._gate(recurrent, 1))
             candidate = self.activation(self._gate(x, 2) + r * self._gate(recurrent, 2))
         else:
-            zr = ops.matmul(h, self.recurrent_kernel[:, :2 * u])
+            zr = ops.matmul(h_rec, self.recurrent_kernel[:, :2 * u])
             z = self.recurrent_activation(self._gate(x, 0) + zr[:, :u])
             r = self.recurrent_activation(self._gate(x, 1) + zr[:, u:])
-            candidate = self.activation(self._gate(x, 2) + ops.matmul(r * h, self.recurrent_kernel[:, 2 * u:]))
-        h = z * h + (1.0 - z) * candidate
+            candidate = self.activation(self._gate(x, 2) + ops.matmul(r * h_rec, self.recurrent_kernel[:, 2 * u:]))
+        h = z * h + (1.0 - z) * candidate  # the undropped h_{t-1}
         return h, [h]
 
     def get_config(self):
