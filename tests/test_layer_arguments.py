@@ -194,6 +194,7 @@ BAD = [
     ("gru-recurrent-dropout-negative", lambda: L.GRU(3, recurrent_dropout=-0.1), ValueError,
      "GRU: recurrent_dropout"),
     ("rnn-stateful-str", lambda: L.SimpleRNN(3, stateful="yes"), TypeError, "SimpleRNN: stateful"),
+    ("lstm-unroll-int", lambda: L.LSTM(3, unroll=1), TypeError, "LSTM: unroll"),
     ("masking-value-str", lambda: L.Masking("0"), TypeError, "Masking: mask_value"),
     # Global pooling
     ("gmp-format", lambda: L.GlobalMaxPooling2D(data_format="nhwc"), ValueError, "GlobalMaxPooling2D: data_format"),
@@ -271,7 +272,7 @@ EVERY_LAYER = {
     "AdditiveAttention": lambda **kw: L.AdditiveAttention(use_scale=False, dropout=0.1, seed=2, **kw),
     "MultiHeadAttention": lambda **kw: L.MultiHeadAttention(2, 4, value_dim=3, dropout=0.1, output_shape=5,
                                                             seed=7, **kw),
-    "SimpleRNN": lambda **kw: L.SimpleRNN(3, activation="relu", return_state=True, **kw),
+    "SimpleRNN": lambda **kw: L.SimpleRNN(3, activation="relu", return_state=True, unroll=True, **kw),
     "TimeDistributed": lambda **kw: L.TimeDistributed(L.Dense(2, activation="tanh"), **kw),
     "ZeroPadding2D": lambda **kw: L.ZeroPadding2D(((1, 0), (2, 3)), **kw),
     "Conv1D": lambda **kw: L.Conv1D(4, 3, padding="causal", dilation_rate=2, activation="relu", **kw),

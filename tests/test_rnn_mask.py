@@ -184,16 +184,19 @@ def test_a_mask_that_is_not_right_padded_is_an_error(rng):
     model = engine.Sequential([engine.Input((4,), dtype="int64"), L.Embedding(5, 3, mask_zero=True), L.GRU(2)])
     assert model.predict(np.array([[1, 2, 0, 0]])).shape == (1, 2)
     with pytest.raises(ValueError, match=r"batch entry 1 has a masked step \(0\) before an unmasked one "
-                                         r"\(2\): recurrent layers take right-padded sequences only"):
+                                         r"\(2\): recurrent layers take right-padded sequences only .*, "
+                                         r"or unroll=True"):
         model.predict(np.array([[1, 2, 3, 4], [0, 0, 3, 4]]))
 
 
 def test_the_unrolled_cell_takes_any_mask(rng):
-    """An activation the op lacks unrolls the cell, which takes masks with holes too."""
+    """unroll=True, or an activation the op lacks, unrolls the cell, which takes masks with
+    holes too."""
     x = rng.standard_normal((3, 6, 2)).astype(np.float32)
     mask = np.array([[0, 1, 1, 0, 1, 0], [1, 1, 1, 1, 1, 1], [0, 0, 0, 0, 0, 1]], bool)
     for layer in (L.SimpleRNN(3, activation="softsign", return_sequences=True),
-                  L.SimpleRNN(2, activation="softsign", go_backwards=True, zero_output_for_mask=True)):
+                  L.SimpleRNN(2, activation="softsign", go_backwards=True, zero_output_for_mask=True),
+                  L.LSTM(3, unroll=True, return_sequences=True), L.GRU(2, unroll=True, go_backwards=True)):
         assert_close(layer(x, mask=mask), masked_ref(layer, x, layer.get_weights(), mask), 1e-5)
 
 

@@ -12,10 +12,11 @@ default; the recurrent bias applied inside the reset gate) and [3 * units] witho
 
 Masks (Keras's: from Embedding(mask_zero=True), Masking, or mask= in the call) are the
 op's sequence_lens (engine.ops.mask_lengths), so they must be right-padded: every row's
-unmasked steps first; any other mask is an error when the model runs (the unrolled cell
-takes any mask). The outputs follow
+unmasked steps first; any other mask is an error when the model runs (unroll=True runs
+the cell unrolled with engine.ops instead, which takes any mask). The outputs follow
 Keras's RNN: a masked step leaves the states as they were and outputs the carried hidden
-state, or zeros with zero_output_for_mask=True (which Bidirectional sets when it returns
+state (as Keras's JAX and NumPy backends; TensorFlow's outputs zeros before the first
+unmasked step, which differs with a nonzero initial state), or zeros with zero_output_for_mask=True (which Bidirectional sets when it returns
 sequences); the output mask is the input's with return_sequences, else none.
 
 stateful=True (a fixed batch size) starts each call from the final states of the one
@@ -46,9 +47,10 @@ class _Recurrent(Layer):
                  kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
                  kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
                  return_sequences=False, return_state=False, go_backwards=False, zero_output_for_mask=False,
-                 stateful=False, dropout=0.0, recurrent_dropout=0.0, seed=None, **kwargs):
+                 stateful=False, dropout=0.0, recurrent_dropout=0.0, seed=None, unroll=False, **kwargs):
         super().__init__(**kwargs)
         self.stateful = _args.boolean(self, "stateful", stateful)
+        self.unroll = _args.boolean(self, "unroll", unroll)
         self.dropout = _args.real(self, "dropout", dropout, low=0.0, high=1.0, high_open=True)
         self.recurrent_dropout = _args.real(self, "recurrent_dropout", recurrent_dropout, low=0.0, high=1.0,
                                             high_open=True)
@@ -137,7 +139,7 @@ class _Recurrent(Layer):
             mask = ops.cast(mask, "bool")
         if training and self.recurrent_dropout > 0:  # the op has no dropout on h: the cell unrolled
             return self._unrolled(inputs, initial_state, mask, self._recurrent_keep(inputs))
-        if activations is None:
+        if activations is None or self.unroll:
             return self._unrolled(inputs, initial_state, mask)
         # onnxruntime runs only layout 0 ([steps, batch, features]): transposes keep the
         # exported node portable.
@@ -241,7 +243,8 @@ class _Recurrent(Layer):
                   "use_bias": self.use_bias, "return_sequences": self.return_sequences,
                   "return_state": self.return_state, "go_backwards": self.go_backwards,
                   "zero_output_for_mask": self.zero_output_for_mask, "stateful": self.stateful,
-                  "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "seed": self.seed}
+                  "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "seed": self.seed,
+                  "unroll": self.unroll}
         for name, (_, reg, con) in self._weight_specs.items():
             config[f"{name}_regularizer"] = _regularizers.serialize(reg)
             config[f"{name}_constraint"] = _constraints.serialize(con)

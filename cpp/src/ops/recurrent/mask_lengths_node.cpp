@@ -36,7 +36,7 @@ class MaskLengthsNode : public NodeOp {
           fail_node("the mask of batch entry ", b, " has a masked step (", n,
                     ") before an unmasked one (", t,
                     "): recurrent layers take right-padded sequences only (padding after the "
-                    "data, as pad_sequences(..., padding='post') makes)");
+                    "data, as pad_sequences(..., padding='post') makes), or unroll=True");
       lens.data<int64_t>()[b] = n;
     }
     io.out(0).copy_from(lens);
