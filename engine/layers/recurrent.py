@@ -16,8 +16,9 @@ unmasked steps first; any other mask is an error when the model runs (unroll=Tru
 the cell unrolled with engine.ops instead, which takes any mask). The outputs follow
 Keras's RNN: a masked step leaves the states as they were and outputs the carried hidden
 state (as Keras's JAX and NumPy backends; TensorFlow's outputs zeros before the first
-unmasked step, which differs with a nonzero initial state), or zeros with zero_output_for_mask=True (which Bidirectional sets when it returns
-sequences); the output mask is the input's with return_sequences, else none.
+unmasked step, which differs with a nonzero initial state), or zeros with
+zero_output_for_mask=True (which Bidirectional sets when it returns sequences); the
+output mask is the input's with return_sequences, else none.
 
 stateful=True (a fixed batch size) starts each call from the final states of the one
 before, kept in non-trainable variables outside the weights (engine.ops.store_state
@@ -214,10 +215,10 @@ class _Recurrent(Layer):
         outputs = []
         order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
         for t in order:
-            h = state[0]  # what the recurrent products read: with recurrent_dropout, dropped
+            h_rec = state[0]  # what the recurrent products read: with recurrent_dropout, dropped
             if recurrent_keep is not None:
-                h = ops.where(recurrent_keep, h * (1.0 / (1.0 - self.recurrent_dropout)), 0.0)
-            output, new_state = self.step(projected[:, t, :], state, recurrent_bias, h)
+                h_rec = ops.where(recurrent_keep, h_rec * (1.0 / (1.0 - self.recurrent_dropout)), 0.0)
+            output, new_state = self.step(projected[:, t, :], state, recurrent_bias, h_rec)
             if mask is not None:  # any mask here: a masked step keeps the states
                 keep = mask[:, t:t + 1]
                 output = ops.where(keep, output, 0.0 if self.zero_output_for_mask else state[0])
