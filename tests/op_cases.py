@@ -1678,6 +1678,21 @@ def prefix_masks(B, T):
                 "bool")
 
 
+def run_masks(B, T):
+    """[B, T] masks of one run of True steps per row (every length, any start; some empty)."""
+    def draw(rng, _):
+        lens = rng.permutation(np.arange(B) % (T + 1))
+        starts = np.array([rng.integers(0, T - n + 1) for n in lens])
+        t = np.arange(T)[None, :]
+        return (t >= starts[:, None]) & (t < (starts + lens)[:, None])
+    return Spec((B, T), draw, "bool")
+
+
+def mask_runs_ref(m):
+    lens = m.sum(axis=1).astype(np.int64)
+    return lens, np.where(lens > 0, m.argmax(axis=1), 0).astype(np.int64)
+
+
 MASK_LENGTHS_CASES = [
     case("engine.MaskLengths", [prefix_masks(7, 5)], lambda m: m.sum(axis=1).astype(np.int64), tol="exact",
          grad=(), onnx=None, bad=(
@@ -1690,6 +1705,14 @@ MASK_LENGTHS_CASES = [
              Bad("need", ValueError, r"MaskLengths_backward: input 0 has no gradient", need=(True,)))),
     case("engine.MaskLengths", [prefix_masks(33, 13)], lambda m: m.sum(axis=1).astype(np.int64), tol="exact",
          grad=(), onnx=None),
+    # Two outputs: the runs may start after padding too.
+    case("engine.MaskLengths", [run_masks(7, 5)], mask_runs_ref, tol="exact", grad=(), onnx=None,
+         call={"num_outputs": 2}, tag="starts", bad=(
+             Bad("hole", ValueError, r"MaskLengths: the mask of batch entry 1 has a masked step \(2\) before an "
+                 r"unmasked one \(3\): recurrent layers take one run of unmasked steps per sequence",
+                 inputs={0: const([[False, True, True, False], [False, True, False, True]], "bool")}),)),
+    case("engine.MaskLengths", [run_masks(33, 13)], mask_runs_ref, tol="exact", grad=(), onnx=None,
+         call={"num_outputs": 2}, tag="starts"),
 ]
 
 

@@ -67,9 +67,12 @@ def masked_ref(layer, x, weights, mask, zero_output=None, initial=None, recurren
     return result
 
 
-def padded(rng, lengths, steps, features):
-    """Right-padded float sequences (zeros past each length) and their mask."""
-    mask = np.arange(steps)[None, :] < np.asarray(lengths)[:, None]
+def padded(rng, lengths, steps, features, starts=None):
+    """Padded float sequences (zeros outside each row's run of `lengths` steps from `starts`,
+    0 by default: right-padded) and their mask."""
+    starts = np.zeros(len(lengths), int) if starts is None else np.asarray(starts)
+    t = np.arange(steps)[None, :]
+    mask = (t >= starts[:, None]) & (t < starts[:, None] + np.asarray(lengths)[:, None])
     x = rng.standard_normal((len(lengths), steps, features)).astype(np.float32)
     return np.where(mask[..., None], x, 0.0).astype(np.float32), mask
 
@@ -93,10 +96,11 @@ LAYERS = {
 }
 
 
+@pytest.mark.parametrize("starts", [None, [0, 2, 3, 5, 1]], ids=["right-padded", "padded-before-too"])
 @pytest.mark.parametrize("name", sorted(LAYERS))
-def test_masked_steps_follow_keras(name, rng):
+def test_masked_steps_follow_keras(name, starts, rng):
     lengths = [7, 3, 0, 1, 5]
-    x, mask = padded(rng, lengths, 7, 3)
+    x, mask = padded(rng, lengths, 7, 3, starts)
     layer = LAYERS[name]()
     model = engine.Sequential([engine.Input((7, 3)), L.Masking(0.0), layer])
     jitter(model, rng)
@@ -157,7 +161,7 @@ def test_global_average_pooling_averages_the_unmasked_steps(rng):
                                   lambda: L.SimpleRNN(3, return_sequences=True, go_backwards=True)],
                          ids=["lstm", "gru_backwards", "simple_rnn_backwards"])
 def test_masked_gradients_match_finite_differences(make, rng):
-    x, mask = padded(rng, [4, 2, 1], 4, 2)
+    x, mask = padded(rng, [4, 2, 1, 2], 4, 2, starts=[0, 0, 2, 1])
     layer = make()
     model = engine.Sequential([engine.Input((4, 2)), L.Masking(), layer])
     model.compile(loss="mse", optimizer="sgd")
@@ -180,13 +184,15 @@ def test_masked_gradients_match_finite_differences(make, rng):
         assert_close(grads[k], numeric, 1e-4, what=f"weight {k}")
 
 
-def test_a_mask_that_is_not_right_padded_is_an_error(rng):
-    model = engine.Sequential([engine.Input((4,), dtype="int64"), L.Embedding(5, 3, mask_zero=True), L.GRU(2)])
-    assert model.predict(np.array([[1, 2, 0, 0]])).shape == (1, 2)
-    with pytest.raises(ValueError, match=r"batch entry 1 has a masked step \(0\) before an unmasked one "
-                                         r"\(2\): recurrent layers take right-padded sequences only .*, "
-                                         r"or unroll=True"):
-        model.predict(np.array([[1, 2, 3, 4], [0, 0, 3, 4]]))
+def test_a_mask_with_a_hole_is_an_error(rng):
+    """Padding before and after the data runs (pad_sequences' default pads before); a masked
+    step between unmasked ones does not."""
+    model = engine.Sequential([engine.Input((5,), dtype="int64"), L.Embedding(5, 3, mask_zero=True), L.GRU(2)])
+    assert model.predict(np.array([[1, 2, 0, 0, 0], [0, 0, 3, 4, 0], [0, 0, 0, 0, 0]])).shape == (3, 2)
+    with pytest.raises(ValueError, match=r"batch entry 1 has a masked step \(2\) before an unmasked one "
+                                         r"\(3\): recurrent layers take one run of unmasked steps per sequence "
+                                         r"\(padding before or after the data, not within it\), or unroll=True"):
+        model.predict(np.array([[1, 2, 3, 4, 1], [0, 4, 0, 4, 0]]))
 
 
 def test_the_unrolled_cell_takes_any_mask(rng):
@@ -246,6 +252,8 @@ def test_masked_model_exports_to_onnx(rng, tmp_path):
     ort = pytest.importorskip("onnxruntime", reason="onnxruntime is a test extra")
     ids = rng.integers(1, 13, (5, 7))
     ids[np.arange(7)[None, :] >= np.array([[7], [3], [1], [6], [4]])] = 0
+    ids[3] = np.roll(ids[3], 1)  # padded before its data
+    ids[4] = np.roll(ids[4], 2)
     model = engine.Sequential([engine.Input((7,), dtype="int64"), L.Embedding(13, 4, mask_zero=True),
                                L.Bidirectional(L.GRU(3, return_sequences=True)), L.LSTM(5, go_backwards=True),
                                L.Dense(2)])
@@ -400,7 +408,7 @@ def test_stateful_training_carries_the_states_like_train_on_batch(rng):
 
 
 def test_stateful_bidirectional_and_masks(rng):
-    x, mask = padded(rng, [5, 2, 4], 5, 2)
+    x, mask = padded(rng, [5, 2, 4], 5, 2, starts=[0, 1, 0])
     bi = L.Bidirectional(L.GRU(3, stateful=True))
     model = engine.Sequential([engine.Input((5, 2), batch_size=3), L.Masking(), bi])
     jitter(model, rng)

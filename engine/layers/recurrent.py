@@ -10,10 +10,12 @@ with engine.ops. The number of steps must be known when the layer is built. Weig
 (LSTM i, f, c, o; GRU z, r, h); GRU's bias is [2, 3 * units] with reset_after=True (the
 default; the recurrent bias applied inside the reset gate) and [3 * units] without.
 
-Masks (Keras's: from Embedding(mask_zero=True), Masking, or mask= in the call) are the
-op's sequence_lens (engine.ops.mask_lengths), so they must be right-padded: every row's
-unmasked steps first; any other mask is an error when the model runs (unroll=True runs
-the cell unrolled with engine.ops instead, which takes any mask). The outputs follow
+Masks (Keras's: from Embedding(mask_zero=True), Masking, or mask= in the call) become the
+op's sequence_lens (engine.ops.mask_lengths), each row's unmasked steps moved to the front
+and the outputs moved back (engine.ops.shift_steps): padding may come before the data
+(Keras's pad_sequences default) or after it, but a row's unmasked steps must be one run;
+any other mask is an error when the model runs (unroll=True runs the cell unrolled with
+engine.ops instead, which takes any mask). The outputs follow
 Keras's RNN: a masked step leaves the states as they were and outputs the carried hidden
 state (as Keras's JAX and NumPy backends; TensorFlow's outputs zeros before the first
 unmasked step, which differs with a nonzero initial state), or zeros with
@@ -142,18 +144,22 @@ class _Recurrent(Layer):
             return self._unrolled(inputs, initial_state, mask, self._recurrent_keep(inputs))
         if activations is None or self.unroll:
             return self._unrolled(inputs, initial_state, mask)
+        lens = starts = None
+        if mask is not None:  # each row's unmasked steps moved to the front: sequence_lens
+            lens, starts = ops.mask_lengths(mask, starts=True)
+            inputs = ops.shift_steps(inputs, starts)
         # onnxruntime runs only layout 0 ([steps, batch, features]): transposes keep the
         # exported node portable.
         x = ops.transpose(inputs, (1, 0, 2))
         states = None if initial_state is None else [ops.expand_dims(s, 0) for s in initial_state]
-        lens = None if mask is None else ops.mask_lengths(mask)
         outputs = self._fused(x, self._onnx_weights(), states, activations,
                               "reverse" if self.go_backwards else "forward", lens)
         last = [ops.squeeze(s, 0) for s in outputs[1:]]  # [1, batch, units] -> [batch, units]
         if self.return_sequences:
             result = ops.transpose(ops.squeeze(outputs[0], 1), (1, 0, 2))
             if mask is not None:
-                result = ops.where(ops.expand_dims(mask, -1), result, self._masked_output(last[0], initial_state))
+                result = ops.where(ops.expand_dims(mask, -1), ops.shift_steps(result, starts, back=True),
+                                   self._masked_output(last[0], initial_state, mask, starts))
             if self.go_backwards:  # Keras lists the outputs in the order they were computed
                 result = result[:, ::-1, :]
         else:
@@ -163,14 +169,17 @@ class _Recurrent(Layer):
                 result = ops.where(step, result, 0.0)
         return result, last
 
-    def _masked_output(self, last_h, initial_state):
-        """What Keras outputs at masked steps ([batch, units], broadcast over the steps): the
-        hidden state carried over them, or zeros. The op writes zeros past each length. The
-        masked steps of right-padded rows are the last ones run forwards (carrying the final
-        state) and the first ones run backwards (carrying the initial state)."""
-        if self.zero_output_for_mask or (self.go_backwards and initial_state is None):
+    def _masked_output(self, last_h, initial_state, mask, starts):
+        """What Keras outputs at masked steps (broadcast to [batch, steps, units]): the hidden
+        state carried over them, or zeros. Masked steps before a row's data carry the initial
+        state when run forwards and the final one backwards; those after it the other."""
+        if self.zero_output_for_mask:
             return 0.0
-        return ops.expand_dims(initial_state[0] if self.go_backwards else last_h, 1)
+        initial = 0.0 if initial_state is None else ops.expand_dims(initial_state[0], 1)
+        final = ops.expand_dims(last_h, 1)
+        before = ops.expand_dims(ops.cast(starts, "float32"), 1) > np.arange(mask.shape[1], dtype=np.float32)[None, :]
+        first, later = (final, initial) if self.go_backwards else (initial, final)
+        return ops.where(ops.expand_dims(before, -1), first, later)
 
     def _onnx_activations(self):
         """The ONNX names of the op's activations, or None when the op has no such activation."""

@@ -42,13 +42,16 @@ def _onnx_node(op_type, inputs, outputs, name, **attrs):
 
 
 def _mask_lengths(node, constants):
-    """engine.MaskLengths as ONNX: the number of True steps per row, int64 (without the
-    engine's check that the mask is right-padded)."""
+    """engine.MaskLengths as ONNX: the number of True steps per row, and the index of the
+    first (0 in rows without one), int64, without the engine's check of the mask's form."""
     lens, name = node["outputs"][0], node["name"]
     steps, axes = f"{lens}/steps", f"{lens}/axes"
     constants[axes] = np.array([1], np.int64)
-    return [_onnx_node("Cast", node["inputs"], [steps], f"{name}/cast", to=7),
-            _onnx_node("ReduceSum", [steps, axes], [lens], name, keepdims=0)]
+    nodes = [_onnx_node("Cast", node["inputs"], [steps], f"{name}/cast", to=7),
+             _onnx_node("ReduceSum", [steps, axes], [lens], name, keepdims=0)]
+    if len(node["outputs"]) > 1:
+        nodes.append(_onnx_node("ArgMax", [steps], node["outputs"][1:2], f"{name}/starts", axis=1, keepdims=0))
+    return nodes
 
 
 def _int32_lengths(node):
