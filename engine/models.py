@@ -240,7 +240,10 @@ class Model(TrainerMixin, Layer):
         """Moves every weight to `device`; executors are rebuilt on their next use."""
         if device == self._device:
             return
-        for w in self.weights:
+        # The states stateful layers carry are no weights, but live with them.
+        held = [layer for holder in self._weight_holders() for layer in holder._layers_within()]
+        states = [v for layer in held for v in getattr(layer, "_state_variables", ())]
+        for w in unique_weights(list(self.weights) + states):
             w._place(device)
         self._device = device
         self._forget_executors()

@@ -130,7 +130,9 @@ def model_to_config(model):
         refs[id(t)] = ["input", i]
     calls = []
     for j, call in enumerate(model._graph_calls):
-        calls.append({"layer": call.layer.name, "inputs": [refs[id(t)] for t in call.inputs],
+        inputs = call.inputs[:-1] if call.masked else call.inputs  # the mask is the last
+        calls.append({"layer": call.layer.name, "inputs": [refs[id(t)] for t in inputs],
+                      **({"mask": refs[id(call.inputs[-1])]} if call.masked else {}),
                       **({"kwargs": call.kwargs} if call.kwargs else {})})
         for k, t in enumerate(call.outputs):
             refs[id(t)] = ["call", j, k]
@@ -197,7 +199,8 @@ def model_from_config(config):
 
     for call in config["calls"]:
         args = [resolve(r) for r in call["inputs"]]
-        out = layers[call["layer"]](args if len(args) > 1 else args[0], **call.get("kwargs", {}))
+        kwargs = {**call.get("kwargs", {}), **({"mask": resolve(call["mask"])} if "mask" in call else {})}
+        out = layers[call["layer"]](args if len(args) > 1 else args[0], **kwargs)
         results.append(list(out) if isinstance(out, (list, tuple)) else [out])  # Keras layers may give tuples
     outputs = [resolve(r) for r in config["outputs"]]
     return Model(inputs[0] if config["single_input"] else inputs,

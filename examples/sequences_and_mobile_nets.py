@@ -3,7 +3,8 @@ trained a few epochs, exported to ONNX and checked against onnxruntime:
 
 - an LSTM forecaster of the next value of noisy sine series (50 steps);
 - a WaveNet-style stack of causal dilated Conv1D layers with a GRU on top;
-- an Embedding + bidirectional GRU sentiment classifier of integer "reviews";
+- an Embedding + bidirectional GRU sentiment classifier of integer "reviews" of several
+  lengths, padded and masked (Embedding(mask_zero=True));
 - a MobileNet-style net of DepthwiseConv2D + 1x1 convolutions with ReLU6, and a
   SeparableConv2D, on small images.
 
@@ -28,12 +29,14 @@ def series(rng, n, steps):
 
 
 def reviews(rng, n, steps=20, vocabulary=100):
-    """Ids 1..vocabulary-1; "positive" reviews use more ids from the upper half."""
+    """Ids 1..vocabulary-1 of 5 to `steps` words, padded after the words with id 0;
+    "positive" reviews use more ids from the upper half."""
     labels = rng.integers(0, 2, n)
     low = rng.integers(1, vocabulary // 2, (n, steps))
     high = rng.integers(vocabulary // 2, vocabulary, (n, steps))
     mix = rng.random((n, steps)) < np.where(labels[:, None] == 1, 0.7, 0.3)
-    return np.where(mix, high, low).astype(np.int64), labels.astype(np.int64)
+    words = np.arange(steps)[None, :] < rng.integers(5, steps + 1, (n, 1))
+    return np.where(words, np.where(mix, high, low), 0).astype(np.int64), labels.astype(np.int64)
 
 
 def images(rng, n):
@@ -51,7 +54,8 @@ def models():
     wavenet = engine.Sequential([engine.Input((50, 1))] + [
         L.Conv1D(16, 2, padding="causal", dilation_rate=rate, activation="relu") for rate in (1, 2, 4, 8)
     ] + [L.GRU(16), L.Dense(1)], name="wavenet_gru")
-    sentiment = engine.Sequential([engine.Input((20,), dtype="int64"), L.Embedding(100, 16),
+    # mask_zero: the GRUs skip the padding (id 0) in both directions.
+    sentiment = engine.Sequential([engine.Input((20,), dtype="int64"), L.Embedding(100, 16, mask_zero=True),
                                    L.Bidirectional(L.GRU(16)), L.Dense(1, activation="sigmoid")],
                                   name="embedding_gru")
     mobile = engine.Sequential([

@@ -7,7 +7,7 @@ from engine.layers.conv_transpose import Conv2DTranspose, Convolution2DTranspose
 from engine.layers.conv1d import AveragePooling1D, AvgPool1D, Conv1D, MaxPool1D, MaxPooling1D
 from engine.layers.depthwise import DepthwiseConv2D, SeparableConv2D
 from engine.layers.core import (Activation, Dense, Dropout, Flatten, GaussianDropout, GaussianNoise, Identity,
-                                Lambda, LeakyReLU, Reshape)
+                                Lambda, LeakyReLU, Masking, Reshape)
 from engine.layers.embedding import Embedding
 from engine.layers.merge import Add, Concatenate
 from engine.layers.normalization import (BatchNormalization, GroupNormalization, LayerNormalization,
@@ -29,6 +29,7 @@ __all__ = [
     "Embedding", "Flatten", "GaussianDropout", "GaussianNoise", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
     "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPooling1D",
     "GlobalMaxPooling2D", "GroupNormalization", "Identity", "KerasTensor", "Lambda", "Layer", "LayerNormalization",
-    "LeakyReLU", "MaxPool2D", "MaxPooling2D", "Permute", "PReLU", "ReLU", "RepeatVector", "Reshape", "Softmax",
+    "LeakyReLU", "Masking", "MaxPool2D", "MaxPooling2D", "Permute", "PReLU", "ReLU", "RepeatVector", "Reshape",
+    "Softmax",
     "SpatialDropout1D", "SpatialDropout2D", "UnitNormalization", "UpSampling2D", "Variable", "ZeroPadding2D",
 ]

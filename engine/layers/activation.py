@@ -12,6 +12,8 @@ class ReLU(Layer):
     """Keras's relu with its three arguments: x above `threshold` (clipped at `max_value`),
     negative_slope * (x - threshold) below it. ReLU(6.0) is MobileNet's ReLU6."""
 
+    supports_masking = True  # step by step: the mask passes through (Keras)
+
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
         super().__init__(**kwargs)
         self.max_value = None if max_value is None else _args.real(self, "max_value", max_value, low=0.0)
@@ -57,6 +59,8 @@ class Softmax(Layer):
 class ELU(Layer):
     """x for x > 0, alpha * (exp(x) - 1) otherwise."""
 
+    supports_masking = True  # step by step: the mask passes through (Keras)
+
     def __init__(self, alpha=1.0, **kwargs):
         super().__init__(**kwargs)
         self.alpha = _args.real(self, "alpha", alpha)
@@ -72,6 +76,8 @@ class PReLU(Layer):
     """relu(x) - alpha * relu(-x) with a learned alpha, one per input element unless
     `shared_axes` share it: on NCHW images shared_axes=[2, 3] gives one alpha per channel,
     of shape (C, 1, 1)."""
+
+    supports_masking = True  # step by step: the mask passes through (Keras)
 
     def __init__(self, alpha_initializer="Zeros", alpha_regularizer=None, alpha_constraint=None,
                  shared_axes=None, **kwargs):

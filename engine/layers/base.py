@@ -176,6 +176,9 @@ class KerasTensor(SymbolicOperators):
         self._call_index = call_index
         self._output_index = output_index
         self.name = name
+        # Keras's mask of the steps ([batch, steps] bool, True: a step to use), set by the
+        # layer that made this tensor (Layer.compute_mask), or None.
+        self._keras_mask = None
 
     @property
     def ndim(self):
@@ -212,6 +215,7 @@ class LayerCall:
         self.training = training
         self.traces = traces
         self.kwargs = {}  # call arguments a layer keeps with its call (saved with the model)
+        self.masked = False  # the last input is the mask given to call() (not an input proper)
 
     def emit(self, b, args):
         """Adds this call's nodes reading value names `args`; returns its output names."""
@@ -326,16 +330,22 @@ class Trace:
         return values[:len(self.outputs)]
 
 
-def trace_call(layer, listed, shapes, dtypes, training=None, inputs=None):
+def trace_call(layer, listed, shapes, dtypes, training=None, inputs=None, with_mask=False):
     """layer.call traced on placeholders (or the given symbolic `inputs`): {mode: Trace},
-    one per mode when call() takes `training` and the caller fixed none, else one."""
+    one per mode when call() takes `training` and the caller fixed none, else one. With
+    `with_mask`, the last placeholder is the mask, given to call() as `mask`."""
     pass_training = _accepts_training(layer.call)
     modes = [training] if training is not None or not pass_training else [False, True]
     traces = {}
     for mode in modes:
         def fn(*placeholders, mode=mode):
+            kwargs = {"mask": placeholders[-1]} if with_mask else {}
+            if with_mask:
+                placeholders = placeholders[:-1]
+            if pass_training:
+                kwargs["training"] = mode
             args = list(placeholders) if listed else placeholders[0]
-            return layer.call(args, training=mode) if pass_training else layer.call(args)
+            return layer.call(args, **kwargs)
         traces[mode] = Trace(fn, shapes, dtypes, layer.name, inputs=inputs)
     return traces
 
@@ -373,9 +383,23 @@ def _accepts_training(fn):
     return "training" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
 
 
+def _accepts_mask(fn):
+    try:
+        return "mask" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 class Layer:
     """Subclasses either write their nodes directly (`emit`, the built-in layers) or compose
-    engine.ops and other layers in `call()`, traced on symbolic tensors as Keras does."""
+    engine.ops and other layers in `call()`, traced on symbolic tensors as Keras does.
+
+    Masks follow Keras: a layer's output carries compute_mask(inputs, mask) as its mask
+    (`_keras_mask`), which by default is the input's mask where the layer supports masking
+    (`supports_masking`: it works step by step, as Dense does) and None otherwise. A call()
+    that takes `mask` gets the mask of its (single) input, or the one given to __call__."""
+
+    supports_masking = False
 
     def __new__(cls, *args, **kwargs):
         # The constructor's arguments: the config of a user's class without get_config (Keras
@@ -543,6 +567,10 @@ class Layer:
     def compute_output_shape(self, input_shape):
         return input_shape
 
+    def compute_mask(self, inputs, mask=None):
+        """The mask of the outputs (symbolic, or None) for inputs carrying `mask`."""
+        return mask if self.supports_masking else None
+
     def emit(self, builder, inputs, input_shapes):
         """Adds this layer's nodes reading value names `inputs`; returns output value names."""
         raise TypeError(f"{type(self).__name__} cannot be placed in a graph: it defines neither call() nor emit()")
@@ -594,28 +622,52 @@ class Layer:
     def _computes_with_call(self):
         return type(self).call is not Layer.call
 
-    def __call__(self, inputs, training=None):
+    def __call__(self, inputs, training=None, mask=None):
         flat = _flatten(inputs)
         if all(isinstance(t, KerasTensor) for t in flat):
-            return self._call_symbolic(inputs, flat, training)
+            if mask is not None and not isinstance(mask, KerasTensor):
+                raise TypeError(f"{self.name}: the mask of symbolic inputs must be symbolic, got "
+                                f"{type(mask).__name__}")
+            return self._call_symbolic(inputs, flat, training, mask)
         if any(isinstance(t, KerasTensor) for t in flat):
             raise TypeError(f"{self.name}: mix of symbolic and concrete inputs")
-        return self._call_eager(inputs, flat, training)
+        if mask is None:  # (the form the layers that override _call_eager take)
+            return self._call_eager(inputs, flat, training)
+        return self._call_eager(inputs, flat, training, mask)
 
-    def _call_symbolic(self, inputs, flat, training=None):
+    def _call_symbolic(self, inputs, flat, training=None, mask=None):
         self._check_inputs(flat)
+        listed = isinstance(inputs, (list, tuple))
         shapes = [t.shape for t in flat]
-        arg = shapes if isinstance(inputs, (list, tuple)) else shapes[0]
+        arg = shapes if listed else shapes[0]
+        if mask is None and not listed:
+            mask = flat[0]._keras_mask
         if not self.built:
             self.build(arg)
             self.built = True
         if not self._computes_with_call():
-            return self._record_call(inputs, flat, training, None)
-        traces = trace_call(self, isinstance(inputs, (list, tuple)), shapes, [t.dtype for t in flat], training)
-        return self._record_call(inputs, flat, training, traces)
+            outputs = self._record_call(inputs, flat, training, None)
+        else:
+            with_mask = mask is not None and _accepts_mask(self.call)
+            operands = flat + [mask] if with_mask else flat
+            traces = trace_call(self, listed, [t.shape for t in operands], [t.dtype for t in operands],
+                                training, with_mask=with_mask)
+            outputs = self._record_call(inputs, operands, training, traces, listed=listed)
+            self._calls[-1].masked = with_mask
+        self._set_output_masks(inputs, outputs, mask)
+        return outputs
 
-    def _record_call(self, inputs, flat, training, traces):
-        listed = isinstance(inputs, (list, tuple))
+    def _set_output_masks(self, inputs, outputs, mask):
+        if mask is None and type(self).compute_mask is Layer.compute_mask:
+            return
+        masks = self.compute_mask(inputs, mask)
+        outs = _flatten(outputs)
+        masks = _flatten(masks) if isinstance(masks, (list, tuple)) else [masks] + [None] * (len(outs) - 1)
+        for t, m in zip(outs, masks):
+            t._keras_mask = m
+
+    def _record_call(self, inputs, flat, training, traces, listed=None):
+        listed = isinstance(inputs, (list, tuple)) if listed is None else listed
         if traces is not None:
             first = next(iter(traces.values()))
             out_shapes = [t.shape for t in first.outputs]
@@ -636,12 +688,17 @@ class Layer:
     def _output_dtypes(self, input_dtypes, n):
         return ["float32"] * n
 
-    def _call_eager(self, inputs, flat, training):
+    def _call_eager(self, inputs, flat, training, mask=None):
         from engine.models import Input, Model  # models builds on layers
 
+        if mask is not None:
+            flat = flat + [np.asarray(mask, dtype=bool)]
         arrays = [np.asarray(a, dtype=np.float32) if np.asarray(a).dtype.kind == "f" else np.asarray(a) for a in flat]
         sym = [Input(shape=a.shape[1:], dtype=str(a.dtype)) for a in arrays]
-        out = self(sym if isinstance(inputs, (list, tuple)) else sym[0])
+        sym_mask = sym.pop() if mask is not None else None
+        out = self(sym if isinstance(inputs, (list, tuple)) else sym[0], mask=sym_mask)
+        if mask is not None:
+            sym.append(sym_mask)
         model = Model(sym, out)
         result = model._run(arrays, training=bool(training))
         return result if isinstance(out, list) else result[0]

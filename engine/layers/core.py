@@ -1,4 +1,4 @@
-"""Dense, Activation, Dropout, Flatten, Reshape and Identity layers."""
+"""Dense, Activation, Dropout, Flatten, Reshape, Identity and Masking layers."""
 import math
 
 import numpy as np
@@ -16,6 +16,8 @@ def _require_rank(layer, shape, min_rank):
 
 class Dense(Layer):
     """y = activation(x @ kernel + bias) on the last axis; kernel is [in, out] (Keras, ONNX Gemm)."""
+
+    supports_masking = True  # step by step: the mask passes through (Keras)
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
@@ -63,6 +65,8 @@ class Dense(Layer):
 
 
 class Activation(Layer):
+    supports_masking = True  # step by step: the mask passes through (Keras)
+
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = _args.resolve(self, "activation", _activations.normalize, activation)
@@ -77,6 +81,8 @@ class Activation(Layer):
 class LeakyReLU(Layer):
     """max(x, negative_slope * x); Keras's default slope is 0.3."""
 
+    supports_masking = True  # step by step: the mask passes through (Keras)
+
     def __init__(self, negative_slope=0.3, **kwargs):
         super().__init__(**kwargs)
         self.negative_slope = _args.real(self, "negative_slope", negative_slope, low=0.0)
@@ -90,6 +96,8 @@ class LeakyReLU(Layer):
 
 class Dropout(Layer):
     """Inverted dropout while training (seeded); identity at inference."""
+
+    supports_masking = True  # step by step: the mask passes through (Keras)
 
     def __init__(self, rate, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -109,6 +117,34 @@ class Dropout(Layer):
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+
+class Masking(Layer):
+    """Keras's Masking: a step whose features all equal `mask_value` is masked (the output
+    mask, for the layers after it) and its features become zeros."""
+
+    supports_masking = True
+
+    def __init__(self, mask_value=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.mask_value = _args.real(self, "mask_value", mask_value)
+
+    def _keep(self, inputs, keepdims):
+        from engine import ops  # ops build on layers
+
+        differs = ops.cast(ops.not_equal(inputs, self.mask_value), "float32")
+        return ops.max(differs, axis=-1, keepdims=keepdims)
+
+    def call(self, inputs):
+        return inputs * self._keep(inputs, True)
+
+    def compute_mask(self, inputs, mask=None):
+        from engine import ops
+
+        return ops.cast(self._keep(inputs, False), "bool")
+
+    def get_config(self):
+        return {**super().get_config(), "mask_value": self.mask_value}
 
 
 class Flatten(Layer):
@@ -160,6 +196,8 @@ class Reshape(Layer):
 
 
 class Identity(Layer):
+    supports_masking = True  # step by step: the mask passes through (Keras)
+
     def emit(self, b, inputs, input_shapes):
         return b.node("Identity", inputs, name=self.name)
 
@@ -198,6 +236,8 @@ class GaussianNoise(Layer):
     """Adds N(0, stddev^2) noise while training, drawn afresh every step (seeded); the
     identity at inference."""
 
+    supports_masking = True  # step by step: the mask passes through (Keras)
+
     def __init__(self, stddev, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.stddev = _args.real(self, "stddev", stddev, low=0.0)
@@ -217,6 +257,8 @@ class GaussianNoise(Layer):
 
 class GaussianDropout(Layer):
     """Multiplies by N(1, rate / (1 - rate)) noise while training; the identity at inference."""
+
+    supports_masking = True  # step by step: the mask passes through (Keras)
 
     def __init__(self, rate, seed=None, **kwargs):
         super().__init__(**kwargs)

@@ -14,9 +14,9 @@ class Embedding(Layer):
     Ids are int64 (float inputs are cast, as Keras casts them); the table's gradient is the
     scatter-add of the output gradient (Gather's backward), so it trains like any weight.
 
-    mask_zero=True makes id 0 padding: compute_mask(inputs) gives inputs != 0, and the
-    vocabulary then needs input_dim = size + 1. The engine's layers do not take masks yet,
-    so the mask is only computed on request."""
+    mask_zero=True makes id 0 padding: the output's mask (compute_mask) is inputs != 0, which
+    the layers after it take as Keras's do (recurrent layers skip the masked steps), and the
+    vocabulary then needs input_dim = size + 1."""
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
                  embeddings_constraint=None, mask_zero=False, weights=None, **kwargs):

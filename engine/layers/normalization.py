@@ -20,6 +20,8 @@ class BatchNormalization(Layer):
     statistics are those of the global batch, every rank's part together, rather than of
     each rank's own part (CPU only); elsewhere it changes nothing."""
 
+    supports_masking = True  # step by step: the mask passes through (Keras)
+
     def __init__(self, axis=1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones",
                  moving_mean_initializer="zeros", moving_variance_initializer="ones", synchronized=False,
@@ -130,6 +132,8 @@ class LayerNormalization(_AffineNormalization):
     (x - mean) / sqrt(var + epsilon) * gamma + beta, gamma and beta sized along `axis`.
     rms_scaling=True: x * gamma / sqrt(var + epsilon), not centred and without beta. (That is
     what Keras computes, the variance rather than the mean square its documentation names.)"""
+
+    supports_masking = True  # step by step: the mask passes through (Keras)
 
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, rms_scaling=False,
                  beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,

@@ -105,7 +105,22 @@ class GlobalMaxPooling2D(_GlobalPooling):
 
 
 class GlobalAveragePooling1D(_GlobalPooling):
+    """The mean over the steps; with a mask ([batch, steps], Keras's), the mean of the
+    unmasked steps (an all-masked row divides 0 by 0, as Keras does)."""
+
     rank, default_format, reduce = 3, "channels_last", "mean"
+    supports_masking = True
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return super().call(inputs)
+        axis = 1 if self.data_format == "channels_last" else 2
+        weights = ops.expand_dims(ops.cast(mask, "float32"), 2 if axis == 1 else 1)
+        total = ops.sum(inputs * weights, axis=axis, keepdims=self.keepdims)
+        return total / ops.sum(weights, axis=axis, keepdims=self.keepdims)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
 
 
 class GlobalMaxPooling1D(_GlobalPooling):

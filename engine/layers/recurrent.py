@@ -9,6 +9,26 @@ with engine.ops. The number of steps must be known when the layer is built. Weig
 [features, gates * units], recurrent_kernel [units, gates * units], gates in Keras's order
 (LSTM i, f, c, o; GRU z, r, h); GRU's bias is [2, 3 * units] with reset_after=True (the
 default; the recurrent bias applied inside the reset gate) and [3 * units] without.
+
+Masks (Keras's: from Embedding(mask_zero=True), Masking, or mask= in the call) become the
+op's sequence_lens (engine.ops.mask_lengths), each row's unmasked steps moved to the front
+and the outputs moved back (engine.ops.shift_steps): padding may come before the data
+(Keras's pad_sequences default) or after it, but a row's unmasked steps must be one run;
+any other mask is an error when the model runs (unroll=True runs the cell unrolled with
+engine.ops instead, which takes any mask). The outputs follow
+Keras's RNN: a masked step leaves the states as they were and outputs the carried hidden
+state (as Keras's JAX and NumPy backends; TensorFlow's outputs zeros before the first
+unmasked step, which differs with a nonzero initial state), or zeros with
+zero_output_for_mask=True (which Bidirectional sets when it returns sequences); the
+output mask is the input's with return_sequences, else none.
+
+stateful=True (a fixed batch size) starts each call from the final states of the one
+before, kept in non-trainable variables outside the weights (engine.ops.store_state
+writes them once the run is done, predict included); reset_state() zeros them. dropout
+multiplies the inputs by one mask per sequence and feature while training (Keras 3's
+cells share it between the steps and the gates); recurrent_dropout multiplies h_{t-1} by
+one mask per sequence and unit where the recurrent products read it (the carried state
+stays whole), which the fused op lacks: training then runs the cell unrolled.
 """
 import numpy as np
 
@@ -18,7 +38,8 @@ from engine import initializers as _initializers
 from engine import ops
 from engine import regularizers as _regularizers
 from engine.layers import _args
-from engine.layers.base import Layer
+from engine.layers.base import Layer, Variable
+from engine.layers.regularization import _keep_mask
 
 
 class _Recurrent(Layer):
@@ -28,8 +49,15 @@ class _Recurrent(Layer):
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
                  kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
                  kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
-                 return_sequences=False, return_state=False, go_backwards=False, **kwargs):
+                 return_sequences=False, return_state=False, go_backwards=False, zero_output_for_mask=False,
+                 stateful=False, dropout=0.0, recurrent_dropout=0.0, seed=None, unroll=False, **kwargs):
         super().__init__(**kwargs)
+        self.stateful = _args.boolean(self, "stateful", stateful)
+        self.unroll = _args.boolean(self, "unroll", unroll)
+        self.dropout = _args.real(self, "dropout", dropout, low=0.0, high=1.0, high_open=True)
+        self.recurrent_dropout = _args.real(self, "recurrent_dropout", recurrent_dropout, low=0.0, high=1.0,
+                                            high_open=True)
+        self.seed = _args.random_seed(self, seed)
         self.units = _args.positive_int(self, "units", units)
         self.activation = engine_activation(self, "activation", activation)
         self.recurrent_activation = engine_activation(self, "recurrent_activation", recurrent_activation)
@@ -37,6 +65,7 @@ class _Recurrent(Layer):
         self.return_sequences = _args.boolean(self, "return_sequences", return_sequences)
         self.return_state = _args.boolean(self, "return_state", return_state)
         self.go_backwards = _args.boolean(self, "go_backwards", go_backwards)
+        self.zero_output_for_mask = _args.boolean(self, "zero_output_for_mask", zero_output_for_mask)
         self._weight_specs = {
             name: (_args.resolve(self, f"{name}_initializer", _initializers.get, init),
                    _args.resolve(self, f"{name}_regularizer", _regularizers.get, reg),
@@ -58,29 +87,99 @@ class _Recurrent(Layer):
         self.kernel = self._weight("kernel", "kernel", (input_shape[2], n))
         self.recurrent_kernel = self._weight("recurrent_kernel", "recurrent", (self.units, n))
         self.bias = self._weight("bias", "bias", self._bias_shape()) if self.use_bias else None
+        if self.stateful:
+            if input_shape[0] is None:
+                raise ValueError(f"{self.name}: stateful=True needs a fixed batch size (the states of one batch "
+                                 "start the next): give the input one, Input(shape, batch_size=...); got shape "
+                                 f"{input_shape}")
+            # Not weights (Keras): kept out of get_weights and saving, in the graph as
+            # non-trainable parameters that engine.StoreState overwrites after each call.
+            zeros = np.zeros((input_shape[0], self.units), np.float32)
+            self._state_variables = [Variable(f"{self.name}/state_{k}", zeros, trainable=False)
+                                     for k in range(self._states)]
         self.built = True
+
+    @property
+    def states(self):
+        """The stateful layer's current states (copies), [h] or [h, c]; None unless stateful."""
+        return [v.numpy() for v in self._state_variables] if self.stateful and self.built else None
+
+    def reset_state(self):
+        """Zeros the states of a stateful layer (the next call starts afresh)."""
+        if self.stateful and self.built:
+            for v in self._state_variables:
+                v.assign(np.zeros(v.shape, np.float32))
+
+    reset_states = reset_state  # Keras's older name
 
     def _bias_shape(self):
         return (self.gates * self.units,)
 
-    def call(self, inputs, initial_state=None):
+    supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        output_mask = mask if self.return_sequences else None
+        return [output_mask] + [None] * self._states if self.return_state else output_mask
+
+    def call(self, inputs, initial_state=None, mask=None, training=False):
+        stored = self.stateful and initial_state is None
+        if stored:
+            initial_state = self._state_variables
+        result, states = self._run(inputs, initial_state, mask, training)
+        if stored:  # the final states start the next call
+            for variable, final in zip(self._state_variables, states):
+                result = ops.store_state(result, final, variable)
+        return [result] + states if self.return_state else result
+
+    def _run(self, inputs, initial_state, mask, training):
+        """(the output, the final states)."""
+        if training and self.dropout > 0:
+            # Keras: one mask per sequence and feature, shared by the steps and the gates.
+            keep = _keep_mask(inputs, self.dropout, (1,), self.seed)
+            inputs = ops.where(keep, inputs * (1.0 / (1.0 - self.dropout)), 0.0)
         activations = self._onnx_activations()
-        if activations is None:
-            return self._unrolled(inputs, initial_state)
+        if mask is not None and mask.dtype != "bool":
+            mask = ops.cast(mask, "bool")
+        if training and self.recurrent_dropout > 0:  # the op has no dropout on h: the cell unrolled
+            return self._unrolled(inputs, initial_state, mask, self._recurrent_keep(inputs))
+        if activations is None or self.unroll:
+            return self._unrolled(inputs, initial_state, mask)
+        lens = starts = None
+        if mask is not None:  # each row's unmasked steps moved to the front: sequence_lens
+            lens, starts = ops.mask_lengths(mask, starts=True)
+            inputs = ops.shift_steps(inputs, starts)
         # onnxruntime runs only layout 0 ([steps, batch, features]): transposes keep the
         # exported node portable.
         x = ops.transpose(inputs, (1, 0, 2))
         states = None if initial_state is None else [ops.expand_dims(s, 0) for s in initial_state]
         outputs = self._fused(x, self._onnx_weights(), states, activations,
-                              "reverse" if self.go_backwards else "forward")
+                              "reverse" if self.go_backwards else "forward", lens)
         last = [ops.squeeze(s, 0) for s in outputs[1:]]  # [1, batch, units] -> [batch, units]
         if self.return_sequences:
             result = ops.transpose(ops.squeeze(outputs[0], 1), (1, 0, 2))
+            if mask is not None:
+                result = ops.where(ops.expand_dims(mask, -1), ops.shift_steps(result, starts, back=True),
+                                   self._masked_output(last[0], initial_state, mask, starts))
             if self.go_backwards:  # Keras lists the outputs in the order they were computed
                 result = result[:, ::-1, :]
         else:
             result = last[0]
-        return [result] + last if self.return_state else result
+            if mask is not None and self.zero_output_for_mask:  # the last step's output
+                step = mask[:, :1] if self.go_backwards else mask[:, -1:]
+                result = ops.where(step, result, 0.0)
+        return result, last
+
+    def _masked_output(self, last_h, initial_state, mask, starts):
+        """What Keras outputs at masked steps (broadcast to [batch, steps, units]): the hidden
+        state carried over them, or zeros. Masked steps before a row's data carry the initial
+        state when run forwards and the final one backwards; those after it the other."""
+        if self.zero_output_for_mask:
+            return 0.0
+        initial = 0.0 if initial_state is None else ops.expand_dims(initial_state[0], 1)
+        final = ops.expand_dims(last_h, 1)
+        before = ops.expand_dims(ops.cast(starts, "float32"), 1) > np.arange(mask.shape[1], dtype=np.float32)[None, :]
+        first, later = (final, initial) if self.go_backwards else (initial, final)
+        return ops.where(ops.expand_dims(before, -1), first, later)
 
     def _onnx_activations(self):
         """The ONNX names of the op's activations, or None when the op has no such activation."""
@@ -107,7 +206,12 @@ class _Recurrent(Layer):
         zeros = np.zeros(self.gates * self.units, np.float32)  # Keras has one bias: Rb = 0
         return w, r, ops.expand_dims(ops.concatenate([bias, zeros], axis=0), 0)
 
-    def _unrolled(self, inputs, initial_state):
+    def _recurrent_keep(self, inputs):
+        """recurrent_dropout's mask: one draw per sequence and unit, for every step (its own
+        seed, next to the inputs' one)."""
+        return _keep_mask(self._initial_state(inputs)[0], self.recurrent_dropout, (), (self.seed + 1) % (1 << 24))
+
+    def _unrolled(self, inputs, initial_state, mask=None, recurrent_keep=None):
         steps = inputs.shape[1]
         # The input's share of every step at once: one [batch * steps, features] product.
         projected = ops.matmul(inputs, self.kernel)
@@ -120,10 +224,17 @@ class _Recurrent(Layer):
         outputs = []
         order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
         for t in order:
-            output, state = self.step(projected[:, t, :], state, recurrent_bias)
+            h_rec = state[0]  # what the recurrent products read: with recurrent_dropout, dropped
+            if recurrent_keep is not None:
+                h_rec = ops.where(recurrent_keep, h_rec * (1.0 / (1.0 - self.recurrent_dropout)), 0.0)
+            output, new_state = self.step(projected[:, t, :], state, recurrent_bias, h_rec)
+            if mask is not None:  # any mask here: a masked step keeps the states
+                keep = mask[:, t:t + 1]
+                output = ops.where(keep, output, 0.0 if self.zero_output_for_mask else state[0])
+                new_state = [ops.where(keep, new, old) for new, old in zip(new_state, state)]
+            state = new_state
             outputs.append(output)
-        result = ops.stack(outputs, axis=1) if self.return_sequences else outputs[-1]
-        return [result] + state if self.return_state else result
+        return ops.stack(outputs, axis=1) if self.return_sequences else outputs[-1], state
 
     def _initial_state(self, inputs):
         # Zeros of [batch, units] that follow the run-time batch size.
@@ -140,7 +251,10 @@ class _Recurrent(Layer):
                   "activation": _activations.serialize(self.activation),
                   "recurrent_activation": _activations.serialize(self.recurrent_activation),
                   "use_bias": self.use_bias, "return_sequences": self.return_sequences,
-                  "return_state": self.return_state, "go_backwards": self.go_backwards}
+                  "return_state": self.return_state, "go_backwards": self.go_backwards,
+                  "zero_output_for_mask": self.zero_output_for_mask, "stateful": self.stateful,
+                  "dropout": self.dropout, "recurrent_dropout": self.recurrent_dropout, "seed": self.seed,
+                  "unroll": self.unroll}
         for name, (_, reg, con) in self._weight_specs.items():
             config[f"{name}_regularizer"] = _regularizers.serialize(reg)
             config[f"{name}_constraint"] = _constraints.serialize(con)
@@ -160,12 +274,12 @@ class SimpleRNN(_Recurrent):
     def __init__(self, units, activation="tanh", **kwargs):
         super().__init__(units, activation=activation, **kwargs)
 
-    def _fused(self, x, weights, states, activations, direction):
-        return ops.onnx_rnn(x, *weights, None, None if states is None else states[0], hidden_size=self.units,
+    def _fused(self, x, weights, states, activations, direction, lens):
+        return ops.onnx_rnn(x, *weights, lens, None if states is None else states[0], hidden_size=self.units,
                             direction=direction, activations=activations)
 
-    def step(self, x, state, recurrent_bias):
-        h = self.activation(x + ops.matmul(state[0], self.recurrent_kernel))
+    def step(self, x, state, recurrent_bias, h_rec):
+        h = self.activation(x + ops.matmul(h_rec, self.recurrent_kernel))
         return h, [h]
 
 
@@ -193,14 +307,14 @@ class LSTM(_Recurrent):
         reordered = ops.take(blocks, np.array([0, 3, 1, 2], np.int64), axis=axis)
         return ops.reshape(reordered, shape)
 
-    def _fused(self, x, weights, states, activations, direction):
+    def _fused(self, x, weights, states, activations, direction, lens):
         h0, c0 = (None, None) if states is None else states
-        return ops.onnx_lstm(x, *weights, None, h0, c0, hidden_size=self.units, direction=direction,
+        return ops.onnx_lstm(x, *weights, lens, h0, c0, hidden_size=self.units, direction=direction,
                              activations=activations)
 
-    def step(self, x, state, recurrent_bias):
-        h, c = state
-        z = x + ops.matmul(h, self.recurrent_kernel)
+    def step(self, x, state, recurrent_bias, h_rec):
+        c = state[1]
+        z = x + ops.matmul(h_rec, self.recurrent_kernel)
         i = self.recurrent_activation(self._gate(z, 0))
         f = self.recurrent_activation(self._gate(z, 1))
         g = self.activation(self._gate(z, 2))
@@ -227,28 +341,28 @@ class GRU(_Recurrent):
     def _bias_shape(self):
         return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
 
-    def _fused(self, x, weights, states, activations, direction):
+    def _fused(self, x, weights, states, activations, direction, lens):
         # reset_after is ONNX's linear_before_reset (the reset gate after R's product).
-        return ops.onnx_gru(x, *weights, None, None if states is None else states[0], hidden_size=self.units,
+        return ops.onnx_gru(x, *weights, lens, None if states is None else states[0], hidden_size=self.units,
                             direction=direction, activations=activations,
                             linear_before_reset=int(self.reset_after))
 
-    def step(self, x, state, recurrent_bias):
+    def step(self, x, state, recurrent_bias, h_rec):
         h = state[0]
         u = self.units
         if self.reset_after:
-            recurrent = ops.matmul(h, self.recurrent_kernel)
+            recurrent = ops.matmul(h_rec, self.recurrent_kernel)
             if recurrent_bias is not None:
                 recurrent = recurrent + recurrent_bias
             z = self.recurrent_activation(self._gate(x, 0) + self._gate(recurrent, 0))
             r = self.recurrent_activation(self._gate(x, 1) + self._gate(recurrent, 1))
             candidate = self.activation(self._gate(x, 2) + r * self._gate(recurrent, 2))
         else:
-            zr = ops.matmul(h, self.recurrent_kernel[:, :2 * u])
+            zr = ops.matmul(h_rec, self.recurrent_kernel[:, :2 * u])
             z = self.recurrent_activation(self._gate(x, 0) + zr[:, :u])
             r = self.recurrent_activation(self._gate(x, 1) + zr[:, u:])
-            candidate = self.activation(self._gate(x, 2) + ops.matmul(r * h, self.recurrent_kernel[:, 2 * u:]))
-        h = z * h + (1.0 - z) * candidate
+            candidate = self.activation(self._gate(x, 2) + ops.matmul(r * h_rec, self.recurrent_kernel[:, 2 * u:]))
+        h = z * h + (1.0 - z) * candidate  # the undropped h_{t-1}
         return h, [h]
 
     def get_config(self):
@@ -263,6 +377,7 @@ class Bidirectional(Layer):
         super().__init__(**kwargs)
         if not isinstance(layer, _Recurrent):
             raise TypeError(f"{self.name}: layer must be SimpleRNN, LSTM or GRU, got {layer!r}")
+        self.stateful = layer.stateful
         if layer.return_state:
             raise ValueError(f"{self.name}: a wrapped layer with return_state=True is not supported")
         self.merge_mode = _args.choice(self, "merge_mode", merge_mode, ("concat", "sum", "ave", "mul"))
@@ -270,11 +385,29 @@ class Bidirectional(Layer):
         if backward_layer is None:
             config = {**layer.get_config(), "go_backwards": not layer.go_backwards}
             config.pop("name")
+            config.pop("seed")  # its own dropout draws
             backward_layer = type(layer).from_config(config)
         self.backward_layer = backward_layer
+        # Keras: masked steps of returned sequences are zeros in both directions.
+        for sub in (self.forward_layer, self.backward_layer):
+            sub.zero_output_for_mask = sub.return_sequences
 
-    def call(self, inputs):
-        forward, backward = self.forward_layer(inputs), self.backward_layer(inputs)
+    supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        return mask if self.forward_layer.return_sequences else None
+
+    def reset_state(self):
+        if not self.forward_layer.stateful:
+            raise AttributeError(f"{self.name}: reset_state needs stateful layers")
+        self.forward_layer.reset_state()
+        self.backward_layer.reset_state()
+
+    reset_states = reset_state
+
+    def call(self, inputs, mask=None, training=None):
+        forward = self.forward_layer(inputs, mask=mask, training=training)
+        backward = self.backward_layer(inputs, mask=mask, training=training)
         if self.forward_layer.return_sequences:  # the backward sequence, back in time order
             backward = backward[:, ::-1, :]
         if self.merge_mode == "concat":
@@ -299,6 +432,8 @@ class Bidirectional(Layer):
 class TimeDistributed(Layer):
     """The wrapped layer applied to every step of [batch, steps, ...] on its own: the steps
     fold into the batch, the layer runs once, and they unfold again."""
+
+    supports_masking = True  # Keras: the steps' mask passes through
 
     def __init__(self, layer, **kwargs):
         super().__init__(**kwargs)

@@ -23,6 +23,8 @@ def _keep_mask(inputs, rate, shared_axes, seed):
 class _RandomLayer(Layer):
     """The rate and seed of the dropout layers (rate 1 would divide by zero when scaling)."""
 
+    supports_masking = True  # step by step: the mask passes through (Keras)
+
     def __init__(self, rate, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.rate = _args.real(self, "rate", rate, low=0.0, high=1.0, high_open=True)
@@ -135,6 +137,8 @@ class AlphaDropout(_RandomLayer):
 class ActivityRegularization(Layer):
     """The identity, adding l1 * sum|x| + l2 * sum x^2 of its inputs to the training loss,
     divided by the batch size (Keras's activity regularization)."""
+
+    supports_masking = True  # step by step: the mask passes through (Keras)
 
     def __init__(self, l1=0.0, l2=0.0, **kwargs):
         super().__init__(**kwargs)

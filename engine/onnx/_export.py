@@ -2,9 +2,14 @@
 
 Export is serialisation: the model's layers already write ONNX nodes. What changes for
 inference: Dropout is removed (its output becomes its input), training-only nodes never
-appear, the batch dimension is symbolic, and outputs are named after their layers.
+appear, the batch dimension is symbolic, and outputs are named after their layers. The
+lengths recurrent layers take from masks (engine.MaskLengths) become ONNX ops,
+sequence_lens int32 as ONNX types it (the engine's are int64), and stateful layers start
+from their states as they are now (engine.StoreState, which updates them, is left out).
 """
 import os
+
+import numpy as np
 
 from engine import _core
 
@@ -32,6 +37,31 @@ def _coerced_softmax(node):
     ]
 
 
+def _onnx_node(op_type, inputs, outputs, name, **attrs):
+    return {"op_type": op_type, "inputs": inputs, "outputs": outputs, "attrs": attrs, "name": name, "domain": ""}
+
+
+def _mask_lengths(node, constants):
+    """engine.MaskLengths as ONNX: the number of True steps per row, and the index of the
+    first (0 in rows without one), int64, without the engine's check of the mask's form."""
+    lens, name = node["outputs"][0], node["name"]
+    steps, axes = f"{lens}/steps", f"{lens}/axes"
+    constants[axes] = np.array([1], np.int64)
+    nodes = [_onnx_node("Cast", node["inputs"], [steps], f"{name}/cast", to=7),
+             _onnx_node("ReduceSum", [steps, axes], [lens], name, keepdims=0)]
+    if len(node["outputs"]) > 1:
+        nodes.append(_onnx_node("ArgMax", [steps], node["outputs"][1:2], f"{name}/starts", axis=1, keepdims=0))
+    return nodes
+
+
+def _int32_lengths(node):
+    """An RNN/LSTM/GRU node with sequence_lens, and a Cast of them to int32 before it."""
+    lens = node["inputs"][4]
+    cast = f"{node['name']}/sequence_lens_int32"
+    inputs = node["inputs"][:4] + [cast] + node["inputs"][5:]
+    return [_onnx_node("Cast", [lens], [cast], cast, to=6), dict(node, inputs=inputs)]
+
+
 def _resolve(alias, name):
     while name in alias:
         name = alias[name]
@@ -46,19 +76,29 @@ def export(model, path, opset=DEFAULT_OPSET, ir_version=DEFAULT_IR_VERSION, exte
     builder, input_names, output_names = model._build_graph()
     alias = {}
     nodes = []
+    constants = dict(builder.constants)
     for node in builder.nodes:
         # A Dropout fixed in training mode (Monte Carlo dropout) stays: it draws at inference too.
         forced = node["op_type"] == "Dropout" and len(node["inputs"]) > 2
+        node = dict(node, inputs=[_resolve(alias, i) for i in node["inputs"]])
+        if node["domain"] == "engine" and node["op_type"] == "MaskLengths":
+            nodes.extend(_mask_lengths(node, constants))
+            continue
+        if node["domain"] == "engine" and node["op_type"] == "StoreState":
+            alias[node["outputs"][0]] = node["inputs"][0]  # the states stay as they are now
+            continue
         if node["domain"] or (node["op_type"] in TRAINING_ONLY and not forced):
             if node["domain"]:
                 raise ValueError(f"export: training-only node {node['name']!r} in an inference graph")
             alias[node["outputs"][0]] = node["inputs"][0]
             continue
-        node = dict(node, inputs=[_resolve(alias, i) for i in node["inputs"]])
+        if node["op_type"] in ("RNN", "LSTM", "GRU") and len(node["inputs"]) > 4 and node["inputs"][4]:
+            nodes.extend(_int32_lengths(node))
+            continue
         nodes.extend(_coerced_softmax(node) if COERCE_2D in node["attrs"] else [node])
 
     # Outputs carry their layers' names where those names are free.
-    used = {o for n in nodes for o in n["outputs"]} | set(input_names) | set(builder.constants)
+    used = {o for n in nodes for o in n["outputs"]} | set(input_names) | set(constants)
     used |= {name for name, _ in builder.parameters()}
     rename = {}
     outputs = []
@@ -80,7 +120,7 @@ def export(model, path, opset=DEFAULT_OPSET, ir_version=DEFAULT_IR_VERSION, exte
     for name, var in builder.parameters():
         if name in needed:
             g.set_initializer(name, var.value, False)
-    for name, value in builder.constants.items():
+    for name, value in constants.items():
         if name in needed:
             g.set_initializer(name, value, False)
     for n in nodes:

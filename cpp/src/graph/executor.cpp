@@ -77,6 +77,8 @@ struct Executor::Impl {
   std::vector<int> optimized_ids;
   std::vector<Tensor> optimized_params;
   std::shared_ptr<Communicator> communicator;  // data parallelism: null or a group of one
+  // A node commits after inference calls too (OpDef::commits_at_inference).
+  bool commits_at_inference = false;
   // The latest call's plan and buffers, for value() and gradient().
   mutable std::mutex last_mutex;
   std::shared_ptr<PlanEntry> last_entry;
@@ -132,6 +134,8 @@ struct Executor::Impl {
                const RunContext& ctx) const;
   void backward(const Plan& p, RunState& s, int seed_id, const Tensor& seed,
                 const RunContext& ctx) const;
+  // Whether a call in `mode` commits: it changes parameters (an exclusive lock).
+  bool commits(Mode mode) const { return mode == Mode::Training || commits_at_inference; }
   void commit(const Plan& p, RunState& s) const {
     for (size_t pos = 0; pos < p.steps.size(); ++pos) p.steps[pos].op->commit(s.io[pos]);
   }
@@ -257,6 +261,8 @@ Executor::Executor(std::shared_ptr<Graph> graph, std::shared_ptr<ParameterLock> 
   impl_->stats.fused_activations = impl_->g.fused_activations;
   impl_->stats.fused_gelus = impl_->g.fused_gelus;
   impl_->stats.fused_layer_norms = impl_->g.fused_layer_norms;
+  for (const OpDef* def : impl_->g.defs)
+    impl_->commits_at_inference = impl_->commits_at_inference || def->commits_at_inference;
 }
 
 Executor::~Executor() = default;
@@ -265,12 +271,12 @@ std::vector<Tensor> Executor::run(const std::vector<Tensor>& inputs, Mode mode) 
   Impl& m = *impl_;
   const std::vector<Tensor> in = m.checked_inputs(inputs);
   allocator(m.g.device).make_current();
-  // A training-mode run commits BatchNormalization statistics: it changes parameters.
-  ParamsLock lock(m.params->mutex, mode == Mode::Training);
+  // A committing run changes parameters (BatchNormalization statistics, stored states).
+  ParamsLock lock(m.params->mutex, m.commits(mode));
   Impl::Lease lease(m, m.get_plan(in, mode, GradKind::None));
   RunState& s = lease.state();
   m.forward(lease.plan(), s, in, m.context(mode));
-  if (mode == Mode::Training) m.commit(lease.plan(), s);
+  if (m.commits(mode)) m.commit(lease.plan(), s);
   std::vector<Tensor> out;
   for (int id : m.g.output_ids) out.push_back(s.values[id].clone());
   return out;
@@ -402,14 +408,14 @@ std::map<std::string, Tensor> Executor::gradients(const std::vector<Tensor>& inp
   check_float32(seed, "gradients: seed");
   const std::vector<Tensor> in = m.checked_inputs(inputs);
   allocator(m.g.device).make_current();
-  ParamsLock lock(m.params->mutex, mode == Mode::Training);
+  ParamsLock lock(m.params->mutex, m.commits(mode));
   Impl::Lease lease(m, m.get_plan(in, mode, GradKind::ParametersAndInputs));
   RunState& s = lease.state();
   const RunContext ctx = m.context(mode);
   m.forward(lease.plan(), s, in, ctx);
   if (output_value) *output_value = s.values[out_id].clone();
   m.backward(lease.plan(), s, out_id, seed.contiguous().to(m.g.device), ctx);
-  if (mode == Mode::Training) m.commit(lease.plan(), s);
+  if (m.commits(mode)) m.commit(lease.plan(), s);
   std::map<std::string, Tensor> out;
   for (size_t v = 0; v < s.grads.size(); ++v) {
     const std::string& name = m.g.value_names[v];

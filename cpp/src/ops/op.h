@@ -203,6 +203,9 @@ struct OpDef {
   OpSchema schema;
   NodeOpFactory make = nullptr;
   OnnxMapping onnx;
+  // commit() after inference runs too, not only training ones (engine.StoreState): a graph
+  // with such a node runs one call at a time.
+  bool commits_at_inference = false;
 };
 
 // Fills in `def` (whose domain and op_type are set): each op folder has one for its ops.

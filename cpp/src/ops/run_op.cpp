@@ -27,6 +27,7 @@ Device common_device(const Node& node, const std::vector<Tensor>& tensors) {
 struct Compiled {
   std::unique_ptr<NodeOp> op;
   std::vector<ValueDesc> outputs;
+  bool commits_at_inference = false;
 };
 
 Compiled compile(const OpCall& call, const std::vector<ValueDesc>& inputs, bool backward) {
@@ -41,6 +42,7 @@ Compiled compile(const OpCall& call, const std::vector<ValueDesc>& inputs, bool 
   for (int k = 0; k < n_out; ++k) node.outputs.push_back("output" + std::to_string(k));
   Compiled c;
   c.op = def.make(checked_node(def, node));
+  c.commits_at_inference = def.commits_at_inference;
   c.outputs = plan_node(*c.op, inputs, PlanOptions{call.mode, backward});
   ENGINE_CHECK(static_cast<int>(c.outputs.size()) == n_out, node.label(), ": produces ",
                c.outputs.size(), " outputs, asked for ", n_out);
@@ -113,7 +115,7 @@ OpResult run_op(const OpCall& call, const std::vector<Tensor>& inputs) {
   r.state = allocate(c.op->state(), device);
   const OpIO io = forward_io(inputs, r.outputs, r.state);
   c.op->forward(io, RunContext{call.mode, call.step});
-  if (call.mode == Mode::Training) c.op->commit(io);
+  if (call.mode == Mode::Training || c.commits_at_inference) c.op->commit(io);  // as graphs do
   return r;
 }
 
