@@ -1,0 +1,123 @@
+"""ONNX Einsum, which the importer writes out as Transpose, Reshape, MatMul, ReduceSum and Mul
+(onnx/import.cpp): forward against numpy's einsum in float64 and onnxruntime, gradients
+against finite differences, and the symbolic batch of engine.onnx.load."""
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx", reason="onnx is not installed")
+from onnx import TensorProto, helper  # noqa: E402
+
+import engine  # noqa: E402
+from engine import _core  # noqa: E402
+from helpers import assert_close, numeric_grads  # noqa: E402
+
+RTOL = 1e-5  # relative norm of the difference: sums of a few products in float32
+
+EQUATIONS = [  # (equation, operand shapes): odd sizes, so a wrong axis cannot pass
+    ("bhid,bhjd->bhij", [(2, 3, 7, 5), (2, 3, 13, 5)]),  # attention scores
+    ("bhij,bhjd->bhid", [(2, 3, 7, 13), (2, 3, 13, 5)]),  # attention output
+    ("bqhd,bkhd->bhqk", [(2, 7, 3, 5), (2, 11, 3, 5)]),
+    ("ij,jk->ik", [(7, 5), (5, 13)]),
+    ("ij,kj->ik", [(7, 5), (13, 5)]),
+    ("bij, bjk -> bik", [(5, 2, 3), (5, 3, 4)]),
+    ("bij,jk", [(2, 7, 5), (5, 3)]),  # implicit output: b, i, k
+    ("ijk,ikl->jl", [(3, 7, 5), (3, 5, 2)]),
+    ("ab,ab->a", [(7, 5), (7, 5)]),
+    ("i,i", [(5,), (5,)]),
+    ("i,j->ij", [(7,), (5,)]),
+    ("...ij,...jk->...ik", [(2, 3, 7, 5), (2, 3, 5, 13)]),
+    ("...ij,...jk->...ik", [(2, 1, 7, 5), (1, 3, 5, 13)]),  # broadcast batch dims
+    # Ellipses of different ranks, as numpy broadcasts them (onnxruntime refuses these).
+    ("...ij,...jk->...ik", [(2, 3, 7, 5), (3, 5, 13)]),
+    ("...ij,...jk->...ik", [(7, 5), (2, 5, 13)]),
+    ("...j,j", [(3, 4, 5), (5,)]),
+    ("i,...->...i", [(3,), (2, 4)]),
+    ("bn,anm,bm->ba", [(2, 3), (4, 3, 5), (2, 5)]),  # three operands
+    ("ij->ji", [(7, 5)]),
+    ("ijk->kji", [(2, 3, 4)]),
+    ("ij->i", [(3, 4)]),
+    ("ij->", [(7, 5)]),
+    ("ii->i", [(7, 7)]),
+    ("ii", [(7, 7)]),  # the trace
+    ("iij->ji", [(4, 4, 3)]),
+    ("...ii->...i", [(3, 5, 5)]),
+    ("->", [()]),
+]
+
+
+def ranks_differ(equation, shapes):
+    terms = equation.replace(" ", "").split("->")[0].split(",")
+    extra = {len(s) - len(t.replace("...", "")) for t, s in zip(terms, shapes) if "..." in t}
+    return len(extra) > 1
+
+
+def einsum_model(equation, shapes, first_dim=None):
+    def dims(shape):
+        return [first_dim, *shape[1:]] if first_dim and shape else list(shape)
+    inputs = [helper.make_tensor_value_info(f"x{k}", TensorProto.FLOAT, dims(s))
+              for k, s in enumerate(shapes)]
+    node = helper.make_node("Einsum", [f"x{k}" for k in range(len(shapes))], ["y"],
+                            equation=equation)
+    graph = helper.make_graph([node], "einsum", inputs,
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def reference(equation):
+    return lambda *xs: np.einsum(equation.replace(" ", ""), *xs)
+
+
+def draw(rng, shapes):
+    return [rng.standard_normal(s).astype(np.float32) for s in shapes]
+
+
+@pytest.mark.parametrize("equation,shapes", EQUATIONS, ids=[e for e, _ in EQUATIONS])
+def test_einsum_matches_numpy_and_onnxruntime(equation, shapes, rng):
+    xs = draw(rng, shapes)
+    model = einsum_model(equation, shapes).SerializeToString()
+    feed = {f"x{k}": x for k, x in enumerate(xs)}
+    (y,) = engine.onnx.InferenceSession(model).run(None, feed)
+    want = reference(equation)(*[x.astype(np.float64) for x in xs])
+    assert y.shape == want.shape
+    assert_close(y, want, RTOL)
+    if ranks_differ(equation, shapes):
+        return
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is not installed")
+    (theirs,) = ort.InferenceSession(model, providers=["CPUExecutionProvider"]).run(None, feed)
+    assert_close(y, theirs.astype(np.float64), RTOL)
+
+
+@pytest.mark.parametrize("equation,shapes", [e for e in EQUATIONS if e[0] != "->"],
+                         ids=[e for e, _ in EQUATIONS if e != "->"])
+def test_einsum_gradients_match_finite_differences(equation, shapes, rng):
+    xs = draw(rng, shapes)
+    model = einsum_model(equation, shapes).SerializeToString()
+    graph, _ = _core.onnx_import(model, None, {f"x{k}": s for k, s in enumerate(shapes)})
+    executor = _core.Executor(graph)
+    f = reference(equation)
+    dy = rng.standard_normal(np.shape(f(*xs))).astype(np.float32)
+    grads = executor.gradients(xs, "y", dy)
+    for k, want in enumerate(numeric_grads(f, xs, dy)):
+        assert_close(grads[f"x{k}"], want, RTOL)
+
+
+def test_einsum_follows_the_symbolic_batch(rng):
+    # Attention scores with the batch open: the one model runs at two batch sizes.
+    shapes = [(2, 3, 7, 5), (2, 3, 13, 5)]
+    model = engine.onnx.load(einsum_model("bhid,bhjd->bhij", shapes, "N").SerializeToString())
+    for n in (2, 5):
+        xs = draw(rng, [(n, *s[1:]) for s in shapes])
+        y = model.predict(xs, verbose=0)
+        assert_close(y, np.einsum("bhid,bhjd->bhij", *[x.astype(np.float64) for x in xs]), RTOL)
+
+
+@pytest.mark.parametrize("equation,shapes,match", [
+    ("ij,jk->ik", [(7, 5)], r"names 2 operands, the node has 1"),
+    ("ijk->i", [(7, 5)], r"operand 0 has rank 2"),
+    ("ij->ik", [(7, 5)], r"output label 'k' that no operand has"),
+    ("i1->i", [(7, 5)], r"has '1' where a letter"),
+    ("ij->ii", [(7, 5)], r"repeats an output label"),
+])
+def test_einsum_rejects_bad_equations(equation, shapes, match):
+    with pytest.raises(ValueError, match=match):
+        engine.onnx.load(einsum_model(equation, shapes).SerializeToString())
