@@ -254,6 +254,13 @@ ACTIVATIONS = {  # op: (reference(x, **attrs), kinks, attributes of the variant 
     "Ceil": (np.ceil, tuple(float(k) for k in range(-16, 17)), None),
     "Sin": (np.sin, (), None),
     "Cos": (np.cos, (), None),
+    # The kinks of both attribute sets (the threshold, where ThresholdedRelu jumps).
+    "ThresholdedRelu": (lambda x, alpha=1.0: np.where(x > alpha, x, 0.0), (1.0, 2.0), {"alpha": 2.0}),
+    "Celu": (lambda x, alpha=1.0: np.maximum(x, 0) + np.minimum(0, alpha * np.expm1(np.minimum(x, 0) / alpha)),
+             (0.0,), {"alpha": 2.0}),
+    "Mish": (lambda x: x * np.tanh(np.logaddexp(0, x)), (), None),
+    "Shrink": (lambda x, lambd=0.5, bias=0.0: np.where(x < -lambd, x + bias, np.where(x > lambd, x - bias, 0.0)),
+               (-0.5, 0.5, -1.5, 1.5), {"lambd": 1.5, "bias": 0.7}),
 }
 
 # Activations defined on part of the line: their inputs, drawn inside it, f(*shape, scale).
@@ -677,7 +684,7 @@ def float_only_bad(op):
 
 
 # The opset of the onnxruntime comparison where the op is newer than 17.
-ACTIVATION_OPSET = {"Gelu": 20}
+ACTIVATION_OPSET = {"Gelu": 20, "Mish": 18}
 
 
 def activation_cases(op):
