@@ -630,6 +630,54 @@ class Importer final : public OnnxImportContext {
     alias_[node.outputs.at(0)] = a.value;
   }
 
+  // Hardmax as the ops it is made of: Equal(ArgMax(x, axis), the ids along the axis) as
+  // float32, a one-hot of the first maximum. Before opset 13 the op saw x as 2-D [the dims
+  // before axis, the dims from it on], so x is reshaped to that and back around it.
+  void emit_hardmax(const Node& node) {
+    if (node.inputs.size() != 1 || node.outputs.size() != 1) fail("takes 1 input, has 1 output");
+    const bool flat = opset() < 13;
+    const std::string& x = node.inputs[0];
+    const std::vector<int64_t> dims = symbolic_shape(x);
+    const int rank = static_cast<int>(dims.size());
+    int64_t axis = node.attr_int("axis", flat ? 1 : -1);
+    if (axis < -rank || axis >= rank || rank == 0)
+      fail(str("axis ", axis, " is out of range for rank ", rank));
+    if (axis < 0) axis += rank;
+    std::string input = x;
+    int64_t classes = dims[axis];
+    if (flat) {
+      classes = 1;
+      for (int d = static_cast<int>(axis); d < rank; ++d)
+        classes = is_symbolic(dims[d]) ? dims[d] : classes * dims[d];
+      input = emit_part(node, "Reshape", {x, add_int64s({-1, classes}, node.outputs[0] + "/as_2d")},
+                        "as_2d");
+    }
+    if (is_symbolic(classes)) fail("the size of the axis must be known at import");
+    const int64_t at = flat ? 1 : axis;
+    std::vector<int64_t> id_shape(flat ? 2 : rank, 1);
+    id_shape[at] = classes;
+    Tensor ids = Tensor::empty(id_shape, DType::Int64);
+    for (int64_t c = 0; c < classes; ++c) ids.data<int64_t>()[c] = c;
+    const std::string best =
+        emit_part(node, "ArgMax", {input}, "argmax", "", {{"axis", Attribute::of_int(at)}});
+    const std::string hit =
+        emit_part(node, "Equal", {best, add_constant(ids, node.outputs[0] + "/ids")}, "one_hot");
+    const std::string& y = node.outputs[0];
+    const std::string one_hot = emit_part(node, "Cast", {hit}, "one_hot_float", flat ? "" : y,
+                                          {{"to", Attribute::of_int(onnx_proto::dtype::FLOAT)}});
+    if (flat)
+      emit_part(node, "Reshape", {one_hot, add_int64s(dims_or_open(dims), y + "/shape")}, "shape",
+                y);
+  }
+
+  // A Reshape target for `dims`: each as it is, one symbolic dim as -1.
+  std::vector<int64_t> dims_or_open(std::vector<int64_t> dims) const {
+    if (std::count_if(dims.begin(), dims.end(), is_symbolic) > 1)
+      fail("more than one dim depends on the batch size");
+    for (int64_t& d : dims) d = is_symbolic(d) ? -1 : d;
+    return dims;
+  }
+
   // A node `op` over `inputs` giving one new value named after `base` and `what` (or
   // `output`), emitted; its name.
   std::string emit_part(const Node& whole, const char* op, std::vector<std::string> inputs,
@@ -886,6 +934,8 @@ class Importer final : public OnnxImportContext {
         set(node, shape_of(node));
       } else if (op == "Cast") {
         fold_cast_node(node);
+      } else if (op == "Hardmax") {
+        emit_hardmax(node);
       } else if (op == "Einsum") {
         emit_einsum(node);
       } else if (op == "RMSNormalization") {

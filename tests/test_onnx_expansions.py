@@ -1,6 +1,7 @@
-"""ONNX Einsum, which the importer writes out as Transpose, Reshape, MatMul, ReduceSum and Mul
-(onnx/import.cpp): forward against numpy's einsum in float64 and onnxruntime, gradients
-against finite differences, and the symbolic batch of engine.onnx.load."""
+"""ONNX ops the importer writes out as the engine ops they are made of (onnx/import.cpp):
+Einsum (Transpose, Reshape, MatMul, ReduceSum, Mul) and Hardmax (ArgMax, Equal, Cast).
+Forward against numpy in float64 and onnxruntime, Einsum's gradients against finite
+differences, and the symbolic batch of engine.onnx.load."""
 import numpy as np
 import pytest
 
@@ -121,3 +122,53 @@ def test_einsum_follows_the_symbolic_batch(rng):
 def test_einsum_rejects_bad_equations(equation, shapes, match):
     with pytest.raises(ValueError, match=match):
         engine.onnx.load(einsum_model(equation, shapes).SerializeToString())
+
+
+# ---- Hardmax -----------------------------------------------------------------------------------
+
+def hardmax_ref(x, axis, opset):
+    """The one-hot of the first maximum along `axis`; before opset 13 over x as 2-D [the dims
+    before axis, the dims from it on]."""
+    shape = x.shape
+    if opset < 13:
+        x = x.reshape(int(np.prod(shape[:axis])), -1)
+        axis = 1
+    hot = np.moveaxis(np.eye(x.shape[axis])[np.argmax(x, axis=axis)], -1, axis)
+    return hot.reshape(shape)
+
+
+def hardmax_model(shape, opset, **attrs):
+    node = helper.make_node("Hardmax", ["x"], ["y"], **attrs)
+    graph = helper.make_graph([node], "hardmax",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+
+
+@pytest.mark.parametrize("opset,axis", [(13, None), (13, 0), (13, 1), (13, -2), (11, None),
+                                        (11, 2), (11, 0)])
+def test_hardmax_matches_numpy_and_onnxruntime(opset, axis, rng):
+    attrs = {} if axis is None else {"axis": axis}
+    # Rounded draws, so that some rows hold their maximum twice (the first one wins).
+    x = np.round(rng.standard_normal((3, 7, 5)), 1).astype(np.float32)
+    model = hardmax_model(list(x.shape), opset, **attrs).SerializeToString()
+    (y,) = engine.onnx.InferenceSession(model).run(None, {"x": x})
+    default = -1 if opset >= 13 else 1
+    want = hardmax_ref(x, (default if axis is None else axis) % 3, opset)
+    np.testing.assert_array_equal(y, want)
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is not installed")
+    (theirs,) = ort.InferenceSession(model, providers=["CPUExecutionProvider"]).run(None, {"x": x})
+    np.testing.assert_array_equal(y, theirs)
+
+
+@pytest.mark.parametrize("opset", [11, 13])
+def test_hardmax_follows_the_symbolic_batch(opset, rng):
+    model = engine.onnx.load(hardmax_model(["N", 7, 5], opset, axis=1).SerializeToString())
+    for n in (2, 5):
+        x = rng.standard_normal((n, 7, 5)).astype(np.float32)
+        np.testing.assert_array_equal(model.predict(x, verbose=0), hardmax_ref(x, 1, opset))
+
+
+def test_hardmax_rejects_an_axis_out_of_range():
+    with pytest.raises(ValueError, match=r"Hardmax.*axis 3 is out of range for rank 3"):
+        engine.onnx.load(hardmax_model(["N", 7, 5], 13, axis=3).SerializeToString())
