@@ -160,6 +160,7 @@ class OpCase:
     k: int = 1              # longest reduction (forward or backward), for kernel-vs-kernel atol
     grad: Optional[tuple] = None  # differentiable inputs; None: every float, non-const input
     onnx: Optional[int] = 17  # opset of the onnxruntime comparison; None: not compared
+    onnx_dtype: Optional[str] = None  # the inputs' type there, where the engine's int64 is not one
     call: dict = field(default_factory=dict)  # training, step, num_outputs of run_op
     state_ref: Optional[Callable] = None    # float64 reference of the op's state buffers
     updates_ref: Optional[Callable] = None  # {input index: value after a training call}
@@ -1710,6 +1711,35 @@ def logic_cases(op):
     return cases
 
 
+def bit_shift_ref(x, y, direction):
+    """x shifted by y bits in int64; a shift outside [0, 64) moves every bit out."""
+    x, y = np.broadcast_arrays(x, y)
+    inside = (y >= 0) & (y < 64)
+    s = np.where(inside, y, 0).astype(np.uint64)
+    if direction == "LEFT":
+        return np.where(inside, (x.astype(np.uint64) << s).astype(np.int64), 0)
+    return np.where(inside, x >> s.astype(np.int64), np.where(x < 0, -1, 0))
+
+
+def bit_shift_case(x, y, direction, tag, onnx=None, bad=()):
+    """Exact, no gradient. onnxruntime shifts unsigned types only: the cases of x >= 0 and
+    shifts in [0, 64) compare with its uint64 BitShift."""
+    return case("BitShift", [x, y], with_attrs(bit_shift_ref, {"direction": direction}),
+                attrs={"direction": direction}, tol="exact", grad=(), tag=tag, bad=bad,
+                onnx=onnx, onnx_dtype="uint64" if onnx else None)
+
+
+BIT_SHIFT_BAD = (
+    Bad("float", TypeError, r"BitShift: x must be int64, got float32", inputs={0: normal(3, 7)}),
+    Bad("direction", ValueError, r"BitShift: direction must be 'LEFT' or 'RIGHT', got 'UP'",
+        attrs={"direction": "UP"}),
+    Bad("no-direction", ValueError, r"BitShift.*direction", attrs={"direction": None}),
+    Bad("no-broadcast", ValueError, r"shapes \[3, 7\] and \[7, 3\] cannot be broadcast together",
+        inputs={1: ints(7, 3, lo=0, hi=8)}),
+    Bad("one-input", ValueError, r"BitShift: takes 2 inputs?, got 1", inputs={1: None}),
+    Bad("need", ValueError, r"BitShift_backward: input 0 has no gradient", need=(True, False)))
+
+
 def where_case(cond, x, y, spec=normal, tag="", bad=()):
     return case("Where", [bools(*cond), spec(*x), spec(*y)], np.where,
                 tol="elementwise" if spec is normal else "exact",
@@ -1888,6 +1918,17 @@ CASES = [
     *(c for op in LOGIC_REFS for c in logic_cases(op)),
     *(c for op in ("ArgMax", "ArgMin") for c in argmax_cases(op)),
     *SIZE_CASES,
+    bit_shift_case(ints(3, 7, lo=-1000, hi=1000), ints(3, 7, lo=0, hi=12), "LEFT", "left",
+                   bad=BIT_SHIFT_BAD),
+    bit_shift_case(ints(3, 7, lo=-1000, hi=1000), ints(7, lo=0, hi=12), "RIGHT", "right"),
+    # Shifts past the width and negative ones, and bits pushed out past bit 63.
+    bit_shift_case(ints(5, 13, lo=-2**62, hi=2**62), ints(13, lo=-3, hi=70), "LEFT", "out-left"),
+    bit_shift_case(ints(5, 13, lo=-2**62, hi=2**62), ints(5, 1, lo=-3, hi=70), "RIGHT",
+                   "out-right"),
+    bit_shift_case(ints(33, 65, 7, lo=-99, hi=99), ints(65, 1, lo=0, hi=9), "LEFT", "big"),
+    bit_shift_case(ints(5, 13, lo=0, hi=2**62), ints(13, lo=0, hi=64), "LEFT", "uint64-left", onnx=17),
+    bit_shift_case(ints(5, 13, lo=0, hi=2**62), ints(5, 1, lo=0, hi=64), "RIGHT", "uint64-right",
+                   onnx=17),
     trilu_case((4, 6), k=1, tag="upper-k1", bad=TRILU_BAD),
     trilu_case((2, 5, 3), tag="upper"),
     trilu_case((3, 5, 4), k=-1, upper=0, tag="lower-k-1"),

@@ -350,6 +350,8 @@ def test_matches_onnxruntime(case, rng):
     ort = pytest.importorskip("onnxruntime", reason="onnxruntime compares the ONNX semantics")
     inputs = case.draw(rng)
     outputs, _ = forward(case, copies(inputs))
+    if case.onnx_dtype:
+        inputs = [None if x is None else x.astype(case.onnx_dtype) for x in inputs]
     model = one_node_model(case, inputs, len(outputs))
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     feeds = {f"in{i}": x for i, x in enumerate(inputs) if x is not None}
