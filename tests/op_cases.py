@@ -1375,8 +1375,16 @@ def _resize_coord(o, n_in, n_out, scale, mode):
     return o / scale  # asymmetric
 
 
-def _resize_matrix(n_in, n_out, scale, mode, coord, nearest):
-    """The [n_out, n_in] interpolation weights of one resized axis (indices clamped)."""
+def cubic_kernel(t, a):
+    """Keys' cubic convolution kernel of parameter a at distances t."""
+    t = np.abs(t)
+    return np.where(t <= 1, ((a + 2) * t - (a + 3)) * t * t + 1,
+                    np.where(t < 2, ((a * t - 5 * a) * t + 8 * a) * t - 4 * a, 0.0))
+
+
+def _resize_matrix(n_in, n_out, scale, mode, coord, nearest, cubic_a=-0.75, exclude_outside=0):
+    """The [n_out, n_in] interpolation weights of one resized axis (indices clamped, or for
+    cubic with exclude_outside the taps outside dropped and the rest renormalized)."""
     x = _resize_coord(np.arange(n_out, dtype=np.float64), n_in, n_out, scale, coord)
     low = np.floor(x)
     r = x - low
@@ -1387,14 +1395,21 @@ def _resize_matrix(n_in, n_out, scale, mode, coord, nearest):
         up = {"round_prefer_floor": r > 0.5, "round_prefer_ceil": r >= 0.5,
               "floor": np.zeros_like(r, bool), "ceil": r > 0}[nearest]
         m[rows, np.clip(low + up, 0, n_in - 1)] = 1.0
-    else:
+    elif mode == "linear":
         np.add.at(m, (rows, np.clip(low, 0, n_in - 1)), 1.0 - r)
         np.add.at(m, (rows, np.clip(low + 1, 0, n_in - 1)), r)
+    else:
+        at = low[:, None] + np.arange(-1, 3)[None, :]
+        w = cubic_kernel(x[:, None] - at, cubic_a)
+        if exclude_outside:
+            w = np.where((at >= 0) & (at < n_in), w, 0.0)
+            w /= w.sum(axis=1, keepdims=True)
+        np.add.at(m, (rows[:, None], np.clip(at, 0, n_in - 1)), w)
     return m
 
 
 def resize_ref(x, scales=None, sizes=None, axes=None, mode="nearest", coord="half_pixel",
-               nearest="round_prefer_floor", policy="stretch"):
+               nearest="round_prefer_floor", policy="stretch", cubic_a=-0.75, exclude_outside=0):
     """ONNX Resize as one interpolation matrix per resized axis (they separate)."""
     x = np.asarray(x, np.float64)
     axes = list(range(x.ndim)) if axes is None else [a % x.ndim for a in axes]
@@ -1412,33 +1427,34 @@ def resize_ref(x, scales=None, sizes=None, axes=None, mode="nearest", coord="hal
     for a in axes:
         if scale[a] == 1.0 and size[a] == x.shape[a]:
             continue
-        m = _resize_matrix(x.shape[a], size[a], scale[a], mode, coord, nearest)
+        m = _resize_matrix(x.shape[a], size[a], scale[a], mode, coord, nearest, cubic_a,
+                           exclude_outside)
         x = np.moveaxis(np.tensordot(m, np.moveaxis(x, a, 0), axes=1), 0, a)
     return x
 
 
 def resize_case(shape, scales=None, sizes=None, axes=None, mode=None, coord=None, nearest=None,
-                policy=None, tag="", bad=(), onnx=17):
+                policy=None, cubic_a=None, exclude_outside=None, tag="", bad=(), onnx=17):
     inputs = [normal(*shape), None,
               None if scales is None else const(scales, "float32")]
     if sizes is not None:
         inputs.append(const(sizes))
     attrs = {k: v for k, v in (("mode", mode), ("coordinate_transformation_mode", coord),
                                ("nearest_mode", nearest), ("keep_aspect_ratio_policy", policy),
-                               ("axes", axes)) if v is not None}
+                               ("axes", axes), ("cubic_coeff_a", cubic_a),
+                               ("exclude_outside", exclude_outside)) if v is not None}
     k = 4 * math.prod(int(np.ceil(float(s))) + 1 for s in (scales or [4] * len(sizes or [1, 1])))
     return case("Resize", inputs,
                 lambda x, roi=None, sc=None, sz=None: resize_ref(
                     x, sc, sz, axes, mode or "nearest", coord or "half_pixel",
-                    nearest or "round_prefer_floor", policy or "stretch"),
+                    nearest or "round_prefer_floor", policy or "stretch",
+                    -0.75 if cubic_a is None else cubic_a, exclude_outside or 0),
                 attrs=attrs, tol="reduction", k=k, bad=bad, onnx=onnx,
                 tag=tag or "-".join(str(v) for v in (mode or "nearest", coord, nearest) if v))
 
 
 RESIZE_BAD = (
-    Bad("cubic", ValueError, r"Resize: mode 'cubic' is not supported \(nearest or linear\)",
-        attrs={"mode": "cubic"}),
-    Bad("mode", ValueError, r"Resize: unknown mode 'bilinear' \(nearest or linear\)",
+    Bad("mode", ValueError, r"Resize: unknown mode 'bilinear' \(nearest, linear or cubic\)",
         attrs={"mode": "bilinear"}),
     Bad("crop-and-resize", ValueError, r"Resize: coordinate_transformation_mode "
         r"'tf_crop_and_resize' is not supported", attrs={"coordinate_transformation_mode":
@@ -1460,8 +1476,8 @@ RESIZE_BAD = (
         r"int64\[4\]", inputs={2: const([1, 1, 2, 2])}),
     Bad("scales-negative", ValueError, r"Resize: scales must be positive, got -2 for axis 3",
         inputs={2: const([1.0, 1.0, 2.0, -2.0], "float32")}),
-    Bad("linear-4-dims", ValueError, r"Resize: linear mode resizes at most 3 dims at once, got 4",
-        inputs={2: const([2.0, 2.0, 2.0, 2.0], "float32")}),
+    Bad("cubic-3-dims", ValueError, r"Resize: cubic mode resizes at most 2 dims at once, got 3",
+        attrs={"mode": "cubic"}, inputs={2: const([1.0, 2.0, 2.0, 2.0], "float32")}),
     Bad("axes-repeat", ValueError, r"Resize: axes \[3, -1\] repeat axis 3",
         attrs={"axes": [3, -1]}, inputs={2: const([2.0, 2.0], "float32")}),
     Bad("int64", TypeError, r"Resize: X must be float32, got int64", inputs={0: ints(2, 3, 4, 5)}),
@@ -2248,6 +2264,20 @@ CASES = [
     resize_case((2, 4, 5, 3), scales=[1, 2, 1.5, 1], mode="linear", tag="linear-nhwc"),
     resize_case((4, 8, 33, 47), scales=[1, 1, 2, 2], mode="linear", tag="big-linear"),
     resize_case((4, 8, 33, 47), sizes=[4, 8, 20, 70], tag="big-nearest"),
+    resize_case((2, 3, 7, 5), scales=[1, 1, 2, 1.5], mode="cubic", tag="cubic"),
+    resize_case((2, 3, 7, 5), scales=[1, 1, 0.6, 0.8], mode="cubic", cubic_a=-0.5,
+                exclude_outside=1, tag="cubic-down-a-0.5-exclude"),
+    resize_case((2, 3, 7, 5), sizes=[2, 3, 13, 9], mode="cubic", coord="align_corners",
+                exclude_outside=1, tag="cubic-align_corners-exclude"),
+    resize_case((2, 3, 7, 5), scales=[1, 1, 1.5, 2.5], mode="cubic", coord="asymmetric",
+                cubic_a=-0.6, tag="cubic-asymmetric"),
+    resize_case((2, 3, 7, 5), sizes=[2, 3, 6, 1], mode="cubic", coord="pytorch_half_pixel",
+                tag="cubic-pytorch_half_pixel"),
+    resize_case((2, 3, 7, 5), scales=[1, 1, 2.5, 1.5], mode="cubic",
+                coord="half_pixel_symmetric", onnx=19, tag="cubic-half_pixel_symmetric"),
+    # (onnxruntime interpolates at most 3 dims)
+    resize_case((3, 4, 5, 7), scales=[2, 1.5, 2, 2], mode="linear", tag="linear-4-dims", onnx=None),
+    resize_case((4, 8, 33, 47), scales=[1, 1, 2, 2], mode="cubic", tag="big-cubic"),
     pad_case((3, 5), [1, 0, 2, 3], bad=PAD_BAD),
     pad_case((2, 3, 4), [0, 1, -1, 0, 2, 1], value=0.5, tag="constant-crop-value"),
     pad_case((3, 5), [2, 1, 1, 4], mode="reflect"),
@@ -2291,9 +2321,7 @@ CASES = [
 NOT_EXERCISED = {"Cast": {"saturate": "float8 targets only (opset 19); the engine holds none"},
                  "BatchNormalization": {"synchronized": "acts only in a data-parallel step; "
                                                         "tests/test_distributed.py runs it on two MPI ranks"},
-                 "Resize": {"cubic_coeff_a": "cubic mode only, which the engine refuses",
-                            "exclude_outside": "cubic mode only, which the engine refuses",
-                            "extrapolation_value": "tf_crop_and_resize only, which the engine refuses"}}
+                 "Resize": {"extrapolation_value": "tf_crop_and_resize only, which the engine refuses"}}
 
 
 def _check_table():
