@@ -37,7 +37,7 @@ backend_test = onnx.backend.test.BackendTest(EngineBackend, __name__)
 # Computed when the file is imported, or written out there as the ops they are made of
 # (onnx/fold.cpp).
 IMPORT_TIME_OPS = {"Constant", "ConstantOfShape", "Shape", "Cast", "CastLike", "Mod", "Range",
-                   "ScatterND", "Einsum", "Hardmax", "RMSNormalization",
+                   "ScatterND", "Einsum", "Hardmax", "GlobalMaxPool", "RMSNormalization",
                    "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss"}
 
 

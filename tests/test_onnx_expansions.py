@@ -1,5 +1,6 @@
 """ONNX ops the importer writes out as the engine ops they are made of (onnx/import.cpp):
-Einsum (Transpose, Reshape, MatMul, ReduceSum, Mul) and Hardmax (ArgMax, Equal, Cast).
+Einsum (Transpose, Reshape, MatMul, ReduceSum, Mul), Hardmax (ArgMax, Equal, Cast) and
+GlobalMaxPool (ReduceMax).
 Forward against numpy in float64 and onnxruntime, Einsum's gradients against finite
 differences, and the symbolic batch of engine.onnx.load."""
 import numpy as np
@@ -172,3 +173,23 @@ def test_hardmax_follows_the_symbolic_batch(opset, rng):
 def test_hardmax_rejects_an_axis_out_of_range():
     with pytest.raises(ValueError, match=r"Hardmax.*axis 3 is out of range for rank 3"):
         engine.onnx.load(hardmax_model(["N", 7, 5], 13, axis=3).SerializeToString())
+
+
+# ---- GlobalMaxPool -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape", [(2, 3, 7), (2, 3, 7, 5), (2, 3, 4, 7, 5)], ids=str)
+def test_global_max_pool_matches_numpy_and_its_gradient_goes_to_the_maximum(shape, rng):
+    node = helper.make_node("GlobalMaxPool", ["x0"], ["y"])
+    graph = helper.make_graph([node], "gmp",
+                              [helper.make_tensor_value_info("x0", TensorProto.FLOAT, shape)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    x = rng.standard_normal(shape).astype(np.float32)
+    axes = tuple(range(2, len(shape)))
+    (y,) = engine.onnx.InferenceSession(model.SerializeToString()).run(None, {"x0": x})
+    np.testing.assert_array_equal(y, x.max(axis=axes, keepdims=True))
+    graph, _ = _core.onnx_import(model.SerializeToString(), None, {"x0": shape})
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    grads = _core.Executor(graph).gradients([x], "y", dy)
+    want = numeric_grads(lambda v: v.max(axis=axes, keepdims=True), [x], dy)[0]
+    assert_close(grads["x0"], want, RTOL)

@@ -82,6 +82,7 @@ const std::vector<FoldAttr>* fold_op_attrs(const std::string& op_type) {
       // Not folded but written out as the ops it is made of (import.cpp).
       {"Einsum", {{"equation", Kind::String}}},
       {"Hardmax", {{"axis", Kind::Int}}},
+      {"GlobalMaxPool", {}},
       {"RMSNormalization", {{"axis", Kind::Int}, {"epsilon", Kind::Float}, {"stash_type", Kind::Int}}},
       {"NegativeLogLikelihoodLoss", {{"reduction", Kind::String}, {"ignore_index", Kind::Int}}},
       {"SoftmaxCrossEntropyLoss", {{"reduction", Kind::String}, {"ignore_index", Kind::Int}}},

@@ -670,6 +670,17 @@ class Importer final : public OnnxImportContext {
                 y);
   }
 
+  // GlobalMaxPool(x [N, C, d...]) as ReduceMax over the d axes, kept as 1s.
+  void emit_global_max_pool(const Node& node) {
+    if (node.inputs.size() != 1 || node.outputs.size() != 1) fail("takes 1 input, has 1 output");
+    const int rank = this->rank(node.inputs[0]);
+    if (rank < 3) fail(str("x must have rank >= 3 ([N, C, d...]), got rank ", rank));
+    std::vector<int64_t> axes;
+    for (int64_t d = 2; d < rank; ++d) axes.push_back(d);
+    emit_part(node, "ReduceMax", {node.inputs[0], add_int64s(axes, node.outputs[0] + "/axes")},
+              "max", node.outputs[0], {{"keepdims", Attribute::of_int(1)}});
+  }
+
   // A Reshape target for `dims`: each as it is, one symbolic dim as -1.
   std::vector<int64_t> dims_or_open(std::vector<int64_t> dims) const {
     if (std::count_if(dims.begin(), dims.end(), is_symbolic) > 1)
@@ -934,6 +945,8 @@ class Importer final : public OnnxImportContext {
         set(node, shape_of(node));
       } else if (op == "Cast") {
         fold_cast_node(node);
+      } else if (op == "GlobalMaxPool") {
+        emit_global_max_pool(node);
       } else if (op == "Hardmax") {
         emit_hardmax(node);
       } else if (op == "Einsum") {
