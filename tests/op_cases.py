@@ -387,6 +387,25 @@ def max_pool_ref(x, kernel_shape, storage_order=0, **window):
     return np.where(inside, vals, -np.inf).max(axis=(3, 5))
 
 
+def max_pool_with_indices_ref(x, kernel_shape, storage_order=0, strides=None, pads=None,
+                              dilations=None, auto_pad="NOTSET", ceil_mode=0):
+    """(y, Indices): each window's first maximum in scan order, as a flat index into x
+    (row-major, or column-major within each plane for storage_order=1)."""
+    n, c, h, w = x.shape
+    strides, dilations, pads = strides or (1, 1), dilations or (1, 1), pads or (0, 0, 0, 0)
+    (rows, _, _), (cols, _, _) = [
+        axis_taps(x.shape[2 + a], kernel_shape[a], strides[a], dilations[a], pads[a],
+                  pads[a + 2], auto_pad, ceil_mode) for a in range(2)]
+    y = np.zeros((n, c, len(rows), len(cols)))
+    idx = np.zeros((n, c, len(rows), len(cols)), np.int64)
+    for p, q, i, j in np.ndindex(*y.shape):
+        taps = [(r, s) for r in rows[i] for s in cols[j] if 0 <= r < h and 0 <= s < w]
+        r, s = max(taps, key=lambda t: (x[p, q][t], -taps.index(t)))
+        y[p, q, i, j] = x[p, q, r, s]
+        idx[p, q, i, j] = (p * c + q) * h * w + (s * h + r if storage_order else r * w + s)
+    return y, idx
+
+
 def average_pool_ref(x, kernel_shape, count_include_pad=0, **window):
     vals, inside, in_padded = windows(x, kernel_shape, **window)
     count = (in_padded if count_include_pad else inside).sum(axis=(1, 3))
@@ -939,10 +958,17 @@ def pool_cases(op):
     ]
     if op == "MaxPool":
         cases.append(pool_case(op, (1, 2, 5, 5), "k2-order0", kernel_shape=[2, 2],
-                               storage_order=0, bad=(Bad(
-                                   "storage-order", ValueError, r"MaxPool: storage_order=1 "
-                                   r"\(column-major indices\) is not supported",
-                                   attrs={"storage_order": 1}),)))
+                               storage_order=0))
+        # The Indices output, in both storage orders.
+        for order, shape, attrs in ((0, (2, 3, 7, 5), {"strides": [2, 2], "pads": [1, 1, 1, 1]}),
+                                    (1, (2, 3, 7, 5), {"strides": [2, 2], "pads": [1, 1, 1, 1]}),
+                                    (1, (1, 3, 9, 8), {"dilations": [2, 2], "ceil_mode": 1,
+                                                       "strides": [2, 3]})):
+            attrs = dict(attrs, kernel_shape=[3, 3], storage_order=order)
+            cases.append(case(op, [distinct(*shape)], with_attrs(max_pool_with_indices_ref, attrs),
+                              attrs=attrs, tag=f"indices-order{order}" + ("-ceil" * ("ceil_mode" in attrs)),
+                              call={"num_outputs": 2}, grad=(0,), k=9,
+                              onnx=17))
     else:
         cases += [pool_case(op, (2, 3, 7, 5), "k3s2p1-incl", kernel_shape=[3, 3], strides=[2, 2],
                             pads=[1, 1, 1, 1], count_include_pad=1),

@@ -70,10 +70,9 @@ backend_test.exclude(r"^test_convtranspose_3d_cpu$")
 # output_shape one larger than the stride allows (total padding -1): the engine's
 # ConvTranspose refuses an output_shape its input cannot produce.
 backend_test.exclude(r"^test_convtranspose_output_shape_cpu$")
-# Outputs the engine does not compute: MaxPool's Indices (argmax), Dropout's mask, and the
-# batch statistics BatchNormalization returns with training_mode=1 (the engine uses batch
-# statistics only in its own training mode).
-backend_test.exclude(r"^test_maxpool_with_argmax_")
+# Outputs the engine does not compute: Dropout's mask, and the batch statistics
+# BatchNormalization returns with training_mode=1 (the engine uses batch statistics only in
+# its own training mode).
 backend_test.exclude(r"dropout.*mask")
 backend_test.exclude(r"^test_batchnorm_(epsilon|example)_training_mode_cpu$")
 # Random draws compared with numpy's generator: Dropout in training mode, Bernoulli.

@@ -801,10 +801,12 @@ class Importer final : public OnnxImportContext {
   // Runs a 1-D window op as its 2-D form over [N, C, 1, L]: Unsqueeze before (the weight
   // too, which stays the trainable one), Squeeze after, and the window attributes given a
   // unit first dimension.
+  // MaxPool's Indices, when read, keep their values: with H = 1 a flat index over
+  // [N, C, 1, L] is the one over [N, C, L], in either storage order.
   void emit_as_2d(Node node) {
-    if (node.outputs.size() > 1 && is_read(node.outputs[1]))
-      fail("the indices output of a 1-D MaxPool are not supported");
-    node.outputs.resize(1);
+    std::vector<std::string> results = node.outputs;
+    if (results.size() > 1 && !is_read(results[1])) results.resize(1);
+    node.outputs.resize(results.size());
     const std::string base = node.outputs[0];
     const std::string axes = add_int64s({2}, base + "/unit_axis");
     const size_t windowed_inputs = node.op_type.rfind("Conv", 0) == 0 ? 2 : 1;  // x (and w)
@@ -822,9 +824,11 @@ class Importer final : public OnnxImportContext {
                 key == "output_shape") && v.size() == 1)
         v.insert(v.begin(), 1);
     }
-    node.outputs[0] = unique(base + "/2d");
+    for (size_t k = 0; k < results.size(); ++k) node.outputs[k] = unique(results[k] + "/2d");
     emit(node);
-    emit_part(node, "Squeeze", {node.outputs[0], axes}, "to_1d", base);
+    for (size_t k = 0; k < results.size(); ++k)
+      emit_part(node, "Squeeze", {node.outputs[k], axes}, k ? "indices_to_1d" : "to_1d",
+                results[k]);
   }
 
   // Equal on shape values that hold the symbolic batch size, where the answer does not
@@ -910,8 +914,8 @@ class Importer final : public OnnxImportContext {
     return false;
   }
 
-  // Optional outputs the engine does not compute (BatchNormalization's statistics, MaxPool's
-  // indices, Dropout's boolean mask) are dropped when nothing reads them.
+  // Optional outputs the engine does not compute (BatchNormalization's statistics, Dropout's
+  // boolean mask) are dropped when nothing reads them.
   void drop_uncomputed_outputs(const OpDef& def, Node& node) const {
     size_t keep = static_cast<size_t>(def.schema.max_outputs);
     if (node.op_type == "Dropout") keep = 1;  // the engine's mask is float32, ONNX's bool
