@@ -619,6 +619,8 @@ REDUCE_REFS = {  # op: f(x, axis, keepdims) in numpy terms
     "ReduceL2": lambda x, axis, keepdims: np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims)),
     "ReduceSumSquare": lambda x, axis, keepdims: np.sum(x * x, axis=axis, keepdims=keepdims),
     "ReduceLogSumExp": _lse,
+    "ReduceL1": lambda x, axis, keepdims: np.sum(np.abs(x), axis=axis, keepdims=keepdims),
+    "ReduceLogSum": lambda x, axis, keepdims: np.log(np.sum(x, axis=axis, keepdims=keepdims)),
 }
 
 
@@ -1579,7 +1581,8 @@ def reduce_case(op, shape, axes, tag="", bad=(), **attrs):
     """A reduction over constant `axes` (None: no axes input). Max and Min draw distinct
     values: at a tie the gradient goes to the first element, finite differences split it."""
     x = (distinct(*shape) if op in ("ReduceMax", "ReduceMin") else
-         near_one(*shape) if op == "ReduceProd" else normal(*shape))
+         near_one(*shape) if op == "ReduceProd" else
+         uniform(*shape, lo=0.1, hi=2.0) if op == "ReduceLogSum" else normal(*shape))
     inputs = [x] + ([] if axes is None else [const(axes)])
     if axes is None or len(axes) == 0:
         k = 1 if attrs.get("noop_with_empty_axes") else math.prod(shape)
