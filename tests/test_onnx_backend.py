@@ -37,8 +37,9 @@ backend_test = onnx.backend.test.BackendTest(EngineBackend, __name__)
 # Computed when the file is imported, or written out there as the ops they are made of
 # (onnx/fold.cpp).
 IMPORT_TIME_OPS = {"Constant", "ConstantOfShape", "Shape", "Cast", "CastLike", "Mod", "Range",
-                   "ScatterND", "Einsum", "Hardmax", "GlobalMaxPool", "RMSNormalization",
-                   "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss"}
+                   "ScatterND", "Einsum", "Hardmax", "GlobalMaxPool", "IsNaN", "IsInf",
+                   "LpNormalization", "RMSNormalization", "NegativeLogLikelihoodLoss",
+                   "SoftmaxCrossEntropyLoss"}
 
 
 def _listed_cases():

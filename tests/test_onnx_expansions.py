@@ -1,6 +1,7 @@
 """ONNX ops the importer writes out as the engine ops they are made of (onnx/import.cpp):
-Einsum (Transpose, Reshape, MatMul, ReduceSum, Mul), Hardmax (ArgMax, Equal, Cast) and
-GlobalMaxPool (ReduceMax).
+Einsum (Transpose, Reshape, MatMul, ReduceSum, Mul), Hardmax (ArgMax, Equal, Cast),
+GlobalMaxPool (ReduceMax), IsNaN and IsInf (Equal, Not, Or) and LpNormalization (ReduceL1 or
+ReduceL2, Max, Div).
 Forward against numpy in float64 and onnxruntime, Einsum's gradients against finite
 differences, and the symbolic batch of engine.onnx.load."""
 import numpy as np
@@ -193,3 +194,49 @@ def test_global_max_pool_matches_numpy_and_its_gradient_goes_to_the_maximum(shap
     grads = _core.Executor(graph).gradients([x], "y", dy)
     want = numeric_grads(lambda v: v.max(axis=axes, keepdims=True), [x], dy)[0]
     assert_close(grads["x0"], want, RTOL)
+
+
+# ---- IsNaN, IsInf, LpNormalization -------------------------------------------------------------
+
+def one_node(op, shape, opset, **attrs):
+    node = helper.make_node(op, ["x0"], ["y"], **attrs)
+    graph = helper.make_graph([node], op,
+                              [helper.make_tensor_value_info("x0", TensorProto.FLOAT, shape)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+
+
+SPECIALS = np.array([[1.5, np.nan, np.inf, -np.inf, 0.0, -2.0, -0.0],
+                     [np.inf, 3.0, np.nan, -1.0, -np.inf, 7.0, np.inf]], np.float32)
+
+
+@pytest.mark.parametrize("op,attrs,ref", [
+    ("IsNaN", {}, np.isnan),
+    ("IsInf", {}, np.isinf),
+    ("IsInf", {"detect_negative": 0}, np.isposinf),
+    ("IsInf", {"detect_positive": 0}, np.isneginf),
+    ("IsInf", {"detect_negative": 0, "detect_positive": 0}, lambda x: np.zeros(x.shape, bool)),
+], ids=["isnan", "isinf", "isinf-positive", "isinf-negative", "isinf-neither"])
+def test_float_classes_match_numpy(op, attrs, ref):
+    model = one_node(op, list(SPECIALS.shape), 20, **attrs).SerializeToString()
+    (y,) = engine.onnx.InferenceSession(model).run(None, {"x0": SPECIALS})
+    assert y.dtype == np.bool_
+    np.testing.assert_array_equal(y, ref(SPECIALS))
+
+
+@pytest.mark.parametrize("p,axis", [(2, -1), (1, 0), (2, 1), (1, -1)])
+def test_lp_normalization_matches_numpy_and_finite_differences(p, axis, rng):
+    x = rng.standard_normal((3, 7, 5)).astype(np.float32)
+    x[1, :, 2] = 0.0  # a row of zeros along axis 1 stays 0 (its norm is 0)
+    model = one_node("LpNormalization", list(x.shape), 17, p=p, axis=axis).SerializeToString()
+
+    def ref(v):
+        norm = np.linalg.norm(v, ord=p, axis=axis, keepdims=True)
+        return np.where(norm == 0, 0.0, v / np.where(norm == 0, 1.0, norm))
+    (y,) = engine.onnx.InferenceSession(model).run(None, {"x0": x})
+    assert_close(y, ref(x.astype(np.float64)), RTOL)
+    if axis != 1:  # finite differences away from the zero row's kink
+        graph, _ = _core.onnx_import(model, None, {"x0": x.shape})
+        dy = rng.standard_normal(y.shape).astype(np.float32)
+        grads = _core.Executor(graph).gradients([x], "y", dy)
+        assert_close(grads["x0"], numeric_grads(ref, [x], dy)[0], 1e-4)

@@ -15,6 +15,7 @@
 // and an Expand to the batch takes from the first graph input (expand_to_batch).
 #include <algorithm>
 #include <cctype>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -681,6 +682,50 @@ class Importer final : public OnnxImportContext {
               "max", node.outputs[0], {{"keepdims", Attribute::of_int(1)}});
   }
 
+  // IsNaN(x) as Not(Equal(x, x)); IsInf(x) as Equal(x, inf) Or Equal(x, -inf), each side
+  // where its detect_ attribute asks for it (neither: Less(x, -inf), false everywhere).
+  void emit_float_class(const Node& node) {
+    if (node.inputs.size() != 1 || node.outputs.size() != 1) fail("takes 1 input, has 1 output");
+    const std::string& x = node.inputs[0];
+    const std::string& y = node.outputs[0];
+    if (node.op_type == "IsNaN") {
+      emit_part(node, "Not", {emit_part(node, "Equal", {x, x}, "is_number")}, "is_nan", y);
+      return;
+    }
+    const float inf = std::numeric_limits<float>::infinity();
+    auto equal_to = [&](float v, const char* what) {
+      return emit_part(node, "Equal", {x, add_constant(Tensor::full({}, v), y + "/" + what)}, what);
+    };
+    const bool positive = node.attr_int("detect_positive", 1) != 0;
+    const bool negative = node.attr_int("detect_negative", 1) != 0;
+    if (positive && negative)
+      emit_part(node, "Or", {equal_to(inf, "inf"), equal_to(-inf, "minus_inf")}, "is_inf", y);
+    else if (positive || negative)
+      alias_[y] = positive ? equal_to(inf, "inf") : equal_to(-inf, "minus_inf");
+    else
+      emit_part(node, "Less", {x, add_constant(Tensor::full({}, -inf), y + "/minus_inf")}, "never",
+                y);
+  }
+
+  // LpNormalization(x) as x / max(norm, the least normal float), norm the ReduceL1 or
+  // ReduceL2 along axis: rows of zeros stay 0 (their norm 0 divides nothing but zeros).
+  void emit_lp_normalization(const Node& node) {
+    if (node.inputs.size() != 1 || node.outputs.size() != 1) fail("takes 1 input, has 1 output");
+    const int rank = this->rank(node.inputs[0]);
+    int64_t axis = node.attr_int("axis", -1);
+    if (axis < -rank || axis >= rank) fail(str("axis ", axis, " is out of range for rank ", rank));
+    if (axis < 0) axis += rank;
+    const int64_t p = node.attr_int("p", 2);
+    if (p != 1 && p != 2) fail(str("p must be 1 or 2, got ", p));
+    const std::string& y = node.outputs[0];
+    const std::string norm = emit_part(node, p == 1 ? "ReduceL1" : "ReduceL2",
+                                       {node.inputs[0], add_int64s({axis}, y + "/axis")}, "norm");
+    const Tensor least = Tensor::full({}, std::numeric_limits<float>::min());
+    const std::string safe =
+        emit_part(node, "Max", {norm, add_constant(least, y + "/least")}, "safe_norm");
+    emit_part(node, "Div", {node.inputs[0], safe}, "normalized", y);
+  }
+
   // A Reshape target for `dims`: each as it is, one symbolic dim as -1.
   std::vector<int64_t> dims_or_open(std::vector<int64_t> dims) const {
     if (std::count_if(dims.begin(), dims.end(), is_symbolic) > 1)
@@ -949,6 +994,10 @@ class Importer final : public OnnxImportContext {
         set(node, shape_of(node));
       } else if (op == "Cast") {
         fold_cast_node(node);
+      } else if (op == "IsNaN" || op == "IsInf") {
+        emit_float_class(node);
+      } else if (op == "LpNormalization") {
+        emit_lp_normalization(node);
       } else if (op == "GlobalMaxPool") {
         emit_global_max_pool(node);
       } else if (op == "Hardmax") {
