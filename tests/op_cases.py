@@ -257,10 +257,11 @@ ACTIVATIONS = {  # op: (reference(x, **attrs), kinks, attributes of the variant 
     "Cos": (np.cos, (), None),
     # The kinks of both attribute sets (the threshold, where ThresholdedRelu jumps).
     "ThresholdedRelu": (lambda x, alpha=1.0: np.where(x > alpha, x, 0.0), (1.0, 2.0), {"alpha": 2.0}),
-    "Celu": (lambda x, alpha=1.0: np.maximum(x, 0) + np.minimum(0, alpha * np.expm1(np.minimum(x, 0) / alpha)),
+    "Celu": (lambda x, alpha=1.0: np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0) / alpha)),
              (0.0,), {"alpha": 2.0}),
     "Mish": (lambda x: x * np.tanh(np.logaddexp(0, x)), (), None),
-    "Shrink": (lambda x, lambd=0.5, bias=0.0: np.where(x < -lambd, x + bias, np.where(x > lambd, x - bias, 0.0)),
+    "Shrink": (lambda x, lambd=0.5, bias=0.0:
+               np.where(x < -lambd, x + bias, np.where(x > lambd, x - bias, 0.0)),
                (-0.5, 0.5, -1.5, 1.5), {"lambd": 1.5, "bias": 0.7}),
 }
 
@@ -1766,6 +1767,34 @@ def bit_shift_ref(x, y, direction):
     return np.where(inside, x >> s.astype(np.int64), np.where(x < 0, -1, 0))
 
 
+BITWISE_REFS = {"BitwiseAnd": np.bitwise_and, "BitwiseOr": np.bitwise_or,
+                "BitwiseXor": np.bitwise_xor, "BitwiseNot": np.invert}
+
+
+def bitwise_cases(op):
+    """Exact, no gradient; the full int64 range, so every bit takes part."""
+    full = dict(lo=-2**63, hi=2**63 - 1)
+    if op == "BitwiseNot":
+        return [case(op, [ints(3, 7, **full)], BITWISE_REFS[op], tol="exact", grad=(), onnx=18,
+                     bad=(Bad("float", TypeError, r"BitwiseNot: x must be int64, got float32",
+                              inputs={0: normal(3, 7)}),
+                          Bad("two-inputs", ValueError, r"BitwiseNot: takes 1 inputs?, got 2",
+                              inputs={1: ints(3, 7)}))),
+                case(op, [ints(7, 33, 65, **full)], BITWISE_REFS[op], tol="exact", grad=(),
+                     onnx=18)]
+    bad = (Bad("float", TypeError, rf"{op}: y must be int64, got float32", inputs={1: normal(3, 7)}),
+           Bad("no-broadcast", ValueError, r"shapes \[3, 7\] and \[7, 3\] cannot be broadcast",
+               inputs={1: ints(7, 3)}),
+           Bad("one-input", ValueError, rf"{op}: takes 2 inputs?, got 1", inputs={1: None}),
+           Bad("need", ValueError, rf"{op}_backward: input 0 has no gradient", need=(True, False)))
+    return [case(op, [ints(3, 7, **full), ints(3, 7, **full)], BITWISE_REFS[op], tol="exact",
+                 grad=(), onnx=18, bad=bad),
+            case(op, [ints(2, 5, 7, **full), ints(5, 1, **full)], BITWISE_REFS[op], tol="exact",
+                 grad=(), onnx=18),
+            case(op, [ints(7, 33, 65, **full), ints(65, **full)], BITWISE_REFS[op], tol="exact",
+                 grad=(), onnx=18)]
+
+
 def bit_shift_case(x, y, direction, tag, onnx=None, bad=()):
     """Exact, no gradient. onnxruntime shifts unsigned types only: the cases of x >= 0 and
     shifts in [0, 64) compare with its uint64 BitShift."""
@@ -1963,6 +1992,7 @@ CASES = [
     *(c for op in LOGIC_REFS for c in logic_cases(op)),
     *(c for op in ("ArgMax", "ArgMin") for c in argmax_cases(op)),
     *SIZE_CASES,
+    *(c for op in BITWISE_REFS for c in bitwise_cases(op)),
     bit_shift_case(ints(3, 7, lo=-1000, hi=1000), ints(3, 7, lo=0, hi=12), "LEFT", "left",
                    bad=BIT_SHIFT_BAD),
     bit_shift_case(ints(3, 7, lo=-1000, hi=1000), ints(7, lo=0, hi=12), "RIGHT", "right"),
