@@ -160,6 +160,7 @@ class OpCase:
     k: int = 1              # longest reduction (forward or backward), for kernel-vs-kernel atol
     grad: Optional[tuple] = None  # differentiable inputs; None: every float, non-const input
     onnx: Optional[int] = 17  # opset of the onnxruntime comparison; None: not compared
+    onnx_dtype: Optional[str] = None  # the inputs' type there, where the engine's int64 is not one
     call: dict = field(default_factory=dict)  # training, step, num_outputs of run_op
     state_ref: Optional[Callable] = None    # float64 reference of the op's state buffers
     updates_ref: Optional[Callable] = None  # {input index: value after a training call}
@@ -254,6 +255,14 @@ ACTIVATIONS = {  # op: (reference(x, **attrs), kinks, attributes of the variant 
     "Ceil": (np.ceil, tuple(float(k) for k in range(-16, 17)), None),
     "Sin": (np.sin, (), None),
     "Cos": (np.cos, (), None),
+    # The kinks of both attribute sets (the threshold, where ThresholdedRelu jumps).
+    "ThresholdedRelu": (lambda x, alpha=1.0: np.where(x > alpha, x, 0.0), (1.0, 2.0), {"alpha": 2.0}),
+    "Celu": (lambda x, alpha=1.0: np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0) / alpha)),
+             (0.0,), {"alpha": 2.0}),
+    "Mish": (lambda x: x * np.tanh(np.logaddexp(0, x)), (), None),
+    "Shrink": (lambda x, lambd=0.5, bias=0.0:
+               np.where(x < -lambd, x + bias, np.where(x > lambd, x - bias, 0.0)),
+               (-0.5, 0.5, -1.5, 1.5), {"lambd": 1.5, "bias": 0.7}),
 }
 
 # Activations defined on part of the line: their inputs, drawn inside it, f(*shape, scale).
@@ -377,6 +386,25 @@ def conv_transpose_ref(x, w, b=None, kernel_shape=None, strides=None, pads=None,
 def max_pool_ref(x, kernel_shape, storage_order=0, **window):
     vals, inside, _ = windows(x, kernel_shape, **window)
     return np.where(inside, vals, -np.inf).max(axis=(3, 5))
+
+
+def max_pool_with_indices_ref(x, kernel_shape, storage_order=0, strides=None, pads=None,
+                              dilations=None, auto_pad="NOTSET", ceil_mode=0):
+    """(y, Indices): each window's first maximum in scan order, as a flat index into x
+    (row-major, or column-major within each plane for storage_order=1)."""
+    n, c, h, w = x.shape
+    strides, dilations, pads = strides or (1, 1), dilations or (1, 1), pads or (0, 0, 0, 0)
+    (rows, _, _), (cols, _, _) = [
+        axis_taps(x.shape[2 + a], kernel_shape[a], strides[a], dilations[a], pads[a],
+                  pads[a + 2], auto_pad, ceil_mode) for a in range(2)]
+    y = np.zeros((n, c, len(rows), len(cols)))
+    idx = np.zeros((n, c, len(rows), len(cols)), np.int64)
+    for p, q, i, j in np.ndindex(*y.shape):
+        taps = [(r, s) for r in rows[i] for s in cols[j] if 0 <= r < h and 0 <= s < w]
+        r, s = max(taps, key=lambda t: (x[p, q][t], -taps.index(t)))
+        y[p, q, i, j] = x[p, q, r, s]
+        idx[p, q, i, j] = (p * c + q) * h * w + (s * h + r if storage_order else r * w + s)
+    return y, idx
 
 
 def average_pool_ref(x, kernel_shape, count_include_pad=0, **window):
@@ -592,6 +620,8 @@ REDUCE_REFS = {  # op: f(x, axis, keepdims) in numpy terms
     "ReduceL2": lambda x, axis, keepdims: np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims)),
     "ReduceSumSquare": lambda x, axis, keepdims: np.sum(x * x, axis=axis, keepdims=keepdims),
     "ReduceLogSumExp": _lse,
+    "ReduceL1": lambda x, axis, keepdims: np.sum(np.abs(x), axis=axis, keepdims=keepdims),
+    "ReduceLogSum": lambda x, axis, keepdims: np.log(np.sum(x, axis=axis, keepdims=keepdims)),
 }
 
 
@@ -677,7 +707,7 @@ def float_only_bad(op):
 
 
 # The opset of the onnxruntime comparison where the op is newer than 17.
-ACTIVATION_OPSET = {"Gelu": 20}
+ACTIVATION_OPSET = {"Gelu": 20, "Mish": 18}
 
 
 def activation_cases(op):
@@ -931,10 +961,17 @@ def pool_cases(op):
     ]
     if op == "MaxPool":
         cases.append(pool_case(op, (1, 2, 5, 5), "k2-order0", kernel_shape=[2, 2],
-                               storage_order=0, bad=(Bad(
-                                   "storage-order", ValueError, r"MaxPool: storage_order=1 "
-                                   r"\(column-major indices\) is not supported",
-                                   attrs={"storage_order": 1}),)))
+                               storage_order=0))
+        # The Indices output, in both storage orders.
+        for order, shape, attrs in ((0, (2, 3, 7, 5), {"strides": [2, 2], "pads": [1, 1, 1, 1]}),
+                                    (1, (2, 3, 7, 5), {"strides": [2, 2], "pads": [1, 1, 1, 1]}),
+                                    (1, (1, 3, 9, 8), {"dilations": [2, 2], "ceil_mode": 1,
+                                                       "strides": [2, 3]})):
+            attrs = dict(attrs, kernel_shape=[3, 3], storage_order=order)
+            cases.append(case(op, [distinct(*shape)], with_attrs(max_pool_with_indices_ref, attrs),
+                              attrs=attrs, tag=f"indices-order{order}" + ("-ceil" * ("ceil_mode" in attrs)),
+                              call={"num_outputs": 2}, grad=(0,), k=9,
+                              onnx=17))
     else:
         cases += [pool_case(op, (2, 3, 7, 5), "k3s2p1-incl", kernel_shape=[3, 3], strides=[2, 2],
                             pads=[1, 1, 1, 1], count_include_pad=1),
@@ -1367,8 +1404,16 @@ def _resize_coord(o, n_in, n_out, scale, mode):
     return o / scale  # asymmetric
 
 
-def _resize_matrix(n_in, n_out, scale, mode, coord, nearest):
-    """The [n_out, n_in] interpolation weights of one resized axis (indices clamped)."""
+def cubic_kernel(t, a):
+    """Keys' cubic convolution kernel of parameter a at distances t."""
+    t = np.abs(t)
+    return np.where(t <= 1, ((a + 2) * t - (a + 3)) * t * t + 1,
+                    np.where(t < 2, ((a * t - 5 * a) * t + 8 * a) * t - 4 * a, 0.0))
+
+
+def _resize_matrix(n_in, n_out, scale, mode, coord, nearest, cubic_a=-0.75, exclude_outside=0):
+    """The [n_out, n_in] interpolation weights of one resized axis (indices clamped, or for
+    cubic with exclude_outside the taps outside dropped and the rest renormalized)."""
     x = _resize_coord(np.arange(n_out, dtype=np.float64), n_in, n_out, scale, coord)
     low = np.floor(x)
     r = x - low
@@ -1379,14 +1424,21 @@ def _resize_matrix(n_in, n_out, scale, mode, coord, nearest):
         up = {"round_prefer_floor": r > 0.5, "round_prefer_ceil": r >= 0.5,
               "floor": np.zeros_like(r, bool), "ceil": r > 0}[nearest]
         m[rows, np.clip(low + up, 0, n_in - 1)] = 1.0
-    else:
+    elif mode == "linear":
         np.add.at(m, (rows, np.clip(low, 0, n_in - 1)), 1.0 - r)
         np.add.at(m, (rows, np.clip(low + 1, 0, n_in - 1)), r)
+    else:
+        at = low[:, None] + np.arange(-1, 3)[None, :]
+        w = cubic_kernel(x[:, None] - at, cubic_a)
+        if exclude_outside:
+            w = np.where((at >= 0) & (at < n_in), w, 0.0)
+            w /= w.sum(axis=1, keepdims=True)
+        np.add.at(m, (rows[:, None], np.clip(at, 0, n_in - 1)), w)
     return m
 
 
 def resize_ref(x, scales=None, sizes=None, axes=None, mode="nearest", coord="half_pixel",
-               nearest="round_prefer_floor", policy="stretch"):
+               nearest="round_prefer_floor", policy="stretch", cubic_a=-0.75, exclude_outside=0):
     """ONNX Resize as one interpolation matrix per resized axis (they separate)."""
     x = np.asarray(x, np.float64)
     axes = list(range(x.ndim)) if axes is None else [a % x.ndim for a in axes]
@@ -1404,33 +1456,34 @@ def resize_ref(x, scales=None, sizes=None, axes=None, mode="nearest", coord="hal
     for a in axes:
         if scale[a] == 1.0 and size[a] == x.shape[a]:
             continue
-        m = _resize_matrix(x.shape[a], size[a], scale[a], mode, coord, nearest)
+        m = _resize_matrix(x.shape[a], size[a], scale[a], mode, coord, nearest, cubic_a,
+                           exclude_outside)
         x = np.moveaxis(np.tensordot(m, np.moveaxis(x, a, 0), axes=1), 0, a)
     return x
 
 
 def resize_case(shape, scales=None, sizes=None, axes=None, mode=None, coord=None, nearest=None,
-                policy=None, tag="", bad=(), onnx=17):
+                policy=None, cubic_a=None, exclude_outside=None, tag="", bad=(), onnx=17):
     inputs = [normal(*shape), None,
               None if scales is None else const(scales, "float32")]
     if sizes is not None:
         inputs.append(const(sizes))
     attrs = {k: v for k, v in (("mode", mode), ("coordinate_transformation_mode", coord),
                                ("nearest_mode", nearest), ("keep_aspect_ratio_policy", policy),
-                               ("axes", axes)) if v is not None}
+                               ("axes", axes), ("cubic_coeff_a", cubic_a),
+                               ("exclude_outside", exclude_outside)) if v is not None}
     k = 4 * math.prod(int(np.ceil(float(s))) + 1 for s in (scales or [4] * len(sizes or [1, 1])))
     return case("Resize", inputs,
                 lambda x, roi=None, sc=None, sz=None: resize_ref(
                     x, sc, sz, axes, mode or "nearest", coord or "half_pixel",
-                    nearest or "round_prefer_floor", policy or "stretch"),
+                    nearest or "round_prefer_floor", policy or "stretch",
+                    -0.75 if cubic_a is None else cubic_a, exclude_outside or 0),
                 attrs=attrs, tol="reduction", k=k, bad=bad, onnx=onnx,
                 tag=tag or "-".join(str(v) for v in (mode or "nearest", coord, nearest) if v))
 
 
 RESIZE_BAD = (
-    Bad("cubic", ValueError, r"Resize: mode 'cubic' is not supported \(nearest or linear\)",
-        attrs={"mode": "cubic"}),
-    Bad("mode", ValueError, r"Resize: unknown mode 'bilinear' \(nearest or linear\)",
+    Bad("mode", ValueError, r"Resize: unknown mode 'bilinear' \(nearest, linear or cubic\)",
         attrs={"mode": "bilinear"}),
     Bad("crop-and-resize", ValueError, r"Resize: coordinate_transformation_mode "
         r"'tf_crop_and_resize' is not supported", attrs={"coordinate_transformation_mode":
@@ -1452,8 +1505,8 @@ RESIZE_BAD = (
         r"int64\[4\]", inputs={2: const([1, 1, 2, 2])}),
     Bad("scales-negative", ValueError, r"Resize: scales must be positive, got -2 for axis 3",
         inputs={2: const([1.0, 1.0, 2.0, -2.0], "float32")}),
-    Bad("linear-4-dims", ValueError, r"Resize: linear mode resizes at most 3 dims at once, got 4",
-        inputs={2: const([2.0, 2.0, 2.0, 2.0], "float32")}),
+    Bad("cubic-3-dims", ValueError, r"Resize: cubic mode resizes at most 2 dims at once, got 3",
+        attrs={"mode": "cubic"}, inputs={2: const([1.0, 2.0, 2.0, 2.0], "float32")}),
     Bad("axes-repeat", ValueError, r"Resize: axes \[3, -1\] repeat axis 3",
         attrs={"axes": [3, -1]}, inputs={2: const([2.0, 2.0], "float32")}),
     Bad("int64", TypeError, r"Resize: X must be float32, got int64", inputs={0: ints(2, 3, 4, 5)}),
@@ -1529,7 +1582,8 @@ def reduce_case(op, shape, axes, tag="", bad=(), **attrs):
     """A reduction over constant `axes` (None: no axes input). Max and Min draw distinct
     values: at a tie the gradient goes to the first element, finite differences split it."""
     x = (distinct(*shape) if op in ("ReduceMax", "ReduceMin") else
-         near_one(*shape) if op == "ReduceProd" else normal(*shape))
+         near_one(*shape) if op == "ReduceProd" else
+         uniform(*shape, lo=0.1, hi=2.0) if op == "ReduceLogSum" else normal(*shape))
     inputs = [x] + ([] if axes is None else [const(axes)])
     if axes is None or len(axes) == 0:
         k = 1 if attrs.get("noop_with_empty_axes") else math.prod(shape)
@@ -1762,6 +1816,63 @@ def logic_cases(op):
     return cases
 
 
+def bit_shift_ref(x, y, direction):
+    """x shifted by y bits in int64; a shift outside [0, 64) moves every bit out."""
+    x, y = np.broadcast_arrays(x, y)
+    inside = (y >= 0) & (y < 64)
+    s = np.where(inside, y, 0).astype(np.uint64)
+    if direction == "LEFT":
+        return np.where(inside, (x.astype(np.uint64) << s).astype(np.int64), 0)
+    return np.where(inside, x >> s.astype(np.int64), np.where(x < 0, -1, 0))
+
+
+BITWISE_REFS = {"BitwiseAnd": np.bitwise_and, "BitwiseOr": np.bitwise_or,
+                "BitwiseXor": np.bitwise_xor, "BitwiseNot": np.invert}
+
+
+def bitwise_cases(op):
+    """Exact, no gradient; the full int64 range, so every bit takes part."""
+    full = dict(lo=-2**63, hi=2**63 - 1)
+    if op == "BitwiseNot":
+        return [case(op, [ints(3, 7, **full)], BITWISE_REFS[op], tol="exact", grad=(), onnx=18,
+                     bad=(Bad("float", TypeError, r"BitwiseNot: x must be int64, got float32",
+                              inputs={0: normal(3, 7)}),
+                          Bad("two-inputs", ValueError, r"BitwiseNot: takes 1 inputs?, got 2",
+                              inputs={1: ints(3, 7)}))),
+                case(op, [ints(7, 33, 65, **full)], BITWISE_REFS[op], tol="exact", grad=(),
+                     onnx=18)]
+    bad = (Bad("float", TypeError, rf"{op}: y must be int64, got float32", inputs={1: normal(3, 7)}),
+           Bad("no-broadcast", ValueError, r"shapes \[3, 7\] and \[7, 3\] cannot be broadcast",
+               inputs={1: ints(7, 3)}),
+           Bad("one-input", ValueError, rf"{op}: takes 2 inputs?, got 1", inputs={1: None}),
+           Bad("need", ValueError, rf"{op}_backward: input 0 has no gradient", need=(True, False)))
+    return [case(op, [ints(3, 7, **full), ints(3, 7, **full)], BITWISE_REFS[op], tol="exact",
+                 grad=(), onnx=18, bad=bad),
+            case(op, [ints(2, 5, 7, **full), ints(5, 1, **full)], BITWISE_REFS[op], tol="exact",
+                 grad=(), onnx=18),
+            case(op, [ints(7, 33, 65, **full), ints(65, **full)], BITWISE_REFS[op], tol="exact",
+                 grad=(), onnx=18)]
+
+
+def bit_shift_case(x, y, direction, tag, onnx=None, bad=()):
+    """Exact, no gradient. onnxruntime shifts unsigned types only: the cases of x >= 0 and
+    shifts in [0, 64) compare with its uint64 BitShift."""
+    return case("BitShift", [x, y], with_attrs(bit_shift_ref, {"direction": direction}),
+                attrs={"direction": direction}, tol="exact", grad=(), tag=tag, bad=bad,
+                onnx=onnx, onnx_dtype="uint64" if onnx else None)
+
+
+BIT_SHIFT_BAD = (
+    Bad("float", TypeError, r"BitShift: x must be int64, got float32", inputs={0: normal(3, 7)}),
+    Bad("direction", ValueError, r"BitShift: direction must be 'LEFT' or 'RIGHT', got 'UP'",
+        attrs={"direction": "UP"}),
+    Bad("no-direction", ValueError, r"BitShift.*direction", attrs={"direction": None}),
+    Bad("no-broadcast", ValueError, r"shapes \[3, 7\] and \[7, 3\] cannot be broadcast together",
+        inputs={1: ints(7, 3, lo=0, hi=8)}),
+    Bad("one-input", ValueError, r"BitShift: takes 2 inputs?, got 1", inputs={1: None}),
+    Bad("need", ValueError, r"BitShift_backward: input 0 has no gradient", need=(True, False)))
+
+
 def where_case(cond, x, y, spec=normal, tag="", bad=()):
     return case("Where", [bools(*cond), spec(*x), spec(*y)], np.where,
                 tol="elementwise" if spec is normal else "exact",
@@ -1942,6 +2053,18 @@ CASES = [
     *SIZE_CASES,
     *MASK_LENGTHS_CASES,
     *STORE_STATE_CASES,
+    *(c for op in BITWISE_REFS for c in bitwise_cases(op)),
+    bit_shift_case(ints(3, 7, lo=-1000, hi=1000), ints(3, 7, lo=0, hi=12), "LEFT", "left",
+                   bad=BIT_SHIFT_BAD),
+    bit_shift_case(ints(3, 7, lo=-1000, hi=1000), ints(7, lo=0, hi=12), "RIGHT", "right"),
+    # Shifts past the width and negative ones, and bits pushed out past bit 63.
+    bit_shift_case(ints(5, 13, lo=-2**62, hi=2**62), ints(13, lo=-3, hi=70), "LEFT", "out-left"),
+    bit_shift_case(ints(5, 13, lo=-2**62, hi=2**62), ints(5, 1, lo=-3, hi=70), "RIGHT",
+                   "out-right"),
+    bit_shift_case(ints(33, 65, 7, lo=-99, hi=99), ints(65, 1, lo=0, hi=9), "LEFT", "big"),
+    bit_shift_case(ints(5, 13, lo=0, hi=2**62), ints(13, lo=0, hi=64), "LEFT", "uint64-left", onnx=17),
+    bit_shift_case(ints(5, 13, lo=0, hi=2**62), ints(5, 1, lo=0, hi=64), "RIGHT", "uint64-right",
+                   onnx=17),
     trilu_case((4, 6), k=1, tag="upper-k1", bad=TRILU_BAD),
     trilu_case((2, 5, 3), tag="upper"),
     trilu_case((3, 5, 4), k=-1, upper=0, tag="lower-k-1"),
@@ -2280,6 +2403,20 @@ CASES = [
     resize_case((2, 4, 5, 3), scales=[1, 2, 1.5, 1], mode="linear", tag="linear-nhwc"),
     resize_case((4, 8, 33, 47), scales=[1, 1, 2, 2], mode="linear", tag="big-linear"),
     resize_case((4, 8, 33, 47), sizes=[4, 8, 20, 70], tag="big-nearest"),
+    resize_case((2, 3, 7, 5), scales=[1, 1, 2, 1.5], mode="cubic", tag="cubic"),
+    resize_case((2, 3, 7, 5), scales=[1, 1, 0.6, 0.8], mode="cubic", cubic_a=-0.5,
+                exclude_outside=1, tag="cubic-down-a-0.5-exclude"),
+    resize_case((2, 3, 7, 5), sizes=[2, 3, 13, 9], mode="cubic", coord="align_corners",
+                exclude_outside=1, tag="cubic-align_corners-exclude"),
+    resize_case((2, 3, 7, 5), scales=[1, 1, 1.5, 2.5], mode="cubic", coord="asymmetric",
+                cubic_a=-0.6, tag="cubic-asymmetric"),
+    resize_case((2, 3, 7, 5), sizes=[2, 3, 6, 1], mode="cubic", coord="pytorch_half_pixel",
+                tag="cubic-pytorch_half_pixel"),
+    resize_case((2, 3, 7, 5), scales=[1, 1, 2.5, 1.5], mode="cubic",
+                coord="half_pixel_symmetric", onnx=19, tag="cubic-half_pixel_symmetric"),
+    # (onnxruntime interpolates at most 3 dims)
+    resize_case((3, 4, 5, 7), scales=[2, 1.5, 2, 2], mode="linear", tag="linear-4-dims", onnx=None),
+    resize_case((4, 8, 33, 47), scales=[1, 1, 2, 2], mode="cubic", tag="big-cubic"),
     pad_case((3, 5), [1, 0, 2, 3], bad=PAD_BAD),
     pad_case((2, 3, 4), [0, 1, -1, 0, 2, 1], value=0.5, tag="constant-crop-value"),
     pad_case((3, 5), [2, 1, 1, 4], mode="reflect"),
@@ -2323,9 +2460,7 @@ CASES = [
 NOT_EXERCISED = {"Cast": {"saturate": "float8 targets only (opset 19); the engine holds none"},
                  "BatchNormalization": {"synchronized": "acts only in a data-parallel step; "
                                                         "tests/test_distributed.py runs it on two MPI ranks"},
-                 "Resize": {"cubic_coeff_a": "cubic mode only, which the engine refuses",
-                            "exclude_outside": "cubic mode only, which the engine refuses",
-                            "extrapolation_value": "tf_crop_and_resize only, which the engine refuses"}}
+                 "Resize": {"extrapolation_value": "tf_crop_and_resize only, which the engine refuses"}}
 
 
 def _check_table():

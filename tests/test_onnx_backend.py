@@ -37,7 +37,9 @@ backend_test = onnx.backend.test.BackendTest(EngineBackend, __name__)
 # Computed when the file is imported, or written out there as the ops they are made of
 # (onnx/fold.cpp).
 IMPORT_TIME_OPS = {"Constant", "ConstantOfShape", "Shape", "Cast", "CastLike", "Mod", "Range",
-                   "ScatterND", "RMSNormalization", "NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss"}
+                   "ScatterND", "Einsum", "Hardmax", "GlobalMaxPool", "IsNaN", "IsInf",
+                   "LpNormalization", "RMSNormalization", "NegativeLogLikelihoodLoss",
+                   "SoftmaxCrossEntropyLoss"}
 
 
 def _listed_cases():
@@ -69,10 +71,9 @@ backend_test.exclude(r"^test_convtranspose_3d_cpu$")
 # output_shape one larger than the stride allows (total padding -1): the engine's
 # ConvTranspose refuses an output_shape its input cannot produce.
 backend_test.exclude(r"^test_convtranspose_output_shape_cpu$")
-# Outputs the engine does not compute: MaxPool's Indices (argmax), Dropout's mask, and the
-# batch statistics BatchNormalization returns with training_mode=1 (the engine uses batch
-# statistics only in its own training mode).
-backend_test.exclude(r"^test_maxpool_with_argmax_")
+# Outputs the engine does not compute: Dropout's mask, and the batch statistics
+# BatchNormalization returns with training_mode=1 (the engine uses batch statistics only in
+# its own training mode).
 backend_test.exclude(r"dropout.*mask")
 backend_test.exclude(r"^test_batchnorm_(epsilon|example)_training_mode_cpu$")
 # Random draws compared with numpy's generator: Dropout in training mode, Bernoulli.
@@ -82,9 +83,9 @@ backend_test.exclude(r"^test_bernoulli")
 # inputs, but float data stays a run-time input. Mod with fmod=0 on floats is refused.
 backend_test.exclude(r"^test_mod_.*float.*fmod_0")
 backend_test.exclude(r"^test_scatternd")
-# Resize's cubic mode, antialiasing and tf_crop_and_resize (the engine resizes with nearest
-# and linear taps only, on the whole input).
-backend_test.exclude(r"^test_resize_.*(cubic|antialias|tf_crop_and_resize)")
+# Resize's antialiasing and tf_crop_and_resize (the engine resizes with nearest, linear and
+# cubic taps only, on the whole input).
+backend_test.exclude(r"^test_resize_.*(antialias|tf_crop_and_resize)")
 # ReduceMax of an empty bool set: the engine reduces bools as float32, whose identity is
 # -inf, not false.
 backend_test.exclude(r"^test_reduce_max_empty_set_bool_cpu$")

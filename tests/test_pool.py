@@ -273,9 +273,8 @@ def test_max_pool_ties_go_to_the_first_maximum(kernel_impl):
 
 # ---- onnxruntime ----------------------------------------------------------------------------
 
-def run_onnx(op, x, opset, outputs=("y",), **attributes):
-    onnx = pytest.importorskip("onnx", reason="onnx is needed to build reference models")
-    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is the reference runtime")
+def one_node_model(op, x, opset, outputs=("y",), **attributes):
+    pytest.importorskip("onnx", reason="onnx is needed to build reference models")
     from onnx import TensorProto, helper
 
     node = helper.make_node(op, ["x"], list(outputs), **attributes)
@@ -283,8 +282,13 @@ def run_onnx(op, x, opset, outputs=("y",), **attributes):
     graph = helper.make_graph(
         [node], op, [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x.shape))],
         [helper.make_tensor_value_info(o, out_types[o], None) for o in outputs])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
-                              ir_version=10)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
+                             ir_version=10)
+
+
+def run_onnx(op, x, opset, outputs=("y",), **attributes):
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is the reference runtime")
+    model = one_node_model(op, x, opset, outputs, **attributes)
     session = ort.InferenceSession(model.SerializeToString(),
                                    providers=["CPUExecutionProvider"])
     result = session.run(None, {"x": x})
@@ -343,6 +347,22 @@ def test_max_pool_backward_follows_onnxruntime_indices(c, rng, kernel_impl):
     np.add.at(expected, indices.ravel(), dy.astype(np.float64).ravel())
     dx = ops.max_pool2d_backward(dy, x, **attrs(c))
     assert_close(dx, expected.reshape(x.shape), ELEMENTWISE_RTOL, "dx")
+
+
+@pytest.mark.parametrize("shape,k,order", [((2, 3, 7, 5), [3, 2], 0), ((2, 3, 7, 5), [3, 2], 1),
+                                           ((2, 3, 13), [3], 0), ((2, 3, 13), [3], 1)],
+                         ids=["2d", "2d-column-major", "1d", "1d-column-major"])
+def test_imported_max_pool_indices_match_onnxruntime(shape, k, order, rng):
+    # Ties included; a 1-D MaxPool runs as the 2-D one over [N, C, 1, L].
+    import engine
+    x = rng.integers(0, 4, shape).astype(np.float32)
+    attrs = dict(kernel_shape=k, strides=[2] * len(k), pads=[1] * 2 * len(k), storage_order=order)
+    want = run_onnx("MaxPool", x, 17, outputs=("y", "indices"), **attrs)
+    model = one_node_model("MaxPool", x, 17, outputs=("y", "indices"), **attrs)
+    got = engine.onnx.InferenceSession(model.SerializeToString()).run(None, {"x": x})
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype
+        np.testing.assert_array_equal(g, w)
 
 
 # ---- bad input ------------------------------------------------------------------------------

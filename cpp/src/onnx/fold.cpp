@@ -80,6 +80,12 @@ const std::vector<FoldAttr>* fold_op_attrs(const std::string& op_type) {
       {"Cast", {{"to", Kind::Int}, {"saturate", Kind::Int}}},
       {"CastLike", {{"saturate", Kind::Int}}},
       // Not folded but written out as the ops it is made of (import.cpp).
+      {"Einsum", {{"equation", Kind::String}}},
+      {"Hardmax", {{"axis", Kind::Int}}},
+      {"GlobalMaxPool", {}},
+      {"IsNaN", {}},
+      {"IsInf", {{"detect_negative", Kind::Int}, {"detect_positive", Kind::Int}}},
+      {"LpNormalization", {{"axis", Kind::Int}, {"p", Kind::Int}}},
       {"RMSNormalization", {{"axis", Kind::Int}, {"epsilon", Kind::Float}, {"stash_type", Kind::Int}}},
       {"NegativeLogLikelihoodLoss", {{"reduction", Kind::String}, {"ignore_index", Kind::Int}}},
       {"SoftmaxCrossEntropyLoss", {{"reduction", Kind::String}, {"ignore_index", Kind::Int}}},

@@ -14,6 +14,8 @@
 // the batch times the heads of an attention), which a Reshape target turns back into 0 or -1,
 // and an Expand to the batch takes from the first graph input (expand_to_batch).
 #include <algorithm>
+#include <cctype>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -66,6 +68,88 @@ bool folds_symbolic_batch(const std::string& op_type) {
 bool draws_random(const std::string& op_type) {
   return op_type == "Dropout" || op_type == "RandomNormalLike" ||
          op_type == "RandomUniformLike";
+}
+
+// An Einsum equation's labels: one list per operand and one for the output. Letters are
+// their character codes; the dims an ellipsis stands for are kEllipsisLabel + k, aligned
+// right over the widest ellipsis (numpy's broadcasting). Without "->" the output is the
+// ellipsis dims, then the letters used once, in alphabetical order.
+constexpr int kEllipsisLabel = 128;
+
+struct EinsumLabels {
+  std::vector<std::vector<int>> operands;
+  std::vector<int> output;
+};
+
+EinsumLabels parse_einsum(std::string equation, const std::vector<int>& ranks) {
+  equation.erase(std::remove_if(equation.begin(), equation.end(), ::isspace), equation.end());
+  const size_t arrow = equation.find("->");
+  const std::string lhs = equation.substr(0, arrow);
+  std::vector<std::string> terms(1);
+  for (char c : lhs) {
+    if (c == ',')
+      terms.emplace_back();
+    else
+      terms.back() += c;
+  }
+  ENGINE_CHECK(terms.size() == ranks.size(), "the equation '", equation, "' names ", terms.size(),
+               " operands, the node has ", ranks.size());
+  // Letters, and where the ellipsis sits (-1: none) in one term.
+  auto letters_of = [&](const std::string& term, int& ellipsis) {
+    std::vector<int> letters;
+    ellipsis = -1;
+    for (size_t k = 0; k < term.size(); ++k) {
+      if (term.compare(k, 3, "...") == 0 && ellipsis < 0) {
+        ellipsis = static_cast<int>(letters.size());
+        k += 2;
+      } else {
+        ENGINE_CHECK(std::isalpha(static_cast<unsigned char>(term[k])), "the equation '", equation,
+                     "' has '", term[k], "' where a letter or one '...' belongs");
+        letters.push_back(term[k]);
+      }
+    }
+    return letters;
+  };
+  std::vector<std::vector<int>> letters(terms.size());
+  std::vector<int> ellipses(terms.size());
+  int widest = 0;
+  for (size_t t = 0; t < terms.size(); ++t) {
+    letters[t] = letters_of(terms[t], ellipses[t]);
+    const int rest = ranks[t] - static_cast<int>(letters[t].size());
+    ENGINE_CHECK(rest == 0 || (ellipses[t] >= 0 && rest > 0), "operand ", t, " has rank ", ranks[t],
+                 ", the equation's term '", terms[t], "' does not");
+    widest = std::max(widest, rest);
+  }
+  EinsumLabels out;
+  std::map<int, int> uses;
+  for (size_t t = 0; t < terms.size(); ++t) {
+    std::vector<int> labels = letters[t];
+    if (ellipses[t] >= 0) {
+      std::vector<int> dims;
+      for (int k = widest - (ranks[t] - static_cast<int>(letters[t].size())); k < widest; ++k)
+        dims.push_back(kEllipsisLabel + k);
+      labels.insert(labels.begin() + ellipses[t], dims.begin(), dims.end());
+    }
+    for (int l : letters[t]) ++uses[l];
+    out.operands.push_back(std::move(labels));
+  }
+  if (arrow == std::string::npos) {
+    for (int k = 0; k < widest; ++k) out.output.push_back(kEllipsisLabel + k);
+    for (const auto& [label, count] : uses)
+      if (count == 1) out.output.push_back(label);
+    return out;
+  }
+  int ellipsis = -1;
+  out.output = letters_of(equation.substr(arrow + 2), ellipsis);
+  for (int k = 0; k < widest && ellipsis >= 0; ++k)
+    out.output.insert(out.output.begin() + ellipsis + k, kEllipsisLabel + k);
+  std::set<int> seen;
+  for (int l : out.output) {
+    ENGINE_CHECK(seen.insert(l).second, "the equation '", equation, "' repeats an output label");
+    ENGINE_CHECK(l >= kEllipsisLabel || uses.count(l), "the equation '", equation,
+                 "' has output label '", static_cast<char>(l), "' that no operand has");
+  }
+  return out;
 }
 
 class Importer final : public OnnxImportContext {
@@ -402,6 +486,254 @@ class Importer final : public OnnxImportContext {
     emit_part(node, "Mul", {normed, node.inputs[1]}, "scaled", base);
   }
 
+  // Einsum as the ops it is made of (so it trains too). Each operand's repeated labels (a
+  // diagonal) are masked with the identity and summed; labels that only one operand has and
+  // nothing later reads are summed; operands are contracted left to right by one MatMul each
+  // over [batch..., kept, contracted] (Transpose, and Reshape where a group is not one dim);
+  // the result is transposed to the output's order. Sizes must be known at import, except
+  // one symbolic dim (the batch) per reshape.
+  void emit_einsum(const Node& node) {
+    if (node.inputs.empty()) fail("takes at least one input");
+    struct Term {
+      std::string value;
+      std::vector<int> labels;
+      std::vector<int64_t> dims;
+    };
+    std::vector<int> ranks;
+    for (const std::string& i : node.inputs) ranks.push_back(rank(i));
+    const EinsumLabels eq = parse_einsum(node.attr_string("equation"), ranks);
+    std::vector<Term> terms;
+    for (size_t t = 0; t < node.inputs.size(); ++t)
+      terms.push_back({node.inputs[t], eq.operands[t], symbolic_shape(node.inputs[t])});
+    auto ints = [&](const std::vector<int64_t>& v, const char* what) {
+      return add_int64s(v, node.outputs[0] + "/" + what);
+    };
+    auto transpose = [&](Term& x, const std::vector<int>& order) {
+      std::vector<int64_t> perm;
+      Term moved{"", order, {}};
+      for (int l : order) {
+        const auto at = std::find(x.labels.begin(), x.labels.end(), l) - x.labels.begin();
+        perm.push_back(at);
+        moved.dims.push_back(x.dims[at]);
+      }
+      bool same = true;
+      for (size_t k = 0; k < perm.size(); ++k) same = same && perm[k] == int64_t(k);
+      moved.value = same ? x.value
+                         : emit_part(node, "Transpose", {x.value}, "transpose", "",
+                                     {{"perm", Attribute::of_ints(perm)}});
+      x = moved;
+    };
+    auto sum_over = [&](Term& x, const std::vector<int64_t>& axes) {
+      if (axes.empty()) return;
+      x.value = emit_part(node, "ReduceSum", {x.value, ints(axes, "axes")}, "sum", "",
+                          {{"keepdims", Attribute::of_int(0)}});
+      for (auto a = axes.rbegin(); a != axes.rend(); ++a) {
+        x.labels.erase(x.labels.begin() + *a);
+        x.dims.erase(x.dims.begin() + *a);
+      }
+    };
+    auto known = [&](int64_t dim) {
+      if (is_symbolic(dim)) fail("the size of a dim to take a diagonal of must be known");
+      return dim;
+    };
+    // A Reshape target: `keep` leading dims as they are (0), then `dims`, where at most one
+    // may be symbolic (-1).
+    auto reshape = [&](const std::string& x, size_t keep, const std::vector<int64_t>& dims) {
+      std::vector<int64_t> target(keep, 0);
+      int open = 0;
+      for (int64_t d : dims) {
+        open += is_symbolic(d);
+        target.push_back(is_symbolic(d) ? -1 : d);
+      }
+      if (open > 1) fail("the sizes of the dims it merges or splits must be known at import");
+      return emit_part(node, "Reshape", {x, ints(target, "shape")}, "reshape");
+    };
+    auto product = [&](const Term& x, size_t from, size_t to) {
+      int64_t p = 1;
+      for (size_t k = from; k < to; ++k) {
+        if (is_symbolic(x.dims[k])) return x.dims[k];
+        p *= x.dims[k];
+      }
+      return p;
+    };
+    for (Term& x : terms) {
+      for (size_t q = 1; q < x.labels.size(); ++q) {
+        const size_t p =
+            std::find(x.labels.begin(), x.labels.end(), x.labels[q]) - x.labels.begin();
+        if (p == q) continue;
+        const int64_t n = known(x.dims[p]);
+        if (known(x.dims[q]) != n) fail("a repeated label has dims of different sizes");
+        std::vector<int64_t> shape(x.labels.size(), 1);
+        shape[p] = shape[q] = n;
+        // The identity over dims p and q (the others 1): (i, i) is at i * (n + 1).
+        Tensor eye = Tensor::zeros(shape, DType::Float32);
+        for (int64_t i = 0; i < n; ++i) eye.data<float>()[i * (n + 1)] = 1.0f;
+        x.value = emit_part(node, "Mul", {x.value, add_constant(eye, node.outputs[0] + "/eye")},
+                            "diagonal");
+        sum_over(x, {static_cast<int64_t>(q)});
+        --q;
+      }
+    }
+    // Labels needed after operand t: the output's and those of the operands after it.
+    auto needed_after = [&](size_t t) {
+      std::set<int> labels(eq.output.begin(), eq.output.end());
+      for (size_t u = t + 1; u < terms.size(); ++u)
+        labels.insert(terms[u].labels.begin(), terms[u].labels.end());
+      return labels;
+    };
+    auto drop_unneeded = [&](Term& x, const std::set<int>& needed, const Term* other) {
+      std::vector<int64_t> axes;
+      for (size_t k = 0; k < x.labels.size(); ++k)
+        if (!needed.count(x.labels[k]) &&
+            !(other && std::count(other->labels.begin(), other->labels.end(), x.labels[k])))
+          axes.push_back(static_cast<int64_t>(k));
+      sum_over(x, axes);
+    };
+    Term a = terms[0];
+    for (size_t t = 1; t < terms.size(); ++t) {
+      Term b = terms[t];
+      const std::set<int> needed = needed_after(t);
+      drop_unneeded(a, needed, &b);
+      drop_unneeded(b, needed, &a);
+      std::vector<int> batch, left, inner, right;
+      for (int l : a.labels) {
+        const bool shared = std::count(b.labels.begin(), b.labels.end(), l) != 0;
+        (shared ? (needed.count(l) ? batch : inner) : left).push_back(l);
+      }
+      for (int l : b.labels)
+        if (!std::count(a.labels.begin(), a.labels.end(), l)) right.push_back(l);
+      std::vector<int> a_order = batch, b_order = batch;
+      a_order.insert(a_order.end(), left.begin(), left.end());
+      a_order.insert(a_order.end(), inner.begin(), inner.end());
+      b_order.insert(b_order.end(), inner.begin(), inner.end());
+      b_order.insert(b_order.end(), right.begin(), right.end());
+      transpose(a, a_order);
+      transpose(b, b_order);
+      const size_t nb = batch.size(), nl = left.size(), ni = inner.size(), nr = right.size();
+      std::string lhs = a.value, rhs = b.value;
+      if (nl != 1 || ni != 1)
+        lhs = reshape(lhs, nb, {product(a, nb, nb + nl), product(a, nb + nl, nb + nl + ni)});
+      if (ni != 1 || nr != 1)
+        rhs = reshape(rhs, nb, {product(b, nb, nb + ni), product(b, nb + ni, nb + ni + nr)});
+      Term c{emit_part(node, "MatMul", {lhs, rhs}, "matmul"), batch, {}};
+      for (size_t k = 0; k < nb; ++k)  // (a dim of 1 broadcasts)
+        c.dims.push_back(a.dims[k] == 1 ? b.dims[k] : a.dims[k]);
+      c.labels.insert(c.labels.end(), left.begin(), left.end());
+      c.labels.insert(c.labels.end(), right.begin(), right.end());
+      c.dims.insert(c.dims.end(), a.dims.begin() + nb, a.dims.begin() + nb + nl);
+      c.dims.insert(c.dims.end(), b.dims.begin() + nb + ni, b.dims.end());
+      if (nl != 1 || nr != 1)
+        c.value = reshape(c.value, nb, std::vector<int64_t>(c.dims.begin() + nb, c.dims.end()));
+      a = c;
+    }
+    drop_unneeded(a, needed_after(terms.size() - 1), nullptr);
+    transpose(a, eq.output);
+    alias_[node.outputs.at(0)] = a.value;
+  }
+
+  // Hardmax as the ops it is made of: Equal(ArgMax(x, axis), the ids along the axis) as
+  // float32, a one-hot of the first maximum. Before opset 13 the op saw x as 2-D [the dims
+  // before axis, the dims from it on], so x is reshaped to that and back around it.
+  void emit_hardmax(const Node& node) {
+    if (node.inputs.size() != 1 || node.outputs.size() != 1) fail("takes 1 input, has 1 output");
+    const bool flat = opset() < 13;
+    const std::string& x = node.inputs[0];
+    const std::vector<int64_t> dims = symbolic_shape(x);
+    const int rank = static_cast<int>(dims.size());
+    int64_t axis = node.attr_int("axis", flat ? 1 : -1);
+    if (axis < -rank || axis >= rank || rank == 0)
+      fail(str("axis ", axis, " is out of range for rank ", rank));
+    if (axis < 0) axis += rank;
+    std::string input = x;
+    int64_t classes = dims[axis];
+    if (flat) {
+      classes = 1;
+      for (int d = static_cast<int>(axis); d < rank; ++d)
+        classes = is_symbolic(dims[d]) ? dims[d] : classes * dims[d];
+      input = emit_part(node, "Reshape", {x, add_int64s({-1, classes}, node.outputs[0] + "/as_2d")},
+                        "as_2d");
+    }
+    if (is_symbolic(classes)) fail("the size of the axis must be known at import");
+    const int64_t at = flat ? 1 : axis;
+    std::vector<int64_t> id_shape(flat ? 2 : rank, 1);
+    id_shape[at] = classes;
+    Tensor ids = Tensor::empty(id_shape, DType::Int64);
+    for (int64_t c = 0; c < classes; ++c) ids.data<int64_t>()[c] = c;
+    const std::string best =
+        emit_part(node, "ArgMax", {input}, "argmax", "", {{"axis", Attribute::of_int(at)}});
+    const std::string hit =
+        emit_part(node, "Equal", {best, add_constant(ids, node.outputs[0] + "/ids")}, "one_hot");
+    const std::string& y = node.outputs[0];
+    const std::string one_hot = emit_part(node, "Cast", {hit}, "one_hot_float", flat ? "" : y,
+                                          {{"to", Attribute::of_int(onnx_proto::dtype::FLOAT)}});
+    if (flat)
+      emit_part(node, "Reshape", {one_hot, add_int64s(dims_or_open(dims), y + "/shape")}, "shape",
+                y);
+  }
+
+  // GlobalMaxPool(x [N, C, d...]) as ReduceMax over the d axes, kept as 1s.
+  void emit_global_max_pool(const Node& node) {
+    if (node.inputs.size() != 1 || node.outputs.size() != 1) fail("takes 1 input, has 1 output");
+    const int rank = this->rank(node.inputs[0]);
+    if (rank < 3) fail(str("x must have rank >= 3 ([N, C, d...]), got rank ", rank));
+    std::vector<int64_t> axes;
+    for (int64_t d = 2; d < rank; ++d) axes.push_back(d);
+    emit_part(node, "ReduceMax", {node.inputs[0], add_int64s(axes, node.outputs[0] + "/axes")},
+              "max", node.outputs[0], {{"keepdims", Attribute::of_int(1)}});
+  }
+
+  // IsNaN(x) as Not(Equal(x, x)); IsInf(x) as Equal(x, inf) Or Equal(x, -inf), each side
+  // where its detect_ attribute asks for it (neither: Less(x, -inf), false everywhere).
+  void emit_float_class(const Node& node) {
+    if (node.inputs.size() != 1 || node.outputs.size() != 1) fail("takes 1 input, has 1 output");
+    const std::string& x = node.inputs[0];
+    const std::string& y = node.outputs[0];
+    if (node.op_type == "IsNaN") {
+      emit_part(node, "Not", {emit_part(node, "Equal", {x, x}, "is_number")}, "is_nan", y);
+      return;
+    }
+    const float inf = std::numeric_limits<float>::infinity();
+    auto equal_to = [&](float v, const char* what) {
+      return emit_part(node, "Equal", {x, add_constant(Tensor::full({}, v), y + "/" + what)}, what);
+    };
+    const bool positive = node.attr_int("detect_positive", 1) != 0;
+    const bool negative = node.attr_int("detect_negative", 1) != 0;
+    if (positive && negative)
+      emit_part(node, "Or", {equal_to(inf, "inf"), equal_to(-inf, "minus_inf")}, "is_inf", y);
+    else if (positive || negative)
+      alias_[y] = positive ? equal_to(inf, "inf") : equal_to(-inf, "minus_inf");
+    else
+      emit_part(node, "Less", {x, add_constant(Tensor::full({}, -inf), y + "/minus_inf")}, "never",
+                y);
+  }
+
+  // LpNormalization(x) as x / max(norm, the least normal float), norm the ReduceL1 or
+  // ReduceL2 along axis: rows of zeros stay 0 (their norm 0 divides nothing but zeros).
+  void emit_lp_normalization(const Node& node) {
+    if (node.inputs.size() != 1 || node.outputs.size() != 1) fail("takes 1 input, has 1 output");
+    const int rank = this->rank(node.inputs[0]);
+    int64_t axis = node.attr_int("axis", -1);
+    if (axis < -rank || axis >= rank) fail(str("axis ", axis, " is out of range for rank ", rank));
+    if (axis < 0) axis += rank;
+    const int64_t p = node.attr_int("p", 2);
+    if (p != 1 && p != 2) fail(str("p must be 1 or 2, got ", p));
+    const std::string& y = node.outputs[0];
+    const std::string norm = emit_part(node, p == 1 ? "ReduceL1" : "ReduceL2",
+                                       {node.inputs[0], add_int64s({axis}, y + "/axis")}, "norm");
+    const Tensor least = Tensor::full({}, std::numeric_limits<float>::min());
+    const std::string safe =
+        emit_part(node, "Max", {norm, add_constant(least, y + "/least")}, "safe_norm");
+    emit_part(node, "Div", {node.inputs[0], safe}, "normalized", y);
+  }
+
+  // A Reshape target for `dims`: each as it is, one symbolic dim as -1.
+  std::vector<int64_t> dims_or_open(std::vector<int64_t> dims) const {
+    if (std::count_if(dims.begin(), dims.end(), is_symbolic) > 1)
+      fail("more than one dim depends on the batch size");
+    for (int64_t& d : dims) d = is_symbolic(d) ? -1 : d;
+    return dims;
+  }
+
   // A node `op` over `inputs` giving one new value named after `base` and `what` (or
   // `output`), emitted; its name.
   std::string emit_part(const Node& whole, const char* op, std::vector<std::string> inputs,
@@ -514,10 +846,12 @@ class Importer final : public OnnxImportContext {
   // Runs a 1-D window op as its 2-D form over [N, C, 1, L]: Unsqueeze before (the weight
   // too, which stays the trainable one), Squeeze after, and the window attributes given a
   // unit first dimension.
+  // MaxPool's Indices, when read, keep their values: with H = 1 a flat index over
+  // [N, C, 1, L] is the one over [N, C, L], in either storage order.
   void emit_as_2d(Node node) {
-    if (node.outputs.size() > 1 && is_read(node.outputs[1]))
-      fail("the indices output of a 1-D MaxPool are not supported");
-    node.outputs.resize(1);
+    std::vector<std::string> results = node.outputs;
+    if (results.size() > 1 && !is_read(results[1])) results.resize(1);
+    node.outputs.resize(results.size());
     const std::string base = node.outputs[0];
     const std::string axes = add_int64s({2}, base + "/unit_axis");
     const size_t windowed_inputs = node.op_type.rfind("Conv", 0) == 0 ? 2 : 1;  // x (and w)
@@ -535,9 +869,11 @@ class Importer final : public OnnxImportContext {
                 key == "output_shape") && v.size() == 1)
         v.insert(v.begin(), 1);
     }
-    node.outputs[0] = unique(base + "/2d");
+    for (size_t k = 0; k < results.size(); ++k) node.outputs[k] = unique(results[k] + "/2d");
     emit(node);
-    emit_part(node, "Squeeze", {node.outputs[0], axes}, "to_1d", base);
+    for (size_t k = 0; k < results.size(); ++k)
+      emit_part(node, "Squeeze", {node.outputs[k], axes}, k ? "indices_to_1d" : "to_1d",
+                results[k]);
   }
 
   // Equal on shape values that hold the symbolic batch size, where the answer does not
@@ -623,8 +959,8 @@ class Importer final : public OnnxImportContext {
     return false;
   }
 
-  // Optional outputs the engine does not compute (BatchNormalization's statistics, MaxPool's
-  // indices, Dropout's boolean mask) are dropped when nothing reads them.
+  // Optional outputs the engine does not compute (BatchNormalization's statistics, Dropout's
+  // boolean mask) are dropped when nothing reads them.
   void drop_uncomputed_outputs(const OpDef& def, Node& node) const {
     size_t keep = static_cast<size_t>(def.schema.max_outputs);
     if (node.op_type == "Dropout") keep = 1;  // the engine's mask is float32, ONNX's bool
@@ -658,6 +994,16 @@ class Importer final : public OnnxImportContext {
         set(node, shape_of(node));
       } else if (op == "Cast") {
         fold_cast_node(node);
+      } else if (op == "IsNaN" || op == "IsInf") {
+        emit_float_class(node);
+      } else if (op == "LpNormalization") {
+        emit_lp_normalization(node);
+      } else if (op == "GlobalMaxPool") {
+        emit_global_max_pool(node);
+      } else if (op == "Hardmax") {
+        emit_hardmax(node);
+      } else if (op == "Einsum") {
+        emit_einsum(node);
       } else if (op == "RMSNormalization") {
         emit_rms_normalization(node);
       } else if (op == "NegativeLogLikelihoodLoss" || op == "SoftmaxCrossEntropyLoss") {

@@ -194,6 +194,35 @@ template <> struct ActivationMath<Activation::Cos> {
   ENGINE_FORMULA df(T x, T, ENGINE_PARAMS) { return -M::sin(x); }
 };
 
+template <> struct ActivationMath<Activation::ThresholdedRelu> {
+  // x where x > alpha, else 0.
+  ENGINE_FORMULA f(T x, ENGINE_PARAMS p) { return x > p.alpha ? x : T(0); }
+  ENGINE_FORMULA df(T x, T, ENGINE_PARAMS p) { return x > p.alpha ? T(1) : T(0); }
+};
+template <> struct ActivationMath<Activation::Celu> {
+  // max(0, x) + min(0, alpha (e^(x / alpha) - 1)): Elu of x / alpha, scaled by alpha.
+  ENGINE_FORMULA f(T x, ENGINE_PARAMS p) { return x > T(0) ? x : p.alpha * M::expm1(x / p.alpha); }
+  ENGINE_FORMULA df(T x, T, ENGINE_PARAMS p) { return x > T(0) ? T(1) : M::exp(x / p.alpha); }
+};
+template <> struct ActivationMath<Activation::Mish> {
+  // x tanh(softplus(x)); the derivative t + x (1 - t^2) sigmoid(x), t = tanh(softplus(x)).
+  ENGINE_FORMULA f(T x, ENGINE_PARAMS p) {
+    return x * M::tanh(ActivationMath<Activation::Softplus>::template f<T, M>(x, p));
+  }
+  ENGINE_FORMULA df(T x, T, ENGINE_PARAMS p) {
+    const T t = M::tanh(ActivationMath<Activation::Softplus>::template f<T, M>(x, p));
+    return t + x * (T(1) - t * t) * ActivationMath<Activation::Sigmoid>::template f<T, M>(x, p);
+  }
+};
+template <> struct ActivationMath<Activation::Shrink> {
+  // ONNX's lambd and bias as alpha and beta: x + bias below -lambd, x - bias above lambd,
+  // else 0.
+  ENGINE_FORMULA f(T x, ENGINE_PARAMS p) {
+    return x < -p.alpha ? x + p.beta : (x > p.alpha ? x - p.beta : T(0));
+  }
+  ENGINE_FORMULA df(T x, T, ENGINE_PARAMS p) { return x < -p.alpha || x > p.alpha ? T(1) : T(0); }
+};
+
 #undef ENGINE_PARAMS
 #undef ENGINE_FORMULA
 

@@ -16,6 +16,8 @@ class ActivationNode : public NodeOp {
     if (node.has_attr("alpha")) attrs_.alpha = node.attr_float("alpha");
     if (node.has_attr("beta")) attrs_.beta = node.attr_float("beta");
     if (node.has_attr("gamma")) attrs_.gamma = node.attr_float("gamma");
+    if (node.has_attr("lambd")) attrs_.alpha = node.attr_float("lambd");  // Shrink's
+    if (node.has_attr("bias")) attrs_.beta = node.attr_float("bias");
     if (node.has_attr("approximate")) {  // Gelu's
       const std::string a = node.attr_string("approximate");
       if (a == "tanh") op_ = Activation::GeluTanh;
@@ -59,6 +61,10 @@ void activation_op(OpDef& def) {
   if (type == "Gelu") def.schema.attr("approximate", Attribute::of_string("none"));
   if (type == "HardSigmoid")
     def.schema.attr("alpha", Attribute::of_float(0.2f)).attr("beta", Attribute::of_float(0.5f));
+  if (type == "ThresholdedRelu" || type == "Celu")
+    def.schema.attr("alpha", Attribute::of_float(1.0f));
+  if (type == "Shrink")
+    def.schema.attr("lambd", Attribute::of_float(0.5f)).attr("bias", Attribute::of_float(0.0f));
   def.make = make_activation_node;
   // Opsets < 6 carried consumed_inputs, an in-place hint with no meaning here.
   static const std::set<std::string> consumed_inputs = {
@@ -68,7 +74,8 @@ void activation_op(OpDef& def) {
     def.onnx.legacy.push_back({"consumed_inputs", Attribute::Kind::Ints, 6});
   // The ops ONNX added after opset 1.
   static const std::map<std::string, int64_t> since = {
-      {"Sin", 7}, {"Cos", 7}, {"Erf", 9}, {"Sign", 9}, {"HardSwish", 14}, {"Gelu", 20}};
+      {"Sin", 7},           {"Cos", 7},   {"Erf", 9},        {"Sign", 9},  {"Shrink", 9},
+      {"ThresholdedRelu", 10}, {"Celu", 12}, {"HardSwish", 14}, {"Mish", 18}, {"Gelu", 20}};
   if (const auto it = since.find(type); it != since.end()) def.onnx.since_opset = it->second;
 }
 

@@ -3,6 +3,7 @@
 #include "core/kernel_table.h"
 #include "ops/common.h"
 #include "ops/pool/pool_cuda.h"
+#include "ops/pool/pool_indices_kernels.h"
 
 namespace engine {
 
@@ -48,6 +49,27 @@ void pool2d_forward(PoolKind kind, const Tensor& x, const PoolAttrs& attrs, Tens
   check_shape(y, {x.dim(0), x.dim(1), g.OH, g.OW}, str(pool_op_name(kind), ": y"));
   pool_kernels().get(x.device()).forward(kind, g, attrs.count_include_pad, x.dim(0) * x.dim(1),
                                          x.data<float>(), y.data<float>());
+}
+
+const KernelTable<MaxPoolIndicesKernels>& max_pool_indices_kernels() {
+  static const KernelTable<MaxPoolIndicesKernels> table(
+      "MaxPool indices", max_pool_indices_kernels_for<SerialLoop>(),
+      max_pool_indices_kernels_for<ThreadedLoop>(),
+      max_pool_indices_kernels_for<GridLoop<HostGrid>>());
+  return table;
+}
+
+void max_pool2d_indices(const Tensor& x, const PoolAttrs& attrs, bool column_major,
+                        Tensor& indices) {
+  const Window2d g = pool2d_geometry(PoolKind::Max, x, attrs);
+  check_contiguous(indices, "MaxPool: Indices");
+  ENGINE_CHECK_TYPE(indices.dtype() == DType::Int64, "MaxPool: Indices must be int64, got ",
+                    dtype_name(indices.dtype()));
+  ENGINE_CHECK(indices.shape() == Shape({x.dim(0), x.dim(1), g.OH, g.OW}), "MaxPool: Indices ",
+               indices.describe(), " does not match y");
+  max_pool_indices_kernels()
+      .get(x.device())
+      .indices(g, column_major, x.dim(0) * x.dim(1), x.data<float>(), indices.data<int64_t>());
 }
 
 void pool2d_backward(PoolKind kind, const Tensor& dy, const Tensor& x, const PoolAttrs& attrs,

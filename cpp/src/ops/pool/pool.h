@@ -7,7 +7,10 @@
 //     A NaN under the window makes the output NaN (as numpy's max and PyTorch).
 //     Backward routes dy to the position of the maximum (the first NaN, if any). On ties
 //     the first maximum in window scan order (row by row, then column) wins, the position
-//     onnxruntime reports in MaxPool's Indices output.
+//     onnxruntime reports in MaxPool's Indices output. That optional output (int64, y's
+//     shape) is the maximum's flat index in x, row-major over [N, C, H, W], or with
+//     storage_order=1 column-major within each plane (w * H + h); -1 for a window with no
+//     tap inside the input.
 //   AveragePool: the sum under the window divided by the number of taps that count:
 //     count_include_pad=0: taps inside the input; count_include_pad=1: taps inside the
 //     padded input [-top, H + bottom) x [-left, W + right). A ceil_mode window reaching
@@ -44,6 +47,9 @@ void pool2d_forward(PoolKind kind, const Tensor& x, const PoolAttrs& attrs, Tens
 void pool2d_backward(PoolKind kind, const Tensor& dy, const Tensor& x, const PoolAttrs& attrs,
                      Tensor& dx);
 
+void max_pool2d_indices(const Tensor& x, const PoolAttrs& attrs, bool column_major,
+                        Tensor& indices);
+
 void global_avg_pool2d_forward(const Tensor& x, Tensor& y);
 void global_avg_pool2d_backward(const Tensor& dy, const Tensor& x, Tensor& dx);
 
@@ -64,6 +70,12 @@ void pool2d_forward_ref(PoolKind kind, const Window2d& g, bool count_include_pad
                         int64_t planes, const float* x, float* y);
 void pool2d_backward_ref(PoolKind kind, const Window2d& g, bool count_include_pad,
                          int64_t planes, const float* x, const float* dy, float* dx);
+
+// Over `planes` H x W planes: indices [planes, OH, OW] (offset by each plane's start).
+struct MaxPoolIndicesKernels {
+  void (*indices)(const Window2d& g, bool column_major, int64_t planes, const float* x,
+                  int64_t* indices);
+};
 
 // Whether v replaces best as the running maximum: larger, or the first NaN (which then
 // stays, since nothing compares larger than NaN).

@@ -12,17 +12,19 @@ class PoolNode : public NodeOp {
       : NodeOp(node), kind_(node.op_type == "MaxPool" ? PoolKind::Max : PoolKind::Average) {
     attrs_.window = window2d_attrs_from_node(node);
     attrs_.count_include_pad = node.attr_int("count_include_pad", 0) != 0;
-    if (node.attr_int("storage_order", 0) != 0)
-      fail_node("storage_order=1 (column-major indices) is not supported");
+    column_major_ = node.attr_int("storage_order", 0) != 0;
   }
 
   std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in, const PlanOptions&) override {
     expect_inputs(in, 1, 1);
-    return {{DType::Float32, pool2d_output_shape(kind_, shape_only(in[0]), attrs_)}};
+    const Shape y = pool2d_output_shape(kind_, shape_only(in[0]), attrs_);
+    if (node_.outputs.size() == 2) return {{DType::Float32, y}, {DType::Int64, y}};
+    return {{DType::Float32, y}};
   }
 
   void forward(const OpIO& io, const RunContext&) const override {
     pool2d_forward(kind_, io.in(0), attrs_, io.out(0));
+    if (node_.outputs.size() == 2) max_pool2d_indices(io.in(0), attrs_, column_major_, io.out(1));
   }
 
   bool backward_reads_forward() const override { return false; }
@@ -34,6 +36,7 @@ class PoolNode : public NodeOp {
  private:
   PoolKind kind_;
   PoolAttrs attrs_;
+  bool column_major_ = false;  // MaxPool's storage_order=1, for the Indices output
 };
 
 class GlobalAveragePoolNode : public NodeOp {
@@ -68,7 +71,7 @@ std::unique_ptr<NodeOp> make_global_average_pool_node(const Node& node) {
 void pool_op(OpDef& def) {
   add_window2d_attrs(def.schema, /*pooling=*/true);
   if (def.op_type == "MaxPool")
-    def.schema.attr("storage_order", Attribute::of_int(0));
+    def.schema.outputs(1, 2).attr("storage_order", Attribute::of_int(0));
   else
     def.schema.attr("count_include_pad", Attribute::of_int(0));
   def.make = make_pool_node;

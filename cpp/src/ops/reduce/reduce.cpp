@@ -36,7 +36,7 @@ int64_t reduce_axes_input_since(ReduceOp op) {
 
 bool reduce_gradient_reads_output(ReduceOp op) {
   return op == ReduceOp::Max || op == ReduceOp::Min || op == ReduceOp::L2 ||
-         op == ReduceOp::LogSumExp;
+         op == ReduceOp::LogSumExp || op == ReduceOp::LogSum;
 }
 
 const KernelTable<ReduceKernels>& reduce_kernels() {

@@ -1,14 +1,15 @@
 // Reductions over a set of axes (ONNX ReduceSum, ReduceMean, ReduceMax, ReduceMin, ReduceProd,
-// ReduceL2, ReduceSumSquare, ReduceLogSumExp; the opset 18 form: axes from an optional constant int64
+// ReduceL2, ReduceSumSquare, ReduceLogSumExp, ReduceL1, ReduceLogSum; the opset 18 form: axes from an optional constant int64
 // input, reduce_onnx.cpp reads and writes the older attribute form).
 //   x [D...] (rank r) -> y: the listed axes (in [-r, r-1], no repeats) reduced, kept as
 //   size 1 when keepdims (default 1), else removed. No axes: every axis, or none at all
 //   with noop_with_empty_axes=1 (y = f of each element alone: x for Sum, Mean, Max, Min and
-//   LogSumExp, x^2 for SumSquare, |x| for L2).
-//   Over an empty set: Sum, SumSquare, L2 give 0, Mean NaN, Max -inf, Min +inf, Prod 1,
-//   LogSumExp -inf.
+//   LogSumExp, x^2 for SumSquare, |x| for L2 and L1, log x for LogSum).
+//   Over an empty set: Sum, SumSquare, L2, L1 give 0, Mean NaN, Max -inf, Min +inf, Prod 1,
+//   LogSumExp and LogSum -inf.
 //   Backward: dx = dy (broadcast back) times dy/dx: 1 (Sum), 1/n (Mean), 2x (SumSquare),
-//   x / y (L2, 0 where y = 0), e^(x - y) (LogSumExp), the product of the other elements
+//   x / y (L2, 0 where y = 0), sign(x) (L1, 0 at 0), e^(x - y) (LogSumExp), e^-y (LogSum,
+//   1 / the sum), the product of the other elements
 //   (Prod, also where elements are 0). Max and Min give the whole gradient to
 //   the first element (in row-major order of x) equal to the result, 0 to the others, tied
 //   or not (as PyTorch's max along a dim and TensorFlow's arg-max; finite differences agree
@@ -80,8 +81,8 @@ ReduceLayout reduce_layout(const char* op, const Shape& x, const ReduceAttrs& at
 
 // Op level: validate, then run the selected kernel into caller-provided outputs.
 void reduce_forward(ReduceOp op, const Tensor& x, const ReduceAttrs& attrs, Tensor& y);
-// `y` is the forward output; when undefined it is recomputed (Max, Min, L2, LogSumExp read
-// it).
+// `y` is the forward output; when undefined it is recomputed (Max, Min, L2, LogSumExp and
+// LogSum read it).
 void reduce_backward(ReduceOp op, const Tensor& dy, const Tensor& x, const Tensor& y,
                      const ReduceAttrs& attrs, Tensor& dx);
 bool reduce_gradient_reads_output(ReduceOp op);

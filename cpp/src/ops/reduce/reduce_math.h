@@ -83,6 +83,21 @@ template <> struct ReduceMath<ReduceOp::L2> : ReduceSumOf {
     return y == T(0) ? T(0) : x / y;
   }
 };
+template <> struct ReduceMath<ReduceOp::L1> : ReduceSumOf {
+  template <class T> ENGINE_HD static void step(ReduceAcc<T>& s, T x) { s.a += x < T(0) ? -x : x; }
+  template <class T> ENGINE_HD static T finish(const ReduceAcc<T>& s, int64_t) { return s.a; }
+  // The subgradient 0 at x = 0, as Abs takes it.
+  template <class T> ENGINE_HD static T grad(T x, T, int64_t) {
+    return x > T(0) ? T(1) : (x < T(0) ? T(-1) : T(0));
+  }
+};
+template <> struct ReduceMath<ReduceOp::LogSum> : ReduceSumOf {
+  template <class T> ENGINE_HD static void step(ReduceAcc<T>& s, T x) { s.a += x; }
+  template <class T> ENGINE_HD static T finish(const ReduceAcc<T>& s, int64_t) {
+    return std::log(s.a);
+  }
+  template <class T> ENGINE_HD static T grad(T, T y, int64_t) { return std::exp(-y); }  // 1/sum
+};
 template <> struct ReduceMath<ReduceOp::Max> : ReduceExtreme<true> {};
 template <> struct ReduceMath<ReduceOp::Min> : ReduceExtreme<false> {};
 template <> struct ReduceMath<ReduceOp::LogSumExp> {

@@ -8,9 +8,8 @@ namespace engine {
 ResizeMode resize_mode(const std::string& name, const char* op) {
   if (name == "nearest") return ResizeMode::Nearest;
   if (name == "linear") return ResizeMode::Linear;
-  if (name == "cubic")
-    fail(ErrorKind::Value, op, ": mode 'cubic' is not supported (nearest or linear)");
-  fail(ErrorKind::Value, op, ": unknown mode '", name, "' (nearest or linear)");
+  if (name == "cubic") return ResizeMode::Cubic;
+  fail(ErrorKind::Value, op, ": unknown mode '", name, "' (nearest, linear or cubic)");
 }
 
 ResizeCoord resize_coord(const std::string& name, const char* op) {
@@ -49,7 +48,7 @@ ResizeGeometry resize_geometry(const Shape& in, const std::vector<int64_t>& out,
   g.mode = mode;
   g.coord = coord;
   g.nearest = nearest;
-  int linear = 0;
+  int interpolated = 0;
   for (int d = 0; d < rank; ++d) {
     ENGINE_CHECK(scales[d] > 0, op, ": scales must be positive, got ", scales[d], " for dim ", d);
     ENGINE_CHECK(out[d] >= 0, op, ": the output size of dim ", d, " is negative (", out[d], ")");
@@ -60,11 +59,12 @@ ResizeGeometry resize_geometry(const Shape& in, const std::vector<int64_t>& out,
     if (g.resized[d] && out[d] > 0)
       ENGINE_CHECK(in[d] > 0, op, ": cannot resize the empty dim ", d, " of X ", shape_str(in),
                    " to ", out[d]);
-    if (g.resized[d] && mode == ResizeMode::Linear) ++linear;
+    if (g.resized[d] && mode != ResizeMode::Nearest) ++interpolated;
   }
-  ENGINE_CHECK(linear <= ResizeGeometry::kMaxLinear, op, ": linear mode resizes at most ",
-               ResizeGeometry::kMaxLinear, " dims at once, got ", linear, " (X ", shape_str(in),
-               " to ", shape_str(out), ")");
+  const int most = mode == ResizeMode::Cubic ? 2 : ResizeGeometry::kMaxInterpolated;
+  ENGINE_CHECK(interpolated <= most, op, ": ", mode == ResizeMode::Cubic ? "cubic" : "linear",
+               " mode resizes at most ", most, " dims at once, got ", interpolated, " (X ",
+               shape_str(in), " to ", shape_str(out), ")");
   g.out_numel = shape_numel(resize_output_shape(g));
   return g;
 }

@@ -7,8 +7,12 @@
 //   align_corners         o * (D - 1) / (W - 1), or 0 when W == 1
 //   asymmetric            o / s
 // nearest reads the one element nearest_mode rounds x_original to; linear interpolates
-// between floor(x_original) and the next element. Indices are clamped to [0, D - 1] (the
-// edge repeated). Linear resizes up to kMaxLinear dims at once (2^k taps per output).
+// between floor(x_original) and the next element; cubic weighs the 4 elements from
+// floor(x_original) - 1 with Keys' cubic kernel of parameter cubic_coeff_a (distance t:
+// (a + 2)|t|^3 - (a + 3)|t|^2 + 1 within 1, a|t|^3 - 5a|t|^2 + 8a|t| - 4a within 2).
+// Indices are clamped to [0, D - 1] (the edge repeated), except that cubic with
+// exclude_outside drops the taps outside x and scales the others to sum to 1. Each output
+// reads at most kMaxTaps elements: linear resizes up to 4 dims at once, cubic 2.
 // The backward adds each dy, times its tap weights, into the taps' elements; dx is
 // OVERWRITTEN.
 #pragma once
@@ -23,7 +27,7 @@
 
 namespace engine {
 
-enum class ResizeMode { Nearest, Linear };
+enum class ResizeMode { Nearest, Linear, Cubic };
 enum class ResizeCoord {
   HalfPixel,
   HalfPixelSymmetric,
@@ -35,12 +39,14 @@ enum class ResizeNearest { RoundPreferFloor, RoundPreferCeil, Floor, Ceil };
 
 struct ResizeGeometry {
   static constexpr int kMaxRank = 8;
-  static constexpr int kMaxLinear = 3;
-  static constexpr int kMaxTaps = 1 << kMaxLinear;
+  static constexpr int kMaxTaps = 16;
+  static constexpr int kMaxInterpolated = 4;  // dims of 2 taps (linear), or 2 of 4 (cubic)
   int rank = 0;
   ResizeMode mode = ResizeMode::Nearest;
   ResizeCoord coord = ResizeCoord::HalfPixel;
   ResizeNearest nearest = ResizeNearest::RoundPreferFloor;
+  double cubic_a = -0.75;
+  bool exclude_outside = false;
   int64_t in[kMaxRank] = {}, out[kMaxRank] = {};
   double scale[kMaxRank] = {};
   bool resized[kMaxRank] = {};
@@ -70,12 +76,46 @@ struct ResizeGeometry {
     return i < 0 ? 0 : (i >= in[d] ? in[d] - 1 : i);
   }
 
+  // Keys' cubic kernel at distance t >= 0.
+  ENGINE_HD double cubic(double t) const {
+    const double a = cubic_a;
+    if (t <= 1) return ((a + 2) * t - (a + 3)) * t * t + 1;
+    if (t < 2) return ((a * t - 5 * a) * t + 8 * a) * t - 4 * a;
+    return 0.0;
+  }
+
+  // The taps of 1-D interpolation at x (linear: 2, cubic: 4) along dim d: their offsets (the
+  // index times `stride`) and weights; returns their count.
+  ENGINE_HD int taps_1d(double x, int d, int64_t stride, int64_t* at, double* weight) const {
+    const double f = floor(x);
+    const int64_t i = static_cast<int64_t>(f);
+    const double r = x - f;
+    if (mode == ResizeMode::Linear) {
+      at[0] = clamp(i, d) * stride;
+      at[1] = clamp(i + 1, d) * stride;
+      weight[0] = 1.0 - r;
+      weight[1] = r;
+      return 2;
+    }
+    double sum = 0.0;
+    for (int j = 0; j < 4; ++j) {
+      const int64_t p = i - 1 + j;
+      const double dist = r - (j - 1);
+      weight[j] = exclude_outside && (p < 0 || p >= in[d]) ? 0.0 : cubic(dist < 0 ? -dist : dist);
+      sum += weight[j];
+      at[j] = clamp(p, d) * stride;
+    }
+    if (exclude_outside && sum != 0.0)
+      for (int j = 0; j < 4; ++j) weight[j] /= sum;
+    return 4;
+  }
+
   // The input elements output element o reads and their weights; returns their count.
   ENGINE_HD int taps(int64_t o, int64_t* src, float* weight) const {
     int64_t base = 0, stride = 1;
-    int k = 0;
-    int64_t lo[kMaxLinear] = {}, hi[kMaxLinear] = {};
-    double frac[kMaxLinear] = {};
+    int k = 0, per = 1;  // interpolated dims, and the taps of each
+    int64_t at[kMaxInterpolated][4] = {};
+    double w1[kMaxInterpolated][4] = {};
     for (int d = rank - 1; d >= 0; --d) {
       const int64_t od = o % out[d];
       o /= out[d];
@@ -83,10 +123,10 @@ struct ResizeGeometry {
         base += od * stride;
       } else {
         const double x = source_coord(d, od);
-        const double f = floor(x);
-        const int64_t i = static_cast<int64_t>(f);
-        const double r = x - f;
         if (mode == ResizeMode::Nearest) {
+          const double f = floor(x);
+          const int64_t i = static_cast<int64_t>(f);
+          const double r = x - f;
           bool up = false;
           if (r != 0.0) {
             switch (nearest) {
@@ -98,22 +138,20 @@ struct ResizeGeometry {
           }
           base += clamp(up ? i + 1 : i, d) * stride;
         } else {
-          lo[k] = clamp(i, d) * stride;
-          hi[k] = clamp(i + 1, d) * stride;
-          frac[k] = r;
+          per = taps_1d(x, d, stride, at[k], w1[k]);
           ++k;
         }
       }
       stride *= in[d];
     }
-    const int n = 1 << k;
+    int n = 1;
+    for (int j = 0; j < k; ++j) n *= per;
     for (int t = 0; t < n; ++t) {
       int64_t s = base;
       double w = 1.0;
-      for (int j = 0; j < k; ++j) {
-        const bool upper = (t >> j) & 1;
-        s += upper ? hi[j] : lo[j];
-        w *= upper ? frac[j] : 1.0 - frac[j];
+      for (int j = 0, rest = t; j < k; ++j, rest /= per) {
+        s += at[j][rest % per];
+        w *= w1[j][rest % per];
       }
       src[t] = s;
       weight[t] = static_cast<float>(w);
@@ -131,12 +169,13 @@ struct ResizeGeometry {
   }
 };
 
-// ValueError for unknown or unsupported names (cubic, tf_crop_and_resize).
+// ValueError for unknown or unsupported names (tf_crop_and_resize).
 ResizeMode resize_mode(const std::string& name, const char* op);
 ResizeCoord resize_coord(const std::string& name, const char* op);
 ResizeNearest resize_nearest(const std::string& name, const char* op);
 // The geometry for x's shape and the per-dim output sizes and scales (scale 1 and an
-// unchanged size leave a dim as it is); validates.
+// unchanged size leave a dim as it is); validates. cubic_a and exclude_outside are cubic's
+// (see above), set by the caller.
 ResizeGeometry resize_geometry(const Shape& in, const std::vector<int64_t>& out,
                                const std::vector<double>& scales, ResizeMode mode,
                                ResizeCoord coord, ResizeNearest nearest, const char* op);

@@ -105,6 +105,8 @@ class ResizeNode : public NodeOp {
     geometry_ = labeled([&] {
       return resize_geometry(x, out, scales, mode_, coord_, nearest_, "Resize");
     });
+    geometry_.cubic_a = node_.attr_float("cubic_coeff_a");
+    geometry_.exclude_outside = node_.attr_int("exclude_outside") != 0;
     return {{DType::Float32, resize_output_shape(geometry_)}};
   }
 
