@@ -1,12 +1,14 @@
-// GEMM for a handful of rows (batch-1..4 Dense layers): packing B would cost more than the
-// product, so each row of C is computed straight from B, with loops the compiler
-// vectorizes for the ISA of the file that includes this header.
+// GEMM for a handful of rows (batch-1..4 Dense layers) or a handful of columns (the deep
+// convolutions of batch-1 inference): packing the big operand would cost more than the
+// product, so C is computed straight from it, with loops the compiler vectorizes for the
+// ISA of the file that includes this header.
 //
-// The function has internal linkage on purpose: the AVX2 file and the portable file each
-// compile their own copy with their own flags, and the linker must not merge them.
+// The functions have internal linkage on purpose: each ISA's file compiles its own copy
+// with its own flags, and the linker must not merge them.
 #pragma once
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "cpu/gemm.h"
@@ -59,6 +61,84 @@ inline void gemm_small_rows_impl(const GemmArgs& g) {
       if (g.epilogue.col_bias) v += g.epilogue.col_bias[j];
       if (g.epilogue.relu && v < 0.0f) v = 0.0f;  // NaN stays NaN
       c[j] = v;
+    }
+  }
+}
+
+// A W-float vector of the compiler's vector extension: the ISA file's flags decide the
+// instructions (one zmm, one ymm, or two xmm for W = 8 without AVX).
+template <int W>
+struct Vec {
+  typedef float type __attribute__((vector_size(W * sizeof(float))));
+};
+
+// out[r*CN + j] = op(A) row r . op(B) column j for R rows of a plain A and CN rows of bt
+// (op(B) transposed, [N, K]): R*CN accumulators of W lanes, each A and bt vector loaded
+// once per step and used CN and R times.
+template <int W, int R, int CN>
+void dot_tile(int64_t K, const float* a, int64_t lda, const float* bt, int64_t ldbt,
+              float* out) {
+  using V = typename Vec<W>::type;
+  V s[R][CN];
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < CN; ++j) s[r][j] = V{};
+  int64_t k = 0;
+  for (; k + W <= K; k += W) {
+    V av[R], bv[CN];
+    for (int r = 0; r < R; ++r) std::memcpy(&av[r], a + r * lda + k, sizeof(V));
+    for (int j = 0; j < CN; ++j) std::memcpy(&bv[j], bt + j * ldbt + k, sizeof(V));
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < CN; ++j) s[r][j] += av[r] * bv[j];
+  }
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < CN; ++j) {
+      float sum = 0.0f;
+      for (int l = 0; l < W; ++l) sum += s[r][j][l];
+      for (int64_t kk = k; kk < K; ++kk) sum += a[r * lda + kk] * bt[j * ldbt + kk];
+      out[r * CN + j] = sum;
+    }
+}
+
+// The R x CN tile at column j0 with every remainder of CN (a switch on the column count).
+template <int W, int R, int CN>
+void dot_tile_cols(int n, int64_t K, const float* a, int64_t lda, const float* bt, int64_t ldbt,
+                   float* out) {
+  if constexpr (CN > 1) {
+    if (n < CN) return dot_tile_cols<W, R, CN - 1>(n, K, a, lda, bt, ldbt, out);
+  }
+  dot_tile<W, R, CN>(K, a, lda, bt, ldbt, out);
+}
+
+// Rows [i_begin, i_end) of C for a plain A and few columns: bt holds op(B)^T ([N, K] with
+// leading dimension ldbt). Tiles of R rows by CN columns; every A row is read once from
+// memory and reused from cache for the other column tiles.
+template <int W, int R, int CN>
+void gemm_small_cols_impl(const GemmArgs& g, const float* bt, int64_t ldbt, int64_t i_begin,
+                          int64_t i_end) {
+  float tile[R * CN];
+  for (int64_t i0 = i_begin; i0 < i_end; i0 += R) {
+    const int rows = static_cast<int>(std::min<int64_t>(R, i_end - i0));
+    const float* a = g.A + i0 * g.lda;
+    for (int64_t j0 = 0; j0 < g.N; j0 += CN) {
+      const int cols = static_cast<int>(std::min<int64_t>(CN, g.N - j0));
+      const float* b = bt + j0 * ldbt;
+      if (rows == R)
+        dot_tile_cols<W, R, CN>(cols, g.K, a, g.lda, b, ldbt, tile);
+      else  // the last rows one at a time
+        for (int r = 0; r < rows; ++r)
+          dot_tile_cols<W, 1, CN>(cols, g.K, a + r * g.lda, g.lda, b, ldbt, tile + r * cols);
+      for (int r = 0; r < rows; ++r) {
+        float* c = g.C + (i0 + r) * g.ldc + j0;
+        const float rb = g.epilogue.row_bias ? g.epilogue.row_bias[i0 + r] : 0.0f;
+        for (int j = 0; j < cols; ++j) {
+          float v = g.alpha * tile[r * cols + j];
+          if (g.beta != 0.0f) v += g.beta * c[j];
+          v += rb;
+          if (g.epilogue.col_bias) v += g.epilogue.col_bias[j0 + j];
+          if (g.epilogue.relu && v < 0.0f) v = 0.0f;  // NaN stays NaN
+          c[j] = v;
+        }
+      }
     }
   }
 }
