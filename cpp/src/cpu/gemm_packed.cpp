@@ -42,9 +42,6 @@ constexpr int64_t MC = 144;
 constexpr int64_t NC = 4096;
 // Below this many multiply-adds a second thread costs more than it saves.
 constexpr int64_t kParallelMinFlops = int64_t(1) << 18;
-// Products with at most this many columns (and a plain A) skip the packing: see
-// benchmarks/gemm.py's "few columns" rows.
-constexpr int64_t kSmallCols = 16;
 
 const GemmIsa& current_isa() {
   switch (cpu_isa()) {
@@ -263,7 +260,7 @@ Path path_of(const GemmArgs& g) {
   if (g.M <= 0 || g.N <= 0) return Path::Nothing;
   if (g.K <= 0 || g.alpha == 0.0f) return Path::ScaleOnly;
   if (g.M <= gemm_detail::kSmallRows) return Path::SmallRows;
-  if (g.N <= kSmallCols && !g.trans_a) return Path::SmallCols;
+  if (g.N <= gemm_detail::kSmallCols && !g.trans_a) return Path::SmallCols;
   return Path::Blocked;
 }
 
@@ -297,10 +294,17 @@ struct PackedAccess {
     const int64_t kc_max = k_block(g.K);
     if (is_a) {
       float* dst = p.panels_.get(g.K * round_up(g.M, MR));
-      for (int64_t pc = 0; pc < g.K; pc += kc_max) {
-        const int64_t kc = std::min(kc_max, g.K - pc);
-        pack_a(g, isa, 0, g.M, pc, kc, dst + packed_a_offset(g.M, pc, kc, 0));
-      }
+      auto pack_k_blocks = [&](int64_t begin, int64_t end) {
+        for (int64_t pc = begin * kc_max; pc < std::min(g.K, end * kc_max); pc += kc_max) {
+          const int64_t kc = std::min(kc_max, g.K - pc);
+          pack_a(g, isa, 0, g.M, pc, kc, dst + packed_a_offset(g.M, pc, kc, 0));
+        }
+      };
+      const int64_t k_blocks = ceil_div(g.K, kc_max);
+      if (g.M * g.K < kParallelMinFlops / 4)  // a copy: a thread pays off sooner than for FMAs
+        pack_k_blocks(0, k_blocks);
+      else
+        parallel_for(k_blocks, 1, pack_k_blocks);
       p.data_ = dst;
       return;
     }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cpu/gemm.h"
+#include "cpu/gemm_kernel.h"
 
 namespace engine {
 namespace gemm_detail {
@@ -72,18 +73,18 @@ struct Vec {
   typedef float type __attribute__((vector_size(W * sizeof(float))));
 };
 
-// out[r*CN + j] = op(A) row r . op(B) column j for R rows of a plain A and CN rows of bt
-// (op(B) transposed, [N, K]): R*CN accumulators of W lanes, each A and bt vector loaded
-// once per step and used CN and R times.
+// acc[r*ld + j] += the lane-wise products of op(A) row r and bt row j (op(B)^T, [N, K])
+// over k in [k0, k1) (whole vectors), for R rows of a plain A and CN rows of bt: R*CN
+// accumulators of W lanes in registers, each A and bt vector loaded once per step and used
+// CN and R times.
 template <int W, int R, int CN>
-void dot_tile(int64_t K, const float* a, int64_t lda, const float* bt, int64_t ldbt,
-              float* out) {
+void dot_tile(int64_t k0, int64_t k1, const float* a, int64_t lda, const float* bt,
+              int64_t ldbt, typename Vec<W>::type* acc, int64_t ld) {
   using V = typename Vec<W>::type;
   V s[R][CN];
   for (int r = 0; r < R; ++r)
-    for (int j = 0; j < CN; ++j) s[r][j] = V{};
-  int64_t k = 0;
-  for (; k + W <= K; k += W) {
+    for (int j = 0; j < CN; ++j) s[r][j] = acc[r * ld + j];
+  for (int64_t k = k0; k < k1; k += W) {
     V av[R], bv[CN];
     for (int r = 0; r < R; ++r) std::memcpy(&av[r], a + r * lda + k, sizeof(V));
     for (int j = 0; j < CN; ++j) std::memcpy(&bv[j], bt + j * ldbt + k, sizeof(V));
@@ -91,53 +92,61 @@ void dot_tile(int64_t K, const float* a, int64_t lda, const float* bt, int64_t l
       for (int j = 0; j < CN; ++j) s[r][j] += av[r] * bv[j];
   }
   for (int r = 0; r < R; ++r)
-    for (int j = 0; j < CN; ++j) {
-      float sum = 0.0f;
-      for (int l = 0; l < W; ++l) sum += s[r][j][l];
-      for (int64_t kk = k; kk < K; ++kk) sum += a[r * lda + kk] * bt[j * ldbt + kk];
-      out[r * CN + j] = sum;
-    }
+    for (int j = 0; j < CN; ++j) acc[r * ld + j] = s[r][j];
 }
 
-// The R x CN tile at column j0 with every remainder of CN (a switch on the column count).
+// dot_tile for n <= CN columns (a switch on the count).
 template <int W, int R, int CN>
-void dot_tile_cols(int n, int64_t K, const float* a, int64_t lda, const float* bt, int64_t ldbt,
-                   float* out) {
+void dot_tile_cols(int n, int64_t k0, int64_t k1, const float* a, int64_t lda, const float* bt,
+                   int64_t ldbt, typename Vec<W>::type* acc, int64_t ld) {
   if constexpr (CN > 1) {
-    if (n < CN) return dot_tile_cols<W, R, CN - 1>(n, K, a, lda, bt, ldbt, out);
+    if (n < CN) return dot_tile_cols<W, R, CN - 1>(n, k0, k1, a, lda, bt, ldbt, acc, ld);
   }
-  dot_tile<W, R, CN>(K, a, lda, bt, ldbt, out);
+  dot_tile<W, R, CN>(k0, k1, a, lda, bt, ldbt, acc, ld);
 }
 
-// Rows [i_begin, i_end) of C for a plain A and few columns: bt holds op(B)^T ([N, K] with
-// leading dimension ldbt). Tiles of R rows by CN columns; every A row is read once from
-// memory and reused from cache for the other column tiles.
+// Rows [i_begin, i_end) of C for a plain A and N <= kSmallCols columns: bt holds op(B)^T
+// ([N, K], leading dimension ldbt). R rows at a time, against all N columns in tiles of CN,
+// K in steps whose A rows and bt rows fit L1 together: every A row is read once from memory
+// and then from L1 by the other column tiles; the vector sums wait in `acc` between steps.
 template <int W, int R, int CN>
 void gemm_small_cols_impl(const GemmArgs& g, const float* bt, int64_t ldbt, int64_t i_begin,
                           int64_t i_end) {
-  float tile[R * CN];
+  using V = typename Vec<W>::type;
+  const int64_t N = g.N, K = g.K, k_vec = K / W * W;
+  const int64_t k_step = std::max<int64_t>(4 * W, 6144 / (R + N) / W * W);  // 24 KiB of L1
+  V acc[R * kSmallCols];
   for (int64_t i0 = i_begin; i0 < i_end; i0 += R) {
     const int rows = static_cast<int>(std::min<int64_t>(R, i_end - i0));
     const float* a = g.A + i0 * g.lda;
-    for (int64_t j0 = 0; j0 < g.N; j0 += CN) {
-      const int cols = static_cast<int>(std::min<int64_t>(CN, g.N - j0));
-      const float* b = bt + j0 * ldbt;
-      if (rows == R)
-        dot_tile_cols<W, R, CN>(cols, g.K, a, g.lda, b, ldbt, tile);
-      else  // the last rows one at a time
-        for (int r = 0; r < rows; ++r)
-          dot_tile_cols<W, 1, CN>(cols, g.K, a + r * g.lda, g.lda, b, ldbt, tile + r * cols);
-      for (int r = 0; r < rows; ++r) {
-        float* c = g.C + (i0 + r) * g.ldc + j0;
-        const float rb = g.epilogue.row_bias ? g.epilogue.row_bias[i0 + r] : 0.0f;
-        for (int j = 0; j < cols; ++j) {
-          float v = g.alpha * tile[r * cols + j];
-          if (g.beta != 0.0f) v += g.beta * c[j];
-          v += rb;
-          if (g.epilogue.col_bias) v += g.epilogue.col_bias[j0 + j];
-          if (g.epilogue.relu && v < 0.0f) v = 0.0f;  // NaN stays NaN
-          c[j] = v;
-        }
+    for (int64_t t = 0; t < rows * N; ++t) acc[t] = V{};
+    for (int64_t k0 = 0; k0 < k_vec; k0 += k_step) {
+      const int64_t k1 = std::min(k_vec, k0 + k_step);
+      for (int64_t j0 = 0; j0 < N; j0 += CN) {
+        const int cols = static_cast<int>(std::min<int64_t>(CN, N - j0));
+        const float* b = bt + j0 * ldbt;
+        if (rows == R)
+          dot_tile_cols<W, R, CN>(cols, k0, k1, a, g.lda, b, ldbt, acc + j0, N);
+        else  // the last rows one at a time
+          for (int r = 0; r < rows; ++r)
+            dot_tile_cols<W, 1, CN>(cols, k0, k1, a + r * g.lda, g.lda, b, ldbt,
+                                    acc + r * N + j0, N);
+      }
+    }
+    for (int r = 0; r < rows; ++r) {
+      const float* ar = a + r * g.lda;
+      float* c = g.C + (i0 + r) * g.ldc;
+      const float rb = g.epilogue.row_bias ? g.epilogue.row_bias[i0 + r] : 0.0f;
+      for (int64_t j = 0; j < N; ++j) {
+        float sum = 0.0f;
+        for (int l = 0; l < W; ++l) sum += acc[r * N + j][l];
+        for (int64_t k = k_vec; k < K; ++k) sum += ar[k] * bt[j * ldbt + k];
+        float v = g.alpha * sum;
+        if (g.beta != 0.0f) v += g.beta * c[j];
+        v += rb;
+        if (g.epilogue.col_bias) v += g.epilogue.col_bias[j];
+        if (g.epilogue.relu && v < 0.0f) v = 0.0f;  // NaN stays NaN
+        c[j] = v;
       }
     }
   }
