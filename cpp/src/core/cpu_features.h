@@ -18,6 +18,8 @@ enum class CpuIsa { Portable = 0, Avx2 = 1, Avx512 = 2 };
 // The level the kernels use now: the best the CPU has, capped by engine::set_cpu_isa (tests
 // run every level the machine supports).
 CpuIsa cpu_isa();
+// True when a test forced the level (set_cpu_isa with anything but "best").
+bool cpu_isa_forced();
 // True when the AVX2/FMA kernels may run (every kernel that has no AVX-512 variant).
 inline bool use_avx2_fma() { return cpu_isa() >= CpuIsa::Avx2; }
 

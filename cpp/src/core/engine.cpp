@@ -62,6 +62,8 @@ CpuIsa cpu_isa() {
   return isa < 0 ? best_isa() : static_cast<CpuIsa>(isa);
 }
 
+bool cpu_isa_forced() { return g_isa.load(std::memory_order_relaxed) >= 0; }
+
 bool cpu_isa_supported(const char* name) {
   for (int i = 0; i <= static_cast<int>(best_isa()); ++i)
     if (std::strcmp(name, kIsaNames[i]) == 0) return true;

@@ -36,7 +36,8 @@ using gemm_detail::TileStore;
 namespace {
 
 // Zen 3 / Skylake-class caches: an A block of MC x KC floats (144 KiB) fits L2, a B panel
-// of KC x NR (16 KiB) fits L1, the B block of KC x NC (4 MiB) fits L3.
+// of KC x NR (16 KiB) fits L1, the B block of KC x NC (4 MiB) fits L3. KC is for NR = 16;
+// a wider tile takes proportionally fewer K steps, so that its B panel still fits L1.
 constexpr int64_t KC = 256;
 constexpr int64_t MC = 144;
 constexpr int64_t NC = 4096;
@@ -49,6 +50,15 @@ const GemmIsa& current_isa() {
     case CpuIsa::Avx2: return gemm_detail::kGemmAvx2;
     default: return gemm_detail::kGemmPortable;
   }
+}
+
+// The blocked product's kernels. On Zen 4 a 512-bit FMA has two 256-bit ones' throughput,
+// and the 6x32 tile measured 0-10 % slower than the 6x16 one on large products
+// (benchmarks/gemm.py --isas avx2 avx512), so unless a test forces AVX-512, the blocked
+// product keeps the AVX2 tile; the unpacked paths, up to 1.4x faster with 512 bits, don't.
+const GemmIsa& blocked_isa() {
+  const GemmIsa& isa = current_isa();
+  return &isa == &gemm_detail::kGemmAvx512 && !cpu_isa_forced() ? gemm_detail::kGemmAvx2 : isa;
 }
 
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
@@ -137,7 +147,7 @@ void scale_only(const GemmArgs& g) {
 }
 
 // The K and N blocks of a product with this K and N (gemm_cpu and GemmPacked agree on them).
-int64_t k_block(int64_t K) { return balanced_block(K, KC, 1); }
+int64_t k_block(int64_t K, int NR) { return balanced_block(K, KC * 16 / NR, 1); }
 int64_t n_block(int64_t N, int NR) { return balanced_block(N, NC, NR); }
 
 // Where GemmPackedB keeps the packed B block at (jc, pc): the N blocks one after another,
@@ -157,7 +167,7 @@ void gemm_blocked(const GemmArgs& g, const GemmIsa& isa, const float* packed_a,
                   const float* packed_b) {
   const int NR = isa.nr;
   const int64_t M = g.M, N = g.N, K = g.K;
-  const int64_t kc_max = k_block(K);
+  const int64_t kc_max = k_block(K, NR);
   const int64_t nc_max = n_block(N, NR);
   const int64_t mc_max = balanced_block(M, MC, MR);
   const int64_t m_blocks = ceil_div(M, mc_max);
@@ -266,13 +276,12 @@ Path path_of(const GemmArgs& g) {
 
 // Runs every path of gemm_cpu; the blocked one with the operands given already packed.
 void gemm_run(const GemmArgs& g, const float* packed_a, const float* packed_b) {
-  const GemmIsa& isa = current_isa();
   switch (path_of(g)) {
     case Path::Nothing: return;
     case Path::ScaleOnly: return scale_only(g);
-    case Path::SmallRows: return isa.small_rows(g);
-    case Path::SmallCols: return gemm_small_cols(g, isa);
-    case Path::Blocked: return gemm_blocked(g, isa, packed_a, packed_b);
+    case Path::SmallRows: return current_isa().small_rows(g);
+    case Path::SmallCols: return gemm_small_cols(g, current_isa());
+    case Path::Blocked: return gemm_blocked(g, blocked_isa(), packed_a, packed_b);
   }
 }
 
@@ -283,7 +292,7 @@ struct PackedAccess {
   template <GemmOperand Which>
   static void pack(GemmPacked<Which>& p, const GemmArgs& g) {
     constexpr bool is_a = Which == GemmOperand::A;
-    const GemmIsa& isa = current_isa();
+    const GemmIsa& isa = blocked_isa();
     p.source_ = is_a ? g.A : g.B;
     p.K_ = g.K;
     p.MN_ = is_a ? g.M : g.N;
@@ -291,7 +300,7 @@ struct PackedAccess {
     p.isa_ = &isa;
     p.data_ = nullptr;
     if (g.K <= 0 || p.MN_ <= 0) return;
-    const int64_t kc_max = k_block(g.K);
+    const int64_t kc_max = k_block(g.K, isa.nr);
     if (is_a) {
       float* dst = p.panels_.get(g.K * round_up(g.M, MR));
       auto pack_k_blocks = [&](int64_t begin, int64_t end) {
@@ -327,7 +336,7 @@ struct PackedAccess {
                      (is_a ? g.trans_a : g.trans_b) == p.trans_ &&
                      (is_a ? g.A : g.B) == p.source_,
                  "gemm_cpu_packed: ", is_a ? "A" : "B", " is not the one packed");
-    ENGINE_CHECK(p.isa_ == &current_isa(),
+    ENGINE_CHECK(p.isa_ == &blocked_isa(),
                  "gemm_cpu_packed: packed for other CPU kernels (set_cpu_isa changed since)");
     gemm_run(g, is_a ? p.data_ : nullptr, is_a ? nullptr : p.data_);
   }

@@ -8,7 +8,6 @@
 #pragma once
 
 #include <algorithm>
-#include <cstring>
 #include <vector>
 
 #include "cpu/gemm.h"
@@ -71,6 +70,10 @@ inline void gemm_small_rows_impl(const GemmArgs& g) {
 template <int W>
 struct Vec {
   typedef float type __attribute__((vector_size(W * sizeof(float))));
+  // The same at any float's address (unaligned loads; may alias the floats).
+  typedef float unaligned
+      __attribute__((vector_size(W * sizeof(float)), aligned(sizeof(float)), may_alias));
+  static type load(const float* p) { return *reinterpret_cast<const unaligned*>(p); }
 };
 
 // acc[r*ld + j] += the lane-wise products of op(A) row r and bt row j (op(B)^T, [N, K])
@@ -85,11 +88,12 @@ void dot_tile(int64_t k0, int64_t k1, const float* a, int64_t lda, const float* 
   for (int r = 0; r < R; ++r)
     for (int j = 0; j < CN; ++j) s[r][j] = acc[r * ld + j];
   for (int64_t k = k0; k < k1; k += W) {
-    V av[R], bv[CN];
-    for (int r = 0; r < R; ++r) std::memcpy(&av[r], a + r * lda + k, sizeof(V));
-    for (int j = 0; j < CN; ++j) std::memcpy(&bv[j], bt + j * ldbt + k, sizeof(V));
-    for (int r = 0; r < R; ++r)
-      for (int j = 0; j < CN; ++j) s[r][j] += av[r] * bv[j];
+    V av[R];
+    for (int r = 0; r < R; ++r) av[r] = Vec<W>::load(a + r * lda + k);
+    for (int j = 0; j < CN; ++j) {
+      const V bv = Vec<W>::load(bt + j * ldbt + k);
+      for (int r = 0; r < R; ++r) s[r][j] += av[r] * bv;
+    }
   }
   for (int r = 0; r < R; ++r)
     for (int j = 0; j < CN; ++j) acc[r * ld + j] = s[r][j];
