@@ -87,9 +87,12 @@ void set_portable_kernels(bool on) { set_cpu_isa(on ? "portable" : "best"); }
 
 const char* cpu_features() {
   switch (cpu_isa()) {
-    case CpuIsa::Avx512: return "avx512 avx2 fma";
-    case CpuIsa::Avx2: return "avx2 fma";
-    default: return "portable";
+    case CpuIsa::Avx512:
+      return "avx512 avx2 fma";
+    case CpuIsa::Avx2:
+      return "avx2 fma";
+    default:
+      return "portable";
   }
 }
 

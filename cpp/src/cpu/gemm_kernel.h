@@ -14,8 +14,8 @@
 namespace engine {
 namespace gemm_detail {
 
-constexpr int MR = 6;        // rows of the register tile, every ISA
-constexpr int kMaxNR = 32;   // the widest tile's columns (AVX-512: two zmm)
+constexpr int MR = 6;       // rows of the register tile, every ISA
+constexpr int kMaxNR = 32;  // the widest tile's columns (AVX-512: two zmm)
 
 // How a tile lands in C:  c = alpha*acc + beta*c  (c unread when beta == 0), then
 // c += row_bias[r], c += col_bias[j], relu, each only when set. The bias pointers are
@@ -40,10 +40,10 @@ using SmallCols = void (*)(const GemmArgs& g, const float* bt, int64_t ldbt, int
 // One ISA's kernels. The blocked GEMM takes its tile width and packing from here, so the
 // packed layout follows the ISA (a GemmPacked copy records which one packed it).
 struct GemmIsa {
-  int nr;                           // columns of the register tile
+  int nr;  // columns of the register tile
   MicroKernel kernel;
-  PackPanel pack_a_panel;           // plain A; null: scalar packing
-  PackPanel pack_b_trans_panel;     // transposed B; null: scalar packing
+  PackPanel pack_a_panel;                 // plain A; null: scalar packing
+  PackPanel pack_b_trans_panel;           // transposed B; null: scalar packing
   void (*small_rows)(const GemmArgs& g);  // M <= kSmallRows, no packing
   SmallCols small_cols;
 };
@@ -56,8 +56,8 @@ constexpr int64_t kSmallRows = 4;
 constexpr int64_t kSmallCols = 24;
 
 // The scalar store every kernel uses for partial tiles (acc is a full MR x nr tile).
-inline void store_tile_scalar(const float* acc, int nr, int mr, int nr_used, float* c,
-                              int64_t ldc, const TileStore& s) {
+inline void store_tile_scalar(const float* acc, int nr, int mr, int nr_used, float* c, int64_t ldc,
+                              const TileStore& s) {
   for (int r = 0; r < mr; ++r) {
     float* cr = c + r * ldc;
     const float rb = s.row_bias ? s.row_bias[r] : 0.0f;

@@ -9,8 +9,8 @@ namespace {
 
 constexpr int NR = 16;
 
-void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr,
-                  int nr, const TileStore& s) {
+void micro_kernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr, int nr,
+                  const TileStore& s) {
   alignas(64) float acc[MR * NR] = {};
   for (int64_t k = 0; k < kc; ++k) {
     for (int r = 0; r < MR; ++r) {

@@ -25,11 +25,11 @@ void micro_kernel_x86(int64_t kc, const float* a, const float* b, float* c, int6
   // Twelve named accumulators: an array of vectors would be spilled to the stack by GCC.
   T c00 = V::zero(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   T c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-#define ENGINE_GEMM_ROW(r)                 \
-  {                                        \
-    const T av = V::set1(a[r]);            \
-    c##r##0 = V::fmadd(av, b0, c##r##0);   \
-    c##r##1 = V::fmadd(av, b1, c##r##1);   \
+#define ENGINE_GEMM_ROW(r)               \
+  {                                      \
+    const T av = V::set1(a[r]);          \
+    c##r##0 = V::fmadd(av, b0, c##r##0); \
+    c##r##1 = V::fmadd(av, b1, c##r##1); \
   }
 #pragma GCC unroll 4
   for (int64_t k = 0; k < kc; ++k) {

@@ -46,9 +46,12 @@ constexpr int64_t kParallelMinFlops = int64_t(1) << 18;
 
 const GemmIsa& current_isa() {
   switch (cpu_isa()) {
-    case CpuIsa::Avx512: return gemm_detail::kGemmAvx512;
-    case CpuIsa::Avx2: return gemm_detail::kGemmAvx2;
-    default: return gemm_detail::kGemmPortable;
+    case CpuIsa::Avx512:
+      return gemm_detail::kGemmAvx512;
+    case CpuIsa::Avx2:
+      return gemm_detail::kGemmAvx2;
+    default:
+      return gemm_detail::kGemmPortable;
   }
 }
 
@@ -73,8 +76,8 @@ thread_local Workspace t_pack_a;
 thread_local Workspace t_pack_b;
 
 // op(A)[i0 : i0+mc, p0 : p0+kc] -> MR-row panels: dst[(panel*kc + k)*MR + r].
-void pack_a(const GemmArgs& g, const GemmIsa& isa, int64_t i0, int64_t mc, int64_t p0,
-            int64_t kc, float* dst) {
+void pack_a(const GemmArgs& g, const GemmIsa& isa, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
+            float* dst) {
   for (int64_t ip = 0; ip < mc; ip += MR, dst += MR * kc) {
     const int rows = static_cast<int>(std::min<int64_t>(MR, mc - ip));
     if (g.trans_a && rows == MR) {  // a fixed count: the copies unroll
@@ -227,7 +230,7 @@ void gemm_blocked(const GemmArgs& g, const GemmIsa& isa, const float* packed_a,
                 s.relu = g.epilogue.relu;
               }
               isa.kernel(kc, ap + ip * kc, b_panel, g.C + i * g.ldc + j, g.ldc,
-                     static_cast<int>(std::min<int64_t>(MR, M - i)), nr, s);
+                         static_cast<int>(std::min<int64_t>(MR, M - i)), nr, s);
             }
           }
         }
@@ -277,11 +280,16 @@ Path path_of(const GemmArgs& g) {
 // Runs every path of gemm_cpu; the blocked one with the operands given already packed.
 void gemm_run(const GemmArgs& g, const float* packed_a, const float* packed_b) {
   switch (path_of(g)) {
-    case Path::Nothing: return;
-    case Path::ScaleOnly: return scale_only(g);
-    case Path::SmallRows: return current_isa().small_rows(g);
-    case Path::SmallCols: return gemm_small_cols(g, current_isa());
-    case Path::Blocked: return gemm_blocked(g, blocked_isa(), packed_a, packed_b);
+    case Path::Nothing:
+      return;
+    case Path::ScaleOnly:
+      return scale_only(g);
+    case Path::SmallRows:
+      return current_isa().small_rows(g);
+    case Path::SmallCols:
+      return gemm_small_cols(g, current_isa());
+    case Path::Blocked:
+      return gemm_blocked(g, blocked_isa(), packed_a, packed_b);
   }
 }
 
@@ -333,8 +341,7 @@ struct PackedAccess {
   static void run(const GemmArgs& g, const GemmPacked<Which>& p) {
     constexpr bool is_a = Which == GemmOperand::A;
     ENGINE_CHECK(g.K == p.K_ && (is_a ? g.M : g.N) == p.MN_ &&
-                     (is_a ? g.trans_a : g.trans_b) == p.trans_ &&
-                     (is_a ? g.A : g.B) == p.source_,
+                     (is_a ? g.trans_a : g.trans_b) == p.trans_ && (is_a ? g.A : g.B) == p.source_,
                  "gemm_cpu_packed: ", is_a ? "A" : "B", " is not the one packed");
     ENGINE_CHECK(p.isa_ == &blocked_isa(),
                  "gemm_cpu_packed: packed for other CPU kernels (set_cpu_isa changed since)");

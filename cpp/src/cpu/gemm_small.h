@@ -81,8 +81,8 @@ struct Vec {
 // accumulators of W lanes in registers, each A and bt vector loaded once per step and used
 // CN and R times.
 template <int W, int R, int CN>
-void dot_tile(int64_t k0, int64_t k1, const float* a, int64_t lda, const float* bt,
-              int64_t ldbt, typename Vec<W>::type* acc, int64_t ld) {
+void dot_tile(int64_t k0, int64_t k1, const float* a, int64_t lda, const float* bt, int64_t ldbt,
+              typename Vec<W>::type* acc, int64_t ld) {
   using V = typename Vec<W>::type;
   V s[R][CN];
   for (int r = 0; r < R; ++r)
@@ -133,8 +133,8 @@ void gemm_small_cols_impl(const GemmArgs& g, const float* bt, int64_t ldbt, int6
           dot_tile_cols<W, R, CN>(cols, k0, k1, a, g.lda, b, ldbt, acc + j0, N);
         else  // the last rows one at a time
           for (int r = 0; r < rows; ++r)
-            dot_tile_cols<W, 1, CN>(cols, k0, k1, a + r * g.lda, g.lda, b, ldbt,
-                                    acc + r * N + j0, N);
+            dot_tile_cols<W, 1, CN>(cols, k0, k1, a + r * g.lda, g.lda, b, ldbt, acc + r * N + j0,
+                                    N);
       }
     }
     for (int r = 0; r < rows; ++r) {
