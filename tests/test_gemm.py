@@ -133,7 +133,7 @@ def test_gemm_dense_layer_shapes(rng, kernel_impl):
 @pytest.mark.parametrize("ta,tb", list(itertools.product([False, True], repeat=2)),
                          ids=lambda v: "T" if v else "N")
 @pytest.mark.parametrize("M,N,K", [(7, 13, 5), (3, 67, 129), (151, 5, 601), (33, 17, 263),
-                                   (61, 1, 37), (157, 301, 613)])
+                                   (61, 1, 37), (37, 19, 1453), (157, 301, 613)])
 def test_gemm_every_cpu_isa_matches_numpy(M, N, K, ta, tb, rng, cpu_isa):
     # Partial register tiles of every width, the few-rows and few-columns paths, K and M
     # blocks crossed; beta * C, and C as a row or column bias.

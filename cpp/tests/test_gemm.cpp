@@ -2,6 +2,7 @@
 // dimensions, alpha/beta, the epilogue, every ISA's kernels the machine has (portable,
 // AVX2, AVX-512) and 1/2 threads, with guard cells around C that must never be written;
 // GemmPackedA/B bitwise against gemm_cpu.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -128,13 +129,14 @@ void sweep(std::mt19937& gen, GemmFn gemm = engine::gemm_cpu) {
       CHECK(run_case({bool(ta), bool(tb), 7, 301, 263, 1.0f, 0.0f, 0, false, true, false}, gen,
                      gemm));
     }
-  // Few columns (the unpacked path for a plain A): long K with every vector remainder, row
-  // counts that leave partial row tiles, enough rows for threads.
+  // Few columns (the unpacked path for a plain A when K >= 4 N^2): long K with every vector
+  // remainder, column counts with every remainder of the column tile, row counts that leave
+  // partial row tiles, enough rows for threads.
   for (int tb = 0; tb < 2; ++tb)
-    for (int64_t N : {1, 2, 3, 5, 8, 13, 16, 17})
+    for (int64_t N : {1, 2, 3, 5, 8, 13, 21})
       for (int64_t M : {5, 7, 151})
-        CHECK(run_case({false, bool(tb), M, N, 597 + N, 0.5f, M == 7 ? 0.0f : 1.0f, N % 3,
-                        N % 2 == 1, N % 3 == 0, M == 151},
+        CHECK(run_case({false, bool(tb), M, N, std::max<int64_t>(597 + N, 4 * N * N + 7), 0.5f,
+                        M == 7 ? 0.0f : 1.0f, N % 3, N % 2 == 1, N % 3 == 0, M == 151},
                        gen, gemm));
   // K == 0 and alpha == 0: only beta*C and the epilogue.
   CHECK(run_case({false, false, 5, 9, 0, 1.0f, 0.5f, 1, true, true, false}, gen, gemm));

@@ -49,11 +49,15 @@ struct GemmIsa {
 };
 extern const GemmIsa kGemmPortable, kGemmAvx2, kGemmAvx512;
 
-// C for M <= kSmallRows rows, or for a plain A and N <= kSmallCols columns, without packing
-// (see gemm_small.h). benchmarks/gemm.py's "few columns" rows set kSmallCols: on Zen 4 the
-// unpacked path is 10x faster than packing A at N = 1, 2x at 16, 1.2x at 24, 0.9x at 32.
+// C for M <= kSmallRows rows, or for a plain A, N <= kSmallCols columns and
+// K >= kSmallColsMinK * N^2, without packing (see gemm_small.h). The unpacked path saves
+// packing A (about M*K) but pays per output (a sum across lanes, the epilogue), so it wins
+// only when K is long for the N: measured on Zen 4 (M = 512) against the packed path, 3.8x
+// faster at N = 4, K = 2304; 1.7x at N = 4, K = 128; 1.1x at N = 16, K = 2304 and at
+// N = 24; 0.9x at N = 8, K = 128 and N = 16, K = 512 (so not there).
 constexpr int64_t kSmallRows = 4;
 constexpr int64_t kSmallCols = 24;
+constexpr int64_t kSmallColsMinK = 4;
 
 // The scalar store every kernel uses for partial tiles (acc is a full MR x nr tile).
 inline void store_tile_scalar(const float* acc, int nr, int mr, int nr_used, float* c, int64_t ldc,

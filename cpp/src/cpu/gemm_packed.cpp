@@ -273,7 +273,8 @@ Path path_of(const GemmArgs& g) {
   if (g.M <= 0 || g.N <= 0) return Path::Nothing;
   if (g.K <= 0 || g.alpha == 0.0f) return Path::ScaleOnly;
   if (g.M <= gemm_detail::kSmallRows) return Path::SmallRows;
-  if (g.N <= gemm_detail::kSmallCols && !g.trans_a) return Path::SmallCols;
+  using gemm_detail::kSmallCols, gemm_detail::kSmallColsMinK;
+  if (!g.trans_a && g.N <= kSmallCols && g.K >= kSmallColsMinK * g.N * g.N) return Path::SmallCols;
   return Path::Blocked;
 }
 
