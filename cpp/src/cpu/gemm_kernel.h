@@ -14,8 +14,7 @@
 namespace engine {
 namespace gemm_detail {
 
-constexpr int MR = 6;       // rows of the register tile, every ISA
-constexpr int kMaxNR = 32;  // the widest tile's columns (AVX-512: two zmm)
+constexpr int MR = 6;  // rows of the register tile, every ISA
 
 // How a tile lands in C:  c = alpha*acc + beta*c  (c unread when beta == 0), then
 // c += row_bias[r], c += col_bias[j], relu, each only when set. The bias pointers are
