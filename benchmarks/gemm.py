@@ -1,12 +1,18 @@
 """GEMM speed: the engine's packed kernel against numpy's matmul (OpenBLAS), 1 and 2 threads.
 
     PYTHONPATH=build/dev/python python benchmarks/gemm.py [--threads 1 2] [--quick]
+                                                          [--isas avx2 avx512]
 
 Each thread count runs in its own subprocess, because OpenBLAS reads its thread count from
 the environment when numpy is imported. Every case is validated against numpy first, then
 both sides are timed (the engine through a one-node Gemm graph, planned once, which also
 copies C out; numpy with out=), taking the best of several repeated batches. Prints GFLOP/s
-and ours/numpy.
+and ours/numpy. With --isas, the engine runs on each of those CPU kernel levels in turn
+(engine._core.set_cpu_isa; batches interleaved) and each gets a column.
+
+The "few cols" rows are the deep convolutions of a batch-1 ResNet lowered to GEMMs
+(M = output channels, K = 9 x input channels, N = output pixels): they set the width below
+which the engine multiplies without packing (kSmallCols in cpp/src/cpu/gemm_kernel.h).
 """
 import argparse
 import json
@@ -31,23 +37,29 @@ def cases(quick):
             (f"dense dX   B{batch}: dY@W^T", batch, DENSE_IN, DENSE_OUT, False, True),
             (f"dense dW   B{batch}: X^T@dY", DENSE_IN, DENSE_OUT, batch, True, False),
         ]
+    for M, K in ((512, 4608), (256, 2304)):
+        out += [(f"few cols {M}x{K} N{n}", M, n, K, False, False) for n in (1, 2, 4, 8, 16, 32)
+                if not (quick and n in (2, 8))]
     return out
 
 
-def best_seconds(fn, flops):
-    """Best per-call time over 5 batches, each long enough (~50 ms) to dwarf timer noise."""
-    fn()
+def best_seconds(fns, flops):
+    """Best per-call time of each of `fns` over 5 batches (interleaved), each long enough
+    (~50 ms) to dwarf timer noise."""
+    for fn in fns:
+        fn()
     reps = max(1, int(2e9 / flops))
-    best = float("inf")
+    best = [float("inf")] * len(fns)
     for _ in range(5):
-        t0 = time.perf_counter()
-        for _ in range(reps):
-            fn()
-        best = min(best, (time.perf_counter() - t0) / reps)
+        for i, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            for _ in range(reps):
+                fn()
+            best[i] = min(best[i], (time.perf_counter() - t0) / reps)
     return best
 
 
-def worker(threads, quick):
+def worker(threads, quick, isas):
     import numpy as np
 
     try:  # belt and braces next to the environment variables
@@ -76,6 +88,12 @@ def worker(threads, quick):
         def ours():
             return executor.run([a, b])[0]
 
+        def ours_on(isa):
+            def run():
+                _core.set_cpu_isa(isa)
+                return ours()
+            return run
+
         def theirs():
             np.matmul(a_op, b_op, out=ref)
 
@@ -85,9 +103,10 @@ def worker(threads, quick):
         if not err < 1e-4:
             raise SystemExit(f"{name}: engine result is wrong (relative error {err:.3g})")
         flops = 2.0 * M * N * K
-        rows.append({"name": name, "threads": threads,
-                     "ours": flops / best_seconds(ours, flops) / 1e9,
-                     "numpy": flops / best_seconds(theirs, flops) / 1e9})
+        times = best_seconds([ours_on(isa) for isa in isas] + [theirs], flops)
+        _core.set_cpu_isa("best")
+        rows.append({"name": name, "threads": threads, "numpy": flops / times[-1] / 1e9,
+                     "ours": [flops / t / 1e9 for t in times[:-1]]})
     print(json.dumps(rows))
 
 
@@ -95,10 +114,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--quick", action="store_true", help="skip the 2048 case")
+    parser.add_argument("--isas", nargs="+", default=["best"],
+                        help="CPU kernel levels to time the engine on (portable, avx2, avx512)")
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker is not None:
-        worker(args.worker, args.quick)
+        worker(args.worker, args.quick, args.isas)
         return
 
     env = dict(os.environ)
@@ -109,16 +130,18 @@ def main():
     for t in args.threads:
         env_t = dict(env, OPENBLAS_NUM_THREADS=str(t), OMP_NUM_THREADS=str(t),
                      MKL_NUM_THREADS=str(t))
-        cmd = [sys.executable, __file__, "--worker", str(t)] + (["--quick"] if args.quick else [])
+        cmd = ([sys.executable, __file__, "--worker", str(t), "--isas"] + args.isas +
+               (["--quick"] if args.quick else []))
         out = subprocess.run(cmd, env=env_t, check=True, capture_output=True, text=True).stdout
         rows += json.loads(out.strip().splitlines()[-1])
 
     import engine  # only for the header line
     print(f"engine {engine.__version__}, CPU kernels: {engine._core.cpu_features_string()}")
-    print(f"{'case':<28} {'thr':>3} {'ours GFLOP/s':>13} {'numpy GFLOP/s':>14} {'ours/numpy':>11}")
+    ours = "".join(f" {'ours' if isa == 'best' else isa:>7} {'/numpy':>6}" for isa in args.isas)
+    print(f"{'case':<28} {'thr':>3}{ours} {'numpy':>7}   (GFLOP/s)")
     for r in rows:
-        print(f"{r['name']:<28} {r['threads']:>3} {r['ours']:>13.1f} {r['numpy']:>14.1f} "
-              f"{r['ours'] / r['numpy']:>11.2f}")
+        cols = "".join(f" {g:>7.1f} {g / r['numpy']:>6.2f}" for g in r["ours"])
+        print(f"{r['name']:<28} {r['threads']:>3}{cols} {r['numpy']:>7.1f}")
 
 
 if __name__ == "__main__":

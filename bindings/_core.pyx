@@ -181,6 +181,20 @@ def set_portable_kernels(bint on):
     core.set_portable_kernels(on)
 
 
+CPU_ISAS = ("portable", "avx2", "avx512")
+
+
+def set_cpu_isa(str name):
+    """The instruction-set level of the CPU kernels (for tests): "portable", "avx2",
+    "avx512" or "best" (the default). A level this CPU lacks raises ValueError."""
+    core.set_cpu_isa(name.encode())
+
+
+def cpu_isa_supported(str name):
+    """Whether this CPU has the kernel level `name` (one of CPU_ISAS)."""
+    return core.cpu_isa_supported(name.encode())
+
+
 def cuda_devices():
     return core.cuda_device_count()
 

@@ -76,6 +76,8 @@ cdef extern from "engine/runtime.h" namespace "engine" nogil:
     void set_kernel_impl(KernelImpl impl)
     KernelImpl get_kernel_impl()
     void set_portable_kernels(bool on)
+    void set_cpu_isa(const char* name) except +engine_raise_py_error
+    bool cpu_isa_supported(const char* name)
     int cuda_device_count()
     bool cuda_built()
 

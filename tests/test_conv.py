@@ -147,6 +147,8 @@ FORWARD_CASES = [
     Case(1, 6, 9, 9, 6, 4, 4, strides=(2, 2), group=6, auto_pad="SAME_LOWER"),
     Case(2, 3, 9, 8, 4, 3, 3, strides=(2, 2), auto_pad="VALID"),
     Case(2, 3, 9, 8, 4, 3, 3, strides=(2, 2), pads=(1, 0, 2, 1), auto_pad="NOTSET"),
+    # Several chunks of 3 images (the last one short) share each group's packed weights.
+    Case(5, 6, 9, 11, 14, 3, 3, pads=(1, 1, 1, 1), group=2),
 ] + [  # 3x3 stride-1 layers with the channels and tiles for the Winograd route on the CPU
     Case(5, 16, 7, 7, 16, 3, 3, pads=(1, 1, 1, 1)),
     Case(2, 17, 13, 11, 19, 3, 3, pads=(0, 1, 2, 0), bias=False),
@@ -192,7 +194,8 @@ def test_thread_count_does_not_change_results(threads, rng):
              Case(1, 6, 11, 9, 6, 3, 3, pads=(1, 1, 1, 1)), Case(3, 6, 9, 8, 12, 3, 3, group=6),
              Case(4, 6, 7, 5, 3, 1, 1), Case(2, 3, 7, 6, 5, 3, 3, pads=(1, 1, 1, 1)),
              Case(4, 3, 5, 5, 30, 3, 3),  # more weights than outputs: images in one chunk
-             Case(3, 16, 13, 11, 24, 3, 3, pads=(1, 0, 2, 1))]  # Winograd
+             Case(3, 16, 13, 11, 24, 3, 3, pads=(1, 0, 2, 1)),  # Winograd
+             Case(5, 6, 9, 11, 14, 3, 3, pads=(1, 1, 1, 1), group=2)]  # shared packed weights
     saved = _core.get_num_threads()
     _core.set_num_threads(threads)
     try:
@@ -243,6 +246,7 @@ BACKWARD_CASES = [
     # Long sums: N*OH*OW above the CUDA reductions' one-block span (16384 terms).
     Case(4, 3, 70, 69, 2, 3, 3, pads=(1, 1, 1, 1)),
     Case(4, 2, 70, 69, 4, 3, 3, pads=(1, 1, 1, 1), group=2),
+    Case(5, 6, 9, 11, 14, 3, 3, pads=(1, 1, 1, 1), group=2),
     # Winograd data gradients: pads 0 and 2 (dy padded by 2 and 0), asymmetric, 2x2 tiles.
     Case(4, 16, 9, 7, 17, 3, 3),
     Case(4, 19, 7, 6, 16, 3, 3, pads=(2, 2, 2, 2)),

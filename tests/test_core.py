@@ -116,7 +116,7 @@ def test_memory_is_returned():
 
 def test_build_information():
     assert engine.__version__ == "0.1.0"
-    assert _core.cpu_features_string() in ("avx2 fma", "portable")
+    assert _core.cpu_features_string() in ("avx512 avx2 fma", "avx2 fma", "portable")
     assert _core.cuda_devices() >= 0
     # The CUDA backend, when built, must not break import on machines without a GPU.
     assert isinstance(_core.has_cuda_build(), bool)

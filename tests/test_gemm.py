@@ -10,8 +10,18 @@ from helpers import REDUCTION_RTOL, assert_close, numeric_grads, randn
 
 
 # The GEMM kernel itself (every transpose, edge sizes, padded leading dimensions,
-# alpha/beta, the epilogue, both micro-kernels, the CUDA SGEMM's emulation, guard cells
+# alpha/beta, the epilogue, every ISA's kernels, the CUDA SGEMM's emulation, guard cells
 # around C) is swept against its naive oracle by the C++ test cpp/tests/test_gemm.cpp.
+
+
+@pytest.fixture(params=_core.CPU_ISAS)
+def cpu_isa(request):
+    """Runs a test on each instruction-set level of the CPU kernels this machine has."""
+    if not _core.cpu_isa_supported(request.param):
+        pytest.skip(f"this CPU lacks {request.param}")
+    _core.set_cpu_isa(request.param)
+    yield request.param
+    _core.set_cpu_isa("best")
 
 # ---- Gemm op -------------------------------------------------------------------------------
 
@@ -118,6 +128,29 @@ def test_gemm_dense_layer_shapes(rng, kernel_impl):
     x, w, bias = randn(rng, 32, 784), randn(rng, 784, 300, scale=0.05), randn(rng, 300)
     ref = x.astype(np.float64) @ w.astype(np.float64) + bias
     assert_close(ops.gemm(x, w, bias), ref, REDUCTION_RTOL)
+
+
+@pytest.mark.parametrize("ta,tb", list(itertools.product([False, True], repeat=2)),
+                         ids=lambda v: "T" if v else "N")
+@pytest.mark.parametrize("M,N,K", [(7, 13, 5), (3, 67, 129), (151, 5, 601), (33, 17, 263),
+                                   (61, 1, 37), (37, 19, 1453), (157, 301, 613)])
+def test_gemm_every_cpu_isa_matches_numpy(M, N, K, ta, tb, rng, cpu_isa):
+    # Partial register tiles of every width, the few-rows and few-columns paths, K and M
+    # blocks crossed; beta * C, and C as a row or column bias.
+    a = randn(rng, *((K, M) if ta else (M, K)))
+    b = randn(rng, *((N, K) if tb else (K, N)))
+    for alpha, beta, c_kind in ((1.0, 1.0, "row"), (-0.5, 0.25, "full"), (0.75, -1.0, "col")):
+        c = randn(rng, *c_shapes(M, N)[c_kind])
+        out = ops.gemm(a, b, c, alpha=alpha, beta=beta, trans_a=ta, trans_b=tb)
+        ref = np_gemm(a.astype(np.float64), b.astype(np.float64), c.astype(np.float64), alpha,
+                      beta, ta, tb)
+        assert_close(out, ref, REDUCTION_RTOL, f"alpha={alpha} beta={beta} c={c_kind}")
+
+
+def test_set_cpu_isa_rejects_unknown_levels():
+    with pytest.raises(ValueError, match="unknown level"):
+        _core.set_cpu_isa("sse9")
+    assert _core.cpu_isa_supported("portable")
 
 
 def test_gemm_bad_inputs_raise_clear_errors():

@@ -1,16 +1,21 @@
 // The packed GEMM against the naive oracle: every transpose, edge sizes, padded leading
-// dimensions, alpha/beta, the epilogue, both micro-kernels and 1/2 threads, with guard
-// cells around C that must never be written.
+// dimensions, alpha/beta, the epilogue, every ISA's kernels the machine has (portable,
+// AVX2, AVX-512) and 1/2 threads, with guard cells around C that must never be written;
+// GemmPackedA/B bitwise against gemm_cpu.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "check.h"
 #include "core/cpu_features.h"
 #include "cpu/gemm.h"
 #include "engine/engine.h"
+#include "engine/runtime.h"
 #include "ops/gemm/gemm.h"
 
 using engine::GemmArgs;
@@ -124,6 +129,15 @@ void sweep(std::mt19937& gen, GemmFn gemm = engine::gemm_cpu) {
       CHECK(run_case({bool(ta), bool(tb), 7, 301, 263, 1.0f, 0.0f, 0, false, true, false}, gen,
                      gemm));
     }
+  // Few columns (the unpacked path for a plain A when K >= 4 N^2): long K with every vector
+  // remainder, column counts with every remainder of the column tile, row counts that leave
+  // partial row tiles, enough rows for threads.
+  for (int tb = 0; tb < 2; ++tb)
+    for (int64_t N : {1, 2, 3, 5, 8, 13, 21})
+      for (int64_t M : {5, 7, 151})
+        CHECK(run_case({false, bool(tb), M, N, std::max<int64_t>(597 + N, 4 * N * N + 7), 0.5f,
+                        M == 7 ? 0.0f : 1.0f, N % 3, N % 2 == 1, N % 3 == 0, M == 151},
+                       gen, gemm));
   // K == 0 and alpha == 0: only beta*C and the epilogue.
   CHECK(run_case({false, false, 5, 9, 0, 1.0f, 0.5f, 1, true, true, false}, gen, gemm));
   CHECK(run_case({true, true, 9, 5, 7, 0.0f, 0.0f, 2, false, true, true}, gen, gemm));
@@ -148,14 +162,89 @@ TEST_CASE(gemm_cpu_matches_ref_sweep) {
   }
 }
 
-TEST_CASE(gemm_portable_kernel_matches_ref) {
-  std::mt19937 gen(99);
-  engine::set_portable_kernels(true);
-  for (int threads : {1, 2}) {
-    engine::set_num_threads(threads);
-    sweep(gen);
+// Every ISA level this CPU has, forced in turn; the ones it lacks are reported skipped.
+template <class Fn>
+void for_each_isa(Fn&& fn) {
+  for (const char* isa : {"portable", "avx2", "avx512"}) {
+    if (!engine::cpu_isa_supported(isa)) {
+      std::printf("  skipped %s: this CPU lacks it\n", isa);
+      continue;
+    }
+    engine::set_cpu_isa(isa);
+    fn();
   }
+  engine::set_cpu_isa("best");
+}
+
+TEST_CASE(gemm_every_isa_matches_ref) {
+  std::mt19937 gen(99);
+  for_each_isa([&] {
+    for (int threads : {1, 2}) {
+      engine::set_num_threads(threads);
+      sweep(gen);
+    }
+  });
+}
+
+TEST_CASE(gemm_set_cpu_isa_rejects_unknown_levels) {
+  CHECK(engine::cpu_isa_supported("portable"));
+  CHECK(!engine::cpu_isa_supported("sse9"));
+  CHECK_THROWS(engine::set_cpu_isa("sse9"));
+  engine::set_portable_kernels(true);
+  CHECK(std::string(engine::cpu_features()) == "portable");
   engine::set_portable_kernels(false);
+}
+
+// gemm_cpu_packed with a packed A or B gives gemm_cpu's result bit for bit, for any other
+// operand, beta and epilogue, on every ISA; a different operand is refused.
+TEST_CASE(gemm_packed_operands_match_gemm_cpu_bitwise) {
+  std::mt19937 gen(5);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  auto random = [&](int64_t n) {
+    std::vector<float> v(n);
+    for (float& x : v) x = normal(gen);
+    return v;
+  };
+  for_each_isa([&] {
+    for (int threads : {1, 2}) {
+      engine::set_num_threads(threads);
+      for (int t = 0; t < 2; ++t) {
+        // Crosses the K and M blocks; N = 9 takes the few-columns path, which ignores A.
+        for (int64_t N : {9, 33, 301}) {
+          const int64_t M = 157, K = 613, pad = 3;
+          const bool ta = t == 1, tb = t == 0;
+          const int64_t lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad;
+          const std::vector<float> A = random((ta ? K : M) * lda), B = random((tb ? N : K) * ldb);
+          const std::vector<float> C0 = random(M * N), rb = random(M);
+          GemmArgs g = engine::gemm_args(M, N, K, A.data(), lda, B.data(), ldb, nullptr, N);
+          g.trans_a = ta;
+          g.trans_b = tb;
+          g.alpha = 0.75f;
+          g.beta = N == 33 ? 0.0f : -0.5f;
+          g.epilogue.row_bias = rb.data();
+          g.epilogue.relu = N == 301;
+          std::vector<float> want = C0, got_a = C0, got_b = C0;
+          g.C = want.data();
+          engine::gemm_cpu(g);
+          engine::GemmPackedA pa;
+          engine::GemmPackedB pb;
+          pa.pack(g);
+          pb.pack(g);
+          g.C = got_a.data();
+          engine::gemm_cpu_packed(g, pa);
+          g.C = got_b.data();
+          engine::gemm_cpu_packed(g, pb);
+          CHECK(std::memcmp(want.data(), got_a.data(), want.size() * sizeof(float)) == 0);
+          CHECK(std::memcmp(want.data(), got_b.data(), want.size() * sizeof(float)) == 0);
+          GemmArgs other = g;
+          other.A = B.data();
+          other.B = A.data();
+          CHECK_THROWS(engine::gemm_cpu_packed(other, pa));
+          CHECK_THROWS(engine::gemm_cpu_packed(other, pb));
+        }
+      }
+    }
+  });
 }
 
 // The CUDA SGEMM's body run over its grid on the host (ops/gemm/gemm_cuda.h): the same

@@ -7,7 +7,7 @@
 namespace engine {
 
 ENGINE_API const char* version();
-// CPU features the kernels use ("avx2 fma" or "portable").
+// CPU features the kernels use ("avx512 avx2 fma", "avx2 fma" or "portable").
 ENGINE_API const char* cpu_features();
 
 // Which kernels run on the CPU: the optimized ones (default), the naive reference kernels
@@ -17,7 +17,13 @@ enum class KernelImpl { Optimized, Reference, CudaEmulation };
 ENGINE_API void set_kernel_impl(KernelImpl impl);
 ENGINE_API KernelImpl get_kernel_impl();
 
-// Use the portable GEMM micro-kernels even where AVX2/FMA is available (for tests).
+// The instruction-set level of the CPU kernels, for tests that run each one: "portable",
+// "avx2" (with FMA), "avx512" (F, DQ, BW, VL; the GEMM), or "best" (the default: the
+// highest this CPU supports). Levels the CPU lacks raise an error; cpu_isa_supported says
+// which it has.
+ENGINE_API void set_cpu_isa(const char* name);
+ENGINE_API bool cpu_isa_supported(const char* name);
+// set_cpu_isa("portable") when on, else set_cpu_isa("best").
 ENGINE_API void set_portable_kernels(bool on);
 
 // CUDA devices the CUDA plugin can use (0 without the plugin, a driver or a GPU), and

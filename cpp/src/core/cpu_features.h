@@ -6,13 +6,21 @@ namespace engine {
 struct CpuFeatures {
   bool avx2 = false;
   bool fma = false;
+  bool avx512 = false;  // F, DQ, BW and VL, with the OS saving the ZMM state
   bool avx2_fma() const { return avx2 && fma; }
 };
 
 const CpuFeatures& cpu();
 
-// True when the AVX2/FMA kernels may run: the CPU has them and tests have not asked for
-// the portable ones (engine::set_portable_kernels).
-bool use_avx2_fma();
+// The instruction-set levels of the CPU kernels, each implying the ones below it.
+enum class CpuIsa { Portable = 0, Avx2 = 1, Avx512 = 2 };
+
+// The level the kernels use now: the best the CPU has, capped by engine::set_cpu_isa (tests
+// run every level the machine supports).
+CpuIsa cpu_isa();
+// True when a test forced the level (set_cpu_isa with anything but "best").
+bool cpu_isa_forced();
+// True when the AVX2/FMA kernels may run (every kernel that has no AVX-512 variant).
+inline bool use_avx2_fma() { return cpu_isa() >= CpuIsa::Avx2; }
 
 }  // namespace engine

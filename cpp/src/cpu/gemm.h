@@ -4,7 +4,8 @@
 //
 // Row-major with leading dimensions in elements; op(X) = X or X^T. When beta == 0, C is
 // never read (it may hold NaN). gemm_cpu is the packed, cache-blocked, threaded kernel
-// (AVX2/FMA micro-kernel picked by CPUID, portable fallback); gemm_ref is the naive
+// (AVX-512 or AVX2/FMA micro-kernel picked by CPUID, portable fallback; unpacked paths for
+// few rows or few columns); gemm_ref is the naive
 // oracle, kept forever. The ops that call a GEMM pick one from their kernel table.
 #pragma once
 
@@ -18,23 +19,41 @@ namespace engine {
 void gemm_cpu(const GemmArgs& args);
 void gemm_ref(const GemmArgs& args);
 
-// op(B) packed once for several products that share it (a recurrent weight, used at every
-// time step): pack() reads B, ldb, trans_b, K and N of `args`; gemm_cpu_packed(args, b)
-// then computes exactly what gemm_cpu(args) does (same blocks, same order of sums) for any
-// args with that op(B), without packing it again. The packed copy does not follow B's
-// later changes.
-class GemmPackedB {
+namespace gemm_detail {
+struct GemmIsa;
+struct PackedAccess;
+}  // namespace gemm_detail
+
+// True when gemm_cpu(args) packs its operands (the blocked product), that is, when a
+// GemmPacked copy of one of them saves work; false for the paths that read them in place
+// (few rows, few columns, nothing to multiply).
+bool gemm_cpu_packs(const GemmArgs& args);
+
+// op(A) or op(B) packed once for several products that share it (a recurrent weight used
+// at every time step, a convolution's weights used by every chunk of images). pack() reads
+// the operand, its leading dimension and transpose, K and M (for A) or N (for B) of
+// `args`; gemm_cpu_packed(args, packed) then computes exactly what gemm_cpu(args) does
+// (same blocks, same order of sums) for any args with that operand, without packing it
+// again. The packed copy does not follow the operand's later changes, and is read-only
+// there: threads may share it. It is packed for the current CPU kernels (set_cpu_isa).
+enum class GemmOperand { A, B };
+template <GemmOperand Which>
+class GemmPacked {
  public:
   void pack(const GemmArgs& args);
 
  private:
-  friend void gemm_cpu_packed(const GemmArgs& args, const GemmPackedB& b);
+  friend struct gemm_detail::PackedAccess;
   Workspace panels_;
   const float* data_ = nullptr;
   const float* source_ = nullptr;
-  int64_t K_ = 0, N_ = 0;
+  int64_t K_ = 0, MN_ = 0;  // K, and M (A) or N (B)
   bool trans_ = false;
+  const gemm_detail::GemmIsa* isa_ = nullptr;
 };
+using GemmPackedA = GemmPacked<GemmOperand::A>;
+using GemmPackedB = GemmPacked<GemmOperand::B>;
+void gemm_cpu_packed(const GemmArgs& args, const GemmPackedA& a);
 void gemm_cpu_packed(const GemmArgs& args, const GemmPackedB& b);
 
 }  // namespace engine

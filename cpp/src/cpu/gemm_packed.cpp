@@ -10,7 +10,11 @@
 //             micro-kernel       MR x NR register tile
 //
 // beta is applied on the first K block only (later blocks accumulate) and the epilogue on
-// the last one, so every output element sees each exactly once.
+// the last one, so every output element sees each exactly once. NR, the tile's width, is
+// the ISA's (gemm_kernel.h); MR is the same for all.
+//
+// Products with few rows or few columns skip the packing: the operand that would be packed
+// is the big one, read once (gemm_small.h).
 #include <algorithm>
 #include <cstdlib>
 #include <numeric>
@@ -25,20 +29,40 @@
 
 namespace engine {
 
-using gemm_detail::MicroKernel;
+using gemm_detail::GemmIsa;
 using gemm_detail::MR;
-using gemm_detail::NR;
 using gemm_detail::TileStore;
 
 namespace {
 
 // Zen 3 / Skylake-class caches: an A block of MC x KC floats (144 KiB) fits L2, a B panel
-// of KC x NR (16 KiB) fits L1, the B block of KC x NC (4 MiB) fits L3.
+// of KC x NR (16 KiB) fits L1, the B block of KC x NC (4 MiB) fits L3. KC is for NR = 16;
+// a wider tile takes proportionally fewer K steps, so that its B panel still fits L1.
 constexpr int64_t KC = 256;
 constexpr int64_t MC = 144;
 constexpr int64_t NC = 4096;
 // Below this many multiply-adds a second thread costs more than it saves.
 constexpr int64_t kParallelMinFlops = int64_t(1) << 18;
+
+const GemmIsa& current_isa() {
+  switch (cpu_isa()) {
+    case CpuIsa::Avx512:
+      return gemm_detail::kGemmAvx512;
+    case CpuIsa::Avx2:
+      return gemm_detail::kGemmAvx2;
+    default:
+      return gemm_detail::kGemmPortable;
+  }
+}
+
+// The blocked product's kernels. On Zen 4 a 512-bit FMA has two 256-bit ones' throughput,
+// and the 6x32 tile measured 0-10 % slower than the 6x16 one on large products
+// (benchmarks/gemm.py --isas avx2 avx512), so unless a test forces AVX-512, the blocked
+// product keeps the AVX2 tile; the unpacked paths, up to 1.4x faster with 512 bits, don't.
+const GemmIsa& blocked_isa() {
+  const GemmIsa& isa = current_isa();
+  return &isa == &gemm_detail::kGemmAvx512 && !cpu_isa_forced() ? gemm_detail::kGemmAvx2 : isa;
+}
 
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
@@ -52,16 +76,16 @@ thread_local Workspace t_pack_a;
 thread_local Workspace t_pack_b;
 
 // op(A)[i0 : i0+mc, p0 : p0+kc] -> MR-row panels: dst[(panel*kc + k)*MR + r].
-void pack_a(const GemmArgs& g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* dst) {
-  const bool avx2 = use_avx2_fma();
+void pack_a(const GemmArgs& g, const GemmIsa& isa, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
+            float* dst) {
   for (int64_t ip = 0; ip < mc; ip += MR, dst += MR * kc) {
     const int rows = static_cast<int>(std::min<int64_t>(MR, mc - ip));
     if (g.trans_a && rows == MR) {  // a fixed count: the copies unroll
       const float* src = g.A + p0 * g.lda + i0 + ip;
       for (int64_t k = 0; k < kc; ++k, src += g.lda)
         for (int r = 0; r < MR; ++r) dst[k * MR + r] = src[r];
-    } else if (rows == MR && avx2) {  // the scalar gather below costs a tenth of the product
-      gemm_detail::pack_a_panel_avx2(g.A + (i0 + ip) * g.lda + p0, g.lda, kc, dst);
+    } else if (rows == MR && isa.pack_a_panel) {  // the scalar gather costs a tenth of the product
+      isa.pack_a_panel(g.A + (i0 + ip) * g.lda + p0, g.lda, kc, dst);
     } else if (g.trans_a) {
       // Stored [K, M]: each k reads `rows` neighbours.
       const float* src = g.A + p0 * g.lda + i0 + ip;
@@ -82,16 +106,16 @@ void pack_a(const GemmArgs& g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, f
 }
 
 // op(B)[p0 : p0+kc, j0 + panel range] -> NR-column panels: dst[(panel*kc + k)*NR + j].
-void pack_b(const GemmArgs& g, int64_t p0, int64_t kc, int64_t j0, int64_t n, int64_t panel_begin,
-            int64_t panel_end, float* dst) {
-  const bool avx2 = use_avx2_fma();
+void pack_b(const GemmArgs& g, const GemmIsa& isa, int64_t p0, int64_t kc, int64_t j0, int64_t n,
+            int64_t panel_begin, int64_t panel_end, float* dst) {
+  const int NR = isa.nr;
   for (int64_t jp = panel_begin; jp < panel_end; ++jp) {
     float* d = dst + jp * NR * kc;
     const int64_t j = j0 + jp * NR;
     const int cols = static_cast<int>(std::min<int64_t>(NR, n - jp * NR));
-    if (g.trans_b && cols == NR && avx2) {
+    if (g.trans_b && cols == NR && isa.pack_b_trans_panel) {
       // The scalar transpose below would cost as much as the product when M is small.
-      gemm_detail::pack_b_trans_panel_avx2(g.B + j * g.ldb + p0, g.ldb, kc, d);
+      isa.pack_b_trans_panel(g.B + j * g.ldb + p0, g.ldb, kc, d);
     } else if (g.trans_b) {
       // Stored [N, K]: column j of op(B) is row j of B, read along k.
       for (int c = 0; c < cols; ++c) {
@@ -125,23 +149,29 @@ void scale_only(const GemmArgs& g) {
   }
 }
 
-// The K and N blocks of a product with this K and N (gemm_cpu and GemmPackedB agree on them).
-int64_t k_block(int64_t K) { return balanced_block(K, KC, 1); }
-int64_t n_block(int64_t N) { return balanced_block(N, NC, NR); }
+// The K and N blocks of a product with this K and N (gemm_cpu and GemmPacked agree on them).
+int64_t k_block(int64_t K, int NR) { return balanced_block(K, KC * 16 / NR, 1); }
+int64_t n_block(int64_t N, int NR) { return balanced_block(N, NC, NR); }
 
 // Where GemmPackedB keeps the packed B block at (jc, pc): the N blocks one after another,
 // each holding its K blocks one after another.
-int64_t packed_offset(int64_t K, int64_t nc_max, int64_t jc, int64_t nc, int64_t pc) {
+int64_t packed_b_offset(int64_t K, int64_t nc_max, int64_t jc, int64_t nc, int64_t pc, int NR) {
   return jc / nc_max * K * round_up(nc_max, NR) + pc * round_up(nc, NR);
 }
+// Where GemmPackedA keeps the MR-row panels from row i0 of the K block at pc: the K blocks
+// one after another, each holding all of op(A)'s panels.
+int64_t packed_a_offset(int64_t M, int64_t pc, int64_t kc, int64_t i0) {
+  return pc * round_up(M, MR) + i0 * kc;
+}
 
-// The blocked product; `prepacked`: op(B) packed by GemmPackedB, or null to pack it here.
-void gemm_blocked(const GemmArgs& g, const float* prepacked) {
-  const MicroKernel kernel =
-      use_avx2_fma() ? gemm_detail::micro_kernel_avx2 : gemm_detail::micro_kernel_portable;
+// The blocked product; `packed_a`, `packed_b`: the operands packed by GemmPacked, or null
+// to pack them here.
+void gemm_blocked(const GemmArgs& g, const GemmIsa& isa, const float* packed_a,
+                  const float* packed_b) {
+  const int NR = isa.nr;
   const int64_t M = g.M, N = g.N, K = g.K;
-  const int64_t kc_max = k_block(K);
-  const int64_t nc_max = n_block(N);
+  const int64_t kc_max = k_block(K, NR);
+  const int64_t nc_max = n_block(N, NR);
   const int64_t mc_max = balanced_block(M, MC, MR);
   const int64_t m_blocks = ceil_div(M, mc_max);
 
@@ -150,7 +180,7 @@ void gemm_blocked(const GemmArgs& g, const float* prepacked) {
   // as well, so every thread gets the same share (it packs the A blocks it touches).
   const int64_t n_split_wanted = threads / std::gcd<int64_t>(m_blocks, threads);
 
-  float* const pack_buffer = prepacked ? nullptr : t_pack_b.get(kc_max * round_up(nc_max, NR));
+  float* const pack_buffer = packed_b ? nullptr : t_pack_b.get(kc_max * round_up(nc_max, NR));
   for (int64_t jc = 0; jc < N; jc += nc_max) {
     const int64_t nc = std::min(nc_max, N - jc);
     const int64_t n_panels = ceil_div(nc, NR);
@@ -160,11 +190,11 @@ void gemm_blocked(const GemmArgs& g, const float* prepacked) {
       const bool first = pc == 0, last = pc + kc >= K;
 
       const float* bp = pack_buffer;
-      if (prepacked) {
-        bp = prepacked + packed_offset(K, nc_max, jc, nc, pc);
+      if (packed_b) {
+        bp = packed_b + packed_b_offset(K, nc_max, jc, nc, pc, NR);
       } else {
         auto pack = [&](int64_t begin, int64_t end) {
-          pack_b(g, pc, kc, jc, nc, begin, end, pack_buffer);
+          pack_b(g, isa, pc, kc, jc, nc, begin, end, pack_buffer);
         };
         if (threads > 1)
           parallel_for(n_panels, std::max<int64_t>(1, (int64_t(1) << 15) / (kc * NR)), pack);
@@ -173,13 +203,16 @@ void gemm_blocked(const GemmArgs& g, const float* prepacked) {
       }
 
       auto compute = [&](int64_t task_begin, int64_t task_end) {
-        float* ap = t_pack_a.get(mc_max * kc_max);
+        float* const pack_a_buffer = packed_a ? nullptr : t_pack_a.get(mc_max * kc_max);
+        const float* ap = pack_a_buffer;
         int64_t packed_block = -1;
         for (int64_t t = task_begin; t < task_end; ++t) {
           const int64_t mb = t / n_split, ns = t % n_split;
           const int64_t i0 = mb * mc_max, mc = std::min(mc_max, M - i0);
-          if (mb != packed_block) {
-            pack_a(g, i0, mc, pc, kc, ap);
+          if (packed_a) {
+            ap = packed_a + packed_a_offset(M, pc, kc, i0);
+          } else if (mb != packed_block) {
+            pack_a(g, isa, i0, mc, pc, kc, pack_a_buffer);
             packed_block = mb;
           }
           for (int64_t jp = n_panels * ns / n_split; jp < n_panels * (ns + 1) / n_split; ++jp) {
@@ -196,8 +229,8 @@ void gemm_blocked(const GemmArgs& g, const float* prepacked) {
                 s.col_bias = g.epilogue.col_bias ? g.epilogue.col_bias + j : nullptr;
                 s.relu = g.epilogue.relu;
               }
-              kernel(kc, ap + ip * kc, b_panel, g.C + i * g.ldc + j, g.ldc,
-                     static_cast<int>(std::min<int64_t>(MR, M - i)), nr, s);
+              isa.kernel(kc, ap + ip * kc, b_panel, g.C + i * g.ldc + j, g.ldc,
+                         static_cast<int>(std::min<int64_t>(MR, M - i)), nr, s);
             }
           }
         }
@@ -211,46 +244,129 @@ void gemm_blocked(const GemmArgs& g, const float* prepacked) {
   }
 }
 
+// Few columns and a plain A: each row of C is N dot products of an A row with op(B)'s
+// columns, read from bt = op(B)^T ([N, K], B itself when transposed), threads over rows.
+void gemm_small_cols(const GemmArgs& g, const GemmIsa& isa) {
+  const float* bt = g.B;
+  int64_t ldbt = g.ldb;
+  if (!g.trans_b) {  // a few columns of length K: gather them into rows
+    float* t = t_pack_b.get(g.N * g.K);
+    for (int64_t k = 0; k < g.K; ++k)
+      for (int64_t j = 0; j < g.N; ++j) t[j * g.K + k] = g.B[k * g.ldb + j];
+    bt = t;
+    ldbt = g.K;
+  }
+  constexpr int64_t kRows = 16;  // a multiple of every ISA's row tile
+  const int64_t blocks = ceil_div(g.M, kRows);
+  auto rows = [&](int64_t begin, int64_t end) {
+    isa.small_cols(g, bt, ldbt, begin * kRows, std::min(g.M, end * kRows));
+  };
+  if (g.M * g.N * g.K < kParallelMinFlops || get_num_threads() == 1)
+    rows(0, blocks);
+  else
+    parallel_for(blocks, 1, rows);
+}
+
+enum class Path { Nothing, ScaleOnly, SmallRows, SmallCols, Blocked };
+
+Path path_of(const GemmArgs& g) {
+  if (g.M <= 0 || g.N <= 0) return Path::Nothing;
+  if (g.K <= 0 || g.alpha == 0.0f) return Path::ScaleOnly;
+  if (g.M <= gemm_detail::kSmallRows) return Path::SmallRows;
+  using gemm_detail::kSmallCols, gemm_detail::kSmallColsMinK;
+  if (!g.trans_a && g.N <= kSmallCols && g.K >= kSmallColsMinK * g.N * g.N) return Path::SmallCols;
+  return Path::Blocked;
+}
+
+// Runs every path of gemm_cpu; the blocked one with the operands given already packed.
+void gemm_run(const GemmArgs& g, const float* packed_a, const float* packed_b) {
+  switch (path_of(g)) {
+    case Path::Nothing:
+      return;
+    case Path::ScaleOnly:
+      return scale_only(g);
+    case Path::SmallRows:
+      return current_isa().small_rows(g);
+    case Path::SmallCols:
+      return gemm_small_cols(g, current_isa());
+    case Path::Blocked:
+      return gemm_blocked(g, blocked_isa(), packed_a, packed_b);
+  }
+}
+
 }  // namespace
 
-void gemm_cpu(const GemmArgs& g) {
-  if (g.M <= 0 || g.N <= 0) return;
-  if (g.K <= 0 || g.alpha == 0.0f) {
-    scale_only(g);
-    return;
+namespace gemm_detail {
+struct PackedAccess {
+  template <GemmOperand Which>
+  static void pack(GemmPacked<Which>& p, const GemmArgs& g) {
+    constexpr bool is_a = Which == GemmOperand::A;
+    const GemmIsa& isa = blocked_isa();
+    p.source_ = is_a ? g.A : g.B;
+    p.K_ = g.K;
+    p.MN_ = is_a ? g.M : g.N;
+    p.trans_ = is_a ? g.trans_a : g.trans_b;
+    p.isa_ = &isa;
+    p.data_ = nullptr;
+    if (g.K <= 0 || p.MN_ <= 0) return;
+    const int64_t kc_max = k_block(g.K, isa.nr);
+    if (is_a) {
+      float* dst = p.panels_.get(g.K * round_up(g.M, MR));
+      auto pack_k_blocks = [&](int64_t begin, int64_t end) {
+        for (int64_t pc = begin * kc_max; pc < std::min(g.K, end * kc_max); pc += kc_max) {
+          const int64_t kc = std::min(kc_max, g.K - pc);
+          pack_a(g, isa, 0, g.M, pc, kc, dst + packed_a_offset(g.M, pc, kc, 0));
+        }
+      };
+      const int64_t k_blocks = ceil_div(g.K, kc_max);
+      if (g.M * g.K < kParallelMinFlops / 4)  // a copy: a thread pays off sooner than for FMAs
+        pack_k_blocks(0, k_blocks);
+      else
+        parallel_for(k_blocks, 1, pack_k_blocks);
+      p.data_ = dst;
+      return;
+    }
+    const int NR = isa.nr;
+    const int64_t nc_max = n_block(g.N, NR);
+    float* dst = p.panels_.get(ceil_div(g.N, nc_max) * g.K * round_up(nc_max, NR));
+    for (int64_t jc = 0; jc < g.N; jc += nc_max) {
+      const int64_t nc = std::min(nc_max, g.N - jc);
+      for (int64_t pc = 0; pc < g.K; pc += kc_max)
+        pack_b(g, isa, pc, std::min(kc_max, g.K - pc), jc, nc, 0, ceil_div(nc, NR),
+               dst + packed_b_offset(g.K, nc_max, jc, nc, pc, NR));
+    }
+    p.data_ = dst;
   }
-  if (g.M <= gemm_detail::kSmallRows) {
-    (use_avx2_fma() ? gemm_detail::gemm_small_rows_avx2 : gemm_detail::gemm_small_rows_portable)(g);
-    return;
-  }
-  gemm_blocked(g, nullptr);
-}
 
-void GemmPackedB::pack(const GemmArgs& g) {
-  source_ = g.B;
-  K_ = g.K;
-  N_ = g.N;
-  trans_ = g.trans_b;
-  data_ = nullptr;
-  if (g.K <= 0 || g.N <= 0) return;
-  const int64_t kc_max = k_block(g.K), nc_max = n_block(g.N);
-  float* dst = panels_.get(ceil_div(g.N, nc_max) * g.K * round_up(nc_max, NR));
-  for (int64_t jc = 0; jc < g.N; jc += nc_max) {
-    const int64_t nc = std::min(nc_max, g.N - jc);
-    for (int64_t pc = 0; pc < g.K; pc += kc_max)
-      pack_b(g, pc, std::min(kc_max, g.K - pc), jc, nc, 0, ceil_div(nc, NR),
-             dst + packed_offset(g.K, nc_max, jc, nc, pc));
+  template <GemmOperand Which>
+  static void run(const GemmArgs& g, const GemmPacked<Which>& p) {
+    constexpr bool is_a = Which == GemmOperand::A;
+    ENGINE_CHECK(g.K == p.K_ && (is_a ? g.M : g.N) == p.MN_ &&
+                     (is_a ? g.trans_a : g.trans_b) == p.trans_ && (is_a ? g.A : g.B) == p.source_,
+                 "gemm_cpu_packed: ", is_a ? "A" : "B", " is not the one packed");
+    ENGINE_CHECK(p.isa_ == &blocked_isa(),
+                 "gemm_cpu_packed: packed for other CPU kernels (set_cpu_isa changed since)");
+    gemm_run(g, is_a ? p.data_ : nullptr, is_a ? nullptr : p.data_);
   }
-  data_ = dst;
-}
+};
+}  // namespace gemm_detail
 
+bool gemm_cpu_packs(const GemmArgs& g) { return path_of(g) == Path::Blocked; }
+
+void gemm_cpu(const GemmArgs& g) { gemm_run(g, nullptr, nullptr); }
+
+template <GemmOperand Which>
+void GemmPacked<Which>::pack(const GemmArgs& g) {
+  gemm_detail::PackedAccess::pack(*this, g);
+}
+template class GemmPacked<GemmOperand::A>;
+template class GemmPacked<GemmOperand::B>;
+
+void gemm_cpu_packed(const GemmArgs& g, const GemmPackedA& a) {
+  gemm_detail::PackedAccess::run(g, a);
+}
 void gemm_cpu_packed(const GemmArgs& g, const GemmPackedB& b) {
-  ENGINE_CHECK(g.K == b.K_ && g.N == b.N_ && g.trans_b == b.trans_ && g.B == b.source_,
-               "gemm_cpu_packed: B is not the one packed");
-  // What gemm_cpu does without the blocked product needs no packed B.
-  if (g.M <= 0 || g.N <= 0 || g.K <= 0 || g.alpha == 0.0f || g.M <= gemm_detail::kSmallRows)
-    return gemm_cpu(g);
-  gemm_blocked(g, b.data_);
+  gemm_detail::PackedAccess::run(g, b);
 }
 
 }  // namespace engine

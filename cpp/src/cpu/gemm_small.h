@@ -1,15 +1,17 @@
-// GEMM for a handful of rows (batch-1..4 Dense layers): packing B would cost more than the
-// product, so each row of C is computed straight from B, with loops the compiler
-// vectorizes for the ISA of the file that includes this header.
+// GEMM for a handful of rows (batch-1..4 Dense layers) or a handful of columns (the deep
+// convolutions of batch-1 inference): packing the big operand would cost more than the
+// product, so C is computed straight from it, with loops the compiler vectorizes for the
+// ISA of the file that includes this header.
 //
-// The function has internal linkage on purpose: the AVX2 file and the portable file each
-// compile their own copy with their own flags, and the linker must not merge them.
+// The functions have internal linkage on purpose: each ISA's file compiles its own copy
+// with its own flags, and the linker must not merge them.
 #pragma once
 
 #include <algorithm>
 #include <vector>
 
 #include "cpu/gemm.h"
+#include "cpu/gemm_kernel.h"
 
 namespace engine {
 namespace gemm_detail {
@@ -59,6 +61,97 @@ inline void gemm_small_rows_impl(const GemmArgs& g) {
       if (g.epilogue.col_bias) v += g.epilogue.col_bias[j];
       if (g.epilogue.relu && v < 0.0f) v = 0.0f;  // NaN stays NaN
       c[j] = v;
+    }
+  }
+}
+
+// A W-float vector of the compiler's vector extension: the ISA file's flags decide the
+// instructions (one zmm, one ymm, or two xmm for W = 8 without AVX).
+template <int W>
+struct Vec {
+  typedef float type __attribute__((vector_size(W * sizeof(float))));
+  // The same at any float's address (unaligned loads; may alias the floats).
+  typedef float unaligned
+      __attribute__((vector_size(W * sizeof(float)), aligned(sizeof(float)), may_alias));
+  static type load(const float* p) { return *reinterpret_cast<const unaligned*>(p); }
+};
+
+// acc[r*ld + j] += the lane-wise products of op(A) row r and bt row j (op(B)^T, [N, K])
+// over k in [k0, k1) (whole vectors), for R rows of a plain A and CN rows of bt: R*CN
+// accumulators of W lanes in registers, each A and bt vector loaded once per step and used
+// CN and R times.
+template <int W, int R, int CN>
+void dot_tile(int64_t k0, int64_t k1, const float* a, int64_t lda, const float* bt, int64_t ldbt,
+              typename Vec<W>::type* acc, int64_t ld) {
+  using V = typename Vec<W>::type;
+  V s[R][CN];
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < CN; ++j) s[r][j] = acc[r * ld + j];
+  for (int64_t k = k0; k < k1; k += W) {
+    V av[R];
+    for (int r = 0; r < R; ++r) av[r] = Vec<W>::load(a + r * lda + k);
+    for (int j = 0; j < CN; ++j) {
+      const V bv = Vec<W>::load(bt + j * ldbt + k);
+      for (int r = 0; r < R; ++r) s[r][j] += av[r] * bv;
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < CN; ++j) acc[r * ld + j] = s[r][j];
+}
+
+// dot_tile for n <= CN columns (a switch on the count).
+template <int W, int R, int CN>
+void dot_tile_cols(int n, int64_t k0, int64_t k1, const float* a, int64_t lda, const float* bt,
+                   int64_t ldbt, typename Vec<W>::type* acc, int64_t ld) {
+  if constexpr (CN > 1) {
+    if (n < CN) return dot_tile_cols<W, R, CN - 1>(n, k0, k1, a, lda, bt, ldbt, acc, ld);
+  }
+  dot_tile<W, R, CN>(k0, k1, a, lda, bt, ldbt, acc, ld);
+}
+
+// Rows [i_begin, i_end) of C for a plain A and N <= kSmallCols columns: bt holds op(B)^T
+// ([N, K], leading dimension ldbt). R rows at a time, against all N columns in tiles of CN,
+// K in steps whose A rows and bt rows fit L1 together: every A row is read once from memory
+// and then from L1 by the other column tiles; the vector sums wait in `acc` between steps.
+template <int W, int R, int CN>
+void gemm_small_cols_impl(const GemmArgs& g, const float* bt, int64_t ldbt, int64_t i_begin,
+                          int64_t i_end) {
+  using V = typename Vec<W>::type;
+  const int64_t N = g.N, K = g.K, k_vec = K / W * W;
+  const int64_t k_step = std::max<int64_t>(4 * W, 6144 / (R + N) / W * W);  // 24 KiB of L1
+  V acc[R * kSmallCols];
+  for (int64_t i0 = i_begin; i0 < i_end; i0 += R) {
+    const int rows = static_cast<int>(std::min<int64_t>(R, i_end - i0));
+    const float* a = g.A + i0 * g.lda;
+    for (int64_t t = 0; t < rows * N; ++t) acc[t] = V{};
+    for (int64_t k0 = 0; k0 < k_vec; k0 += k_step) {
+      const int64_t k1 = std::min(k_vec, k0 + k_step);
+      for (int64_t j0 = 0; j0 < N; j0 += CN) {
+        const int cols = static_cast<int>(std::min<int64_t>(CN, N - j0));
+        const float* b = bt + j0 * ldbt;
+        if (rows == R)
+          dot_tile_cols<W, R, CN>(cols, k0, k1, a, g.lda, b, ldbt, acc + j0, N);
+        else  // the last rows one at a time
+          for (int r = 0; r < rows; ++r)
+            dot_tile_cols<W, 1, CN>(cols, k0, k1, a + r * g.lda, g.lda, b, ldbt, acc + r * N + j0,
+                                    N);
+      }
+    }
+    for (int r = 0; r < rows; ++r) {
+      const float* ar = a + r * g.lda;
+      float* c = g.C + (i0 + r) * g.ldc;
+      const float rb = g.epilogue.row_bias ? g.epilogue.row_bias[i0 + r] : 0.0f;
+      for (int64_t j = 0; j < N; ++j) {
+        float sum = 0.0f;
+        for (int l = 0; l < W; ++l) sum += acc[r * N + j][l];
+        for (int64_t k = k_vec; k < K; ++k) sum += ar[k] * bt[j * ldbt + k];
+        float v = g.alpha * sum;
+        if (g.beta != 0.0f) v += g.beta * c[j];
+        v += rb;
+        if (g.epilogue.col_bias) v += g.epilogue.col_bias[j];
+        if (g.epilogue.relu && v < 0.0f) v = 0.0f;  // NaN stays NaN
+        c[j] = v;
+      }
     }
   }
 }

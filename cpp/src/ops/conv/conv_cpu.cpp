@@ -12,6 +12,7 @@
 // serial and the GEMM, im2col and col2im thread inside (parallel_for never nests).
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -131,35 +132,81 @@ void scatter_block(const ConvShape& s, const GroupGemm& l, const Chunk& c, const
                   sizeof(float) * l.P);
 }
 
+// Every chunk's GEMM multiplies the same weights (its A): with several chunks, each group's
+// weights are packed once, by the calling thread, and shared read-only by the threads over
+// the chunks. Kept per calling thread, so later calls reuse the memory.
+using PackedWeights = std::vector<std::unique_ptr<GemmPackedA>>;
+thread_local PackedWeights t_packed_weights;
+
+// The calling thread's weights of each group packed for GEMMs like `a` (group 0, a full
+// chunk's columns), or null when packing once saves nothing: one chunk, or a GEMM that
+// does not pack.
+const PackedWeights* pack_weights(const ConvShape& s, const GroupGemm& l, const GemmArgs& a) {
+  if (ceil_div(s.N, images_per_gemm(l, s.N)) <= 1 || !gemm_cpu_packs(a)) return nullptr;
+  PackedWeights& packed = t_packed_weights;
+  while (static_cast<int64_t>(packed.size()) < s.G)
+    packed.push_back(std::make_unique<GemmPackedA>());
+  for (int64_t g = 0; g < s.G; ++g) {
+    GemmArgs ag = a;
+    ag.A += g * l.OCg * l.K;
+    packed[g]->pack(ag);
+  }
+  return &packed;
+}
+
+void gemm_with(const GemmArgs& a, const PackedWeights* packed, int64_t group) {
+  if (packed)
+    gemm_cpu_packed(a, *(*packed)[group]);
+  else
+    gemm_cpu(a);
+}
+
+// out [OCg, cols] = w_g [OCg, K] * col [K, cols], bias and a fused Relu in the epilogue
+GemmArgs forward_args(const ConvShape& s, const GroupGemm& l, const float* w, int64_t g,
+                      const float* col, int64_t cols, float* out, const float* b) {
+  GemmArgs a = gemm_args(l.OCg, cols, l.K, w + g * l.OCg * l.K, l.K, col, cols, out, cols);
+  if (b) a.epilogue.row_bias = b + g * l.OCg;
+  a.epilogue.relu = s.relu;
+  return a;
+}
+
+// dcol [K, cols] = w_g^T [K, OCg] * dy [OCg, cols]
+GemmArgs backward_data_args(const GroupGemm& l, const float* w, int64_t g, const float* dy,
+                            int64_t cols, float* dcol) {
+  GemmArgs a = gemm_args(l.K, cols, l.OCg, w + g * l.OCg * l.K, l.K, dy, cols, dcol, cols);
+  a.trans_a = true;
+  return a;
+}
+
+// The columns of a full chunk: what the packed weights are packed for.
+int64_t full_chunk_cols(const ConvShape& s, const GroupGemm& l) {
+  return std::min(images_per_gemm(l, s.N), s.N) * l.P;
+}
+
 void forward_gemm(const ConvShape& s, const float* x, const float* w, const float* b, float* y) {
   const GroupGemm l(s);
+  const PackedWeights* packed =
+      pack_weights(s, l, forward_args(s, l, w, 0, x, full_chunk_cols(s, l), y, b));
   for_each_chunk(s, l, [&](const Chunk& c) {
     const float* col = lower(s, l, c, x);
     float* out = block_of(s, l, c, y);
-    // out [OCg, cols] = w_g [OCg, K] * col [K, cols], bias and a fused Relu in the epilogue
-    GemmArgs a = gemm_args(l.OCg, c.cols, l.K, w + c.g * l.OCg * l.K, l.K, col, c.cols, out,
-                           c.cols);
-    if (b) a.epilogue.row_bias = b + c.g * l.OCg;
-    a.epilogue.relu = s.relu;
-    gemm_cpu(a);
+    gemm_with(forward_args(s, l, w, c.g, col, c.cols, out, b), packed, c.g);
     scatter_block(s, l, c, out, y);
   });
 }
 
 void backward_data_gemm(const ConvShape& s, const float* dy, const float* w, float* dx) {
   const GroupGemm l(s);
+  const PackedWeights* packed =
+      pack_weights(s, l, backward_data_args(l, w, 0, dy, full_chunk_cols(s, l), dx));
   for_each_chunk(s, l, [&](const Chunk& c) {
     float* dyc = block_of(s, l, c, dy);
     gather_block(s, l, c, dy, dyc);
     float* dx0 = dx + (c.n0 * s.C + c.g * l.Cg) * l.HW;
-    // dcol [K, cols] = w_g^T [K, OCg] * dy [OCg, cols]; a direct convolution of one image
-    // writes dx itself.
+    // A direct convolution of one image writes dx itself.
     const bool in_place = l.direct && c.nb == 1;
     float* dcol = in_place ? dx0 : t_col.get(l.K * c.cols);
-    GemmArgs a = gemm_args(l.K, c.cols, l.OCg, w + c.g * l.OCg * l.K, l.K, dyc, c.cols, dcol,
-                           c.cols);
-    a.trans_a = true;
-    gemm_cpu(a);
+    gemm_with(backward_data_args(l, w, c.g, dyc, c.cols, dcol), packed, c.g);
     if (in_place) return;
     for (int64_t i = 0; i < c.nb; ++i) {
       float* dxi = dx0 + i * s.C * l.HW;
