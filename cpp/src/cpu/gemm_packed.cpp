@@ -55,10 +55,12 @@ const GemmIsa& current_isa() {
   }
 }
 
-// The blocked product's kernels. On Zen 4 a 512-bit FMA has two 256-bit ones' throughput,
-// and the 6x32 tile measured 0-10 % slower than the 6x16 one on large products
-// (benchmarks/gemm.py --isas avx2 avx512), so unless a test forces AVX-512, the blocked
-// product keeps the AVX2 tile; the unpacked paths, up to 1.4x faster with 512 bits, don't.
+// The kernels of the blocked product and of the few-rows path. On Zen 4 a 512-bit FMA has
+// two 256-bit ones' throughput, and the 6x32 tile measured 0-10 % slower than the 6x16 one
+// on large products (benchmarks/gemm.py --isas avx2 avx512); the few-rows loops compiled
+// for AVX-512 measured 1.1x slower with B plain and 3-4x slower with B transposed (a Gemm
+// imported from PyTorch at batch 1). So unless a test forces AVX-512, both keep AVX2; the
+// few-columns path, up to 1.4x faster with 512 bits, does not.
 const GemmIsa& blocked_isa() {
   const GemmIsa& isa = current_isa();
   return &isa == &gemm_detail::kGemmAvx512 && !cpu_isa_forced() ? gemm_detail::kGemmAvx2 : isa;
@@ -286,7 +288,7 @@ void gemm_run(const GemmArgs& g, const float* packed_a, const float* packed_b) {
     case Path::ScaleOnly:
       return scale_only(g);
     case Path::SmallRows:
-      return current_isa().small_rows(g);
+      return blocked_isa().small_rows(g);
     case Path::SmallCols:
       return gemm_small_cols(g, current_isa());
     case Path::Blocked:
