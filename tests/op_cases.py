@@ -2141,6 +2141,9 @@ CASES = [
     conv_case((2, 13, 8, 9), (13, 1, 3, 3), tag="depthwise-k3s2-unread", group=13,
               strides=[2, 2]),
     conv_case((2, 9, 7, 1), (9, 1, 3, 1), tag="depthwise-w1", group=9, pads=[0, 0, 2, 0]),
+    # One input channel and at most eight outputs: the forward runs as one depthwise block.
+    conv_case((3, 1, 11, 9), (6, 1, 5, 5), tag="c1-oc6-k5p2", pads=[2, 2, 2, 2]),
+    conv_case((2, 1, 12, 13), (8, 1, 3, 3), tag="c1-oc8-k3s2-nobias", strides=[2, 2], bias=False),
     conv_case((1, 17, 11, 10), (17, 1, 5, 5), tag="depthwise-k5p2s2-nobias", group=17,
               pads=[2, 1, 2, 0], strides=[2, 2], bias=False),
 
