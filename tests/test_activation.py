@@ -58,12 +58,21 @@ def test_backward_matches_numpy_on_large_input(name, rng):
     assert_close(bwd(dy, x, **kwargs), expected, ELEMENTWISE_RTOL)
 
 
-@pytest.mark.parametrize("portable", [False, True], ids=["cpu-isa", "portable"])
+ISAS = ["avx512", "avx2", "portable"]
+
+
+def use_isa(isa):
+    if not _core.cpu_isa_supported(isa):
+        pytest.skip(f"this CPU has no {isa}")
+    _core.set_cpu_isa(isa)
+
+
+@pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_every_value_is_within_a_few_ulps(name, portable):
+def test_every_value_is_within_a_few_ulps(name, isa):
     """The CPU kernels compute exp, expm1, tanh and log1p themselves (so that they
     vectorize): each output against float64, element by element, over the whole range
-    (huge, tiny, denormal), on the machine's ISA and on the portable path. (The gradients
+    (huge, tiny, denormal), on every instruction-set level the machine has. (The gradients
     of Elu, Selu, Sigmoid and Tanh are formulas of the output, y + alpha or 1 - y^2, whose
     cancellation near saturation no exp can help: they are checked in norm above.)"""
     fwd, _, ref, _, kwargs, _ = CASES[name]
@@ -71,11 +80,11 @@ def test_every_value_is_within_a_few_ulps(name, portable):
     x = np.concatenate([np.linspace(-110, 90, 20011), rng.standard_normal(5003) * 4,
                         np.geomspace(1e-38, 1e-3, 1001), -np.geomspace(1e-38, 1e-3, 1001),
                         [0.0, 1e-42, -1e-42, 88.5, -88.5, 30.0, -30.0]]).astype(np.float32)
-    _core.set_portable_kernels(portable)
+    use_isa(isa)
     try:
         y = fwd(x, **kwargs)
     finally:
-        _core.set_portable_kernels(False)
+        _core.set_cpu_isa("best")
     want = np.asarray(ref(x.astype(np.float64)), np.float64)
     assert np.all(np.isfinite(y))
     # 8 float ulps relative; values below the normal range are compared absolutely.
@@ -83,9 +92,9 @@ def test_every_value_is_within_a_few_ulps(name, portable):
     assert not bad.any(), f"x={x[bad][:3]} got {y[bad][:3]} want {want[bad][:3]}"
 
 
-@pytest.mark.parametrize("portable", [False, True], ids=["cpu-isa", "portable"])
+@pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("op", ["Erf", "Gelu"])
-def test_erf_and_gelu_are_within_a_few_ulps(op, portable):
+def test_erf_and_gelu_are_within_a_few_ulps(op, isa):
     """Erf (and the exact GELU built on it) comes from the engine's own vectorizable erf:
     element by element against float64 over the whole range, both sides of where its two
     formulas meet (|x| = 0.875) and where erf rounds to 1 (|x| = 3.925)."""
@@ -94,11 +103,11 @@ def test_erf_and_gelu_are_within_a_few_ulps(op, portable):
                         np.linspace(0.86, 0.89, 2001), np.linspace(3.9, 3.95, 2001),
                         np.geomspace(1e-38, 1e-3, 1001), -np.geomspace(1e-38, 1e-3, 1001),
                         [0.0, 1e-42, -1e-42, 30.0, -30.0, 1e30, -1e30]]).astype(np.float32)
-    _core.set_portable_kernels(portable)
+    use_isa(isa)
     try:
         (y,), _ = _core.run_op(op, [x], {})
     finally:
-        _core.set_portable_kernels(False)
+        _core.set_cpu_isa("best")
     x64 = x.astype(np.float64)
     want = erf(x64) if op == "Erf" else 0.5 * x64 * (1 + erf(x64 / np.sqrt(2)))
     # GELU's 1 + erf(x / sqrt 2) cancels for negative x: in float it may lose up to half an

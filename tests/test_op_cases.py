@@ -28,12 +28,16 @@ class Variant:
 DEVICE = {"name": None}
 
 
-def _select(kernels, device=None, portable=False):
+def _select(kernels, device=None, isa="best"):
     def select():
         _core.set_kernel_variant(kernels)
-        _core.set_portable_kernels(portable)
+        _core.set_cpu_isa(isa)
         DEVICE["name"] = device
     return select
+
+
+def _isa_missing(isa):
+    return lambda: None if _core.cpu_isa_supported(isa) else f"this CPU has no {isa}"
 
 
 def _no_gpu():
@@ -42,9 +46,10 @@ def _no_gpu():
 
 VARIANTS = {
     "cpu": Variant("cpu", _select("cpu")),
-    # The optimized kernels without their ISA-specific (AVX2/FMA) copies: what a CPU
-    # without them runs.
-    "cpu-portable": Variant("cpu-portable", _select("cpu", portable=True)),
+    # The optimized kernels at each instruction-set level below the best one this CPU has:
+    # what other CPUs run.
+    **{f"cpu-{isa}": Variant(f"cpu-{isa}", _select("cpu", isa=isa), _isa_missing(isa))
+       for isa in ("avx512", "avx2", "portable")},
     "ref": Variant("ref", _select("ref")),
     # The CUDA kernels' bodies looped over their grid on the host: every machine checks
     # their index arithmetic and math.
@@ -53,7 +58,10 @@ VARIANTS = {
 }
 DEFAULT_VARIANT = "cpu"
 # (variant under test, its oracle).
-VARIANT_PAIRS = [("cpu", "ref"), ("cpu-portable", "ref"), ("cuda-emulated", "cpu"), ("cuda", "cpu")]
+VARIANT_PAIRS = [("cpu", "ref"), ("cpu-avx512", "ref"), ("cpu-avx2", "ref"), ("cpu-portable", "ref"),
+                 ("cuda-emulated", "cpu"), ("cuda", "cpu")]
+# The variants checked against numpy as well (the ISA levels are checked against ref).
+NUMPY_VARIANTS = ["cpu", "ref", "cuda-emulated", "cuda"]
 
 
 @contextlib.contextmanager
@@ -141,7 +149,7 @@ BAD_CASES = [pytest.param(c, b, id=f"{c.id}-{b.name}", marks=xfail_marks(b.xfail
 
 # ---- forward -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("variant", list(VARIANTS))
+@pytest.mark.parametrize("variant", NUMPY_VARIANTS)
 @pytest.mark.parametrize("case", params(CASES, "forward"))
 def test_forward_matches_numpy(case, variant, rng):
     inputs = case.draw(rng)
@@ -161,7 +169,7 @@ def test_forward_matches_numpy(case, variant, rng):
             assert np.array_equal(arg, x), f"input {i} was modified"
 
 
-@pytest.mark.parametrize("variant", list(VARIANTS))
+@pytest.mark.parametrize("variant", NUMPY_VARIANTS)
 @pytest.mark.parametrize("case", params([c for c in CASES if c.state_ref], "state"))
 def test_state_matches_numpy(case, variant, rng):
     """The buffers kept for backward (saved statistics, masks)."""
@@ -274,7 +282,7 @@ def grad_tol(case):
     return TOLERANCES["elementwise" if case.tol == "exact" else case.tol]
 
 
-@pytest.mark.parametrize("variant", list(VARIANTS))
+@pytest.mark.parametrize("variant", NUMPY_VARIANTS)
 @pytest.mark.parametrize("case", params(FD_CASES, "grad"))
 def test_gradients_match_finite_differences(case, variant, rng):
     inputs = case.draw(rng)

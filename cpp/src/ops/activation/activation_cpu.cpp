@@ -1,30 +1,38 @@
-// Float kernels: the loops of activation_cpu_loops.h, for AVX2/FMA where the CPU has it
-// (activation_cpu_avx2.cpp) and for the baseline ISA otherwise, split across threads.
+// Float kernels: the loops of activation_cpu_loops.h, for the best ISA the CPU has
+// (activation_cpu_avx512.cpp, activation_cpu_avx2.cpp) or the baseline, split across threads.
 #include "core/cpu_features.h"
 #include "engine/threads.h"
 #include "ops/activation/activation_cpu_loops.h"
 
 namespace engine {
 
-void activation_forward_avx2(Activation op, const ActivationAttrs& a, int64_t begin, int64_t end,
-                             const float* x, float* y);
-void activation_backward_avx2(Activation op, const ActivationAttrs& a, int64_t begin,
-                              int64_t end, const float* x, const float* y, const float* dy,
-                              float* dx);
-
 namespace {
 constexpr int64_t kGrain = 1 << 14;
+
+const ActivationLoops kActivationLoopsPortable = {activation_forward_loop,
+                                                  activation_backward_loop};
+
+const ActivationLoops& loops() {
+  switch (cpu_isa()) {
+    case CpuIsa::Avx512:
+      return kActivationLoopsAvx512;
+    case CpuIsa::Avx2:
+      return kActivationLoopsAvx2;
+    default:
+      return kActivationLoopsPortable;
+  }
 }
+}  // namespace
 
 void activation_forward_cpu(Activation op, const ActivationAttrs& a, int64_t n, const float* x,
                             float* y) {
-  const auto loop = use_avx2_fma() ? activation_forward_avx2 : activation_forward_loop;
+  const auto loop = loops().forward;
   parallel_for(n, kGrain, [&](int64_t begin, int64_t end) { loop(op, a, begin, end, x, y); });
 }
 
 void activation_backward_cpu(Activation op, const ActivationAttrs& a, int64_t n, const float* x,
                              const float* y, const float* dy, float* dx) {
-  const auto loop = use_avx2_fma() ? activation_backward_avx2 : activation_backward_loop;
+  const auto loop = loops().backward;
   parallel_for(n, kGrain,
                [&](int64_t begin, int64_t end) { loop(op, a, begin, end, x, y, dy, dx); });
 }

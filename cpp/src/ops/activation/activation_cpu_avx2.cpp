@@ -4,15 +4,6 @@
 
 namespace engine {
 
-void activation_forward_avx2(Activation op, const ActivationAttrs& a, int64_t begin, int64_t end,
-                             const float* x, float* y) {
-  activation_forward_loop(op, a, begin, end, x, y);
-}
-
-void activation_backward_avx2(Activation op, const ActivationAttrs& a, int64_t begin,
-                              int64_t end, const float* x, const float* y, const float* dy,
-                              float* dx) {
-  activation_backward_loop(op, a, begin, end, x, y, dy, dx);
-}
+const ActivationLoops kActivationLoopsAvx2 = {activation_forward_loop, activation_backward_loop};
 
 }  // namespace engine

@@ -1,8 +1,9 @@
 // The CPU activation loops over [begin, end): the formulas of activation_math.h in float
-// with FastMath's exp, expm1, tanh and log1p, so that the loops of the activations
-// vectorize. Included by
-// activation_cpu.cpp (baseline ISA) and activation_cpu_avx2.cpp (AVX2/FMA): the anonymous
-// namespace gives each its own copy, compiled for its ISA.
+// with FastMath's exp, expm1, tanh, log1p and erf, so that the loops of the activations
+// vectorize. Included by activation_cpu.cpp (baseline ISA), activation_cpu_avx2.cpp
+// (AVX2/FMA) and activation_cpu_avx512.cpp (AVX-512: 16 floats a vector, and 32 registers,
+// so the longer formulas keep their constants in registers): the anonymous namespace gives
+// each its own copy, compiled for its ISA.
 #pragma once
 
 #include "cpu/fast_math.h"
@@ -10,6 +11,16 @@
 #include "ops/activation/activation_math.h"
 
 namespace engine {
+
+// One ISA's copy of the loops below.
+struct ActivationLoops {
+  void (*forward)(Activation op, const ActivationAttrs& a, int64_t begin, int64_t end,
+                  const float* x, float* y);
+  void (*backward)(Activation op, const ActivationAttrs& a, int64_t begin, int64_t end,
+                   const float* x, const float* y, const float* dy, float* dx);
+};
+extern const ActivationLoops kActivationLoopsAvx2, kActivationLoopsAvx512;
+
 namespace {
 
 void activation_forward_loop(Activation op, const ActivationAttrs& a, int64_t begin,
