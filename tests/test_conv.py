@@ -195,6 +195,8 @@ def test_thread_count_does_not_change_results(threads, rng):
              Case(4, 6, 7, 5, 3, 1, 1), Case(2, 3, 7, 6, 5, 3, 3, pads=(1, 1, 1, 1)),
              Case(4, 3, 5, 5, 30, 3, 3),  # more weights than outputs: images in one chunk
              Case(3, 16, 13, 11, 24, 3, 3, pads=(1, 0, 2, 1)),  # Winograd
+             # Winograd over several chunks of tiles, its transformed weights packed once
+             Case(20, 32, 28, 27, 32, 3, 3, pads=(1, 1, 1, 1)),
              Case(5, 6, 9, 11, 14, 3, 3, pads=(1, 1, 1, 1), group=2)]  # shared packed weights
     saved = _core.get_num_threads()
     _core.set_num_threads(threads)

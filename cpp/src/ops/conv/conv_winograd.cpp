@@ -3,6 +3,8 @@
 #include "ops/conv/conv_winograd.h"
 
 #include <algorithm>
+#include <memory>
+#include <vector>
 
 #include "core/checked.h"
 #include "core/cpu_features.h"
@@ -84,17 +86,36 @@ void run(const ConvShape& s, int m, const float* x, const float* u, const float*
   chunk = round_up(std::min(chunk, total), kLanes);
   float* v = t_v.get(A2 * s.C * chunk);
   float* mt = t_m.get(A2 * s.OC * chunk);
+  // M[t] [OC, tiles] = U[t] [OC, C] * V[t] [C, tiles], U[t] stored transposed
+  auto gemm = [&](int64_t t, int64_t tiles, int64_t ld) {
+    GemmArgs a = gemm_args(s.OC, tiles, s.C, u + t * s.OC * s.C, s.OC, v + t * s.C * ld, ld,
+                           mt + t * s.OC * ld, ld);
+    a.trans_a = true;
+    return a;
+  };
+  // With several chunks, each U[t] is packed once for all of them, not once per chunk.
+  const bool share = total > chunk && gemm_cpu_packs(gemm(0, chunk, chunk));
+  // (A reference: the threads below must use this thread's copies, not their own.)
+  thread_local std::vector<std::unique_ptr<GemmPackedA>> t_packed;
+  auto& packed = t_packed;
+  if (share) {
+    while (packed.size() < static_cast<size_t>(A2))
+      packed.push_back(std::make_unique<GemmPackedA>());
+    parallel_for(A2, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; ++t)
+        packed[static_cast<size_t>(t)]->pack(gemm(t, chunk, chunk));
+    });
+  }
   for (int64_t q0 = 0; q0 < total; q0 += chunk) {
     const int64_t tiles = std::min(chunk, total - q0);
     const WinogradTiles g{s, rows, cols, q0, tiles, round_up(tiles, kLanes)};
     parallel_for(s.C, 1, [&](int64_t begin, int64_t end) { input_range(m, g, x, v, begin, end); });
-    // M[t] [OC, tiles] = U[t] [OC, C] * V[t] [C, tiles], U[t] stored transposed
     parallel_for(A2, 1, [&](int64_t begin, int64_t end) {
       for (int64_t t = begin; t < end; ++t) {
-        GemmArgs a = gemm_args(s.OC, tiles, s.C, u + t * s.OC * s.C, s.OC, v + t * s.C * g.ld, g.ld,
-                               mt + t * s.OC * g.ld, g.ld);
-        a.trans_a = true;
-        gemm_cpu(a);
+        if (share)
+          gemm_cpu_packed(gemm(t, tiles, g.ld), *packed[static_cast<size_t>(t)]);
+        else
+          gemm_cpu(gemm(t, tiles, g.ld));
       }
     });
     parallel_for(s.OC, 1,
