@@ -98,10 +98,12 @@ TEST_CASE(chunks_run_at_the_same_time) {
     std::atomic<bool> timed_out{false};
     std::mutex mutex;
     std::set<std::thread::id> ids;
-    parallel_for(threads, 1, [&](int64_t, int64_t) {
+    std::thread::id first;
+    parallel_for(threads, 1, [&](int64_t begin, int64_t) {
       {
         std::lock_guard<std::mutex> lock(mutex);
         ids.insert(std::this_thread::get_id());
+        if (begin == 0) first = std::this_thread::get_id();
       }
       started++;
       const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
@@ -115,6 +117,7 @@ TEST_CASE(chunks_run_at_the_same_time) {
     });
     CHECK(!timed_out.load());
     CHECK(static_cast<int>(ids.size()) == threads);
+    CHECK(first == std::this_thread::get_id());  // the caller runs the first chunk
   }
 }
 

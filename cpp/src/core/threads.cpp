@@ -2,8 +2,8 @@
 //
 // Idle workers spin for a few microseconds and then sleep on a condition variable, so a
 // pool costs nothing while the process does other work, and a worker that the OS has not
-// scheduled (the other core busy) never holds a job up: every participant, the caller
-// included, claims the job's chunks from one counter, so the caller runs the chunks of
+// scheduled (the other core busy) never holds a job up: the caller runs chunk 0, then it
+// and the workers claim the others from one counter, so the caller runs the chunks of
 // workers that have not woken yet. A call made while the pool runs another job (a nested
 // call, or another user thread's) runs serially in its own thread.
 #include "engine/threads.h"
@@ -112,13 +112,15 @@ class Pool {
     error_ = nullptr;
     done_.store(0, std::memory_order_relaxed);
     const uint64_t job = ++jobs_;
-    claim_.store(claim_word(job, chunks), std::memory_order_release);
+    // Chunk 0 is the caller's: its data is the one most likely in this core's caches.
+    claim_.store(claim_word(job, chunks) + 1, std::memory_order_release);
     for (int w = 0; w < chunks - 1; ++w) {
       workers_[w]->job.store(job);
       workers_[w]->wake.notify();
     }
     {
       InPool in_pool;
+      run_chunk(0, chunks);
       run_chunks(job);
     }
     done_wait_.wait([&] { return done_.load() == chunks; });
@@ -182,18 +184,22 @@ class Pool {
       if (word >> (2 * kChunkBits) != job || c == chunks) return;
       if (!claim_.compare_exchange_weak(word, word + 1, std::memory_order_acq_rel)) continue;
       // The claim keeps the job (fn_, n_) alive until this chunk is counted done.
-      const int64_t begin = n_ * c / chunks, end = n_ * (c + 1) / chunks;
-      if (begin < end) {
-        try {
-          (*fn_)(begin, end);
-        } catch (...) {
-          std::lock_guard<std::mutex> lock(error_mutex_);
-          if (!error_) error_ = std::current_exception();
-        }
-      }
-      if (done_.fetch_add(1) + 1 == chunks) done_wait_.notify();
+      run_chunk(c, chunks);
       word = claim_.load(std::memory_order_acquire);
     }
+  }
+
+  void run_chunk(int64_t c, int chunks) {
+    const int64_t begin = n_ * c / chunks, end = n_ * (c + 1) / chunks;
+    if (begin < end) {
+      try {
+        (*fn_)(begin, end);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mutex_);
+        if (!error_) error_ = std::current_exception();
+      }
+    }
+    if (done_.fetch_add(1) + 1 == chunks) done_wait_.notify();
   }
 
   std::atomic<bool> busy_{false};
