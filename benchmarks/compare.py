@@ -1,7 +1,8 @@
 """The engine against onnxruntime and PyTorch (CPU) on six models, in one process.
 
     PYTHONPATH=build/dev/python python benchmarks/compare.py [--threads 1 2] [--models ...]
-                                                             [--quick] [--no-training]
+                                                             [--quick] [--no-training] [--busy]
+                                                             [--omp-wait-policy passive]
 
 Models (defined once in PyTorch; weights seeded):
   mlp         Flatten-Dense 784-300-100-10 (relu) on 1x28x28
@@ -30,6 +31,12 @@ interleaved_times), medians reported. The header records the machine and its loa
 are engine / peer in speed (> 1: the engine is faster), except batch-1 latency (engine time
 / peer time, < 1: the engine is faster). GFLOP/s counts the model's multiply-adds twice;
 "% peak" is against numpy's SGEMM (1024^3) per thread on this machine, times the threads.
+
+--busy keeps one more process spinning (pinned to no core) for the whole run: a machine whose
+other work takes a core away. With threads 1 and 2, a last table gives each contender's speed
+on 2 threads over its speed on 1 (below 1: the second thread costs more than it brings).
+PyTorch's idle OpenMP threads spin after each of its calls and take the cores from the
+contender timed next; --omp-wait-policy passive (see inference.py) makes them sleep.
 """
 import argparse
 import os
@@ -41,7 +48,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from inference import header, interleaved_times  # noqa: E402
+from inference import apply_wait_policy, header, interleaved_times  # noqa: E402
 
 MODELS = ("mlp", "fashion", "lenet5", "resnet18", "wide_deep", "dwsep")
 
@@ -232,6 +239,12 @@ class Case:
         return os.path.splitext(os.path.basename(self.path))[0]
 
 
+def spin():
+    """--busy: keeps one core busy until terminated."""
+    while True:
+        pass
+
+
 def sgemm_gflops_per_thread():
     a = np.random.default_rng(0).random((1024, 1024), dtype=np.float32)
     a @ a
@@ -253,16 +266,37 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="3 rounds, 0.2 s per contender")
     parser.add_argument("--no-training", action="store_true")
+    parser.add_argument("--busy", action="store_true",
+                        help="keep one other process spinning during the run")
+    parser.add_argument("--omp-wait-policy", choices=["active", "passive"],
+                        help="run with this OMP_WAIT_POLICY (PyTorch's OpenMP threads)")
     args = parser.parse_args()
+    apply_wait_policy(args.omp_wait_policy)
     if args.quick:
         args.rounds, args.budget = 3, 0.2
+    busy = None
+    if args.busy:
+        import multiprocessing
+
+        busy = multiprocessing.Process(target=spin, daemon=True)
+        busy.start()
+    try:
+        return run(args, busy is not None)
+    finally:
+        if busy is not None:
+            busy.terminate()
+            busy.join()
+
+
+def run(args, busy):
     import engine
     import onnxruntime
     import torch
 
     peak1 = sgemm_gflops_per_thread()
     header(f", onnxruntime {onnxruntime.__version__}, torch {torch.__version__}, "
-           f"numpy SGEMM {peak1:.0f} GFLOP/s per thread")
+           f"numpy SGEMM {peak1:.0f} GFLOP/s per thread"
+           + (", one other process spinning (--busy)" if busy else ""))
     folder = tempfile.mkdtemp(prefix="engine-compare-")
     infer_rows, train_rows = [], []
     for name in args.models:
@@ -321,6 +355,18 @@ def main():
               f"{r['b64 engine'] / r['b64 torch']:6.2f} "
               f"{r['b256 engine']:9.0f} {r['b256 engine'] / r['b256 onnxruntime']:5.2f} "
               f"{r['b256 engine'] / r['b256 torch']:6.2f} {r['gflops']:8.1f} {100 * r['peak']:5.0f}")
+    if 1 in args.threads and 2 in args.threads:
+        print()
+        print("Speed on 2 threads / speed on 1 (batch 1 from the p50 latencies; < 1: the second "
+              "thread costs more than it brings)")
+        print(f"{'model':10s} {'contender':12s} {'b1':>6s} {'b64':>6s} {'b256':>6s}")
+        by = {(r["model"], r["threads"]): r for r in infer_rows}
+        for name in args.models:
+            one, two = by[(name, 1)], by[(name, 2)]
+            for k in ("engine", "onnxruntime", "torch"):
+                print(f"{name:10s} {k:12s} {one[f'b1 {k}'][0] / two[f'b1 {k}'][0]:6.2f} "
+                      f"{two[f'b64 {k}'] / one[f'b64 {k}']:6.2f} "
+                      f"{two[f'b256 {k}'] / one[f'b256 {k}']:6.2f}")
     if train_rows:
         print()
         print("Training through fit: samples/s, ratio engine/torch in speed (> 1: engine faster)")

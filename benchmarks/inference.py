@@ -15,10 +15,11 @@ probabilities), then timed. The engine is timed twice: through model.predict(x,
 batch_size=len(x)) and through the raw executor call model._get_executor().run([x]),
 so the Python overhead of predict shows separately.
 
-OpenMP: the engine and PyTorch share one libgomp in this process. With its default wait
-policy, idle threads spin; on a machine loaded by other processes that makes every
-parallel region wait for a descheduled thread, and 2-thread times explode (100x seen).
---omp-wait-policy passive re-runs the script with OMP_WAIT_POLICY=passive.
+Threads: the engine runs its loops on its own pool, whose idle workers sleep after a few
+microseconds. PyTorch uses OpenMP: with libgomp's default wait policy its idle threads
+spin, and on a machine loaded by other processes every parallel region waits for a
+descheduled thread, so its 2-thread times explode (100x seen). --omp-wait-policy passive
+re-runs the script with OMP_WAIT_POLICY=passive.
 
 Timing: after a warm-up, each contender is timed in rounds of back-to-back calls (each
 round ~budget/rounds seconds); the rounds of all contenders are interleaved so that load
@@ -186,8 +187,8 @@ def interleaved_times(fns, budget_s, rounds, warmup_calls=3):
 
 
 def apply_wait_policy(policy):
-    """Re-executes this script with OMP_WAIT_POLICY=policy (libgomp reads it only when it
-    loads). The engine and PyTorch share one libgomp in this process, so both follow it."""
+    """Re-executes this script with OMP_WAIT_POLICY=policy for PyTorch's OpenMP threads
+    (libgomp reads it only when it loads)."""
     if policy and os.environ.get("OMP_WAIT_POLICY", "").lower() != policy:
         env = dict(os.environ, OMP_WAIT_POLICY=policy)
         os.execve(sys.executable, [sys.executable] + sys.argv, env)
@@ -223,8 +224,8 @@ def main():
     parser.add_argument("--budget", type=float, default=0.4, help="seconds per contender and case")
     parser.add_argument("--quick", action="store_true", help="3 rounds, 0.1 s per contender")
     parser.add_argument("--omp-wait-policy", choices=["active", "passive"],
-                        help="run with this OMP_WAIT_POLICY (passive: idle OpenMP threads sleep "
-                             "instead of spinning, much faster on a loaded machine)")
+                        help="run with this OMP_WAIT_POLICY (passive: PyTorch's idle OpenMP threads "
+                             "sleep instead of spinning, much faster on a loaded machine)")
     args = parser.parse_args()
     apply_wait_policy(args.omp_wait_policy)
     if args.quick:

@@ -23,7 +23,8 @@ the timing, on synthetic data (uniform inputs, random labels), each timed call o
   - engine step: the raw loop `executor.train_step([x_b, w, y_b], loss)`, one C++ call per
     step (forward, loss, backward, optimizer update);
   - torch: zero_grad, forward, CrossEntropyLoss, backward, optimizer.step() per batch.
-See inference.py for OMP_WAIT_POLICY (--omp-wait-policy passive) on a loaded machine.
+See inference.py for OMP_WAIT_POLICY (--omp-wait-policy passive, for PyTorch's threads) on a
+loaded machine.
 Prints samples/s (median over rounds, best in parentheses) and engine/torch (> 1: the
 engine is faster).
 """

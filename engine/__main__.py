@@ -114,12 +114,6 @@ def serve(args) -> int:
         if not value >= 0:
             print(f"python -m engine serve: {flag} must not be negative, got {value}", file=sys.stderr)
             return 2
-    if "OMP_WAIT_POLICY" not in os.environ and args.reexec_argv is not None:
-        # Idle OpenMP threads spin by default, taking the cores the event loop needs to read
-        # and answer the next requests between model calls (a server measured 5x slower).
-        # libgomp reads the policy once, when it loads, so the command starts over with it.
-        env = dict(os.environ, OMP_WAIT_POLICY="passive")
-        os.execve(sys.executable, [sys.executable, "-m", "engine"] + args.reexec_argv, env)
     from engine import serving
 
     try:
@@ -162,8 +156,6 @@ def main(argv=None) -> int:
                    help="seconds to finish the requests in flight at shutdown (default 30)")
     s.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     args = parser.parse_args(argv)
-    # Only a real command line can be started over (see serve).
-    args.reexec_argv = sys.argv[1:] if argv is None else None
     return {"info": info, "demo": demo, "serve": serve}[args.command](args)
 
 
