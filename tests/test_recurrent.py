@@ -6,7 +6,7 @@ import pytest
 
 import engine
 from engine import layers as L
-from helpers import assert_close
+from helpers import assert_close, numeric_grads
 
 
 def sigmoid(z):
@@ -83,15 +83,9 @@ def test_gradients_through_time_match_finite_differences(name, rng):
         return np.mean((rnn_ref(layer, x, ws) - y) ** 2)
 
     _, grads = model.value_and_grad(x, y)
-    eps = 1e-6
-    for k, w in enumerate(weights):
-        numeric = np.zeros_like(w)
-        for idx in np.ndindex(w.shape):
-            up, down = [v.copy() for v in weights], [v.copy() for v in weights]
-            up[k][idx] += eps
-            down[k][idx] -= eps
-            numeric[idx] = (loss(up) - loss(down)) / (2 * eps)
-        assert_close(grads[k], numeric, 1e-4, what=f"{name} weight {k}")
+    numeric = numeric_grads(lambda *ws: loss(list(ws)), weights, 1.0)
+    for k, (got, want) in enumerate(zip(grads, numeric)):
+        assert_close(got, want, 1e-4, what=f"{name} weight {k}")
 
 
 def test_bidirectional_merges_a_forward_and_a_backward_pass(rng):

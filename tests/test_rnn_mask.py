@@ -10,7 +10,7 @@ import pytest
 
 import engine
 from engine import layers as L
-from helpers import assert_close
+from helpers import assert_close, numeric_grads
 
 
 def sigmoid(z):
@@ -173,15 +173,9 @@ def test_masked_gradients_match_finite_differences(make, rng):
         return np.mean((masked_ref(layer, x, ws, mask) - y) ** 2)
 
     _, grads = model.value_and_grad(x, y)
-    eps = 1e-6
-    for k, w in enumerate(weights):
-        numeric = np.zeros_like(w)
-        for idx in np.ndindex(w.shape):
-            up, down = [v.copy() for v in weights], [v.copy() for v in weights]
-            up[k][idx] += eps
-            down[k][idx] -= eps
-            numeric[idx] = (loss(up) - loss(down)) / (2 * eps)
-        assert_close(grads[k], numeric, 1e-4, what=f"weight {k}")
+    numeric = numeric_grads(lambda *ws: loss(list(ws)), weights, 1.0)
+    for k, (got, want) in enumerate(zip(grads, numeric)):
+        assert_close(got, want, 1e-4, what=f"weight {k}")
 
 
 def test_a_mask_with_a_hole_is_an_error(rng):
@@ -336,15 +330,9 @@ def test_recurrent_dropout_gradients_match_finite_differences(rng):
         return np.mean((masked_ref(layer, x, ws, mask, recurrent_keep=keep) - y) ** 2)
 
     _, grads = model.value_and_grad(x, y)
-    eps = 1e-6
-    for k, w in enumerate(weights):
-        numeric = np.zeros_like(w)
-        for idx in np.ndindex(w.shape):
-            up, down = [v.copy() for v in weights], [v.copy() for v in weights]
-            up[k][idx] += eps
-            down[k][idx] -= eps
-            numeric[idx] = (loss(up) - loss(down)) / (2 * eps)
-        assert_close(grads[k], numeric, 1e-4, what=f"weight {k}")
+    numeric = numeric_grads(lambda *ws: loss(list(ws)), weights, 1.0)
+    for k, (got, want) in enumerate(zip(grads, numeric)):
+        assert_close(got, want, 1e-4, what=f"weight {k}")
 
 
 def final_states(layer, x, weights, initial=None):
