@@ -1,35 +1,17 @@
 // The row loops of LayerNormalization, included by layer_norm_cpu.cpp (baseline ISA) and
 // layer_norm_cpu_avx2.cpp (AVX2/FMA): the anonymous namespace gives each its own copy,
-// compiled for its ISA. Row sums add chunks of sixteen float partial sums (they vectorize;
-// one double accumulator is a serial chain of adds) into a double, so long rows keep full
-// float accuracy.
+// compiled for its ISA. Row sums are cpu/row_sum.h's.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 
+#include "cpu/row_sum.h"
 #include "ops/layer_norm/layer_norm.h"
 
 namespace engine {
 namespace {
-
-// sum of term(l) over l in [0, n)
-template <class Term>
-double row_sum(int64_t n, Term&& term) {
-  constexpr int64_t kLanes = 16, kChunk = 1024;  // a lane adds at most 64 terms in float
-  double sum = 0.0;
-  for (int64_t c = 0; c < n; c += kChunk) {
-    const int64_t end = std::min(n, c + kChunk);
-    float part[kLanes] = {};
-    int64_t l = c;
-    for (; l + kLanes <= end; l += kLanes)
-      for (int64_t j = 0; j < kLanes; ++j) part[j] += term(l + j);
-    for (; l < end; ++l) part[0] += term(l);
-    for (int64_t j = 0; j < kLanes; ++j) sum += part[j];
-  }
-  return sum;
-}
 
 // Rows [begin, end): y, and each row's mean and 1 / std.
 void layer_norm_forward_rows(const LayerNormGeometry& g, float epsilon, const float* x,

@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "cpu/fast_math.h"
+#include "cpu/row_sum.h"
 
 namespace engine {
 
@@ -16,12 +17,11 @@ using SoftmaxRow = void (*)(int64_t len, const float* x, float* y);
 
 namespace {
 
-// One contiguous row. Max and sum keep sixteen partial results (they vectorize, with
-// FastMath's exp); the sum adds its float partials into a double every 1024 elements, so
-// long rows keep full float accuracy.
+// One contiguous row. The max keeps sixteen partial results and the sum is row_sum's, so
+// both vectorize (with FastMath's exp).
 template <bool Log>
 void softmax_row(int64_t len, const float* x, float* y) {
-  constexpr int64_t kParts = 16, kChunk = 1024;
+  constexpr int64_t kParts = 16;
   float part[kParts];
   std::fill(part, part + kParts, -std::numeric_limits<float>::infinity());
   int64_t l = 0;
@@ -30,23 +30,11 @@ void softmax_row(int64_t len, const float* x, float* y) {
   for (; l < len; ++l) part[0] = x[l] > part[0] ? x[l] : part[0];
   float m = part[0];
   for (int64_t j = 1; j < kParts; ++j) m = part[j] > m ? part[j] : m;
-  double s = 0.0;
-  for (int64_t c = 0; c < len; c += kChunk) {
-    const int64_t end = std::min(len, c + kChunk);
-    std::fill(part, part + kParts, 0.0f);
-    for (l = c; l + kParts <= end; l += kParts)
-      for (int64_t j = 0; j < kParts; ++j) {
-        const float e = FastMath::exp(x[l + j] - m);
-        if constexpr (!Log) y[l + j] = e;  // rescaled below; safe when y aliases x
-        part[j] += e;
-      }
-    for (; l < end; ++l) {
-      const float e = FastMath::exp(x[l] - m);
-      if constexpr (!Log) y[l] = e;
-      part[0] += e;
-    }
-    for (int64_t j = 0; j < kParts; ++j) s += part[j];
-  }
+  const double s = row_sum(len, [&](int64_t i) {
+    const float e = FastMath::exp(x[i] - m);
+    if constexpr (!Log) y[i] = e;  // rescaled below; safe when y aliases x
+    return e;
+  });
   if constexpr (Log) {
     const float f = static_cast<float>(std::log(s));
     // (x - m) first: exact for the large entries even when |x| is huge.
