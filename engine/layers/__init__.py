@@ -9,7 +9,8 @@ from engine.layers.depthwise import DepthwiseConv2D, SeparableConv2D
 from engine.layers.core import (Activation, Dense, Dropout, Flatten, GaussianDropout, GaussianNoise, Identity,
                                 Lambda, LeakyReLU, Masking, Reshape)
 from engine.layers.embedding import Embedding
-from engine.layers.merge import Add, Concatenate
+from engine.layers.merge import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average,
+                                 concatenate, dot, maximum, minimum, multiply, subtract)
 from engine.layers.normalization import (BatchNormalization, GroupNormalization, LayerNormalization,
                                          UnitNormalization)
 from engine.layers.pooling import (AveragePooling2D, AvgPool2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
@@ -31,5 +32,7 @@ __all__ = [
     "GlobalMaxPooling2D", "GroupNormalization", "Identity", "KerasTensor", "Lambda", "Layer", "LayerNormalization",
     "LeakyReLU", "Masking", "MaxPool2D", "MaxPooling2D", "Permute", "PReLU", "ReLU", "RepeatVector", "Reshape",
     "Softmax",
+    "Average", "Dot", "Maximum", "Minimum", "Multiply", "Subtract",
+    "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
     "SpatialDropout1D", "SpatialDropout2D", "UnitNormalization", "UpSampling2D", "Variable", "ZeroPadding2D",
 ]

@@ -654,6 +654,8 @@ class Layer:
                                 training, with_mask=with_mask)
             outputs = self._record_call(inputs, operands, training, traces, listed=listed)
             self._calls[-1].masked = with_mask
+        if mask is None and listed and any(t._keras_mask is not None for t in flat):
+            mask = [t._keras_mask for t in flat]  # (for compute_mask; call() takes one input's mask)
         self._set_output_masks(inputs, outputs, mask)
         return outputs
 
