@@ -11,8 +11,11 @@ from engine import ops
 from helpers import assert_close
 
 
-def mha_ref(layer, query, value, key, causal=False):
-    w = {v.name.split("/")[-1]: v.numpy().astype(np.float64) for v in layer.weights}
+def mha_ref(layer, query, value, key, causal=False, allowed=None, weights=None):
+    """Keras 3's MultiHeadAttention in float64: (output, attention weights). `allowed` is the
+    attention mask [batch, query steps, key steps]; masked scores get -1e9 and masked
+    weights are zero (a row with every key masked attends to nothing)."""
+    w = {v.name.split("/")[-1]: v.numpy().astype(np.float64) for v in layer.weights} if weights is None else weights
 
     def heads(x, name):
         return np.einsum("btf,fhd->bhtd", x.astype(np.float64), w[f"{name}_kernel"]) + \
@@ -20,13 +23,17 @@ def mha_ref(layer, query, value, key, causal=False):
 
     q, k, v = heads(query, "query") / np.sqrt(layer.key_dim), heads(key, "key"), heads(value, "value")
     scores = np.einsum("bhqd,bhkd->bhqk", q, k)
+    mask = np.ones(scores.shape, bool)
+    if allowed is not None:
+        mask &= np.asarray(allowed, bool)[:, None]
     if causal:
         tq, tk = scores.shape[-2:]
-        scores = np.where(np.tril(np.ones((tq, tk), bool), k=tk - tq), scores, -1e9)
-    weights = np.exp(scores - scores.max(-1, keepdims=True))
-    weights /= weights.sum(-1, keepdims=True)
-    attended = np.einsum("bhqk,bhkd->bqhd", weights, v)
-    return np.einsum("bqhd,hdo->bqo", attended, w["output_kernel"]) + w["output_bias"]
+        mask &= np.tril(np.ones((tq, tk), bool))
+    scores = np.where(mask, scores, -1e9)
+    weights_ = np.exp(scores - scores.max(-1, keepdims=True))
+    weights_ = np.where(mask, weights_ / weights_.sum(-1, keepdims=True), 0.0)
+    attended = np.einsum("bhqk,bhkd->bqhd", weights_, v)
+    return np.einsum("bqhd,hdo->bqo", attended, w["output_kernel"]) + w["output_bias"], weights_
 
 
 @pytest.mark.parametrize("causal", [False, True])
@@ -38,7 +45,7 @@ def test_matches_the_definition(rng, causal):
     model = engine.Model([q_in, v_in], layer(q_in, v_in, use_causal_mask=causal))
     for var in layer.weights:
         var.assign(rng.standard_normal(var.shape).astype(np.float32) * 0.5)
-    assert_close(model.predict([query, value]), mha_ref(layer, query, value, value, causal), 1e-5)
+    assert_close(model.predict([query, value]), mha_ref(layer, query, value, value, causal)[0], 1e-5)
     assert [tuple(v.shape) for v in layer.weights] == [(6, 3, 2), (3, 2), (4, 3, 2), (3, 2), (4, 3, 5), (3, 5),
                                                       (3, 5, 6), (6,)]
 
@@ -63,6 +70,163 @@ def test_a_transformer_block_trains_exports_and_reloads(rng, tmp_path):
     model.save(tmp_path / "transformer.ckpt")
     # The causal mask is a call argument: it comes back with the model.
     assert np.array_equal(engine.load_model(tmp_path / "transformer.ckpt").predict(x[:4]), expected)
+
+
+# ---- MultiHeadAttention's masks ---------------------------------------------------------------
+
+MHA_Q_MASK = np.array([[1, 1, 0, 1], [0, 0, 0, 0]], bool)  # the second sequence's queries all masked
+MHA_V_MASK = np.array([[1, 0, 1, 1, 1], [1, 1, 1, 0, 0]], bool)
+MHA_K_MASK = np.array([[1, 1, 1, 0, 1], [0, 1, 1, 1, 1]], bool)
+MHA_A_MASK = np.random.default_rng(7).random((2, 4, 5)) < 0.7
+MHA_MASKS = {"query_mask": MHA_Q_MASK, "value_mask": MHA_V_MASK, "key_mask": MHA_K_MASK,
+             "attention_mask": MHA_A_MASK}
+
+
+def mha_allowed(query_mask=None, value_mask=None, key_mask=None, attention_mask=None):
+    """Keras's merged attention mask [batch, Tq, Tk] from the masks given."""
+    allowed = np.ones((2, 4, 5), bool)
+    for m, expand in ((query_mask, -1), (value_mask, -2), (key_mask, -2)):
+        if m is not None:
+            allowed &= np.expand_dims(m, expand)
+    return allowed & attention_mask if attention_mask is not None else allowed
+
+
+def mha_model(layer, masks, causal=False):
+    """[query, value, key] + the masks as float inputs (made bool in the graph) -> output, scores."""
+    q_in, v_in, k_in = engine.Input((4, 6)), engine.Input((5, 3)), engine.Input((5, 2))
+    mask_in = {name: engine.Input(MHA_MASKS[name].shape[1:]) for name in masks}
+    out = layer(q_in, v_in, k_in, use_causal_mask=causal, return_attention_scores=True,
+                **{name: ops.greater(m, 0.5) for name, m in mask_in.items()})
+    return engine.Model([q_in, v_in, k_in] + list(mask_in.values()), list(out))
+
+
+def mha_data(rng, masks):
+    data = [rng.standard_normal(s).astype(np.float32) for s in ((2, 4, 6), (2, 5, 3), (2, 5, 2))]
+    return data + [MHA_MASKS[name].astype(np.float32) for name in masks]
+
+
+MASK_SETS = [("query_mask",), ("value_mask",), ("key_mask",), ("attention_mask",),
+             ("query_mask", "value_mask", "key_mask", "attention_mask")]
+
+
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("masks", MASK_SETS, ids="+".join)
+def test_mha_masks_follow_keras(masks, causal, rng):
+    layer = L.MultiHeadAttention(num_heads=2, key_dim=3, value_dim=4)
+    model = mha_model(layer, masks, causal)
+    randomize(layer, rng)
+    data = mha_data(rng, masks)
+    out, scores = model.predict(data)
+    allowed = mha_allowed(**{name: MHA_MASKS[name] for name in masks})
+    ref_out, ref_scores = mha_ref(layer, data[0], data[1], data[2], causal, allowed)
+    assert_close(out, ref_out, 1e-5)
+    assert_close(scores, ref_scores, 1e-5, what="attention scores")
+
+
+def test_mha_takes_the_masks_its_inputs_carry(rng):
+    """Embedding(mask_zero=True) masks the queries and values by themselves, as Keras's
+    layer does; the output carries the query's mask."""
+    tokens = np.array([[3, 5, 0, 0, 0], [1, 2, 3, 4, 0]])
+    ids = engine.Input((5,), dtype="int64")
+    emb = L.Embedding(9, 6, mask_zero=True)
+    x = emb(ids)
+    layer = L.MultiHeadAttention(num_heads=2, key_dim=3)
+    attended = layer(x, x)
+    assert attended._keras_mask is x._keras_mask
+    pooled = L.GlobalAveragePooling1D()(attended)  # averages the unmasked steps only
+    model = engine.Model(ids, [attended, pooled])
+    randomize(layer, rng)
+    out, mean = model.predict(tokens)
+    vectors = emb.embeddings.numpy()[tokens]
+    keep = tokens != 0
+    ref, _ = mha_ref(layer, vectors, vectors, vectors, allowed=keep[:, :, None] & keep[:, None, :])
+    assert_close(out, ref, 1e-5)
+    assert_close(mean, (ref * keep[..., None]).sum(1) / keep.sum(1, keepdims=True), 1e-5)
+
+
+def test_mha_mask_gradients_match_finite_differences(rng):
+    layer = L.MultiHeadAttention(num_heads=2, key_dim=2, value_dim=3)
+    masks = ("query_mask", "attention_mask")
+    model = mha_model(layer, masks, causal=True)
+    model = engine.Model(model.inputs, model.outputs[0])
+    model.compile(loss="mse", optimizer="sgd")
+    randomize(layer, rng)
+    data = mha_data(rng, masks)
+    y = rng.standard_normal((2, 4, 6)).astype(np.float32)
+    names = [w.name.split("/")[-1] for w in model.trainable_weights]
+    weights = [np.array(w.numpy(), np.float64) for w in model.trainable_weights]
+    allowed = mha_allowed(**{name: MHA_MASKS[name] for name in masks})
+
+    def loss(ws):
+        return np.mean((mha_ref(layer, *data[:3], True, allowed, dict(zip(names, ws)))[0] - y) ** 2)
+
+    _, grads = model.value_and_grad(data, y)
+    eps = 1e-6
+    numeric = []
+    for k, w in enumerate(weights):
+        numeric.append(np.zeros_like(w))
+        for idx in np.ndindex(w.shape):
+            up, down = [x.copy() for x in weights], [x.copy() for x in weights]
+            up[k][idx] += eps
+            down[k][idx] -= eps
+            numeric[k][idx] = (loss(up) - loss(down)) / (2 * eps)
+    # As one vector: the key bias's gradient is zero (softmax ignores a shift shared by a row).
+    assert_close(np.concatenate([g.ravel() for g in grads]), np.concatenate([g.ravel() for g in numeric]), 1e-4)
+
+
+def test_mha_masks_export_to_onnx_and_reload(rng, tmp_path):
+    onnx = pytest.importorskip("onnx", reason="onnx is a test extra")
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is a test extra")
+    masks = MASK_SETS[-1]
+    layer = L.MultiHeadAttention(num_heads=2, key_dim=3, value_dim=4)
+    model = mha_model(layer, masks, causal=True)
+    randomize(layer, rng)
+    data = mha_data(rng, masks)
+    expected = model.predict(data)
+    path = tmp_path / "mha.onnx"
+    model.export_onnx(path)
+    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {i.name: x for i, x in zip(session.get_inputs(), data)})
+    for a, b in zip(got, expected):
+        assert_close(a, b, 1e-5)
+    model.save(tmp_path / "mha.ckpt")
+    for a, b in zip(engine.load_model(tmp_path / "mha.ckpt").predict(data), expected):
+        assert np.array_equal(a, b)
+
+
+def test_mha_called_on_arrays_with_masks(rng):
+    layer = L.MultiHeadAttention(num_heads=2, key_dim=3)
+    q, v, k = mha_data(rng, ())
+    out, scores = layer(q, v, k, value_mask=MHA_V_MASK, attention_mask=MHA_A_MASK, return_attention_scores=True)
+    ref_out, ref_scores = mha_ref(layer, q, v, k, allowed=mha_allowed(value_mask=MHA_V_MASK,
+                                                                       attention_mask=MHA_A_MASK))
+    assert_close(out, ref_out, 1e-5)
+    assert_close(scores, ref_scores, 1e-5)
+
+
+def test_mha_rejects_masks_of_the_wrong_shape():
+    q, v = engine.Input((4, 6)), engine.Input((5, 3))
+    with pytest.raises(ValueError, match=r"value_mask must be \[batch, 5\], got shape \(None, 4\)"):
+        L.MultiHeadAttention(2, 3)(q, v, value_mask=ops.greater(engine.Input((4,)), 0.5))
+    with pytest.raises(ValueError, match=r"attention_mask must be \[batch, 4, 5\], got shape \(None, 5, 4\)"):
+        L.MultiHeadAttention(2, 3)(q, v, attention_mask=ops.greater(engine.Input((5, 4)), 0.5))
+
+
+def test_attention_takes_the_masks_its_inputs_carry(rng):
+    """Keras fills Attention's mask argument from the masks its inputs carry; the output
+    carries the query's."""
+    tokens = np.array([[3, 5, 0, 0], [1, 2, 3, 4]])
+    ids = engine.Input((4,), dtype="int64")
+    emb = L.Embedding(9, 3, mask_zero=True)
+    x = emb(ids)
+    layer = L.Attention()
+    out = layer([x, x])
+    assert out._keras_mask is x._keras_mask
+    got = engine.Model(ids, out).predict(tokens)
+    vectors = emb.embeddings.numpy()[tokens]
+    ref, _ = attention_ref(layer, vectors, vectors, q_mask=tokens != 0, v_mask=tokens != 0)
+    assert_close(got, ref, 1e-5)
 
 
 # ---- Attention and AdditiveAttention --------------------------------------------------------

@@ -38,20 +38,63 @@ class MultiHeadAttention(Layer):
         self.bias_regularizer = _args.resolve(self, "bias_regularizer", _regularizers.get, bias_regularizer)
         self.kernel_constraint = _args.resolve(self, "kernel_constraint", _constraints.get, kernel_constraint)
         self.bias_constraint = _args.resolve(self, "bias_constraint", _constraints.get, bias_constraint)
-        self._use_causal_mask = False
+        self._layout = (False,) * 6  # query, value, key and attention masks, causal, scores: read by call()
 
-    def __call__(self, query, value=None, key=None, training=None, use_causal_mask=False):
-        """Keras's signature: value defaults to query (self-attention), key to value. A list
-        [query, value, key] is accepted too (how a saved model calls the layer again)."""
-        if isinstance(query, (list, tuple)) and value is None and key is None:
-            query, value, key = query
-        value = query if value is None else value
-        key = value if key is None else key
-        self._use_causal_mask = bool(use_causal_mask)  # read while call() is traced below
-        outputs = super().__call__([query, value, key], training=training)
-        if use_causal_mask and self._calls:  # a symbolic call: saved with the model
-            self._calls[-1].kwargs = {"use_causal_mask": True}
-        return outputs
+    def __call__(self, query, value=None, key=None, query_mask=None, value_mask=None, key_mask=None,
+                 attention_mask=None, return_attention_scores=False, training=None, use_causal_mask=False,
+                 _masks=None):
+        """Keras's signature: value defaults to query (self-attention), key to value. The
+        query, value and key masks default to those the tensors carry (Embedding(mask_zero),
+        Masking, ...), the key's only when key is given. `_masks` (which of the query, value,
+        key and attention masks follow [query, value, key] in the list `query`) is how a saved
+        model calls the layer again."""
+        if _masks is not None:
+            present = [bool(m) for m in _masks]
+            tensors = list(query)
+        else:
+            if isinstance(query, (list, tuple)) and value is None and key is None:
+                query, value, key = (list(query) + [None, None])[:3]
+            key_given = key is not None
+            value = query if value is None else value
+            key = value if key is None else key
+            query_mask = _carried_mask(query) if query_mask is None else query_mask
+            value_mask = _carried_mask(value) if value_mask is None else value_mask
+            key_mask = _carried_mask(key) if key_mask is None and key_given else key_mask
+            masks = [query_mask, value_mask, key_mask, attention_mask]
+            present = [m is not None for m in masks]
+            tensors = [query, value, key] + [m for m in masks if m is not None]
+        if len(tensors) != 3 + sum(present):
+            raise ValueError(f"{self.name}: expected {3 + sum(present)} inputs, got {len(tensors)}")
+        self._layout = tuple(present) + (bool(use_causal_mask), bool(return_attention_scores))
+        outputs = super().__call__(tensors, training=training)
+        if self._calls and self._calls[-1].outputs[0] is _first(outputs):  # a symbolic call: saved with the model
+            kept = {"_masks": present} if any(present) else {}
+            if use_causal_mask:
+                kept["use_causal_mask"] = True
+            if return_attention_scores:
+                kept["return_attention_scores"] = True
+            self._calls[-1].kwargs = kept
+            # Keras: the output carries the query's mask.
+            _first(outputs)._keras_mask = tensors[3] if present[0] else None
+        return tuple(outputs) if return_attention_scores else outputs
+
+    def _call_eager(self, inputs, flat, training):
+        *present, causal, scores = self._layout
+        return _run_eagerly(self, flat, training, _masks=present, use_causal_mask=causal,
+                            return_attention_scores=scores)
+
+    def _check_inputs(self, flat):
+        query, value, key = flat[:3]
+        masks = list(flat[3:])
+        steps = {"query_mask": (query.shape[1],), "value_mask": (value.shape[1],), "key_mask": (key.shape[1],),
+                 "attention_mask": (query.shape[1], key.shape[1])}
+        for (what, dims), present in zip(steps.items(), self._layout[:4]):
+            if not present:
+                continue
+            m = masks.pop(0)
+            if len(m.shape) != 1 + len(dims) or any(None not in (a, b) and a != b for a, b in zip(m.shape[1:], dims)):
+                raise ValueError(f"{self.name}: {what} must be [batch, {', '.join(map(str, dims))}], got shape "
+                                 f"{m.shape}")
 
     def _projection(self, name, features, heads_dim):
         kernel = self.add_weight(name=f"{name}_kernel", shape=(features, self.num_heads, heads_dim),
@@ -63,8 +106,8 @@ class MultiHeadAttention(Layer):
         return kernel, bias
 
     def build(self, input_shape):
-        query, value, key = input_shape
-        for shape in input_shape:
+        query, value, key = input_shape[:3]
+        for shape in input_shape[:3]:
             if len(shape) != 3 or shape[-1] is None:
                 raise ValueError(f"{self.name}: expects [batch, steps, features] inputs with known features, "
                                  f"got {input_shape}")
@@ -88,26 +131,48 @@ class MultiHeadAttention(Layer):
             y = y + ops.reshape(bias, (self.num_heads * dim,))
         return ops.transpose(ops.reshape(y, (-1, steps, self.num_heads, dim)), (0, 2, 1, 3))
 
+    def _allowed(self, inputs, query_steps, key_steps):
+        """Keras's attention mask: bool [batch or 1, query steps, key steps], True where a
+        query step may attend to a key step (the AND of the masks given), or None."""
+        has_q, has_v, has_k, has_a, causal, _ = self._layout
+        rest = list(inputs)
+        allowed = None
+        for present, expand in ((has_q, -1), (has_v, -2), (has_k, -2), (has_a, None)):
+            if not present:
+                continue
+            m = ops.cast(rest.pop(0), "bool")
+            m = ops.expand_dims(m, expand) if expand is not None else m
+            allowed = m if allowed is None else ops.logical_and(allowed, m)
+        if causal:  # query step i sees keys 0..i
+            lower = np.tril(np.ones((1, query_steps, key_steps), bool))
+            allowed = lower if allowed is None else ops.logical_and(allowed, lower)
+        return allowed
+
     def call(self, inputs, training=None):
-        query, value, key = inputs
+        query, value, key = inputs[:3]
+        return_scores = self._layout[-1]
         q = self._heads(query, self.query_kernel, self.query_bias, self.key_dim) * (1.0 / math.sqrt(self.key_dim))
         k = self._heads(key, self.key_kernel, self.key_bias, self.key_dim)
         v = self._heads(value, self.value_kernel, self.value_bias, self.value_dim)
         scores = ops.matmul(q, ops.transpose(k, (0, 1, 3, 2)))  # [batch, heads, query steps, key steps]
-        if self._use_causal_mask:
-            tq, tk = query.shape[1], key.shape[1]
-            allowed = np.tril(np.ones((tq, tk), bool), k=tk - tq)  # position i sees keys up to i
+        allowed = self._allowed(inputs[3:], query.shape[1], key.shape[1])
+        if allowed is not None:
+            allowed = ops.expand_dims(allowed, 1) if not isinstance(allowed, np.ndarray) else allowed[:, None]
             scores = ops.where(allowed, scores, -1e9)
         weights = ops.softmax(scores, axis=-1)
+        if allowed is not None:  # a row with every key masked attends to nothing (Keras's Softmax)
+            weights = ops.where(allowed, weights, 0.0)
+        attended_weights = weights
         if training and self.dropout:
             from engine import random  # engine.random builds on the layers
 
             keep = ops.greater_equal(random.uniform_like(weights, seed=self.seed), self.dropout)
-            weights = ops.where(keep, weights * (1.0 / (1.0 - self.dropout)), 0.0)
-        attended = ops.transpose(ops.matmul(weights, v), (0, 2, 1, 3))  # [batch, steps, heads, value_dim]
+            attended_weights = ops.where(keep, weights * (1.0 / (1.0 - self.dropout)), 0.0)
+        attended = ops.transpose(ops.matmul(attended_weights, v), (0, 2, 1, 3))  # [batch, steps, heads, value_dim]
         merged = ops.reshape(attended, (-1, query.shape[1], self.num_heads * self.value_dim))
         out = ops.matmul(merged, ops.reshape(self.output_kernel, (self.num_heads * self.value_dim, -1)))
-        return out + self.output_bias if self.output_bias is not None else out
+        out = out + self.output_bias if self.output_bias is not None else out
+        return [out, weights] if return_scores else out
 
     def get_config(self):
         return {**super().get_config(), "num_heads": self.num_heads, "key_dim": self.key_dim,
@@ -161,7 +226,9 @@ class Attention(Layer):
                 raise ValueError(f"{owner}: mask must be a list [query_mask, value_mask], got {_describe(mask)}")
             query, value = inputs[0], inputs[1]
             key = inputs[2] if len(inputs) == 3 else value
-            q_mask, v_mask = (mask[0], mask[1]) if mask is not None else (None, None)
+            if mask is None:  # Keras: the masks the tensors carry
+                mask = [_carried_mask(inputs[0]), _carried_mask(inputs[1])]
+            q_mask, v_mask = mask[0], mask[1]
             has_q, has_v = q_mask is not None, v_mask is not None
             tensors = [query, value, key] + [m for m in (q_mask, v_mask) if m is not None]
         if len(tensors) != 3 + has_q + has_v:
@@ -175,18 +242,14 @@ class Attention(Layer):
             if return_attention_scores:
                 kept["return_attention_scores"] = True
             self._calls[-1].kwargs = kept
+            # Keras: the output carries the query's mask.
+            _first(outputs)._keras_mask = tensors[3] if has_q else None
         return tuple(outputs) if return_attention_scores else outputs
 
     def _call_eager(self, inputs, flat, training):
-        from engine.models import Input, Model  # models builds on layers
-
-        arrays = [np.asarray(a, dtype=np.float32) if np.asarray(a).dtype.kind == "f" else np.asarray(a)
-                  for a in flat]
-        sym = [Input(shape=a.shape[1:], dtype=str(a.dtype)) for a in arrays]
         has_q, has_v, causal, scores = self._layout
-        out = self(sym, _masks=[has_q, has_v], use_causal_mask=causal, return_attention_scores=scores)
-        result = Model(sym, list(out) if scores else out)._run(arrays, training=bool(training))
-        return tuple(result) if scores else result[0]
+        return _run_eagerly(self, flat, training, _masks=[has_q, has_v], use_causal_mask=causal,
+                            return_attention_scores=scores)
 
     def _check_inputs(self, flat):
         owner = type(self).__name__
@@ -282,6 +345,24 @@ class AdditiveAttention(Attention):
         config = super().get_config()
         del config["score_mode"]
         return config
+
+
+def _carried_mask(x):
+    """The Keras mask a symbolic tensor carries, or None."""
+    return getattr(x, "_keras_mask", None)
+
+
+def _run_eagerly(layer, flat, training, **kwargs):
+    """Calls `layer` on arrays `flat` (its tensors and masks, as a saved model lists them)
+    through a one-layer model."""
+    from engine.models import Input, Model  # models builds on layers
+
+    arrays = [np.asarray(a, dtype=np.float32) if np.asarray(a).dtype.kind == "f" else np.asarray(a) for a in flat]
+    sym = [Input(shape=a.shape[1:], dtype=str(a.dtype)) for a in arrays]
+    out = layer(sym, **kwargs)
+    multi = isinstance(out, tuple)
+    result = Model(sym, list(out) if multi else out)._run(arrays, training=bool(training))
+    return tuple(result) if multi else result[0]
 
 
 def _first(outputs):
