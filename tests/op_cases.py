@@ -1726,50 +1726,6 @@ SIZE_CASES = [
 ]
 
 
-def prefix_masks(B, T):
-    """Right-padded [B, T] masks: every length from 0 to T appears when B allows it."""
-    return Spec((B, T), lambda rng, _: np.arange(T)[None, :] < rng.permutation(np.arange(B) % (T + 1))[:, None],
-                "bool")
-
-
-def run_masks(B, T):
-    """[B, T] masks of one run of True steps per row (every length, any start; some empty)."""
-    def draw(rng, _):
-        lens = rng.permutation(np.arange(B) % (T + 1))
-        starts = np.array([rng.integers(0, T - n + 1) for n in lens])
-        t = np.arange(T)[None, :]
-        return (t >= starts[:, None]) & (t < (starts + lens)[:, None])
-    return Spec((B, T), draw, "bool")
-
-
-def mask_runs_ref(m):
-    lens = m.sum(axis=1).astype(np.int64)
-    return lens, np.where(lens > 0, m.argmax(axis=1), 0).astype(np.int64)
-
-
-MASK_LENGTHS_CASES = [
-    case("engine.MaskLengths", [prefix_masks(7, 5)], lambda m: m.sum(axis=1).astype(np.int64), tol="exact",
-         grad=(), onnx=None, bad=(
-             Bad("hole", ValueError, r"MaskLengths: the mask of batch entry 1 has a masked step \(1\) before an "
-                 r"unmasked one \(2\): recurrent layers take right-padded sequences only",
-                 inputs={0: const([[True, True, False], [True, False, True]], "bool")}),
-             Bad("float", TypeError, r"MaskLengths: mask must be bool, got float32", inputs={0: normal(2, 3)}),
-             Bad("rank", ValueError, r"MaskLengths: mask must be \[batch, steps\], got rank 1",
-                 inputs={0: bools(3)}),
-             Bad("need", ValueError, r"MaskLengths_backward: input 0 has no gradient", need=(True,)))),
-    case("engine.MaskLengths", [prefix_masks(33, 13)], lambda m: m.sum(axis=1).astype(np.int64), tol="exact",
-         grad=(), onnx=None),
-    # Two outputs: the runs may start after padding too.
-    case("engine.MaskLengths", [run_masks(7, 5)], mask_runs_ref, tol="exact", grad=(), onnx=None,
-         call={"num_outputs": 2}, tag="starts", bad=(
-             Bad("hole", ValueError, r"MaskLengths: the mask of batch entry 1 has a masked step \(2\) before an "
-                 r"unmasked one \(3\): recurrent layers take one run of unmasked steps per sequence",
-                 inputs={0: const([[False, True, True, False], [False, True, False, True]], "bool")}),)),
-    case("engine.MaskLengths", [run_masks(33, 13)], mask_runs_ref, tol="exact", grad=(), onnx=None,
-         call={"num_outputs": 2}, tag="starts"),
-]
-
-
 STORE_STATE_CASES = [
     # x passes through; the target becomes the value once the call is done, inference too.
     case("engine.StoreState", [normal(3, 7), normal(5, 13), normal(5, 13)], lambda x, value, target: x,
@@ -2051,7 +2007,6 @@ CASES = [
     *(c for op in LOGIC_REFS for c in logic_cases(op)),
     *(c for op in ("ArgMax", "ArgMin") for c in argmax_cases(op)),
     *SIZE_CASES,
-    *MASK_LENGTHS_CASES,
     *STORE_STATE_CASES,
     *(c for op in BITWISE_REFS for c in bitwise_cases(op)),
     bit_shift_case(ints(3, 7, lo=-1000, hi=1000), ints(3, 7, lo=0, hi=12), "LEFT", "left",

@@ -96,11 +96,19 @@ LAYERS = {
 }
 
 
-@pytest.mark.parametrize("starts", [None, [0, 2, 3, 5, 1]], ids=["right-padded", "padded-before-too"])
+HOLES = np.array([[1, 0, 1, 1, 0, 0, 1], [0, 1, 0, 0, 1, 1, 0], [0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 1, 0, 0, 0],
+                  [1, 1, 0, 1, 0, 1, 1]], bool)
+
+
+@pytest.mark.parametrize("starts", [None, [0, 2, 3, 5, 1], "holes"], ids=["right-padded", "padded-before-too",
+                                                                          "holes"])
 @pytest.mark.parametrize("name", sorted(LAYERS))
 def test_masked_steps_follow_keras(name, starts, rng):
-    lengths = [7, 3, 0, 1, 5]
-    x, mask = padded(rng, lengths, 7, 3, starts)
+    if starts == "holes":  # masked steps between unmasked ones
+        x, mask = padded(rng, [7] * 5, 7, 3)
+        x, mask = np.where(HOLES[..., None], x, 0.0).astype(np.float32), HOLES
+    else:
+        x, mask = padded(rng, [7, 3, 0, 1, 5], 7, 3, starts)
     layer = LAYERS[name]()
     model = engine.Sequential([engine.Input((7, 3)), L.Masking(0.0), layer])
     jitter(model, rng)
@@ -161,7 +169,9 @@ def test_global_average_pooling_averages_the_unmasked_steps(rng):
                                   lambda: L.SimpleRNN(3, return_sequences=True, go_backwards=True)],
                          ids=["lstm", "gru_backwards", "simple_rnn_backwards"])
 def test_masked_gradients_match_finite_differences(make, rng):
-    x, mask = padded(rng, [4, 2, 1, 2], 4, 2, starts=[0, 0, 2, 1])
+    x, mask = padded(rng, [4, 2, 1, 4], 4, 2, starts=[0, 0, 2, 0])
+    mask[3, 1] = False  # a hole
+    x[3, 1] = 0.0
     layer = make()
     model = engine.Sequential([engine.Input((4, 2)), L.Masking(), layer])
     model.compile(loss="mse", optimizer="sgd")
@@ -176,17 +186,6 @@ def test_masked_gradients_match_finite_differences(make, rng):
     numeric = numeric_grads(lambda *ws: loss(list(ws)), weights, 1.0)
     for k, (got, want) in enumerate(zip(grads, numeric)):
         assert_close(got, want, 1e-4, what=f"weight {k}")
-
-
-def test_a_mask_with_a_hole_is_an_error(rng):
-    """Padding before and after the data runs (pad_sequences' default pads before); a masked
-    step between unmasked ones does not."""
-    model = engine.Sequential([engine.Input((5,), dtype="int64"), L.Embedding(5, 3, mask_zero=True), L.GRU(2)])
-    assert model.predict(np.array([[1, 2, 0, 0, 0], [0, 0, 3, 4, 0], [0, 0, 0, 0, 0]])).shape == (3, 2)
-    with pytest.raises(ValueError, match=r"batch entry 1 has a masked step \(2\) before an unmasked one "
-                                         r"\(3\): recurrent layers take one run of unmasked steps per sequence "
-                                         r"\(padding before or after the data, not within it\), or unroll=True"):
-        model.predict(np.array([[1, 2, 3, 4, 1], [0, 4, 0, 4, 0]]))
 
 
 def test_the_unrolled_cell_takes_any_mask(rng):
@@ -241,13 +240,15 @@ def test_mask_propagation_rules():
 
 
 def test_masked_model_exports_to_onnx(rng, tmp_path):
-    """MaskLengths becomes ReduceSum(Cast(mask)), sequence_lens int32: onnxruntime agrees."""
+    """The masks' lengths and step orders export as ONNX ops (ReduceSum, MatMul,
+    GatherElements), sequence_lens int32: onnxruntime agrees, masks with holes included."""
     onnx = pytest.importorskip("onnx", reason="onnx checks the exported file")
     ort = pytest.importorskip("onnxruntime", reason="onnxruntime is a test extra")
     ids = rng.integers(1, 13, (5, 7))
     ids[np.arange(7)[None, :] >= np.array([[7], [3], [1], [6], [4]])] = 0
     ids[3] = np.roll(ids[3], 1)  # padded before its data
     ids[4] = np.roll(ids[4], 2)
+    ids[0, [1, 4]] = 0  # holes
     model = engine.Sequential([engine.Input((7,), dtype="int64"), L.Embedding(13, 4, mask_zero=True),
                                L.Bidirectional(L.GRU(3, return_sequences=True)), L.LSTM(5, go_backwards=True),
                                L.Dense(2)])

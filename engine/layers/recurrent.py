@@ -10,12 +10,9 @@ with engine.ops. The number of steps must be known when the layer is built. Weig
 (LSTM i, f, c, o; GRU z, r, h); GRU's bias is [2, 3 * units] with reset_after=True (the
 default; the recurrent bias applied inside the reset gate) and [3 * units] without.
 
-Masks (Keras's: from Embedding(mask_zero=True), Masking, or mask= in the call) become the
-op's sequence_lens (engine.ops.mask_lengths), each row's unmasked steps moved to the front
-and the outputs moved back (engine.ops.shift_steps): padding may come before the data
-(Keras's pad_sequences default) or after it, but a row's unmasked steps must be one run;
-any other mask is an error when the model runs (unroll=True runs the cell unrolled with
-engine.ops instead, which takes any mask). The outputs follow
+Masks (Keras's: from Embedding(mask_zero=True), Masking, or mask= in the call), of any
+pattern, become the op's sequence_lens: each row's unmasked steps are moved to the front
+in order and the outputs moved back (engine.ops.take_along_axis). The outputs follow
 Keras's RNN: a masked step leaves the states as they were and outputs the carried hidden
 state (as Keras's JAX and NumPy backends; TensorFlow's outputs zeros before the first
 unmasked step, which differs with a nonzero initial state), or zeros with
@@ -40,6 +37,30 @@ from engine import regularizers as _regularizers
 from engine.layers import _args
 from engine.layers.base import Layer, Variable
 from engine.layers.regularization import _keep_mask
+
+
+def _step_order(mask, backwards):
+    """How the fused op runs a masked sequence (any mask, holes included): each row's
+    unmasked steps moved to the front, in order, and run as sequence_lens; a masked step
+    leaves the states as they are, so its output is the carried hidden state: that of the
+    last unmasked step before it (after it, backwards), or the initial state where there is
+    none. Returns int64 (lengths [batch], source [batch, steps]: the step each front
+    position reads, shown [batch, steps]: the front position whose output each step shows)
+    and shown_valid [batch, steps] bool (False where the initial state shows)."""
+    steps = mask.shape[1]
+    kept = ops.cast(mask, "float32")
+    # Running counts by a product with a triangular matrix: exact in float32 for any
+    # realistic number of steps.
+    count = ops.matmul(kept, np.triu(np.ones((steps, steps), np.float32)))  # unmasked steps <= t
+    lengths = ops.sum(kept, axis=1)
+    front = ops.where(mask, count - 1.0, -1.0)  # where an unmasked step goes; -1 for the others
+    positions = np.arange(steps, dtype=np.float32)
+    goes = ops.cast(ops.equal(ops.expand_dims(front, 1), positions[None, :, None]), "float32")  # [b, front, t]
+    source = ops.sum(goes * positions, axis=-1)
+    shown = count - kept if backwards else count - 1.0
+    shown_valid = ops.less(shown, ops.expand_dims(lengths, 1)) if backwards else ops.greater_equal(shown, 0.0)
+    shown = ops.where(shown_valid, shown, 0.0)
+    return (ops.cast(lengths, "int64"), ops.cast(source, "int64"), ops.cast(shown, "int64"), shown_valid)
 
 
 class _Recurrent(Layer):
@@ -144,10 +165,10 @@ class _Recurrent(Layer):
             return self._unrolled(inputs, initial_state, mask, self._recurrent_keep(inputs))
         if activations is None or self.unroll:
             return self._unrolled(inputs, initial_state, mask)
-        lens = starts = None
+        lens = None
         if mask is not None:  # each row's unmasked steps moved to the front: sequence_lens
-            lens, starts = ops.mask_lengths(mask, starts=True)
-            inputs = ops.shift_steps(inputs, starts)
+            lens, source, shown, shown_valid = _step_order(mask, self.go_backwards)
+            inputs = ops.take_along_axis(inputs, ops.expand_dims(source, -1), axis=1)
         # onnxruntime runs only layout 0 ([steps, batch, features]): transposes keep the
         # exported node portable.
         x = ops.transpose(inputs, (1, 0, 2))
@@ -157,9 +178,12 @@ class _Recurrent(Layer):
         last = [ops.squeeze(s, 0) for s in outputs[1:]]  # [1, batch, units] -> [batch, units]
         if self.return_sequences:
             result = ops.transpose(ops.squeeze(outputs[0], 1), (1, 0, 2))
-            if mask is not None:
-                result = ops.where(ops.expand_dims(mask, -1), ops.shift_steps(result, starts, back=True),
-                                   self._masked_output(last[0], initial_state, mask, starts))
+            if mask is not None:  # back in place, masked steps showing the carried state
+                result = ops.take_along_axis(result, ops.expand_dims(shown, -1), axis=1)
+                initial = 0.0 if initial_state is None else ops.expand_dims(initial_state[0], 1)
+                result = ops.where(ops.expand_dims(shown_valid, -1), result, initial)
+                if self.zero_output_for_mask:
+                    result = ops.where(ops.expand_dims(mask, -1), result, 0.0)
             if self.go_backwards:  # Keras lists the outputs in the order they were computed
                 result = result[:, ::-1, :]
         else:
@@ -168,18 +192,6 @@ class _Recurrent(Layer):
                 step = mask[:, :1] if self.go_backwards else mask[:, -1:]
                 result = ops.where(step, result, 0.0)
         return result, last
-
-    def _masked_output(self, last_h, initial_state, mask, starts):
-        """What Keras outputs at masked steps (broadcast to [batch, steps, units]): the hidden
-        state carried over them, or zeros. Masked steps before a row's data carry the initial
-        state when run forwards and the final one backwards; those after it the other."""
-        if self.zero_output_for_mask:
-            return 0.0
-        initial = 0.0 if initial_state is None else ops.expand_dims(initial_state[0], 1)
-        final = ops.expand_dims(last_h, 1)
-        before = ops.expand_dims(ops.cast(starts, "float32"), 1) > np.arange(mask.shape[1], dtype=np.float32)[None, :]
-        first, later = (final, initial) if self.go_backwards else (initial, final)
-        return ops.where(ops.expand_dims(before, -1), first, later)
 
     def _onnx_activations(self):
         """The ONNX names of the op's activations, or None when the op has no such activation."""

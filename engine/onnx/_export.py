@@ -3,8 +3,8 @@
 Export is serialisation: the model's layers already write ONNX nodes. What changes for
 inference: Dropout is removed (its output becomes its input), training-only nodes never
 appear, the batch dimension is symbolic, and outputs are named after their layers. The
-lengths recurrent layers take from masks (engine.MaskLengths) become ONNX ops,
-sequence_lens int32 as ONNX types it (the engine's are int64), and stateful layers start
+sequence_lens of recurrent ops become int32 as ONNX types them (the engine's are int64),
+and stateful layers start
 from their states as they are now (engine.StoreState, which updates them, is left out).
 """
 import os
@@ -41,19 +41,6 @@ def _onnx_node(op_type, inputs, outputs, name, **attrs):
     return {"op_type": op_type, "inputs": inputs, "outputs": outputs, "attrs": attrs, "name": name, "domain": ""}
 
 
-def _mask_lengths(node, constants):
-    """engine.MaskLengths as ONNX: the number of True steps per row, and the index of the
-    first (0 in rows without one), int64, without the engine's check of the mask's form."""
-    lens, name = node["outputs"][0], node["name"]
-    steps, axes = f"{lens}/steps", f"{lens}/axes"
-    constants[axes] = np.array([1], np.int64)
-    nodes = [_onnx_node("Cast", node["inputs"], [steps], f"{name}/cast", to=7),
-             _onnx_node("ReduceSum", [steps, axes], [lens], name, keepdims=0)]
-    if len(node["outputs"]) > 1:
-        nodes.append(_onnx_node("ArgMax", [steps], node["outputs"][1:2], f"{name}/starts", axis=1, keepdims=0))
-    return nodes
-
-
 def _int32_lengths(node):
     """An RNN/LSTM/GRU node with sequence_lens, and a Cast of them to int32 before it."""
     lens = node["inputs"][4]
@@ -81,9 +68,6 @@ def export(model, path, opset=DEFAULT_OPSET, ir_version=DEFAULT_IR_VERSION, exte
         # A Dropout fixed in training mode (Monte Carlo dropout) stays: it draws at inference too.
         forced = node["op_type"] == "Dropout" and len(node["inputs"]) > 2
         node = dict(node, inputs=[_resolve(alias, i) for i in node["inputs"]])
-        if node["domain"] == "engine" and node["op_type"] == "MaskLengths":
-            nodes.extend(_mask_lengths(node, constants))
-            continue
         if node["domain"] == "engine" and node["op_type"] == "StoreState":
             alias[node["outputs"][0]] = node["inputs"][0]  # the states stay as they are now
             continue

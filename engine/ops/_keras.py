@@ -27,7 +27,7 @@ __all__ = [
     # linear algebra, reductions
     "matmul", "sum", "mean", "max", "min", "logsumexp", "var", "std", "norm",
     # shapes and types
-    "reshape", "transpose", "expand_dims", "squeeze", "concatenate", "stack", "split", "take", "tile", "pad",
+    "reshape", "transpose", "expand_dims", "squeeze", "concatenate", "stack", "split", "take", "take_along_axis", "tile", "pad",
     "broadcast_to", "cast",
     "one_hot", "getitem", "convert_to_tensor", "convert_to_numpy", "shape",
 ]
@@ -428,6 +428,30 @@ def take(x, indices, axis=None):
     def rule(xs, ids):
         return tuple(xs[:a]) + tuple(ids) + tuple(xs[a + 1:])
     return apply("take", [x, indices], _node("Gather", axis=a), rule, (dtype_name(x),))
+
+
+def take_along_axis(x, indices, axis):
+    """numpy's take_along_axis: out[..., i, ...] = x[..., indices[..., i, ...], ...] along
+    `axis` (ONNX GatherElements). indices (int64) has x's rank; its other dims equal x's or
+    are 1 (broadcast; such a dim of x must be known)."""
+    xs, ids = shape_of(x), shape_of(indices)
+    a = _axes(axis, len(xs), "take_along_axis")[0]
+    if dtype_name(indices) != "int64":
+        raise TypeError(f"take_along_axis: indices must be int64, got {dtype_name(indices)}")
+    if len(ids) != len(xs):
+        raise ValueError(f"take_along_axis: indices {ids} and x {xs} differ in rank")
+    repeats = []
+    for d, (n, m) in enumerate(zip(xs, ids)):
+        if d == a or n == m:
+            repeats.append(1)
+        elif m == 1 and n is not None:
+            repeats.append(n)
+        else:
+            raise ValueError(f"take_along_axis: indices {ids} do not broadcast to x {xs} outside axis {a}")
+    if any(r != 1 for r in repeats):
+        indices = tile(indices, repeats)
+    return apply("take_along_axis", [x, indices], _node("GatherElements", axis=a),
+                 lambda x_shape, i_shape: tuple(i_shape), (dtype_name(x),))
 
 
 def broadcast_to(x, shape):

@@ -1,12 +1,9 @@
 """RNN, LSTM and GRU as single ops (ONNX semantics): every step of a sequence, forwards,
 backwards or both, in one node whose backward runs through time in C++. Named onnx_* because
 keras.ops.lstm and keras.ops.gru take Keras's weight layout and a different signature."""
-import numpy as np
-
-from engine.ops._keras import cast, expand_dims, tile, where
 from engine.ops._symbolic import apply, dtype_name
 
-__all__ = ["onnx_rnn", "onnx_lstm", "onnx_gru", "mask_lengths", "shift_steps", "store_state"]
+__all__ = ["onnx_rnn", "onnx_lstm", "onnx_gru", "store_state"]
 
 _OUTPUTS = {"RNN": 2, "LSTM": 3, "GRU": 2}
 
@@ -59,40 +56,6 @@ def onnx_gru(x, w, r, b=None, sequence_lens=None, initial_h=None, *, hidden_size
     applies the reset gate after the recurrent product (Keras's reset_after). Returns [Y, Y_h]."""
     return _recurrent("GRU", x, w, r, b, sequence_lens, initial_h, (), hidden_size, direction,
                       activations, clip, layout, {"linear_before_reset": int(linear_before_reset)})
-
-
-def mask_lengths(mask, starts=False):
-    """The number of True steps of each row of a [batch, steps] bool mask: the sequence_lens of
-    right-padded sequences. A row with a False step before a True one is an error when the
-    graph runs (a length cannot describe it). starts=True returns (lengths, starts), starts
-    the number of False steps before each row's True ones: rows may then pad before their
-    data too, as long as their True steps are one run. Exported to ONNX as ReduceSum (and
-    ArgMax) of Cast(mask), without the check."""
-    def shape_rule(shape):
-        if len(shape) != 2:
-            raise ValueError(f"mask_lengths: mask must be [batch, steps], got shape {shape}")
-        return [(shape[0],), (shape[0],)] if starts else (shape[0],)
-
-    n = 2 if starts else 1
-    return apply("mask_lengths", [mask],
-                 lambda bld, names: bld.node("MaskLengths", names, n, domain="engine"), shape_rule,
-                 ("int64",) * n)
-
-
-def shift_steps(x, starts, back=False):
-    """x [batch, steps, ...] with each row's steps rotated left by its `starts` ([batch]
-    int64): row b's step starts[b] comes first (back=True undoes it). One GatherElements."""
-    steps = x.shape[1]
-    t = np.arange(steps, dtype=np.float32)[None, :]
-    offset = expand_dims(cast(starts, "float32"), 1)  # exact: step counts are small integers
-    index = t - offset if back else t + offset
-    index = cast(where(index < 0, index + steps, where(index >= steps, index - steps, index)), "int64")
-    for axis in range(2, len(x.shape)):
-        index = tile(expand_dims(index, axis), (1,) * axis + (x.shape[axis],))
-
-    return apply("shift_steps", [x, index],
-                 lambda bld, names: bld.node("GatherElements", names, 1, attrs={"axis": 1}),
-                 lambda x_shape, _: x_shape, (dtype_name(x),))
 
 
 def store_state(x, value, variable):
