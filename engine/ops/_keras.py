@@ -433,7 +433,8 @@ def take(x, indices, axis=None):
 def take_along_axis(x, indices, axis):
     """numpy's take_along_axis: out[..., i, ...] = x[..., indices[..., i, ...], ...] along
     `axis` (ONNX GatherElements). indices (int64) has x's rank; its other dims equal x's or
-    are 1 (broadcast; such a dim of x must be known)."""
+    are 1 (broadcast; such a dim of x must be known). Against a dim of x that is not known
+    (the batch) the sizes are checked when the graph runs."""
     xs, ids = shape_of(x), shape_of(indices)
     a = _axes(axis, len(xs), "take_along_axis")[0]
     if dtype_name(indices) != "int64":
@@ -442,7 +443,7 @@ def take_along_axis(x, indices, axis):
         raise ValueError(f"take_along_axis: indices {ids} and x {xs} differ in rank")
     repeats = []
     for d, (n, m) in enumerate(zip(xs, ids)):
-        if d == a or n == m:
+        if d == a or n == m or (n is None and m != 1):
             repeats.append(1)
         elif m == 1 and n is not None:
             repeats.append(n)
