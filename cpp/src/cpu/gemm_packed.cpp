@@ -107,6 +107,14 @@ void pack_a(const GemmArgs& g, const GemmIsa& isa, int64_t i0, int64_t mc, int64
   }
 }
 
+// One full NR-column panel of a plain B (stored [K, N]) for kc steps: a fixed-width copy
+// per k, which the compiler turns into whole-vector moves (a runtime width would not be).
+template <int NR>
+void pack_b_plain_panel(const float* src, int64_t ldb, int64_t kc, float* dst) {
+  for (int64_t k = 0; k < kc; ++k, src += ldb, dst += NR)
+    for (int c = 0; c < NR; ++c) dst[c] = src[c];
+}
+
 // op(B)[p0 : p0+kc, j0 + panel range] -> NR-column panels: dst[(panel*kc + k)*NR + j].
 void pack_b(const GemmArgs& g, const GemmIsa& isa, int64_t p0, int64_t kc, int64_t j0, int64_t n,
             int64_t panel_begin, int64_t panel_end, float* dst) {
@@ -126,6 +134,9 @@ void pack_b(const GemmArgs& g, const GemmIsa& isa, int64_t p0, int64_t kc, int64
       }
       for (int c = cols; c < NR; ++c)
         for (int64_t k = 0; k < kc; ++k) d[k * NR + c] = 0.0f;
+    } else if (cols == NR && (NR == 16 || NR == 32)) {
+      (NR == 16 ? pack_b_plain_panel<16> : pack_b_plain_panel<32>)(g.B + p0 * g.ldb + j, g.ldb, kc,
+                                                                   d);
     } else {
       const float* src = g.B + p0 * g.ldb + j;
       for (int64_t k = 0; k < kc; ++k, src += g.ldb, d += NR) {
