@@ -1390,7 +1390,7 @@ def pad_case(shape, pads, mode=None, value=None, axes=None, tag="", bad=()):
                 onnx=17 if axes is None else 18)  # the axes input is opset 18's
 
 
-def _resize_coord(o, n_in, n_out, scale, mode):
+def _resize_coord(o, n_in, n_out, scale, mode, roi=(0.0, 1.0)):
     """x_original of output coordinates o (the ONNX Resize formulas; W = scale * n_in)."""
     w = scale * n_in
     if mode == "half_pixel":
@@ -1401,6 +1401,10 @@ def _resize_coord(o, n_in, n_out, scale, mode):
         return (o + 0.5) / scale - 0.5 if w > 1 else np.zeros_like(o)
     if mode == "align_corners":
         return np.zeros_like(o) if w == 1 else o * (n_in - 1) / (w - 1)
+    if mode == "tf_crop_and_resize":
+        start, end = roi
+        span = (end - start) * (n_in - 1) / 2 + 0 * o if w == 1 else o * (end - start) * (n_in - 1) / (w - 1)
+        return start * (n_in - 1) + span
     return o / scale  # asymmetric
 
 
@@ -1411,10 +1415,15 @@ def cubic_kernel(t, a):
                     np.where(t < 2, ((a * t - 5 * a) * t + 8 * a) * t - 4 * a, 0.0))
 
 
-def _resize_matrix(n_in, n_out, scale, mode, coord, nearest, cubic_a=-0.75, exclude_outside=0):
-    """The [n_out, n_in] interpolation weights of one resized axis (indices clamped, or for
-    cubic with exclude_outside the taps outside dropped and the rest renormalized)."""
-    x = _resize_coord(np.arange(n_out, dtype=np.float64), n_in, n_out, scale, coord)
+def _resize_matrix(n_in, n_out, scale, mode, coord, nearest, cubic_a=-0.75, exclude_outside=0, antialias=0,
+                   roi=(0.0, 1.0)):
+    """The [n_out, n_in] interpolation weights of one resized axis, and which outputs lie
+    outside the input (tf_crop_and_resize's extrapolated ones, else none). Linear and cubic
+    read the taps of their kernel around x_original (the triangle or Keys' cubic; with
+    antialias and scale < 1 stretched by 1 / scale and normalized), indices clamped, or with
+    exclude_outside the taps outside dropped and the rest renormalized."""
+    x = _resize_coord(np.arange(n_out, dtype=np.float64), n_in, n_out, scale, coord, roi)
+    outside = (x < 0) | (x > n_in - 1) if coord == "tf_crop_and_resize" else np.zeros(n_out, bool)
     low = np.floor(x)
     r = x - low
     low = low.astype(np.int64)
@@ -1424,24 +1433,31 @@ def _resize_matrix(n_in, n_out, scale, mode, coord, nearest, cubic_a=-0.75, excl
         up = {"round_prefer_floor": r > 0.5, "round_prefer_ceil": r >= 0.5,
               "floor": np.zeros_like(r, bool), "ceil": r > 0}[nearest]
         m[rows, np.clip(low + up, 0, n_in - 1)] = 1.0
-    elif mode == "linear":
-        np.add.at(m, (rows, np.clip(low, 0, n_in - 1)), 1.0 - r)
-        np.add.at(m, (rows, np.clip(low + 1, 0, n_in - 1)), r)
-    else:
-        at = low[:, None] + np.arange(-1, 3)[None, :]
-        w = cubic_kernel(x[:, None] - at, cubic_a)
-        if exclude_outside:
-            w = np.where((at >= 0) & (at < n_in), w, 0.0)
-            w /= w.sum(axis=1, keepdims=True)
-        np.add.at(m, (rows[:, None], np.clip(at, 0, n_in - 1)), w)
-    return m
+        return m, outside
+    reach = 1 if mode == "linear" else 2
+    stretch = min(scale, 1.0) if antialias else 1.0
+    start = int(np.floor(-reach / stretch)) + 1  # the taps from floor(x) + start to floor(x) - start + 1
+    at = low[:, None] + np.arange(start, 2 - start)[None, :]
+    t = np.abs(x[:, None] - at) * stretch
+    w = np.maximum(1 - t, 0.0) if mode == "linear" else cubic_kernel(t, cubic_a)
+    if antialias:
+        w /= w.sum(axis=1, keepdims=True)
+    if exclude_outside:
+        w = np.where((at >= 0) & (at < n_in), w, 0.0)
+        w /= w.sum(axis=1, keepdims=True)
+    np.add.at(m, (rows[:, None], np.clip(at, 0, n_in - 1)), w)
+    return m, outside
 
 
 def resize_ref(x, scales=None, sizes=None, axes=None, mode="nearest", coord="half_pixel",
-               nearest="round_prefer_floor", policy="stretch", cubic_a=-0.75, exclude_outside=0):
-    """ONNX Resize as one interpolation matrix per resized axis (they separate)."""
+               nearest="round_prefer_floor", policy="stretch", cubic_a=-0.75, exclude_outside=0, antialias=0,
+               roi=None, extrapolation=0.0):
+    """ONNX Resize as one interpolation matrix per resized axis (they separate); outputs
+    outside the input after an axis's step are extrapolation (tf_crop_and_resize)."""
     x = np.asarray(x, np.float64)
     axes = list(range(x.ndim)) if axes is None else [a % x.ndim for a in axes]
+    crop = {a: (0.0, 1.0) for a in axes} if roi is None else \
+        {a: (float(np.float32(roi[k])), float(np.float32(roi[len(axes) + k]))) for k, a in enumerate(axes)}
     if scales is not None:
         scale = {a: float(np.float32(s)) for a, s in zip(axes, scales)}
         size = {a: int(np.floor(x.shape[a] * scale[a])) for a in axes}
@@ -1454,30 +1470,36 @@ def resize_ref(x, scales=None, sizes=None, axes=None, mode="nearest", coord="hal
         scale = {a: s for a in axes}
         size = {a: int(np.floor(s * x.shape[a] + 0.5)) for a in axes}
     for a in axes:
-        if scale[a] == 1.0 and size[a] == x.shape[a]:
+        if scale[a] == 1.0 and size[a] == x.shape[a] and crop[a] == (0.0, 1.0):
             continue
-        m = _resize_matrix(x.shape[a], size[a], scale[a], mode, coord, nearest, cubic_a,
-                           exclude_outside)
+        m, outside = _resize_matrix(x.shape[a], size[a], scale[a], mode, coord, nearest, cubic_a,
+                                    exclude_outside, antialias, crop[a])
         x = np.moveaxis(np.tensordot(m, np.moveaxis(x, a, 0), axes=1), 0, a)
+        x[(slice(None),) * a + (outside,)] = extrapolation
     return x
 
 
 def resize_case(shape, scales=None, sizes=None, axes=None, mode=None, coord=None, nearest=None,
-                policy=None, cubic_a=None, exclude_outside=None, tag="", bad=(), onnx=17):
-    inputs = [normal(*shape), None,
+                policy=None, cubic_a=None, exclude_outside=None, antialias=None, roi=None, extrapolation=None,
+                tag="", bad=(), onnx=17):
+    inputs = [normal(*shape), None if roi is None else const(roi, "float32"),
               None if scales is None else const(scales, "float32")]
     if sizes is not None:
         inputs.append(const(sizes))
     attrs = {k: v for k, v in (("mode", mode), ("coordinate_transformation_mode", coord),
                                ("nearest_mode", nearest), ("keep_aspect_ratio_policy", policy),
                                ("axes", axes), ("cubic_coeff_a", cubic_a),
-                               ("exclude_outside", exclude_outside)) if v is not None}
+                               ("exclude_outside", exclude_outside), ("antialias", antialias),
+                               ("extrapolation_value", extrapolation)) if v is not None}
     k = 4 * math.prod(int(np.ceil(float(s))) + 1 for s in (scales or [4] * len(sizes or [1, 1])))
+    if antialias:  # the stretched taps of the downscaled dims
+        k = math.prod(2 * int(np.ceil(2 / min(float(s), 1.0))) + 2 for s in (scales or [0.5] * len(sizes)))
     return case("Resize", inputs,
-                lambda x, roi=None, sc=None, sz=None: resize_ref(
+                lambda x, roi_=None, sc=None, sz=None: resize_ref(
                     x, sc, sz, axes, mode or "nearest", coord or "half_pixel",
                     nearest or "round_prefer_floor", policy or "stretch",
-                    -0.75 if cubic_a is None else cubic_a, exclude_outside or 0),
+                    -0.75 if cubic_a is None else cubic_a, exclude_outside or 0, antialias or 0, roi,
+                    extrapolation or 0.0),
                 attrs=attrs, tol="reduction", k=k, bad=bad, onnx=onnx,
                 tag=tag or "-".join(str(v) for v in (mode or "nearest", coord, nearest) if v))
 
@@ -1485,12 +1507,13 @@ def resize_case(shape, scales=None, sizes=None, axes=None, mode=None, coord=None
 RESIZE_BAD = (
     Bad("mode", ValueError, r"Resize: unknown mode 'bilinear' \(nearest, linear or cubic\)",
         attrs={"mode": "bilinear"}),
-    Bad("crop-and-resize", ValueError, r"Resize: coordinate_transformation_mode "
-        r"'tf_crop_and_resize' is not supported", attrs={"coordinate_transformation_mode":
-                                                          "tf_crop_and_resize"}),
+    Bad("crop-without-roi", ValueError, r"Resize: tf_crop_and_resize needs the roi input",
+        attrs={"coordinate_transformation_mode": "tf_crop_and_resize"}),
+    Bad("roi-length", TypeError, r"Resize: the roi input must be 1-D float holding a start and an end per "
+        r"axis \(8 values\), got float32\[4\]", attrs={"coordinate_transformation_mode": "tf_crop_and_resize"},
+        inputs={1: const([0.0, 0.0, 1.0, 1.0], "float32")}),
     Bad("nearest-mode", ValueError, r"Resize: unknown nearest_mode 'round' \(round_prefer_floor, "
         r"round_prefer_ceil, floor or ceil\)", attrs={"nearest_mode": "round"}),
-    Bad("antialias", ValueError, r"Resize: antialias is not supported", attrs={"antialias": 1}),
     Bad("policy", ValueError, r"Resize: unknown keep_aspect_ratio_policy 'fit' \(stretch, "
         r"not_larger or not_smaller\)", attrs={"keep_aspect_ratio_policy": "fit"}),
     Bad("policy-scales", ValueError, r"Resize: keep_aspect_ratio_policy 'not_larger' needs the "
@@ -1505,8 +1528,9 @@ RESIZE_BAD = (
         r"int64\[4\]", inputs={2: const([1, 1, 2, 2])}),
     Bad("scales-negative", ValueError, r"Resize: scales must be positive, got -2 for axis 3",
         inputs={2: const([1.0, 1.0, 2.0, -2.0], "float32")}),
-    Bad("cubic-3-dims", ValueError, r"Resize: cubic mode resizes at most 2 dims at once, got 3",
-        attrs={"mode": "cubic"}, inputs={2: const([1.0, 2.0, 2.0, 2.0], "float32")}),
+    Bad("too-many-taps", ValueError, r"Resize: each output would read 196 or more elements of X \[2, 3, 4, 5\] "
+        r"\(to \[2, 3, 1, 1\]\), more than 64", attrs={"mode": "cubic", "antialias": 1},
+        inputs={2: const([1.0, 1.0, 0.3, 0.3], "float32")}),
     Bad("axes-repeat", ValueError, r"Resize: axes \[3, -1\] repeat axis 3",
         attrs={"axes": [3, -1]}, inputs={2: const([2.0, 2.0], "float32")}),
     Bad("int64", TypeError, r"Resize: X must be float32, got int64", inputs={0: ints(2, 3, 4, 5)}),
@@ -2375,6 +2399,18 @@ CASES = [
     # (onnxruntime interpolates at most 3 dims)
     resize_case((3, 4, 5, 7), scales=[2, 1.5, 2, 2], mode="linear", tag="linear-4-dims", onnx=None),
     resize_case((4, 8, 33, 47), scales=[1, 1, 2, 2], mode="cubic", tag="big-cubic"),
+    resize_case((2, 3, 7, 9), scales=[1, 1, 0.6, 0.45], mode="linear", antialias=1, tag="linear-antialias", onnx=18),
+    resize_case((2, 3, 9, 7), sizes=[2, 3, 4, 5], mode="linear", antialias=1, exclude_outside=1,
+                tag="linear-antialias-exclude", onnx=18),
+    resize_case((2, 3, 9, 7), scales=[1, 1, 0.7, 0.8], mode="cubic", antialias=1, tag="cubic-antialias", onnx=18),
+    resize_case((2, 3, 5, 7), scales=[1, 1, 2.5, 0.8], mode="cubic", antialias=1, cubic_a=-0.5,
+                tag="cubic-antialias-up", onnx=18),
+    resize_case((2, 3, 7, 9), sizes=[2, 3, 5, 6], mode="linear", coord="tf_crop_and_resize",
+                roi=[0, 0, 0.2, -0.1, 1, 1, 0.9, 1.3], extrapolation=10.0, tag="linear-crop"),
+    resize_case((2, 3, 7, 9), sizes=[4, 11], axes=[2, 3], coord="tf_crop_and_resize",
+                roi=[0.1, 0.3, 0.7, 0.6], tag="nearest-crop", onnx=18),
+    resize_case((2, 3, 7, 9), sizes=[2, 3, 1, 6], mode="cubic", coord="tf_crop_and_resize",
+                roi=[0, 0, 0.3, 0.5, 1, 1, 0.8, 1.0], extrapolation=-2.0, tag="cubic-crop"),
     pad_case((3, 5), [1, 0, 2, 3], bad=PAD_BAD),
     pad_case((2, 3, 4), [0, 1, -1, 0, 2, 1], value=0.5, tag="constant-crop-value"),
     pad_case((3, 5), [2, 1, 1, 4], mode="reflect"),
@@ -2417,8 +2453,7 @@ CASES = [
 # Schema attributes no case sets, and why: {"Op" or "engine.Op": {attribute: reason}}.
 NOT_EXERCISED = {"Cast": {"saturate": "float8 targets only (opset 19); the engine holds none"},
                  "BatchNormalization": {"synchronized": "acts only in a data-parallel step; "
-                                                        "tests/test_distributed.py runs it on two MPI ranks"},
-                 "Resize": {"extrapolation_value": "tf_crop_and_resize only, which the engine refuses"}}
+                                                        "tests/test_distributed.py runs it on two MPI ranks"}}
 
 
 def _check_table():

@@ -83,9 +83,6 @@ backend_test.exclude(r"^test_bernoulli")
 # inputs, but float data stays a run-time input. Mod with fmod=0 on floats is refused.
 backend_test.exclude(r"^test_mod_.*float.*fmod_0")
 backend_test.exclude(r"^test_scatternd")
-# Resize's antialiasing and tf_crop_and_resize (the engine resizes with nearest, linear and
-# cubic taps only, on the whole input).
-backend_test.exclude(r"^test_resize_.*(antialias|tf_crop_and_resize)")
 # ReduceMax of an empty bool set: the engine reduces bools as float32, whose identity is
 # -inf, not false.
 backend_test.exclude(r"^test_reduce_max_empty_set_bool_cpu$")

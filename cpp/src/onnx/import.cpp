@@ -445,6 +445,7 @@ class Importer final : public OnnxImportContext {
       return expand_to_batch(node);
     if (def.onnx.translate) def.onnx.translate(node, *this);
     for (const LegacyAttr& a : def.onnx.legacy) node.attrs.erase(a.name);
+    if (node.op_type == "Resize" && !fold && emit_resize_by_dim(node)) return;
     if (is_1d_window(node)) return emit_as_2d(node);
     // (Shape arithmetic keeps its int64 values, which may hold the symbolic batch size.)
     const bool shape_arithmetic = fold && folds_symbolic_batch(node.op_type);
@@ -726,6 +727,56 @@ class Importer final : public OnnxImportContext {
     emit_part(node, "Div", {node.inputs[0], safe}, "normalized", y);
   }
 
+  // An antialiased linear or cubic Resize of several dims as one Resize per dim, one after
+  // another: the same separable interpolation (ONNX defines it dim by dim), each pass reading
+  // only its own dim's stretched taps, so that strong downscaling stays within the op's taps.
+  // False (the node left whole) when the split does not apply.
+  bool emit_resize_by_dim(const Node& node) {
+    if (node.attr_int("antialias", 0) == 0 || node.attr_string("mode", "nearest") == "nearest" ||
+        node.attr_string("keep_aspect_ratio_policy", "stretch") != "stretch" ||
+        node.attr_string("coordinate_transformation_mode", "half_pixel") == "tf_crop_and_resize")
+      return false;
+    auto given = [&](size_t i) -> const Tensor* {
+      const Tensor* t =
+          i < node.inputs.size() && !node.inputs[i].empty() ? constant(node.inputs[i]) : nullptr;
+      return t && t->numel() > 0 ? t : nullptr;
+    };
+    const Tensor* scales = given(2);
+    const Tensor* sizes = given(3);
+    if ((scales == nullptr) == (sizes == nullptr)) return false;  // the op says why
+    const std::vector<int64_t> dims = symbolic_shape(node.inputs[0]);
+    std::vector<int64_t> axes = node.attr_ints("axes");
+    if (!node.has_attr("axes"))
+      for (size_t d = 0; d < dims.size(); ++d) axes.push_back(static_cast<int64_t>(d));
+    const Tensor& values = scales ? *scales : *sizes;
+    if (values.ndim() != 1 || values.numel() != static_cast<int64_t>(axes.size())) return false;
+    std::vector<size_t> changed;
+    for (size_t k = 0; k < axes.size(); ++k) {
+      const int64_t a = axes[k] < 0 ? axes[k] + static_cast<int64_t>(dims.size()) : axes[k];
+      if (a < 0 || a >= static_cast<int64_t>(dims.size())) return false;
+      axes[k] = a;
+      if (scales ? scales->data<float>()[k] != 1.0f : sizes->data<int64_t>()[k] != dims[a])
+        changed.push_back(k);
+    }
+    if (changed.size() < 2) return false;
+    std::string current = node.inputs[0];
+    for (size_t i = 0; i < changed.size(); ++i) {
+      const size_t k = changed[i];
+      const std::string what = str("dim", axes[k]);
+      Tensor one = Tensor::empty({1}, values.dtype());
+      if (scales)
+        one.data<float>()[0] = scales->data<float>()[k];
+      else
+        one.data<int64_t>()[0] = sizes->data<int64_t>()[k];
+      const std::string amount = add_constant(one, node.outputs[0] + "/" + what);
+      std::map<std::string, Attribute> attrs = node.attrs;
+      attrs["axes"] = Attribute::of_ints({axes[k]});
+      current = emit_part(node, "Resize", {current, "", scales ? amount : "", scales ? "" : amount},
+                          what.c_str(), i + 1 == changed.size() ? node.outputs[0] : "", attrs);
+    }
+    return true;
+  }
+
   // A Reshape target for `dims`: each as it is, one symbolic dim as -1.
   std::vector<int64_t> dims_or_open(std::vector<int64_t> dims) const {
     if (std::count_if(dims.begin(), dims.end(), is_symbolic) > 1)
@@ -891,16 +942,30 @@ class Importer final : public OnnxImportContext {
   // mask [1.., B, ..1] is taken from the first graph input, whose dim 0 is the batch: its
   // values do not matter, as both branches are the same. Standard ops, so the graph stays
   // trainable (Where passes the gradient to x) and exports as it is.
+  // A symbolic target dim that x already has (Expand(x, Shape(y)) with y's dim x's) is 1
+  // instead, which keeps x's dim; when no symbolic dim is left the Expand is plain.
   void expand_to_batch(const Node& node) {
     std::vector<int64_t> target = int64_values(*constant(node.inputs[1]));
+    const std::vector<int64_t> x_dims = symbolic_shape(node.inputs[0]);
+    for (size_t d = 0; d < target.size() && d < x_dims.size(); ++d) {
+      int64_t& t = target[target.size() - 1 - d];
+      if (is_symbolic(t) && t == x_dims[x_dims.size() - 1 - d]) t = 1;
+    }
+    const std::string base = node.outputs.at(0);
+    if (std::none_of(target.begin(), target.end(), is_symbolic)) {
+      Node plain = node;
+      plain.inputs = {node.inputs[0],
+                      add_constant(int64_tensor({int64_t(target.size())}, target), base + "/shape")};
+      return emit(plain);
+    }
     const auto at = std::find(target.begin(), target.end(), kSymbolicBatch);
-    if (std::count_if(target.begin(), target.end(), is_symbolic) != 1 || inputs_.empty())
+    if (std::count_if(target.begin(), target.end(), is_symbolic) != 1 || at == target.end() ||
+        inputs_.empty())
       fail("the target shape depends on the batch size, which is only known at run time");
     const int64_t k = at - target.begin();
     const std::string& source = inputs_[0].name;
     const int64_t rank = static_cast<int64_t>(shapes_.at(source).run[0].size());
     if (rank < 1) fail("the batch size comes from a scalar graph input");
-    const std::string base = node.outputs.at(0);
     auto make = [&](const char* op, std::vector<std::string> inputs, const char* what) {
       return emit_part(node, op, std::move(inputs), what);
     };

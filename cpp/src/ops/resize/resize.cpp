@@ -18,11 +18,10 @@ ResizeCoord resize_coord(const std::string& name, const char* op) {
   if (name == "pytorch_half_pixel") return ResizeCoord::PytorchHalfPixel;
   if (name == "align_corners") return ResizeCoord::AlignCorners;
   if (name == "asymmetric") return ResizeCoord::Asymmetric;
-  if (name == "tf_crop_and_resize")
-    fail(ErrorKind::Value, op, ": coordinate_transformation_mode 'tf_crop_and_resize' is not "
-         "supported");
+  if (name == "tf_crop_and_resize") return ResizeCoord::TfCropAndResize;
   fail(ErrorKind::Value, op, ": unknown coordinate_transformation_mode '", name, "' (half_pixel, ",
-       "half_pixel_symmetric, pytorch_half_pixel, align_corners or asymmetric)");
+       "half_pixel_symmetric, pytorch_half_pixel, align_corners, asymmetric or ",
+       "tf_crop_and_resize)");
 }
 
 ResizeNearest resize_nearest(const std::string& name, const char* op) {
@@ -36,35 +35,46 @@ ResizeNearest resize_nearest(const std::string& name, const char* op) {
 
 ResizeGeometry resize_geometry(const Shape& in, const std::vector<int64_t>& out,
                                const std::vector<double>& scales, ResizeMode mode,
-                               ResizeCoord coord, ResizeNearest nearest, const char* op) {
+                               ResizeCoord coord, ResizeNearest nearest, bool antialias,
+                               const std::vector<double>& roi, const char* op) {
   const int rank = static_cast<int>(in.size());
   ENGINE_CHECK(rank >= 1, op, ": X must have rank >= 1, got a scalar");
   ENGINE_CHECK(rank <= ResizeGeometry::kMaxRank, op, ": X has rank ", rank, ", more than ",
                ResizeGeometry::kMaxRank);
   ENGINE_CHECK(out.size() == in.size() && scales.size() == in.size(), op,
                ": the output sizes and scales must have one value per dim of X ", shape_str(in));
+  const bool cropped = coord == ResizeCoord::TfCropAndResize;
+  ENGINE_CHECK(!cropped || roi.size() == 2 * in.size(), op,
+               ": tf_crop_and_resize needs a roi of a start and an end per dim");
   ResizeGeometry g;
   g.rank = rank;
   g.mode = mode;
   g.coord = coord;
   g.nearest = nearest;
-  int interpolated = 0;
+  g.antialias = antialias;
+  int64_t taps = 1;
   for (int d = 0; d < rank; ++d) {
     ENGINE_CHECK(scales[d] > 0, op, ": scales must be positive, got ", scales[d], " for dim ", d);
     ENGINE_CHECK(out[d] >= 0, op, ": the output size of dim ", d, " is negative (", out[d], ")");
     g.in[d] = in[d];
     g.out[d] = out[d];
     g.scale[d] = scales[d];
-    g.resized[d] = !(scales[d] == 1.0 && in[d] == out[d]);
+    if (cropped) {
+      g.roi_start[d] = roi[d];
+      g.roi_end[d] = roi[rank + d];
+    }
+    const bool whole = !cropped || (roi[d] == 0.0 && roi[rank + d] == 1.0);
+    g.resized[d] = !(scales[d] == 1.0 && in[d] == out[d] && whole);
     if (g.resized[d] && out[d] > 0)
       ENGINE_CHECK(in[d] > 0, op, ": cannot resize the empty dim ", d, " of X ", shape_str(in),
                    " to ", out[d]);
-    if (g.resized[d] && mode != ResizeMode::Nearest) ++interpolated;
+    if (g.resized[d]) taps *= g.taps_per_dim(d);
+    ENGINE_CHECK(taps <= ResizeGeometry::kMaxTaps, op, ": each output would read ", taps,
+                 " or more elements of X ", shape_str(in), " (to ", shape_str(out), "), more than ",
+                 ResizeGeometry::kMaxTaps,
+                 " (fewer interpolated dims, or milder antialiased "
+                 "downscaling, at once)");
   }
-  const int most = mode == ResizeMode::Cubic ? 2 : ResizeGeometry::kMaxInterpolated;
-  ENGINE_CHECK(interpolated <= most, op, ": ", mode == ResizeMode::Cubic ? "cubic" : "linear",
-               " mode resizes at most ", most, " dims at once, got ", interpolated, " (X ",
-               shape_str(in), " to ", shape_str(out), ")");
   g.out_numel = shape_numel(resize_output_shape(g));
   return g;
 }
@@ -72,10 +82,9 @@ ResizeGeometry resize_geometry(const Shape& in, const std::vector<int64_t>& out,
 Shape resize_output_shape(const ResizeGeometry& g) { return Shape(g.out, g.out + g.rank); }
 
 const KernelTable<ResizeKernels>& resize_kernels() {
-  static const KernelTable<ResizeKernels> table(
-      "Resize", {resize_forward_ref, resize_backward_ref},
-      {resize_forward_cpu, resize_backward_ref},
-      resize_cuda_kernels<HostGrid>());
+  static const KernelTable<ResizeKernels> table("Resize", {resize_forward_ref, resize_backward_ref},
+                                                {resize_forward_cpu, resize_backward_ref},
+                                                resize_cuda_kernels<HostGrid>());
   return table;
 }
 

@@ -1,6 +1,6 @@
 // Resize(X, roi?, scales?, sizes?) in a graph: exactly one of scales (float32) and sizes
 // (int64) is given, a constant read at plan time (an empty tensor counts as absent, as
-// opset 11 files give it); roi only matters to tf_crop_and_resize, which is refused. The
+// opset 11 files give it); roi, a constant too, only matters to tf_crop_and_resize. The
 // axes attribute (opset 18) lists the dims they are for; the others keep their size.
 #include <cmath>
 
@@ -21,11 +21,10 @@ class ResizeNode : public NodeOp {
   explicit ResizeNode(const Node& node)
       : NodeOp(node),
         mode_(resize_mode(node.attr_string("mode"), node.label().c_str())),
-        coord_(resize_coord(node.attr_string("coordinate_transformation_mode"),
-                            node.label().c_str())),
+        coord_(
+            resize_coord(node.attr_string("coordinate_transformation_mode"), node.label().c_str())),
         nearest_(resize_nearest(node.attr_string("nearest_mode"), node.label().c_str())),
         policy_(node.attr_string("keep_aspect_ratio_policy")) {
-    if (node.attr_int("antialias") != 0) fail_node("antialias is not supported");
     if (policy_ != "stretch" && policy_ != "not_larger" && policy_ != "not_smaller")
       fail_node("unknown keep_aspect_ratio_policy '", policy_,
                 "' (stretch, not_larger or not_smaller)");
@@ -55,14 +54,15 @@ class ResizeNode : public NodeOp {
     if (has_scales) {
       const ValueDesc& d = in[2];
       if (!d.constant)
-        fail_node("the scales input must be a constant (values computed at run time are not "
-                  "supported)");
+        fail_node(
+            "the scales input must be a constant (values computed at run time are not "
+            "supported)");
       if (d.dtype != DType::Float32 || d.shape.size() != 1)
         fail(ErrorKind::Type, node_.label(),
              ": the scales input must be a 1-D float32 tensor, got ", d.constant->describe());
       if (static_cast<size_t>(d.shape[0]) != axes.size())
-        fail_node("scales ", d.constant->describe(), " must hold one value per axis (",
-                  axes.size(), ")");
+        fail_node("scales ", d.constant->describe(), " must hold one value per axis (", axes.size(),
+                  ")");
       const Tensor host = d.constant->to(Device::cpu());
       for (size_t k = 0; k < axes.size(); ++k) {
         const double s = host.data<float>()[k];
@@ -102,12 +102,42 @@ class ResizeNode : public NodeOp {
         }
       }
     }
+    std::vector<double> roi;
+    if (coord_ == ResizeCoord::TfCropAndResize) roi = crop_roi(in, axes, rank);
     geometry_ = labeled([&] {
-      return resize_geometry(x, out, scales, mode_, coord_, nearest_, "Resize");
+      return resize_geometry(x, out, scales, mode_, coord_, nearest_,
+                             node_.attr_int("antialias") != 0, roi, "Resize");
     });
     geometry_.cubic_a = node_.attr_float("cubic_coeff_a");
     geometry_.exclude_outside = node_.attr_int("exclude_outside") != 0;
+    geometry_.extrapolation = node_.attr_float("extrapolation_value");
     return {{DType::Float32, resize_output_shape(geometry_)}};
+  }
+
+  // tf_crop_and_resize's [starts..., ends...] for every dim of X: the roi input's for `axes`,
+  // the whole dim (0 to 1) for the others.
+  std::vector<double> crop_roi(const std::vector<ValueDesc>& in, const std::vector<int64_t>& axes,
+                               int rank) const {
+    if (!given(in, 1)) fail_node("tf_crop_and_resize needs the roi input");
+    const ValueDesc& d = in[1];
+    if (!d.constant)
+      fail_node(
+          "the roi input must be a constant (values computed at run time are not "
+          "supported)");
+    if (d.dtype != DType::Float32 || d.shape.size() != 1 ||
+        static_cast<size_t>(d.shape[0]) != 2 * axes.size())
+      fail(ErrorKind::Type, node_.label(),
+           ": the roi input must be 1-D float holding a start and "
+           "an end per axis (",
+           2 * axes.size(), " values), got ", d.constant->describe());
+    const Tensor host = d.constant->to(Device::cpu());
+    std::vector<double> roi(2 * rank, 0.0);
+    for (int dim = 0; dim < rank; ++dim) roi[rank + dim] = 1.0;
+    for (size_t k = 0; k < axes.size(); ++k) {
+      roi[axes[k]] = host.data<float>()[k];
+      roi[rank + axes[k]] = host.data<float>()[axes.size() + k];
+    }
+    return roi;
   }
 
   void forward(const OpIO& io, const RunContext&) const override {
