@@ -8,6 +8,7 @@ exporter emits the same ops and shape arithmetic) at small widths and 32x32 inpu
 random weights, so the files stay small. For each family NAME it
 writes NAME.onnx, NAME_input.npy and NAME_output.npy (onnxruntime's answer).
 """
+import math
 import os
 import sys
 
@@ -221,9 +222,11 @@ def _families():
             x = self.ln(self.layers(x + self.pos_embedding))
             return self.heads(x[:, 0])
 
-    def shifted_window_attention(x, qkv_w, qkv_b, proj_w, proj_b, rpb, window, shift, heads):
-        # torchvision's shifted_window_attention (no dropout, no logit scale): window padding,
-        # cyclic shift, the shifted windows' attention mask built in place, relative bias
+    def shifted_window_attention(x, qkv_w, qkv_b, proj_w, proj_b, rpb, window, shift, heads,
+                                 logit_scale=None):
+        # torchvision's shifted_window_attention (no dropout): window padding, cyclic shift,
+        # the shifted windows' attention mask built in place, relative bias; with a logit
+        # scale (Swin V2) the k bias zeroed in a copy and cosine attention
         B, H, W, C = x.shape
         pad_r = (window[1] - W % window[1]) % window[1]
         pad_b = (window[0] - H % window[0]) % window[0]
@@ -237,11 +240,18 @@ def _families():
         nw = (pH // window[0]) * (pW // window[1])
         x = x.view(B, pH // window[0], window[0], pW // window[1], window[1], C)
         x = x.permute(0, 1, 3, 2, 4, 5).reshape(B * nw, window[0] * window[1], C)
+        if logit_scale is not None:
+            qkv_b = qkv_b.clone()
+            qkv_b[qkv_b.numel() // 3:2 * qkv_b.numel() // 3].zero_()
         qkv = F.linear(x, qkv_w, qkv_b)
         qkv = qkv.reshape(x.size(0), x.size(1), 3, heads, C // heads).permute(2, 0, 3, 1, 4)
         q, k, v = qkv[0], qkv[1], qkv[2]
-        q = q * (C // heads) ** -0.5
-        attn = q.matmul(k.transpose(-2, -1))
+        if logit_scale is not None:
+            attn = F.normalize(q, dim=-1) @ F.normalize(k, dim=-1).transpose(-2, -1)
+            attn = attn * torch.clamp(logit_scale, max=math.log(100.0)).exp()
+        else:
+            q = q * (C // heads) ** -0.5
+            attn = q.matmul(k.transpose(-2, -1))
         attn = attn + rpb
         if sum(shift) > 0:
             attn_mask = x.new_zeros((pH, pW))
@@ -309,12 +319,163 @@ def _families():
             x = s.norm(x).permute(0, 3, 1, 2)
             return s.head(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
+    class AttnV2(Attn):
+        # Swin V2's attention: the bias table is a small MLP over log-spaced relative
+        # coordinates (16 * sigmoid of it), and a learned logit scale per head
+        def __init__(s, dim, window, shift, heads):
+            super().__init__(dim, window, shift, heads); del s.table
+            s.logit_scale = nn.Parameter(torch.log(10 * torch.ones(heads, 1, 1)) + 0.1 * torch.randn(heads, 1, 1))
+            s.cpb_mlp = nn.Sequential(nn.Linear(2, 64), nn.ReLU(inplace=True), nn.Linear(64, heads, bias=False))
+            ch = torch.arange(-(window[0] - 1), window[0], dtype=torch.float32) / (window[0] - 1)
+            cw = torch.arange(-(window[1] - 1), window[1], dtype=torch.float32) / (window[1] - 1)
+            t = torch.stack(torch.meshgrid([ch, cw], indexing="ij")).permute(1, 2, 0).contiguous().unsqueeze(0) * 8
+            s.register_buffer("coords_table", torch.sign(t) * torch.log2(torch.abs(t) + 1.0) / 3.0)
+        def forward(s, x):
+            n = s.window[0] * s.window[1]
+            table = s.cpb_mlp(s.coords_table).view(-1, s.heads)
+            rpb = 16 * torch.sigmoid(table[s.index].view(n, n, -1).permute(2, 0, 1).contiguous().unsqueeze(0))
+            return shifted_window_attention(x, s.qkv.weight, s.qkv.bias, s.proj.weight, s.proj.bias, rpb,
+                                            s.window, s.shift, s.heads, s.logit_scale)
+
+    class BlockV2(Block):
+        def __init__(s, dim, heads, window, shift):
+            super().__init__(dim, heads, window, shift); s.attn = AttnV2(dim, window, shift, heads)
+        def forward(s, x):  # post-norm residuals
+            x = x + s.norm1(s.attn(x)); return x + s.norm2(s.mlp(x))
+
+    class PatchMergingV2(nn.Module):
+        def __init__(s, dim):
+            super().__init__(); s.reduction = nn.Linear(4 * dim, 2 * dim, bias=False); s.norm = nn.LayerNorm(2 * dim)
+        def forward(s, x):
+            H, W, _ = x.shape[-3:]
+            x = F.pad(x, (0, 0, 0, W % 2, 0, H % 2))
+            x0 = x[..., 0::2, 0::2, :]; x1 = x[..., 1::2, 0::2, :]; x2 = x[..., 0::2, 1::2, :]; x3 = x[..., 1::2, 1::2, :]
+            return s.norm(s.reduction(torch.cat([x0, x1, x2, x3], -1)))
+
+    class SwinV2(nn.Module):
+        def __init__(s):
+            super().__init__()
+            s.patch = nn.Conv2d(3, 16, 4, 4); s.pnorm = nn.LayerNorm(16)
+            s.b1 = BlockV2(16, 2, [4, 4], [0, 0]); s.b2 = BlockV2(16, 2, [4, 4], [2, 2])
+            s.merge = PatchMergingV2(16); s.b3 = BlockV2(32, 4, [4, 4], [2, 2])
+            s.norm = nn.LayerNorm(32); s.head = nn.Linear(32, 10)
+        def forward(s, x):
+            x = s.pnorm(s.patch(x).permute(0, 2, 3, 1))
+            x = s.b3(s.merge(s.b2(s.b1(x))))
+            x = s.norm(x).permute(0, 3, 1, 2)
+            return s.head(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+    class MnasResidual(nn.Module):
+        def __init__(s, cin, cout, k, stride, expand):
+            super().__init__(); mid = cin * expand; s.res = cin == cout and stride == 1
+            s.layers = nn.Sequential(conv_bn(cin, mid, 1, act=nn.ReLU), conv_bn(mid, mid, k, stride, mid, act=nn.ReLU),
+                                     conv_bn(mid, cout, 1, act=None))
+        def forward(s, x):
+            return s.layers(x) + x if s.res else s.layers(x)
+
+    class MNASNet(nn.Module):
+        def __init__(s, num_classes=10):
+            super().__init__()
+            d = [8, 8, 8, 12, 16, 16, 24, 24]
+            layers = [conv_bn(3, d[0], 3, 2, act=nn.ReLU), conv_bn(d[0], d[0], 3, 1, d[0], act=nn.ReLU),
+                      conv_bn(d[0], d[1], 1, act=None)]
+            for i, (k, stride, expand, repeats) in enumerate(
+                    [(3, 2, 3, 2), (5, 2, 3, 2), (5, 2, 6, 2), (3, 1, 6, 1), (5, 2, 6, 2), (3, 1, 6, 1)]):
+                layers += [MnasResidual(d[i + 1] if r == 0 else d[i + 2], d[i + 2], k, stride if r == 0 else 1, expand)
+                           for r in range(repeats)]
+            layers.append(conv_bn(d[7], 48, 1, act=nn.ReLU))
+            s.layers = nn.Sequential(*layers)
+            s.classifier = nn.Sequential(nn.Dropout(p=0.2, inplace=True), nn.Linear(48, num_classes))
+        def forward(s, x):
+            return s.classifier(s.layers(x).mean([2, 3]))
+
+    def bn_act(cin, cout, k, stride=1, groups=1, act=nn.GELU):
+        # torchvision's Conv2dNormActivation with MaxViT's BatchNorm (eps 1e-3)
+        return nn.Sequential(nn.Conv2d(cin, cout, k, stride, (k - 1) // 2, groups=groups, bias=False),
+                             nn.BatchNorm2d(cout, eps=1e-3), act())
+
+    class MBConv(nn.Module):
+        def __init__(s, cin, cout, stride, expand=4, squeeze=0.25):
+            super().__init__()
+            proj = [nn.Conv2d(cin, cout, 1)] if stride != 1 or cin != cout else []
+            s.proj = nn.Sequential(*([nn.AvgPool2d(3, stride, 1)] if stride == 2 else []), *proj)
+            mid, sq = int(cout * expand), int(cout * squeeze)
+            s.layers = nn.Sequential(nn.BatchNorm2d(cin, eps=1e-3), bn_act(cin, mid, 1),
+                                     bn_act(mid, mid, 3, stride, mid), SqueezeExcite(mid, sq), nn.Conv2d(mid, cout, 1))
+        def forward(s, x):
+            return s.proj(x) + s.layers(x)
+
+    class SqueezeExcite(nn.Module):  # torchvision.ops.SqueezeExcitation with SiLU
+        def __init__(s, c, squeeze):
+            super().__init__(); s.fc1 = nn.Conv2d(c, squeeze, 1); s.fc2 = nn.Conv2d(squeeze, c, 1)
+        def forward(s, x):
+            return torch.sigmoid(s.fc2(F.silu(s.fc1(F.adaptive_avg_pool2d(x, 1))))) * x
+
+    class RelAttention(nn.Module):
+        def __init__(s, dim, head_dim, seq):
+            super().__init__()
+            s.heads, s.head_dim, s.seq, size = dim // head_dim, head_dim, seq, int(math.sqrt(seq))
+            s.to_qkv = nn.Linear(dim, dim * 3); s.merge = nn.Linear(dim, dim); s.scale = dim ** -0.5
+            s.table = nn.Parameter(torch.randn((2 * size - 1) ** 2, s.heads) * 0.02)
+            c = torch.flatten(torch.stack(torch.meshgrid([torch.arange(size)] * 2, indexing="ij")), 1)
+            rel = (c[:, :, None] - c[:, None, :]).permute(1, 2, 0).contiguous()
+            rel[:, :, 0] += size - 1; rel[:, :, 1] += size - 1; rel[:, :, 0] *= 2 * size - 1
+            s.register_buffer("index", rel.sum(-1))
+        def forward(s, x):
+            B, G, P, D = x.shape
+            q, k, v = torch.chunk(s.to_qkv(x), 3, dim=-1)
+            q, k, v = (t.reshape(B, G, P, s.heads, s.head_dim).permute(0, 1, 3, 2, 4) for t in (q, k, v))
+            k = k * s.scale
+            dot = torch.einsum("B G H I D, B G H J D -> B G H I J", q, k)
+            bias = s.table[s.index.view(-1)].view(s.seq, s.seq, -1).permute(2, 0, 1).contiguous().unsqueeze(0)
+            dot = F.softmax(dot + bias, dim=-1)
+            out = torch.einsum("B G H I J, B G H J D -> B G H I D", dot, v)
+            return s.merge(out.permute(0, 1, 3, 2, 4).reshape(B, G, P, D))
+
+    class PartitionAttention(nn.Module):
+        # MaxViT's window ("block") or grid partition attention over a [B, C, H, W] map
+        def __init__(s, dim, head_dim, psize, kind, grid):
+            super().__init__()
+            parts = grid[0] // psize
+            s.p, s.grid, s.grid_kind = (psize if kind == "window" else parts), grid, kind == "grid"
+            s.attn = nn.Sequential(nn.LayerNorm(dim), RelAttention(dim, head_dim, psize ** 2), nn.Dropout(0.0))
+            s.mlp = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, 4 * dim), nn.GELU(),
+                                  nn.Linear(4 * dim, dim), nn.Dropout(0.0))
+        def forward(s, x):
+            P = s.p; gh, gw = s.grid[0] // P, s.grid[1] // P
+            B, C, H, W = x.shape
+            x = x.reshape(B, C, H // P, P, W // P, P).permute(0, 2, 4, 3, 5, 1)
+            x = x.reshape(B, (H // P) * (W // P), P * P, C)
+            if s.grid_kind: x = torch.swapaxes(x, -2, -3)
+            x = x + s.attn(x); x = x + s.mlp(x)
+            if s.grid_kind: x = torch.swapaxes(x, -2, -3)
+            B, G, PP, C = x.shape
+            x = x.reshape(B, gh, gw, P, P, C).permute(0, 5, 1, 3, 2, 4)
+            return x.reshape(B, C, gh * P, gw * P)
+
+    class MaxViT(nn.Module):
+        def __init__(s, num_classes=10, stem=8, channels=(16, 32), head_dim=8, psize=4):
+            super().__init__()
+            s.stem = nn.Sequential(bn_act(3, stem, 3, 2), nn.Conv2d(stem, stem, 3, 1, 1))
+            layers, cin, grid = [], stem, 16
+            for cout in channels:
+                grid = (grid - 1) // 2 + 1  # the first MBConv's stride
+                layers += [MBConv(cin, cout, 2), PartitionAttention(cout, head_dim, psize, "window", (grid, grid)),
+                           PartitionAttention(cout, head_dim, psize, "grid", (grid, grid))]
+                cin = cout
+            s.blocks = nn.Sequential(*layers)
+            s.classifier = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.LayerNorm(cin),
+                                         nn.Linear(cin, cin), nn.Tanh(), nn.Linear(cin, num_classes, bias=False))
+        def forward(s, x):
+            return s.classifier(s.blocks(s.stem(x)))
+
     return {"mobilenet_v2": MobileNetV2, "mobilenet_v3": MobileNetV3,
             "shufflenet_v2": ShuffleNetV2, "convnext": ConvNeXt, "vit": VisionTransformer,
-            "swin": Swin}
+            "swin": Swin, "mnasnet": MNASNet, "swin_v2": SwinV2, "maxvit": MaxViT}
 
 
-FAMILIES = ["mobilenet_v2", "mobilenet_v3", "shufflenet_v2", "convnext", "vit", "swin"]
+FAMILIES = ["mobilenet_v2", "mobilenet_v3", "shufflenet_v2", "convnext", "vit", "swin", "mnasnet",
+            "swin_v2", "maxvit"]
 
 
 def build(name, seed=0):
