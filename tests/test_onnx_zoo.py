@@ -21,11 +21,7 @@ RTOL = 1e-4  # relative norm of the difference, as for other conv/GEMM reduction
 
 # Families the importer still refuses, with the reason; strict, so that a family that starts
 # to import fails here until it is moved to the passing ones.
-NOT_YET = {
-    "swin_v2": "cosine attention's F.normalize expands the norm to Shape(q), whose dim 0 is the "
-               "batch times the windows: the importer's Expand to the batch only knows the batch "
-               "itself (see test_normalize_over_batch_times_heads_expands_to_its_own_shape)",
-}
+NOT_YET = {}
 
 
 def family_params():
@@ -141,8 +137,6 @@ def test_batch_times_heads_in_a_target_shape_is_the_inferred_dim(rng):
     check_against_ort(model, x, x[:1])
 
 
-@pytest.mark.xfail(strict=True, reason="Expand to a shape whose dim is the batch times the heads "
-                                        "(kSymbolicDerived) is not handled at import yet")
 def test_normalize_over_batch_times_heads_expands_to_its_own_shape(rng):
     # F.normalize(q) as the exporter writes it: q / Expand(Clip(ReduceL2(q)), Shape(q)), where
     # q's dim 0 is the batch times the heads. The Expand only broadcasts the last dim.
