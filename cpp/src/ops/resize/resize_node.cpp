@@ -104,10 +104,8 @@ class ResizeNode : public NodeOp {
     }
     std::vector<double> roi;
     if (coord_ == ResizeCoord::TfCropAndResize) roi = crop_roi(in, axes, rank);
-    geometry_ = labeled([&] {
-      return resize_geometry(x, out, scales, mode_, coord_, nearest_,
-                             node_.attr_int("antialias") != 0, roi, "Resize");
-    });
+    geometry_ = resize_geometry(x, out, scales, mode_, coord_, nearest_,
+                                node_.attr_int("antialias") != 0, roi, "Resize");
     geometry_.cubic_a = node_.attr_float("cubic_coeff_a");
     geometry_.exclude_outside = node_.attr_int("exclude_outside") != 0;
     geometry_.extrapolation = node_.attr_float("extrapolation_value");
