@@ -205,11 +205,27 @@ def test_mha_called_on_arrays_with_masks(rng):
     assert_close(scores, ref_scores, 1e-5)
 
 
+def test_mha_attention_mask_broadcasts_over_the_queries(rng):
+    """The book's Transformer masks the encoder's padding with not_equal(ids, 0)[:, None]:
+    one [batch, 1, key steps] row for every query."""
+    layer = L.MultiHeadAttention(num_heads=2, key_dim=3)
+    q_in, v_in, k_in = engine.Input((4, 6)), engine.Input((5, 3)), engine.Input((5, 2))
+    pad_in = engine.Input((1, 5))
+    out = layer(q_in, v_in, k_in, attention_mask=ops.greater(pad_in, 0.5))
+    model = engine.Model([q_in, v_in, k_in, pad_in], out)
+    randomize(layer, rng)
+    data = mha_data(rng, ())
+    pad = MHA_V_MASK[:, None, :]
+    got = model.predict(data + [pad.astype(np.float32)])
+    assert_close(got, mha_ref(layer, *data, allowed=np.broadcast_to(pad, (2, 4, 5)))[0], 1e-5)
+
+
 def test_mha_rejects_masks_of_the_wrong_shape():
     q, v = engine.Input((4, 6)), engine.Input((5, 3))
     with pytest.raises(ValueError, match=r"value_mask must be \[batch, 5\], got shape \(None, 4\)"):
         L.MultiHeadAttention(2, 3)(q, v, value_mask=ops.greater(engine.Input((4,)), 0.5))
-    with pytest.raises(ValueError, match=r"attention_mask must be \[batch, 4, 5\], got shape \(None, 5, 4\)"):
+    with pytest.raises(ValueError, match=r"attention_mask must be \[batch, 4, 5\] \(or 1 for a dim it broadcasts "
+                                         r"over\), got shape \(None, 5, 4\)"):
         L.MultiHeadAttention(2, 3)(q, v, attention_mask=ops.greater(engine.Input((5, 4)), 0.5))
 
 

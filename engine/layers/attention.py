@@ -92,8 +92,11 @@ class MultiHeadAttention(Layer):
             if not present:
                 continue
             m = masks.pop(0)
-            if len(m.shape) != 1 + len(dims) or any(None not in (a, b) and a != b for a, b in zip(m.shape[1:], dims)):
-                raise ValueError(f"{self.name}: {what} must be [batch, {', '.join(map(str, dims))}], got shape "
+            broadcast = what == "attention_mask"  # [batch, 1, key steps] masks padding for every query
+            if len(m.shape) != 1 + len(dims) or any(None not in (a, b) and a != b and not (broadcast and a == 1)
+                                                    for a, b in zip(m.shape[1:], dims)):
+                raise ValueError(f"{self.name}: {what} must be [batch, {', '.join(map(str, dims))}]"
+                                 f"{' (or 1 for a dim it broadcasts over)' if broadcast else ''}, got shape "
                                  f"{m.shape}")
 
     def _projection(self, name, features, heads_dim):
