@@ -8,7 +8,7 @@ import numpy as np
 
 from engine import _core
 from engine.layers import _args
-from engine.layers.base import (GraphBuilder, KerasTensor, Layer, emit_calls, order_calls, trace_call,
+from engine.layers.base import (GraphBuilder, KerasTensor, Layer, Trace, emit_calls, order_calls, trace_call,
                                trace_for, unique_name, unique_weights)
 from engine.trainer import TrainerMixin
 
@@ -368,6 +368,54 @@ class Model(TrainerMixin, Layer):
             return self._call_symbolic(inputs, flat, training)
         outs = self._run(self._prepare_inputs(inputs), training=bool(training))
         return outs[0] if self._single_output else outs
+
+    def _call_symbolic(self, inputs, flat, training=None, mask=None):
+        """A model called inside another passes masks both ways, as Keras's functional
+        models do: the masks its inputs carry reach the layers inside, and its outputs carry
+        the masks the layers inside give them."""
+        in_masks = [t._keras_mask for t in flat]
+        if self._traces is not None or (all(m is None for m in in_masks) and
+                                        all(t._keras_mask is None for t in self.outputs)):
+            return super()._call_symbolic(inputs, flat, training, mask)
+        if not self.built:
+            self.build([t.shape for t in flat] if len(flat) > 1 else flat[0].shape)
+        present = [m is not None for m in in_masks]
+        masked_outputs = []
+
+        def replay(*placeholders):
+            xs, masks = list(placeholders[:len(flat)]), iter(placeholders[len(flat):])
+            for x, has in zip(xs, present):
+                x._keras_mask = next(masks) if has else None
+            outs = self._replay(xs)
+            masked_outputs[:] = [k for k, t in enumerate(outs) if t._keras_mask is not None]
+            return outs + [outs[k]._keras_mask for k in masked_outputs]
+
+        operands = flat + [m for m in in_masks if m is not None]
+        trace = Trace(replay, [t.shape for t in operands], [t.dtype for t in operands], self.name)
+        outputs = self._record_call(inputs, operands, training, {None: trace}, listed=len(flat) > 1)
+        call = self._calls[-1]
+        call.input_masks = len(operands) - len(flat)
+        call.output_mask_of = list(masked_outputs)
+        real = outputs[:len(self.outputs)]
+        for k, m in zip(masked_outputs, outputs[len(self.outputs):]):
+            real[k]._keras_mask = m
+        return real[0] if self._single_output else real
+
+    def _replay(self, xs):
+        """This model's layer calls again, on symbolic tensors `xs` for its inputs (the same
+        layers, so the same weights; masks the tensors carry reach the layers)."""
+        tensors = {id(t): x for t, x in zip(self.inputs, xs)}
+        for call in self._graph_calls:
+            args = [tensors[id(t)] for t in call.inputs]
+            kwargs = dict(call.kwargs)
+            if call.masked:
+                kwargs["mask"] = args.pop()
+            if call.training is not None:
+                kwargs["training"] = call.training
+            out = call.layer(args if call.listed else args[0], **kwargs)
+            for t, nt in zip(call.outputs, _as_list(out)):
+                tensors[id(t)] = nt
+        return [tensors[id(t)] for t in self.outputs]
 
     def predict(self, x, batch_size=32, verbose=0, steps=None):
         """Outputs for `x`, computed `batch_size` samples at a time (inference mode). `x` may

@@ -131,11 +131,13 @@ def model_to_config(model):
     calls = []
     for j, call in enumerate(model._graph_calls):
         inputs = call.inputs[:-1] if call.masked else call.inputs  # the mask is the last
+        inputs = inputs[:len(inputs) - call.input_masks]  # (a nested model finds them again)
         calls.append({"layer": call.layer.name, "inputs": [refs[id(t)] for t in inputs],
                       **({"mask": refs[id(call.inputs[-1])]} if call.masked else {}),
                       **({"kwargs": call.kwargs} if call.kwargs else {})})
+        own = len(call.outputs) - len(call.output_mask_of)
         for k, t in enumerate(call.outputs):
-            refs[id(t)] = ["call", j, k]
+            refs[id(t)] = ["call", j, k] if k < own else ["mask", j, call.output_mask_of[k - own]]
     layers, seen = [], set()
     for call in model._graph_calls:
         if id(call.layer) not in seen:
@@ -195,6 +197,8 @@ def model_from_config(config):
     results = []
 
     def resolve(ref):
+        if ref[0] == "mask":  # the mask a nested model's output carries
+            return results[ref[1]][ref[2]]._keras_mask
         return inputs[ref[1]] if ref[0] == "input" else results[ref[1]][ref[2]]
 
     for call in config["calls"]:

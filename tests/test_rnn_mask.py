@@ -429,3 +429,58 @@ def test_stateful_model_exports_with_its_current_states(rng, tmp_path):
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     want = session.run(None, {session.get_inputs()[0].name: x})[0]
     assert_close(model.predict(x), want, 1e-5)
+
+
+def test_masks_cross_nested_models_both_ways(rng, tmp_path):
+    """As Keras's functional models: the mask a nested model's input carries reaches the
+    layers inside it, and the masks its layers give its outputs come out with them. The
+    model trains, saves, loads and exports as one graph."""
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is a test extra")
+    tokens = np.array([[1, 2, 0, 0, 3], [0, 4, 5, 0, 0], [6, 7, 8, 1, 2], [0, 0, 0, 0, 0]])
+    mask = tokens != 0
+    # In: an encoder model (Embedding with mask_zero) and Masking feed a model of two
+    # inputs that both carry the mask; Add passes on their OR to the LSTM inside (Keras's
+    # merge rule).
+    ids = engine.Input((5,), dtype="int64")
+    emb = L.Embedding(9, 4, mask_zero=True)
+    encoder = engine.Model(ids, emb(ids))
+    seq_in, bias_in = engine.Input((5, 4)), engine.Input((5, 4))
+    lstm = L.LSTM(3, return_sequences=True)
+    body = engine.Model([seq_in, bias_in], lstm(L.Add()([seq_in, bias_in])))
+    gru = L.GRU(2)
+    outer_ids, extra = engine.Input((5,), dtype="int64"), engine.Input((5, 4))
+    encoded = encoder(outer_ids)
+    assert encoded._keras_mask is not None  # out of the encoder
+    sequences = body([encoded, L.Masking()(extra)])
+    assert sequences._keras_mask is not None  # in and out of the body
+    model = engine.Model([outer_ids, extra], gru(sequences))
+    jitter(model, rng)
+    shift = np.where(mask[..., None], rng.standard_normal((4, 5, 4)), 0.0).astype(np.float32)
+    x = emb.embeddings.numpy().astype(np.float64)[tokens] + shift
+    h = masked_ref(lstm, x, lstm.get_weights(), mask)
+    want = masked_ref(gru, h, gru.get_weights(), mask)
+    got = model.predict([tokens, shift])
+    assert_close(got, want, 1e-5)
+
+    model.compile(loss="mse", optimizer="sgd")
+    before = [w.copy() for w in lstm.get_weights()]
+    model.fit([tokens, shift], np.zeros((4, 2), np.float32), epochs=1, verbose=0)
+    assert any(not np.array_equal(a, b) for a, b in zip(before, lstm.get_weights()))
+    expected = model.predict([tokens, shift])
+    model.save(tmp_path / "nested.ckpt")
+    assert np.array_equal(engine.load_model(tmp_path / "nested.ckpt").predict([tokens, shift]), expected)
+    path = tmp_path / "nested.onnx"
+    model.export_onnx(path)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    feeds = {i.name: v for i, v in zip(session.get_inputs(), [tokens, shift])}
+    assert_close(session.run(None, feeds)[0], expected, 1e-5)
+
+
+def test_a_sequential_model_takes_the_mask_of_its_input(rng):
+    tokens = np.array([[3, 1, 0, 0], [2, 0, 0, 0], [5, 6, 7, 8]])
+    emb, lstm = L.Embedding(9, 3, mask_zero=True), L.LSTM(2)
+    head = engine.Sequential([engine.Input((4, 3)), lstm, L.Dense(1)])
+    model = engine.Sequential([engine.Input((4,), dtype="int64"), emb, head])
+    h = masked_ref(lstm, emb.embeddings.numpy()[tokens], lstm.get_weights(), tokens != 0)
+    dense = head.layers[-1]
+    assert_close(model.predict(tokens), h @ dense.kernel.numpy() + dense.bias.numpy(), 1e-5)

@@ -216,6 +216,10 @@ class LayerCall:
         self.traces = traces
         self.kwargs = {}  # call arguments a layer keeps with its call (saved with the model)
         self.masked = False  # the last input is the mask given to call() (not an input proper)
+        # A nested model's call: its last input_masks inputs are its inputs' masks, and each
+        # output after the model's own is the mask of the output output_mask_of lists for it.
+        self.input_masks = 0
+        self.output_mask_of = []
 
     def emit(self, b, args):
         """Adds this call's nodes reading value names `args`; returns its output names."""
