@@ -401,18 +401,20 @@ class Model(TrainerMixin, Layer):
             real[k]._keras_mask = m
         return real[0] if self._single_output else real
 
-    def _replay(self, xs):
-        """This model's layer calls again, on symbolic tensors `xs` for its inputs (the same
-        layers, so the same weights; masks the tensors carry reach the layers)."""
+    def _replay(self, xs, layer_for=lambda layer: layer):
+        """This model's layer calls again, on symbolic tensors `xs` for its inputs, with the
+        call arguments each call had: through the same layers (the same weights; masks the
+        tensors carry reach the layers), or the ones `layer_for` gives (clone_model)."""
         tensors = {id(t): x for t, x in zip(self.inputs, xs)}
         for call in self._graph_calls:
             args = [tensors[id(t)] for t in call.inputs]
+            args = args[:len(args) - call.input_masks]  # a nested model finds them again
             kwargs = dict(call.kwargs)
             if call.masked:
                 kwargs["mask"] = args.pop()
             if call.training is not None:
                 kwargs["training"] = call.training
-            out = call.layer(args if call.listed else args[0], **kwargs)
+            out = layer_for(call.layer)(args if call.listed else args[0], **kwargs)
             for t, nt in zip(call.outputs, _as_list(out)):
                 tensors[id(t)] = nt
         return [tensors[id(t)] for t in self.outputs]
@@ -627,17 +629,7 @@ def clone_model(model):
         for layer in model._stack:
             new.add(clone_layer(layer))
         return new
-    tensors = {}
-    new_inputs = []
-    for t in model.inputs:
-        nt = Input(t.shape[1:], dtype=t.dtype)
-        tensors[id(t)] = nt
-        new_inputs.append(nt)
-    for call in model._graph_calls:
-        args = [tensors[id(t)] for t in call.inputs]
-        out = clone_layer(call.layer)(args if len(args) > 1 else args[0])
-        for t, nt in zip(call.outputs, _as_list(out)):
-            tensors[id(t)] = nt
-    outputs = [tensors[id(t)] for t in model.outputs]
+    new_inputs = [Input(t.shape[1:], dtype=t.dtype) for t in model.inputs]
+    outputs = model._replay(new_inputs, clone_layer)
     return Model(new_inputs if not model._single_input else new_inputs[0],
                  outputs if not model._single_output else outputs[0])

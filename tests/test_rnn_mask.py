@@ -484,3 +484,18 @@ def test_a_sequential_model_takes_the_mask_of_its_input(rng):
     h = masked_ref(lstm, emb.embeddings.numpy()[tokens], lstm.get_weights(), tokens != 0)
     dense = head.layers[-1]
     assert_close(model.predict(tokens), h @ dense.kernel.numpy() + dense.bias.numpy(), 1e-5)
+
+
+def test_clone_model_keeps_the_call_arguments(rng):
+    """clone_model calls each layer as the model did: masks (explicit or carried), causal
+    attention; with the weights copied over, the clone computes the same."""
+    ids, explicit = engine.Input((5,), dtype="int64"), engine.Input((5,), dtype="bool")
+    x = L.Embedding(9, 4, mask_zero=True)(ids)
+    attended = L.MultiHeadAttention(num_heads=2, key_dim=2)(x, x, use_causal_mask=True)
+    out = L.GRU(3)(L.LSTM(4, return_sequences=True)(attended), mask=explicit)
+    model = engine.Model([ids, explicit], out)
+    clone = engine.models.clone_model(model)
+    clone.set_weights(model.get_weights())
+    tokens = np.array([[1, 2, 0, 0, 3], [0, 4, 5, 0, 0]])
+    keep = np.array([[1, 1, 1, 0, 0], [1, 0, 1, 1, 0]], bool)
+    assert_close(clone.predict([tokens, keep]), model.predict([tokens, keep]), 1e-6)
