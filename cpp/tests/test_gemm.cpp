@@ -128,6 +128,11 @@ void sweep(std::mt19937& gen, GemmFn gemm = engine::gemm_cpu) {
                      gemm));
       CHECK(run_case({bool(ta), bool(tb), 7, 301, 263, 1.0f, 0.0f, 0, false, true, false}, gen,
                      gemm));
+      // Four rows (the most the few-rows path takes): column tiles, vectors and a tail.
+      CHECK(run_case({bool(ta), bool(tb), 4, 131, 37, -0.5f, 0.25f, 1, true, false, true}, gen,
+                     gemm));
+      CHECK(run_case({bool(ta), bool(tb), 4, 13, 301, 1.0f, 1.0f, 2, false, true, true}, gen,
+                     gemm));
     }
   // Few columns (the unpacked path for a plain A when K >= 4 N^2): long K with every vector
   // remainder, column counts with every remainder of the column tile, row counts that leave

@@ -36,35 +36,6 @@ inline float dot_unrolled(int64_t n, const float* a, const float* b) {
   return sum;
 }
 
-inline void gemm_small_rows_impl(const GemmArgs& g) {
-  thread_local std::vector<float> row_scratch, acc;
-  acc.resize(static_cast<size_t>(g.N));
-  for (int64_t i = 0; i < g.M; ++i) {
-    const float* a = gemm_small_row(g, i, row_scratch);
-    float* y = acc.data();
-    if (g.trans_b) {  // B stored [N, K]: one dot product per output
-      for (int64_t j = 0; j < g.N; ++j) y[j] = dot_unrolled(g.K, a, g.B + j * g.ldb);
-    } else {  // B stored [K, N]: rows of B scaled and added
-      std::fill(y, y + g.N, 0.0f);
-      for (int64_t k = 0; k < g.K; ++k) {
-        const float ak = a[k];
-        const float* b = g.B + k * g.ldb;
-        for (int64_t j = 0; j < g.N; ++j) y[j] += ak * b[j];
-      }
-    }
-    float* c = g.C + i * g.ldc;
-    const float rb = g.epilogue.row_bias ? g.epilogue.row_bias[i] : 0.0f;
-    for (int64_t j = 0; j < g.N; ++j) {
-      float v = g.alpha * y[j];
-      if (g.beta != 0.0f) v += g.beta * c[j];
-      v += rb;
-      if (g.epilogue.col_bias) v += g.epilogue.col_bias[j];
-      if (g.epilogue.relu && v < 0.0f) v = 0.0f;  // NaN stays NaN
-      c[j] = v;
-    }
-  }
-}
-
 // A W-float vector of the compiler's vector extension: the ISA file's flags decide the
 // instructions (one zmm, one ymm, or two xmm for W = 8 without AVX).
 template <int W>
@@ -74,7 +45,99 @@ struct Vec {
   typedef float unaligned
       __attribute__((vector_size(W * sizeof(float)), aligned(sizeof(float)), may_alias));
   static type load(const float* p) { return *reinterpret_cast<const unaligned*>(p); }
+  static void store(float* p, type x) { *reinterpret_cast<unaligned*>(p) = x; }
 };
+
+// y[r][j0, j0 + CN*W) = sum over k of a[r][k] * B[k, j0 + ...] for R rows at once (B stored
+// [K, N]): R*CN accumulators in registers, so each B row segment is loaded once for all the
+// rows and no partial sum goes through memory.
+template <int W, int R, int CN>
+void axpy_tile(int64_t K, const float* const* a, const float* b, int64_t ldb, float* const* y) {
+  using V = typename Vec<W>::type;
+  V s[R][CN] = {};
+  for (int64_t k = 0; k < K; ++k, b += ldb) {
+    V av[R];
+    for (int r = 0; r < R; ++r) av[r] = V{} + a[r][k];
+    for (int j = 0; j < CN; ++j) {
+      const V bv = Vec<W>::load(b + j * W);
+      for (int r = 0; r < R; ++r) s[r][j] += av[r] * bv;
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int j = 0; j < CN; ++j) Vec<W>::store(y[r] + j * W, s[r][j]);
+}
+
+// y = op(A) rows times a plain B, R rows at a time: the columns in tiles of CN vectors, the
+// rest vector by vector, then one float at a time.
+template <int W, int R, int CN>
+void axpy_rows(int64_t K, int64_t N, const float* const* a, const float* B, int64_t ldb,
+               float* const* y) {
+  int64_t j = 0;
+  const float* ar[R];
+  float* yr[R];
+  for (int r = 0; r < R; ++r) ar[r] = a[r];
+  auto at = [&](int64_t col) {
+    for (int r = 0; r < R; ++r) yr[r] = y[r] + col;
+  };
+  for (; j + CN * W <= N; j += CN * W) {
+    at(j);
+    axpy_tile<W, R, CN>(K, ar, B + j, ldb, yr);
+  }
+  for (; j + W <= N; j += W) {
+    at(j);
+    axpy_tile<W, R, 1>(K, ar, B + j, ldb, yr);
+  }
+  for (; j < N; ++j)
+    for (int r = 0; r < R; ++r) {
+      float sum = 0.0f;
+      for (int64_t k = 0; k < K; ++k) sum += a[r][k] * B[k * ldb + j];
+      y[r][j] = sum;
+    }
+}
+
+inline void gemm_small_rows_impl(const GemmArgs& g) {
+  thread_local std::vector<float> row_scratch[kSmallRows], acc;
+  acc.resize(static_cast<size_t>(g.N * g.M));
+  const float* a[kSmallRows];
+  float* y[kSmallRows];
+  for (int64_t i = 0; i < g.M; ++i) {
+    a[i] = gemm_small_row(g, i, row_scratch[i]);
+    y[i] = acc.data() + i * g.N;
+  }
+  if (g.trans_b) {  // B stored [N, K]: one dot product per output
+    for (int64_t i = 0; i < g.M; ++i)
+      for (int64_t j = 0; j < g.N; ++j) y[i][j] = dot_unrolled(g.K, a[i], g.B + j * g.ldb);
+  } else if (g.M > 0) {  // B stored [K, N]: its rows scaled and added, for all rows at once
+    constexpr int W = 8;  // a ymm, or two xmm; the tiles keep 12-16 accumulators
+    switch (g.M) {
+      case 1:
+        axpy_rows<W, 1, 8>(g.K, g.N, a, g.B, g.ldb, y);
+        break;
+      case 2:
+        axpy_rows<W, 2, 6>(g.K, g.N, a, g.B, g.ldb, y);
+        break;
+      case 3:
+        axpy_rows<W, 3, 4>(g.K, g.N, a, g.B, g.ldb, y);
+        break;
+      default:
+        axpy_rows<W, 4, 3>(g.K, g.N, a, g.B, g.ldb, y);
+        break;
+    }
+  }
+  for (int64_t i = 0; i < g.M; ++i) {
+    const float* yi = y[i];
+    float* c = g.C + i * g.ldc;
+    const float rb = g.epilogue.row_bias ? g.epilogue.row_bias[i] : 0.0f;
+    for (int64_t j = 0; j < g.N; ++j) {
+      float v = g.alpha * yi[j];
+      if (g.beta != 0.0f) v += g.beta * c[j];
+      v += rb;
+      if (g.epilogue.col_bias) v += g.epilogue.col_bias[j];
+      if (g.epilogue.relu && v < 0.0f) v = 0.0f;  // NaN stays NaN
+      c[j] = v;
+    }
+  }
+}
 
 // acc[r*ld + j] += the lane-wise products of op(A) row r and bt row j (op(B)^T, [N, K])
 // over k in [k0, k1) (whole vectors), for R rows of a plain A and CN rows of bt: R*CN
