@@ -17,25 +17,6 @@ namespace engine {
 namespace gemm_detail {
 namespace {
 
-// One row of op(A), contiguous (op(A) may be stored transposed).
-inline const float* gemm_small_row(const GemmArgs& g, int64_t i, std::vector<float>& scratch) {
-  if (!g.trans_a) return g.A + i * g.lda;
-  scratch.resize(static_cast<size_t>(g.K));
-  for (int64_t k = 0; k < g.K; ++k) scratch[static_cast<size_t>(k)] = g.A[k * g.lda + i];
-  return scratch.data();
-}
-
-inline float dot_unrolled(int64_t n, const float* a, const float* b) {
-  // Eight partial sums: a plain float reduction would not vectorize without reassociation.
-  float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t k = 0;
-  for (; k + 8 <= n; k += 8)
-    for (int u = 0; u < 8; ++u) s[u] += a[k + u] * b[k + u];
-  float sum = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-  for (; k < n; ++k) sum += a[k] * b[k];
-  return sum;
-}
-
 // A W-float vector of the compiler's vector extension: the ISA file's flags decide the
 // instructions (one zmm, one ymm, or two xmm for W = 8 without AVX).
 template <int W>
@@ -95,50 +76,6 @@ void axpy_rows(int64_t K, int64_t N, const float* const* a, const float* B, int6
     }
 }
 
-inline void gemm_small_rows_impl(const GemmArgs& g) {
-  thread_local std::vector<float> row_scratch[kSmallRows], acc;
-  acc.resize(static_cast<size_t>(g.N * g.M));
-  const float* a[kSmallRows];
-  float* y[kSmallRows];
-  for (int64_t i = 0; i < g.M; ++i) {
-    a[i] = gemm_small_row(g, i, row_scratch[i]);
-    y[i] = acc.data() + i * g.N;
-  }
-  if (g.trans_b) {  // B stored [N, K]: one dot product per output
-    for (int64_t i = 0; i < g.M; ++i)
-      for (int64_t j = 0; j < g.N; ++j) y[i][j] = dot_unrolled(g.K, a[i], g.B + j * g.ldb);
-  } else if (g.M > 0) {  // B stored [K, N]: its rows scaled and added, for all rows at once
-    constexpr int W = 8;  // a ymm, or two xmm; the tiles keep 12-16 accumulators
-    switch (g.M) {
-      case 1:
-        axpy_rows<W, 1, 8>(g.K, g.N, a, g.B, g.ldb, y);
-        break;
-      case 2:
-        axpy_rows<W, 2, 6>(g.K, g.N, a, g.B, g.ldb, y);
-        break;
-      case 3:
-        axpy_rows<W, 3, 4>(g.K, g.N, a, g.B, g.ldb, y);
-        break;
-      default:
-        axpy_rows<W, 4, 3>(g.K, g.N, a, g.B, g.ldb, y);
-        break;
-    }
-  }
-  for (int64_t i = 0; i < g.M; ++i) {
-    const float* yi = y[i];
-    float* c = g.C + i * g.ldc;
-    const float rb = g.epilogue.row_bias ? g.epilogue.row_bias[i] : 0.0f;
-    for (int64_t j = 0; j < g.N; ++j) {
-      float v = g.alpha * yi[j];
-      if (g.beta != 0.0f) v += g.beta * c[j];
-      v += rb;
-      if (g.epilogue.col_bias) v += g.epilogue.col_bias[j];
-      if (g.epilogue.relu && v < 0.0f) v = 0.0f;  // NaN stays NaN
-      c[j] = v;
-    }
-  }
-}
-
 // acc[r*ld + j] += the lane-wise products of op(A) row r and bt row j (op(B)^T, [N, K])
 // over k in [k0, k1) (whole vectors), for R rows of a plain A and CN rows of bt: R*CN
 // accumulators of W lanes in registers, each A and bt vector loaded once per step and used
@@ -170,6 +107,96 @@ void dot_tile_cols(int n, int64_t k0, int64_t k1, const float* a, int64_t lda, c
     if (n < CN) return dot_tile_cols<W, R, CN - 1>(n, k0, k1, a, lda, bt, ldbt, acc, ld);
   }
   dot_tile<W, R, CN>(k0, k1, a, lda, bt, ldbt, acc, ld);
+}
+
+// dot_tile over all of K for R rows of A and every column of bt (op(B)^T, [N, K]), CN at a
+// time: y[r][j] = the sum of a[r*lda + k] * bt[j*ldbt + k].
+template <int W, int R, int CN>
+void dot_rows(int64_t K, int64_t N, const float* a, int64_t lda, const float* bt, int64_t ldbt,
+              float* const* y) {
+  using V = typename Vec<W>::type;
+  const int64_t k_vec = K / W * W;
+  for (int64_t j0 = 0; j0 < N; j0 += CN) {
+    const int cols = static_cast<int>(std::min<int64_t>(CN, N - j0));
+    V acc[R * CN] = {};
+    dot_tile_cols<W, R, CN>(cols, 0, k_vec, a, lda, bt + j0 * ldbt, ldbt, acc, CN);
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < cols; ++j) {
+        float sum = 0.0f;
+        for (int l = 0; l < W; ++l) sum += acc[r * CN + j][l];
+        for (int64_t k = k_vec; k < K; ++k) sum += a[r * lda + k] * bt[(j0 + j) * ldbt + k];
+        y[r][j0 + j] = sum;
+      }
+  }
+}
+
+// C for M <= kSmallRows rows, every row of A at once against the unpacked B: B stored
+// [K, N] has its rows scaled and added, B stored [N, K] gives dot products; either way the
+// sums stay in registers and each B element is loaded once for all the rows.
+inline void gemm_small_rows_impl(const GemmArgs& g) {
+  if (g.M == 0) return;
+  thread_local std::vector<float> rows, acc;
+  const float* a = g.A;
+  int64_t lda = g.lda;
+  if (g.trans_a) {  // stored [K, M]: the rows gathered
+    rows.resize(static_cast<size_t>(g.M * g.K));
+    for (int64_t i = 0; i < g.M; ++i)
+      for (int64_t k = 0; k < g.K; ++k) rows[static_cast<size_t>(i * g.K + k)] = g.A[k * g.lda + i];
+    a = rows.data();
+    lda = g.K;
+  }
+  acc.resize(static_cast<size_t>(g.N * g.M));
+  const float* ar[kSmallRows];
+  float* y[kSmallRows];
+  for (int64_t i = 0; i < g.M; ++i) {
+    ar[i] = a + i * lda;
+    y[i] = acc.data() + i * g.N;
+  }
+  constexpr int W = 8;  // a ymm, or two xmm; the tiles keep 8-16 accumulators
+  if (g.trans_b) {
+    switch (g.M) {
+      case 1:
+        dot_rows<W, 1, 8>(g.K, g.N, a, lda, g.B, g.ldb, y);
+        break;
+      case 2:
+        dot_rows<W, 2, 6>(g.K, g.N, a, lda, g.B, g.ldb, y);
+        break;
+      case 3:
+        dot_rows<W, 3, 4>(g.K, g.N, a, lda, g.B, g.ldb, y);
+        break;
+      default:
+        dot_rows<W, 4, 2>(g.K, g.N, a, lda, g.B, g.ldb, y);
+        break;
+    }
+  } else {
+    switch (g.M) {
+      case 1:
+        axpy_rows<W, 1, 8>(g.K, g.N, ar, g.B, g.ldb, y);
+        break;
+      case 2:
+        axpy_rows<W, 2, 6>(g.K, g.N, ar, g.B, g.ldb, y);
+        break;
+      case 3:
+        axpy_rows<W, 3, 4>(g.K, g.N, ar, g.B, g.ldb, y);
+        break;
+      default:
+        axpy_rows<W, 4, 3>(g.K, g.N, ar, g.B, g.ldb, y);
+        break;
+    }
+  }
+  for (int64_t i = 0; i < g.M; ++i) {
+    const float* yi = y[i];
+    float* c = g.C + i * g.ldc;
+    const float rb = g.epilogue.row_bias ? g.epilogue.row_bias[i] : 0.0f;
+    for (int64_t j = 0; j < g.N; ++j) {
+      float v = g.alpha * yi[j];
+      if (g.beta != 0.0f) v += g.beta * c[j];
+      v += rb;
+      if (g.epilogue.col_bias) v += g.epilogue.col_bias[j];
+      if (g.epilogue.relu && v < 0.0f) v = 0.0f;  // NaN stays NaN
+      c[j] = v;
+    }
+  }
 }
 
 // Rows [i_begin, i_end) of C for a plain A and N <= kSmallCols columns: bt holds op(B)^T
