@@ -6,6 +6,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "engine/export.h"
 
@@ -38,20 +39,38 @@ class ENGINE_API Error : public std::runtime_error {
 };
 
 namespace detail {
-inline void append(std::ostringstream&) {}
+// Text and integers are appended directly; anything else (floats) goes through a stream,
+// as it prints. Kernels name their operands with str() on every call, and a stream costs
+// a locale's set-up each time.
+inline void append_one(std::string& s, const std::string& v) { s += v; }
+inline void append_one(std::string& s, const char* v) { s += v; }
+inline void append_one(std::string& s, char v) { s += v; }
+inline void append_one(std::string& s, bool v) { s += v ? '1' : '0'; }
+template <class T>
+void append_one(std::string& s, const T& v) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, signed char> &&
+                !std::is_same_v<T, unsigned char>) {  // (streams print those as characters)
+    s += std::to_string(v);
+  } else {
+    std::ostringstream os;
+    os << v;
+    s += os.str();
+  }
+}
+inline void append(std::string&) {}
 template <class T, class... Rest>
-void append(std::ostringstream& os, const T& value, const Rest&... rest) {
-  os << value;
-  append(os, rest...);
+void append(std::string& s, const T& value, const Rest&... rest) {
+  append_one(s, value);
+  append(s, rest...);
 }
 }  // namespace detail
 
 // Builds a message from any streamable pieces: str("conv: got ", n, " dims").
 template <class... Parts>
 std::string str(const Parts&... parts) {
-  std::ostringstream os;
-  detail::append(os, parts...);
-  return os.str();
+  std::string s;
+  detail::append(s, parts...);
+  return s;
 }
 
 template <class... Parts>
