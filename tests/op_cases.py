@@ -255,6 +255,17 @@ ACTIVATIONS = {  # op: (reference(x, **attrs), kinks, attributes of the variant 
     "Ceil": (np.ceil, tuple(float(k) for k in range(-16, 17)), None),
     "Sin": (np.sin, (), None),
     "Cos": (np.cos, (), None),
+    "Tan": (np.tan, (), None),
+    "Asin": (np.arcsin, (), None),
+    "Acos": (np.arccos, (), None),
+    "Atan": (np.arctan, (), None),
+    "Sinh": (np.sinh, (), None),
+    "Cosh": (np.cosh, (), None),
+    "Asinh": (np.arcsinh, (), None),
+    "Acosh": (np.arccosh, (), None),
+    "Atanh": (np.arctanh, (), None),
+    # np.round rounds half to even, as ONNX Round; its steps are at the half-integers.
+    "Round": (np.round, tuple(k + 0.5 for k in range(-17, 17)), None),
     # The kinks of both attribute sets (the threshold, where ThresholdedRelu jumps).
     "ThresholdedRelu": (lambda x, alpha=1.0: np.where(x > alpha, x, 0.0), (1.0, 2.0), {"alpha": 2.0}),
     "Celu": (lambda x, alpha=1.0: np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0) / alpha)),
@@ -270,10 +281,18 @@ ACTIVATION_INPUTS = {
     "Log": lambda *s, scale=1.0: uniform(*s, lo=0.05, hi=2.0 * scale),
     "Sqrt": lambda *s, scale=1.0: uniform(*s, lo=0.05, hi=2.0 * scale),
     "Reciprocal": lambda *s, scale=1.0: away(*s, kinks=(0.0,), margin=0.25, scale=scale),
+    # Tan off its poles at +-pi/2; the inverse functions inside their domains, off the ends
+    # where their derivatives blow up.
+    "Tan": lambda *s, scale=1.0: uniform(*s, lo=-1.3, hi=1.3),
+    "Asin": lambda *s, scale=1.0: uniform(*s, lo=-0.9, hi=0.9),
+    "Acos": lambda *s, scale=1.0: uniform(*s, lo=-0.9, hi=0.9),
+    "Atanh": lambda *s, scale=1.0: uniform(*s, lo=-0.9, hi=0.9),
+    "Acosh": lambda *s, scale=1.0: uniform(*s, lo=1.1, hi=1.0 + 3.0 * scale),
 }
 # Activations that saturate for large |x|, checked on wide inputs (wide_case); the others
 # overflow (Exp) or leave their domain there.
-WIDE_ACTIVATIONS = {"Sigmoid", "Tanh", "Softplus", "Neg", "Erf", "Softsign", "Sin", "Cos"}
+WIDE_ACTIVATIONS = {"Sigmoid", "Tanh", "Softplus", "Neg", "Erf", "Softsign", "Sin", "Cos", "Atan",
+                    "Asinh", "Round"}
 
 
 def clip_ref(x, lo=None, hi=None):
