@@ -470,6 +470,27 @@ def batch_norm_updates_ref(x, scale, bias, mean, var, epsilon=1e-5, momentum=0.9
     return {3: momentum * mean + (1 - momentum) * bmean, 4: momentum * var + (1 - momentum) * bvar}
 
 
+def batch_norm_outputs_ref(x, scale, bias, mean, var, epsilon=1e-5, momentum=0.9,
+                           training_mode=1):
+    """training_mode=1: y from the batch statistics, and the updated running mean and var."""
+    nxt = batch_norm_updates_ref(x, scale, bias, mean, var, epsilon, momentum)
+    return batch_norm_ref(True)(x, scale, bias, mean, var, epsilon), nxt[3], nxt[4]
+
+
+def batch_norm_mode1_case(x, outputs=3, tag="", **attrs):
+    """training_mode=1 in an inference call: batch statistics, the inputs left as they are;
+    with one output, its gradient is the training one (through the batch statistics), and no
+    onnxruntime comparison (its shape inference wants all three outputs in training mode)."""
+    c = x[1]
+    inputs = [normal(*x), normal(c), normal(c), normal(c, scale=0.5), uniform(c, lo=0.5, hi=2.0)]
+    attrs = {"training_mode": 1, **attrs}
+    ref = batch_norm_outputs_ref if outputs == 3 else batch_norm_ref(True)
+    return case("BatchNormalization", inputs, with_attrs(ref, attrs), attrs=attrs,
+                tol="reduction", k=math.prod(x) // c, grad=(0, 1, 2) if outputs == 1 else (),
+                call={"num_outputs": outputs}, tag=tag, onnx=17 if outputs == 3 else None,
+                state_ref=with_attrs(batch_norm_state_ref(True), attrs))
+
+
 def layer_norm_stats(x, axis):
     axes = tuple(range(axis % x.ndim, x.ndim))
     mean = x.mean(axis=axes, keepdims=True)
@@ -1057,8 +1078,6 @@ BATCH_NORM_BAD = (
     Bad("rank1", ValueError, r"BatchNormalization: x must have rank >= 2", inputs={0: normal(3)}),
     Bad("four-inputs", ValueError, r"BatchNormalization: takes 5 inputs?, got 4",
         inputs={4: None}),
-    Bad("training-mode", ValueError, r"BatchNormalization: training_mode=1 .* is not supported",
-        attrs={"training_mode": 1}),
     Bad("need-mean", ValueError, r"BatchNormalization_backward: input 3 has no gradient",
         need=(True, False, False, True, False)),
 )
@@ -2235,6 +2254,9 @@ CASES = [
     batch_norm_case((5, 13, 17, 11), training=True, tag="train"),
     batch_norm_case((4, 3, 19, 17), training=True, tag="train-long-channels"),
     batch_norm_case((4, 33, 9, 7), tag="infer-mode0", training_mode=0),
+    batch_norm_mode1_case((2, 3, 7, 5), tag="mode1"),
+    batch_norm_mode1_case((7, 5), tag="mode1-eps0.01-m0.7", epsilon=0.01, momentum=0.7),
+    batch_norm_mode1_case((3, 5, 9), outputs=1, tag="mode1-y"),
     layer_norm_case((3, 7), bad=LAYER_NORM_BAD),
     layer_norm_case((2, 3, 5), axis=1, tag="axis1"),
     layer_norm_case((2, 1, 5), axis=-2, param_rank=1, tag="axis-2-scale-without-1"),

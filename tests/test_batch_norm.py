@@ -203,6 +203,35 @@ def test_matches_onnxruntime(training, rng):
         assert_close(out, expected[0], 1e-5, "y")
 
 
+def test_imported_training_mode_returns_running_statistics_as_onnxruntime(rng):
+    """An ONNX node with training_mode=1 run for inference: y from the batch statistics and
+    the updated running statistics as outputs; the inputs are left as they were."""
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is needed for this comparison")
+    import engine
+    shape, C, eps, momentum = (3, 7, 9, 5), 7, 1e-3, 0.8
+    model = _bn_model(C, shape, True, eps, momentum)
+    x = sample_x(rng, shape, C)
+    scale, bias, mean, var = params(rng, C)
+    feed = {"x": x, "scale": scale, "bias": bias, "mean": mean, "var": var}
+    before = {k: v.copy() for k, v in feed.items()}
+    expected = ort.InferenceSession(model, providers=["CPUExecutionProvider"]).run(None, feed)
+    got = engine.onnx.InferenceSession(model).run(None, feed)
+    for name, g, e in zip(("y", "running_mean", "running_var"), got, expected):
+        assert g.shape == e.shape, name
+        assert_close(g, e, 1e-5, name)
+    for k, v in feed.items():
+        np.testing.assert_array_equal(v, before[k])
+
+
+def test_running_statistics_outputs_need_training_mode():
+    from engine import _core
+    x = np.ones((2, 3, 4), np.float32)
+    c3 = np.ones(3, np.float32)
+    with pytest.raises(ValueError, match=r"BatchNormalization: the running_mean and running_var "
+                                         r"outputs need training_mode=1"):
+        _core.run_op("BatchNormalization", [x, c3, c3, c3, c3], {}, num_outputs=3)
+
+
 def test_bad_inputs_raise_clear_errors():
     x = np.ones((2, 3, 4, 4), np.float32)
     c3, c4 = np.ones(3, np.float32), np.ones(4, np.float32)

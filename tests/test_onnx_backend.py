@@ -73,13 +73,8 @@ backend_test.exclude(r"^test_convtranspose_3d_cpu$")
 # output_shape one larger than the stride allows (total padding -1): the engine's
 # ConvTranspose refuses an output_shape its input cannot produce.
 backend_test.exclude(r"^test_convtranspose_output_shape_cpu$")
-# Outputs the engine does not compute: Dropout's mask, and the batch statistics
-# BatchNormalization returns with training_mode=1 (the engine uses batch statistics only in
-# its own training mode).
-backend_test.exclude(r"dropout.*mask")
-backend_test.exclude(r"^test_batchnorm_(epsilon|example)_training_mode_cpu$")
 # Random draws compared with numpy's generator: Dropout in training mode, Bernoulli.
-backend_test.exclude(r"^test_training_dropout(_default)?_cpu$")
+backend_test.exclude(r"^test_training_dropout(_default)?(_mask)?_cpu$")
 backend_test.exclude(r"^test_bernoulli")
 # Mod and ScatterND are computed at import, on known values: the session binds integer
 # inputs, but float data stays a run-time input. Mod with fmod=0 on floats is refused.

@@ -3,8 +3,9 @@ Mean (Sum, Div), Swish (Mul, Sigmoid), PRelu (Relu, Neg, Mul, Sub, as the Keras 
 EyeLike (folded), DepthToSpace and SpaceToDepth (Reshape, Transpose, Reshape),
 MeanVarianceNormalization (ReduceMean, Sub, Mul, Sqrt, Add, Div), InstanceNormalization and
 GroupNormalization (LayerNormalization of unit scale, Reshape, Mul, Add) and CenterCropPad
-(Slice, Pad). Forward against numpy in float64 and onnxruntime on odd shapes; gradients
-against finite differences; the normalizations trained a step against PyTorch."""
+(Slice, Pad), and Dropout's bool mask (a Cast of the engine's float one). Forward against
+numpy in float64 and onnxruntime on odd shapes; gradients against finite differences; the
+normalizations trained a step against PyTorch."""
 import numpy as np
 import pytest
 
@@ -319,3 +320,16 @@ def test_center_crop_pad_matches_numpy_and_onnxruntime(x_shape, shape, axes, rng
     np.testing.assert_array_equal(ours, center_crop_pad_ref(x, shape, resolved))
     np.testing.assert_array_equal(ours, theirs)
     check_gradients(model, lambda v: center_crop_pad_ref(v, shape, resolved), [x], rng)
+
+
+# ---- Dropout's mask ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("opset", [9, 13])
+def test_dropout_mask_at_inference_keeps_everything(opset, rng):
+    (x,) = draw(rng, (3, 7))
+    model = model_of("Dropout", [x.shape], opset,
+                     out_types=[TensorProto.FLOAT, TensorProto.FLOAT if opset < 10 else TensorProto.BOOL])
+    y, mask = engine.onnx.InferenceSession(model.SerializeToString()).run(None, {"x0": x})
+    np.testing.assert_array_equal(y, x)
+    assert mask.dtype == (np.float32 if opset < 10 else np.bool_)
+    np.testing.assert_array_equal(mask, np.ones(x.shape))

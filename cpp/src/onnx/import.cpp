@@ -446,6 +446,7 @@ class Importer final : public OnnxImportContext {
     if (def.onnx.translate) def.onnx.translate(node, *this);
     for (const LegacyAttr& a : def.onnx.legacy) node.attrs.erase(a.name);
     if (is_1d_window(node)) return emit_as_2d(node);
+    if (node.op_type == "Dropout" && node.outputs.size() > 1) return emit_dropout_with_mask(node);
     // (Shape arithmetic keeps its int64 values, which may hold the symbolic batch size.)
     const bool shape_arithmetic = fold && folds_symbolic_batch(node.op_type);
     const bool symbolic =
@@ -1121,6 +1122,17 @@ class Importer final : public OnnxImportContext {
                 results[k]);
   }
 
+  // Dropout's mask: the engine's is float32 (1 where kept), as ONNX's before opset 10; from
+  // opset 10 on ONNX's is bool, a Cast of it.
+  void emit_dropout_with_mask(Node node) {
+    if (opset_ < 10) return emit(node);
+    const std::string mask = node.outputs[1];
+    node.outputs[1] = unique(mask + "/float");
+    emit(node);
+    emit_part(node, "Cast", {node.outputs[1]}, "mask", mask,
+              {{"to", Attribute::of_int(onnx_proto::dtype::BOOL)}});
+  }
+
   // Equal on shape values that hold the symbolic batch size, where the answer does not
   // depend on it (exporters compare target shapes with -1).
   void fold_with_symbolic_batch(const Node& node) {
@@ -1204,11 +1216,14 @@ class Importer final : public OnnxImportContext {
     return false;
   }
 
-  // Optional outputs the engine does not compute (BatchNormalization's statistics, Dropout's
-  // boolean mask) are dropped when nothing reads them.
+  // Optional outputs the engine does not compute (the saved statistics of BatchNormalization
+  // before opset 14) are dropped when nothing reads them.
   void drop_uncomputed_outputs(const OpDef& def, Node& node) const {
-    size_t keep = static_cast<size_t>(def.schema.max_outputs);
-    if (node.op_type == "Dropout") keep = 1;  // the engine's mask is float32, ONNX's bool
+    const size_t keep = static_cast<size_t>(def.schema.max_outputs);
+    // BatchNormalization's running statistics come with training_mode=1 only: unread ones
+    // (the training outputs every opset < 14 node lists) go.
+    if (node.op_type == "BatchNormalization")
+      while (node.outputs.size() > 1 && !is_read(node.outputs.back())) node.outputs.pop_back();
     while (node.outputs.size() > keep || (!node.outputs.empty() && node.outputs.back().empty())) {
       if (!node.outputs.back().empty() && is_read(node.outputs.back()))
         fail("output '" + node.outputs.back() + "' is read but the engine does not compute it");
