@@ -1911,6 +1911,84 @@ BIT_SHIFT_BAD = (
     Bad("need", ValueError, r"BitShift_backward: input 0 has no gradient", need=(True, False)))
 
 
+def mod_ref(a, b, fmod=0):
+    return np.fmod(a, b) if fmod else np.mod(a, b)
+
+
+def divisors(*shape, lo=0.7, hi=2.0):
+    """Floats of either sign with lo <= |b| < hi: no division by (nearly) zero."""
+    return Spec(shape, lambda rng, _: np.asarray(
+        rng.uniform(lo, hi, shape) * rng.choice([-1.0, 1.0], shape), np.float32))
+
+
+def int_divisors(*shape):
+    return Spec(shape, lambda rng, _: (rng.integers(1, 10, shape) * rng.choice([-1, 1], shape))
+                .astype(np.int64), "int64")
+
+
+def dividends(*shape, of):
+    """q b + f b for each divisor b (input `of`, broadcast), q an integer in [-5, 5) and f in
+    [0.15, 0.85]: a / b stays off the integers, where the remainder jumps."""
+    def draw(rng, drawn):
+        b = np.broadcast_to(drawn[of], shape)
+        q = rng.integers(-5, 5, shape) + rng.uniform(0.15, 0.85, shape)
+        return np.asarray(q * b, np.float32)
+    return Spec(shape, draw, after=of)
+
+
+def mod_case(a, b, fmod=0, tag="", bad=()):
+    # onnxruntime takes fmod 0 on floats from opset 28 on.
+    onnx = 28 if a.dtype == "float32" and not fmod else 17
+    return case("Mod", [a, b], with_attrs(mod_ref, {"fmod": fmod}), attrs={"fmod": fmod},
+                tol="exact" if a.dtype == "int64" else "elementwise",
+                k=broadcast_k(a.shape, b.shape), name="+".join(map(shape_id, (a.shape, b.shape))),
+                tag=tag, bad=bad, onnx=onnx)
+
+
+MOD_BAD = (
+    Bad("mixed", TypeError, r"Mod: b is int64 but a is float32", inputs={1: ints(3, 7)}),
+    Bad("bool", TypeError, r"Mod: a must be float32 or int64, got bool", inputs={0: bools(3, 7)}),
+    Bad("no-broadcast", ValueError, r"Mod: shapes \[3, 7\] and \[7, 3\] cannot be broadcast",
+        inputs={1: divisors(7, 3)}),
+    Bad("fmod2", ValueError, r"Mod: fmod must be 0 or 1, got 2", attrs={"fmod": 2}),
+    Bad("one-input", ValueError, r"Mod: takes 2 inputs?, got 1", inputs={1: None}),
+)
+
+
+def mod_cases():
+    """Floats and integers of both signs, broadcast either way."""
+    return [
+        mod_case(dividends(3, 7, of=1), divisors(3, 7), tag="floor", bad=MOD_BAD),
+        mod_case(dividends(3, 7, of=1), divisors(3, 7), fmod=1, tag="fmod"),
+        mod_case(dividends(2, 5, 7, of=1), divisors(5, 1), tag="floor"),
+        mod_case(dividends(2, 5, 7, of=1), divisors(7), fmod=1, tag="fmod"),
+        # a broadcast along the rows of b: b drawn from a, off the jumps of a / b.
+        case("Mod", [divisors(7), Spec((3, 7), lambda rng, d: np.asarray(
+            np.broadcast_to(d[0], (3, 7)) / (rng.integers(-4, 4, (3, 7)) +
+                                             rng.uniform(0.15, 0.85, (3, 7))), np.float32),
+            after=0)], mod_ref, k=3, name="7+3x7", tag="floor-a-broadcast", onnx=28),
+        mod_case(dividends(7, 33, 65, of=1), divisors(33, 65), tag="floor"),
+        mod_case(ints(3, 7), int_divisors(3, 7), tag="int64-floor"),
+        mod_case(ints(3, 7), int_divisors(3, 7), fmod=1, tag="int64-fmod"),
+        mod_case(ints(5, 1, 7), int_divisors(3, 1), tag="int64-floor"),
+        mod_case(ints(7, 33, 65), int_divisors(65), fmod=1, tag="int64-fmod"),
+        # Division by zero gives 0 (as numpy), and so does INT64_MIN by -1 (which overflows
+        # in C); onnxruntime is not asked (integer division by zero traps there).
+        *(case("Mod", [fixed([7, -7, -2**63, -2**63, 5, 0, -9]), fixed([0, 0, -1, 3, -1, -3, 4])],
+               with_attrs(mod_int_ref, {"fmod": fmod}), attrs={"fmod": fmod}, tol="exact",
+               onnx=None, tag=f"int64-edges-fmod{fmod}") for fmod in (0, 1)),
+    ]
+
+
+def fixed(values):
+    return Spec((len(values),), lambda rng, _: np.array(values, np.int64), "int64")
+
+
+def mod_int_ref(a, b, fmod=0):
+    with np.errstate(divide="ignore", over="ignore"):
+        return mod_ref(a.astype(np.int64), b.astype(np.int64), fmod)
+
+
 def where_case(cond, x, y, spec=normal, tag="", bad=()):
     return case("Where", [bools(*cond), spec(*x), spec(*y)], np.where,
                 tol="elementwise" if spec is normal else "exact",
@@ -2116,6 +2194,7 @@ CASES = [
         Bad("float", TypeError, r"Not: x must be bool, got float32", inputs={0: normal(3, 7)}),
         Bad("two-inputs", ValueError, r"Not: takes 1 inputs?, got 2", inputs={1: bools(3, 7)}))),
     case("Not", [bools(7, 33, 129)], np.logical_not, tol="exact"),
+    *mod_cases(),
     where_case((3, 7), (3, 7), (3, 7), bad=WHERE_BAD),
     where_case((3, 1), (1, 7), ()),
     where_case((2, 1, 5), (3, 5), (2, 3, 1)),

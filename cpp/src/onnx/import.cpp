@@ -1308,11 +1308,6 @@ class Importer final : public OnnxImportContext {
         const Tensor* updates = need_constant(node, 2, "updates");
         if (!data || !indices || !updates) fail("takes 3 inputs");
         set(node, fold_scatter_nd(node, *data, *indices, *updates));
-      } else if (op == "Mod") {
-        const Tensor* a = need_constant(node, 0, "the dividend");
-        const Tensor* b = need_constant(node, 1, "the divisor");
-        if (!a || !b) fail("takes 2 inputs");
-        set(node, fold_mod(node, *a, *b));
       }
     } catch (const Error& e) {
       const std::string prefix = "ONNX import of ";
