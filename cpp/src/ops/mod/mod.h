@@ -2,8 +2,8 @@
 //   a [A...], b [B...] of one dtype (float32 or int64) -> y [Y...], Y the broadcast of A and B.
 //   fmod 0 (default): the remainder takes the sign of the divisor, as Python's % and numpy's
 //     mod (floats: a zero remainder is 0 with b's sign, as numpy); fmod 1: C's fmod and %,
-//     the sign of the dividend. ONNX allows fmod 0 on integers only before opset 10's float
-//     support; both modes run on both types here.
+//     the sign of the dividend. Both modes run on both types (ONNX allows fmod 0 on floats
+//     from opset 28 on).
 //   Integer division by zero gives 0 (as numpy), and INT64_MIN mod -1 gives 0; for floats,
 //   x mod 0 is NaN.
 //   Backward (float32): a = q b + y with q = floor(a / b) (fmod 0) or trunc(a / b) (fmod 1),
