@@ -223,6 +223,32 @@ def test_imported_training_mode_returns_running_statistics_as_onnxruntime(rng):
         np.testing.assert_array_equal(v, before[k])
 
 
+def test_training_mode_after_a_conv_is_not_folded_into_it(rng):
+    """Inference folds a BatchNormalization into the Conv before it, with the running
+    statistics; one with training_mode=1 normalises with the batch's and must stay."""
+    onnx = pytest.importorskip("onnx", reason="onnx is needed to build the model")
+    from onnx import TensorProto, helper, numpy_helper
+    import engine
+    C, shape = 3, (4, 2, 5, 7)
+    w = rng.standard_normal((C, 2, 1, 1)).astype(np.float32)
+    scale, bias, mean, var = params(rng, C)
+    inits = [numpy_helper.from_array(v, n) for n, v in
+             (("w", w), ("s", scale), ("b", bias), ("m", mean), ("v", var))]
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"]),
+             helper.make_node("BatchNormalization", ["c", "s", "b", "m", "v"], ["y"],
+                              training_mode=1, epsilon=1e-3)]
+    graph = helper.make_graph(nodes, "conv_bn",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape))],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 15)])
+    x = rng.standard_normal(shape).astype(np.float32)
+    (y,) = engine.onnx.InferenceSession(model.SerializeToString()).run(None, {"x": x})
+    c = np.einsum("oi,nihw->nohw", w[:, :, 0, 0].astype(np.float64), x.astype(np.float64))
+    bm, bv = c.mean(axis=(0, 2, 3), keepdims=True), c.var(axis=(0, 2, 3), keepdims=True)
+    want = scale[:, None, None] * (c - bm) / np.sqrt(bv + 1e-3) + bias[:, None, None]
+    assert_close(y, want, 1e-5)
+
+
 def test_running_statistics_outputs_need_training_mode():
     from engine import _core
     x = np.ones((2, 3, 4), np.float32)
