@@ -109,6 +109,17 @@ def test_prelu_matches_onnxruntime_and_finite_differences(x_shape, slope_shape, 
     check_gradients(model, ref, [x, slope], rng)
 
 
+def test_opset_1_forms_read_their_consumed_inputs_hint(rng):
+    x, slope, scale, bias = draw(rng, (2, 3, 5), (5,), (3,), (3,))
+    prelu = model_of("PRelu", [x.shape, slope.shape], 1, consumed_inputs=[0, 0])
+    (y,) = engine.onnx.InferenceSession(prelu.SerializeToString()).run(None, {"x0": x, "x1": slope})
+    assert_close(y, np.where(x < 0, slope * x, x).astype(np.float64), RTOL)
+    norm = model_of("InstanceNormalization", [x.shape, (3,), (3,)], 1, consumed_inputs=[0, 0, 0])
+    (y,) = engine.onnx.InferenceSession(norm.SerializeToString()).run(
+        None, {"x0": x, "x1": scale, "x2": bias})
+    assert_close(y, group_norm_ref(3, 1e-5)(*[v.astype(np.float64) for v in (x, scale, bias)]), RTOL)
+
+
 def test_prelu_slope_initializer_is_a_trained_weight(rng):
     x, slope = draw(rng, (4, 3, 5), (3, 1))
     model = engine.onnx.load(model_of("PRelu", [("N", 3, 5), None], 16,
