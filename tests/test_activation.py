@@ -189,3 +189,23 @@ def test_round_takes_halves_to_even():
     # A step function: no gradient flows through it.
     (dx,) = _core.run_op_backward("Round", [x[:-3]], [np.ones(len(x) - 3, np.float32)])
     np.testing.assert_array_equal(dx, 0.0)
+
+
+def test_keras_names_run_the_math_functions(rng):
+    """engine.ops.tan ... arctanh, round and mod, on arrays and in a model."""
+    import engine
+    x = rng.uniform(-0.9, 0.9, (3, 5)).astype(np.float32)
+    x64 = x.astype(np.float64)
+    refs = {"tan": np.tan, "arcsin": np.arcsin, "arccos": np.arccos, "arctan": np.arctan,
+            "sinh": np.sinh, "cosh": np.cosh, "arcsinh": np.arcsinh, "arctanh": np.arctanh}
+    for name, ref in refs.items():
+        assert_close(getattr(ops, name)(x), ref(x64), ELEMENTWISE_RTOL, name)
+    assert_close(ops.arccosh(x + 2), np.arccosh(x64 + 2), ELEMENTWISE_RTOL, "arccosh")
+    inp = engine.Input((5,))
+    model = engine.Model(inp, [ops.tan(inp), ops.round(inp * 4.0), ops.round(inp, decimals=1),
+                               ops.mod(inp, -0.25)])
+    tan, rounded, tenths, rest = model.predict(x, verbose=0)
+    assert_close(tan, np.tan(x64), ELEMENTWISE_RTOL)
+    np.testing.assert_array_equal(rounded, np.round(x * np.float32(4.0)))
+    assert_close(tenths, np.round(x64, 1), ELEMENTWISE_RTOL)
+    assert_close(rest, np.mod(x64, -0.25), ELEMENTWISE_RTOL)
