@@ -727,6 +727,14 @@ class Importer final : public OnnxImportContext {
     emit_part(node, "Div", {node.inputs[0], safe}, "normalized", y);
   }
 
+  // A Reshape target for `dims`: each as it is, one symbolic dim as -1.
+  std::vector<int64_t> dims_or_open(std::vector<int64_t> dims) const {
+    if (std::count_if(dims.begin(), dims.end(), is_symbolic) > 1)
+      fail("more than one dim depends on the batch size");
+    for (int64_t& d : dims) d = is_symbolic(d) ? -1 : d;
+    return dims;
+  }
+
   // ---- Mean, Swish, PRelu, EyeLike, DepthToSpace, SpaceToDepth, MeanVarianceNormalization,
   // InstanceNormalization, GroupNormalization and CenterCropPad, written out as the engine ops
   // they are made of (so they train through those ops' gradients) ---------------------------
@@ -970,14 +978,6 @@ class Importer final : public OnnxImportContext {
       emit_part(node, "Pad", {v, add_int64s(pads, y + "/pads")}, "padded", y);
     else if (cut_axes.empty())
       emit_part(node, "Identity", {x}, "same", y);
-  }
-
-  // A Reshape target for `dims`: each as it is, one symbolic dim as -1.
-  std::vector<int64_t> dims_or_open(std::vector<int64_t> dims) const {
-    if (std::count_if(dims.begin(), dims.end(), is_symbolic) > 1)
-      fail("more than one dim depends on the batch size");
-    for (int64_t& d : dims) d = is_symbolic(d) ? -1 : d;
-    return dims;
   }
 
   // A node `op` over `inputs` giving one new value named after `base` and `what` (or
