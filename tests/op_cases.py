@@ -255,6 +255,17 @@ ACTIVATIONS = {  # op: (reference(x, **attrs), kinks, attributes of the variant 
     "Ceil": (np.ceil, tuple(float(k) for k in range(-16, 17)), None),
     "Sin": (np.sin, (), None),
     "Cos": (np.cos, (), None),
+    "Tan": (np.tan, (), None),
+    "Asin": (np.arcsin, (), None),
+    "Acos": (np.arccos, (), None),
+    "Atan": (np.arctan, (), None),
+    "Sinh": (np.sinh, (), None),
+    "Cosh": (np.cosh, (), None),
+    "Asinh": (np.arcsinh, (), None),
+    "Acosh": (np.arccosh, (), None),
+    "Atanh": (np.arctanh, (), None),
+    # np.round rounds half to even, as ONNX Round; its steps are at the half-integers.
+    "Round": (np.round, tuple(k + 0.5 for k in range(-17, 17)), None),
     # The kinks of both attribute sets (the threshold, where ThresholdedRelu jumps).
     "ThresholdedRelu": (lambda x, alpha=1.0: np.where(x > alpha, x, 0.0), (1.0, 2.0), {"alpha": 2.0}),
     "Celu": (lambda x, alpha=1.0: np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0) / alpha)),
@@ -270,10 +281,18 @@ ACTIVATION_INPUTS = {
     "Log": lambda *s, scale=1.0: uniform(*s, lo=0.05, hi=2.0 * scale),
     "Sqrt": lambda *s, scale=1.0: uniform(*s, lo=0.05, hi=2.0 * scale),
     "Reciprocal": lambda *s, scale=1.0: away(*s, kinks=(0.0,), margin=0.25, scale=scale),
+    # Tan off its poles at +-pi/2; the inverse functions inside their domains, off the ends
+    # where their derivatives blow up.
+    "Tan": lambda *s, scale=1.0: uniform(*s, lo=-1.3, hi=1.3),
+    "Asin": lambda *s, scale=1.0: uniform(*s, lo=-0.9, hi=0.9),
+    "Acos": lambda *s, scale=1.0: uniform(*s, lo=-0.9, hi=0.9),
+    "Atanh": lambda *s, scale=1.0: uniform(*s, lo=-0.9, hi=0.9),
+    "Acosh": lambda *s, scale=1.0: uniform(*s, lo=1.1, hi=1.0 + 3.0 * scale),
 }
 # Activations that saturate for large |x|, checked on wide inputs (wide_case); the others
 # overflow (Exp) or leave their domain there.
-WIDE_ACTIVATIONS = {"Sigmoid", "Tanh", "Softplus", "Neg", "Erf", "Softsign", "Sin", "Cos"}
+WIDE_ACTIVATIONS = {"Sigmoid", "Tanh", "Softplus", "Neg", "Erf", "Softsign", "Sin", "Cos", "Atan",
+                    "Asinh", "Round"}
 
 
 def clip_ref(x, lo=None, hi=None):
@@ -449,6 +468,27 @@ def batch_norm_updates_ref(x, scale, bias, mean, var, epsilon=1e-5, momentum=0.9
                            training_mode=0):
     bmean, bvar = batch_stats(x)
     return {3: momentum * mean + (1 - momentum) * bmean, 4: momentum * var + (1 - momentum) * bvar}
+
+
+def batch_norm_outputs_ref(x, scale, bias, mean, var, epsilon=1e-5, momentum=0.9,
+                           training_mode=1):
+    """training_mode=1: y from the batch statistics, and the updated running mean and var."""
+    nxt = batch_norm_updates_ref(x, scale, bias, mean, var, epsilon, momentum)
+    return batch_norm_ref(True)(x, scale, bias, mean, var, epsilon), nxt[3], nxt[4]
+
+
+def batch_norm_mode1_case(x, outputs=3, tag="", **attrs):
+    """training_mode=1 in an inference call: batch statistics, the inputs left as they are;
+    with one output, its gradient is the training one (through the batch statistics), and no
+    onnxruntime comparison (its shape inference wants all three outputs in training mode)."""
+    c = x[1]
+    inputs = [normal(*x), normal(c), normal(c), normal(c, scale=0.5), uniform(c, lo=0.5, hi=2.0)]
+    attrs = {"training_mode": 1, **attrs}
+    ref = batch_norm_outputs_ref if outputs == 3 else batch_norm_ref(True)
+    return case("BatchNormalization", inputs, with_attrs(ref, attrs), attrs=attrs,
+                tol="reduction", k=math.prod(x) // c, grad=(0, 1, 2) if outputs == 1 else (),
+                call={"num_outputs": outputs}, tag=tag, onnx=17 if outputs == 3 else None,
+                state_ref=with_attrs(batch_norm_state_ref(True), attrs))
 
 
 def layer_norm_stats(x, axis):
@@ -1038,8 +1078,6 @@ BATCH_NORM_BAD = (
     Bad("rank1", ValueError, r"BatchNormalization: x must have rank >= 2", inputs={0: normal(3)}),
     Bad("four-inputs", ValueError, r"BatchNormalization: takes 5 inputs?, got 4",
         inputs={4: None}),
-    Bad("training-mode", ValueError, r"BatchNormalization: training_mode=1 .* is not supported",
-        attrs={"training_mode": 1}),
     Bad("need-mean", ValueError, r"BatchNormalization_backward: input 3 has no gradient",
         need=(True, False, False, True, False)),
 )
@@ -1853,6 +1891,84 @@ BIT_SHIFT_BAD = (
     Bad("need", ValueError, r"BitShift_backward: input 0 has no gradient", need=(True, False)))
 
 
+def mod_ref(a, b, fmod=0):
+    return np.fmod(a, b) if fmod else np.mod(a, b)
+
+
+def divisors(*shape, lo=0.7, hi=2.0):
+    """Floats of either sign with lo <= |b| < hi: no division by (nearly) zero."""
+    return Spec(shape, lambda rng, _: np.asarray(
+        rng.uniform(lo, hi, shape) * rng.choice([-1.0, 1.0], shape), np.float32))
+
+
+def int_divisors(*shape):
+    return Spec(shape, lambda rng, _: (rng.integers(1, 10, shape) * rng.choice([-1, 1], shape))
+                .astype(np.int64), "int64")
+
+
+def dividends(*shape, of):
+    """q b + f b for each divisor b (input `of`, broadcast), q an integer in [-5, 5) and f in
+    [0.15, 0.85]: a / b stays off the integers, where the remainder jumps."""
+    def draw(rng, drawn):
+        b = np.broadcast_to(drawn[of], shape)
+        q = rng.integers(-5, 5, shape) + rng.uniform(0.15, 0.85, shape)
+        return np.asarray(q * b, np.float32)
+    return Spec(shape, draw, after=of)
+
+
+def mod_case(a, b, fmod=0, tag="", bad=()):
+    # onnxruntime takes fmod 0 on floats from opset 28 on.
+    onnx = 28 if a.dtype == "float32" and not fmod else 17
+    return case("Mod", [a, b], with_attrs(mod_ref, {"fmod": fmod}), attrs={"fmod": fmod},
+                tol="exact" if a.dtype == "int64" else "elementwise",
+                k=broadcast_k(a.shape, b.shape), name="+".join(map(shape_id, (a.shape, b.shape))),
+                tag=tag, bad=bad, onnx=onnx)
+
+
+MOD_BAD = (
+    Bad("mixed", TypeError, r"Mod: b is int64 but a is float32", inputs={1: ints(3, 7)}),
+    Bad("bool", TypeError, r"Mod: a must be float32 or int64, got bool", inputs={0: bools(3, 7)}),
+    Bad("no-broadcast", ValueError, r"Mod: shapes \[3, 7\] and \[7, 3\] cannot be broadcast",
+        inputs={1: divisors(7, 3)}),
+    Bad("fmod2", ValueError, r"Mod: fmod must be 0 or 1, got 2", attrs={"fmod": 2}),
+    Bad("one-input", ValueError, r"Mod: takes 2 inputs?, got 1", inputs={1: None}),
+)
+
+
+def mod_cases():
+    """Floats and integers of both signs, broadcast either way."""
+    return [
+        mod_case(dividends(3, 7, of=1), divisors(3, 7), tag="floor", bad=MOD_BAD),
+        mod_case(dividends(3, 7, of=1), divisors(3, 7), fmod=1, tag="fmod"),
+        mod_case(dividends(2, 5, 7, of=1), divisors(5, 1), tag="floor"),
+        mod_case(dividends(2, 5, 7, of=1), divisors(7), fmod=1, tag="fmod"),
+        # a broadcast along the rows of b: b drawn from a, off the jumps of a / b.
+        case("Mod", [divisors(7), Spec((3, 7), lambda rng, d: np.asarray(
+            np.broadcast_to(d[0], (3, 7)) / (rng.integers(-4, 4, (3, 7)) +
+                                             rng.uniform(0.15, 0.85, (3, 7))), np.float32),
+            after=0)], mod_ref, k=3, name="7+3x7", tag="floor-a-broadcast", onnx=28),
+        mod_case(dividends(7, 33, 65, of=1), divisors(33, 65), tag="floor"),
+        mod_case(ints(3, 7), int_divisors(3, 7), tag="int64-floor"),
+        mod_case(ints(3, 7), int_divisors(3, 7), fmod=1, tag="int64-fmod"),
+        mod_case(ints(5, 1, 7), int_divisors(3, 1), tag="int64-floor"),
+        mod_case(ints(7, 33, 65), int_divisors(65), fmod=1, tag="int64-fmod"),
+        # Division by zero gives 0 (as numpy), and so does INT64_MIN by -1 (which overflows
+        # in C); onnxruntime is not asked (integer division by zero traps there).
+        *(case("Mod", [fixed([7, -7, -2**63, -2**63, 5, 0, -9]), fixed([0, 0, -1, 3, -1, -3, 4])],
+               with_attrs(mod_int_ref, {"fmod": fmod}), attrs={"fmod": fmod}, tol="exact",
+               onnx=None, tag=f"int64-edges-fmod{fmod}") for fmod in (0, 1)),
+    ]
+
+
+def fixed(values):
+    return Spec((len(values),), lambda rng, _: np.array(values, np.int64), "int64")
+
+
+def mod_int_ref(a, b, fmod=0):
+    with np.errstate(divide="ignore", over="ignore"):
+        return mod_ref(a.astype(np.int64), b.astype(np.int64), fmod)
+
+
 def where_case(cond, x, y, spec=normal, tag="", bad=()):
     return case("Where", [bools(*cond), spec(*x), spec(*y)], np.where,
                 tol="elementwise" if spec is normal else "exact",
@@ -2057,6 +2173,7 @@ CASES = [
         Bad("float", TypeError, r"Not: x must be bool, got float32", inputs={0: normal(3, 7)}),
         Bad("two-inputs", ValueError, r"Not: takes 1 inputs?, got 2", inputs={1: bools(3, 7)}))),
     case("Not", [bools(7, 33, 129)], np.logical_not, tol="exact"),
+    *mod_cases(),
     where_case((3, 7), (3, 7), (3, 7), bad=WHERE_BAD),
     where_case((3, 1), (1, 7), ()),
     where_case((2, 1, 5), (3, 5), (2, 3, 1)),
@@ -2195,6 +2312,9 @@ CASES = [
     batch_norm_case((5, 13, 17, 11), training=True, tag="train"),
     batch_norm_case((4, 3, 19, 17), training=True, tag="train-long-channels"),
     batch_norm_case((4, 33, 9, 7), tag="infer-mode0", training_mode=0),
+    batch_norm_mode1_case((2, 3, 7, 5), tag="mode1"),
+    batch_norm_mode1_case((7, 5), tag="mode1-eps0.01-m0.7", epsilon=0.01, momentum=0.7),
+    batch_norm_mode1_case((3, 5, 9), outputs=1, tag="mode1-y"),
     layer_norm_case((3, 7), bad=LAYER_NORM_BAD),
     layer_norm_case((2, 3, 5), axis=1, tag="axis1"),
     layer_norm_case((2, 1, 5), axis=-2, param_rank=1, tag="axis-2-scale-without-1"),

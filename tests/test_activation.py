@@ -139,3 +139,73 @@ def test_bad_inputs_raise_clear_errors():
         ops.relu(x.T)
     with pytest.raises(ValueError, match="dy .* does not match x"):
         ops.relu_backward(x[:2], x)
+
+
+# The math functions the CPU kernels take from libm: op -> (float64 reference, inputs over
+# the whole domain).
+LIBM = {
+    "Tan": (np.tan, np.linspace(-1.55, 1.55, 20011)),
+    "Asin": (np.arcsin, np.linspace(-1, 1, 20011)),
+    "Acos": (np.arccos, np.linspace(-1, 1, 20011)),
+    "Atan": (np.arctan, np.linspace(-1e4, 1e4, 20011)),
+    "Sinh": (np.sinh, np.linspace(-88, 88, 20011)),
+    "Cosh": (np.cosh, np.linspace(-88, 88, 20011)),
+    "Asinh": (np.arcsinh, np.linspace(-1e4, 1e4, 20011)),
+    "Acosh": (np.arccosh, np.geomspace(1, 1e30, 20011)),
+    "Atanh": (np.arctanh, np.linspace(-0.999, 0.999, 20011)),
+}
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("op", sorted(LIBM))
+def test_libm_functions_are_within_a_few_ulps(op, isa):
+    """Each output against float64, element by element, on every instruction-set level the
+    machine has, tiny and denormal inputs included where the domain has them."""
+    ref, x = LIBM[op]
+    if op != "Acosh":
+        rng = np.random.default_rng(13)
+        tiny = np.geomspace(1e-38, 1e-3, 1001)
+        x = np.concatenate([x, rng.uniform(x.min(), x.max(), 5003), tiny, -tiny, [0.0, 1e-42]])
+    x = x.astype(np.float32)
+    use_isa(isa)
+    try:
+        (y,), _ = _core.run_op(op, [x], {})
+    finally:
+        _core.set_cpu_isa("best")
+    want = ref(x.astype(np.float64))
+    assert np.all(np.isfinite(y))
+    bad = np.abs(y.astype(np.float64) - want) > 1e-6 * np.abs(want) + 2e-38
+    assert not bad.any(), f"x={x[bad][:3]} got {y[bad][:3]} want {want[bad][:3]}"
+
+
+def test_round_takes_halves_to_even():
+    x = np.array([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 2.4999998, -3.5000002, 8388609.0, 1e30,
+                  -0.0, np.inf, -np.inf, np.nan], np.float32)
+    (y,), _ = _core.run_op("Round", [x], {})
+    want = np.array([-2, -2, -0.0, 0, 2, 2, 2, -4, 8388609.0, 1e30, -0.0, np.inf, -np.inf, np.nan],
+                    np.float32)
+    np.testing.assert_array_equal(y, want)
+    assert np.array_equal(np.signbit(y), np.signbit(want))
+    # A step function: no gradient flows through it.
+    (dx,) = _core.run_op_backward("Round", [x[:-3]], [np.ones(len(x) - 3, np.float32)])
+    np.testing.assert_array_equal(dx, 0.0)
+
+
+def test_keras_names_run_the_math_functions(rng):
+    """engine.ops.tan ... arctanh, round and mod, on arrays and in a model."""
+    import engine
+    x = rng.uniform(-0.9, 0.9, (3, 5)).astype(np.float32)
+    x64 = x.astype(np.float64)
+    refs = {"tan": np.tan, "arcsin": np.arcsin, "arccos": np.arccos, "arctan": np.arctan,
+            "sinh": np.sinh, "cosh": np.cosh, "arcsinh": np.arcsinh, "arctanh": np.arctanh}
+    for name, ref in refs.items():
+        assert_close(getattr(ops, name)(x), ref(x64), ELEMENTWISE_RTOL, name)
+    assert_close(ops.arccosh(x + 2), np.arccosh(x64 + 2), ELEMENTWISE_RTOL, "arccosh")
+    inp = engine.Input((5,))
+    model = engine.Model(inp, [ops.tan(inp), ops.round(inp * 4.0), ops.round(inp, decimals=1),
+                               ops.mod(inp, -0.25)])
+    tan, rounded, tenths, rest = model.predict(x, verbose=0)
+    assert_close(tan, np.tan(x64), ELEMENTWISE_RTOL)
+    np.testing.assert_array_equal(rounded, np.round(x * np.float32(4.0)))
+    assert_close(tenths, np.round(x64, 1), ELEMENTWISE_RTOL)
+    assert_close(rest, np.mod(x64, -0.25), ELEMENTWISE_RTOL)

@@ -203,6 +203,61 @@ def test_matches_onnxruntime(training, rng):
         assert_close(out, expected[0], 1e-5, "y")
 
 
+def test_imported_training_mode_returns_running_statistics_as_onnxruntime(rng):
+    """An ONNX node with training_mode=1 run for inference: y from the batch statistics and
+    the updated running statistics as outputs; the inputs are left as they were."""
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is needed for this comparison")
+    import engine
+    shape, C, eps, momentum = (3, 7, 9, 5), 7, 1e-3, 0.8
+    model = _bn_model(C, shape, True, eps, momentum)
+    x = sample_x(rng, shape, C)
+    scale, bias, mean, var = params(rng, C)
+    feed = {"x": x, "scale": scale, "bias": bias, "mean": mean, "var": var}
+    before = {k: v.copy() for k, v in feed.items()}
+    expected = ort.InferenceSession(model, providers=["CPUExecutionProvider"]).run(None, feed)
+    got = engine.onnx.InferenceSession(model).run(None, feed)
+    for name, g, e in zip(("y", "running_mean", "running_var"), got, expected):
+        assert g.shape == e.shape, name
+        assert_close(g, e, 1e-5, name)
+    for k, v in feed.items():
+        np.testing.assert_array_equal(v, before[k])
+
+
+def test_training_mode_after_a_conv_is_not_folded_into_it(rng):
+    """Inference folds a BatchNormalization into the Conv before it, with the running
+    statistics; one with training_mode=1 normalises with the batch's and must stay."""
+    onnx = pytest.importorskip("onnx", reason="onnx is needed to build the model")
+    from onnx import TensorProto, helper, numpy_helper
+    import engine
+    C, shape = 3, (4, 2, 5, 7)
+    w = rng.standard_normal((C, 2, 1, 1)).astype(np.float32)
+    scale, bias, mean, var = params(rng, C)
+    inits = [numpy_helper.from_array(v, n) for n, v in
+             (("w", w), ("s", scale), ("b", bias), ("m", mean), ("v", var))]
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"]),
+             helper.make_node("BatchNormalization", ["c", "s", "b", "m", "v"], ["y"],
+                              training_mode=1, epsilon=1e-3)]
+    graph = helper.make_graph(nodes, "conv_bn",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape))],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 15)])
+    x = rng.standard_normal(shape).astype(np.float32)
+    (y,) = engine.onnx.InferenceSession(model.SerializeToString()).run(None, {"x": x})
+    c = np.einsum("oi,nihw->nohw", w[:, :, 0, 0].astype(np.float64), x.astype(np.float64))
+    bm, bv = c.mean(axis=(0, 2, 3), keepdims=True), c.var(axis=(0, 2, 3), keepdims=True)
+    want = scale[:, None, None] * (c - bm) / np.sqrt(bv + 1e-3) + bias[:, None, None]
+    assert_close(y, want, 1e-5)
+
+
+def test_running_statistics_outputs_need_training_mode():
+    from engine import _core
+    x = np.ones((2, 3, 4), np.float32)
+    c3 = np.ones(3, np.float32)
+    with pytest.raises(ValueError, match=r"BatchNormalization: the running_mean and running_var "
+                                         r"outputs need training_mode=1"):
+        _core.run_op("BatchNormalization", [x, c3, c3, c3, c3], {}, num_outputs=3)
+
+
 def test_bad_inputs_raise_clear_errors():
     x = np.ones((2, 3, 4, 4), np.float32)
     c3, c4 = np.ones(3, np.float32), np.ones(4, np.float32)

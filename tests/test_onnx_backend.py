@@ -36,10 +36,12 @@ backend_test = onnx.backend.test.BackendTest(EngineBackend, __name__)
 # function-expanded variants whose bodies stay within them.
 # Computed when the file is imported, or written out there as the ops they are made of
 # (onnx/fold.cpp).
-IMPORT_TIME_OPS = {"Constant", "ConstantOfShape", "Shape", "Cast", "CastLike", "Mod", "Range",
+IMPORT_TIME_OPS = {"Constant", "ConstantOfShape", "Shape", "Cast", "CastLike", "Range",
                    "ScatterND", "Einsum", "Hardmax", "GlobalMaxPool", "IsNaN", "IsInf",
                    "LpNormalization", "RMSNormalization", "NegativeLogLikelihoodLoss",
-                   "SoftmaxCrossEntropyLoss"}
+                   "SoftmaxCrossEntropyLoss", "Mean", "Swish", "PRelu", "EyeLike", "DepthToSpace",
+                   "SpaceToDepth", "MeanVarianceNormalization", "InstanceNormalization",
+                   "GroupNormalization", "CenterCropPad"}
 
 
 def _listed_cases():
@@ -71,17 +73,11 @@ backend_test.exclude(r"^test_convtranspose_3d_cpu$")
 # output_shape one larger than the stride allows (total padding -1): the engine's
 # ConvTranspose refuses an output_shape its input cannot produce.
 backend_test.exclude(r"^test_convtranspose_output_shape_cpu$")
-# Outputs the engine does not compute: Dropout's mask, and the batch statistics
-# BatchNormalization returns with training_mode=1 (the engine uses batch statistics only in
-# its own training mode).
-backend_test.exclude(r"dropout.*mask")
-backend_test.exclude(r"^test_batchnorm_(epsilon|example)_training_mode_cpu$")
 # Random draws compared with numpy's generator: Dropout in training mode, Bernoulli.
-backend_test.exclude(r"^test_training_dropout(_default)?_cpu$")
+backend_test.exclude(r"^test_training_dropout(_default)?(_mask)?_cpu$")
 backend_test.exclude(r"^test_bernoulli")
-# Mod and ScatterND are computed at import, on known values: the session binds integer
-# inputs, but float data stays a run-time input. Mod with fmod=0 on floats is refused.
-backend_test.exclude(r"^test_mod_.*float.*fmod_0")
+# ScatterND is computed at import, on known values: the session binds integer inputs, but
+# float data stays a run-time input.
 backend_test.exclude(r"^test_scatternd")
 # ReduceMax of an empty bool set: the engine reduces bools as float32, whose identity is
 # -inf, not false.

@@ -197,11 +197,11 @@ def test_mod_of_known_values_folds(fmod, a, b, rng):
     check_against_ort(model, rng.standard_normal((3, 5)).astype(np.float32))
 
 
-def test_mod_of_run_time_values_is_refused():
-    model = make_model([helper.make_node("Mod", ["x", "x"], ["y"], fmod=1)],
+def test_mod_of_run_time_values_runs(rng):
+    model = make_model([const("b", [1.5, -2.0, 0.7, 3.0, -1.1], np.float32),
+                        helper.make_node("Mod", ["x", "b"], ["y"], fmod=1)],
                        [vi("x", ["N", 5])], [vi("y", ["N", 5])])
-    with pytest.raises(ValueError, match=r"Mod.*the dividend must be known at import"):
-        engine.onnx.load(model.SerializeToString())
+    check_against_ort(model, 4 * rng.standard_normal((3, 5)).astype(np.float32))
 
 
 def test_any_op_on_known_values_folds(rng):

@@ -17,6 +17,7 @@ __all__ = [
     "add", "subtract", "multiply", "divide", "true_divide", "power", "maximum", "minimum", "negative",
     "absolute", "abs", "exp", "log", "sqrt", "rsqrt", "square", "sign", "floor", "ceil", "sin", "cos",
     "erf", "reciprocal", "log1p", "expm1", "clip", "where", "full_like", "zeros_like", "ones_like",
+    "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh", "arctanh", "round", "mod",
     # activations
     "relu", "relu6", "sigmoid", "tanh", "softplus", "softsign", "elu", "selu", "leaky_relu", "gelu",
     "silu", "swish", "hard_sigmoid", "hard_silu", "hard_swish", "log_sigmoid", "mish", "softmax",
@@ -99,6 +100,25 @@ for _name, _op in _BINARY.items():
     _define(_name, lambda name, op=_op: lambda x1, x2: _binary(name, op, x1, x2))
 for _name, _op in _COMPARISONS.items():
     _define(_name, lambda name, op=_op: lambda x1, x2: _binary(name, op, x1, x2, "bool"))
+# The trigonometric and hyperbolic functions: one ONNX node each.
+for _name, _op in {"tan": "Tan", "arcsin": "Asin", "arccos": "Acos", "arctan": "Atan", "sinh": "Sinh",
+                   "cosh": "Cosh", "arcsinh": "Asinh", "arccosh": "Acosh", "arctanh": "Atanh"}.items():
+    _define(_name, lambda name, op=_op: lambda x: _unary(name, op, x))
+
+
+def mod(x1, x2):
+    """The remainder with the divisor's sign, as numpy's mod: ONNX Mod with fmod 0."""
+    return _binary("mod", "Mod", x1, x2)
+
+
+def round(x, decimals=0):  # noqa: A001 (keras.ops.round)
+    """Halves to even, as numpy; `decimals` scales by 10**decimals around the rounding."""
+    if decimals == 0:
+        return _unary("round", "Round", x)
+    scale = 10.0 ** decimals
+    return divide(_unary("round", "Round", multiply(x, scale)), scale)  # noqa: F821
+
+
 abs = absolute  # noqa: A001,F821 (keras.ops.abs)
 true_divide = divide  # noqa: F821
 

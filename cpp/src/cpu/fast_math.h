@@ -155,14 +155,25 @@ struct FastMath {
     return x == x ? y : x;
   }
   static float fabs(float x) { return std::fabs(x); }
-  // The rest are libm's: sqrt, floor and ceil compile to vector instructions anyway; log,
-  // sin and cos stay scalar calls (no model spends its time in them yet).
+  // The rest are libm's: sqrt, floor, ceil and nearbyint compile to vector instructions
+  // anyway; log and the trigonometric and hyperbolic functions stay scalar calls (no model
+  // spends its time in them yet).
   static float sqrt(float x) { return std::sqrt(x); }
   static float floor(float x) { return std::floor(x); }
   static float ceil(float x) { return std::ceil(x); }
   static float log(float x) { return std::log(x); }
   static float sin(float x) { return std::sin(x); }
   static float cos(float x) { return std::cos(x); }
+  static float tan(float x) { return std::tan(x); }
+  static float asin(float x) { return std::asin(x); }
+  static float acos(float x) { return std::acos(x); }
+  static float atan(float x) { return std::atan(x); }
+  static float sinh(float x) { return std::sinh(x); }
+  static float cosh(float x) { return std::cosh(x); }
+  static float asinh(float x) { return std::asinh(x); }
+  static float acosh(float x) { return std::acosh(x); }
+  static float atanh(float x) { return std::atanh(x); }
+  static float nearbyint(float x) { return std::nearbyint(x); }
 };
 
 }  // namespace engine

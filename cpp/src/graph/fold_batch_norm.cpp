@@ -31,6 +31,8 @@ std::vector<BatchNormFold> find_batch_norm_folds(const CompiledGraph& g,
       continue;
     const long bn = sole_reader(steps[pos].outs[0], "BatchNormalization");
     if (bn < 0 || steps[bn].ins.at(0) != steps[pos].outs[0] || steps[bn].outs.size() != 1) continue;
+    // training_mode=1 normalises with the batch statistics, which no weight can hold.
+    if (g.nodes[steps[bn].node].attr_int("training_mode", 0) != 0) continue;
     folds.push_back({pos, static_cast<size_t>(bn), sole_reader(steps[bn].outs[0], "Relu")});
   }
   return folds;

@@ -89,7 +89,18 @@ const std::vector<FoldAttr>* fold_op_attrs(const std::string& op_type) {
       {"RMSNormalization", {{"axis", Kind::Int}, {"epsilon", Kind::Float}, {"stash_type", Kind::Int}}},
       {"NegativeLogLikelihoodLoss", {{"reduction", Kind::String}, {"ignore_index", Kind::Int}}},
       {"SoftmaxCrossEntropyLoss", {{"reduction", Kind::String}, {"ignore_index", Kind::Int}}},
-      {"Mod", {{"fmod", Kind::Int}}},
+      {"Mean", {}},
+      {"Swish", {{"alpha", Kind::Float}}},
+      // consumed_inputs (opsets < 6) was an in-place hint with no meaning here.
+      {"PRelu", {{"consumed_inputs", Kind::Ints}}},
+      {"EyeLike", {{"dtype", Kind::Int}, {"k", Kind::Int}}},
+      {"DepthToSpace", {{"blocksize", Kind::Int}, {"mode", Kind::String}}},
+      {"SpaceToDepth", {{"blocksize", Kind::Int}, {"mode", Kind::String}}},
+      {"MeanVarianceNormalization", {{"axes", Kind::Ints}}},
+      {"InstanceNormalization", {{"epsilon", Kind::Float}, {"consumed_inputs", Kind::Ints}}},
+      {"GroupNormalization",
+       {{"num_groups", Kind::Int}, {"epsilon", Kind::Float}, {"stash_type", Kind::Int}}},
+      {"CenterCropPad", {{"axes", Kind::Ints}}},
       {"Range", {}},
       {"ScatterND", {{"reduction", Kind::String}}},
   };
@@ -337,23 +348,6 @@ Tensor fold_scatter_nd(const Node& node, const Tensor& data, const Tensor& indic
                 static_cast<const char*>(upd.raw_data()) + i * bytes, bytes);
   }
   return out;
-}
-
-Tensor fold_mod(const Node& node, const Tensor& a, const Tensor& b) {
-  ENGINE_CHECK(a.dtype() == b.dtype(), "the operands differ in type (", a.describe(), " and ",
-               b.describe(), ")");
-  const bool c_fmod = node.attr_int("fmod", 0) != 0;
-  if (a.dtype() == DType::Float32) {
-    ENGINE_CHECK(c_fmod, "fmod must be 1 for float operands");
-    return broadcast_fold<float>("Mod", a, b, [](float x, float y) { return std::fmod(x, y); });
-  }
-  return broadcast_fold<int64_t>("Mod", a, b, [&](int64_t x, int64_t y) {
-    ENGINE_CHECK(!is_symbolic(x) && !is_symbolic(y),
-                 "an operand depends on the batch size, which is only known at run time");
-    ENGINE_CHECK(y != 0, "integer division by zero");
-    const int64_t r = x % y;  // the dividend's sign, as C's fmod
-    return !c_fmod && r != 0 && ((r < 0) != (y < 0)) ? r + y : r;
-  });
 }
 
 }  // namespace engine

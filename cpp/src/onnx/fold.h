@@ -39,9 +39,6 @@ Tensor fold_range(const Tensor& start, const Tensor& limit, const Tensor& delta)
 // replaced by updates.
 Tensor fold_scatter_nd(const Node& node, const Tensor& data, const Tensor& indices,
                        const Tensor& updates);
-// Mod (opset 10): the remainder with the divisor's sign (fmod 0, integers only) or the
-// dividend's (fmod 1, C's fmod), of int64 or float32 tensors with numpy broadcasting.
-Tensor fold_mod(const Node& node, const Tensor& a, const Tensor& b);
 
 // The values of a 1-D (or scalar) int64 tensor.
 std::vector<int64_t> int64_values(const Tensor& t);

@@ -447,6 +447,7 @@ class Importer final : public OnnxImportContext {
     for (const LegacyAttr& a : def.onnx.legacy) node.attrs.erase(a.name);
     if (node.op_type == "Resize" && !fold && emit_resize_by_dim(node)) return;
     if (is_1d_window(node)) return emit_as_2d(node);
+    if (node.op_type == "Dropout" && node.outputs.size() > 1) return emit_dropout_with_mask(node);
     // (Shape arithmetic keeps its int64 values, which may hold the symbolic batch size.)
     const bool shape_arithmetic = fold && folds_symbolic_batch(node.op_type);
     const bool symbolic =
@@ -785,6 +786,251 @@ class Importer final : public OnnxImportContext {
     return dims;
   }
 
+  // ---- Mean, Swish, PRelu, EyeLike, DepthToSpace, SpaceToDepth, MeanVarianceNormalization,
+  // InstanceNormalization, GroupNormalization and CenterCropPad, written out as the engine ops
+  // they are made of (so they train through those ops' gradients) ---------------------------
+
+  // Mean(x...) as Sum(x...) / n, broadcast as Sum broadcasts.
+  void emit_mean(const Node& node) {
+    if (node.inputs.empty() || node.outputs.size() != 1)
+      fail("takes 1 or more inputs, has 1 output");
+    const std::string& y = node.outputs[0];
+    if (node.inputs.size() == 1) {
+      emit_part(node, "Identity", {node.inputs[0]}, "mean", y);
+      return;
+    }
+    const std::string sum = emit_part(node, "Sum", node.inputs, "sum");
+    const Tensor count = Tensor::full({}, static_cast<float>(node.inputs.size()));
+    emit_part(node, "Div", {sum, add_constant(count, y + "/count")}, "mean", y);
+  }
+
+  // Swish(x) = x * Sigmoid(alpha * x) (opset 24).
+  void emit_swish(const Node& node) {
+    if (node.inputs.size() != 1 || node.outputs.size() != 1) fail("takes 1 input, has 1 output");
+    const std::string& x = node.inputs[0];
+    const std::string& y = node.outputs[0];
+    const float alpha = node.attr_float("alpha", 1.0f);
+    const std::string scaled =
+        alpha == 1.0f
+            ? x
+            : emit_part(node, "Mul", {x, add_constant(Tensor::full({}, alpha), y + "/alpha")},
+                        "scaled");
+    emit_part(node, "Mul", {x, emit_part(node, "Sigmoid", {scaled}, "gate")}, "swish", y);
+  }
+
+  // PRelu(x, slope) as the Keras PReLU layer writes it: Relu(x) - slope * Relu(-x), the slope
+  // broadcast to x (a weight slope stays trainable).
+  void emit_prelu(const Node& node) {
+    if (node.inputs.size() != 2 || node.inputs[1].empty() || node.outputs.size() != 1)
+      fail("takes 2 inputs (x and slope), has 1 output");
+    const std::string& x = node.inputs[0];
+    const std::string positive = emit_part(node, "Relu", {x}, "positive");
+    const std::string negative =
+        emit_part(node, "Relu", {emit_part(node, "Neg", {x}, "minus_x")}, "negative");
+    const std::string sloped = emit_part(node, "Mul", {node.inputs[1], negative}, "sloped");
+    emit_part(node, "Sub", {positive, sloped}, "prelu", node.outputs[0]);
+  }
+
+  // EyeLike(x [R, C]): ones on the diagonal k, folded here from x's shape.
+  void fold_eye_like(const Node& node) {
+    if (node.inputs.size() != 1 || node.outputs.size() != 1) fail("takes 1 input, has 1 output");
+    const std::string& x = node.inputs[0];
+    const std::vector<int64_t> dims = symbolic_shape(x);
+    if (dims.size() != 2) fail(str("the input must have rank 2, got rank ", dims.size()));
+    if (is_symbolic(dims[0]) || is_symbolic(dims[1]))
+      fail("the input's shape must be known at import (it depends on the batch size)");
+    DType dtype = constant(x) ? constant(x)->dtype() : shapes_.at(x).dtype;
+    if (node.has_attr("dtype")) {
+      const int32_t holder = onnx_proto::computing_type(node.attr_int("dtype"));
+      if (holder == onnx_proto::dtype::UNDEFINED)
+        fail(str("dtype ", onnx_proto::dtype_name(node.attr_int("dtype")), " is not supported"));
+      dtype = holder == onnx_proto::dtype::FLOAT   ? DType::Float32
+              : holder == onnx_proto::dtype::INT64 ? DType::Int64
+                                                   : DType::Bool;
+    }
+    const int64_t k = node.attr_int("k", 0);
+    Tensor eye = Tensor::zeros(dims, dtype);
+    for (int64_t r = std::max<int64_t>(0, -k); r < dims[0] && r + k < dims[1]; ++r) {
+      const int64_t at = r * dims[1] + r + k;
+      if (dtype == DType::Float32)
+        eye.data<float>()[at] = 1.0f;
+      else if (dtype == DType::Int64)
+        eye.data<int64_t>()[at] = 1;
+      else
+        eye.data<bool>()[at] = true;
+    }
+    set(node, eye);
+  }
+
+  // DepthToSpace and SpaceToDepth on x [N, C, H, W] as Reshape to 6-D, Transpose, Reshape:
+  // the channel index splits as (by, bx, c) in DCR mode, (c, by, bx) in CRD mode.
+  void emit_depth_space(const Node& node) {
+    if (node.inputs.size() != 1 || node.outputs.size() != 1) fail("takes 1 input, has 1 output");
+    const bool to_space = node.op_type == "DepthToSpace";
+    const std::string& x = node.inputs[0];
+    const std::vector<int64_t> dims = symbolic_shape(x);
+    if (dims.size() != 4)
+      fail(str("the input must have rank 4 ([N, C, H, W]), got rank ", dims.size()));
+    const int64_t n = dims[0], c = dims[1], h = dims[2], w = dims[3];
+    if (is_symbolic(c) || is_symbolic(h) || is_symbolic(w))
+      fail("C, H and W must be known at import");
+    if (!node.has_attr("blocksize")) fail("the blocksize attribute is missing");
+    const int64_t b = node.attr_int("blocksize");
+    if (b <= 0) fail(str("blocksize must be positive, got ", b));
+    const std::string mode = node.attr_string("mode", "DCR");
+    if (mode != "DCR" && mode != "CRD") fail("mode must be DCR or CRD, got '" + mode + "'");
+    const bool dcr = mode == "DCR";
+    std::vector<int64_t> split, perm, joined;
+    if (to_space) {
+      if (c % (b * b)) fail(str("C ", c, " is not a multiple of blocksize^2 ", b * b));
+      const int64_t depth = c / (b * b);
+      split = dcr ? std::vector<int64_t>{n, b, b, depth, h, w}
+                  : std::vector<int64_t>{n, depth, b, b, h, w};
+      perm = dcr ? std::vector<int64_t>{0, 3, 4, 1, 5, 2} : std::vector<int64_t>{0, 1, 4, 2, 5, 3};
+      joined = {n, depth, h * b, w * b};
+    } else {
+      if (h % b || w % b) fail(str("H ", h, " and W ", w, " must be multiples of blocksize ", b));
+      split = {n, c, h / b, b, w / b, b};
+      perm = dcr ? std::vector<int64_t>{0, 3, 5, 1, 2, 4} : std::vector<int64_t>{0, 1, 3, 5, 2, 4};
+      joined = {n, c * b * b, h / b, w / b};
+    }
+    const std::string& y = node.outputs[0];
+    const std::string parts =
+        emit_part(node, "Reshape", {x, add_int64s(dims_or_open(split), y + "/split")}, "split");
+    const std::string moved =
+        emit_part(node, "Transpose", {parts}, "moved", "", {{"perm", Attribute::of_ints(perm)}});
+    emit_part(node, "Reshape", {moved, add_int64s(dims_or_open(joined), y + "/joined")}, "joined",
+              y);
+  }
+
+  // MeanVarianceNormalization(x) over `axes` (default N, H, W): (x - mean) / (std + 1e-9),
+  // as the ONNX function body (std the population one).
+  void emit_mean_variance_normalization(const Node& node) {
+    if (node.inputs.size() != 1 || node.outputs.size() != 1) fail("takes 1 input, has 1 output");
+    const std::string& x = node.inputs[0];
+    const std::string& y = node.outputs[0];
+    const int rank = this->rank(x);
+    std::vector<int64_t> axes = node.attr_ints("axes", {0, 2, 3});
+    for (int64_t& a : axes) {
+      if (a < -rank || a >= rank) fail(str("axis ", a, " is out of range for rank ", rank));
+      if (a < 0) a += rank;
+    }
+    const std::string axes_name = add_int64s(axes, y + "/axes");
+    const std::string mean = emit_part(node, "ReduceMean", {x, axes_name}, "mean");
+    const std::string centered = emit_part(node, "Sub", {x, mean}, "centered");
+    const std::string variance =
+        emit_part(node, "ReduceMean",
+                  {emit_part(node, "Mul", {centered, centered}, "square"), axes_name}, "variance");
+    const std::string std_dev = emit_part(node, "Sqrt", {variance}, "std");
+    const std::string safe =
+        emit_part(node, "Add", {std_dev, add_constant(Tensor::full({}, 1e-9f), y + "/epsilon")},
+                  "std_plus_epsilon");
+    emit_part(node, "Div", {centered, safe}, "normalized", y);
+  }
+
+  // InstanceNormalization(x [N, C, d...], scale [C], bias [C]) and GroupNormalization(x, scale,
+  // bias) with num_groups G: x normalized over the dims of each (n, group) by one
+  // LayerNormalization of unit scale (over the d dims, or over x viewed as [N, G, C / G * d]),
+  // then scaled and shifted per channel (per group: GroupNormalization before opset 21).
+  void emit_instance_group_normalization(const Node& node) {
+    const bool group = node.op_type == "GroupNormalization";
+    if (node.inputs.size() != 3 || node.inputs[1].empty() || node.inputs[2].empty() ||
+        node.outputs.size() != 1)
+      fail("takes 3 inputs (x, scale and bias), has 1 output");
+    const std::string& x = node.inputs[0];
+    const std::string& y = node.outputs[0];
+    const std::vector<int64_t> dims = symbolic_shape(x);
+    const int rank = static_cast<int>(dims.size());
+    if (rank < 3) fail(str("x must have rank >= 3 ([N, C, d...]), got rank ", rank));
+    for (int d = 1; d < rank; ++d)
+      if (is_symbolic(dims[d])) fail("the dims after the batch must be known at import");
+    const int64_t channels = dims[1];
+    const int64_t groups = group ? node.attr_int("num_groups", 0) : channels;
+    if (groups <= 0 || channels % groups)
+      fail(str("num_groups ", groups, " does not divide the ", channels, " channels"));
+    const bool per_group = group && opset_ < 21;  // opset 18's scale and bias: [G]
+    std::vector<int64_t> norm_dims(dims.begin() + 2, dims.end());
+    std::string input = x;
+    if (group) {
+      int64_t len = channels / groups;
+      for (int d = 2; d < rank; ++d) len *= dims[d];
+      norm_dims = {len};
+      input = emit_part(node, "Reshape",
+                        {x, add_int64s(dims_or_open({dims[0], groups, len}), y + "/grouped")},
+                        "grouped");
+    }
+    const std::string ones = add_constant(Tensor::full(norm_dims, 1.0f), y + "/unit_scale");
+    std::string v =
+        emit_part(node, "LayerNormalization", {input, ones}, "normalized", "",
+                  {{"axis", Attribute::of_int(2)},
+                   {"epsilon", Attribute::of_float(node.attr_float("epsilon", 1e-5f))}});
+    // value * scale + bias, scale and bias as [K, 1...] with `unit_dims` 1s (against the
+    // value's dims after the batch).
+    auto affine = [&](const std::string& value, int unit_dims, const std::string& output) {
+      std::vector<int64_t> shape(unit_dims + 1, 1);
+      shape[0] = -1;
+      const std::string scale = emit_part(
+          node, "Reshape", {node.inputs[1], add_int64s(shape, y + "/scale_shape")}, "scale");
+      const std::string bias = emit_part(
+          node, "Reshape", {node.inputs[2], add_int64s(shape, y + "/bias_shape")}, "bias");
+      return emit_part(node, "Add", {emit_part(node, "Mul", {value, scale}, "scaled"), bias},
+                       "shifted", output);
+    };
+    if (per_group) v = affine(v, 1, "");
+    if (group)
+      v = emit_part(node, "Reshape", {v, add_int64s(dims_or_open(dims), y + "/shape")}, "ungrouped",
+                    per_group ? y : "");
+    if (!per_group) affine(v, rank - 2, y);
+  }
+
+  // CenterCropPad(x, shape) with known sizes: Slice for the axes that shrink (the window
+  // centred, the odd element dropped at the end), then Pad with zeros for those that grow (the
+  // odd element added at the end).
+  void emit_center_crop_pad(const Node& node) {
+    if (node.inputs.size() != 2 || node.outputs.size() != 1) fail("takes 2 inputs, has 1 output");
+    const Tensor* target = need_constant(node, 1, "the shape input");
+    if (!target || target->dtype() != DType::Int64 || target->ndim() != 1)
+      fail("the shape input must be a 1-D int64 tensor");
+    const std::string& x = node.inputs[0];
+    const std::string& y = node.outputs[0];
+    const std::vector<int64_t> dims = symbolic_shape(x);
+    const int64_t rank = static_cast<int64_t>(dims.size());
+    std::vector<int64_t> axes = node.attr_ints("axes", {});
+    if (!node.has_attr("axes"))
+      for (int64_t a = 0; a < rank; ++a) axes.push_back(a);
+    const std::vector<int64_t> sizes = int64_values(*target);
+    if (sizes.size() != axes.size())
+      fail(str("the shape input has ", sizes.size(), " values for ", axes.size(), " axes"));
+    std::vector<int64_t> starts, ends, cut_axes, pads(2 * rank, 0);
+    for (size_t k = 0; k < axes.size(); ++k) {
+      int64_t a = axes[k];
+      if (a < -rank || a >= rank) fail(str("axis ", a, " is out of range for rank ", rank));
+      if (a < 0) a += rank;
+      const int64_t dim = dims[a], size = sizes[k];
+      if (is_symbolic(dim)) fail(str("the size of axis ", a, " must be known at import"));
+      if (size < 0) fail(str("the target size ", size, " is negative"));
+      if (size < dim) {
+        starts.push_back((dim - size) / 2);
+        ends.push_back((dim - size) / 2 + size);
+        cut_axes.push_back(a);
+      } else if (size > dim) {
+        pads[a] = (size - dim) / 2;
+        pads[a + rank] = size - dim - pads[a];
+      }
+    }
+    const bool grows = std::any_of(pads.begin(), pads.end(), [](int64_t p) { return p != 0; });
+    std::string v = x;
+    if (!cut_axes.empty())
+      v = emit_part(node, "Slice",
+                    {x, add_int64s(starts, y + "/starts"), add_int64s(ends, y + "/ends"),
+                     add_int64s(cut_axes, y + "/axes")},
+                    "cropped", grows ? "" : y);
+    if (grows)
+      emit_part(node, "Pad", {v, add_int64s(pads, y + "/pads")}, "padded", y);
+    else if (cut_axes.empty())
+      emit_part(node, "Identity", {x}, "same", y);
+  }
+
   // A node `op` over `inputs` giving one new value named after `base` and `what` (or
   // `output`), emitted; its name.
   std::string emit_part(const Node& whole, const char* op, std::vector<std::string> inputs,
@@ -927,6 +1173,17 @@ class Importer final : public OnnxImportContext {
                 results[k]);
   }
 
+  // Dropout's mask: the engine's is float32 (1 where kept), as ONNX's before opset 10; from
+  // opset 10 on ONNX's is bool, a Cast of it.
+  void emit_dropout_with_mask(Node node) {
+    if (opset_ < 10) return emit(node);
+    const std::string mask = node.outputs[1];
+    node.outputs[1] = unique(mask + "/float");
+    emit(node);
+    emit_part(node, "Cast", {node.outputs[1]}, "mask", mask,
+              {{"to", Attribute::of_int(onnx_proto::dtype::BOOL)}});
+  }
+
   // Equal on shape values that hold the symbolic batch size, where the answer does not
   // depend on it (exporters compare target shapes with -1).
   void fold_with_symbolic_batch(const Node& node) {
@@ -1024,11 +1281,14 @@ class Importer final : public OnnxImportContext {
     return false;
   }
 
-  // Optional outputs the engine does not compute (BatchNormalization's statistics, Dropout's
-  // boolean mask) are dropped when nothing reads them.
+  // Optional outputs the engine does not compute (the saved statistics of BatchNormalization
+  // before opset 14) are dropped when nothing reads them.
   void drop_uncomputed_outputs(const OpDef& def, Node& node) const {
-    size_t keep = static_cast<size_t>(def.schema.max_outputs);
-    if (node.op_type == "Dropout") keep = 1;  // the engine's mask is float32, ONNX's bool
+    const size_t keep = static_cast<size_t>(def.schema.max_outputs);
+    // BatchNormalization's running statistics come with training_mode=1 only: unread ones
+    // (the training outputs every opset < 14 node lists) go.
+    if (node.op_type == "BatchNormalization")
+      while (node.outputs.size() > 1 && !is_read(node.outputs.back())) node.outputs.pop_back();
     while (node.outputs.size() > keep || (!node.outputs.empty() && node.outputs.back().empty())) {
       if (!node.outputs.back().empty() && is_read(node.outputs.back()))
         fail("output '" + node.outputs.back() + "' is read but the engine does not compute it");
@@ -1073,6 +1333,22 @@ class Importer final : public OnnxImportContext {
         emit_rms_normalization(node);
       } else if (op == "NegativeLogLikelihoodLoss" || op == "SoftmaxCrossEntropyLoss") {
         emit_class_loss(node);
+      } else if (op == "Mean") {
+        emit_mean(node);
+      } else if (op == "Swish") {
+        emit_swish(node);
+      } else if (op == "PRelu") {
+        emit_prelu(node);
+      } else if (op == "EyeLike") {
+        fold_eye_like(node);
+      } else if (op == "DepthToSpace" || op == "SpaceToDepth") {
+        emit_depth_space(node);
+      } else if (op == "MeanVarianceNormalization") {
+        emit_mean_variance_normalization(node);
+      } else if (op == "InstanceNormalization" || op == "GroupNormalization") {
+        emit_instance_group_normalization(node);
+      } else if (op == "CenterCropPad") {
+        emit_center_crop_pad(node);
       } else if (op == "CastLike") {  // Cast to the type of its second input
         const std::string& like = node.inputs.at(1);
         const Tensor* t = constant(like);
@@ -1097,11 +1373,6 @@ class Importer final : public OnnxImportContext {
         const Tensor* updates = need_constant(node, 2, "updates");
         if (!data || !indices || !updates) fail("takes 3 inputs");
         set(node, fold_scatter_nd(node, *data, *indices, *updates));
-      } else if (op == "Mod") {
-        const Tensor* a = need_constant(node, 0, "the dividend");
-        const Tensor* b = need_constant(node, 1, "the divisor");
-        if (!a || !b) fail("takes 2 inputs");
-        set(node, fold_mod(node, *a, *b));
       }
     } catch (const Error& e) {
       const std::string prefix = "ONNX import of ";

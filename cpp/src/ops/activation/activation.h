@@ -1,8 +1,9 @@
 // Elementwise unary float ops: the activations (ONNX Relu, LeakyRelu, Elu, Selu, Sigmoid,
-// Tanh, Softplus, Softsign, HardSigmoid, HardSwish, ThresholdedRelu, Celu, Mish, Shrink) and the math functions (Exp, Log, Sqrt,
-// Abs, Neg, Reciprocal, Erf, Sign, Floor, Ceil, Sin, Cos).
+// Tanh, Softplus, Softsign, HardSigmoid, HardSwish, ThresholdedRelu, Celu, Mish, Shrink) and the
+// math functions (Exp, Log, Sqrt, Abs, Neg, Reciprocal, Erf, Sign, Floor, Ceil, Round, Sin, Cos,
+// Tan, Asin, Acos, Atan, Sinh, Cosh, Asinh, Acosh, Atanh).
 //   y = f(x) elementwise, any shape; backward: dx = dy * f'(x), computed from x and y.
-//   Where f is piecewise constant (Sign, Floor, Ceil) f' is 0, and at a kink the one-sided
+//   Where f is piecewise constant (Sign, Floor, Ceil, Round) f' is 0, and at a kink the one-sided
 //   value the formula names (Abs: 0 at 0; HardSigmoid, HardSwish: the outer side;
 //   ThresholdedRelu, Shrink: 0 at the threshold).
 #pragma once

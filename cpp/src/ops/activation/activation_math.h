@@ -24,6 +24,17 @@ struct StdMath {
   template <class T> ENGINE_HD static T ceil(T x) { return std::ceil(x); }
   template <class T> ENGINE_HD static T sin(T x) { return std::sin(x); }
   template <class T> ENGINE_HD static T cos(T x) { return std::cos(x); }
+  template <class T> ENGINE_HD static T tan(T x) { return std::tan(x); }
+  template <class T> ENGINE_HD static T asin(T x) { return std::asin(x); }
+  template <class T> ENGINE_HD static T acos(T x) { return std::acos(x); }
+  template <class T> ENGINE_HD static T atan(T x) { return std::atan(x); }
+  template <class T> ENGINE_HD static T sinh(T x) { return std::sinh(x); }
+  template <class T> ENGINE_HD static T cosh(T x) { return std::cosh(x); }
+  template <class T> ENGINE_HD static T asinh(T x) { return std::asinh(x); }
+  template <class T> ENGINE_HD static T acosh(T x) { return std::acosh(x); }
+  template <class T> ENGINE_HD static T atanh(T x) { return std::atanh(x); }
+  // Ties to even in the default rounding mode (ONNX Round).
+  template <class T> ENGINE_HD static T nearbyint(T x) { return std::nearbyint(x); }
 };
 
 // The attributes in the formulas' scalar type.
@@ -192,6 +203,50 @@ template <> struct ActivationMath<Activation::Sin> {
 template <> struct ActivationMath<Activation::Cos> {
   ENGINE_FORMULA f(T x, ENGINE_PARAMS) { return M::cos(x); }
   ENGINE_FORMULA df(T x, T, ENGINE_PARAMS) { return -M::sin(x); }
+};
+template <> struct ActivationMath<Activation::Tan> {
+  ENGINE_FORMULA f(T x, ENGINE_PARAMS) { return M::tan(x); }
+  ENGINE_FORMULA df(T x, T, ENGINE_PARAMS) {
+    const T c = M::cos(x);
+    return T(1) / (c * c);
+  }
+};
+// 1 - x^2 as (1 - x)(1 + x): exact near |x| = 1, where the derivatives below blow up.
+template <> struct ActivationMath<Activation::Asin> {
+  ENGINE_FORMULA f(T x, ENGINE_PARAMS) { return M::asin(x); }
+  ENGINE_FORMULA df(T x, T, ENGINE_PARAMS) { return T(1) / M::sqrt((T(1) - x) * (T(1) + x)); }
+};
+template <> struct ActivationMath<Activation::Acos> {
+  ENGINE_FORMULA f(T x, ENGINE_PARAMS) { return M::acos(x); }
+  ENGINE_FORMULA df(T x, T, ENGINE_PARAMS) { return T(-1) / M::sqrt((T(1) - x) * (T(1) + x)); }
+};
+template <> struct ActivationMath<Activation::Atan> {
+  ENGINE_FORMULA f(T x, ENGINE_PARAMS) { return M::atan(x); }
+  ENGINE_FORMULA df(T x, T, ENGINE_PARAMS) { return T(1) / (T(1) + x * x); }
+};
+template <> struct ActivationMath<Activation::Sinh> {
+  ENGINE_FORMULA f(T x, ENGINE_PARAMS) { return M::sinh(x); }
+  ENGINE_FORMULA df(T x, T, ENGINE_PARAMS) { return M::cosh(x); }
+};
+template <> struct ActivationMath<Activation::Cosh> {
+  ENGINE_FORMULA f(T x, ENGINE_PARAMS) { return M::cosh(x); }
+  ENGINE_FORMULA df(T x, T, ENGINE_PARAMS) { return M::sinh(x); }
+};
+template <> struct ActivationMath<Activation::Asinh> {
+  ENGINE_FORMULA f(T x, ENGINE_PARAMS) { return M::asinh(x); }
+  ENGINE_FORMULA df(T x, T, ENGINE_PARAMS) { return T(1) / M::sqrt(x * x + T(1)); }
+};
+template <> struct ActivationMath<Activation::Acosh> {
+  ENGINE_FORMULA f(T x, ENGINE_PARAMS) { return M::acosh(x); }
+  ENGINE_FORMULA df(T x, T, ENGINE_PARAMS) { return T(1) / M::sqrt((x - T(1)) * (x + T(1))); }
+};
+template <> struct ActivationMath<Activation::Atanh> {
+  ENGINE_FORMULA f(T x, ENGINE_PARAMS) { return M::atanh(x); }
+  ENGINE_FORMULA df(T x, T, ENGINE_PARAMS) { return T(1) / ((T(1) - x) * (T(1) + x)); }
+};
+template <> struct ActivationMath<Activation::Round> {
+  ENGINE_FORMULA f(T x, ENGINE_PARAMS) { return M::nearbyint(x); }
+  ENGINE_FORMULA df(T, T, ENGINE_PARAMS) { return T(0); }
 };
 
 template <> struct ActivationMath<Activation::ThresholdedRelu> {

@@ -74,8 +74,10 @@ void activation_op(OpDef& def) {
     def.onnx.legacy.push_back({"consumed_inputs", Attribute::Kind::Ints, 6});
   // The ops ONNX added after opset 1.
   static const std::map<std::string, int64_t> since = {
-      {"Sin", 7},           {"Cos", 7},   {"Erf", 9},        {"Sign", 9},  {"Shrink", 9},
-      {"ThresholdedRelu", 10}, {"Celu", 12}, {"HardSwish", 14}, {"Mish", 18}, {"Gelu", 20}};
+      {"Sin", 7},    {"Cos", 7},   {"Tan", 7},        {"Asin", 7},   {"Acos", 7},
+      {"Atan", 7},   {"Erf", 9},   {"Sign", 9},       {"Shrink", 9}, {"Sinh", 9},
+      {"Cosh", 9},   {"Asinh", 9}, {"Acosh", 9},      {"Atanh", 9},  {"ThresholdedRelu", 10},
+      {"Round", 11}, {"Celu", 12}, {"HardSwish", 14}, {"Mish", 18},  {"Gelu", 20}};
   if (const auto it = since.find(type); it != since.end()) def.onnx.since_opset = it->second;
 }
 

@@ -1,7 +1,9 @@
-// BatchNormalization(X, scale, B, mean, var) -> Y in a graph. Training mode normalises with
-// the batch statistics and stages the updated moving mean/var in per-call state, copied
-// over the initializers by commit() once the step is known to be good; inference mode uses
-// them.
+// BatchNormalization(X, scale, B, mean, var) -> Y[, running_mean, running_var] in a graph.
+// Training mode normalises with the batch statistics and stages the updated moving mean/var
+// in per-call state, copied over the initializers by commit() once the step is known to be
+// good; inference mode uses them. training_mode=1 (ONNX) normalises with the batch
+// statistics in either mode and returns the updated moving statistics as the optional
+// outputs (at inference nothing is committed: the inputs stay as they are).
 //   state: 0 saved mean [C], 1 saved inv_std [C] (what backward reads: the batch
 //          statistics in training, the running ones otherwise), and in training
 //          2 next moving mean [C], 3 next moving var [C].
@@ -17,9 +19,7 @@ class BatchNormNode : public NodeOp {
     attrs_.epsilon = node.attr_float("epsilon");
     attrs_.momentum = node.attr_float("momentum");
     synchronized_ = node.attr_int("synchronized") != 0;
-    if (node.attr_int("training_mode") != 0)
-      fail_node("training_mode=1 (batch statistics at inference) is not supported; the "
-                "executor's mode decides");
+    batch_statistics_ = node.attr_int("training_mode") != 0;
   }
 
   std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in, const PlanOptions& options) override {
@@ -28,7 +28,9 @@ class BatchNormNode : public NodeOp {
     if (in[0].shape.size() < 2)
       fail_node("x must have rank >= 2 ([N, C, ...]), got ", shape_str(in[0].shape));
     const int64_t c = in[0].shape[1];
-    training_ = options.mode == Mode::Training;
+    training_ = options.mode == Mode::Training || batch_statistics_;
+    if (node_.outputs.size() > 1 && !training_)
+      fail_node("the running_mean and running_var outputs need training_mode=1");
     // In training the statistics given are the running ones, which the step updates.
     const char* names[] = {"x", "scale", "bias", training_ ? "running_mean" : "mean",
                            training_ ? "running_var" : "var"};
@@ -42,7 +44,9 @@ class BatchNormNode : public NodeOp {
       add_state({c});  // next moving mean
       add_state({c});  // next moving var
     }
-    return {{DType::Float32, in[0].shape}};
+    std::vector<ValueDesc> out{{DType::Float32, in[0].shape}};
+    for (size_t k = 1; k < node_.outputs.size(); ++k) out.push_back({DType::Float32, {c}});
+    return out;
   }
 
   void forward(const OpIO& io, const RunContext& ctx) const override {
@@ -54,6 +58,7 @@ class BatchNormNode : public NodeOp {
       BatchNormSaved saved{io.state(0), io.state(1)};
       batch_norm_forward_training(io.in(0), io.in(1), io.in(2), next_mean, next_var, attrs_,
                                   io.out(0), saved, group(ctx));
+      for (size_t k = 1; k < io.num_outputs(); ++k) io.out(k).copy_from(io.state(1 + k));
     } else {
       batch_norm_forward_inference(io.in(0), io.in(1), io.in(2), io.in(3), io.in(4), attrs_,
                                    io.out(0));
@@ -92,6 +97,7 @@ class BatchNormNode : public NodeOp {
 
   BatchNormAttrs attrs_;
   bool training_ = false;
+  bool batch_statistics_ = false;  // training_mode=1
   bool synchronized_ = false;
 };
 
@@ -102,6 +108,7 @@ std::unique_ptr<NodeOp> make_batch_norm_node(const Node& node) {
 
 void batch_norm_op(OpDef& def) {
   def.schema.inputs(5, 5)
+      .outputs(1, 3)
       .attr("epsilon", Attribute::of_float(1e-5f))
       .attr("momentum", Attribute::of_float(0.9f))
       .attr("training_mode", Attribute::of_int(0))
