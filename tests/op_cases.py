@@ -1717,6 +1717,59 @@ def trilu_case(shape, k=None, upper=1, tag="", bad=()):
                 tag=tag, bad=bad)
 
 
+# ---- references and cases: CumSum (float64, from the ONNX spec) --------------------------
+
+def cumsum_ref(x, axis, exclusive=0, reverse=0):
+    axis = int(np.asarray(axis).reshape(-1)[0])
+    x = np.flip(x, axis) if reverse else x
+    y = np.zeros_like(x)
+    running = np.zeros_like(np.take(x, [0], axis=axis)) if x.shape[axis] else None
+    for i in range(x.shape[axis]):
+        step = np.take(x, [i], axis=axis)
+        if not exclusive:
+            running = running + step
+        index = [slice(None)] * x.ndim
+        index[axis] = slice(i, i + 1)
+        y[tuple(index)] = running
+        if exclusive:
+            running = running + step
+    return np.flip(y, axis) if reverse else y
+
+
+def value_spec(shape, dtype):
+    return ints(*shape, lo=-9, hi=10) if dtype == "int64" else normal(*shape)
+
+
+CUMSUM_BAD = (
+    Bad("axis-range", ValueError, r"CumSum: axis 2 out of range for rank 2", inputs={1: const(2)}),
+    Bad("axis-vector", TypeError, r"CumSum: axis must be an int64 scalar, got int64\[2\]",
+        inputs={1: const([0, 1])}),
+    Bad("bool", TypeError, r"CumSum: x must be float32 or int64, got bool", inputs={0: bools(3, 7)}),
+    Bad("need", ValueError, r"CumSum_backward: input 1 has no gradient", need=(True, True)),
+)
+
+
+def cumsum_case(x, axis, exclusive=0, reverse=0, tag="", bad=()):
+    attrs = {"exclusive": exclusive, "reverse": reverse}
+    n = x.shape[axis]
+    return case("CumSum", [x, const(axis)], with_attrs(cumsum_ref, attrs), attrs=attrs, tag=tag,
+                tol="exact" if x.dtype == "int64" else "reduction", k=n, bad=bad)
+
+
+def cumsum_cases():
+    return [
+        cumsum_case(normal(3, 7), 1, bad=CUMSUM_BAD),
+        cumsum_case(normal(5, 3, 4), 0, exclusive=1, tag="axis0-exclusive"),
+        cumsum_case(normal(2, 7, 3), -2, reverse=1, tag="axis-2-reverse"),
+        cumsum_case(normal(13,), 0, exclusive=1, reverse=1, tag="exclusive-reverse"),
+        cumsum_case(ints(4, 9, lo=-2**40, hi=2**40), 1, tag="int64"),
+        cumsum_case(ints(6, 5, lo=-99, hi=99), 0, exclusive=1, reverse=1, tag="int64-exclusive-reverse"),
+        cumsum_case(normal(3, 0, 5), 1, tag="empty-axis"),
+        cumsum_case(normal(33, 257, 7), 1, tag="big"),
+        cumsum_case(normal(9000, 3), 1, reverse=1, tag="big-lines"),
+    ]
+
+
 SIZE_CASES = [
     case("Size", [normal(3, 7)], lambda x: np.array(x.size, np.int64), tol="exact", grad=(), bad=(
         Bad("two-inputs", ValueError, r"Size: takes 1 inputs?, got 2", inputs={1: normal(3)}),
@@ -2074,6 +2127,7 @@ CASES = [
     gather_elements_case((4, 3, 5), (6, 3, 5), 0, "axis0-repeats"),
     gather_elements_case((2, 5, 6), (2, 5, 3), -1, "axis-1"),
     gather_elements_case((33, 65, 7), (33, 40, 7), 1, "big"),
+    *cumsum_cases(),
     case("Not", [bools(3, 7)], np.logical_not, tol="exact", bad=(
         Bad("float", TypeError, r"Not: x must be bool, got float32", inputs={0: normal(3, 7)}),
         Bad("two-inputs", ValueError, r"Not: takes 1 inputs?, got 2", inputs={1: bools(3, 7)}))),
