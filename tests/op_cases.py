@@ -1770,6 +1770,204 @@ def cumsum_cases():
     ]
 
 
+# ---- references and cases: ScatterElements, ScatterND, GatherND (float64, from the spec) ---
+
+def scatter_reduce(current, value, reduction):
+    return {"none": lambda: value, "add": lambda: current + value, "mul": lambda: current * value,
+            "max": lambda: max(current, value), "min": lambda: min(current, value)}[reduction]()
+
+
+def scatter_elements_ref(data, indices, updates, axis=0, reduction="none"):
+    """Each update in C order: y[idx with idx[axis] = indices[idx]] (op)= updates[idx]."""
+    y = data.copy()
+    axis = axis % data.ndim
+    for idx in np.ndindex(*indices.shape):
+        target = list(idx)
+        target[axis] = int(indices[idx]) % data.shape[axis]
+        y[tuple(target)] = scatter_reduce(y[tuple(target)], updates[idx], reduction)
+    return y
+
+
+def scatter_nd_ref(data, indices, updates, reduction="none"):
+    """Each index tuple in C order: y[indices[t]] (op)= updates[t] (a slice)."""
+    y = data.copy()
+    q = indices.shape[-1]
+    for t in np.ndindex(*indices.shape[:-1]):
+        target = tuple(int(v) % data.shape[j] for j, v in enumerate(indices[t]))
+        for e in np.ndindex(*data.shape[q:]):
+            y[target + e] = scatter_reduce(y[target + e], updates[t + e], reduction)
+    return y
+
+
+def gather_nd_ref(data, indices, batch_dims=0):
+    b, q = batch_dims, indices.shape[-1]
+    out = np.empty(indices.shape[:-1] + data.shape[b + q:], data.dtype)
+    for t in np.ndindex(*indices.shape[:-1]):
+        target = tuple(int(v) % data.shape[b + j] for j, v in enumerate(indices[t]))
+        out[t] = data[t[:b] + target]
+    return out
+
+
+def unique_along(data_shape, shape, axis):
+    """Indices of `shape` along `axis` of data, distinct within each line (every target written
+    once: reduction none has one answer and a gradient), half of them negative."""
+    def draw(rng, _):
+        dim = data_shape[axis]
+        lines = np.moveaxis(np.zeros(shape, np.int64), axis, -1)
+        for idx in np.ndindex(*lines.shape[:-1]):
+            picked = rng.permutation(dim)[:shape[axis]]
+            lines[idx] = np.where(rng.random(shape[axis]) < 0.5, picked - dim, picked)
+        return np.ascontiguousarray(np.moveaxis(lines, -1, axis))
+    return Spec(tuple(shape), draw, "int64")
+
+
+def unique_tuples(data_shape, count_shape, q):
+    """count_shape index tuples into data's first q dims, all distinct, some negative."""
+    def draw(rng, _):
+        n = math.prod(count_shape)
+        flat = rng.permutation(math.prod(data_shape[:q]))[:n]
+        t = np.stack(np.unravel_index(flat, data_shape[:q]), axis=-1).astype(np.int64)
+        t = np.where(rng.random(t.shape) < 0.3, t - np.array(data_shape[:q]), t)
+        return t.reshape(*count_shape, q)
+    return Spec(tuple(count_shape) + (q,), draw, "int64")
+
+
+def tuples(data_shape, count_shape, q):
+    """Index tuples into data's first q dims, repeats allowed, negatives too."""
+    def draw(rng, _):
+        return np.stack([rng.integers(-d, d, count_shape) for d in data_shape[:q]],
+                        axis=-1).astype(np.int64)
+    return Spec(tuple(count_shape) + (q,), draw, "int64")
+
+
+def batched_tuples(data_shape, batch_dims, count_shape, q):
+    def draw(rng, _):
+        shape = tuple(data_shape[:batch_dims]) + tuple(count_shape)
+        return np.stack([rng.integers(-d, d, shape) for d in data_shape[batch_dims:batch_dims + q]],
+                        axis=-1).astype(np.int64)
+    return Spec(tuple(data_shape[:batch_dims]) + tuple(count_shape) + (q,), draw, "int64")
+
+
+SCATTER_ELEMENTS_BAD = (
+    Bad("out-of-range", ValueError, r"ScatterElements: index 5 is out of range for an axis of size 5",
+        inputs={1: const([[0, 5], [1, 1], [2, 0]])}),
+    Bad("negative-out-of-range", ValueError,
+        r"ScatterElements: index -6 is out of range for an axis of size 5",
+        inputs={1: const([[0, -6], [1, 1], [2, 0]])}),
+    Bad("rank", ValueError, r"ScatterElements: indices \[3\] must have the rank of data \[3, 5\]",
+        inputs={1: const([0, 1, 2]), 2: normal(3)}),
+    Bad("updates-shape", ValueError, r"ScatterElements: updates \[3, 3\] must have the shape \[3, 2\]",
+        inputs={2: normal(3, 3)}),
+    Bad("updates-int64", TypeError, r"ScatterElements: updates are int64 but data is float32",
+        inputs={2: ints(3, 2)}),
+    Bad("float-indices", TypeError, r"ScatterElements: indices must be int64, got float32",
+        inputs={1: normal(3, 2)}),
+    Bad("reduction", ValueError, r"ScatterElements: reduction 'sum' is not one of none, add, mul, "
+        r"max, min", attrs={"reduction": "sum"}),
+    Bad("need", ValueError, r"ScatterElements_backward: input 1 has no gradient",
+        need=(True, True, True)),
+)
+
+
+def scatter_elements_case(data, indices, axis, reduction="none", dtype="float32", tag="", bad=(),
+                          onnx=18, op="ScatterElements"):
+    attrs = {"axis": axis} if op == "Scatter" else {"axis": axis, "reduction": reduction}
+    # mul, max and min have no gradient; none and add train data and updates.
+    grad = None if reduction in ("none", "add") and dtype == "float32" else ()
+    return case(op, [value_spec(data, dtype), indices, value_spec(indices.shape, dtype)],
+                lambda d, i, u: scatter_elements_ref(d, i, u, axis, reduction), attrs=attrs,
+                tag=tag or f"axis{axis}-{reduction}-{dtype}", tol="exact" if dtype == "int64" else "reduction",
+                k=8, grad=grad, bad=bad, onnx=onnx)
+
+
+SCATTER_ND_BAD = (
+    Bad("out-of-range", ValueError,
+        r"ScatterND: index 4 is out of range for dim 0 of size 4 it addresses",
+        inputs={1: const([[4, 0], [0, 1]])}),
+    Bad("negative-out-of-range", ValueError,
+        r"ScatterND: index -6 is out of range for dim 1 of size 5 it addresses",
+        inputs={1: const([[1, -6], [0, 0]]), 2: normal(2, 3)}),
+    Bad("q-too-large", ValueError, r"ScatterND: the last dim of indices \[2, 4\] must be in \[1, 3\] "
+        r"for data \[4, 5, 3\]", inputs={1: const([[0, 0, 0, 0], [1, 1, 1, 1]])}),
+    Bad("updates-shape", ValueError, r"ScatterND: updates \[2, 4\] must have the shape \[2, 3\]",
+        inputs={2: normal(2, 4)}),
+    Bad("reduction", ValueError, r"ScatterND: reduction 'prod' is not one of none, add, mul, max, min",
+        attrs={"reduction": "prod"}),
+    Bad("need", ValueError, r"ScatterND_backward: input 1 has no gradient", need=(True, True, True)),
+)
+
+
+def scatter_nd_case(data, indices, reduction="none", dtype="float32", tag="", bad=()):
+    q = indices.shape[-1]
+    updates = indices.shape[:-1] + tuple(data[q:])
+    grad = None if reduction in ("none", "add") and dtype == "float32" else ()
+    return case("ScatterND", [value_spec(data, dtype), indices, value_spec(updates, dtype)],
+                lambda d, i, u: scatter_nd_ref(d, i, u, reduction), attrs={"reduction": reduction},
+                tag=tag or f"{reduction}-{dtype}", tol="exact" if dtype == "int64" else "reduction",
+                k=8, grad=grad, bad=bad, onnx=18)
+
+
+GATHER_ND_BAD = (
+    Bad("out-of-range", ValueError, r"GatherND: index 3 is out of range for dim 1 of size 3 it addresses",
+        inputs={1: const([[0, 3], [1, 1]])}),
+    Bad("batch-dims", ValueError, r"GatherND: the batch dims of indices \[3, 1\] and data \[4, 3, 5\] differ",
+        inputs={1: const([[0], [1], [2]])}, attrs={"batch_dims": 1}),
+    Bad("float-indices", TypeError, r"GatherND: indices must be int64, got float32",
+        inputs={1: normal(2, 2)}),
+    Bad("need", ValueError, r"GatherND_backward: input 1 has no gradient", need=(True, True)),
+)
+
+
+def gather_nd_case(data, indices, batch_dims=0, dtype="float32", tag="", bad=()):
+    return case("GatherND", [value_spec(data, dtype), indices],
+                lambda d, i: gather_nd_ref(d, i, batch_dims), attrs={"batch_dims": batch_dims},
+                tag=tag or f"b{batch_dims}-{dtype}", tol="exact", k=8, bad=bad)
+
+
+def scatter_cases():
+    return [
+        scatter_elements_case((3, 5), unique_along((3, 5), (3, 2), 1), 1, bad=SCATTER_ELEMENTS_BAD),
+        scatter_elements_case((6, 4, 3), unique_along((6, 4, 3), (5, 4, 2), 0), 0),
+        scatter_elements_case((4, 7), ints(3, 5, lo=-7, hi=7), -1, "add"),
+        scatter_elements_case((5, 3, 2), ints(4, 3, 2, lo=-5, hi=5), 0, "add", "int64"),
+        scatter_elements_case((4, 7), ints(3, 9, lo=-7, hi=7), 1, "mul"),
+        scatter_elements_case((4, 7), ints(4, 6, lo=-7, hi=7), 1, "max"),
+        scatter_elements_case((4, 7), ints(4, 6, lo=-7, hi=7), 1, "min", "int64"),
+        scatter_elements_case((3, 5), unique_along((3, 5), (3, 4), 1), 1, dtype="int64"),
+        # Repeated targets with reduction none: the last update wins (onnxruntime's order), and
+        # only it gets a gradient.
+        case("ScatterElements", [normal(2, 6), const([[1, 1, -5, 3], [0, 0, 5, 5]]), normal(2, 4)],
+             lambda d, i, u: scatter_elements_ref(d, i, u, 1), attrs={"axis": 1}, tag="repeats-none"),
+        case("ScatterND", [normal(4, 3), const([[1], [-3], [2], [1]]), normal(4, 3)],
+             lambda d, i, u: scatter_nd_ref(d, i, u), tag="repeats-none"),
+        scatter_elements_case((33, 65, 9), unique_along((33, 65, 9), (33, 40, 9), 1), 1, tag="big-none"),
+        scatter_elements_case((33, 65, 9), ints(33, 40, 9, lo=-65, hi=65), 1, "add", tag="big-add"),
+        scatter_elements_case((4, 5), unique_along((4, 5), (2, 5), 0), 0, op="Scatter", onnx=10,
+                              tag="axis0", bad=(
+            Bad("reduction", ValueError, r"Scatter: unknown attribute reduction$",
+                attrs={"reduction": "add"}),)),
+
+        scatter_nd_case((4, 5, 3), unique_tuples((4, 5, 3), (2,), 2), bad=SCATTER_ND_BAD),
+        scatter_nd_case((5, 4), unique_tuples((5, 4), (3,), 1), tag="rows"),
+        scatter_nd_case((3, 4, 2), unique_tuples((3, 4, 2), (2, 3), 3), tag="elements"),
+        scatter_nd_case((4, 5, 3), tuples((4, 5, 3), (7,), 1), "add", tag="add-repeats"),
+        scatter_nd_case((4, 5, 3), tuples((4, 5, 3), (3, 2), 2), "add", "int64"),
+        scatter_nd_case((4, 5), tuples((4, 5), (6,), 2), "mul"),
+        scatter_nd_case((4, 5), tuples((4, 5), (9,), 1), "max"),
+        scatter_nd_case((4, 5), tuples((4, 5), (9,), 1), "min", "int64"),
+        scatter_nd_case((65, 33, 17), tuples((65, 33, 17), (40,), 1), "add", tag="big-add"),
+        scatter_nd_case((65, 33, 17), unique_tuples((65, 33, 17), (300,), 2), tag="big-none"),
+
+        gather_nd_case((4, 3, 5), tuples((4, 3, 5), (2,), 2), bad=GATHER_ND_BAD),
+        gather_nd_case((4, 3, 5), tuples((4, 3, 5), (3, 2), 1), tag="rows-repeats"),
+        gather_nd_case((3, 4, 2), tuples((3, 4, 2), (5,), 3), tag="elements"),
+        gather_nd_case((3, 4, 5), batched_tuples((3, 4, 5), 1, (2,), 1), batch_dims=1),
+        gather_nd_case((2, 3, 4, 5), batched_tuples((2, 3, 4, 5), 2, (3,), 2), batch_dims=2),
+        gather_nd_case((4, 3, 5), tuples((4, 3, 5), (2, 3), 2), dtype="int64"),
+        gather_nd_case((65, 33, 17), tuples((65, 33, 17), (40, 3), 2), tag="big"),
+    ]
+
+
 SIZE_CASES = [
     case("Size", [normal(3, 7)], lambda x: np.array(x.size, np.int64), tol="exact", grad=(), bad=(
         Bad("two-inputs", ValueError, r"Size: takes 1 inputs?, got 2", inputs={1: normal(3)}),
@@ -2128,6 +2326,7 @@ CASES = [
     gather_elements_case((2, 5, 6), (2, 5, 3), -1, "axis-1"),
     gather_elements_case((33, 65, 7), (33, 40, 7), 1, "big"),
     *cumsum_cases(),
+    *scatter_cases(),
     case("Not", [bools(3, 7)], np.logical_not, tol="exact", bad=(
         Bad("float", TypeError, r"Not: x must be bool, got float32", inputs={0: normal(3, 7)}),
         Bad("two-inputs", ValueError, r"Not: takes 1 inputs?, got 2", inputs={1: bools(3, 7)}))),

@@ -37,7 +37,7 @@ backend_test = onnx.backend.test.BackendTest(EngineBackend, __name__)
 # Computed when the file is imported, or written out there as the ops they are made of
 # (onnx/fold.cpp).
 IMPORT_TIME_OPS = {"Constant", "ConstantOfShape", "Shape", "Cast", "CastLike", "Mod", "Range",
-                   "ScatterND", "Einsum", "Hardmax", "GlobalMaxPool", "IsNaN", "IsInf",
+                   "Einsum", "Hardmax", "GlobalMaxPool", "IsNaN", "IsInf",
                    "LpNormalization", "RMSNormalization", "NegativeLogLikelihoodLoss",
                    "SoftmaxCrossEntropyLoss"}
 
@@ -79,10 +79,9 @@ backend_test.exclude(r"^test_batchnorm_(epsilon|example)_training_mode_cpu$")
 # Random draws compared with numpy's generator: Dropout in training mode, Bernoulli.
 backend_test.exclude(r"^test_training_dropout(_default)?_cpu$")
 backend_test.exclude(r"^test_bernoulli")
-# Mod and ScatterND are computed at import, on known values: the session binds integer
-# inputs, but float data stays a run-time input. Mod with fmod=0 on floats is refused.
+# Mod is computed at import, on known values: the session binds integer inputs, but float
+# data stays a run-time input. Mod with fmod=0 on floats is refused.
 backend_test.exclude(r"^test_mod_.*float.*fmod_0")
-backend_test.exclude(r"^test_scatternd")
 # Resize's antialiasing and tf_crop_and_resize (the engine resizes with nearest, linear and
 # cubic taps only, on the whole input).
 backend_test.exclude(r"^test_resize_.*(antialias|tf_crop_and_resize)")

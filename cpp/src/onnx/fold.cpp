@@ -91,7 +91,6 @@ const std::vector<FoldAttr>* fold_op_attrs(const std::string& op_type) {
       {"SoftmaxCrossEntropyLoss", {{"reduction", Kind::String}, {"ignore_index", Kind::Int}}},
       {"Mod", {{"fmod", Kind::Int}}},
       {"Range", {}},
-      {"ScatterND", {{"reduction", Kind::String}}},
   };
   auto it = ops.find(op_type);
   return it == ops.end() ? nullptr : &it->second;
