@@ -1968,6 +1968,52 @@ def scatter_cases():
     ]
 
 
+# ---- references and cases: TopK (float64, from the ONNX spec) ------------------------------
+
+def top_k_ref(x, k, axis=-1, largest=1, sorted=1):
+    """The k best along the axis, best first; ties lower index first (a stable sort)."""
+    k = int(np.asarray(k).reshape(-1)[0])
+    order = np.argsort(-x if largest else x, axis=axis, kind="stable")
+    indices = np.take(order, np.arange(k), axis=axis)
+    return np.take_along_axis(x, indices, axis), indices.astype(np.int64)
+
+
+TOP_K_BAD = (
+    Bad("k-too-large", ValueError, r"TopK: k 8 must be in \[0, 7\], the size of axis 1 of x \[3, 7\]",
+        inputs={1: const([8])}),
+    Bad("k-negative", ValueError, r"TopK: k -1 must be in \[0, 7\]", inputs={1: const([-1])}),
+    Bad("axis", ValueError, r"TopK: axis 2 out of range for rank 2", attrs={"axis": 2}),
+    Bad("bool", TypeError, r"TopK: x must be float32 or int64, got bool", inputs={0: bools(3, 7)}),
+    Bad("need", ValueError, r"TopK_backward: input 1 has no gradient", need=(True, True)),
+)
+
+
+def top_k_case(x, k, axis=-1, largest=1, sorted=1, tag="", bad=(), onnx=17, grad=None):
+    attrs = {"axis": axis, "largest": largest, "sorted": sorted}
+    return case("TopK", [x, const([k])], with_attrs(top_k_ref, attrs), attrs=attrs,
+                tag=tag or f"k{k}-axis{axis}-{'largest' if largest else 'smallest'}", tol="exact",
+                call={"num_outputs": 2}, bad=bad, onnx=onnx, grad=grad)
+
+
+def top_k_cases():
+    return [
+        top_k_case(distinct(3, 7), 3, axis=1, bad=TOP_K_BAD),
+        top_k_case(distinct(5, 4, 3), 2, axis=0, largest=0),
+        top_k_case(distinct(2, 9, 3), 9, axis=-2, tag="k-all"),
+        top_k_case(distinct(4, 6), 0, tag="k0"),
+        # Ties: the lower index first, as onnxruntime orders them.
+        # (no finite differences: a step moves tied values past each other)
+        top_k_case(few(5, 8), 4, tag="ties-largest", grad=()),
+        top_k_case(few(5, 8), 5, largest=0, tag="ties-smallest", grad=()),
+        top_k_case(Spec((4, 9), lambda rng, _: rng.integers(-3, 4, (4, 9)).astype(np.int64), "int64"),
+                   3, tag="int64-ties"),
+        # sorted=0 leaves the order free: the engine still sorts (onnxruntime need not).
+        top_k_case(distinct(3, 7), 4, sorted=0, tag="unsorted", onnx=None),
+        top_k_case(distinct(33, 513), 17, tag="big"),
+        top_k_case(distinct(7, 300, 9), 5, axis=1, largest=0, tag="big-strided"),
+    ]
+
+
 SIZE_CASES = [
     case("Size", [normal(3, 7)], lambda x: np.array(x.size, np.int64), tol="exact", grad=(), bad=(
         Bad("two-inputs", ValueError, r"Size: takes 1 inputs?, got 2", inputs={1: normal(3)}),
@@ -2327,6 +2373,7 @@ CASES = [
     gather_elements_case((33, 65, 7), (33, 40, 7), 1, "big"),
     *cumsum_cases(),
     *scatter_cases(),
+    *top_k_cases(),
     case("Not", [bools(3, 7)], np.logical_not, tol="exact", bad=(
         Bad("float", TypeError, r"Not: x must be bool, got float32", inputs={0: normal(3, 7)}),
         Bad("two-inputs", ValueError, r"Not: takes 1 inputs?, got 2", inputs={1: bools(3, 7)}))),
