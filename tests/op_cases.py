@@ -1719,20 +1719,21 @@ def trilu_case(shape, k=None, upper=1, tag="", bad=()):
 
 # ---- references and cases: CumSum (float64, from the ONNX spec) --------------------------
 
-def cumsum_ref(x, axis, exclusive=0, reverse=0):
+def cumsum_ref(x, axis, exclusive=0, reverse=0, product=False):
+    """The running sum (product) step by step along the axis, as the spec writes it."""
     axis = int(np.asarray(axis).reshape(-1)[0])
     x = np.flip(x, axis) if reverse else x
     y = np.zeros_like(x)
-    running = np.zeros_like(np.take(x, [0], axis=axis)) if x.shape[axis] else None
+    running = np.full_like(np.take(x, [0], axis=axis), 1 if product else 0) if x.shape[axis] else None
     for i in range(x.shape[axis]):
         step = np.take(x, [i], axis=axis)
         if not exclusive:
-            running = running + step
+            running = running * step if product else running + step
         index = [slice(None)] * x.ndim
         index[axis] = slice(i, i + 1)
         y[tuple(index)] = running
         if exclusive:
-            running = running + step
+            running = running * step if product else running + step
     return np.flip(y, axis) if reverse else y
 
 
@@ -1740,25 +1741,28 @@ def value_spec(shape, dtype):
     return ints(*shape, lo=-9, hi=10) if dtype == "int64" else normal(*shape)
 
 
-CUMSUM_BAD = (
-    Bad("axis-range", ValueError, r"CumSum: axis 2 out of range for rank 2", inputs={1: const(2)}),
-    Bad("axis-vector", TypeError, r"CumSum: axis must be an int64 scalar, got int64\[2\]",
-        inputs={1: const([0, 1])}),
-    Bad("bool", TypeError, r"CumSum: x must be float32 or int64, got bool", inputs={0: bools(3, 7)}),
-    Bad("need", ValueError, r"CumSum_backward: input 1 has no gradient", need=(True, True)),
-)
+def cumsum_bad(op):
+    return (
+        Bad("axis-range", ValueError, rf"{op}: axis 2 out of range for rank 2", inputs={1: const(2)}),
+        Bad("axis-vector", TypeError, rf"{op}: axis must be an int64 scalar, got int64\[2\]",
+            inputs={1: const([0, 1])}),
+        Bad("bool", TypeError, rf"{op}: x must be float32 or int64, got bool", inputs={0: bools(3, 7)}),
+        Bad("need", ValueError, rf"{op}_backward: input 1 has no gradient", need=(True, True)),
+    )
 
 
-def cumsum_case(x, axis, exclusive=0, reverse=0, tag="", bad=()):
+def cumsum_case(x, axis, exclusive=0, reverse=0, tag="", bad=(), op="CumSum"):
     attrs = {"exclusive": exclusive, "reverse": reverse}
     n = x.shape[axis]
-    return case("CumSum", [x, const(axis)], with_attrs(cumsum_ref, attrs), attrs=attrs, tag=tag,
-                tol="exact" if x.dtype == "int64" else "reduction", k=n, bad=bad)
+    ref = functools.partial(cumsum_ref, product=op == "CumProd", **attrs)
+    return case(op, [x, const(axis)], ref, attrs=attrs, tag=tag,
+                tol="exact" if x.dtype == "int64" else "reduction", k=n, bad=bad,
+                onnx=26 if op == "CumProd" else 17)
 
 
 def cumsum_cases():
     return [
-        cumsum_case(normal(3, 7), 1, bad=CUMSUM_BAD),
+        cumsum_case(normal(3, 7), 1, bad=cumsum_bad("CumSum")),
         cumsum_case(normal(5, 3, 4), 0, exclusive=1, tag="axis0-exclusive"),
         cumsum_case(normal(2, 7, 3), -2, reverse=1, tag="axis-2-reverse"),
         cumsum_case(normal(13,), 0, exclusive=1, reverse=1, tag="exclusive-reverse"),
@@ -1767,6 +1771,16 @@ def cumsum_cases():
         cumsum_case(normal(3, 0, 5), 1, tag="empty-axis"),
         cumsum_case(normal(33, 257, 7), 1, tag="big"),
         cumsum_case(normal(9000, 3), 1, reverse=1, tag="big-lines"),
+        cumsum_case(normal(3, 7), 1, bad=cumsum_bad("CumProd"), op="CumProd"),
+        cumsum_case(normal(5, 3, 4), 0, exclusive=1, tag="axis0-exclusive", op="CumProd"),
+        cumsum_case(normal(2, 7, 3), -2, reverse=1, tag="axis-2-reverse", op="CumProd"),
+        cumsum_case(normal(9,), 0, exclusive=1, reverse=1, tag="exclusive-reverse", op="CumProd"),
+        # Zeros: the gradient is formed without dividing by them.
+        cumsum_case(Spec((2, 6), lambda rng, _: np.array([[0.5, 0.0, -2.0, 1.5, 0.0, 3.0],
+                                                          [1.0, 2.0, 0.0, -1.0, 0.5, 2.0]], np.float32)),
+                    1, tag="zeros", op="CumProd"),
+        cumsum_case(ints(4, 9, lo=-4, hi=5), 1, tag="int64", op="CumProd"),
+        cumsum_case(uniform(33, 40, 7, lo=0.9, hi=1.1), 1, tag="big", op="CumProd"),
     ]
 
 
@@ -2012,6 +2026,7 @@ def top_k_cases():
         top_k_case(distinct(33, 513), 17, tag="big"),
         top_k_case(distinct(7, 300, 9), 5, axis=1, largest=0, tag="big-strided"),
     ]
+
 
 
 SIZE_CASES = [

@@ -16,40 +16,64 @@ const KernelTable<CumSumKernels>& cumsum_kernels() {
 }
 
 namespace {
-void run(const Tensor& x, const CumSumAttrs& attrs, bool reverse, Tensor& y, const char* op) {
-  ENGINE_CHECK(x.defined() && y.defined(), op, ": an input or output is missing");
-  check_contiguous(x, (std::string(op) + ": x").c_str());
-  check_contiguous(y, (std::string(op) + ": y").c_str());
-  ENGINE_CHECK_TYPE(x.dtype() == DType::Float32 || x.dtype() == DType::Int64, op,
-                    ": x must be float32 or int64, got ", dtype_name(x.dtype()));
-  ENGINE_CHECK_TYPE(y.dtype() == x.dtype(), op, ": y is ", dtype_name(y.dtype()), " but x is ",
-                    dtype_name(x.dtype()));
-  ENGINE_CHECK(y.shape() == x.shape(), op, ": y ", y.describe(), " does not match x ",
-               x.describe());
-  ENGINE_CHECK(x.ndim() >= 1, op, ": x must have rank >= 1, got a scalar");
-  const int axis = normalize_axis(attrs.axis, x.ndim(), op);
+void check_pair(const Tensor& in, const Tensor& out, const char* op, const char* in_name,
+                const char* out_name) {
+  ENGINE_CHECK(in.defined(), op, ": ", in_name, " is missing");
+  ENGINE_CHECK(out.defined(), op, ": ", out_name, " is missing");
+  check_contiguous(in, str(op, ": ", in_name).c_str());
+  check_contiguous(out, str(op, ": ", out_name).c_str());
+  ENGINE_CHECK_TYPE(in.dtype() == DType::Float32 || in.dtype() == DType::Int64, op, ": ", in_name,
+                    " must be float32 or int64, got ", dtype_name(in.dtype()));
+  ENGINE_CHECK_TYPE(out.dtype() == in.dtype(), op, ": ", out_name, " is ", dtype_name(out.dtype()),
+                    " but ", in_name, " is ", dtype_name(in.dtype()));
+  ENGINE_CHECK(out.shape() == in.shape(), op, ": ", out_name, " ", out.describe(),
+               " does not match ", in_name, " ", in.describe());
+}
+
+CumSumLayout layout(const Shape& x, const CumSumAttrs& attrs, bool reverse, const char* op) {
+  ENGINE_CHECK(!x.empty(), op, ": x must have rank >= 1, got a scalar");
+  const int axis = normalize_axis(attrs.axis, static_cast<int>(x.size()), op);
   CumSumLayout l;
-  for (int d = 0; d < x.ndim(); ++d) (d < axis ? l.outer : d > axis ? l.inner : l.n) *= x.dim(d);
+  for (int d = 0; d < static_cast<int>(x.size()); ++d)
+    (d < axis ? l.outer : d > axis ? l.inner : l.n) *= x[d];
   l.exclusive = attrs.exclusive;
   l.reverse = reverse;
+  return l;
+}
+
+// A running sum (CumSum's forward and backward) or product (CumProd's forward).
+void run(const Tensor& x, const CumSumAttrs& attrs, bool reverse, Tensor& y, const char* op) {
+  check_pair(x, y, op, "x", "y");
+  const CumSumLayout l = layout(x.shape(), attrs, reverse, op);
   if (x.numel() == 0) return;
   const CumSumKernels& k = cumsum_kernels().get(x.device());
   if (x.dtype() == DType::Float32)
-    k.f32(l, x.data<float>(), y.data<float>());
+    (attrs.product ? k.f32.product : k.f32.sum)(l, x.data<float>(), y.data<float>());
   else
-    k.i64(l, x.data<int64_t>(), y.data<int64_t>());
+    (attrs.product ? k.i64.product : k.i64.sum)(l, x.data<int64_t>(), y.data<int64_t>());
 }
 }  // namespace
 
 void cumsum_forward(const Tensor& x, const CumSumAttrs& attrs, Tensor& y) {
-  run(x, attrs, attrs.reverse, y, "CumSum");
+  run(x, attrs, attrs.reverse, y, attrs.product ? "CumProd" : "CumSum");
 }
 
-// y[i] = sum of x[j] over the j before i (or after, reversed): x[j] reaches every y[i] after
-// it, so dx[j] sums dy over those i, the running sum taken the other way.
-void cumsum_backward(const Tensor& dy, const CumSumAttrs& attrs, Tensor& dx) {
-  check_dense_float(dx, "CumSum_backward: dx");
-  run(dy, attrs, !attrs.reverse, dx, "CumSum_backward");
+void cumsum_backward(const Tensor& dy, const Tensor& x, const CumSumAttrs& attrs, Tensor& dx) {
+  const char* op = attrs.product ? "CumProd_backward" : "CumSum_backward";
+  check_dense_float(dx, str(op, ": dx").c_str());
+  if (!attrs.product) {
+    // y[i] sums the x[j] before i (after, reversed): x[j] reaches every y[i] after it, so dx[j]
+    // sums dy over those i, the running sum taken the other way.
+    run(dy, attrs, !attrs.reverse, dx, op);
+    return;
+  }
+  check_pair(dy, dx, op, "dy", "dx");
+  check_pair(x, dx, op, "x", "dx");
+  const CumSumLayout l = layout(x.shape(), attrs, attrs.reverse, op);
+  if (x.numel() == 0) return;
+  cumsum_kernels()
+      .get(x.device())
+      .product_backward(l, x.data<float>(), dy.data<float>(), dx.data<float>());
 }
 
 }  // namespace engine

@@ -1,4 +1,5 @@
-// CumSum(x, axis) in a graph: the axis is a constant, read at plan time.
+// CumSum(x, axis) and CumProd(x, axis) in a graph: the axis is a constant, read at plan time.
+// CumProd's backward reads x.
 #include "ops/cumsum/cumsum.h"
 #include "ops/op.h"
 
@@ -10,6 +11,7 @@ class CumSumNode : public NodeOp {
   explicit CumSumNode(const Node& node) : NodeOp(node) {
     attrs_.exclusive = node.attr_int("exclusive") != 0;
     attrs_.reverse = node.attr_int("reverse") != 0;
+    attrs_.product = node.op_type == "CumProd";
   }
 
   std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in, const PlanOptions&) override {
@@ -37,7 +39,7 @@ class CumSumNode : public NodeOp {
   bool backward_reads_forward() const override { return false; }
 
   void backward(const OpIO& io, const RunContext&) const override {
-    if (Tensor* dx = io.wanted(0)) cumsum_backward(io.dout(0), attrs_, *dx);
+    if (Tensor* dx = io.wanted(0)) cumsum_backward(io.dout(0), io.in(0), attrs_, *dx);
   }
 
  private:
@@ -54,7 +56,7 @@ void cumsum_op(OpDef& def) {
       .attr("exclusive", Attribute::of_int(0))
       .attr("reverse", Attribute::of_int(0));
   def.make = make_cumsum_node;
-  def.onnx.since_opset = 11;
+  def.onnx.since_opset = def.op_type == "CumProd" ? 26 : 11;
 }
 
 }  // namespace engine
