@@ -2028,6 +2028,55 @@ def top_k_cases():
     ]
 
 
+# ---- references and cases: ReverseSequence (float64, from the ONNX spec) -------------------
+
+def reverse_sequence_ref(x, lens, time_axis=0, batch_axis=1):
+    y = x.copy()
+    for b, n in enumerate(lens):
+        row = [slice(None)] * x.ndim
+        row[batch_axis], row[time_axis] = b, slice(0, n)
+        src = list(row)
+        src[time_axis] = slice(n - 1, None, -1) if n else slice(0, 0)
+        y[tuple(row)] = x[tuple(src)]
+    return y
+
+
+def lengths(batch, steps):
+    """One length per row, 0 and the full length among them when the batch allows."""
+    return Spec((batch,), lambda rng, _: rng.permutation(np.arange(batch) % (steps + 1)).astype(np.int64),
+                "int64")
+
+
+REVERSE_SEQUENCE_BAD = (
+    Bad("too-long", ValueError, r"ReverseSequence: sequence_lens\[1\] = 8 is out of range \[0, 7\]",
+        inputs={1: const([1, 8, 0])}),
+    Bad("negative", ValueError, r"ReverseSequence: sequence_lens\[0\] = -1 is out of range \[0, 7\]",
+        inputs={1: const([-1, 2, 0])}),
+    Bad("lens-shape", ValueError, r"ReverseSequence: sequence_lens \[2\] must have one length per "
+        r"batch row \(3\)", inputs={1: const([1, 2])}),
+    Bad("axes", ValueError, r"ReverseSequence: time_axis and batch_axis must be 0 and 1 \(either way\), "
+        r"got 0 and 2", attrs={"batch_axis": 2}),
+    Bad("vector", ValueError, r"ReverseSequence: x must have rank >= 2, got \[7\]", inputs={0: normal(7)}),
+    Bad("need", ValueError, r"ReverseSequence_backward: input 1 has no gradient", need=(True, True)),
+)
+
+
+def reverse_sequence_case(x, time_axis=0, tag="", bad=()):
+    attrs = {"time_axis": time_axis, "batch_axis": 1 - time_axis}
+    batch, steps = x.shape[1 - time_axis], x.shape[time_axis]
+    return case("ReverseSequence", [x, lengths(batch, steps)], with_attrs(reverse_sequence_ref, attrs),
+                attrs=attrs, tag=tag or f"time{time_axis}", tol="exact", bad=bad)
+
+
+def reverse_sequence_cases():
+    return [
+        reverse_sequence_case(normal(7, 3, 2), bad=REVERSE_SEQUENCE_BAD),
+        reverse_sequence_case(normal(4, 6, 3, 2), time_axis=1),
+        reverse_sequence_case(ints(5, 6), tag="int64"),
+        reverse_sequence_case(normal(65, 33, 17), tag="big"),
+        reverse_sequence_case(normal(33, 65, 17), time_axis=1, tag="big-batch-major"),
+    ]
+
 
 SIZE_CASES = [
     case("Size", [normal(3, 7)], lambda x: np.array(x.size, np.int64), tol="exact", grad=(), bad=(
@@ -2389,6 +2438,7 @@ CASES = [
     *cumsum_cases(),
     *scatter_cases(),
     *top_k_cases(),
+    *reverse_sequence_cases(),
     case("Not", [bools(3, 7)], np.logical_not, tol="exact", bad=(
         Bad("float", TypeError, r"Not: x must be bool, got float32", inputs={0: normal(3, 7)}),
         Bad("two-inputs", ValueError, r"Not: takes 1 inputs?, got 2", inputs={1: bools(3, 7)}))),
