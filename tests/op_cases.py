@@ -1938,6 +1938,52 @@ def gather_nd_case(data, indices, batch_dims=0, dtype="float32", tag="", bad=())
                 tag=tag or f"b{batch_dims}-{dtype}", tol="exact", k=8, bad=bad)
 
 
+def tensor_scatter_ref(past, update, write_indices=None, axis=-2, mode="linear"):
+    """The spec's loop: row b's update step s goes to write_indices[b] + s (mod the axis)."""
+    y = past.copy()
+    axis %= past.ndim
+    w = np.zeros(past.shape[0], np.int64) if write_indices is None else write_indices
+    for prefix in np.ndindex(*past.shape[:axis]):
+        for step in range(update.shape[axis]):
+            at = int(w[prefix[0]]) + step
+            at = at % past.shape[axis] if mode == "circular" else at
+            y[prefix + (at,)] = update[prefix + (step,)]
+    return y
+
+
+def write_indices(batch, top):
+    return Spec((batch,), lambda rng, _: rng.integers(0, top + 1, batch).astype(np.int64), "int64")
+
+
+TENSOR_SCATTER_BAD = (
+    Bad("no-room", ValueError, r"TensorScatter: write_indices\[1\] = 6 leaves no room for 2 steps in "
+        r"an axis of size 7 \(mode linear\)", inputs={2: const([0, 6])}),
+    Bad("negative", ValueError, r"TensorScatter: write_indices\[0\] = -1 leaves no room",
+        inputs={2: const([-1, 0])}),
+    Bad("write-indices-shape", ValueError, r"TensorScatter: write_indices \[3\] must hold one index "
+        r"per batch row \(2\)", inputs={2: const([0, 1, 2])}),
+    Bad("update-shape", ValueError, r"TensorScatter: update \[2, 3, 2, 4\] must have the shape of "
+        r"past_cache \[2, 3, 7, 5\] but along axis 2", inputs={1: normal(2, 3, 2, 4)}),
+    Bad("axis0", ValueError, r"TensorScatter: axis must not be the batch dim 0", attrs={"axis": 0}),
+    Bad("mode", ValueError, r"TensorScatter: mode 'ring' is not linear or circular",
+        attrs={"mode": "ring"}),
+    Bad("need", ValueError, r"TensorScatter_backward: input 2 has no gradient", need=(True, True, True)),
+)
+
+
+def tensor_scatter_case(past, steps, axis=-2, mode="linear", indices=True, dtype="float32", tag="",
+                        bad=()):
+    a = axis % len(past)
+    update = tuple(steps if d == a else n for d, n in enumerate(past))
+    top = past[a] - 1 if mode == "circular" else past[a] - steps
+    inputs = [value_spec(past, dtype), value_spec(update, dtype)]
+    inputs += [write_indices(past[0], top)] if indices else []
+    attrs = {"axis": axis, "mode": mode}
+    return case("TensorScatter", inputs, with_attrs(tensor_scatter_ref, attrs), attrs=attrs,
+                tag=tag or f"axis{axis}-{mode}-{dtype}" + ("" if indices else "-no-indices"),
+                tol="exact", bad=bad, onnx=24)
+
+
 def scatter_cases():
     return [
         scatter_elements_case((3, 5), unique_along((3, 5), (3, 2), 1), 1, bad=SCATTER_ELEMENTS_BAD),
@@ -1979,6 +2025,13 @@ def scatter_cases():
         gather_nd_case((2, 3, 4, 5), batched_tuples((2, 3, 4, 5), 2, (3,), 2), batch_dims=2),
         gather_nd_case((4, 3, 5), tuples((4, 3, 5), (2, 3), 2), dtype="int64"),
         gather_nd_case((65, 33, 17), tuples((65, 33, 17), (40, 3), 2), tag="big"),
+
+        tensor_scatter_case((2, 3, 7, 5), 2, bad=TENSOR_SCATTER_BAD),
+        tensor_scatter_case((2, 3, 7, 5), 5, mode="circular"),
+        tensor_scatter_case((3, 9, 4), 4, axis=1, indices=False),
+        tensor_scatter_case((3, 6, 4), 6, axis=1, mode="circular", tag="circular-whole-axis"),
+        tensor_scatter_case((2, 5, 3), 2, axis=-1, dtype="int64"),
+        tensor_scatter_case((4, 8, 65, 33), 3, tag="big"),
     ]
 
 

@@ -196,6 +196,96 @@ void scatter_backward(const char* op, const ScatterAttrs& attrs, const Tensor& d
             dupdates ? dupdates->data<float>() : nullptr);
 }
 
+ScatterLayout tensor_scatter_layout(const Shape& past, const Shape& update, int64_t axis,
+                                    bool circular) {
+  const char* op = "TensorScatter";
+  const int rank = static_cast<int>(past.size());
+  ENGINE_CHECK(rank >= 2, op, ": past_cache must have rank >= 2, got ", shape_str(past));
+  ENGINE_CHECK(rank <= kScatterMaxRank, op, ": past_cache has rank ", rank, ", more than ",
+               kScatterMaxRank);
+  ScatterLayout l;
+  l.sequence = true;
+  l.circular = circular;
+  l.rank = rank;
+  l.axis = normalize_axis(axis, rank, op);
+  ENGINE_CHECK(l.axis != 0, op, ": axis must not be the batch dim 0");
+  bool fits = update.size() == past.size();
+  for (int d = 0; fits && d < rank; ++d)
+    fits = d == l.axis ? update[d] <= past[d] : update[d] == past[d];
+  ENGINE_CHECK(fits, op, ": update ", shape_str(update), " must have the shape of past_cache ",
+               shape_str(past), " but along axis ", l.axis, ", where it may be shorter");
+  const Shape strides = contiguous_strides(past);
+  for (int d = 0; d < rank; ++d) {
+    l.dims[d] = update[d];
+    l.strides[d] = strides[d];
+  }
+  l.axis_dim = past[l.axis];
+  l.count = shape_numel(update);
+  l.per_batch = update[0] ? l.count / update[0] : 1;
+  return l;
+}
+
+namespace {
+// write_indices: [B] int64, each >= 0 and, in linear mode, leaving room for the update.
+void check_write_indices(const ScatterLayout& l, const Tensor& write_indices) {
+  const char* op = "TensorScatter";
+  if (!write_indices.defined()) return;
+  check_indices_tensor(op, write_indices);
+  ENGINE_CHECK(write_indices.shape() == Shape{l.dims[0]}, op, ": write_indices ",
+               write_indices.describe(), " must hold one index per batch row (", l.dims[0], ")");
+  const Tensor host = write_indices.to(Device::cpu());
+  const int64_t steps = l.dims[l.axis];
+  for (int64_t b = 0; b < l.dims[0]; ++b) {
+    const int64_t w = host.data<int64_t>()[b];
+    ENGINE_CHECK(w >= 0 && (l.circular || w + steps <= l.axis_dim), op, ": write_indices[", b,
+                 "] = ", w, " leaves no room for ", steps, " steps in an axis of size ", l.axis_dim,
+                 l.circular ? "" : " (mode linear)");
+  }
+}
+}  // namespace
+
+void tensor_scatter_forward(const Tensor& past, const Tensor& update, const Tensor& write_indices,
+                            int64_t axis, bool circular, Tensor& y) {
+  const char* op = "TensorScatter";
+  check_operand(op, past, "past_cache");
+  check_operand(op, update, "update");
+  check_operand(op, y, "present_cache");
+  check_value_type(op, past, "past_cache");
+  const ScatterLayout l = tensor_scatter_layout(past.shape(), update.shape(), axis, circular);
+  check_same(op, update, past, update.shape(), "update");
+  check_same(op, y, past, past.shape(), "present_cache");
+  check_write_indices(l, write_indices);
+  if (y.raw_data() != past.raw_data()) y.copy_from(past);
+  if (l.count == 0) return;
+  const int64_t* w = write_indices.defined() ? write_indices.data<int64_t>() : nullptr;
+  const ScatterKernels& k = scatter_kernels().get(past.device());
+  if (past.dtype() == DType::Float32)
+    k.f32.scatter(l, ScatterReduction::None, w, update.data<float>(), y.data<float>());
+  else
+    k.i64.scatter(l, ScatterReduction::None, w, update.data<int64_t>(), y.data<int64_t>());
+}
+
+void tensor_scatter_backward(const Tensor& dy, const Tensor& write_indices, const Shape& update,
+                             int64_t axis, bool circular, Tensor* dpast, Tensor* dupdate) {
+  const char* op = "TensorScatter_backward";
+  check_operand(op, dy, "dy");
+  check_dense_float(dy, "TensorScatter_backward: dy");
+  const ScatterLayout l = tensor_scatter_layout(dy.shape(), update, axis, circular);
+  check_write_indices(l, write_indices);
+  if (!dpast && !dupdate) return;
+  if (dpast) check_shape(*dpast, dy.shape(), "TensorScatter_backward: dpast_cache");
+  if (dupdate) check_shape(*dupdate, update, "TensorScatter_backward: dupdate");
+  // As ScatterND's none: every position is written once (the update is no longer than the
+  // axis), so each claim takes its position's gradient.
+  Tensor work = dpast ? *dpast : Tensor::empty(dy.shape(), DType::Float32, dy.device());
+  work.copy_from(dy);
+  if (l.count)
+    scatter_kernels()
+        .get(dy.device())
+        .claim(l, write_indices.defined() ? write_indices.data<int64_t>() : nullptr,
+               work.data<float>(), dupdate ? dupdate->data<float>() : nullptr);
+}
+
 void gather_nd_forward(const Tensor& data, const Tensor& indices, int64_t batch_dims, Tensor& y) {
   const char* op = "GatherND";
   check_operand(op, data, "data");

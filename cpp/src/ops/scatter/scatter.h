@@ -9,13 +9,18 @@
 //   GatherND (batch_dims b): y[b..., t..., e...] = data[b..., indices[b..., t..., :], e...].
 //     indices [B..., I..., q] with B = data's first b dims, 1 <= q <= rank - b;
 //     y [B..., I..., D[b+q:]...].
+//   TensorScatter (a KV-cache update): y = past_cache, then along `axis` (not 0; default -2)
+//     row b's update steps s go to positions write_indices[b] + s (modulo the axis' size with
+//     mode circular); write_indices int64 [B], optional (zeros), >= 0, and with mode linear
+//     write_indices[b] plus the update's steps at most the axis' size. update has past_cache's
+//     shape but along the axis, where it is no longer.
 // (op) is the reduction: none (assign; among repeated targets the last update wins, as
 // onnxruntime does), add, mul, max or min. An index in [-D, 0) counts from the end; any
 // other index outside [0, D) is an error naming it, raised before anything is written.
 // data and updates are float32 or int64 (other types compute in them at import).
-//   Backward (float32): ScatterElements/ScatterND with reduction none: ddata = dy with every
-//   updated position zeroed, dupdates = dy at each update's position for the update the
-//   forward left there (the last of repeated ones; on a device one of them) and 0 for the
+//   Backward (float32): ScatterElements/ScatterND with reduction none (and TensorScatter): ddata =
+//   dy with every updated position zeroed, dupdates = dy at each update's position for the update
+//   the forward left there (the last of repeated ones; on a device one of them) and 0 for the
 //   others; with add: ddata = dy, dupdates = dy gathered at the updates' positions; mul,
 //   max and min have none. GatherND: ddata =
 //   zeros, dy added at every gathered position (repeats add up). Gradients OVERWRITTEN.
@@ -45,6 +50,11 @@ struct ScatterAttrs {
 // the host before any kernel runs, so kernels see only valid ones.
 struct ScatterLayout {
   bool nd = false;
+  // TensorScatter: as Elements, but the axis coordinate is the update's own plus the write
+  // index of its batch row (indices[k / per_batch], 0 without indices), modulo axis_dim when
+  // circular.
+  bool sequence = false, circular = false;
+  int64_t per_batch = 1;
   int64_t count = 0;  // elements of updates (of y for GatherND)
   // Elements: k's coordinates in updates' shape (dims), the axis one from indices[k].
   // ND: the q addressed dims of data (dims) and their strides.
@@ -67,6 +77,13 @@ void scatter_forward(const char* op, const ScatterAttrs& attrs, const Tensor& da
 // Either gradient may be null (not wanted).
 void scatter_backward(const char* op, const ScatterAttrs& attrs, const Tensor& dy,
                       const Tensor& indices, Tensor* ddata, Tensor* dupdates);
+// TensorScatter; write_indices may be undefined (zeros). Either gradient may be null.
+void tensor_scatter_forward(const Tensor& past, const Tensor& update, const Tensor& write_indices,
+                            int64_t axis, bool circular, Tensor& y);
+void tensor_scatter_backward(const Tensor& dy, const Tensor& write_indices, const Shape& update,
+                             int64_t axis, bool circular, Tensor* dpast, Tensor* dupdate);
+ScatterLayout tensor_scatter_layout(const Shape& past, const Shape& update, int64_t axis,
+                                    bool circular);
 void gather_nd_forward(const Tensor& data, const Tensor& indices, int64_t batch_dims, Tensor& y);
 void gather_nd_backward(const Tensor& dy, const Tensor& indices, int64_t batch_dims, Tensor& ddata);
 

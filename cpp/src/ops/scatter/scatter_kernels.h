@@ -19,7 +19,12 @@ ENGINE_HD inline int64_t scatter_target(const ScatterLayout& l, const int64_t* i
     for (int d = l.rank - 1; d >= 0; --d) {
       int64_t coord = rest % l.dims[d];
       rest /= l.dims[d];
-      if (d == l.axis) coord = indices[k] < 0 ? indices[k] + l.axis_dim : indices[k];
+      if (d == l.axis && l.sequence) {
+        coord += indices ? indices[k / l.per_batch] : 0;
+        if (l.circular) coord %= l.axis_dim;
+      } else if (d == l.axis) {
+        coord = indices[k] < 0 ? indices[k] + l.axis_dim : indices[k];
+      }
       offset += coord * l.strides[d];
     }
     return offset;
