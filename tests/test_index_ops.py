@@ -1,6 +1,8 @@
-"""The index-addressed ops with indices computed at run time (so checked on every call, not
-at import): right answers against numpy, and a bad index is a ValueError naming the op and
-the index, after which the same session still answers right."""
+"""The indexing and scan ops in imported graphs. With indices computed at run time (so checked
+on every call, not at import): right answers against numpy, and a bad index is a ValueError
+naming the op and the index, after which the same session still answers right. And all of
+them in one graph: onnxruntime's outputs, and a training step that follows the gradient of
+onnxruntime's loss."""
 import numpy as np
 import pytest
 
@@ -60,3 +62,78 @@ def test_runtime_indices_are_checked_on_every_call(op, rng):
     with pytest.raises(ValueError, match=message):
         run(bad)
     np.testing.assert_allclose(run(good), want, rtol=1e-6, atol=1e-6)
+
+
+def test_a_graph_of_the_index_ops_matches_onnxruntime_and_trains_by_its_gradient(rng):
+    """One SGD step through CumSum, ScatterElements, ReverseSequence, ScatterND, GatherND, TopK,
+    CumProd and TensorScatter in one imported graph moves each weight by its gradient, which
+    is checked against central differences of onnxruntime's loss."""
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is the oracle")
+    import engine
+    from onnx import numpy_helper
+
+    weights = {"w": rng.normal(size=6), "u": rng.normal(size=(4, 2)), "q": rng.normal(size=(2, 6)),
+               "p": rng.normal(size=(4, 1, 2))}
+    weights = {k: v.astype(np.float32) for k, v in weights.items()}
+    ints = {"idx": [[0, 5], [2, -1], [3, 1], [4, 0]], "lens": [4, 0, 3, 1, 2, 4],
+            "nd": [[1], [-1]], "gidx": [[[0], [5], [3]], [[1], [1], [2]], [[4], [0], [2]],
+                                        [[5], [4], [3]]],
+            "k": [2], "axis": 1, "writes": [0, 1, 2, 1]}
+    nodes = [helper.make_node("Mul", ["x", "w"], ["h"]),
+             helper.make_node("CumSum", ["h", "axis"], ["c"]),
+             helper.make_node("ScatterElements", ["c", "idx", "u"], ["s"], axis=1),
+             helper.make_node("ReverseSequence", ["s", "lens"], ["r"], time_axis=0, batch_axis=1),
+             helper.make_node("ScatterND", ["r", "nd", "q"], ["sn"], reduction="add"),
+             helper.make_node("GatherND", ["sn", "gidx"], ["g"], batch_dims=1),
+             helper.make_node("TopK", ["sn", "k"], ["top", "where"]),
+             helper.make_node("CumProd", ["top", "axis"], ["cp"]),
+             helper.make_node("Reshape", ["sn", "cache_shape"], ["cache"]),
+             helper.make_node("TensorScatter", ["cache", "p", "writes"], ["ts"], axis=1),
+             helper.make_node("Reshape", ["ts", "flat_shape"], ["flat"]),
+             helper.make_node("Reshape", ["g", "g_shape"], ["g2"]),
+             helper.make_node("Concat", ["g2", "cp", "flat"], ["y"], axis=1)]
+    inits = [numpy_helper.from_array(v, k) for k, v in weights.items()]
+    inits += [numpy_helper.from_array(np.asarray(v, np.int64), k) for k, v in ints.items()]
+    inits += [numpy_helper.from_array(np.asarray(v, np.int64), k) for k, v in
+              {"cache_shape": [4, 3, 2], "flat_shape": [4, 6], "g_shape": [4, 3]}.items()]
+    graph = helper.make_graph(nodes, "index_ops", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 6])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 11])], inits)
+    m = helper.make_model(graph, ir_version=8, opset_imports=[helper.make_opsetid("", 26)])
+    x = rng.normal(size=(4, 6)).astype(np.float32)
+    target = rng.normal(size=(4, 11)).astype(np.float32)
+
+    def ort_loss(values):
+        for init in m.graph.initializer:
+            if init.name in values:
+                init.CopyFrom(numpy_helper.from_array(values[init.name].astype(np.float32), init.name))
+        session = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+        (y,) = session.run(None, {"x": x})
+        return y, np.mean((y.astype(np.float64) - target) ** 2)
+
+    want, _ = ort_loss(weights)
+    ours = engine.onnx.load(m.SerializeToString())
+    np.testing.assert_allclose(ours.predict(x, verbose=0), want, rtol=1e-5, atol=1e-6)
+
+    numeric, eps = {}, 1e-2
+    for name, value in weights.items():
+        grad = np.zeros(value.shape)
+        for i in np.ndindex(*value.shape):
+            up, down = value.astype(np.float64), value.astype(np.float64)
+            up[i] += eps
+            down[i] -= eps
+            grad[i] = (ort_loss({**weights, name: up})[1] - ort_loss({**weights, name: down})[1]) / (2 * eps)
+        numeric[name] = grad
+    ort_loss(weights)
+
+    lr = 0.5
+    before = {v.name.split("/")[-1].split(":")[0]: v.numpy().copy() for v in ours.trainable_weights}
+    assert set(before) == set(weights)
+    ours.compile(optimizer=engine.optimizers.SGD(learning_rate=lr), loss="mse")
+    ours.fit(x, target, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    errors = {}
+    for v in ours.trainable_weights:
+        name = v.name.split("/")[-1].split(":")[0]
+        step = (before[name] - v.numpy()) / lr
+        assert np.linalg.norm(numeric[name]) > 1e-3, name  # every weight is reached
+        errors[name] = np.linalg.norm(step - numeric[name]) / np.linalg.norm(numeric[name])
+    assert max(errors.values()) < 1e-3, errors
