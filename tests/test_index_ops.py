@@ -137,3 +137,16 @@ def test_a_graph_of_the_index_ops_matches_onnxruntime_and_trains_by_its_gradient
         assert np.linalg.norm(numeric[name]) > 1e-3, name  # every weight is reached
         errors[name] = np.linalg.norm(step - numeric[name]) / np.linalg.norm(numeric[name])
     assert max(errors.values()) < 1e-3, errors
+
+
+def test_top_k_of_opset_1_takes_k_as_an_attribute(rng):
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is the oracle")
+    node = helper.make_node("TopK", ["x"], ["values", "indices"], k=3, axis=1)
+    graph = helper.make_graph([node], "top_k_1", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 9])],
+                              [helper.make_empty_tensor_value_info("values"),
+                               helper.make_empty_tensor_value_info("indices")])
+    m = helper.make_model(graph, ir_version=8, opset_imports=[helper.make_opsetid("", 9)])
+    x = rng.permutation(np.linspace(-2, 2, 36)).reshape(4, 9).astype(np.float32)
+    want = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})
+    for got, ref in zip(run_onnx_in_engine(m, [x]), want):
+        np.testing.assert_array_equal(got, ref)

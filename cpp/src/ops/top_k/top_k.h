@@ -12,6 +12,7 @@
 
 #include <cstdint>
 
+#include "engine/ir.h"
 #include "engine/tensor.h"
 
 namespace engine {
@@ -30,6 +31,10 @@ Shape top_k_output_shape(const Shape& x, const TopKAttrs& attrs, const char* op)
 void top_k_forward(const Tensor& x, const TopKAttrs& attrs, Tensor& values, Tensor& indices);
 void top_k_backward(const Tensor& dvalues, const Tensor& indices, const TopKAttrs& attrs,
                     Tensor& dx);
+
+class OnnxImportContext;
+// TopK-1's attribute k as the input of later opsets.
+void translate_top_k_onnx(Node& node, OnnxImportContext& ctx);
 
 struct TopKKernels {
   void (*f32)(const TopKLayout& l, const float* x, float* values, int64_t* indices);

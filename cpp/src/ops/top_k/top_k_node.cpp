@@ -53,7 +53,8 @@ void top_k_op(OpDef& def) {
       .attr("largest", Attribute::of_int(1))
       .attr("sorted", Attribute::of_int(1));
   def.make = make_top_k_node;
-  def.onnx.since_opset = 10;
+  def.onnx.legacy.push_back({"k", Attribute::Kind::Int, 10});
+  def.onnx.translate = translate_top_k_onnx;
 }
 
 }  // namespace engine
