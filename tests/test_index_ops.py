@@ -150,3 +150,37 @@ def test_top_k_of_opset_1_takes_k_as_an_attribute(rng):
     want = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})
     for got, ref in zip(run_onnx_in_engine(m, [x]), want):
         np.testing.assert_array_equal(got, ref)
+
+
+def scatter_model(op, opset, **attrs):
+    """op(x, constant indices, updates) over x [N, 5] with updates a weight."""
+    from onnx import numpy_helper
+    inits = [numpy_helper.from_array(np.array([[4, 0, 2]], np.int64), "indices"),
+             numpy_helper.from_array(np.array([[0.5, -1.5, 2.0]], np.float32), "updates")]
+    graph = helper.make_graph([helper.make_node(op, ["x", "indices", "updates"], ["y"], axis=1, **attrs)],
+                              op, [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 5])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 5])], inits)
+    return helper.make_model(graph, ir_version=8, opset_imports=[helper.make_opsetid("", opset)])
+
+
+def test_scatter_of_opset_10_exports_as_scatter_elements(tmp_path, rng):
+    import engine
+    ours = engine.onnx.load(scatter_model("Scatter", 10).SerializeToString())
+    path = tmp_path / "scatter.onnx"
+    engine.onnx.export(ours, path, opset=17)
+    written = onnx.load(path)
+    onnx.checker.check_model(written, full_check=True)
+    assert [n.op_type for n in written.graph.node] == ["ScatterElements"]
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is the oracle")
+    x = rng.standard_normal((1, 5)).astype(np.float32)
+    (want,) = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})
+    np.testing.assert_array_equal(ours.predict(x, verbose=0), want)
+
+
+def test_reductions_are_not_written_to_opsets_without_them(tmp_path):
+    import engine
+    ours = engine.onnx.load(scatter_model("ScatterElements", 18, reduction="max").SerializeToString())
+    with pytest.raises(ValueError, match=r"ScatterElements with reduction max exists from opset 18"):
+        engine.onnx.export(ours, tmp_path / "max.onnx", opset=17)
+    engine.onnx.export(ours, tmp_path / "max.onnx", opset=18)
+    onnx.checker.check_model(onnx.load(tmp_path / "max.onnx"), full_check=True)

@@ -1,6 +1,7 @@
 // CumSum(x, axis) and CumProd(x, axis) in a graph: the axis is a constant, read at plan time.
 // CumProd's backward reads x.
 #include "ops/cumsum/cumsum.h"
+#include "ops/onnx_translate.h"
 #include "ops/op.h"
 
 namespace engine {
@@ -49,6 +50,10 @@ class CumSumNode : public NodeOp {
 std::unique_ptr<NodeOp> make_cumsum_node(const Node& node) {
   return std::make_unique<CumSumNode>(node);
 }
+
+void cumprod_to_opset(Node& node, OnnxExportContext& ctx) {
+  if (ctx.opset() < 26) ctx.fail("CumProd exists from opset 26");
+}
 }  // namespace
 
 void cumsum_op(OpDef& def) {
@@ -57,6 +62,7 @@ void cumsum_op(OpDef& def) {
       .attr("reverse", Attribute::of_int(0));
   def.make = make_cumsum_node;
   def.onnx.since_opset = def.op_type == "CumProd" ? 26 : 11;
+  if (def.op_type == "CumProd") def.onnx.to_opset = cumprod_to_opset;
 }
 
 }  // namespace engine

@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <string>
 
+#include "engine/ir.h"
 #include "engine/tensor.h"
 
 namespace engine {
@@ -86,6 +87,10 @@ ScatterLayout tensor_scatter_layout(const Shape& past, const Shape& update, int6
                                     bool circular);
 void gather_nd_forward(const Tensor& data, const Tensor& indices, int64_t batch_dims, Tensor& y);
 void gather_nd_backward(const Tensor& dy, const Tensor& indices, int64_t batch_dims, Tensor& ddata);
+
+class OnnxExportContext;
+// The form of the opset a file is written at (Scatter's name, the reductions' opsets).
+void scatter_to_opset(Node& node, OnnxExportContext& ctx);
 
 template <class T>
 struct ScatterTypedKernels {

@@ -147,6 +147,7 @@ std::unique_ptr<NodeOp> make_index_node(const Node& node) {
 
 void scatter_op(OpDef& def) {
   def.make = make_index_node;
+  def.onnx.to_opset = scatter_to_opset;
   if (def.op_type == "TensorScatter") {
     def.schema.inputs(2, 3)
         .attr("axis", Attribute::of_int(-2))
