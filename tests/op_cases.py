@@ -1779,6 +1779,420 @@ def trilu_case(shape, k=None, upper=1, tag="", bad=()):
                 tag=tag, bad=bad)
 
 
+# ---- references and cases: CumSum (float64, from the ONNX spec) --------------------------
+
+def cumsum_ref(x, axis, exclusive=0, reverse=0, product=False):
+    """The running sum (product) step by step along the axis, as the spec writes it."""
+    axis = int(np.asarray(axis).reshape(-1)[0])
+    x = np.flip(x, axis) if reverse else x
+    y = np.zeros_like(x)
+    running = np.full_like(np.take(x, [0], axis=axis), 1 if product else 0) if x.shape[axis] else None
+    for i in range(x.shape[axis]):
+        step = np.take(x, [i], axis=axis)
+        if not exclusive:
+            running = running * step if product else running + step
+        index = [slice(None)] * x.ndim
+        index[axis] = slice(i, i + 1)
+        y[tuple(index)] = running
+        if exclusive:
+            running = running * step if product else running + step
+    return np.flip(y, axis) if reverse else y
+
+
+def value_spec(shape, dtype):
+    return ints(*shape, lo=-9, hi=10) if dtype == "int64" else normal(*shape)
+
+
+def cumsum_bad(op):
+    return (
+        Bad("axis-range", ValueError, rf"{op}: axis 2 out of range for rank 2", inputs={1: const(2)}),
+        Bad("axis-vector", TypeError, rf"{op}: axis must be an int64 scalar, got int64\[2\]",
+            inputs={1: const([0, 1])}),
+        Bad("bool", TypeError, rf"{op}: x must be float32 or int64, got bool", inputs={0: bools(3, 7)}),
+        Bad("need", ValueError, rf"{op}_backward: input 1 has no gradient", need=(True, True)),
+    )
+
+
+def cumsum_case(x, axis, exclusive=0, reverse=0, tag="", bad=(), op="CumSum"):
+    attrs = {"exclusive": exclusive, "reverse": reverse}
+    n = x.shape[axis]
+    ref = functools.partial(cumsum_ref, product=op == "CumProd", **attrs)
+    return case(op, [x, const(axis)], ref, attrs=attrs, tag=tag,
+                tol="exact" if x.dtype == "int64" else "reduction", k=n, bad=bad,
+                onnx=26 if op == "CumProd" else 17)
+
+
+def cumsum_cases():
+    return [
+        cumsum_case(normal(3, 7), 1, bad=cumsum_bad("CumSum")),
+        cumsum_case(normal(5, 3, 4), 0, exclusive=1, tag="axis0-exclusive"),
+        cumsum_case(normal(2, 7, 3), -2, reverse=1, tag="axis-2-reverse"),
+        cumsum_case(normal(13,), 0, exclusive=1, reverse=1, tag="exclusive-reverse"),
+        cumsum_case(ints(4, 9, lo=-2**40, hi=2**40), 1, tag="int64"),
+        cumsum_case(ints(6, 5, lo=-99, hi=99), 0, exclusive=1, reverse=1, tag="int64-exclusive-reverse"),
+        cumsum_case(normal(3, 0, 5), 1, tag="empty-axis"),
+        cumsum_case(normal(33, 257, 7), 1, tag="big"),
+        cumsum_case(normal(9000, 3), 1, reverse=1, tag="big-lines"),
+        cumsum_case(normal(3, 7), 1, bad=cumsum_bad("CumProd"), op="CumProd"),
+        cumsum_case(normal(5, 3, 4), 0, exclusive=1, tag="axis0-exclusive", op="CumProd"),
+        cumsum_case(normal(2, 7, 3), -2, reverse=1, tag="axis-2-reverse", op="CumProd"),
+        cumsum_case(normal(9,), 0, exclusive=1, reverse=1, tag="exclusive-reverse", op="CumProd"),
+        # Zeros: the gradient is formed without dividing by them.
+        cumsum_case(Spec((2, 6), lambda rng, _: np.array([[0.5, 0.0, -2.0, 1.5, 0.0, 3.0],
+                                                          [1.0, 2.0, 0.0, -1.0, 0.5, 2.0]], np.float32)),
+                    1, tag="zeros", op="CumProd"),
+        cumsum_case(ints(4, 9, lo=-4, hi=5), 1, tag="int64", op="CumProd"),
+        cumsum_case(uniform(33, 40, 7, lo=0.9, hi=1.1), 1, tag="big", op="CumProd"),
+    ]
+
+
+# ---- references and cases: ScatterElements, ScatterND, GatherND (float64, from the spec) ---
+
+def scatter_reduce(current, value, reduction):
+    return {"none": lambda: value, "add": lambda: current + value, "mul": lambda: current * value,
+            "max": lambda: max(current, value), "min": lambda: min(current, value)}[reduction]()
+
+
+def scatter_elements_ref(data, indices, updates, axis=0, reduction="none"):
+    """Each update in C order: y[idx with idx[axis] = indices[idx]] (op)= updates[idx]."""
+    y = data.copy()
+    axis = axis % data.ndim
+    for idx in np.ndindex(*indices.shape):
+        target = list(idx)
+        target[axis] = int(indices[idx]) % data.shape[axis]
+        y[tuple(target)] = scatter_reduce(y[tuple(target)], updates[idx], reduction)
+    return y
+
+
+def scatter_nd_ref(data, indices, updates, reduction="none"):
+    """Each index tuple in C order: y[indices[t]] (op)= updates[t] (a slice)."""
+    y = data.copy()
+    q = indices.shape[-1]
+    for t in np.ndindex(*indices.shape[:-1]):
+        target = tuple(int(v) % data.shape[j] for j, v in enumerate(indices[t]))
+        for e in np.ndindex(*data.shape[q:]):
+            y[target + e] = scatter_reduce(y[target + e], updates[t + e], reduction)
+    return y
+
+
+def gather_nd_ref(data, indices, batch_dims=0):
+    b, q = batch_dims, indices.shape[-1]
+    out = np.empty(indices.shape[:-1] + data.shape[b + q:], data.dtype)
+    for t in np.ndindex(*indices.shape[:-1]):
+        target = tuple(int(v) % data.shape[b + j] for j, v in enumerate(indices[t]))
+        out[t] = data[t[:b] + target]
+    return out
+
+
+def unique_along(data_shape, shape, axis):
+    """Indices of `shape` along `axis` of data, distinct within each line (every target written
+    once: reduction none has one answer and a gradient), half of them negative."""
+    def draw(rng, _):
+        dim = data_shape[axis]
+        lines = np.moveaxis(np.zeros(shape, np.int64), axis, -1)
+        for idx in np.ndindex(*lines.shape[:-1]):
+            picked = rng.permutation(dim)[:shape[axis]]
+            lines[idx] = np.where(rng.random(shape[axis]) < 0.5, picked - dim, picked)
+        return np.ascontiguousarray(np.moveaxis(lines, -1, axis))
+    return Spec(tuple(shape), draw, "int64")
+
+
+def unique_tuples(data_shape, count_shape, q):
+    """count_shape index tuples into data's first q dims, all distinct, some negative."""
+    def draw(rng, _):
+        n = math.prod(count_shape)
+        flat = rng.permutation(math.prod(data_shape[:q]))[:n]
+        t = np.stack(np.unravel_index(flat, data_shape[:q]), axis=-1).astype(np.int64)
+        t = np.where(rng.random(t.shape) < 0.3, t - np.array(data_shape[:q]), t)
+        return t.reshape(*count_shape, q)
+    return Spec(tuple(count_shape) + (q,), draw, "int64")
+
+
+def tuples(data_shape, count_shape, q):
+    """Index tuples into data's first q dims, repeats allowed, negatives too."""
+    def draw(rng, _):
+        return np.stack([rng.integers(-d, d, count_shape) for d in data_shape[:q]],
+                        axis=-1).astype(np.int64)
+    return Spec(tuple(count_shape) + (q,), draw, "int64")
+
+
+def batched_tuples(data_shape, batch_dims, count_shape, q):
+    def draw(rng, _):
+        shape = tuple(data_shape[:batch_dims]) + tuple(count_shape)
+        return np.stack([rng.integers(-d, d, shape) for d in data_shape[batch_dims:batch_dims + q]],
+                        axis=-1).astype(np.int64)
+    return Spec(tuple(data_shape[:batch_dims]) + tuple(count_shape) + (q,), draw, "int64")
+
+
+SCATTER_ELEMENTS_BAD = (
+    Bad("out-of-range", ValueError, r"ScatterElements: index 5 is out of range for an axis of size 5",
+        inputs={1: const([[0, 5], [1, 1], [2, 0]])}),
+    Bad("negative-out-of-range", ValueError,
+        r"ScatterElements: index -6 is out of range for an axis of size 5",
+        inputs={1: const([[0, -6], [1, 1], [2, 0]])}),
+    Bad("rank", ValueError, r"ScatterElements: indices \[3\] must have the rank of data \[3, 5\]",
+        inputs={1: const([0, 1, 2]), 2: normal(3)}),
+    Bad("updates-shape", ValueError, r"ScatterElements: updates \[3, 3\] must have the shape \[3, 2\]",
+        inputs={2: normal(3, 3)}),
+    Bad("updates-int64", TypeError, r"ScatterElements: updates are int64 but data is float32",
+        inputs={2: ints(3, 2)}),
+    Bad("float-indices", TypeError, r"ScatterElements: indices must be int64, got float32",
+        inputs={1: normal(3, 2)}),
+    Bad("reduction", ValueError, r"ScatterElements: reduction 'sum' is not one of none, add, mul, "
+        r"max, min", attrs={"reduction": "sum"}),
+    Bad("need", ValueError, r"ScatterElements_backward: input 1 has no gradient",
+        need=(True, True, True)),
+)
+
+
+def scatter_elements_case(data, indices, axis, reduction="none", dtype="float32", tag="", bad=(),
+                          onnx=18, op="ScatterElements"):
+    attrs = {"axis": axis} if op == "Scatter" else {"axis": axis, "reduction": reduction}
+    # mul, max and min have no gradient; none and add train data and updates.
+    grad = None if reduction in ("none", "add") and dtype == "float32" else ()
+    return case(op, [value_spec(data, dtype), indices, value_spec(indices.shape, dtype)],
+                lambda d, i, u: scatter_elements_ref(d, i, u, axis, reduction), attrs=attrs,
+                tag=tag or f"axis{axis}-{reduction}-{dtype}", tol="exact" if dtype == "int64" else "reduction",
+                k=8, grad=grad, bad=bad, onnx=onnx)
+
+
+SCATTER_ND_BAD = (
+    Bad("out-of-range", ValueError,
+        r"ScatterND: index 4 is out of range for dim 0 of size 4 it addresses",
+        inputs={1: const([[4, 0], [0, 1]])}),
+    Bad("negative-out-of-range", ValueError,
+        r"ScatterND: index -6 is out of range for dim 1 of size 5 it addresses",
+        inputs={1: const([[1, -6], [0, 0]]), 2: normal(2, 3)}),
+    Bad("q-too-large", ValueError, r"ScatterND: the last dim of indices \[2, 4\] must be in \[1, 3\] "
+        r"for data \[4, 5, 3\]", inputs={1: const([[0, 0, 0, 0], [1, 1, 1, 1]])}),
+    Bad("updates-shape", ValueError, r"ScatterND: updates \[2, 4\] must have the shape \[2, 3\]",
+        inputs={2: normal(2, 4)}),
+    Bad("reduction", ValueError, r"ScatterND: reduction 'prod' is not one of none, add, mul, max, min",
+        attrs={"reduction": "prod"}),
+    Bad("need", ValueError, r"ScatterND_backward: input 1 has no gradient", need=(True, True, True)),
+)
+
+
+def scatter_nd_case(data, indices, reduction="none", dtype="float32", tag="", bad=()):
+    q = indices.shape[-1]
+    updates = indices.shape[:-1] + tuple(data[q:])
+    grad = None if reduction in ("none", "add") and dtype == "float32" else ()
+    return case("ScatterND", [value_spec(data, dtype), indices, value_spec(updates, dtype)],
+                lambda d, i, u: scatter_nd_ref(d, i, u, reduction), attrs={"reduction": reduction},
+                tag=tag or f"{reduction}-{dtype}", tol="exact" if dtype == "int64" else "reduction",
+                k=8, grad=grad, bad=bad, onnx=18)
+
+
+GATHER_ND_BAD = (
+    Bad("out-of-range", ValueError, r"GatherND: index 3 is out of range for dim 1 of size 3 it addresses",
+        inputs={1: const([[0, 3], [1, 1]])}),
+    Bad("batch-dims", ValueError, r"GatherND: the batch dims of indices \[3, 1\] and data \[4, 3, 5\] differ",
+        inputs={1: const([[0], [1], [2]])}, attrs={"batch_dims": 1}),
+    Bad("float-indices", TypeError, r"GatherND: indices must be int64, got float32",
+        inputs={1: normal(2, 2)}),
+    Bad("need", ValueError, r"GatherND_backward: input 1 has no gradient", need=(True, True)),
+)
+
+
+def gather_nd_case(data, indices, batch_dims=0, dtype="float32", tag="", bad=()):
+    return case("GatherND", [value_spec(data, dtype), indices],
+                lambda d, i: gather_nd_ref(d, i, batch_dims), attrs={"batch_dims": batch_dims},
+                tag=tag or f"b{batch_dims}-{dtype}", tol="exact", k=8, bad=bad)
+
+
+def tensor_scatter_ref(past, update, write_indices=None, axis=-2, mode="linear"):
+    """The spec's loop: row b's update step s goes to write_indices[b] + s (mod the axis)."""
+    y = past.copy()
+    axis %= past.ndim
+    w = np.zeros(past.shape[0], np.int64) if write_indices is None else write_indices
+    for prefix in np.ndindex(*past.shape[:axis]):
+        for step in range(update.shape[axis]):
+            at = int(w[prefix[0]]) + step
+            at = at % past.shape[axis] if mode == "circular" else at
+            y[prefix + (at,)] = update[prefix + (step,)]
+    return y
+
+
+def write_indices(batch, top):
+    return Spec((batch,), lambda rng, _: rng.integers(0, top + 1, batch).astype(np.int64), "int64")
+
+
+TENSOR_SCATTER_BAD = (
+    Bad("no-room", ValueError, r"TensorScatter: write_indices\[1\] = 6 leaves no room for 2 steps in "
+        r"an axis of size 7 \(mode linear\)", inputs={2: const([0, 6])}),
+    Bad("negative", ValueError, r"TensorScatter: write_indices\[0\] = -1 leaves no room",
+        inputs={2: const([-1, 0])}),
+    Bad("write-indices-shape", ValueError, r"TensorScatter: write_indices \[3\] must hold one index "
+        r"per batch row \(2\)", inputs={2: const([0, 1, 2])}),
+    Bad("update-shape", ValueError, r"TensorScatter: update \[2, 3, 2, 4\] must have the shape of "
+        r"past_cache \[2, 3, 7, 5\] but along axis 2", inputs={1: normal(2, 3, 2, 4)}),
+    Bad("axis0", ValueError, r"TensorScatter: axis must not be the batch dim 0", attrs={"axis": 0}),
+    Bad("mode", ValueError, r"TensorScatter: mode 'ring' is not linear or circular",
+        attrs={"mode": "ring"}),
+    Bad("need", ValueError, r"TensorScatter_backward: input 2 has no gradient", need=(True, True, True)),
+)
+
+
+def tensor_scatter_case(past, steps, axis=-2, mode="linear", indices=True, dtype="float32", tag="",
+                        bad=()):
+    a = axis % len(past)
+    update = tuple(steps if d == a else n for d, n in enumerate(past))
+    top = past[a] - 1 if mode == "circular" else past[a] - steps
+    inputs = [value_spec(past, dtype), value_spec(update, dtype)]
+    inputs += [write_indices(past[0], top)] if indices else []
+    attrs = {"axis": axis, "mode": mode}
+    return case("TensorScatter", inputs, with_attrs(tensor_scatter_ref, attrs), attrs=attrs,
+                tag=tag or f"axis{axis}-{mode}-{dtype}" + ("" if indices else "-no-indices"),
+                tol="exact", bad=bad, onnx=24)
+
+
+def scatter_cases():
+    return [
+        scatter_elements_case((3, 5), unique_along((3, 5), (3, 2), 1), 1, bad=SCATTER_ELEMENTS_BAD),
+        scatter_elements_case((6, 4, 3), unique_along((6, 4, 3), (5, 4, 2), 0), 0),
+        scatter_elements_case((4, 7), ints(3, 5, lo=-7, hi=7), -1, "add"),
+        scatter_elements_case((5, 3, 2), ints(4, 3, 2, lo=-5, hi=5), 0, "add", "int64"),
+        scatter_elements_case((4, 7), ints(3, 9, lo=-7, hi=7), 1, "mul"),
+        scatter_elements_case((4, 7), ints(4, 6, lo=-7, hi=7), 1, "max"),
+        scatter_elements_case((4, 7), ints(4, 6, lo=-7, hi=7), 1, "min", "int64"),
+        scatter_elements_case((3, 5), unique_along((3, 5), (3, 4), 1), 1, dtype="int64"),
+        # Repeated targets with reduction none: the last update wins (onnxruntime's order), and
+        # only it gets a gradient.
+        case("ScatterElements", [normal(2, 6), const([[1, 1, -5, 3], [0, 0, 5, 5]]), normal(2, 4)],
+             lambda d, i, u: scatter_elements_ref(d, i, u, 1), attrs={"axis": 1}, tag="repeats-none"),
+        case("ScatterND", [normal(4, 3), const([[1], [-3], [2], [1]]), normal(4, 3)],
+             lambda d, i, u: scatter_nd_ref(d, i, u), tag="repeats-none"),
+        scatter_elements_case((33, 65, 9), unique_along((33, 65, 9), (33, 40, 9), 1), 1, tag="big-none"),
+        scatter_elements_case((33, 65, 9), ints(33, 40, 9, lo=-65, hi=65), 1, "add", tag="big-add"),
+        scatter_elements_case((4, 5), unique_along((4, 5), (2, 5), 0), 0, op="Scatter", onnx=10,
+                              tag="axis0", bad=(
+            Bad("reduction", ValueError, r"Scatter: unknown attribute reduction$",
+                attrs={"reduction": "add"}),)),
+
+        scatter_nd_case((4, 5, 3), unique_tuples((4, 5, 3), (2,), 2), bad=SCATTER_ND_BAD),
+        scatter_nd_case((5, 4), unique_tuples((5, 4), (3,), 1), tag="rows"),
+        scatter_nd_case((3, 4, 2), unique_tuples((3, 4, 2), (2, 3), 3), tag="elements"),
+        scatter_nd_case((4, 5, 3), tuples((4, 5, 3), (7,), 1), "add", tag="add-repeats"),
+        scatter_nd_case((4, 5, 3), tuples((4, 5, 3), (3, 2), 2), "add", "int64"),
+        scatter_nd_case((4, 5), tuples((4, 5), (6,), 2), "mul"),
+        scatter_nd_case((4, 5), tuples((4, 5), (9,), 1), "max"),
+        scatter_nd_case((4, 5), tuples((4, 5), (9,), 1), "min", "int64"),
+        scatter_nd_case((65, 33, 17), tuples((65, 33, 17), (40,), 1), "add", tag="big-add"),
+        scatter_nd_case((65, 33, 17), unique_tuples((65, 33, 17), (300,), 2), tag="big-none"),
+
+        gather_nd_case((4, 3, 5), tuples((4, 3, 5), (2,), 2), bad=GATHER_ND_BAD),
+        gather_nd_case((4, 3, 5), tuples((4, 3, 5), (3, 2), 1), tag="rows-repeats"),
+        gather_nd_case((3, 4, 2), tuples((3, 4, 2), (5,), 3), tag="elements"),
+        gather_nd_case((3, 4, 5), batched_tuples((3, 4, 5), 1, (2,), 1), batch_dims=1),
+        gather_nd_case((2, 3, 4, 5), batched_tuples((2, 3, 4, 5), 2, (3,), 2), batch_dims=2),
+        gather_nd_case((4, 3, 5), tuples((4, 3, 5), (2, 3), 2), dtype="int64"),
+        gather_nd_case((65, 33, 17), tuples((65, 33, 17), (40, 3), 2), tag="big"),
+
+        tensor_scatter_case((2, 3, 7, 5), 2, bad=TENSOR_SCATTER_BAD),
+        tensor_scatter_case((2, 3, 7, 5), 5, mode="circular"),
+        tensor_scatter_case((3, 9, 4), 4, axis=1, indices=False),
+        tensor_scatter_case((3, 6, 4), 6, axis=1, mode="circular", tag="circular-whole-axis"),
+        tensor_scatter_case((2, 5, 3), 2, axis=-1, dtype="int64"),
+        tensor_scatter_case((4, 8, 65, 33), 3, tag="big"),
+    ]
+
+
+# ---- references and cases: TopK (float64, from the ONNX spec) ------------------------------
+
+def top_k_ref(x, k, axis=-1, largest=1, sorted=1):
+    """The k best along the axis, best first; ties lower index first (a stable sort)."""
+    k = int(np.asarray(k).reshape(-1)[0])
+    order = np.argsort(-x if largest else x, axis=axis, kind="stable")
+    indices = np.take(order, np.arange(k), axis=axis)
+    return np.take_along_axis(x, indices, axis), indices.astype(np.int64)
+
+
+TOP_K_BAD = (
+    Bad("k-too-large", ValueError, r"TopK: k 8 must be in \[0, 7\], the size of axis 1 of x \[3, 7\]",
+        inputs={1: const([8])}),
+    Bad("k-negative", ValueError, r"TopK: k -1 must be in \[0, 7\]", inputs={1: const([-1])}),
+    Bad("axis", ValueError, r"TopK: axis 2 out of range for rank 2", attrs={"axis": 2}),
+    Bad("bool", TypeError, r"TopK: x must be float32 or int64, got bool", inputs={0: bools(3, 7)}),
+    Bad("need", ValueError, r"TopK_backward: input 1 has no gradient", need=(True, True)),
+)
+
+
+def top_k_case(x, k, axis=-1, largest=1, sorted=1, tag="", bad=(), onnx=17, grad=None):
+    attrs = {"axis": axis, "largest": largest, "sorted": sorted}
+    return case("TopK", [x, const([k])], with_attrs(top_k_ref, attrs), attrs=attrs,
+                tag=tag or f"k{k}-axis{axis}-{'largest' if largest else 'smallest'}", tol="exact",
+                call={"num_outputs": 2}, bad=bad, onnx=onnx, grad=grad)
+
+
+def top_k_cases():
+    return [
+        top_k_case(distinct(3, 7), 3, axis=1, bad=TOP_K_BAD),
+        top_k_case(distinct(5, 4, 3), 2, axis=0, largest=0),
+        top_k_case(distinct(2, 9, 3), 9, axis=-2, tag="k-all"),
+        top_k_case(distinct(4, 6), 0, tag="k0"),
+        # Ties: the lower index first, as onnxruntime orders them.
+        # (no finite differences: a step moves tied values past each other)
+        top_k_case(few(5, 8), 4, tag="ties-largest", grad=()),
+        top_k_case(few(5, 8), 5, largest=0, tag="ties-smallest", grad=()),
+        top_k_case(Spec((4, 9), lambda rng, _: rng.integers(-3, 4, (4, 9)).astype(np.int64), "int64"),
+                   3, tag="int64-ties"),
+        # sorted=0 leaves the order free: the engine still sorts (onnxruntime need not).
+        top_k_case(distinct(3, 7), 4, sorted=0, tag="unsorted", onnx=None),
+        top_k_case(distinct(33, 513), 17, tag="big"),
+        top_k_case(distinct(7, 300, 9), 5, axis=1, largest=0, tag="big-strided"),
+    ]
+
+
+# ---- references and cases: ReverseSequence (float64, from the ONNX spec) -------------------
+
+def reverse_sequence_ref(x, lens, time_axis=0, batch_axis=1):
+    y = x.copy()
+    for b, n in enumerate(lens):
+        row = [slice(None)] * x.ndim
+        row[batch_axis], row[time_axis] = b, slice(0, n)
+        src = list(row)
+        src[time_axis] = slice(n - 1, None, -1) if n else slice(0, 0)
+        y[tuple(row)] = x[tuple(src)]
+    return y
+
+
+def lengths(batch, steps):
+    """One length per row, 0 and the full length among them when the batch allows."""
+    return Spec((batch,), lambda rng, _: rng.permutation(np.arange(batch) % (steps + 1)).astype(np.int64),
+                "int64")
+
+
+REVERSE_SEQUENCE_BAD = (
+    Bad("too-long", ValueError, r"ReverseSequence: sequence_lens\[1\] = 8 is out of range \[0, 7\]",
+        inputs={1: const([1, 8, 0])}),
+    Bad("negative", ValueError, r"ReverseSequence: sequence_lens\[0\] = -1 is out of range \[0, 7\]",
+        inputs={1: const([-1, 2, 0])}),
+    Bad("lens-shape", ValueError, r"ReverseSequence: sequence_lens \[2\] must have one length per "
+        r"batch row \(3\)", inputs={1: const([1, 2])}),
+    Bad("axes", ValueError, r"ReverseSequence: time_axis and batch_axis must be 0 and 1 \(either way\), "
+        r"got 0 and 2", attrs={"batch_axis": 2}),
+    Bad("vector", ValueError, r"ReverseSequence: x must have rank >= 2, got \[7\]", inputs={0: normal(7)}),
+    Bad("need", ValueError, r"ReverseSequence_backward: input 1 has no gradient", need=(True, True)),
+)
+
+
+def reverse_sequence_case(x, time_axis=0, tag="", bad=()):
+    attrs = {"time_axis": time_axis, "batch_axis": 1 - time_axis}
+    batch, steps = x.shape[1 - time_axis], x.shape[time_axis]
+    return case("ReverseSequence", [x, lengths(batch, steps)], with_attrs(reverse_sequence_ref, attrs),
+                attrs=attrs, tag=tag or f"time{time_axis}", tol="exact", bad=bad)
+
+
+def reverse_sequence_cases():
+    return [
+        reverse_sequence_case(normal(7, 3, 2), bad=REVERSE_SEQUENCE_BAD),
+        reverse_sequence_case(normal(4, 6, 3, 2), time_axis=1),
+        reverse_sequence_case(ints(5, 6), tag="int64"),
+        reverse_sequence_case(normal(65, 33, 17), tag="big"),
+        reverse_sequence_case(normal(33, 65, 17), time_axis=1, tag="big-batch-major"),
+    ]
+
+
 SIZE_CASES = [
     case("Size", [normal(3, 7)], lambda x: np.array(x.size, np.int64), tol="exact", grad=(), bad=(
         Bad("two-inputs", ValueError, r"Size: takes 1 inputs?, got 2", inputs={1: normal(3)}),
@@ -2169,6 +2583,10 @@ CASES = [
     gather_elements_case((4, 3, 5), (6, 3, 5), 0, "axis0-repeats"),
     gather_elements_case((2, 5, 6), (2, 5, 3), -1, "axis-1"),
     gather_elements_case((33, 65, 7), (33, 40, 7), 1, "big"),
+    *cumsum_cases(),
+    *scatter_cases(),
+    *top_k_cases(),
+    *reverse_sequence_cases(),
     case("Not", [bools(3, 7)], np.logical_not, tol="exact", bad=(
         Bad("float", TypeError, r"Not: x must be bool, got float32", inputs={0: normal(3, 7)}),
         Bad("two-inputs", ValueError, r"Not: takes 1 inputs?, got 2", inputs={1: bools(3, 7)}))),

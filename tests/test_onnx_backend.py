@@ -37,7 +37,7 @@ backend_test = onnx.backend.test.BackendTest(EngineBackend, __name__)
 # Computed when the file is imported, or written out there as the ops they are made of
 # (onnx/fold.cpp).
 IMPORT_TIME_OPS = {"Constant", "ConstantOfShape", "Shape", "Cast", "CastLike", "Range",
-                   "ScatterND", "Einsum", "Hardmax", "GlobalMaxPool", "IsNaN", "IsInf",
+                   "Einsum", "Hardmax", "GlobalMaxPool", "IsNaN", "IsInf",
                    "LpNormalization", "RMSNormalization", "NegativeLogLikelihoodLoss",
                    "SoftmaxCrossEntropyLoss", "Mean", "Swish", "PRelu", "EyeLike", "DepthToSpace",
                    "SpaceToDepth", "MeanVarianceNormalization", "InstanceNormalization",
@@ -76,9 +76,6 @@ backend_test.exclude(r"^test_convtranspose_output_shape_cpu$")
 # Random draws compared with numpy's generator: Dropout in training mode, Bernoulli.
 backend_test.exclude(r"^test_training_dropout(_default)?(_mask)?_cpu$")
 backend_test.exclude(r"^test_bernoulli")
-# ScatterND is computed at import, on known values: the session binds integer inputs, but
-# float data stays a run-time input.
-backend_test.exclude(r"^test_scatternd")
 # ReduceMax of an empty bool set: the engine reduces bools as float32, whose identity is
 # -inf, not false.
 backend_test.exclude(r"^test_reduce_max_empty_set_bool_cpu$")

@@ -102,7 +102,6 @@ const std::vector<FoldAttr>* fold_op_attrs(const std::string& op_type) {
        {{"num_groups", Kind::Int}, {"epsilon", Kind::Float}, {"stash_type", Kind::Int}}},
       {"CenterCropPad", {{"axes", Kind::Ints}}},
       {"Range", {}},
-      {"ScatterND", {{"reduction", Kind::String}}},
   };
   auto it = ops.find(op_type);
   return it == ops.end() ? nullptr : &it->second;

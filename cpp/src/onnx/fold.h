@@ -1,6 +1,6 @@
 // The ops that exist only at import time: exporters use them to compute shapes and
-// constants (Constant, ConstantOfShape, Shape, Cast, Mod, Range, ScatterND, and integer
-// arithmetic on shape values). The importer evaluates them on values it knows and never emits them.
+// constants (Constant, ConstantOfShape, Shape, Cast, Mod, Range, ScatterND of known values,
+// and integer arithmetic on shape values). The importer evaluates them on values it knows and never emits them.
 // Errors are plain messages (ErrorKind::Value); the importer prefixes the node.
 #pragma once
 
@@ -35,8 +35,9 @@ Tensor fold_int64_binary(const std::string& op_type, const Tensor& a, const Tens
 Tensor fold_symbolic_equal(const Tensor& a, const Tensor& b);
 // Range (opset 11) of int64 or float32 scalars.
 Tensor fold_range(const Tensor& start, const Tensor& limit, const Tensor& delta);
-// ScatterND (opset 11-16) without reduction: data with the slices that indices address
-// replaced by updates.
+// ScatterND without reduction on known values (which may hold the symbolic batch size):
+// data with the slices that indices address replaced by updates. Any other ScatterND is the
+// run-time op (ops/scatter).
 Tensor fold_scatter_nd(const Node& node, const Tensor& data, const Tensor& indices,
                        const Tensor& updates);
 

@@ -416,7 +416,7 @@ class Importer final : public OnnxImportContext {
   void translate(Node node, size_t k) {
     label_ = node_label(node, file_index_[k]);
     for (std::string& i : node.inputs) i = resolve(i);
-    if (fold_op_attrs(node.op_type)) return fold_import_op(node);
+    if (fold_op_attrs(node.op_type) || folds_scatter_nd(node)) return fold_import_op(node);
     const OpDef& def = get_op("", node.op_type);
     node.domain.clear();
     drop_uncomputed_outputs(def, node);
@@ -1263,6 +1263,13 @@ class Importer final : public OnnxImportContext {
     for (const std::string& i : node.inputs)
       if (!i.empty() && !constant(i)) return false;
     return true;
+  }
+
+  // ScatterND of known values without a reduction is folded here, which carries the
+  // symbolic batch size through (a shape being edited); otherwise it is the run-time op.
+  bool folds_scatter_nd(const Node& node) const {
+    return node.op_type == "ScatterND" && all_inputs_known(node) &&
+           node.attr_string("reduction", "none") == "none";
   }
 
   bool reads_weight(const Node& node) const {
