@@ -1,8 +1,9 @@
-"""ONNX Attention (opsets 23-25) and RotaryEmbedding (opset 23), which the importer writes
-out as the engine ops they are made of (onnx/attention.cpp): one-node models of odd sizes
-against a float64 numpy reference written from the ONNX definitions and against onnxruntime,
-the symbolic batch, gradients against finite differences, and one SGD step of a model whose
-Q, K and V come from trainable MatMul weights against the same step in PyTorch."""
+"""ONNX Attention (opsets 23-25), RotaryEmbedding (opset 23) and AffineGrid (opset 20), which
+the importer writes out as the engine ops they are made of (onnx/attention.cpp,
+onnx/affine_grid.cpp): one-node models of odd sizes against float64 numpy references written
+from the ONNX definitions and against onnxruntime, the symbolic batch, gradients against
+finite differences, and one SGD step of a model whose Q, K and V come from trainable MatMul
+weights against the same step in PyTorch."""
 import numpy as np
 import pytest
 
@@ -435,3 +436,46 @@ def test_bad_nodes_are_value_errors_naming_the_problem(op, shapes, attrs, match)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 23)])
     with pytest.raises(ValueError, match=match):
         engine.onnx.load(model.SerializeToString())
+
+
+# ---- AffineGrid (written out as a constant base grid times theta) ----------------------------
+
+def affine_grid_ref(theta, size, align_corners):
+    """grid[n, ..., :] = theta[n] @ (x, y[, z], 1), the coordinates normalized to [-1, 1] (a
+    size of 1 with align_corners at 0, as PyTorch's affine_grid has it)."""
+    spatial = size[2:]
+    axes = []
+    for s in spatial:
+        j = np.arange(s, dtype=np.float64)
+        axes.append(-1 + 2 * j / (s - 1) if align_corners and s > 1 else
+                    np.zeros(s) if align_corners else -1 + (2 * j + 1) / s)
+    mesh = np.meshgrid(*axes, indexing="ij")  # (D,) H, W
+    base = np.stack([*reversed(mesh), np.ones(tuple(spatial))], -1)  # (x, y[, z], 1)
+    return np.einsum("...k,nck->n...c", base, theta.astype(np.float64))
+
+
+@pytest.mark.parametrize("size", [(3, 2, 5, 7), (2, 1, 1, 6), (2, 3, 3, 5, 4)])
+@pytest.mark.parametrize("align_corners", [0, 1])
+def test_affine_grid_matches_the_definition_and_onnxruntime(size, align_corners, rng):
+    dims = len(size) - 2
+    theta = randn(rng, size[0], dims, dims + 1)
+    node = helper.make_node("AffineGrid", ["theta", "size"], ["grid"], align_corners=align_corners)
+    size_value = onnx.numpy_helper.from_array(np.array(size, np.int64), "size")
+    graph = helper.make_graph([node], "affine_grid",
+                              [vi("theta", TensorProto.FLOAT, ["N", dims, dims + 1])],
+                              [vi("grid", TensorProto.FLOAT, None)], initializer=[size_value])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)])
+    ours, theirs = run_both(model, {"theta": theta})
+    assert_close(ours[0], affine_grid_ref(theta, size, align_corners), RTOL)
+    if not (align_corners and 1 in size[2:]):  # (onnxruntime puts a size of 1 at +1)
+        np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-5, atol=1e-6)
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    want = torch.nn.functional.affine_grid(torch.tensor(theta, dtype=torch.float64), size,
+                                           align_corners=bool(align_corners))
+    assert_close(ours[0], want.numpy(), RTOL)
+    # Trainable through theta.
+    graph, _ = _core.onnx_import(model.SerializeToString(), None, {"theta": theta.shape})
+    dy = randn(rng, *ours[0].shape)
+    grads = _core.Executor(graph).gradients([theta], "grid", dy)
+    want = numeric_grads(lambda t: affine_grid_ref(t, size, align_corners), [theta], dy)[0]
+    assert_close(grads["theta"], want, RTOL)

@@ -39,7 +39,8 @@ backend_test = onnx.backend.test.BackendTest(EngineBackend, __name__)
 IMPORT_TIME_OPS = {"Constant", "ConstantOfShape", "Shape", "Cast", "CastLike", "Mod", "Range",
                    "ScatterND", "Einsum", "Hardmax", "GlobalMaxPool", "IsNaN", "IsInf",
                    "LpNormalization", "RMSNormalization", "NegativeLogLikelihoodLoss",
-                   "SoftmaxCrossEntropyLoss", "Attention", "RotaryEmbedding"}
+                   "SoftmaxCrossEntropyLoss", "Attention", "RotaryEmbedding",
+                   "AffineGrid"}
 
 
 def _listed_cases():

@@ -96,6 +96,7 @@ const std::vector<FoldAttr>* fold_op_attrs(const std::string& op_type) {
         {"softmax_precision", Kind::Int}}},
       {"RotaryEmbedding",
        {{"interleaved", Kind::Int}, {"num_heads", Kind::Int}, {"rotary_embedding_dim", Kind::Int}}},
+      {"AffineGrid", {{"align_corners", Kind::Int}}},
       {"Mod", {{"fmod", Kind::Int}}},
       {"Range", {}},
       {"ScatterND", {{"reduction", Kind::String}}},
