@@ -23,7 +23,8 @@ def test_opset_16_mode_names_import_and_match_onnxruntime(mode, rng):
     node = helper.make_node("GridSample", ["x", "grid"], ["y"], mode=mode, padding_mode="border")
     graph = helper.make_graph([node], "gs", [vi("x", list(x.shape)), vi("grid", list(grid.shape))],
                               [vi("y", None)])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 16)]).SerializeToString()
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 16)])
+    model = model.SerializeToString()
     feed = {"x": x, "grid": grid}
     (ours,) = engine.onnx.InferenceSession(model).run(None, feed)
     (theirs,) = ort.InferenceSession(model, providers=["CPUExecutionProvider"]).run(None, feed)
@@ -59,7 +60,8 @@ def test_spatial_transformer_trains_like_pytorch(rng, tmp_path):
 
     ours = engine.onnx.load(model.SerializeToString())
     ours.compile(optimizer=engine.optimizers.SGD(learning_rate=lr), loss="mse")
-    ours.fit(x, target, epochs=1, batch_size=n, verbose=0)
+    # (theta has one matrix per sample: the batch keeps its order)
+    ours.fit(x, target, epochs=1, batch_size=n, shuffle=False, verbose=0)
     (trained,) = [v.numpy() for v in ours.trainable_weights]
 
     t = torch.tensor(theta, dtype=torch.float64, requires_grad=True)
@@ -77,3 +79,21 @@ def test_spatial_transformer_trains_like_pytorch(rng, tmp_path):
     modes = [a.s for n_ in saved.graph.node if n_.op_type == "GridSample" for a in n_.attribute
              if a.name == "mode"]
     assert modes == [b"bilinear"]
+
+
+@pytest.mark.parametrize("padding,want", [("zeros", "zeros"), ("border", "edge")])
+def test_coordinates_far_outside_read_zeros_or_the_edge(padding, want, rng):
+    x = rng.standard_normal((1, 2, 4, 5)).astype(np.float32)
+    grid = np.array([[[[1e30, 0.0], [-np.inf, 0.0], [0.0, 3e9], [-3e9, -1e38]]]], np.float32)
+    node = helper.make_node("GridSample", ["x", "grid"], ["y"], padding_mode=padding)
+    graph = helper.make_graph([node], "gs", [vi("x", list(x.shape)), vi("grid", list(grid.shape))],
+                              [vi("y", None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)])
+    (y,) = engine.onnx.InferenceSession(model.SerializeToString()).run(None, {"x": x,
+                                                                             "grid": grid})
+    if want == "zeros":
+        np.testing.assert_array_equal(y, 0.0)
+    else:  # clamped to (W, H) = (4, 1.5), (0, 1.5), (2, 3) and (0, 0)
+        edge = np.stack([x[0, :, 1:3, 4].mean(1), x[0, :, 1:3, 0].mean(1), x[0, :, 3, 2],
+                         x[0, :, 0, 0]], -1)
+        np.testing.assert_allclose(y[0, :, 0], edge, rtol=1e-6, atol=1e-6)

@@ -3,6 +3,7 @@
 // through those ops. Each follows the ONNX operator's definition step for step, in float32.
 #include <cmath>
 #include <limits>
+#include <map>
 
 #include "onnx/expansion.h"
 #include "onnx/fold.h"
@@ -22,8 +23,11 @@ class Parts {
                  std::map<std::string, Attribute> attrs = {}, const std::string& output = "") {
     return ctx_.expand_part(node_, type, std::move(inputs), what, output, std::move(attrs));
   }
-  std::string scalar(float v, const char* what) {
-    return ctx_.add_constant(Tensor::full({}, v), base() + "/" + what);
+  std::string scalar(float v, const char* what) {  // one constant per value
+    auto it = scalars_.find(v);
+    if (it == scalars_.end())
+      it = scalars_.emplace(v, ctx_.add_constant(Tensor::full({}, v), base() + "/" + what)).first;
+    return it->second;
   }
   std::string ints(const std::vector<int64_t>& v, const char* what) {
     return ctx_.add_int64s(v, base() + "/" + what);
@@ -58,6 +62,7 @@ class Parts {
  private:
   const Node& node_;
   OnnxExpansionContext& ctx_;
+  std::map<float, std::string> scalars_;
 };
 
 std::string input(const Node& node, size_t k) {

@@ -132,7 +132,14 @@ struct GridSampleGeometry {
     float w1[kMaxDims][4], dw1[kMaxDims][4];
     for (int d = 0; d < dims; ++d) {
       float slope = 0.0f;
-      const float x = source(g[dims - 1 - d], d, &slope);
+      float x = source(g[dims - 1 - d], d, &slope);
+      // Far outside x (or NaN) every tap reads a zero or the edge: a bounded stand-in keeps
+      // the conversions to integers defined.
+      const float bound = static_cast<float>(in[d]) + 4.0f;
+      if (!(x >= -bound && x <= bound)) {
+        x = -bound;
+        slope = 0.0f;
+      }
       if (mode == GridSampleMode::Nearest) {
         index[d][0] = element(static_cast<int64_t>(x), d);
         w1[d][0] = 1.0f;
