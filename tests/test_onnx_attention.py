@@ -1,9 +1,9 @@
-"""ONNX Attention (opsets 23-25), RotaryEmbedding (opset 23) and AffineGrid (opset 20), which
-the importer writes out as the engine ops they are made of (onnx/attention.cpp,
-onnx/affine_grid.cpp): one-node models of odd sizes against float64 numpy references written
-from the ONNX definitions and against onnxruntime, the symbolic batch, gradients against
-finite differences, and one SGD step of a model whose Q, K and V come from trainable MatMul
-weights against the same step in PyTorch."""
+"""ONNX Attention (opsets 23-25), RotaryEmbedding (opset 23), AffineGrid (opset 20) and
+LinearAttention (opset 27), which the importer writes out as the engine ops they are made of
+(onnx/attention.cpp, onnx/affine_grid.cpp, onnx/linear_attention.cpp): one-node models of odd
+sizes against float64 numpy references written from the ONNX definitions and against
+onnxruntime, the symbolic batch, gradients against finite differences, and one SGD step of a
+model whose Q, K and V come from trainable MatMul weights against the same step in PyTorch."""
 import numpy as np
 import pytest
 
@@ -479,3 +479,91 @@ def test_affine_grid_matches_the_definition_and_onnxruntime(size, align_corners,
     grads = _core.Executor(graph).gradients([theta], "grid", dy)
     want = numeric_grads(lambda t: affine_grid_ref(t, size, align_corners), [theta], dy)[0]
     assert_close(grads["theta"], want, RTOL)
+
+
+# ---- LinearAttention (the recurrence unrolled over the known sequence) -----------------------
+
+def linear_attention_ref(q, k, v, past=None, decay=None, beta=None, *, q_num_heads, kv_num_heads,
+                         scale=0.0, update_rule="gated_delta", **_):
+    """(output, present_state) in float64, one step at a time as the ONNX definition reads."""
+    def heads(x, h):
+        b, t, hd = x.shape
+        return np.asarray(x, np.float64).reshape(b, t, h, hd // h).transpose(0, 2, 1, 3)
+    q4, k4, v4 = heads(q, q_num_heads), heads(k, kv_num_heads), heads(v, kv_num_heads)
+    b, _, t, dk = k4.shape
+    dv = v4.shape[-1]
+    state = np.zeros((b, kv_num_heads, dk, dv)) if past is None else past.astype(np.float64)
+    g4 = None if decay is None else heads(decay, kv_num_heads)  # [B, H, T, 1 or dk]
+    b4 = None if beta is None else heads(beta, beta.shape[-1])  # [B, H or 1, T, 1]
+    scale = scale or 1 / np.sqrt(dk)
+    group = q_num_heads // kv_num_heads
+    out = np.zeros((b, q_num_heads, t, dv))
+    for i in range(t):
+        if g4 is not None:
+            state = state * np.exp(g4[:, :, i])[..., None]
+        vt = v4[:, :, i]
+        if b4 is not None:
+            vt = b4[:, :, i] * (vt - np.einsum("bhdm,bhd->bhm", state, k4[:, :, i]))
+        state = state + k4[:, :, i, :, None] * vt[:, :, None, :]
+        out[:, :, i] = scale * np.einsum("bhd,bhdm->bhm", q4[:, :, i],
+                                         np.repeat(state, group, axis=1))
+    return out.transpose(0, 2, 1, 3).reshape(b, t, -1), state
+
+
+LINEAR_CASES = [  # (id, B, T, Hq, Hkv, dk, dv, rule, decay per dim, beta per head, past, scale)
+    ("linear", 2, 5, 3, 3, 4, 6, "linear", None, None, False, 0.0),
+    ("gated_per_dim_past", 2, 5, 3, 3, 4, 6, "gated", True, None, True, 0.0),
+    ("delta_scalar_beta", 3, 4, 2, 2, 5, 3, "delta", None, False, False, 0.3),
+    ("gated_delta_gqa", 2, 5, 6, 2, 4, 5, "gated_delta", False, True, False, 0.0),
+    ("gated_delta_mqa_past_decode", 2, 1, 4, 1, 6, 3, "gated_delta", True, False, True, 0.0),
+]
+
+
+def linear_inputs(rng, case):
+    _, b, t, hq, hkv, dk, dv, rule, per_dim, per_head, past, _ = case
+    inputs = {"query": randn(rng, b, t, hq * dk), "key": randn(rng, b, t, hkv * dk) * 0.5,
+              "value": randn(rng, b, t, hkv * dv),
+              "past_state": randn(rng, b, hkv, dk, dv) if past else None,
+              "decay": None, "beta": None}
+    if per_dim is not None:
+        inputs["decay"] = -rng.uniform(0.05, 1.0, (b, t, hkv * dk if per_dim else hkv)) \
+            .astype(np.float32)
+    if per_head is not None:
+        inputs["beta"] = rng.uniform(0.1, 0.9, (b, t, hkv if per_head else 1)).astype(np.float32)
+    while inputs[list(inputs)[-1]] is None:
+        inputs.pop(list(inputs)[-1])
+    return inputs
+
+
+@pytest.mark.parametrize("case", LINEAR_CASES, ids=[c[0] for c in LINEAR_CASES])
+def test_linear_attention_matches_the_definition_and_onnxruntime(case, rng):
+    attrs = {"q_num_heads": case[3], "kv_num_heads": case[4], "update_rule": case[7]}
+    if case[11]:
+        attrs["scale"] = case[11]
+    inputs = linear_inputs(rng, case)
+    model = one_node_model("LinearAttention", inputs, attrs, ["output", "present_state"], 27)
+    feed = {n: x for n, x in inputs.items() if x is not None}
+    ours, theirs = run_both(model, feed)
+    want = linear_attention_ref(*inputs.values(), **attrs)
+    for got, ref, other, what in zip(ours, want, theirs, ["output", "present_state"]):
+        assert_close(got, ref, RTOL, what=what)
+        np.testing.assert_allclose(got, other, rtol=1e-4, atol=1e-5, err_msg=what)
+
+
+def test_linear_attention_gradients_match_finite_differences(rng):
+    case = ("g", 1, 3, 4, 2, 3, 2, "gated_delta", True, True, True, 0.0)
+    attrs = {"q_num_heads": 4, "kv_num_heads": 2, "update_rule": "gated_delta"}
+    inputs = linear_inputs(rng, case)
+    names = list(inputs)
+    model = one_node_model("LinearAttention", inputs, attrs, ["y", "state"], 27)
+    graph, _ = _core.onnx_import(model.SerializeToString(), None,
+                                 {n: x.shape for n, x in inputs.items()})
+    xs = list(inputs.values())
+
+    def f(*args):
+        return linear_attention_ref(*args, **attrs)[0]
+
+    dy = randn(rng, *f(*xs).shape)
+    grads = _core.Executor(graph).gradients(xs, "y", dy)
+    for name, want in zip(names, numeric_grads(f, xs, dy)):
+        assert_close(grads[name], want, 1e-4, what=f"d{name}")

@@ -40,7 +40,7 @@ IMPORT_TIME_OPS = {"Constant", "ConstantOfShape", "Shape", "Cast", "CastLike", "
                    "ScatterND", "Einsum", "Hardmax", "GlobalMaxPool", "IsNaN", "IsInf",
                    "LpNormalization", "RMSNormalization", "NegativeLogLikelihoodLoss",
                    "SoftmaxCrossEntropyLoss", "Attention", "RotaryEmbedding",
-                   "AffineGrid"}
+                   "AffineGrid", "LinearAttention"}
 
 
 def _listed_cases():

@@ -37,6 +37,9 @@ void emit_attention(const Node& node, OnnxExpansionContext& ctx);
 // RotaryEmbedding (opset 23): rotation of 3-D or 4-D input by cos/sin caches, whole or
 // interleaved halves, over all of each head or its first rotary_embedding_dim values.
 void emit_rotary_embedding(const Node& node, OnnxExpansionContext& ctx);
+// LinearAttention (opset 27): linear, gated, delta and gated-delta recurrences over 3-D
+// packed heads, unrolled over a sequence known at import (linear_attention.cpp).
+void emit_linear_attention(const Node& node, OnnxExpansionContext& ctx);
 // AffineGrid (opset 20): GridSample's grid from 2-D or 3-D affine matrices (affine_grid.cpp).
 void emit_affine_grid(const Node& node, OnnxExpansionContext& ctx);
 

@@ -1037,6 +1037,8 @@ class Importer final : public OnnxExpansionContext {
         emit_attention(node, *this);
       } else if (op == "RotaryEmbedding") {
         emit_rotary_embedding(node, *this);
+      } else if (op == "LinearAttention") {
+        emit_linear_attention(node, *this);
       } else if (op == "AffineGrid") {
         emit_affine_grid(node, *this);
       } else if (op == "NegativeLogLikelihoodLoss" || op == "SoftmaxCrossEntropyLoss") {
