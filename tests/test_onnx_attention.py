@@ -454,6 +454,7 @@ def affine_grid_ref(theta, size, align_corners):
     return np.einsum("...k,nck->n...c", base, theta.astype(np.float64))
 
 
+@pytest.mark.filterwarnings("ignore:Since version 1.3.0, affine_grid")  # (PyTorch, size 1)
 @pytest.mark.parametrize("size", [(3, 2, 5, 7), (2, 1, 1, 6), (2, 3, 3, 5, 4)])
 @pytest.mark.parametrize("align_corners", [0, 1])
 def test_affine_grid_matches_the_definition_and_onnxruntime(size, align_corners, rng):
@@ -567,3 +568,32 @@ def test_linear_attention_gradients_match_finite_differences(rng):
     grads = _core.Executor(graph).gradients(xs, "y", dy)
     for name, want in zip(names, numeric_grads(f, xs, dy)):
         assert_close(grads[name], want, 1e-4, what=f"d{name}")
+
+
+def test_rotary_embedding_and_linear_attention_follow_the_symbolic_batch(rng):
+    angles = rng.uniform(-3, 3, (17, 3))
+    caches = {"cos": np.cos(angles).astype(np.float32), "sin": np.sin(angles).astype(np.float32)}
+    rotary = {"interleaved": 1, "num_heads": 2}
+    linear = {"q_num_heads": 4, "kv_num_heads": 2, "update_rule": "gated_delta"}
+    nodes = [helper.make_node("RotaryEmbedding", ["x", "cos", "sin", "pos"], ["r"], **rotary),
+             helper.make_node("LinearAttention", ["q", "r", "x", "", "decay", "beta"], ["y"],
+                              **linear)]
+    graph = helper.make_graph(
+        nodes, "both", [vi("x", TensorProto.FLOAT, ["N", 5, 12]),
+                        vi("pos", TensorProto.INT64, ["N", 5]),
+                        vi("q", TensorProto.FLOAT, ["N", 5, 24]),
+                        vi("decay", TensorProto.FLOAT, ["N", 5, 2]),
+                        vi("beta", TensorProto.FLOAT, ["N", 5, 2])],
+        [vi("y", TensorProto.FLOAT, ["N", 5, 24])],
+        initializer=[onnx.numpy_helper.from_array(a, n) for n, a in caches.items()])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 27)])
+    imported = engine.onnx.load(model.SerializeToString())
+    for n in (2, 5):
+        x, q = randn(rng, n, 5, 12), randn(rng, n, 5, 24)
+        pos = rng.integers(0, 17, (n, 5)).astype(np.int64)
+        decay = -rng.uniform(0.1, 1, (n, 5, 2)).astype(np.float32)
+        beta = rng.uniform(0.1, 0.9, (n, 5, 2)).astype(np.float32)
+        y = imported.predict([x, pos, q, decay, beta], verbose=0)
+        r = rotary_ref(x, caches["cos"], caches["sin"], pos, **rotary)
+        want = linear_attention_ref(q, r, x, None, decay, beta, **linear)[0]
+        assert_close(y, want, RTOL)
