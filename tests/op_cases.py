@@ -22,6 +22,7 @@ The coverage tests fail until every op of _core.supported_ops() has cases, and e
 attribute is set by a case (or a bad-argument case) or listed in NOT_EXERCISED with a reason.
 """
 import functools
+import itertools
 import math
 from dataclasses import dataclass, field, replace
 from typing import Callable, Optional
@@ -1542,6 +1543,97 @@ def resize_case(shape, scales=None, sizes=None, axes=None, mode=None, coord=None
                 tag=tag or "-".join(str(v) for v in (mode or "nearest", coord, nearest) if v))
 
 
+def _grid_reflect(v, lo, hi):
+    """v reflected at lo and hi until inside (the ONNX reference's _gs_reflect)."""
+    span = hi - lo
+    below, above = v < lo, v > hi
+    d = np.where(below, lo - v, np.where(above, v - hi, 0.0))
+    k = np.floor(d / span) if span > 0 else np.zeros_like(d)
+    r = d - k * span
+    even = k % 2 == 0
+    return np.where(below, np.where(even, lo + r, hi - r),
+                    np.where(above, np.where(even, hi - r, lo + r), v))
+
+
+def grid_sample_ref(x, grid, mode="linear", padding_mode="zeros", align_corners=0):
+    """ONNX GridSample in float64: per spatial dim, the padded source coordinate of each output
+    position and its taps (element index, whether it reads x, weight); y sums their products."""
+    x = np.asarray(x, np.float64)
+    grid = np.asarray(grid, np.float64)
+    n, c, *sizes = x.shape
+    dims = len(sizes)
+    points = grid.reshape(n, -1, dims)
+    per_dim = []
+    for d, length in enumerate(sizes):
+        g = points[..., dims - 1 - d]
+        s = (g + 1) / 2 * (length - 1) if align_corners else ((g + 1) * length - 1) / 2
+        if mode == "nearest":
+            s = np.rint(s)
+        lo, hi = (0.0, length - 1.0) if align_corners else (-0.5, length - 0.5)
+        # (cubic pads each tap only, as onnxruntime and PyTorch do; the ONNX reference pads
+        # the coordinate first, which differs with border padding)
+        outside = ((s < lo) | (s > hi)) & (mode != "cubic")
+        if padding_mode == "border":
+            s = np.where(outside, np.clip(s, 0, length - 1), s)
+        elif padding_mode == "reflection":
+            s = np.where(outside, _grid_reflect(s, lo, hi), s)
+
+        def element(i):
+            if padding_mode == "reflection":
+                i = np.trunc(_grid_reflect(i.astype(np.float64), lo, hi)).astype(np.int64)
+            valid = (i >= 0) & (i < length) if padding_mode == "zeros" else np.ones(i.shape, bool)
+            return np.clip(i, 0, length - 1), valid
+
+        if mode == "nearest":
+            per_dim.append([(*element(np.trunc(s).astype(np.int64)), np.ones_like(s))])
+            continue
+        f = np.floor(s)
+        r = s - f
+        f = f.astype(np.int64)
+        if mode == "linear":
+            per_dim.append([(*element(f), 1 - r), (*element(f + 1), r)])
+        else:
+            per_dim.append([(*element(f - 1 + j), cubic_kernel(r - (j - 1), -0.75))
+                            for j in range(4)])
+    y = np.zeros((n, c, points.shape[1]))
+    batch = np.arange(n)[:, None]
+    for combo in itertools.product(*per_dim):
+        weight = np.prod([w * valid for _, valid, w in combo], axis=0)  # [N, P]
+        values = x[(batch, slice(None), *[idx for idx, _, _ in combo])]  # [N, P, C]
+        y += np.moveaxis(values, -1, 1) * weight[:, None, :]
+    return y.reshape(n, c, *grid.shape[1:-1])
+
+
+def grid_sample_case(x_shape, grid_shape, mode=None, padding=None, align=None, scale=1.1, tag="",
+                     bad=()):
+    attrs = {k: v for k, v in (("mode", mode), ("padding_mode", padding),
+                               ("align_corners", align)) if v is not None}
+    taps = {"nearest": 1, "cubic": 16}.get(mode, 2 ** (len(x_shape) - 2))
+    # (nearest's grid gradient is 0: the output only steps where a coordinate rounds over)
+    return case("GridSample", [normal(*x_shape), uniform(*grid_shape, lo=-scale, hi=scale)],
+                lambda x, g: grid_sample_ref(x, g, mode or "linear", padding or "zeros",
+                                             align or 0),
+                attrs=attrs, tol="reduction", k=taps * x_shape[1], bad=bad, onnx=20,
+                tag=tag or "-".join(str(v) for v in (mode or "linear", padding, align) if v))
+
+
+GRID_SAMPLE_BAD = (
+    Bad("mode", ValueError, r"GridSample: unknown mode 'bilinear' \(linear, nearest or cubic\)",
+        attrs={"mode": "bilinear"}),
+    Bad("padding", ValueError, r"GridSample: unknown padding_mode 'edge' \(zeros, border or "
+        r"reflection\)", attrs={"padding_mode": "edge"}),
+    Bad("grid-shape", ValueError, r"GridSample: grid \[2, 5, 4, 3\] must be \[N, Ho, Wo, 2\]",
+        inputs={1: normal(2, 5, 4, 3)}),
+    Bad("grid-batch", ValueError, r"GridSample: grid \[3, 5, 4, 2\] must be \[N, Ho, Wo, 2\] "
+        r"with the N of X \[2, 3, 6, 7\]", inputs={1: normal(3, 5, 4, 2)}),
+    Bad("x-rank", ValueError, r"GridSample: X must be \[N, C, H, W\] or \[N, C, D, H, W\]",
+        inputs={0: normal(2, 3, 6)}),
+    Bad("cubic-3d", ValueError, r"GridSample: cubic mode samples 2 spatial dims, X has 3",
+        attrs={"mode": "cubic"}, inputs={0: normal(2, 3, 2, 6, 7), 1: normal(2, 1, 5, 4, 3)}),
+    Bad("x-dtype", TypeError, r"GridSample", inputs={0: ints(2, 3, 6, 7)}),
+)
+
+
 RESIZE_BAD = (
     Bad("mode", ValueError, r"Resize: unknown mode 'bilinear' \(nearest, linear or cubic\)",
         attrs={"mode": "bilinear"}),
@@ -2949,6 +3041,24 @@ CASES = [
                 roi=[0.1, 0.3, 0.7, 0.6], tag="nearest-crop", onnx=18),
     resize_case((2, 3, 7, 9), sizes=[2, 3, 1, 6], mode="cubic", coord="tf_crop_and_resize",
                 roi=[0, 0, 0.3, 0.5, 1, 1, 0.8, 1.0], extrapolation=-2.0, tag="cubic-crop"),
+    grid_sample_case((2, 3, 6, 7), (2, 5, 4, 2), bad=GRID_SAMPLE_BAD),
+    grid_sample_case((2, 3, 6, 7), (2, 5, 4, 2), align=1, padding="border"),
+    grid_sample_case((2, 3, 6, 7), (2, 5, 4, 2), padding="reflection", scale=3.5),
+    grid_sample_case((2, 3, 5, 4), (2, 3, 7, 2), align=1, padding="reflection", scale=3.5),
+    grid_sample_case((2, 3, 6, 7), (2, 5, 4, 2), mode="nearest"),
+    grid_sample_case((2, 3, 6, 7), (2, 5, 4, 2), mode="nearest", padding="reflection", align=1,
+                     scale=2.5),
+    grid_sample_case((2, 3, 6, 7), (2, 5, 4, 2), mode="cubic"),
+    grid_sample_case((2, 2, 5, 6), (2, 3, 4, 2), mode="cubic", padding="border", align=1),
+    grid_sample_case((2, 2, 5, 6), (2, 3, 4, 2), mode="cubic", padding="reflection", scale=2.5),
+    grid_sample_case((2, 2, 3, 5, 4), (2, 2, 3, 4, 3), tag="trilinear"),
+    grid_sample_case((2, 2, 3, 5, 4), (2, 2, 3, 4, 3), padding="reflection", align=1, scale=2.5,
+                     tag="trilinear-reflection-1"),
+    grid_sample_case((2, 2, 3, 5, 4), (2, 2, 3, 4, 3), mode="nearest", padding="border",
+                     tag="nearest-3d-border"),
+    grid_sample_case((3, 8, 33, 47), (3, 29, 31, 2), tag="big-linear"),
+    grid_sample_case((3, 8, 33, 47), (3, 29, 31, 2), mode="cubic", padding="reflection",
+                     tag="big-cubic-reflection"),
     pad_case((3, 5), [1, 0, 2, 3], bad=PAD_BAD),
     pad_case((2, 3, 4), [0, 1, -1, 0, 2, 1], value=0.5, tag="constant-crop-value"),
     pad_case((3, 5), [2, 1, 1, 4], mode="reflect"),

@@ -41,7 +41,8 @@ IMPORT_TIME_OPS = {"Constant", "ConstantOfShape", "Shape", "Cast", "CastLike", "
                    "LpNormalization", "RMSNormalization", "NegativeLogLikelihoodLoss",
                    "SoftmaxCrossEntropyLoss", "Mean", "Swish", "PRelu", "EyeLike", "DepthToSpace",
                    "SpaceToDepth", "MeanVarianceNormalization", "InstanceNormalization",
-                   "GroupNormalization", "CenterCropPad"}
+                   "GroupNormalization", "CenterCropPad", "Attention", "RotaryEmbedding",
+                   "AffineGrid", "LinearAttention"}
 
 
 def _listed_cases():

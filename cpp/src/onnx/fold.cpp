@@ -101,6 +101,17 @@ const std::vector<FoldAttr>* fold_op_attrs(const std::string& op_type) {
       {"GroupNormalization",
        {{"num_groups", Kind::Int}, {"epsilon", Kind::Float}, {"stash_type", Kind::Int}}},
       {"CenterCropPad", {{"axes", Kind::Ints}}},
+      {"Attention",
+       {{"is_causal", Kind::Int}, {"kv_num_heads", Kind::Int}, {"q_num_heads", Kind::Int},
+        {"left_window_size", Kind::Int}, {"right_window_size", Kind::Int},
+        {"qk_matmul_output_mode", Kind::Int}, {"scale", Kind::Float}, {"softcap", Kind::Float},
+        {"softmax_precision", Kind::Int}}},
+      {"RotaryEmbedding",
+       {{"interleaved", Kind::Int}, {"num_heads", Kind::Int}, {"rotary_embedding_dim", Kind::Int}}},
+      {"AffineGrid", {{"align_corners", Kind::Int}}},
+      {"LinearAttention",
+       {{"chunk_size", Kind::Int}, {"kv_num_heads", Kind::Int}, {"q_num_heads", Kind::Int},
+        {"scale", Kind::Float}, {"update_rule", Kind::String}}},
       {"Range", {}},
   };
   auto it = ops.find(op_type);

@@ -23,6 +23,7 @@
 #include "engine/ops.h"
 #include "core/checked.h"
 #include "graph/topological_order.h"
+#include "onnx/expansion.h"
 #include "onnx/fold.h"
 #include "onnx/onnx_common.h"
 #include "ops/cast/cast.h"
@@ -152,7 +153,7 @@ EinsumLabels parse_einsum(std::string equation, const std::vector<int>& ranks) {
   return out;
 }
 
-class Importer final : public OnnxImportContext {
+class Importer final : public OnnxExpansionContext {
  public:
   Importer(const OnnxModel& model, std::string source, int runs)
       : model_(model), source_(std::move(source)), runs_(runs) {}
@@ -202,6 +203,32 @@ class Importer final : public OnnxImportContext {
   [[noreturn]] void fail(const std::string& message) const override {
     fail_model("node " + label_ + ": " + message);
   }
+
+  // ---- OnnxExpansionContext ---------------------------------------------------------------
+  DType dtype(const std::string& name) const override {
+    if (const Tensor* t = constant(name)) return t->dtype();
+    auto it = shapes_.find(name);
+    if (it == shapes_.end()) fail("the type of '" + name + "' is unknown");
+    return it->second.dtype;
+  }
+
+  std::string expand_part(const Node& whole, const char* op, std::vector<std::string> inputs,
+                          const char* what, const std::string& output,
+                          std::map<std::string, Attribute> attrs) override {
+    Node n;
+    n.op_type = op;
+    n.name = whole.name + "/" + what;
+    n.inputs = std::move(inputs);
+    n.outputs = {output.empty() ? unique(whole.outputs[0] + "/" + what) : output};
+    n.attrs = std::move(attrs);
+    if (all_inputs_known(n) && !reads_weight(n) && !reads_symbolic_batch(n, 0))
+      fold_engine_op(n);
+    else
+      emit(n);
+    return n.outputs[0];
+  }
+
+  void alias(const std::string& name, const std::string& value) override { alias_[name] = value; }
 
  private:
   [[noreturn]] void fail_model(const std::string& message) const {
@@ -1338,6 +1365,14 @@ class Importer final : public OnnxImportContext {
         emit_einsum(node);
       } else if (op == "RMSNormalization") {
         emit_rms_normalization(node);
+      } else if (op == "Attention") {
+        emit_attention(node, *this);
+      } else if (op == "RotaryEmbedding") {
+        emit_rotary_embedding(node, *this);
+      } else if (op == "LinearAttention") {
+        emit_linear_attention(node, *this);
+      } else if (op == "AffineGrid") {
+        emit_affine_grid(node, *this);
       } else if (op == "NegativeLogLikelihoodLoss" || op == "SoftmaxCrossEntropyLoss") {
         emit_class_loss(node);
       } else if (op == "Mean") {
@@ -1400,7 +1435,7 @@ class Importer final : public OnnxImportContext {
 
   // A value's shape with kSymbolicBatch for the dim that follows the batch, and
   // kSymbolicDerived for a dim that changes with it otherwise (the batch times the heads).
-  std::vector<int64_t> symbolic_shape(const std::string& name) const {
+  std::vector<int64_t> symbolic_shape(const std::string& name) const override {
     if (const Tensor* t = constant(name)) return t->shape();
     auto it = shapes_.find(name);
     if (it == shapes_.end()) fail("the shape of '" + name + "' is unknown");
