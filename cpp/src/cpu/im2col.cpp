@@ -10,27 +10,36 @@ namespace {
 
 // Channels per parallel chunk: enough copying per chunk (~32K floats) to pay for a thread.
 int64_t channel_grain(const Window2d& g) {
-  const int64_t per_channel = g.KH * g.KW * g.OH * g.OW;
+  const int64_t per_channel = g.taps() * g.out_size();
   return std::max<int64_t>(1, (int64_t{1} << 15) / std::max<int64_t>(per_channel, 1));
 }
 
-// Walks every (channel, kh, kw, oh) row of col (rows `ld` apart), calling fn(col offset of
-// the row, x offset of the input row it reads or -1 when that row is padding, valid span
-// along the row). One walk serves both directions, so the index arithmetic exists once.
+// Walks every (channel, kd, kh, kw, od, oh) row of col (rows `ld` apart), calling fn(col
+// offset of the row, x offset of the input row it reads or -1 when that row is padding,
+// valid span along the row). One walk serves both directions, so the index arithmetic
+// exists once. A 2-D window is the depth-1 case (one kd, one od).
 template <class Fn>
 void for_each_col_row(const Window2d& g, int64_t ld, int64_t c_begin, int64_t c_end, Fn&& fn) {
   for (int64_t c = c_begin; c < c_end; ++c) {
-    for (int64_t kh = 0; kh < g.KH; ++kh) {
-      const TapSpan rows = tap_span(g.OH, g.H, g.SH, g.PT, kh, g.DH);
-      for (int64_t kw = 0; kw < g.KW; ++kw) {
-        const TapSpan cols = tap_span(g.OW, g.W, g.SW, g.PL, kw, g.DW);
-        const int64_t row0 = ((c * g.KH + kh) * g.KW + kw) * ld;
-        for (int64_t oh = 0; oh < g.OH; ++oh) {
-          // Only rows inside the span have an input row (outside it, the product with a
-          // huge stride would overflow).
-          const bool inside = oh >= rows.lo && oh < rows.hi;
-          fn(row0 + oh * g.OW, inside ? (c * g.H + rows.in0 + (oh - rows.lo) * g.SH) * g.W : -1,
-             cols);
+    for (int64_t kd = 0; kd < g.KD; ++kd) {
+      const TapSpan slices = tap_span(g.OD, g.D, g.SD, g.PF, kd, g.DD);
+      for (int64_t kh = 0; kh < g.KH; ++kh) {
+        const TapSpan rows = tap_span(g.OH, g.H, g.SH, g.PT, kh, g.DH);
+        for (int64_t kw = 0; kw < g.KW; ++kw) {
+          const TapSpan cols = tap_span(g.OW, g.W, g.SW, g.PL, kw, g.DW);
+          const int64_t row0 = (((c * g.KD + kd) * g.KH + kh) * g.KW + kw) * ld;
+          for (int64_t od = 0; od < g.OD; ++od) {
+            // Only slices and rows inside the spans have an input row (outside them, the
+            // product with a huge stride would overflow).
+            const bool slice_inside = od >= slices.lo && od < slices.hi;
+            const int64_t id = slice_inside ? slices.in0 + (od - slices.lo) * g.SD : 0;
+            for (int64_t oh = 0; oh < g.OH; ++oh) {
+              const bool inside = slice_inside && oh >= rows.lo && oh < rows.hi;
+              fn(row0 + (od * g.OH + oh) * g.OW,
+                 inside ? ((c * g.D + id) * g.H + rows.in0 + (oh - rows.lo) * g.SH) * g.W : -1,
+                 cols);
+            }
+          }
         }
       }
     }

@@ -833,7 +833,7 @@ class Importer final : public OnnxImportContext {
     }
   }
 
-  // Conv, ConvTranspose and the pooling ops over [N, C, L]: the engine's kernels are 2-D.
+  // Conv, ConvTranspose and the pooling ops over [N, C, L]: the engine's windows are 2-D or 3-D.
   bool is_1d_window(const Node& node) const {
     static const std::set<std::string> windowed{"Conv", "ConvTranspose", "MaxPool", "AveragePool"};
     if (!windowed.count(node.op_type)) return false;

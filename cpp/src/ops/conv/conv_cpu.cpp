@@ -10,6 +10,8 @@
 //    and data gradient.
 // Threads go over images and groups when there are enough of them; otherwise the loop is
 // serial and the GEMM, im2col and col2im thread inside (parallel_for never nests).
+// 3-D convolutions take the generic and 1x1 routes (im2col lowers the depth axis too); the
+// depthwise and Winograd routes are 2-D only.
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -40,17 +42,17 @@ namespace {
 
 // Sizes of one group's GEMMs: w_g [OCg, K] * col [K, P] = y_g [OCg, P].
 struct GroupGemm {
-  int64_t Cg, OCg, K, P, HW;
+  int64_t Cg, OCg, K, P, HW;  // HW, P: input, output pixels per channel (3-D: voxels)
   bool direct;  // 1x1, stride 1, unpadded: col is x itself
   explicit GroupGemm(const ConvShape& s) {
     const Window2d& g = s.win;
     Cg = s.C / s.G;
     OCg = s.OC / s.G;
-    K = Cg * g.KH * g.KW;
-    P = g.OH * g.OW;
-    HW = g.H * g.W;
+    K = Cg * g.taps();
+    P = g.out_size();
+    HW = g.in_size();
     direct = g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PT == 0 && g.PL == 0 &&
-             g.PB == 0 && g.PR == 0;
+             g.PB == 0 && g.PR == 0 && g.KD == 1 && g.SD == 1 && g.PF == 0 && g.PK == 0;
   }
 };
 
@@ -282,7 +284,7 @@ void backward_weight_depthwise(const ConvShape& s, const float* dy, const float*
 }
 
 void backward_bias(const ConvShape& s, const float* dy, float* db) {
-  const int64_t P = s.win.OH * s.win.OW;
+  const int64_t P = s.win.out_size();
   parallel_for(s.OC, 1, [&](int64_t begin, int64_t end) {
     for (int64_t o = begin; o < end; ++o) {
       double sum = 0.0;
@@ -297,14 +299,14 @@ void backward_bias(const ConvShape& s, const float* dy, float* db) {
   });
 }
 
-bool is_depthwise(const ConvShape& s) { return s.G > 1 && s.G == s.C; }
+bool is_depthwise(const ConvShape& s) { return s.G > 1 && s.G == s.C && s.win.planar(); }
 
 // A single input channel read by at most eight output channels (LeNet's first layer) is one
 // block of the depthwise forward: direct loops beat an im2col of K = KH*KW rows there
 // (measured 1.3x at 6@5x5 on 32x32, batch 64), though not with more blocks, each of which
 // copies the plane again (32@3x3 on 28x28 was 1.6x slower).
 bool forward_is_depthwise(const ConvShape& s) {
-  return is_depthwise(s) || (s.C == 1 && s.G == 1 && s.OC <= kChannelLanes);
+  return is_depthwise(s) || (s.C == 1 && s.G == 1 && s.OC <= kChannelLanes && s.win.planar());
 }
 
 }  // namespace
@@ -313,7 +315,7 @@ void conv2d_forward_cpu(const ConvShape& s, const float* x, const float* w, cons
                         float* y) {
   if (forward_is_depthwise(s))
     forward_depthwise(s, x, w, b, y);
-  else if (winograd_applies(s))
+  else if (s.win.planar() && winograd_applies(s))
     conv2d_forward_winograd(s, x, w, b, y);
   else
     forward_gemm(s, x, w, b, y);
@@ -325,7 +327,7 @@ void conv2d_backward_cpu(const ConvShape& s, const float* dy, const float* x, co
   if (dx) {
     if (depthwise)
       backward_data_depthwise(s, dy, w, dx);
-    else if (!conv2d_backward_data_winograd(s, dy, w, dx))
+    else if (!s.win.planar() || !conv2d_backward_data_winograd(s, dy, w, dx))
       backward_data_gemm(s, dy, w, dx);
   }
   if (dw) (depthwise ? backward_weight_depthwise : backward_weight_gemm)(s, dy, x, dw);

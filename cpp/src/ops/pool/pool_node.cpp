@@ -46,8 +46,13 @@ class GlobalAveragePoolNode : public NodeOp {
   std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in, const PlanOptions&) override {
     expect_inputs(in, 1, 1);
     expect_float(in, {"x"});
-    if (in[0].shape.size() != 4) fail_node("x must be 4-D [N, C, H, W], got ", shape_str(in[0].shape));
-    return {{DType::Float32, {in[0].shape[0], in[0].shape[1], 1, 1}}};
+    const Shape& x = in[0].shape;
+    if (x.size() != 4 && x.size() != 5)
+      fail_node("x must be 4-D [N, C, H, W] or 5-D [N, C, D, H, W], got ", shape_str(x));
+    Shape y(x.size(), 1);
+    y[0] = x[0];
+    y[1] = x[1];
+    return {{DType::Float32, y}};
   }
 
   void forward(const OpIO& io, const RunContext&) const override {
