@@ -747,8 +747,8 @@ class Importer final : public OnnxImportContext {
     const std::string& y = node.outputs[0];
     std::string powered = emit_part(node, "Abs", {x}, "abs");
     if (p != 1)
-      powered = emit_part(node, "Pow", {powered, add_constant(Tensor::full({}, float(p)), y + "/p")},
-                          "pow");
+      powered = emit_part(node, "Pow",
+                          {powered, add_constant(Tensor::full({}, float(p)), y + "/p")}, "pow");
     Node average;
     average.op_type = "AveragePool";
     average.name = node.name + "/average";
@@ -762,8 +762,9 @@ class Importer final : public OnnxImportContext {
     else
       emit(average);
     const Tensor count = Tensor::full({}, static_cast<float>(taps));
-    const std::string sum = emit_part(node, "Mul", {average.outputs[0], add_constant(count, y + "/taps")},
-                                      "sum", p == 1 ? y : "");
+    const std::string sum =
+        emit_part(node, "Mul", {average.outputs[0], add_constant(count, y + "/taps")}, "sum",
+                  p == 1 ? y : "");
     if (p != 1)
       emit_part(node, "Pow", {sum, add_constant(Tensor::full({}, 1.0f / float(p)), y + "/root")},
                 "root", y);

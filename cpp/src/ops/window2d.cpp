@@ -92,8 +92,7 @@ Window2d window_geometry(const char* op, const std::vector<int64_t>& kernel,
   const auto dilations = window_values(op, "dilations", a.dilations, n, 1);
   for (size_t i = 0; i < n; ++i) {
     ENGINE_CHECK(strides[i] > 0, op, ": strides must be positive, got ", shape_str(strides));
-    ENGINE_CHECK(dilations[i] > 0, op, ": dilations must be positive, got ",
-                 shape_str(dilations));
+    ENGINE_CHECK(dilations[i] > 0, op, ": dilations must be positive, got ", shape_str(dilations));
   }
   std::vector<int64_t> pads = a.pads.empty() ? std::vector<int64_t>(2 * n, 0) : a.pads;
   ENGINE_CHECK(pads.size() == 2 * n, op, ": pads must have ", 2 * n, " values ",
@@ -104,8 +103,8 @@ Window2d window_geometry(const char* op, const std::vector<int64_t>& kernel,
     ENGINE_CHECK(p >= 0, op, ": pads must be non-negative, got ", shape_str(pads));
     all_zero = all_zero && p == 0;
   }
-  ENGINE_CHECK(a.auto_pad == AutoPad::NotSet || all_zero, op, ": explicit pads ",
-               shape_str(a.pads), " conflict with auto_pad ", auto_pad_name(a.auto_pad));
+  ENGINE_CHECK(a.auto_pad == AutoPad::NotSet || all_zero, op, ": explicit pads ", shape_str(a.pads),
+               " conflict with auto_pad ", auto_pad_name(a.auto_pad));
   Window2d g;
   g.rank = static_cast<int>(n);
   const size_t h = n - 2;  // index of the height axis
@@ -178,12 +177,13 @@ std::string window2d_str(const Window2d& g) {
 
 void check_pool_pads(const char* op, const Window2d& g) {
   const bool deep = g.rank == 3;
-  const Shape pads = deep ? Shape{g.PF, g.PT, g.PL, g.PK, g.PB, g.PR} : Shape{g.PT, g.PL, g.PB, g.PR};
+  const Shape pads =
+      deep ? Shape{g.PF, g.PT, g.PL, g.PK, g.PB, g.PR} : Shape{g.PT, g.PL, g.PB, g.PR};
   const Shape kernel = deep ? Shape{g.KD, g.KH, g.KW} : Shape{g.KH, g.KW};
-  ENGINE_CHECK(g.PT < g.KH && g.PB < g.KH && g.PL < g.KW && g.PR < g.KW && g.PF < g.KD &&
-                   g.PK < g.KD,
-               op, ": pads ", shape_str(pads), " must each be smaller than the kernel ",
-               shape_str(kernel), ", or a window could hold padding alone");
+  ENGINE_CHECK(
+      g.PT < g.KH && g.PB < g.KH && g.PL < g.KW && g.PR < g.KW && g.PF < g.KD && g.PK < g.KD, op,
+      ": pads ", shape_str(pads), " must each be smaller than the kernel ", shape_str(kernel),
+      ", or a window could hold padding alone");
 }
 
 }  // namespace engine

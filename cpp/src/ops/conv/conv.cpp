@@ -57,8 +57,8 @@ ConvShape conv_shape(const Tensor& x, const Tensor& w, const Tensor& b, const Co
                  shape_str(kernel), " of w ", w.describe());
   }
   if (b.defined()) check_shape(b, {s.OC}, "Conv: b");
-  s.win = resolve_window("Conv", Shape(x.shape().begin() + 2, x.shape().end()), kernel,
-                         attrs.window);
+  s.win =
+      resolve_window("Conv", Shape(x.shape().begin() + 2, x.shape().end()), kernel, attrs.window);
   // The kernels' im2col matrix for one image and group: [C/group * taps, output pixels].
   try {
     shape_nbytes({w.dim(1), s.win.KD, s.win.KH, s.win.KW, s.win.OD, s.win.OH, s.win.OW},
@@ -66,8 +66,7 @@ ConvShape conv_shape(const Tensor& x, const Tensor& w, const Tensor& b, const Co
   } catch (const Error&) {
     const std::string depth = s.win.rank == 3 ? str(s.win.OD, " x ") : "";
     fail(ErrorKind::Value, "Conv: the im2col matrix [", w.dim(1) * s.win.taps(), ", ", depth,
-         s.win.OH, " x ", s.win.OW, "] for ", window2d_str(s.win),
-         " is more than memory can hold");
+         s.win.OH, " x ", s.win.OW, "] for ", window2d_str(s.win), " is more than memory can hold");
   }
   return s;
 }

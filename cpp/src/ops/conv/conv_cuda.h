@@ -82,8 +82,7 @@ void im2col_grid(const Window2d win, int64_t C, int64_t images, const float* x, 
     const int64_t id = p / OHW * win.SD - win.PF + kd * win.DD;
     const int64_t ih = p % OHW / win.OW * win.SH - win.PT + kh * win.DH;
     const int64_t iw = p % win.OW * win.SW - win.PL + kw * win.DW;
-    const bool inside =
-        id >= 0 && id < win.D && ih >= 0 && ih < win.H && iw >= 0 && iw < win.W;
+    const bool inside = id >= 0 && id < win.D && ih >= 0 && ih < win.H && iw >= 0 && iw < win.W;
     col[e] = inside ? x[(((n * C + c) * win.D + id) * win.H + ih) * win.W + iw] : 0.0f;
   });
 }
@@ -312,8 +311,9 @@ void conv_backward_grid(const ConvShape& s, const float* dy, const float* x, con
                         float* dx, float* dw, float* db) {
   if (dx) conv_backward_data_grid<Grid>(s, dy, w, dx);
   if (dw) conv_backward_weight_grid<Grid>(s, dy, x, dw);
-  if (db) block_sums<Grid>(s.OC, s.N * s.win.out_size(), 1.0f, true, db,
-                           ConvBiasTerm{dy, s.OC, s.win.out_size()});
+  if (db)
+    block_sums<Grid>(s.OC, s.N * s.win.out_size(), 1.0f, true, db,
+                     ConvBiasTerm{dy, s.OC, s.win.out_size()});
 }
 
 template <class Grid>

@@ -26,8 +26,7 @@ void for_each_term(const ConvShape& s, Fn&& fn) {
                     const int64_t id = d * g.SD - g.PF + kd * g.DD;
                     const int64_t ih = i * g.SH - g.PT + kh * g.DH;
                     const int64_t iw = j * g.SW - g.PL + kw * g.DW;
-                    if (id < 0 || id >= g.D || ih < 0 || ih >= g.H || iw < 0 || iw >= g.W)
-                      continue;
+                    if (id < 0 || id >= g.D || ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
                     const int64_t ic = o / OCg * Cg + c;
                     fn((((n * s.C + ic) * g.D + id) * g.H + ih) * g.W + iw,
                        (((o * Cg + c) * g.KD + kd) * g.KH + kh) * g.KW + kw,

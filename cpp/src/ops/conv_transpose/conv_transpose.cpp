@@ -75,8 +75,8 @@ ConvTransposeShape conv_transpose_shape(const Tensor& x, const Tensor& w, const 
     ENGINE_CHECK(w.ndim() == 4, kOp, ": w must be 4-D [C, OC/group, KH, KW] for a 4-D x, got ",
                  w.describe());
   else
-    ENGINE_CHECK(w.ndim() == 5, kOp,
-                 ": w must be 5-D [C, OC/group, KD, KH, KW] for a 5-D x, got ", w.describe());
+    ENGINE_CHECK(w.ndim() == 5, kOp, ": w must be 5-D [C, OC/group, KD, KH, KW] for a 5-D x, got ",
+                 w.describe());
   const int64_t G = attrs.group;
   ENGINE_CHECK(G >= 1, kOp, ": group must be positive, got ", G);
   const int64_t C = x.dim(1);
@@ -125,15 +125,15 @@ ConvTransposeShape conv_transpose_shape(const Tensor& x, const Tensor& w, const 
   const size_t h = rank - 2;  // the height axis
   if (rank == 3) {
     g.OD = in[0];
-    g.D = resolve_axis("depth", g.OD, g.KD, g.SD, g.DD, out_pad[0], out_shape[0], a.auto_pad,
-                       g.PF, g.PK);
+    g.D = resolve_axis("depth", g.OD, g.KD, g.SD, g.DD, out_pad[0], out_shape[0], a.auto_pad, g.PF,
+                       g.PK);
   }
   g.OH = in[h];
   g.OW = in[h + 1];
   g.H = resolve_axis("height", g.OH, g.KH, g.SH, g.DH, out_pad[h], out_shape[h], a.auto_pad, g.PT,
                      g.PB);
-  g.W = resolve_axis("width", g.OW, g.KW, g.SW, g.DW, out_pad[h + 1], out_shape[h + 1],
-                     a.auto_pad, g.PL, g.PR);
+  g.W = resolve_axis("width", g.OW, g.KW, g.SW, g.DW, out_pad[h + 1], out_shape[h + 1], a.auto_pad,
+                     g.PL, g.PR);
   // The kernels' col matrix for one image and group: [OC/group * KH * KW, H * W].
   try {
     shape_nbytes({w.dim(1), g.taps(), g.OD, g.OH, g.OW}, DType::Float32);

@@ -23,8 +23,9 @@ void conv_transpose_backward_grid(const ConvShape& s, const float* dy, const flo
                                   const float* w, float* dx, float* dw, float* db) {
   if (dx) conv_forward_grid<Grid>(s, dy, w, nullptr, dx);
   if (dw) conv_backward_weight_grid<Grid>(s, /*dy=*/x, /*x=*/dy, dw);
-  if (db) block_sums<Grid>(s.C, s.N * s.win.in_size(), 1.0f, true, db,
-                           ConvBiasTerm{dy, s.C, s.win.in_size()});
+  if (db)
+    block_sums<Grid>(s.C, s.N * s.win.in_size(), 1.0f, true, db,
+                     ConvBiasTerm{dy, s.C, s.win.in_size()});
 }
 
 template <class Grid>

@@ -28,8 +28,7 @@ void for_each_term(const ConvShape& s, Fn&& fn) {
                     const int64_t yd = d * g.SD - g.PF + kd * g.DD;
                     const int64_t yh = i * g.SH - g.PT + kh * g.DH;
                     const int64_t yw = j * g.SW - g.PL + kw * g.DW;
-                    if (yd < 0 || yd >= g.D || yh < 0 || yh >= g.H || yw < 0 || yw >= g.W)
-                      continue;
+                    if (yd < 0 || yd >= g.D || yh < 0 || yh >= g.H || yw < 0 || yw >= g.W) continue;
                     const int64_t oc = c / Cg * OCg + o;
                     fn((((n * C + c) * g.OD + d) * g.OH + i) * g.OW + j,
                        (((c * OCg + o) * g.KD + kd) * g.KH + kh) * g.KW + kw,

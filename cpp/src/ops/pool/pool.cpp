@@ -97,8 +97,7 @@ void pool2d_forward(PoolKind kind, const Tensor& x, const PoolAttrs& attrs, Tens
   }
   const Separable s = separate(g);
   Tensor t = plane_pass_buffer(x, g);
-  k.forward(kind, s.plane, attrs.count_include_pad, planes * g.D, x.data<float>(),
-            t.data<float>());
+  k.forward(kind, s.plane, attrs.count_include_pad, planes * g.D, x.data<float>(), t.data<float>());
   k.forward(kind, s.depth, attrs.count_include_pad, planes, t.data<float>(), y.data<float>());
 }
 
@@ -116,8 +115,8 @@ void max_pool2d_indices(const Tensor& x, const PoolAttrs& attrs, bool column_maj
   check_contiguous(indices, "MaxPool: Indices");
   ENGINE_CHECK_TYPE(indices.dtype() == DType::Int64, "MaxPool: Indices must be int64, got ",
                     dtype_name(indices.dtype()));
-  ENGINE_CHECK(indices.shape() == output_shape(x, g), "MaxPool: Indices ",
-               indices.describe(), " does not match y");
+  ENGINE_CHECK(indices.shape() == output_shape(x, g), "MaxPool: Indices ", indices.describe(),
+               " does not match y");
   max_pool_indices_kernels()
       .get(x.device())
       .indices(g, column_major, x.dim(0) * x.dim(1), x.data<float>(), indices.data<int64_t>());
@@ -143,8 +142,7 @@ void pool2d_backward(PoolKind kind, const Tensor& dy, const Tensor& x, const Poo
   Tensor t = plane_pass_buffer(x, g), dt = plane_pass_buffer(x, g);
   k.forward(kind, s.plane, cip, planes * g.D, x.data<float>(), t.data<float>());
   k.backward(kind, s.depth, cip, planes, t.data<float>(), dy.data<float>(), dt.data<float>());
-  k.backward(kind, s.plane, cip, planes * g.D, x.data<float>(), dt.data<float>(),
-             dx.data<float>());
+  k.backward(kind, s.plane, cip, planes * g.D, x.data<float>(), dt.data<float>(), dx.data<float>());
 }
 
 // GlobalAveragePool is an AveragePool whose window is the whole plane.
