@@ -38,10 +38,10 @@ std::vector<int64_t> window2d_pair(const char* op, const char* name, const std::
   return window_values(op, name, v, 2, fallback);
 }
 
-int window_rank(const std::string& what, const Shape& shape) {
-  ENGINE_CHECK(shape.size() == 4 || shape.size() == 5, what,
-               " must be 4-D [N, C, H, W] or 5-D [N, C, D, H, W], got ", shape_str(shape));
-  return static_cast<int>(shape.size()) - 2;
+int window_rank(const std::string& what, const Tensor& x) {
+  ENGINE_CHECK(x.ndim() == 4 || x.ndim() == 5, what,
+               " must be 4-D [N, C, H, W] or 5-D [N, C, D, H, W], got ", x.describe());
+  return static_cast<int>(x.ndim()) - 2;
 }
 
 namespace {

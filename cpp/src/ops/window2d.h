@@ -44,9 +44,8 @@ std::vector<int64_t> window2d_pair(const char* op, const char* name, const std::
 std::vector<int64_t> window_values(const char* op, const char* name, const std::vector<int64_t>& v,
                                    size_t rank, int64_t fallback);
 
-// The spatial rank (2 or 3) of a tensor of `ndim` dims [N, C, spatial...]; an error naming
-// `what` otherwise.
-int window_rank(const std::string& what, const Shape& shape);
+// The spatial rank (2 or 3) of x [N, C, spatial...]; an error naming `what` otherwise.
+int window_rank(const std::string& what, const Tensor& x);
 
 // The window itself, checked (positive kernel/strides/dilations, 4 non-negative pads that
 // do not contradict auto_pad): KH..PR set; the sizes H, W, OH, OW are left to the caller.

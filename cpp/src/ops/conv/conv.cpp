@@ -27,7 +27,7 @@ const KernelTable<ConvKernels>& conv_kernels() {
 ConvShape conv_shape(const Tensor& x, const Tensor& w, const Tensor& b, const ConvAttrs& attrs) {
   check_dense_float(x, "Conv: x");
   check_dense_float(w, "Conv: w");
-  window_rank("Conv: x", x.shape());
+  window_rank("Conv: x", x);
   if (x.ndim() == 4)
     ENGINE_CHECK(w.ndim() == 4, "Conv: w must be 4-D [OC, C/group, KH, KW] for a 4-D x, got ",
                  w.describe());

@@ -70,7 +70,7 @@ ConvTransposeShape conv_transpose_shape(const Tensor& x, const Tensor& w, const 
                                         const ConvTransposeAttrs& attrs) {
   check_dense_float(x, "ConvTranspose: x");
   check_dense_float(w, "ConvTranspose: w");
-  const size_t rank = static_cast<size_t>(window_rank("ConvTranspose: x", x.shape()));
+  const size_t rank = static_cast<size_t>(window_rank("ConvTranspose: x", x));
   if (rank == 2)
     ENGINE_CHECK(w.ndim() == 4, kOp, ": w must be 4-D [C, OC/group, KH, KW] for a 4-D x, got ",
                  w.describe());

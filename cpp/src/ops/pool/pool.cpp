@@ -22,7 +22,7 @@ namespace {
 
 void check_input(const Tensor& x, const std::string& what) {
   check_dense_float(x, what.c_str());
-  window_rank(what, x.shape());
+  window_rank(what, x);
 }
 
 Shape output_shape(const Tensor& x, const Window2d& g) {
