@@ -2220,7 +2220,17 @@ CASES = [
          lambda x: x.mean(axis=(2, 3), keepdims=True), tol="reduction", k=33 * 17),
 
     # 3-D (NCDHW): the depth axis in front of height and width.
-    conv_case((2, 3, 5, 7, 6), (4, 3, 3, 2, 3), tag="3d-k3x2x3p1", pads=[1, 0, 1, 1, 1, 1]),
+    conv_case((2, 3, 5, 7, 6), (4, 3, 3, 2, 3), tag="3d-k3x2x3p1", pads=[1, 0, 1, 1, 1, 1], bad=(
+        Bad("w-rank", ValueError, r"Conv: w must be 5-D \[OC, C/group, KD, KH, KW\] for a 5-D x, "
+            r"got float32\[4, 3, 3, 2\]", inputs={1: normal(4, 3, 3, 2)}),
+        Bad("pads-len", ValueError, r"Conv: pads must have 6 values \[front, top, left, back, "
+            r"bottom, right\], got \[1, 1, 1, 1\]", attrs={"pads": [1, 1, 1, 1]}),
+        Bad("strides-len", ValueError, r"Conv: strides must have 3 values for a 3-D input",
+            attrs={"strides": [1, 1]}),
+        Bad("huge-pads", ValueError, r"Conv: the im2col matrix \[54, 4611686018427387907 x 7 x 6\] "
+            r"for kernel \[3, 2, 3\], strides \[1, 1, 1\], pads \[2305843009213693952, 0, 1, "
+            r"2305843009213693952, 1, 1\], dilations \[1, 1, 1\] is more than memory can hold",
+            attrs={"pads": [2**61, 0, 1, 2**61, 1, 1]}))),
     conv_case((1, 4, 7, 5, 6), (6, 2, 2, 3, 2), tag="3d-g2-s2x1x2-d1x2x1-nobias", bias=False,
               group=2, strides=[2, 1, 2], dilations=[1, 2, 1], pads=[0, 1, 1, 1, 0, 0]),
     conv_case((2, 3, 5, 4, 7), (5, 3, 1, 1, 1), tag="3d-k1"),
@@ -2228,7 +2238,13 @@ CASES = [
               strides=[2, 2, 1], auto_pad="SAME_UPPER"),
     conv_case((2, 5, 9, 11, 8), (7, 5, 3, 3, 3), tag="3d-k3p1", pads=[1, 1, 1, 1, 1, 1]),
     conv_case((1, 2, 1, 7, 6), (3, 2, 1, 3, 3), tag="3d-depth1-k3p1", pads=[0, 1, 1, 0, 1, 1]),
-    conv_transpose_case((1, 2, 3, 4, 3), (2, 3, 2, 3, 2), tag="3d-s2", strides=[2, 2, 2]),
+    conv_transpose_case((1, 2, 3, 4, 3), (2, 3, 2, 3, 2), tag="3d-s2", strides=[2, 2, 2], bad=(
+        Bad("w-rank", ValueError, r"ConvTranspose: w must be 5-D \[C, OC/group, KD, KH, KW\] for a "
+            r"5-D x, got float32\[2, 3, 2, 3\]", inputs={1: normal(2, 3, 2, 3)}),
+        Bad("output-padding-len", ValueError, r"ConvTranspose: output_padding must have 3 values "
+            r"for a 3-D input", attrs={"output_padding": [1, 1]}),
+        Bad("output-shape-large", ValueError, r"ConvTranspose: the depth output_shape 9 is larger "
+            r"than the output without pads \(6\) by 3", attrs={"output_shape": [9, 9, 6]}))),
     conv_transpose_case((2, 4, 3, 2, 4), (4, 2, 3, 2, 3), tag="3d-g2-s2x1x2-p1-op1", group=2,
                         strides=[2, 1, 2], pads=[1, 0, 1, 1, 1, 0], output_padding=[1, 0, 1]),
     conv_transpose_case((1, 3, 2, 3, 4), (3, 2, 2, 2, 3), tag="3d-d2x1x1-output-shape-nobias",

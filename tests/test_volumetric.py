@@ -13,6 +13,8 @@ ort = pytest.importorskip("onnxruntime", reason="onnxruntime is not installed")
 onnx = pytest.importorskip("onnx", reason="onnx is not installed")
 
 RTOL = 1e-4
+# torch's classic (TorchScript) exporter, asked for by name, warns that it is deprecated.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
 def rel_err(a, b):
