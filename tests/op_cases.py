@@ -2238,6 +2238,9 @@ CASES = [
               strides=[2, 2, 1], auto_pad="SAME_UPPER"),
     conv_case((2, 5, 9, 11, 8), (7, 5, 3, 3, 3), tag="3d-k3p1", pads=[1, 1, 1, 1, 1, 1]),
     conv_case((1, 2, 1, 7, 6), (3, 2, 1, 3, 3), tag="3d-depth1-k3p1", pads=[0, 1, 1, 0, 1, 1]),
+    # Col matrices over conv_cpu.cpp's slab size (4 MiB): lowered some output slices at a time.
+    conv_case((1, 8, 16, 24, 24), (6, 8, 3, 3, 3), tag="3d-k3p1-slabs", pads=[1] * 6),
+    conv_case((2, 8, 20, 24, 24), (6, 4, 3, 3, 3), tag="3d-g2-k3p1-slabs", group=2, pads=[1] * 6),
     conv_transpose_case((1, 2, 3, 4, 3), (2, 3, 2, 3, 2), tag="3d-s2", strides=[2, 2, 2], bad=(
         Bad("w-rank", ValueError, r"ConvTranspose: w must be 5-D \[C, OC/group, KD, KH, KW\] for a "
             r"5-D x, got float32\[2, 3, 2, 3\]", inputs={1: normal(2, 3, 2, 3)}),
@@ -2247,6 +2250,7 @@ CASES = [
             r"than the output without pads \(6\) by 3", attrs={"output_shape": [9, 9, 6]}))),
     conv_transpose_case((2, 4, 3, 2, 4), (4, 2, 3, 2, 3), tag="3d-g2-s2x1x2-p1-op1", group=2,
                         strides=[2, 1, 2], pads=[1, 0, 1, 1, 1, 0], output_padding=[1, 0, 1]),
+    conv_transpose_case((1, 4, 16, 24, 24), (4, 8, 3, 3, 3), tag="3d-k3p1-slabs", pads=[1] * 6),
     conv_transpose_case((1, 3, 2, 3, 4), (3, 2, 2, 2, 3), tag="3d-d2x1x1-output-shape-nobias",
                         bias=False, dilations=[2, 1, 1], strides=[1, 2, 2],
                         output_shape=[4, 6, 10]),
