@@ -61,12 +61,20 @@ Separable separate(const Window2d& g) {
   return s;
 }
 
-// The plane pass's output [N*C*D, OH, OW] for a 3-D window.
-Tensor plane_pass_buffer(const Tensor& x, const Window2d& g) {
-  return Tensor::empty({x.dim(0) * x.dim(1) * g.D, g.OH, g.OW}, DType::Float32, x.device());
+// `given` when there is one (checked), else a fresh buffer of the plane pass's output.
+Tensor pass_buffer(const Tensor& x, const Window2d& g, Tensor* given, const char* what) {
+  const Shape shape = pool_pass_shape(x, g);
+  if (!given || !given->defined()) return Tensor::empty(shape, DType::Float32, x.device());
+  check_shape(*given, shape, what);
+  return *given;
 }
 
 }  // namespace
+
+Shape pool_pass_shape(const Tensor& x, const Window2d& g) {
+  if (g.rank != 3) return {};
+  return {x.dim(0) * x.dim(1) * g.D, g.OH, g.OW};
+}
 
 Window2d pool2d_geometry(PoolKind kind, const Tensor& x, const PoolAttrs& attrs) {
   const char* op = pool_op_name(kind);
@@ -86,7 +94,8 @@ Shape pool2d_output_shape(PoolKind kind, const Tensor& x, const PoolAttrs& attrs
   return output_shape(x, pool2d_geometry(kind, x, attrs));
 }
 
-void pool2d_forward(PoolKind kind, const Tensor& x, const PoolAttrs& attrs, Tensor& y) {
+void pool2d_forward(PoolKind kind, const Tensor& x, const PoolAttrs& attrs, Tensor& y,
+                    Tensor* pass) {
   const Window2d g = pool2d_geometry(kind, x, attrs);
   check_shape(y, output_shape(x, g), str(pool_op_name(kind), ": y"));
   const PoolKernels& k = pool_kernels().get(x.device());
@@ -96,7 +105,7 @@ void pool2d_forward(PoolKind kind, const Tensor& x, const PoolAttrs& attrs, Tens
     return;
   }
   const Separable s = separate(g);
-  Tensor t = plane_pass_buffer(x, g);
+  Tensor t = pass_buffer(x, g, pass, "pooling pass buffer");
   k.forward(kind, s.plane, attrs.count_include_pad, planes * g.D, x.data<float>(), t.data<float>());
   k.forward(kind, s.depth, attrs.count_include_pad, planes, t.data<float>(), y.data<float>());
 }
@@ -123,7 +132,7 @@ void max_pool2d_indices(const Tensor& x, const PoolAttrs& attrs, bool column_maj
 }
 
 void pool2d_backward(PoolKind kind, const Tensor& dy, const Tensor& x, const PoolAttrs& attrs,
-                     Tensor& dx) {
+                     Tensor& dx, Tensor* pass, Tensor* dpass) {
   const std::string name = str(pool_op_name(kind), "_backward");
   check_input(x, name + ": x");
   const Window2d g = pool2d_geometry(kind, x, attrs);
@@ -139,7 +148,8 @@ void pool2d_backward(PoolKind kind, const Tensor& dy, const Tensor& x, const Poo
   // The chain rule through the two passes (see separate()); the depth pass's backward reads
   // the plane pass's output (max: where the maximum is).
   const Separable s = separate(g);
-  Tensor t = plane_pass_buffer(x, g), dt = plane_pass_buffer(x, g);
+  Tensor t = pass_buffer(x, g, pass, "pooling pass buffer");
+  Tensor dt = pass_buffer(x, g, dpass, "pooling pass gradient buffer");
   k.forward(kind, s.plane, cip, planes * g.D, x.data<float>(), t.data<float>());
   k.backward(kind, s.depth, cip, planes, t.data<float>(), dy.data<float>(), dt.data<float>());
   k.backward(kind, s.plane, cip, planes * g.D, x.data<float>(), dt.data<float>(), dx.data<float>());

@@ -44,11 +44,17 @@ struct PoolAttrs {
 Window2d pool2d_geometry(PoolKind kind, const Tensor& x, const PoolAttrs& attrs);
 Shape pool2d_output_shape(PoolKind kind, const Tensor& x, const PoolAttrs& attrs);
 
-// Op level: validate, then run the selected kernel into caller-provided outputs; the
-// Tensor-returning overloads allocate them.
-void pool2d_forward(PoolKind kind, const Tensor& x, const PoolAttrs& attrs, Tensor& y);
+// A 3-D window's two passes (pool.cpp) meet in a buffer of this shape, [N*C*D, OH, OW];
+// empty for a 2-D window.
+Shape pool_pass_shape(const Tensor& x, const Window2d& g);
+
+// Op level: validate, then run the selected kernel into caller-provided outputs. A 3-D
+// window's forward takes one pass buffer, its backward two (a graph's per-call state); null
+// or undefined ones are allocated.
+void pool2d_forward(PoolKind kind, const Tensor& x, const PoolAttrs& attrs, Tensor& y,
+                    Tensor* pass = nullptr);
 void pool2d_backward(PoolKind kind, const Tensor& dy, const Tensor& x, const PoolAttrs& attrs,
-                     Tensor& dx);
+                     Tensor& dx, Tensor* pass = nullptr, Tensor* dpass = nullptr);
 
 void max_pool2d_indices(const Tensor& x, const PoolAttrs& attrs, bool column_major,
                         Tensor& indices);
