@@ -335,40 +335,51 @@ def axis_taps(n, k, s, d, pad_begin, pad_end, auto_pad, ceil_mode):
 
 def windows(x, kernel, strides=None, pads=None, dilations=None, auto_pad="NOTSET",
             ceil_mode=0):
-    """x [N, C, H, W] -> (values [N, C, OH, KH, OW, KW] (0 outside x), inside, in_padded),
-    the masks [OH, KH, OW, KW] of taps inside x and inside the padded x."""
-    strides, dilations = strides or (1, 1), dilations or (1, 1)
-    pads = pads or (0, 0, 0, 0)
-    axes = [axis_taps(x.shape[2 + a], kernel[a], strides[a], dilations[a], pads[a], pads[a + 2],
-                      auto_pad, ceil_mode) for a in range(2)]
-    (rows, top, bottom), (cols, left, right) = axes
-    inside_r, inside_c = (rows >= 0) & (rows < x.shape[2]), (cols >= 0) & (cols < x.shape[3])
-    padded_r = (rows >= -top) & (rows < x.shape[2] + bottom)
-    padded_c = (cols >= -left) & (cols < x.shape[3] + right)
-    r = np.clip(rows, 0, x.shape[2] - 1)[:, :, None, None]
-    c = np.clip(cols, 0, x.shape[3] - 1)[None, None, :, :]
-    inside = inside_r[:, :, None, None] & inside_c[None, None, :, :]
-    in_padded = padded_r[:, :, None, None] & padded_c[None, None, :, :]
-    return np.where(inside, x[:, :, r, c], 0.0), inside, in_padded
+    """x [N, C, *spatial] (2 or 3 spatial axes) -> (values [N, C, O1, K1, O2, K2, ...] (0
+    outside x), inside, in_padded), the masks [O1, K1, O2, K2, ...] of taps inside x and
+    inside the padded x."""
+    r = x.ndim - 2
+    strides, dilations = strides or (1,) * r, dilations or (1,) * r
+    pads = pads or (0,) * (2 * r)
+    inside, in_padded, index = np.ones((), bool), np.ones((), bool), []
+    for a in range(r):
+        n = x.shape[2 + a]
+        taps, begin, end = axis_taps(n, kernel[a], strides[a], dilations[a], pads[a], pads[a + r],
+                                     auto_pad, ceil_mode)
+        shape = [1] * (2 * r)
+        shape[2 * a:2 * a + 2] = taps.shape
+        inside = inside & ((taps >= 0) & (taps < n)).reshape(shape)
+        in_padded = in_padded & ((taps >= -begin) & (taps < n + end)).reshape(shape)
+        index.append(np.clip(taps, 0, n - 1).reshape(shape))
+    return np.where(inside, x[(slice(None), slice(None), *index)], 0.0), inside, in_padded
+
+
+def window_axes(r):
+    """The kernel axes of windows()'s values (3, 5, ...) for r spatial axes."""
+    return tuple(3 + 2 * a for a in range(r))
 
 
 def conv_ref(x, w, b=None, kernel_shape=None, group=1, **window):
-    oc, cg, kh, kw = w.shape
-    vals, _, _ = windows(x, (kh, kw), **window)
+    oc, cg = w.shape[:2]
+    r = w.ndim - 2
+    vals, _, _ = windows(x, w.shape[2:], **window)
     og = oc // group
-    y = np.concatenate([np.einsum("nchkwl,ockl->nohw", vals[:, g * cg:(g + 1) * cg],
-                                  w[g * og:(g + 1) * og]) for g in range(group)], axis=1)
-    return y if b is None else y + b[None, :, None, None]
+    outs, taps = "ijk"[:r], "xyz"[:r]
+    spec = "nc" + "".join(o + t for o, t in zip(outs, taps)) + ",oc" + taps + "->no" + outs
+    y = np.concatenate([np.einsum(spec, vals[:, g * cg:(g + 1) * cg], w[g * og:(g + 1) * og])
+                        for g in range(group)], axis=1)
+    return y if b is None else y + b.reshape((1, -1) + (1,) * r)
 
 
 def conv_transpose_axis(n, k, s, d, out_pad, pad_begin, pad_end, out, auto_pad):
     """ONNX ConvTranspose geometry along one axis: (full size without pads, pad_begin,
     output size). output_shape (out) or SAME_* decide the pads: the odd one at the end for
-    SAME_UPPER, else at the beginning."""
+    SAME_UPPER, else at the beginning; an output_shape larger than the full size has no pads
+    (as onnxruntime: its extra rows get only the bias)."""
     full = s * (n - 1) + out_pad + (k - 1) * d + 1
     if out is not None or auto_pad in ("SAME_UPPER", "SAME_LOWER"):
         out = n * s if out is None else out
-        total = full - out
+        total = max(0, full - out)
         pad_begin = total // 2 if auto_pad == "SAME_UPPER" else total - total // 2
         return full, pad_begin, out
     if auto_pad == "VALID":
@@ -379,59 +390,65 @@ def conv_transpose_axis(n, k, s, d, out_pad, pad_begin, pad_end, out, auto_pad):
 def conv_transpose_ref(x, w, b=None, kernel_shape=None, strides=None, pads=None, dilations=None,
                        group=1, output_padding=None, output_shape=None, auto_pad="NOTSET"):
     """The scatter-add definition: every x[n, c, i, j] * w[c, o, kh, kw] lands on
-    y[n, g*OCg + o, i*s - pad_begin + kh*d, ...] (g = c's group); then y += b."""
-    n, c, h, wd = x.shape
-    ocg, kh, kw = w.shape[1:]
-    strides, dilations = strides or (1, 1), dilations or (1, 1)
-    pads, output_padding = pads or (0, 0, 0, 0), output_padding or (0, 0)
+    y[n, g*OCg + o, i*s - pad_begin + kh*d, ...] (g = c's group); then y += b. 2 or 3
+    spatial axes."""
+    r = x.ndim - 2
+    n, c = x.shape[:2]
+    ocg = w.shape[1]
+    strides, dilations = strides or (1,) * r, dilations or (1,) * r
+    pads, output_padding = pads or (0,) * (2 * r), output_padding or (0,) * r
     axes = [conv_transpose_axis(x.shape[2 + a], w.shape[2 + a], strides[a], dilations[a],
-                                output_padding[a], pads[a], pads[a + 2],
+                                output_padding[a], pads[a], pads[a + r],
                                 None if output_shape is None else output_shape[a], auto_pad)
-            for a in range(2)]
-    (fh, top, oh), (fw, left, ow) = axes
-    full = np.zeros((n, ocg * group, fh, fw))
+            for a in range(r)]
+    full = np.zeros((n, ocg * group) + tuple(max(f, p + o) for f, p, o in axes))
     cg = c // group
     for g in range(group):
         xs, ws = x[:, g * cg:(g + 1) * cg], w[g * cg:(g + 1) * cg]
-        for i in range(kh):
-            for j in range(kw):
-                r0, c0 = i * dilations[0], j * dilations[1]
-                full[:, g * ocg:(g + 1) * ocg, r0:r0 + (h - 1) * strides[0] + 1:strides[0],
-                     c0:c0 + (wd - 1) * strides[1] + 1:strides[1]] += \
-                    np.einsum("nchw,co->nohw", xs, ws[:, :, i, j])
-    y = full[:, :, top:top + oh, left:left + ow]
-    return y if b is None else y + b[None, :, None, None]
+        for tap in np.ndindex(*w.shape[2:]):
+            at = tuple(slice(t * d, t * d + (m - 1) * s + 1, s)
+                       for t, d, s, m in zip(tap, dilations, strides, x.shape[2:]))
+            full[(slice(None), slice(g * ocg, (g + 1) * ocg)) + at] += \
+                np.einsum("nc...,co->no...", xs, ws[(slice(None), slice(None)) + tap])
+    y = full[(slice(None), slice(None)) + tuple(slice(p, p + o) for _, p, o in axes)]
+    return y if b is None else y + b.reshape((1, -1) + (1,) * r)
 
 
 def max_pool_ref(x, kernel_shape, storage_order=0, **window):
     vals, inside, _ = windows(x, kernel_shape, **window)
-    return np.where(inside, vals, -np.inf).max(axis=(3, 5))
+    return np.where(inside, vals, -np.inf).max(axis=window_axes(x.ndim - 2))
 
 
 def max_pool_with_indices_ref(x, kernel_shape, storage_order=0, strides=None, pads=None,
                               dilations=None, auto_pad="NOTSET", ceil_mode=0):
     """(y, Indices): each window's first maximum in scan order, as a flat index into x
-    (row-major, or column-major within each plane for storage_order=1)."""
-    n, c, h, w = x.shape
-    strides, dilations, pads = strides or (1, 1), dilations or (1, 1), pads or (0, 0, 0, 0)
-    (rows, _, _), (cols, _, _) = [
-        axis_taps(x.shape[2 + a], kernel_shape[a], strides[a], dilations[a], pads[a],
-                  pads[a + 2], auto_pad, ceil_mode) for a in range(2)]
-    y = np.zeros((n, c, len(rows), len(cols)))
-    idx = np.zeros((n, c, len(rows), len(cols)), np.int64)
-    for p, q, i, j in np.ndindex(*y.shape):
-        taps = [(r, s) for r in rows[i] for s in cols[j] if 0 <= r < h and 0 <= s < w]
-        r, s = max(taps, key=lambda t: (x[p, q][t], -taps.index(t)))
-        y[p, q, i, j] = x[p, q, r, s]
-        idx[p, q, i, j] = (p * c + q) * h * w + (s * h + r if storage_order else r * w + s)
+    (row-major, or column-major within each plane for storage_order=1: the first spatial
+    axis fastest)."""
+    r, sp = x.ndim - 2, x.shape[2:]
+    strides, dilations, pads = strides or (1,) * r, dilations or (1,) * r, pads or (0,) * (2 * r)
+    taps = [axis_taps(sp[a], kernel_shape[a], strides[a], dilations[a], pads[a], pads[a + r],
+                      auto_pad, ceil_mode)[0] for a in range(r)]
+    order = range(r) if storage_order else reversed(range(r))
+    step, size = [0] * r, 1
+    for a in order:  # the flat offset of a step along each spatial axis
+        step[a], size = size, size * sp[a]
+    y = np.zeros(x.shape[:2] + tuple(len(t) for t in taps))
+    idx = np.zeros(y.shape, np.int64)
+    for p, q, *o in np.ndindex(*y.shape):
+        cands = [t for t in itertools.product(*(taps[a][o[a]] for a in range(r)))
+                 if all(0 <= t[a] < sp[a] for a in range(r))]
+        best = max(cands, key=lambda t: (x[(p, q) + t], -cands.index(t)))
+        y[(p, q, *o)] = x[(p, q) + best]
+        idx[(p, q, *o)] = (p * x.shape[1] + q) * size + sum(t * st for t, st in zip(best, step))
     return y, idx
 
 
 def average_pool_ref(x, kernel_shape, count_include_pad=0, **window):
     vals, inside, in_padded = windows(x, kernel_shape, **window)
-    count = (in_padded if count_include_pad else inside).sum(axis=(1, 3))
+    axes = window_axes(x.ndim - 2)
+    count = (in_padded if count_include_pad else inside).sum(axis=tuple(a - 2 for a in axes))
     # A window with no tap inside x averages to 0 (pool.h, as onnxruntime).
-    return np.where(count > 0, vals.sum(axis=(3, 5)) / np.maximum(count, 1), 0.0)
+    return np.where(count > 0, vals.sum(axis=axes) / np.maximum(count, 1), 0.0)
 
 
 # ---- references: normalisation -----------------------------------------------------------
@@ -871,7 +888,7 @@ def sum_case(*shapes):
 def conv_case(x, w, bias=True, tag="", bad=(), onnx=17, **attrs):
     oc = w[0]
     y = conv_ref(np.zeros(x), np.zeros(w), **attrs)  # output geometry for the tolerance
-    k = max(math.prod(w[1:]), x[0] * y.shape[2] * y.shape[3])
+    k = max(math.prod(w[1:]), x[0] * math.prod(y.shape[2:]))
     inputs = [normal(*x), normal(*w)] + ([normal(oc)] if bias else [])
     return case("Conv", inputs, with_attrs(conv_ref, attrs), attrs=attrs, tol="reduction", k=k,
                 tag=tag, onnx=onnx, bad=bad)
@@ -911,8 +928,8 @@ def conv_transpose_case(x, w, bias=True, tag="", bad=(), onnx=17, **attrs):
     y = conv_transpose_ref(np.zeros(x), np.zeros(w), **attrs)  # output geometry for the tolerance
     # The longest sums: y over C/G * KH * KW taps, dx over OC/G * KH * KW, dw over N * H * W,
     # db over N * OH * OW.
-    k = max(x[1] // group * w[2] * w[3], math.prod(w[1:]), x[0] * x[2] * x[3],
-            x[0] * y.shape[2] * y.shape[3])
+    k = max(x[1] // group * math.prod(w[2:]), math.prod(w[1:]), x[0] * math.prod(x[2:]),
+            x[0] * math.prod(y.shape[2:]))
     inputs = [normal(*x), normal(*w)] + ([normal(oc)] if bias else [])
     return case("ConvTranspose", inputs, with_attrs(conv_transpose_ref, attrs), attrs=attrs,
                 tol="reduction", k=k, tag=tag, onnx=onnx, bad=bad)
@@ -931,8 +948,9 @@ CONV_TRANSPOSE_BAD = (  # on x [1, 2, 3, 4], w [2, 3, 2, 3], strides [2, 2]
         r"kernel \[2, 3\]", attrs={"kernel_shape": [3, 3]}),
     Bad("output-shape-len", ValueError, r"ConvTranspose: output_shape must have 2 values",
         attrs={"output_shape": [5]}),
-    Bad("output-shape-large", ValueError, r"ConvTranspose: the height output_shape 7 is larger "
-        r"than the output without pads \(6\)", attrs={"output_shape": [7, 9]}),
+    Bad("output-shape-large", ValueError, r"ConvTranspose: the height output_shape 8 is larger "
+        r"than the output without pads \(6\) by 2, which the stride 2 \(output_padding 0\) "
+        r"cannot reach", attrs={"output_shape": [8, 9]}),
     Bad("pads", ValueError, r"ConvTranspose: pads 3 \+ 3 leave no height output \(6 without "
         r"them\)", attrs={"pads": [3, 0, 3, 0]}),
     Bad("dilations", ValueError, r"ConvTranspose: dilations must be positive, got \[0, 1\]",
@@ -975,6 +993,20 @@ def pool_bad(op):
             attrs={"kernel_shape": [2**62, 3], "pads": [2**62 - 1, 1, 2**62 - 1, 1]}),
         Bad("huge-dilation", ValueError, rf"{op}: the height window \(kernel 3, dilation "
             rf"{2**62}\) overflows 64 bits", attrs={"dilations": [2**62, 1]}))
+
+
+def pool_bad_3d(op):  # on x [2, 3, 5, 7, 6], kernel [3, 2, 3]
+    return (
+        Bad("kernel-len", ValueError, rf"{op}: kernel_shape must have 3 values for a 3-D input, "
+            r"got \[3, 3\]", attrs={"kernel_shape": [3, 3]}),
+        Bad("pads-len", ValueError, rf"{op}: pads must have 6 values \[front, top, left, back, "
+            r"bottom, right\], got \[1, 1, 1, 1\]", attrs={"pads": [1, 1, 1, 1]}),
+        Bad("pads-reach-kernel", ValueError, rf"{op}: pads \[3, 0, 1, 1, 1, 0\] must each be "
+            r"smaller than the kernel \[3, 2, 3\]", attrs={"pads": [3, 0, 1, 1, 1, 0]}),
+        Bad("window-too-big", ValueError, rf"{op}: the depth window .* is larger than the "
+            "padded input", attrs={"kernel_shape": [9, 2, 3], "pads": [0] * 6}),
+        Bad("rank6", ValueError, rf"{op}: x must be 4-D \[N, C, H, W\] or 5-D",
+            inputs={0: normal(1, 2, 3, 5, 7, 6)}))
 
 
 def pool_cases(op):
@@ -2783,14 +2815,76 @@ CASES = [
     *pool_cases("MaxPool"), *pool_cases("AveragePool"),
     case("GlobalAveragePool", [normal(2, 3, 7, 5)], lambda x: x.mean(axis=(2, 3), keepdims=True),
          tol="reduction", k=35, bad=(
-             Bad("rank3", ValueError, r"GlobalAveragePool: x must be 4-D \[N, C, H, W\], got "
-                 r"\[3, 7, 5\]", inputs={0: normal(3, 7, 5)}),
+             Bad("rank3", ValueError, r"GlobalAveragePool: x must be 4-D \[N, C, H, W\] or 5-D "
+                 r"\[N, C, D, H, W\], got \[3, 7, 5\]", inputs={0: normal(3, 7, 5)}),
              Bad("int64", TypeError, r"GlobalAveragePool: x must be float32, got int64",
                  inputs={0: ints(2, 3, 7, 5)}),
              Bad("dy-shape", ValueError, r"GlobalAveragePool_backward: dy",
                  dy=normal(2, 3, 7, 5)))),
     case("GlobalAveragePool", [normal(3, 13, 33, 17)],
          lambda x: x.mean(axis=(2, 3), keepdims=True), tol="reduction", k=33 * 17),
+
+    # 3-D (NCDHW): the depth axis in front of height and width.
+    conv_case((2, 3, 5, 7, 6), (4, 3, 3, 2, 3), tag="3d-k3x2x3p1", pads=[1, 0, 1, 1, 1, 1], bad=(
+        Bad("w-rank", ValueError, r"Conv: w must be 5-D \[OC, C/group, KD, KH, KW\] for a 5-D x, "
+            r"got float32\[4, 3, 3, 2\]", inputs={1: normal(4, 3, 3, 2)}),
+        Bad("pads-len", ValueError, r"Conv: pads must have 6 values \[front, top, left, back, "
+            r"bottom, right\], got \[1, 1, 1, 1\]", attrs={"pads": [1, 1, 1, 1]}),
+        Bad("strides-len", ValueError, r"Conv: strides must have 3 values for a 3-D input",
+            attrs={"strides": [1, 1]}),
+        Bad("huge-pads", ValueError, r"Conv: the im2col matrix \[54, 4611686018427387907 x 7 x 6\] "
+            r"for kernel \[3, 2, 3\], strides \[1, 1, 1\], pads \[2305843009213693952, 0, 1, "
+            r"2305843009213693952, 1, 1\], dilations \[1, 1, 1\] is more than memory can hold",
+            attrs={"pads": [2**61, 0, 1, 2**61, 1, 1]}))),
+    conv_case((1, 4, 7, 5, 6), (6, 2, 2, 3, 2), tag="3d-g2-s2x1x2-d1x2x1-nobias", bias=False,
+              group=2, strides=[2, 1, 2], dilations=[1, 2, 1], pads=[0, 1, 1, 1, 0, 0]),
+    conv_case((2, 3, 5, 4, 7), (5, 3, 1, 1, 1), tag="3d-k1"),
+    conv_case((1, 3, 5, 5, 4), (3, 1, 3, 3, 3), tag="3d-depthwise-sameU", group=3,
+              strides=[2, 2, 1], auto_pad="SAME_UPPER"),
+    conv_case((2, 5, 9, 11, 8), (7, 5, 3, 3, 3), tag="3d-k3p1", pads=[1, 1, 1, 1, 1, 1]),
+    conv_case((1, 2, 1, 7, 6), (3, 2, 1, 3, 3), tag="3d-depth1-k3p1", pads=[0, 1, 1, 0, 1, 1]),
+    # Col matrices over conv_cpu.cpp's slab size (4 MiB): lowered some output slices at a time.
+    conv_case((1, 8, 16, 24, 24), (6, 8, 3, 3, 3), tag="3d-k3p1-slabs", pads=[1] * 6),
+    conv_case((2, 8, 20, 24, 24), (6, 4, 3, 3, 3), tag="3d-g2-k3p1-slabs", group=2, pads=[1] * 6),
+    conv_transpose_case((1, 2, 3, 4, 3), (2, 3, 2, 3, 2), tag="3d-s2", strides=[2, 2, 2], bad=(
+        Bad("w-rank", ValueError, r"ConvTranspose: w must be 5-D \[C, OC/group, KD, KH, KW\] for a "
+            r"5-D x, got float32\[2, 3, 2, 3\]", inputs={1: normal(2, 3, 2, 3)}),
+        Bad("output-padding-len", ValueError, r"ConvTranspose: output_padding must have 3 values "
+            r"for a 3-D input", attrs={"output_padding": [1, 1]}),
+        Bad("output-shape-large", ValueError, r"ConvTranspose: the depth output_shape 9 is larger "
+            r"than the output without pads \(6\) by 3", attrs={"output_shape": [9, 9, 6]}))),
+    conv_transpose_case((2, 4, 3, 2, 4), (4, 2, 3, 2, 3), tag="3d-g2-s2x1x2-p1-op1", group=2,
+                        strides=[2, 1, 2], pads=[1, 0, 1, 1, 1, 0], output_padding=[1, 0, 1]),
+    conv_transpose_case((1, 4, 16, 24, 24), (4, 8, 3, 3, 3), tag="3d-k3p1-slabs", pads=[1] * 6),
+    conv_transpose_case((1, 3, 2, 3, 4), (3, 2, 2, 2, 3), tag="3d-d2x1x1-output-shape-nobias",
+                        bias=False, dilations=[2, 1, 1], strides=[1, 2, 2],
+                        output_shape=[4, 6, 10]),
+    # An output_shape one past the output without pads (onnxruntime accepts it): no pads,
+    # the last row gets only the bias.
+    conv_transpose_case((1, 2, 3, 3), (2, 2, 3, 3), tag="output-shape-past", strides=[3, 2],
+                        output_shape=[10, 8]),
+    *[pool_case(op, (2, 3, 5, 7, 6), "3d-k3x2x3s2x1x2p1", kernel_shape=[3, 2, 3],
+                strides=[2, 1, 2], pads=[1, 0, 1, 1, 1, 0], bad=pool_bad_3d(op))
+      for op in ("MaxPool", "AveragePool")],
+    *[pool_case(op, (1, 2, 7, 5, 8), "3d-k2x3x2s2-ceil", kernel_shape=[2, 3, 2],
+                strides=[2, 2, 2], ceil_mode=1) for op in ("MaxPool", "AveragePool")],
+    *[pool_case(op, (1, 2, 7, 6, 5), "3d-k2d2-p1", kernel_shape=[2, 2, 2], dilations=[2, 1, 2],
+                pads=[1, 0, 1, 0, 1, 0], onnx=19) for op in ("MaxPool", "AveragePool")],
+    *[pool_case(op, (1, 2, 7, 6, 5), "3d-k2x3x2s1x2x2-sameL", kernel_shape=[2, 3, 2],
+                strides=[1, 2, 2], auto_pad="SAME_LOWER") for op in ("MaxPool", "AveragePool")],
+    pool_case("AveragePool", (2, 3, 5, 7, 6), "3d-k3s2p1-incl", kernel_shape=[3, 3, 3],
+              strides=[2, 2, 2], pads=[1, 1, 1, 1, 1, 1], count_include_pad=1),
+    pool_case("AveragePool", (1, 2, 7, 5, 8), "3d-k2s3p1-ceil-incl", kernel_shape=[2, 2, 2],
+              strides=[3, 3, 3], pads=[1, 0, 1, 0, 1, 1], ceil_mode=1, count_include_pad=1),
+    *[case("MaxPool", [distinct(2, 3, 5, 6, 7)], with_attrs(max_pool_with_indices_ref, attrs),
+           attrs=attrs, tag=f"3d-indices-order{attrs['storage_order']}",
+           call={"num_outputs": 2}, grad=(0,), k=18, onnx=17)
+      for attrs in ({"kernel_shape": [3, 2, 3], "strides": [2, 1, 2], "pads": [1, 0, 1, 1, 1, 0],
+                     "storage_order": 0},
+                    {"kernel_shape": [2, 3, 2], "strides": [2, 2, 1], "dilations": [2, 1, 2],
+                     "storage_order": 1})],
+    case("GlobalAveragePool", [normal(2, 3, 5, 7, 6)],
+         lambda x: x.mean(axis=(2, 3, 4), keepdims=True), tol="reduction", k=5 * 7 * 6),
 
     gemm_case(3, 7, 5, (5,), bad=GEMM_BAD),
     gemm_case(3, 7, 5, None, tag="noC"),

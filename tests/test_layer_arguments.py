@@ -328,6 +328,10 @@ EVERY_LAYER = {
     "SpatialDropout2D": lambda **kw: L.SpatialDropout2D(0.3, data_format="channels_last", seed=2, **kw),
     "UnitNormalization": lambda **kw: L.UnitNormalization(axis=[1, 2], **kw),
     "UpSampling2D": lambda **kw: L.UpSampling2D((2, 3), interpolation="bilinear", **kw),
+    "AvgPool3D": lambda **kw: L.AvgPool3D((2, 3, 1), strides=1, padding="same", **kw),
+    "Conv3D": lambda **kw: L.Conv3D(4, (3, 1, 2), strides=(2, 1, 1), padding="same", groups=2, **kw),
+    "GlobalAveragePooling3D": lambda **kw: L.GlobalAveragePooling3D(keepdims=True, **kw),
+    "MaxPool3D": lambda **kw: L.MaxPool3D(3, strides=(1, 2, 1), **kw),
 }
 
 
@@ -335,7 +339,8 @@ def test_every_layer_class_is_covered():
     classes = {name for name in L.__all__ if isinstance(getattr(L, name), type)
                and issubclass(getattr(L, name), L.Layer) and getattr(L, name) is not L.Layer}
     aliases = {"MaxPooling2D", "AveragePooling2D", "GlobalAvgPool2D", "Convolution2D", "Convolution2DTranspose", "GlobalAvgPool1D",
-               "GlobalMaxPool1D", "GlobalMaxPool2D", "MaxPool1D", "AvgPool1D"}
+               "GlobalMaxPool1D", "GlobalMaxPool2D", "MaxPool1D", "AvgPool1D", "MaxPooling3D", "AveragePooling3D",
+               "GlobalAvgPool3D", "Convolution3D"}
     assert classes - aliases == set(EVERY_LAYER)
 
 

@@ -42,7 +42,7 @@ IMPORT_TIME_OPS = {"Constant", "ConstantOfShape", "Shape", "Cast", "CastLike", "
                    "SoftmaxCrossEntropyLoss", "Mean", "Swish", "PRelu", "EyeLike", "DepthToSpace",
                    "SpaceToDepth", "MeanVarianceNormalization", "InstanceNormalization",
                    "GroupNormalization", "CenterCropPad", "Attention", "RotaryEmbedding",
-                   "AffineGrid", "LinearAttention"}
+                   "AffineGrid", "LinearAttention", "LpPool"}
 
 
 def _listed_cases():
@@ -67,13 +67,6 @@ backend_test.exclude(r"^test_identity_(opt|sequence)_cpu$")
 backend_test.exclude(r"(FLOAT8|FLOAT4|INT4|UINT4|INT2|UINT2|E8M0)")
 backend_test.exclude(r"^test_castlike_.*FLOAT16|^test_cast_.*FLOAT16|BFLOAT16|DOUBLE")  # loader
 backend_test.exclude(r"bf16|bfloat16")
-# Pooling and ConvTranspose are 2-D in the engine (1-D inputs run as [N, C, 1, L]); these
-# work on 3-D inputs.
-backend_test.exclude(r"^test_(max|average)pool_3d_")
-backend_test.exclude(r"^test_convtranspose_3d_cpu$")
-# output_shape one larger than the stride allows (total padding -1): the engine's
-# ConvTranspose refuses an output_shape its input cannot produce.
-backend_test.exclude(r"^test_convtranspose_output_shape_cpu$")
 # Random draws compared with numpy's generator: Dropout in training mode, Bernoulli.
 backend_test.exclude(r"^test_training_dropout(_default)?(_mask)?_cpu$")
 backend_test.exclude(r"^test_bernoulli")

@@ -2,7 +2,7 @@
 from engine.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
 from engine.layers.base import KerasTensor, Layer, Variable
 from engine.layers.activation import ELU, PReLU, ReLU, Softmax
-from engine.layers.conv import Conv2D, Convolution2D
+from engine.layers.conv import Conv2D, Conv3D, Convolution2D, Convolution3D
 from engine.layers.conv_transpose import Conv2DTranspose, Convolution2DTranspose
 from engine.layers.conv1d import AveragePooling1D, AvgPool1D, Conv1D, MaxPool1D, MaxPooling1D
 from engine.layers.depthwise import DepthwiseConv2D, SeparableConv2D
@@ -16,6 +16,8 @@ from engine.layers.normalization import (BatchNormalization, GroupNormalization,
 from engine.layers.pooling import (AveragePooling2D, AvgPool2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
                                    GlobalAvgPool1D, GlobalAvgPool2D, GlobalMaxPool1D, GlobalMaxPool2D,
                                    GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPool2D, MaxPooling2D)
+from engine.layers.pooling import (AveragePooling3D, AvgPool3D, GlobalAveragePooling3D, GlobalAvgPool3D, MaxPool3D,
+                                   MaxPooling3D)
 from engine.layers.regularization import ActivityRegularization, AlphaDropout, SpatialDropout1D, SpatialDropout2D
 from engine.layers.recurrent import GRU, LSTM, Bidirectional, SimpleRNN, TimeDistributed
 from engine.layers.reshaping import Cropping2D, Permute, RepeatVector, UpSampling2D, ZeroPadding2D
@@ -34,5 +36,7 @@ __all__ = [
     "Softmax",
     "Average", "Dot", "Maximum", "Minimum", "Multiply", "Subtract",
     "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract",
+    "AveragePooling3D", "AvgPool3D", "Conv3D", "Convolution3D", "GlobalAveragePooling3D", "GlobalAvgPool3D",
+    "MaxPool3D", "MaxPooling3D",
     "SpatialDropout1D", "SpatialDropout2D", "UnitNormalization", "UpSampling2D", "Variable", "ZeroPadding2D",
 ]

@@ -1,4 +1,5 @@
-"""Conv2D on NCHW images (Keras's channels_first), kernel in ONNX layout [OC, C/groups, KH, KW]."""
+"""Conv2D on NCHW images (Keras's channels_first), kernel in ONNX layout [OC, C/groups, KH, KW];
+Conv3D on NCDHW volumes, kernel [OC, C/groups, KD, KH, KW]."""
 from engine import activations as _activations
 from engine.layers import _args
 from engine.layers.base import Layer, set_kernel_layer_arguments
@@ -22,30 +23,46 @@ def window_output(size, kernel, stride, dilation, pad_begin, pad_end):
 
 
 def resolve_padding(layer, padding, input_shape, kernel, strides, dilations):
-    """ONNX pads [top, left, bottom, right] for Keras's "valid" / "same"."""
+    """ONNX pads [top, left, bottom, right] (3-D: [front, top, left, back, bottom, right]) for
+    Keras's "valid" / "same"."""
+    r = len(kernel)
     if padding == "valid":
-        return [0, 0, 0, 0]
-    h, w = input_shape[2], input_shape[3]
-    if h is None or w is None:
-        if strides != (1, 1):
-            raise ValueError(f"{layer.name}: padding='same' with strides needs known H and W, got {input_shape}")
-        h = w = 1  # stride 1: the pads do not depend on the size
-    top, bottom = same_pads(h, kernel[0], strides[0], dilations[0])
-    left, right = same_pads(w, kernel[1], strides[1], dilations[1])
-    return [top, left, bottom, right]
+        return [0] * (2 * r)
+    sizes = list(input_shape[2:2 + r])
+    if any(size is None for size in sizes):
+        if any(s != 1 for s in strides):
+            raise ValueError(f"{layer.name}: padding='same' with strides needs known spatial sizes, "
+                             f"got {input_shape}")
+        sizes = [1] * r  # stride 1: the pads do not depend on the size
+    begins, ends = zip(*(same_pads(sizes[a], kernel[a], strides[a], dilations[a]) for a in range(r)))
+    return list(begins) + list(ends)
+
+
+def window_output_shape(layer, input_shape, kernel, strides, dilations, pads, channels, what):
+    """[N, channels, *output sizes] of a window op on [N, C, *sizes]; an error when the
+    window does not fit."""
+    r = len(kernel)
+    out = [window_output(input_shape[2 + a], kernel[a], strides[a], dilations[a], pads[a], pads[r + a])
+           for a in range(r)]
+    if any(o is not None and o <= 0 for o in out):
+        raise ValueError(f"{layer.name}: {what} {kernel} does not fit input {input_shape}"
+                         + (f" with padding '{layer.padding}'" if what == "kernel" else ""))
+    return (input_shape[0], channels, *out)
 
 
 class Conv2D(Layer):
+    rank = 2  # spatial axes
+
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", dilation_rate=(1, 1),
                  groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
         self.filters = _args.positive_int(self, "filters", filters)
-        self.kernel_size = _args.int_tuple(self, "kernel_size", kernel_size)
-        self.strides = _args.int_tuple(self, "strides", strides)
+        self.kernel_size = _args.int_tuple(self, "kernel_size", kernel_size, n=self.rank)
+        self.strides = _args.int_tuple(self, "strides", strides, n=self.rank)
         self.padding = _args.choice(self, "padding", padding, PADDINGS)
-        self.dilation_rate = _args.int_tuple(self, "dilation_rate", dilation_rate)
+        self.dilation_rate = _args.int_tuple(self, "dilation_rate", dilation_rate, n=self.rank)
         self.groups = _args.positive_int(self, "groups", groups)
         if self.filters % self.groups:
             raise ValueError(f"{type(self).__name__}: groups must divide filters, got groups={groups!r} "
@@ -54,8 +71,9 @@ class Conv2D(Layer):
                                    kernel_regularizer, bias_regularizer, kernel_constraint, bias_constraint)
 
     def _check(self, input_shape):
-        if len(input_shape) != 4:
-            raise ValueError(f"{self.name}: expects NCHW inputs of rank 4, got shape {input_shape}")
+        if len(input_shape) != self.rank + 2:
+            layout = "NCHW" if self.rank == 2 else "NCDHW"
+            raise ValueError(f"{self.name}: expects {layout} inputs of rank {self.rank + 2}, got shape {input_shape}")
         channels = input_shape[1]
         if channels is None or channels % self.groups:
             raise ValueError(f"{self.name}: input channels {channels} must be known and divisible by groups={self.groups}")
@@ -76,12 +94,8 @@ class Conv2D(Layer):
 
     def compute_output_shape(self, input_shape):
         self._check(input_shape)
-        pads = self._pads(input_shape)
-        oh = window_output(input_shape[2], self.kernel_size[0], self.strides[0], self.dilation_rate[0], pads[0], pads[2])
-        ow = window_output(input_shape[3], self.kernel_size[1], self.strides[1], self.dilation_rate[1], pads[1], pads[3])
-        if (oh is not None and oh <= 0) or (ow is not None and ow <= 0):
-            raise ValueError(f"{self.name}: kernel {self.kernel_size} does not fit input {input_shape} with padding '{self.padding}'")
-        return (input_shape[0], self.filters, oh, ow)
+        return window_output_shape(self, input_shape, self.kernel_size, self.strides, self.dilation_rate,
+                                   self._pads(input_shape), self.filters, "kernel")
 
     def emit_conv(self, b, x, input_shape):
         """The Conv node (with bias) on NCHW value `x`, before the activation."""
@@ -107,4 +121,16 @@ class Conv2D(Layer):
                 **self.weight_options.get_config()}
 
 
-Convolution2D = Conv2D  # the Keras alias
+class Conv3D(Conv2D):
+    """Conv2D's arguments with three values each (depth, height, width), on NCDHW volumes."""
+
+    rank = 3
+
+    def __init__(self, filters, kernel_size, strides=(1, 1, 1), padding="valid", dilation_rate=(1, 1, 1),
+                 **kwargs):
+        super().__init__(filters, kernel_size, strides=strides, padding=padding, dilation_rate=dilation_rate,
+                         **kwargs)
+
+
+Convolution2D = Conv2D  # the Keras aliases
+Convolution3D = Conv3D

@@ -1,33 +1,33 @@
-"""MaxPool2D, AvgPool2D and GlobalAveragePooling2D on NCHW images; global max pooling of
-images and global pooling of sequences ([batch, steps, features], Keras's 1-D layout)."""
+"""MaxPool2D, AvgPool2D and GlobalAveragePooling2D on NCHW images, their 3-D forms on NCDHW
+volumes; global max pooling of images and global pooling of sequences ([batch, steps,
+features], Keras's 1-D layout)."""
 from engine import ops
 from engine.layers import _args
 from engine.layers.base import Layer
-from engine.layers.conv import PADDINGS, resolve_padding, window_output
+from engine.layers.conv import PADDINGS, resolve_padding, window_output_shape
 
 
 class _Pool2D(Layer):
     op_type = None
+    rank = 2  # spatial axes
 
-    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", **kwargs):
+    def __init__(self, pool_size=None, strides=None, padding="valid", **kwargs):
         super().__init__(**kwargs)
-        self.pool_size = _args.int_tuple(self, "pool_size", pool_size)
+        self.pool_size = _args.int_tuple(self, "pool_size", 2 if pool_size is None else pool_size, n=self.rank)
         # Keras: strides=None means non-overlapping windows.
-        self.strides = self.pool_size if strides is None else _args.int_tuple(self, "strides", strides)
+        self.strides = self.pool_size if strides is None else _args.int_tuple(self, "strides", strides,
+                                                                              n=self.rank)
         self.padding = _args.choice(self, "padding", padding, PADDINGS)
 
     def _pads(self, input_shape):
-        if len(input_shape) != 4:
-            raise ValueError(f"{self.name}: expects NCHW inputs of rank 4, got shape {input_shape}")
-        return resolve_padding(self, self.padding, input_shape, self.pool_size, self.strides, (1, 1))
+        if len(input_shape) != self.rank + 2:
+            layout = "NCHW" if self.rank == 2 else "NCDHW"
+            raise ValueError(f"{self.name}: expects {layout} inputs of rank {self.rank + 2}, got shape {input_shape}")
+        return resolve_padding(self, self.padding, input_shape, self.pool_size, self.strides, (1,) * self.rank)
 
     def compute_output_shape(self, input_shape):
-        pads = self._pads(input_shape)
-        oh = window_output(input_shape[2], self.pool_size[0], self.strides[0], 1, pads[0], pads[2])
-        ow = window_output(input_shape[3], self.pool_size[1], self.strides[1], 1, pads[1], pads[3])
-        if (oh is not None and oh <= 0) or (ow is not None and ow <= 0):
-            raise ValueError(f"{self.name}: pool {self.pool_size} does not fit input {input_shape}")
-        return (input_shape[0], input_shape[1], oh, ow)
+        return window_output_shape(self, input_shape, self.pool_size, self.strides, (1,) * self.rank,
+                                   self._pads(input_shape), input_shape[1], "pool")
 
     def _attrs(self, input_shape):
         return {"kernel_shape": list(self.pool_size), "strides": list(self.strides), "pads": self._pads(input_shape)}
@@ -50,17 +50,31 @@ class AvgPool2D(_Pool2D):
         return b.node("AveragePool", inputs, attrs=attrs, name=self.name)
 
 
+class MaxPool3D(MaxPool2D):
+    """pool_size, strides: three values (depth, height, width); NCDHW volumes."""
+    rank = 3
+
+
+class AvgPool3D(AvgPool2D):
+    """pool_size, strides: three values (depth, height, width); NCDHW volumes."""
+    rank = 3
+
+
 class GlobalAveragePooling2D(Layer):
     """[N, C, H, W] -> [N, C] (keepdims=True keeps [N, C, 1, 1])."""
+
+    rank = 2
 
     def __init__(self, keepdims=False, **kwargs):
         super().__init__(**kwargs)
         self.keepdims = _args.boolean(self, "keepdims", keepdims)
 
     def compute_output_shape(self, input_shape):
-        if len(input_shape) != 4:
-            raise ValueError(f"{self.name}: expects NCHW inputs of rank 4, got shape {input_shape}")
-        return (input_shape[0], input_shape[1], 1, 1) if self.keepdims else (input_shape[0], input_shape[1])
+        if len(input_shape) != self.rank + 2:
+            layout = "NCHW" if self.rank == 2 else "NCDHW"
+            raise ValueError(f"{self.name}: expects {layout} inputs of rank {self.rank + 2}, got shape {input_shape}")
+        keep = (1,) * self.rank if self.keepdims else ()
+        return (input_shape[0], input_shape[1], *keep)
 
     def emit(self, b, inputs, input_shapes):
         y = b.node("GlobalAveragePool", inputs, name=self.name)
@@ -70,6 +84,11 @@ class GlobalAveragePooling2D(Layer):
 
     def get_config(self):
         return {**super().get_config(), "keepdims": self.keepdims}
+
+
+class GlobalAveragePooling3D(GlobalAveragePooling2D):
+    """[N, C, D, H, W] -> [N, C] (keepdims=True keeps [N, C, 1, 1, 1])."""
+    rank = 3
 
 
 class _GlobalPooling(Layer):
@@ -129,7 +148,10 @@ class GlobalMaxPooling1D(_GlobalPooling):
 
 MaxPooling2D = MaxPool2D
 AveragePooling2D = AvgPool2D
+MaxPooling3D = MaxPool3D
+AveragePooling3D = AvgPool3D
 GlobalAvgPool2D = GlobalAveragePooling2D
+GlobalAvgPool3D = GlobalAveragePooling3D
 GlobalMaxPool2D = GlobalMaxPooling2D
 GlobalAvgPool1D = GlobalAveragePooling1D
 GlobalMaxPool1D = GlobalMaxPooling1D

@@ -1,5 +1,8 @@
-// The resolved geometry of a 2-D sliding window (convolution, pooling): plain data shared
-// by the CPU and device primitives. ops/window2d.h resolves it from ONNX attributes.
+// The resolved geometry of a 2-D or 3-D sliding window (convolution, pooling): plain data
+// shared by the CPU and device primitives. ops/window2d.h resolves it from ONNX attributes.
+// A 3-D window adds a depth axis in front of height and width; a 2-D window is the one whose
+// depth axis is trivial (input, kernel and output depth 1, no depth pads), so every 2-D
+// kernel reads only the H/W fields and 3-D code sees 2-D as depth 1.
 #pragma once
 
 #include <algorithm>
@@ -16,6 +19,15 @@ struct Window2d {
   int64_t DH = 1, DW = 1;  // dilations
   int64_t PT = 0, PL = 0, PB = 0, PR = 0;  // pads: top, left, bottom, right
   int64_t OH = 0, OW = 0;  // output
+  // Depth (3-D inputs [N, C, D, H, W]); the defaults make the axis trivial.
+  int64_t D = 1, KD = 1, SD = 1, DD = 1, PF = 0, PK = 0, OD = 1;  // PF/PK: front, back pads
+  int rank = 2;  // spatial dims of the tensors: 2 or 3
+
+  // Depth contributes nothing: the 2-D kernels (which read only the H/W fields) apply.
+  bool planar() const { return D == 1 && KD == 1 && OD == 1 && PF == 0; }
+  int64_t in_size() const { return D * H * W; }      // input elements per channel
+  int64_t out_size() const { return OD * OH * OW; }  // output elements per channel
+  int64_t taps() const { return KD * KH * KW; }      // kernel taps
 };
 
 // For one kernel tap along one axis: the outputs [lo, hi) whose input index

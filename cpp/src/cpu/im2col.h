@@ -2,7 +2,8 @@
 //
 //   col[(c, kh, kw), (oh, ow)] = x[c, oh*SH - PT + kh*DH, ow*SW - PL + kw*DW]   (0 in the pads)
 //
-// col is [C*KH*KW, OH*OW], row-major: the K x P operand of  y[OC, P] = w[OC, K] * col[K, P].
+// col is [C*KH*KW, OH*OW], row-major (3-D: [C*KD*KH*KW, OD*OH*OW], the depth taps and
+// output slices outermost): the K x P operand of  y[OC, P] = w[OC, K] * col[K, P].
 // col2im is its transpose (the data gradient): it scatters col back and ADDS into x, so
 // callers zero x first.
 #pragma once

@@ -805,6 +805,50 @@ class Importer final : public OnnxExpansionContext {
     return true;
   }
 
+  // LpPool(x) as (K * AveragePool(|x|^p, count_include_pad=1))^(1/p), K the kernel's taps:
+  // the pads hold zeros, so K times the average over the padded window is the sum of |x|^p
+  // under it (without ceil_mode every window lies inside the padded input). Over [N, C, L]
+  // the AveragePool runs as its 2-D form, as a 1-D AveragePool does.
+  void emit_lp_pool(const Node& node) {
+    if (node.inputs.size() != 1 || node.outputs.size() != 1) fail("takes 1 input, has 1 output");
+    if (node.attr_int("ceil_mode", 0) != 0)
+      fail("ceil_mode=1 is not supported (a window past the padded input)");
+    const std::vector<int64_t> kernel = node.attr_ints("kernel_shape");
+    if (kernel.empty()) fail("the kernel_shape attribute is required");
+    int64_t taps = 1;
+    for (int64_t k : kernel) {
+      if (k <= 0) fail(str("kernel_shape must be positive, got ", shape_str(kernel)));
+      taps = checked_mul(taps, k, label_, ": the kernel's taps");
+    }
+    const int64_t p = node.attr_int("p", 2);
+    if (p < 1) fail(str("p must be at least 1, got ", p));
+    const std::string& x = node.inputs[0];
+    const std::string& y = node.outputs[0];
+    std::string powered = emit_part(node, "Abs", {x}, "abs");
+    if (p != 1)
+      powered = emit_part(node, "Pow",
+                          {powered, add_constant(Tensor::full({}, float(p)), y + "/p")}, "pow");
+    Node average;
+    average.op_type = "AveragePool";
+    average.name = node.name + "/average";
+    average.inputs = {powered};
+    average.outputs = {unique(y + "/average")};
+    average.attrs = node.attrs;
+    average.attrs.erase("p");
+    average.attrs["count_include_pad"] = Attribute::of_int(1);
+    if (rank(x) == 3)
+      emit_as_2d(average);
+    else
+      emit(average);
+    const Tensor count = Tensor::full({}, static_cast<float>(taps));
+    const std::string sum =
+        emit_part(node, "Mul", {average.outputs[0], add_constant(count, y + "/taps")}, "sum",
+                  p == 1 ? y : "");
+    if (p != 1)
+      emit_part(node, "Pow", {sum, add_constant(Tensor::full({}, 1.0f / float(p)), y + "/root")},
+                "root", y);
+  }
+
   // A Reshape target for `dims`: each as it is, one symbolic dim as -1.
   std::vector<int64_t> dims_or_open(std::vector<int64_t> dims) const {
     if (std::count_if(dims.begin(), dims.end(), is_symbolic) > 1)
@@ -1157,7 +1201,7 @@ class Importer final : public OnnxExpansionContext {
     }
   }
 
-  // Conv, ConvTranspose and the pooling ops over [N, C, L]: the engine's kernels are 2-D.
+  // Conv, ConvTranspose and the pooling ops over [N, C, L]: the engine's windows are 2-D or 3-D.
   bool is_1d_window(const Node& node) const {
     static const std::set<std::string> windowed{"Conv", "ConvTranspose", "MaxPool", "AveragePool"};
     if (!windowed.count(node.op_type)) return false;
@@ -1357,6 +1401,8 @@ class Importer final : public OnnxExpansionContext {
         emit_float_class(node);
       } else if (op == "LpNormalization") {
         emit_lp_normalization(node);
+      } else if (op == "LpPool") {
+        emit_lp_pool(node);
       } else if (op == "GlobalMaxPool") {
         emit_global_max_pool(node);
       } else if (op == "Hardmax") {

@@ -25,12 +25,23 @@ const char* auto_pad_name(AutoPad p) {
   return "?";
 }
 
+std::vector<int64_t> window_values(const char* op, const char* name, const std::vector<int64_t>& v,
+                                   size_t rank, int64_t fallback) {
+  if (v.empty()) return std::vector<int64_t>(rank, fallback);
+  ENGINE_CHECK(v.size() == rank, op, ": ", name, " must have ", rank, " values for a ", rank,
+               "-D input, got ", shape_str(v));
+  return v;
+}
+
 std::vector<int64_t> window2d_pair(const char* op, const char* name, const std::vector<int64_t>& v,
                                    int64_t fallback) {
-  if (v.empty()) return {fallback, fallback};
-  ENGINE_CHECK(v.size() == 2, op, ": ", name, " must have 2 values for a 2-D input, got ",
-               shape_str(v));
-  return v;
+  return window_values(op, name, v, 2, fallback);
+}
+
+int window_rank(const std::string& what, const Tensor& x) {
+  ENGINE_CHECK(x.ndim() == 4 || x.ndim() == 5, what,
+               " must be 4-D [N, C, H, W] or 5-D [N, C, D, H, W], got ", x.describe());
+  return static_cast<int>(x.ndim()) - 2;
 }
 
 namespace {
@@ -70,58 +81,109 @@ int64_t resolve_axis(const char* op, const char* axis, int64_t in, int64_t k, in
 
 }  // namespace
 
-Window2d window2d_geometry(const char* op, int64_t KH, int64_t KW, const Window2dAttrs& a) {
-  ENGINE_CHECK(KH > 0 && KW > 0, op, ": kernel size must be positive, got [", KH, ", ", KW, "]");
-  const auto strides = window2d_pair(op, "strides", a.strides, 1);
-  const auto dilations = window2d_pair(op, "dilations", a.dilations, 1);
-  ENGINE_CHECK(strides[0] > 0 && strides[1] > 0, op, ": strides must be positive, got ",
-               shape_str(strides));
-  ENGINE_CHECK(dilations[0] > 0 && dilations[1] > 0, op, ": dilations must be positive, got ",
-               shape_str(dilations));
-  std::vector<int64_t> pads = a.pads.empty() ? std::vector<int64_t>{0, 0, 0, 0} : a.pads;
-  ENGINE_CHECK(pads.size() == 4, op, ": pads must have 4 values [top, left, bottom, right], got ",
-               shape_str(a.pads));
-  for (int64_t p : pads)
+Window2d window_geometry(const char* op, const std::vector<int64_t>& kernel,
+                         const Window2dAttrs& a) {
+  const size_t n = kernel.size();
+  ENGINE_CHECK(n == 2 || n == 3, op, ": the kernel must have 2 or 3 spatial dims, got ",
+               shape_str(kernel));
+  for (int64_t k : kernel)
+    ENGINE_CHECK(k > 0, op, ": kernel size must be positive, got ", shape_str(kernel));
+  const auto strides = window_values(op, "strides", a.strides, n, 1);
+  const auto dilations = window_values(op, "dilations", a.dilations, n, 1);
+  for (size_t i = 0; i < n; ++i) {
+    ENGINE_CHECK(strides[i] > 0, op, ": strides must be positive, got ", shape_str(strides));
+    ENGINE_CHECK(dilations[i] > 0, op, ": dilations must be positive, got ", shape_str(dilations));
+  }
+  std::vector<int64_t> pads = a.pads.empty() ? std::vector<int64_t>(2 * n, 0) : a.pads;
+  ENGINE_CHECK(pads.size() == 2 * n, op, ": pads must have ", 2 * n, " values ",
+               n == 2 ? "[top, left, bottom, right]" : "[front, top, left, back, bottom, right]",
+               ", got ", shape_str(a.pads));
+  bool all_zero = true;
+  for (int64_t p : pads) {
     ENGINE_CHECK(p >= 0, op, ": pads must be non-negative, got ", shape_str(pads));
-  ENGINE_CHECK(a.auto_pad == AutoPad::NotSet || a.pads.empty() ||
-                   (pads[0] == 0 && pads[1] == 0 && pads[2] == 0 && pads[3] == 0),
-               op, ": explicit pads ", shape_str(a.pads), " conflict with auto_pad ",
-               auto_pad_name(a.auto_pad));
+    all_zero = all_zero && p == 0;
+  }
+  ENGINE_CHECK(a.auto_pad == AutoPad::NotSet || all_zero, op, ": explicit pads ", shape_str(a.pads),
+               " conflict with auto_pad ", auto_pad_name(a.auto_pad));
   Window2d g;
-  g.KH = KH;
-  g.KW = KW;
-  g.SH = strides[0];
-  g.SW = strides[1];
-  g.DH = dilations[0];
-  g.DW = dilations[1];
-  g.PT = pads[0];
-  g.PL = pads[1];
-  g.PB = pads[2];
-  g.PR = pads[3];
+  g.rank = static_cast<int>(n);
+  const size_t h = n - 2;  // index of the height axis
+  if (n == 3) {
+    g.KD = kernel[0];
+    g.SD = strides[0];
+    g.DD = dilations[0];
+    g.PF = pads[0];
+    g.PK = pads[3];
+  }
+  g.KH = kernel[h];
+  g.KW = kernel[h + 1];
+  g.SH = strides[h];
+  g.SW = strides[h + 1];
+  g.DH = dilations[h];
+  g.DW = dilations[h + 1];
+  g.PT = pads[h];
+  g.PL = pads[h + 1];
+  g.PB = pads[n + h];
+  g.PR = pads[n + h + 1];
+  return g;
+}
+
+Window2d window2d_geometry(const char* op, int64_t KH, int64_t KW, const Window2dAttrs& a) {
+  return window_geometry(op, {KH, KW}, a);
+}
+
+Window2d resolve_window(const char* op, const std::vector<int64_t>& in,
+                        const std::vector<int64_t>& kernel, const Window2dAttrs& a) {
+  Window2d g = window_geometry(op, kernel, a);
+  ENGINE_CHECK(in.size() == kernel.size(), op, ": the input has ", in.size(),
+               " spatial dims but the kernel ", shape_str(kernel), " has ", kernel.size());
+  for (int64_t d : in)
+    ENGINE_CHECK(d > 0, op, ": input spatial size must be positive, got ", shape_str(in));
+  const size_t h = in.size() - 2;
+  if (g.rank == 3) {
+    g.D = in[0];
+    g.OD = resolve_axis(op, "depth", g.D, g.KD, g.SD, g.DD, a.auto_pad, a.ceil_mode, g.PF, g.PK);
+  }
+  g.H = in[h];
+  g.W = in[h + 1];
+  g.OH = resolve_axis(op, "height", g.H, g.KH, g.SH, g.DH, a.auto_pad, a.ceil_mode, g.PT, g.PB);
+  g.OW = resolve_axis(op, "width", g.W, g.KW, g.SW, g.DW, a.auto_pad, a.ceil_mode, g.PL, g.PR);
   return g;
 }
 
 Window2d resolve_window2d(const char* op, int64_t H, int64_t W, int64_t KH, int64_t KW,
                           const Window2dAttrs& a) {
-  Window2d g = window2d_geometry(op, KH, KW, a);
-  ENGINE_CHECK(H > 0 && W > 0, op, ": input spatial size must be positive, got [", H, ", ", W,
-               "]");
-  g.H = H;
-  g.W = W;
-  g.OH = resolve_axis(op, "height", H, KH, g.SH, g.DH, a.auto_pad, a.ceil_mode, g.PT, g.PB);
-  g.OW = resolve_axis(op, "width", W, KW, g.SW, g.DW, a.auto_pad, a.ceil_mode, g.PL, g.PR);
-  return g;
+  return resolve_window(op, {H, W}, {KH, KW}, a);
+}
+
+std::vector<int64_t> window_in_dims(const Window2d& g) {
+  if (g.rank == 3) return {g.D, g.H, g.W};
+  return {g.H, g.W};
+}
+
+std::vector<int64_t> window_out_dims(const Window2d& g) {
+  if (g.rank == 3) return {g.OD, g.OH, g.OW};
+  return {g.OH, g.OW};
 }
 
 std::string window2d_str(const Window2d& g) {
+  if (g.rank == 3)
+    return str("kernel [", g.KD, ", ", g.KH, ", ", g.KW, "], strides [", g.SD, ", ", g.SH, ", ",
+               g.SW, "], pads [", g.PF, ", ", g.PT, ", ", g.PL, ", ", g.PK, ", ", g.PB, ", ", g.PR,
+               "], dilations [", g.DD, ", ", g.DH, ", ", g.DW, "]");
   return str("kernel [", g.KH, ", ", g.KW, "], strides [", g.SH, ", ", g.SW, "], pads [", g.PT, ", ",
              g.PL, ", ", g.PB, ", ", g.PR, "], dilations [", g.DH, ", ", g.DW, "]");
 }
 
 void check_pool_pads(const char* op, const Window2d& g) {
-  ENGINE_CHECK(g.PT < g.KH && g.PB < g.KH && g.PL < g.KW && g.PR < g.KW, op, ": pads [", g.PT,
-               ", ", g.PL, ", ", g.PB, ", ", g.PR, "] must each be smaller than the kernel [", g.KH,
-               ", ", g.KW, "], or a window could hold padding alone");
+  const bool deep = g.rank == 3;
+  const Shape pads =
+      deep ? Shape{g.PF, g.PT, g.PL, g.PK, g.PB, g.PR} : Shape{g.PT, g.PL, g.PB, g.PR};
+  const Shape kernel = deep ? Shape{g.KD, g.KH, g.KW} : Shape{g.KH, g.KW};
+  ENGINE_CHECK(
+      g.PT < g.KH && g.PB < g.KH && g.PL < g.KW && g.PR < g.KW && g.PF < g.KD && g.PK < g.KD, op,
+      ": pads ", shape_str(pads), " must each be smaller than the kernel ", shape_str(kernel),
+      ", or a window could hold padding alone");
 }
 
 }  // namespace engine

@@ -27,8 +27,13 @@ const KernelTable<ConvKernels>& conv_kernels() {
 ConvShape conv_shape(const Tensor& x, const Tensor& w, const Tensor& b, const ConvAttrs& attrs) {
   check_dense_float(x, "Conv: x");
   check_dense_float(w, "Conv: w");
-  ENGINE_CHECK(x.ndim() == 4, "Conv: x must be 4-D [N, C, H, W], got ", x.describe());
-  ENGINE_CHECK(w.ndim() == 4, "Conv: w must be 4-D [OC, C/group, KH, KW], got ", w.describe());
+  window_rank("Conv: x", x);
+  if (x.ndim() == 4)
+    ENGINE_CHECK(w.ndim() == 4, "Conv: w must be 4-D [OC, C/group, KH, KW] for a 4-D x, got ",
+                 w.describe());
+  else
+    ENGINE_CHECK(w.ndim() == 5, "Conv: w must be 5-D [OC, C/group, KD, KH, KW] for a 5-D x, got ",
+                 w.describe());
   ConvShape s;
   s.N = x.dim(0);
   s.C = x.dim(1);
@@ -45,21 +50,23 @@ ConvShape conv_shape(const Tensor& x, const Tensor& w, const Tensor& b, const Co
   ENGINE_CHECK(w.dim(1) == s.C / s.G, "Conv: w ", w.describe(), " expects ", w.dim(1),
                " input channels per group, but x ", x.describe(), " with group ", s.G, " has ",
                s.C / s.G);
-  const int64_t KH = w.dim(2), KW = w.dim(3);
+  const Shape kernel(w.shape().begin() + 2, w.shape().end());
   if (!attrs.window.kernel_shape.empty()) {
-    ENGINE_CHECK(attrs.window.kernel_shape == Shape({KH, KW}), "Conv: kernel_shape ",
-                 shape_str(attrs.window.kernel_shape), " does not match the kernel [", KH, ", ", KW,
-                 "] of w ", w.describe());
+    ENGINE_CHECK(attrs.window.kernel_shape == kernel, "Conv: kernel_shape ",
+                 shape_str(attrs.window.kernel_shape), " does not match the kernel ",
+                 shape_str(kernel), " of w ", w.describe());
   }
   if (b.defined()) check_shape(b, {s.OC}, "Conv: b");
-  s.win = resolve_window2d("Conv", x.dim(2), x.dim(3), KH, KW, attrs.window);
-  // The kernels' im2col matrix for one image and group: [C/group * KH * KW, OH * OW].
-  const int64_t taps = w.dim(1) * KH * KW;
+  s.win =
+      resolve_window("Conv", Shape(x.shape().begin() + 2, x.shape().end()), kernel, attrs.window);
+  // The kernels' im2col matrix for one image and group: [C/group * taps, output pixels].
   try {
-    shape_nbytes({taps, s.win.OH, s.win.OW}, DType::Float32);
+    shape_nbytes({w.dim(1), s.win.KD, s.win.KH, s.win.KW, s.win.OD, s.win.OH, s.win.OW},
+                 DType::Float32);
   } catch (const Error&) {
-    fail(ErrorKind::Value, "Conv: the im2col matrix [", taps, ", ", s.win.OH, " x ", s.win.OW,
-         "] for ", window2d_str(s.win), " is more than memory can hold");
+    const std::string depth = s.win.rank == 3 ? str(s.win.OD, " x ") : "";
+    fail(ErrorKind::Value, "Conv: the im2col matrix [", w.dim(1) * s.win.taps(), ", ", depth,
+         s.win.OH, " x ", s.win.OW, "] for ", window2d_str(s.win), " is more than memory can hold");
   }
   return s;
 }

@@ -1,4 +1,6 @@
-// Conv (ONNX Conv, 2-D, NCHW), forward and backward.
+// Conv (ONNX Conv, 2-D NCHW or 3-D NCDHW), forward and backward. The formulas below are
+// the 2-D ones; a 3-D Conv adds the depth axis D/KD/OD in front (x [N, C, D, H, W], w [OC,
+// C/G, KD, KH, KW]), and its window (core/window2d.h) has rank 3.
 //
 //   N  batch            C  input channels     H, W    input height, width
 //   OC output channels  G  group              KH, KW  kernel height, width
@@ -36,7 +38,10 @@ struct ConvShape {
   int64_t N = 0, C = 0, OC = 0, G = 1;
   bool relu = false;  // apply max(0, y) to the output
   Window2d win;  // H, W, KH, KW, strides, dilations, pads, OH, OW
-  Shape y_shape() const { return {N, OC, win.OH, win.OW}; }
+  Shape y_shape() const {
+    if (win.rank == 3) return {N, OC, win.OD, win.OH, win.OW};
+    return {N, OC, win.OH, win.OW};
+  }
 };
 
 // Validates x, w, the optional b (undefined = no bias) and the attributes; errors name

@@ -10,6 +10,10 @@
 //    and data gradient.
 // Threads go over images and groups when there are enough of them; otherwise the loop is
 // serial and the GEMM, im2col and col2im thread inside (parallel_for never nests).
+// 3-D convolutions take the generic and 1x1 routes (im2col lowers the depth axis too); the
+// depthwise and Winograd routes are 2-D only. A 3-D image whose col matrix would be large
+// (a video layer's can take hundreds of MiB) is lowered a slab of output depth slices at a
+// time instead, each slab's GEMMs writing their columns of y (or reading those of dy).
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -40,17 +44,17 @@ namespace {
 
 // Sizes of one group's GEMMs: w_g [OCg, K] * col [K, P] = y_g [OCg, P].
 struct GroupGemm {
-  int64_t Cg, OCg, K, P, HW;
+  int64_t Cg, OCg, K, P, HW;  // HW, P: input, output pixels per channel (3-D: voxels)
   bool direct;  // 1x1, stride 1, unpadded: col is x itself
   explicit GroupGemm(const ConvShape& s) {
     const Window2d& g = s.win;
     Cg = s.C / s.G;
     OCg = s.OC / s.G;
-    K = Cg * g.KH * g.KW;
-    P = g.OH * g.OW;
-    HW = g.H * g.W;
+    K = Cg * g.taps();
+    P = g.out_size();
+    HW = g.in_size();
     direct = g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PT == 0 && g.PL == 0 &&
-             g.PB == 0 && g.PR == 0;
+             g.PB == 0 && g.PR == 0 && g.KD == 1 && g.SD == 1 && g.PF == 0 && g.PK == 0;
   }
 };
 
@@ -183,8 +187,87 @@ int64_t full_chunk_cols(const ConvShape& s, const GroupGemm& l) {
   return std::min(images_per_gemm(l, s.N), s.N) * l.P;
 }
 
+// ---- 3-D slabs: output depth slices [od0, od1) of one image and group at a time ------------
+
+constexpr int64_t kSlabFloats = int64_t(1) << 20;  // 4 MiB of col
+
+bool uses_slabs(const ConvShape& s, const GroupGemm& l) {
+  return !s.win.planar() && !l.direct && l.K * l.P > kSlabFloats;
+}
+
+// The window of output slices [od0, od0 + count): the same taps, the depth padding moved so
+// that output slice od0 is the sub-window's first (tap_span takes a negative pad).
+Window2d slab_window(const Window2d& g, int64_t od0, int64_t count) {
+  Window2d sub = g;
+  sub.OD = count;
+  sub.PF = g.PF - od0 * g.SD;
+  return sub;
+}
+
+// Calls fn(n, group, od0, slices, col, cols) for every slab of every image and group, col
+// [K, cols] the slab lowered (when `lowered`, else scratch of that size), cols = slices*OH*OW.
+// Serial: the im2col, col2im and GEMMs thread inside.
+template <class Fn>
+void for_each_slab(const ConvShape& s, const GroupGemm& l, const float* x, bool lowered, Fn&& fn) {
+  const Window2d& g = s.win;
+  const int64_t slice = g.OH * g.OW;
+  const int64_t per = std::max<int64_t>(1, kSlabFloats / std::max<int64_t>(1, l.K * slice));
+  for (int64_t n = 0; n < s.N; ++n)
+    for (int64_t grp = 0; grp < s.G; ++grp)
+      for (int64_t od0 = 0; od0 < g.OD; od0 += per) {
+        const int64_t count = std::min(per, g.OD - od0), cols = count * slice;
+        float* col = t_col.get(l.K * cols);
+        if (lowered)
+          im2col(slab_window(g, od0, count), l.Cg, x + (n * s.C + grp * l.Cg) * l.HW, col, cols);
+        fn(n, grp, od0, count, col, cols);
+      }
+}
+
+// The offset of slab (n, group, od0) in an [N, OC, P] tensor.
+int64_t slab_offset(const ConvShape& s, const GroupGemm& l, int64_t n, int64_t grp, int64_t od0) {
+  return (n * s.OC + grp * l.OCg) * l.P + od0 * s.win.OH * s.win.OW;
+}
+
+void forward_slabs(const ConvShape& s, const GroupGemm& l, const float* x, const float* w,
+                   const float* b, float* y) {
+  for_each_slab(
+      s, l, x, true, [&](int64_t n, int64_t grp, int64_t od0, int64_t, float* col, int64_t cols) {
+        GemmArgs a = forward_args(s, l, w, grp, col, cols, y + slab_offset(s, l, n, grp, od0), b);
+        a.ldc = l.P;
+        gemm_cpu(a);
+      });
+}
+
+void backward_data_slabs(const ConvShape& s, const GroupGemm& l, const float* dy, const float* w,
+                         float* dx) {
+  std::fill(dx, dx + s.N * s.C * l.HW, 0.0f);
+  for_each_slab(s, l, nullptr, false,
+                [&](int64_t n, int64_t grp, int64_t od0, int64_t count, float* dcol, int64_t cols) {
+                  GemmArgs a = backward_data_args(l, w, grp, dy + slab_offset(s, l, n, grp, od0),
+                                                  cols, dcol);
+                  a.ldb = l.P;
+                  gemm_cpu(a);
+                  col2im(slab_window(s.win, od0, count), l.Cg, dcol,
+                         dx + (n * s.C + grp * l.Cg) * l.HW, cols);
+                });
+}
+
+void backward_weight_slabs(const ConvShape& s, const GroupGemm& l, const float* dy, const float* x,
+                           float* dw) {
+  for_each_slab(s, l, x, true,
+                [&](int64_t n, int64_t grp, int64_t od0, int64_t, float* col, int64_t cols) {
+                  // dw_g [OCg, K] += dy_slab [OCg, cols] * col^T [cols, K]
+                  GemmArgs a = gemm_args(l.OCg, l.K, cols, dy + slab_offset(s, l, n, grp, od0), l.P,
+                                         col, cols, dw + grp * l.OCg * l.K, l.K);
+                  a.trans_b = true;
+                  a.beta = 1.0f;
+                  gemm_cpu(a);
+                });
+}
+
 void forward_gemm(const ConvShape& s, const float* x, const float* w, const float* b, float* y) {
   const GroupGemm l(s);
+  if (uses_slabs(s, l)) return forward_slabs(s, l, x, w, b, y);
   const PackedWeights* packed =
       pack_weights(s, l, forward_args(s, l, w, 0, x, full_chunk_cols(s, l), y, b));
   for_each_chunk(s, l, [&](const Chunk& c) {
@@ -197,6 +280,7 @@ void forward_gemm(const ConvShape& s, const float* x, const float* w, const floa
 
 void backward_data_gemm(const ConvShape& s, const float* dy, const float* w, float* dx) {
   const GroupGemm l(s);
+  if (uses_slabs(s, l)) return backward_data_slabs(s, l, dy, w, dx);
   const PackedWeights* packed =
       pack_weights(s, l, backward_data_args(l, w, 0, dy, full_chunk_cols(s, l), dx));
   for_each_chunk(s, l, [&](const Chunk& c) {
@@ -218,6 +302,7 @@ void backward_data_gemm(const ConvShape& s, const float* dy, const float* w, flo
 
 void backward_weight_gemm(const ConvShape& s, const float* dy, const float* x, float* dw) {
   const GroupGemm l(s);
+  if (uses_slabs(s, l)) return backward_weight_slabs(s, l, dy, x, dw);
   const int64_t w_size = s.OC * l.K;
   // Threads over the chunks each sum into a private dw, merged at the end; that pays only
   // while a dw is no bigger than one chunk's col matrix, else one chunk at a time with the
@@ -282,7 +367,7 @@ void backward_weight_depthwise(const ConvShape& s, const float* dy, const float*
 }
 
 void backward_bias(const ConvShape& s, const float* dy, float* db) {
-  const int64_t P = s.win.OH * s.win.OW;
+  const int64_t P = s.win.out_size();
   parallel_for(s.OC, 1, [&](int64_t begin, int64_t end) {
     for (int64_t o = begin; o < end; ++o) {
       double sum = 0.0;
@@ -297,14 +382,14 @@ void backward_bias(const ConvShape& s, const float* dy, float* db) {
   });
 }
 
-bool is_depthwise(const ConvShape& s) { return s.G > 1 && s.G == s.C; }
+bool is_depthwise(const ConvShape& s) { return s.G > 1 && s.G == s.C && s.win.planar(); }
 
 // A single input channel read by at most eight output channels (LeNet's first layer) is one
 // block of the depthwise forward: direct loops beat an im2col of K = KH*KW rows there
 // (measured 1.3x at 6@5x5 on 32x32, batch 64), though not with more blocks, each of which
 // copies the plane again (32@3x3 on 28x28 was 1.6x slower).
 bool forward_is_depthwise(const ConvShape& s) {
-  return is_depthwise(s) || (s.C == 1 && s.G == 1 && s.OC <= kChannelLanes);
+  return is_depthwise(s) || (s.C == 1 && s.G == 1 && s.OC <= kChannelLanes && s.win.planar());
 }
 
 }  // namespace
@@ -313,7 +398,7 @@ void conv2d_forward_cpu(const ConvShape& s, const float* x, const float* w, cons
                         float* y) {
   if (forward_is_depthwise(s))
     forward_depthwise(s, x, w, b, y);
-  else if (winograd_applies(s))
+  else if (s.win.planar() && winograd_applies(s))
     conv2d_forward_winograd(s, x, w, b, y);
   else
     forward_gemm(s, x, w, b, y);
@@ -325,7 +410,7 @@ void conv2d_backward_cpu(const ConvShape& s, const float* dy, const float* x, co
   if (dx) {
     if (depthwise)
       backward_data_depthwise(s, dy, w, dx);
-    else if (!conv2d_backward_data_winograd(s, dy, w, dx))
+    else if (!s.win.planar() || !conv2d_backward_data_winograd(s, dy, w, dx))
       backward_data_gemm(s, dy, w, dx);
   }
   if (dw) (depthwise ? backward_weight_depthwise : backward_weight_gemm)(s, dy, x, dw);

@@ -12,6 +12,8 @@
 //  - depthwise (one input channel per group): direct kernels, one thread per output (or
 //    input) element, and one block-wide sum per weight.
 // db sums dy over images and pixels, one block per output channel (block_sums).
+// 3-D convolutions take the generic and 1x1 routes (im2col and col2im index the depth axis
+// too, which a 2-D window has as depth 1); the depthwise route is 2-D only.
 // Weight and bias gradients accumulate, dx is overwritten, as the CPU kernels do.
 #pragma once
 
@@ -32,13 +34,13 @@ struct ConvLowering {
     const Window2d& g = s.win;
     Cg = s.C / s.G;
     OCg = s.OC / s.G;
-    T = g.KH * g.KW;
+    T = g.taps();
     K = Cg * T;
     CK = s.C * T;  // col rows of every group
-    P = g.OH * g.OW;
-    HW = g.H * g.W;
+    P = g.out_size();
+    HW = g.in_size();
     direct = g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PT == 0 && g.PL == 0 &&
-             g.PB == 0 && g.PR == 0;
+             g.PB == 0 && g.PR == 0 && g.KD == 1 && g.SD == 1 && g.PF == 0 && g.PK == 0;
   }
 };
 
@@ -63,42 +65,50 @@ inline GemmArgs conv_gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int6
   return g;
 }
 
-// col for `images` images starting at x: element (n, ck, p), ck = c*T + kh*KW + kw, holds
-// x[n, c, oh*SH - PT + kh*DH, ow*SW - PL + kw*DW] (0 in the pads), p = oh*OW + ow. Laid out
-// [n][ck][p] when image_major, else [ck][n][p] (each tap row holding the images side by side).
+// col for `images` images starting at x: element (n, ck, p), ck = c*T + (kd*KH + kh)*KW + kw,
+// holds x[n, c, od*SD - PF + kd*DD, oh*SH - PT + kh*DH, ow*SW - PL + kw*DW] (0 in the pads),
+// p = (od*OH + oh)*OW + ow (a 2-D window has depth 1). Laid out [n][ck][p] when
+// image_major, else [ck][n][p] (each tap row holding the images side by side).
 template <class Grid>
 void im2col_grid(const Window2d win, int64_t C, int64_t images, const float* x, float* col,
                  bool image_major) {
-  const int64_t T = win.KH * win.KW, CK = C * T, P = win.OH * win.OW;
+  const int64_t T = win.taps(), CK = C * T, P = win.out_size(), KHW = win.KH * win.KW;
+  const int64_t OHW = win.OH * win.OW;
   for_each_index<Grid>(images * CK * P, [=] ENGINE_HD(int64_t e) {
     const int64_t p = e % P, rest = e / P;
     const int64_t n = image_major ? rest / CK : rest % images;
     const int64_t ck = image_major ? rest % CK : rest / images;
-    const int64_t c = ck / T, kh = ck % T / win.KW, kw = ck % win.KW;
-    const int64_t ih = p / win.OW * win.SH - win.PT + kh * win.DH;
+    const int64_t c = ck / T, kd = ck % T / KHW, kh = ck % KHW / win.KW, kw = ck % win.KW;
+    const int64_t id = p / OHW * win.SD - win.PF + kd * win.DD;
+    const int64_t ih = p % OHW / win.OW * win.SH - win.PT + kh * win.DH;
     const int64_t iw = p % win.OW * win.SW - win.PL + kw * win.DW;
-    const bool inside = ih >= 0 && ih < win.H && iw >= 0 && iw < win.W;
-    col[e] = inside ? x[((n * C + c) * win.H + ih) * win.W + iw] : 0.0f;
+    const bool inside = id >= 0 && id < win.D && ih >= 0 && ih < win.H && iw >= 0 && iw < win.W;
+    col[e] = inside ? x[(((n * C + c) * win.D + id) * win.H + ih) * win.W + iw] : 0.0f;
   });
 }
 
-// dx[n, c, ih, iw] = the sum of dcol[n][ck][p] over the taps (kh, kw) and outputs p whose
-// window reads that pixel: one thread per input element gathers them (no two threads
+// dx[n, c, id, ih, iw] = the sum of dcol[n][ck][p] over the taps (kd, kh, kw) and outputs p
+// whose window reads that pixel: one thread per input element gathers them (no two threads
 // write the same element). dcol is laid out [n][ck][p].
 template <class Grid>
 void col2im_grid(const Window2d win, int64_t C, int64_t images, const float* dcol, float* dx) {
-  const int64_t T = win.KH * win.KW, P = win.OH * win.OW, HW = win.H * win.W;
-  for_each_index<Grid>(images * C * HW, [=] ENGINE_HD(int64_t e) {
-    const int64_t iw = e % win.W, ih = e / win.W % win.H, nc = e / HW;  // nc = n*C + c
-    const float* taps = dcol + nc * T * P;  // row ck = c*T of image n
+  const int64_t T = win.taps(), P = win.out_size(), HW = win.H * win.W, DHW = win.in_size();
+  for_each_index<Grid>(images * C * DHW, [=] ENGINE_HD(int64_t e) {
+    const int64_t iw = e % win.W, ih = e / win.W % win.H, id = e % DHW / HW;
+    const float* taps = dcol + e / DHW * T * P;  // row ck = c*T of image n (e / DHW = n*C + c)
     float acc = 0.0f;
-    for (int64_t kh = 0; kh < win.KH; ++kh) {
-      const int64_t th = ih + win.PT - kh * win.DH;  // oh * SH
-      if (th < 0 || th % win.SH != 0 || th / win.SH >= win.OH) continue;
-      for (int64_t kw = 0; kw < win.KW; ++kw) {
-        const int64_t tw = iw + win.PL - kw * win.DW;
-        if (tw < 0 || tw % win.SW != 0 || tw / win.SW >= win.OW) continue;
-        acc += taps[(kh * win.KW + kw) * P + th / win.SH * win.OW + tw / win.SW];
+    for (int64_t kd = 0; kd < win.KD; ++kd) {
+      const int64_t td = id + win.PF - kd * win.DD;  // od * SD
+      if (td < 0 || td % win.SD != 0 || td / win.SD >= win.OD) continue;
+      for (int64_t kh = 0; kh < win.KH; ++kh) {
+        const int64_t th = ih + win.PT - kh * win.DH;  // oh * SH
+        if (th < 0 || th % win.SH != 0 || th / win.SH >= win.OH) continue;
+        for (int64_t kw = 0; kw < win.KW; ++kw) {
+          const int64_t tw = iw + win.PL - kw * win.DW;
+          if (tw < 0 || tw % win.SW != 0 || tw / win.SW >= win.OW) continue;
+          acc += taps[((kd * win.KH + kh) * win.KW + kw) * P +
+                      (td / win.SD * win.OH + th / win.SH) * win.OW + tw / win.SW];
+        }
       }
     }
     dx[e] = acc;
@@ -193,7 +203,9 @@ struct DepthwiseWeightTerm {
   }
 };
 
-inline bool conv_is_depthwise(const ConvShape& s) { return s.G > 1 && s.G == s.C; }
+inline bool conv_is_depthwise(const ConvShape& s) {
+  return s.G > 1 && s.G == s.C && s.win.planar();
+}
 
 // ---- the kernels ------------------------------------------------------------------------
 
@@ -299,8 +311,9 @@ void conv_backward_grid(const ConvShape& s, const float* dy, const float* x, con
                         float* dx, float* dw, float* db) {
   if (dx) conv_backward_data_grid<Grid>(s, dy, w, dx);
   if (dw) conv_backward_weight_grid<Grid>(s, dy, x, dw);
-  if (db) block_sums<Grid>(s.OC, s.N * s.win.OH * s.win.OW, 1.0f, true, db,
-                           ConvBiasTerm{dy, s.OC, s.win.OH * s.win.OW});
+  if (db)
+    block_sums<Grid>(s.OC, s.N * s.win.out_size(), 1.0f, true, db,
+                     ConvBiasTerm{dy, s.OC, s.win.out_size()});
 }
 
 template <class Grid>

@@ -38,9 +38,12 @@ int64_t resolve_axis(const char* axis, int64_t in, int64_t k, int64_t s, int64_t
     const int64_t out = out_given >= 0 ? out_given
                                        : checked_mul(in, s, kOp, ": the ", axis, " output ", in,
                                                      " * stride ", s);
-    ENGINE_CHECK(out <= full, kOp, ": the ", axis, " output_shape ", out,
-                 " is larger than the output without pads (", full, ")");
-    const int64_t total = full - out;
+    // Larger than without pads: no pads, and the Conv over the output (pads 0) must
+    // still have `in` outputs: out - span < in * s.
+    ENGINE_CHECK(out - full + out_pad < s, kOp, ": the ", axis, " output_shape ", out,
+                 " is larger than the output without pads (", full, ") by ", out - full,
+                 ", which the stride ", s, " (output_padding ", out_pad, ") cannot reach");
+    const int64_t total = std::max<int64_t>(0, full - out);
     const bool end_heavy = auto_pad == AutoPad::SameUpper;
     pad_begin = end_heavy ? total / 2 : total - total / 2;
     pad_end = total - pad_begin;
@@ -67,8 +70,13 @@ ConvTransposeShape conv_transpose_shape(const Tensor& x, const Tensor& w, const 
                                         const ConvTransposeAttrs& attrs) {
   check_dense_float(x, "ConvTranspose: x");
   check_dense_float(w, "ConvTranspose: w");
-  ENGINE_CHECK(x.ndim() == 4, kOp, ": x must be 4-D [N, C, H, W], got ", x.describe());
-  ENGINE_CHECK(w.ndim() == 4, kOp, ": w must be 4-D [C, OC/group, KH, KW], got ", w.describe());
+  const size_t rank = static_cast<size_t>(window_rank("ConvTranspose: x", x));
+  if (rank == 2)
+    ENGINE_CHECK(w.ndim() == 4, kOp, ": w must be 4-D [C, OC/group, KH, KW] for a 4-D x, got ",
+                 w.describe());
+  else
+    ENGINE_CHECK(w.ndim() == 5, kOp, ": w must be 5-D [C, OC/group, KD, KH, KW] for a 5-D x, got ",
+                 w.describe());
   const int64_t G = attrs.group;
   ENGINE_CHECK(G >= 1, kOp, ": group must be positive, got ", G);
   const int64_t C = x.dim(1);
@@ -80,15 +88,16 @@ ConvTransposeShape conv_transpose_shape(const Tensor& x, const Tensor& w, const 
   ENGINE_CHECK(w.dim(0) == C, kOp, ": w ", w.describe(), " has weights for ", w.dim(0),
                " input channels, but x ", x.describe(), " has ", C);
   const int64_t OC = checked_mul(w.dim(1), G, kOp, ": the output channels");
-  const int64_t KH = w.dim(2), KW = w.dim(3);
-  ENGINE_CHECK(KH > 0 && KW > 0, kOp, ": kernel size must be positive, got [", KH, ", ", KW, "]");
-  ENGINE_CHECK(x.dim(2) > 0 && x.dim(3) > 0, kOp, ": input spatial size must be positive, got ",
-               x.describe());
+  const Shape kernel(w.shape().begin() + 2, w.shape().end());
+  const Shape in(x.shape().begin() + 2, x.shape().end());
+  for (int64_t k : kernel)
+    ENGINE_CHECK(k > 0, kOp, ": kernel size must be positive, got ", shape_str(kernel));
+  for (int64_t d : in)
+    ENGINE_CHECK(d > 0, kOp, ": input spatial size must be positive, got ", x.describe());
   const Window2dAttrs& a = attrs.window;
   if (!a.kernel_shape.empty()) {
-    ENGINE_CHECK(a.kernel_shape == Shape({KH, KW}), kOp, ": kernel_shape ",
-                 shape_str(a.kernel_shape), " does not match the kernel [", KH, ", ", KW,
-                 "] of w ", w.describe());
+    ENGINE_CHECK(a.kernel_shape == kernel, kOp, ": kernel_shape ", shape_str(a.kernel_shape),
+                 " does not match the kernel ", shape_str(kernel), " of w ", w.describe());
   }
   if (b.defined()) check_shape(b, {OC}, "ConvTranspose: b");
   ConvTransposeShape t;
@@ -98,29 +107,36 @@ ConvTransposeShape conv_transpose_shape(const Tensor& x, const Tensor& w, const 
   s.OC = C;
   s.G = G;
   Window2d& g = s.win;
-  g = window2d_geometry(kOp, KH, KW, a);
-  const auto out_pad = window2d_pair(kOp, "output_padding", attrs.output_padding, 0);
-  ENGINE_CHECK(out_pad[0] >= 0 && out_pad[1] >= 0 && out_pad[0] < g.SH && out_pad[1] < g.SW, kOp,
-               ": output_padding ", shape_str(out_pad), " must be non-negative and smaller than the "
-               "strides ", shape_str({g.SH, g.SW}));
-  std::vector<int64_t> out_shape = {-1, -1};
+  g = window_geometry(kOp, kernel, a);
+  const auto out_pad = window_values(kOp, "output_padding", attrs.output_padding, rank, 0);
+  const Shape strides = rank == 3 ? Shape{g.SD, g.SH, g.SW} : Shape{g.SH, g.SW};
+  for (size_t i = 0; i < rank; ++i)
+    ENGINE_CHECK(out_pad[i] >= 0 && out_pad[i] < strides[i], kOp, ": output_padding ",
+                 shape_str(out_pad), " must be non-negative and smaller than the strides ",
+                 shape_str(strides));
+  std::vector<int64_t> out_shape(rank, -1);
   if (!attrs.output_shape.empty()) {
-    ENGINE_CHECK(attrs.output_shape.size() == 2, kOp,
-                 ": output_shape must have 2 values [OH, OW] for a 2-D input, got ",
-                 shape_str(attrs.output_shape));
+    ENGINE_CHECK(attrs.output_shape.size() == rank, kOp, ": output_shape must have ", rank,
+                 " values for a ", rank, "-D input, got ", shape_str(attrs.output_shape));
     out_shape = attrs.output_shape;
-    ENGINE_CHECK(out_shape[0] >= 1 && out_shape[1] >= 1, kOp,
-                 ": output_shape must be positive, got ", shape_str(out_shape));
+    for (int64_t d : out_shape)
+      ENGINE_CHECK(d >= 1, kOp, ": output_shape must be positive, got ", shape_str(out_shape));
   }
-  g.OH = x.dim(2);
-  g.OW = x.dim(3);
-  g.H = resolve_axis("height", g.OH, KH, g.SH, g.DH, out_pad[0], out_shape[0], a.auto_pad, g.PT,
+  const size_t h = rank - 2;  // the height axis
+  if (rank == 3) {
+    g.OD = in[0];
+    g.D = resolve_axis("depth", g.OD, g.KD, g.SD, g.DD, out_pad[0], out_shape[0], a.auto_pad, g.PF,
+                       g.PK);
+  }
+  g.OH = in[h];
+  g.OW = in[h + 1];
+  g.H = resolve_axis("height", g.OH, g.KH, g.SH, g.DH, out_pad[h], out_shape[h], a.auto_pad, g.PT,
                      g.PB);
-  g.W = resolve_axis("width", g.OW, KW, g.SW, g.DW, out_pad[1], out_shape[1], a.auto_pad, g.PL,
-                     g.PR);
+  g.W = resolve_axis("width", g.OW, g.KW, g.SW, g.DW, out_pad[h + 1], out_shape[h + 1], a.auto_pad,
+                     g.PL, g.PR);
   // The kernels' col matrix for one image and group: [OC/group * KH * KW, H * W].
   try {
-    shape_nbytes({w.dim(1) * KH * KW, g.OH, g.OW}, DType::Float32);
+    shape_nbytes({w.dim(1), g.taps(), g.OD, g.OH, g.OW}, DType::Float32);
     shape_nbytes(t.y_shape(), DType::Float32);
   } catch (const Error&) {
     fail(ErrorKind::Value, kOp, ": the output ", shape_str(t.y_shape()), " or col matrix for ",

@@ -1,4 +1,6 @@
-// ConvTranspose (ONNX ConvTranspose, 2-D, NCHW), forward and backward.
+// ConvTranspose (ONNX ConvTranspose, 2-D NCHW or 3-D NCDHW), forward and backward. The
+// formulas below are the 2-D ones; 3-D adds the depth axis in front (x [N, C, D, H, W],
+// w [C, OC/G, KD, KH, KW]), as Conv does.
 //
 //   N  batch             C  input channels      H, W    input height, width
 //   OC output channels   G  group               KH, KW  kernel height, width
@@ -19,7 +21,10 @@
 // Sizes (ONNX): OH = SH*(H-1) + output_padding + (KH-1)*DH + 1 - PT - PB. When
 // output_shape is given it decides the pads (total = that size minus OH without pads; the
 // odd one at the end for SAME_UPPER, else at the beginning); SAME_UPPER / SAME_LOWER
-// without it ask for OH = H*SH; VALID means no pads.
+// without it ask for OH = H*SH; VALID means no pads. An output_shape larger than the
+// output without pads (onnxruntime accepts it) gets no pads: its extra rows receive only
+// the bias. It may exceed that size by less than the stride minus output_padding, so
+// that the Conv seen from the output still has H outputs.
 #pragma once
 
 #include <cstdint>
@@ -35,15 +40,19 @@ struct ConvTransposeAttrs {
   Window2dAttrs window;  // kernel_shape (optional, checked against w), strides, pads,
                          // dilations, auto_pad; ceil_mode unused
   int64_t group = 1;
-  std::vector<int64_t> output_padding;  // [H, W], each smaller than its stride; empty: 0
-  std::vector<int64_t> output_shape;    // [OH, OW]; empty: from the pads
+  std::vector<int64_t> output_padding;  // [H, W] (3-D: [D, H, W]), each smaller than its
+                                        // stride; empty: 0
+  std::vector<int64_t> output_shape;    // [OH, OW] (3-D: [OD, OH, OW]); empty: from the pads
 };
 
 // The geometry as that of the Conv whose input gradient this op computes: conv.C = OC,
 // conv.OC = C, conv.win.H x W = OH x OW (y), conv.win.OH x OW = H x W (x).
 struct ConvTransposeShape {
   ConvShape conv;
-  Shape y_shape() const { return {conv.N, conv.C, conv.win.H, conv.win.W}; }
+  Shape y_shape() const {
+    if (conv.win.rank == 3) return {conv.N, conv.C, conv.win.D, conv.win.H, conv.win.W};
+    return {conv.N, conv.C, conv.win.H, conv.win.W};
+  }
 };
 
 // Validates x, w, the optional b (undefined = no bias) and the attributes; errors name

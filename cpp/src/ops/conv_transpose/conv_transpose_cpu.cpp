@@ -9,7 +9,7 @@ void conv_transpose2d_forward_cpu(const ConvShape& s, const float* x, const floa
                                   const float* b, float* y) {
   conv2d_backward_cpu(s, /*dy=*/x, /*x=*/nullptr, w, /*dx=*/y, nullptr, nullptr);
   if (!b) return;
-  const int64_t P = s.win.H * s.win.W;
+  const int64_t P = s.win.in_size();
   parallel_for(s.N * s.C, 1, [&](int64_t begin, int64_t end) {
     for (int64_t plane = begin; plane < end; ++plane) {
       const float bias = b[plane % s.C];
@@ -24,7 +24,7 @@ void conv_transpose2d_backward_cpu(const ConvShape& s, const float* dy, const fl
   if (dx) conv2d_forward_cpu(s, dy, w, nullptr, dx);
   if (dw) conv2d_backward_cpu(s, /*dy=*/x, /*x=*/dy, w, nullptr, dw, nullptr);
   if (db) {
-    const int64_t P = s.win.H * s.win.W;
+    const int64_t P = s.win.in_size();
     parallel_for(s.C, 1, [&](int64_t begin, int64_t end) {
       for (int64_t o = begin; o < end; ++o) {
         double sum = 0.0;

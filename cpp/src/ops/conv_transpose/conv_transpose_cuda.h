@@ -14,7 +14,7 @@ void conv_transpose_forward_grid(const ConvShape& s, const float* x, const float
                                  const float* b, float* y) {
   conv_backward_data_grid<Grid>(s, /*dy=*/x, w, /*dx=*/y);
   if (!b) return;
-  const int64_t C = s.C, P = s.win.H * s.win.W;
+  const int64_t C = s.C, P = s.win.in_size();
   for_each_index<Grid>(s.N * C * P, [=] ENGINE_HD(int64_t e) { y[e] += b[e / P % C]; });
 }
 
@@ -23,8 +23,9 @@ void conv_transpose_backward_grid(const ConvShape& s, const float* dy, const flo
                                   const float* w, float* dx, float* dw, float* db) {
   if (dx) conv_forward_grid<Grid>(s, dy, w, nullptr, dx);
   if (dw) conv_backward_weight_grid<Grid>(s, /*dy=*/x, /*x=*/dy, dw);
-  if (db) block_sums<Grid>(s.C, s.N * s.win.H * s.win.W, 1.0f, true, db,
-                           ConvBiasTerm{dy, s.C, s.win.H * s.win.W});
+  if (db)
+    block_sums<Grid>(s.C, s.N * s.win.in_size(), 1.0f, true, db,
+                     ConvBiasTerm{dy, s.C, s.win.in_size()});
 }
 
 template <class Grid>

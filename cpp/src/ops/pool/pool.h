@@ -1,5 +1,7 @@
-// Pooling (ONNX MaxPool, AveragePool, GlobalAveragePool), NCHW.
-//   x [N, C, H, W] -> y [N, C, OH, OW]; each of the N*C planes is pooled on its own.
+// Pooling (ONNX MaxPool, AveragePool, GlobalAveragePool), NCHW or NCDHW.
+//   x [N, C, H, W] -> y [N, C, OH, OW]; each of the N*C planes is pooled on its own. A 5-D
+//   x [N, C, D, H, W] has a 3-D window (depth first, scan order depth, row, column); it runs
+//   as two passes of the 2-D kernels (pool.cpp), which separate exactly.
 //   Window geometry (kernel KH x KW, strides SH/SW, dilations DH/DW, pads [top, left,
 //   bottom, right], auto_pad, ceil_mode) comes from window2d.h.
 //
@@ -9,8 +11,8 @@
 //     the first maximum in window scan order (row by row, then column) wins, the position
 //     onnxruntime reports in MaxPool's Indices output. That optional output (int64, y's
 //     shape) is the maximum's flat index in x, row-major over [N, C, H, W], or with
-//     storage_order=1 column-major within each plane (w * H + h); -1 for a window with no
-//     tap inside the input.
+//     storage_order=1 column-major within each plane (w * H + h; 3-D (w * H + h) * D + d);
+//     -1 for a window with no tap inside the input.
 //   AveragePool: the sum under the window divided by the number of taps that count:
 //     count_include_pad=0: taps inside the input; count_include_pad=1: taps inside the
 //     padded input [-top, H + bottom) x [-left, W + right). A ceil_mode window reaching
@@ -19,7 +21,7 @@
 //   Explicit pads must be smaller than the kernel (window2d.h). A window with no tap inside
 //   the input (still possible with dilations) gives 0 (average) or the lowest float (max),
 //   as onnxruntime does, and no gradient.
-//   GlobalAveragePool: y [N, C, 1, 1] = mean over H x W.
+//   GlobalAveragePool: y [N, C, 1, 1] = mean over H x W (5-D: [N, C, 1, 1, 1], over D x H x W).
 //
 // Backward functions OVERWRITE dx.
 #pragma once
@@ -37,15 +39,22 @@ struct PoolAttrs {
   bool count_include_pad = false;  // AveragePool only
 };
 
-// Validates x (float32, contiguous, rank 4) and the attributes; resolves the geometry.
+// Validates x (float32, contiguous, rank 4 or 5) and the attributes; resolves the geometry
+// (rank 3 for a 5-D x).
 Window2d pool2d_geometry(PoolKind kind, const Tensor& x, const PoolAttrs& attrs);
 Shape pool2d_output_shape(PoolKind kind, const Tensor& x, const PoolAttrs& attrs);
 
-// Op level: validate, then run the selected kernel into caller-provided outputs; the
-// Tensor-returning overloads allocate them.
-void pool2d_forward(PoolKind kind, const Tensor& x, const PoolAttrs& attrs, Tensor& y);
+// A 3-D window's two passes (pool.cpp) meet in a buffer of this shape, [N*C*D, OH, OW];
+// empty for a 2-D window.
+Shape pool_pass_shape(const Tensor& x, const Window2d& g);
+
+// Op level: validate, then run the selected kernel into caller-provided outputs. A 3-D
+// window's forward takes one pass buffer, its backward two (a graph's per-call state); null
+// or undefined ones are allocated.
+void pool2d_forward(PoolKind kind, const Tensor& x, const PoolAttrs& attrs, Tensor& y,
+                    Tensor* pass = nullptr);
 void pool2d_backward(PoolKind kind, const Tensor& dy, const Tensor& x, const PoolAttrs& attrs,
-                     Tensor& dx);
+                     Tensor& dx, Tensor* pass = nullptr, Tensor* dpass = nullptr);
 
 void max_pool2d_indices(const Tensor& x, const PoolAttrs& attrs, bool column_major,
                         Tensor& indices);
@@ -55,7 +64,8 @@ void global_avg_pool2d_backward(const Tensor& dy, const Tensor& x, Tensor& dx);
 
 const char* pool_op_name(PoolKind kind);  // "MaxPool", "AveragePool"
 
-// Kernels over `planes` contiguous H x W input planes and OH x OW output planes.
+// Kernels over `planes` contiguous H x W input planes and OH x OW output planes (2-D
+// windows; the Indices kernels take 3-D ones too).
 struct PoolKernels {
   void (*forward)(PoolKind kind, const Window2d& g, bool count_include_pad, int64_t planes,
                   const float* x, float* y);

@@ -17,26 +17,38 @@ class PoolNode : public NodeOp {
 
   std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in, const PlanOptions&) override {
     expect_inputs(in, 1, 1);
-    const Shape y = pool2d_output_shape(kind_, shape_only(in[0]), attrs_);
+    const Tensor x = shape_only(in[0]);
+    const Shape y = pool2d_output_shape(kind_, x, attrs_);
+    // A 3-D window's pass buffers, per call (the same ones whether or not the plan trains:
+    // the backward of a forward-only plan's call is given that call's state).
+    const Shape pass = pool_pass_shape(x, pool2d_geometry(kind_, x, attrs_));
+    deep_ = !pass.empty();
+    if (deep_) {
+      pass_ = add_state(pass);
+      dpass_ = add_state(pass);
+    }
     if (node_.outputs.size() == 2) return {{DType::Float32, y}, {DType::Int64, y}};
     return {{DType::Float32, y}};
   }
 
   void forward(const OpIO& io, const RunContext&) const override {
-    pool2d_forward(kind_, io.in(0), attrs_, io.out(0));
+    pool2d_forward(kind_, io.in(0), attrs_, io.out(0), deep_ ? &io.state(pass_) : nullptr);
     if (node_.outputs.size() == 2) max_pool2d_indices(io.in(0), attrs_, column_major_, io.out(1));
   }
 
   bool backward_reads_forward() const override { return false; }
 
   void backward(const OpIO& io, const RunContext&) const override {
-    pool2d_backward(kind_, io.dout(0), io.in(0), attrs_, io.din(0));
+    pool2d_backward(kind_, io.dout(0), io.in(0), attrs_, io.din(0),
+                    deep_ ? &io.state(pass_) : nullptr, deep_ ? &io.state(dpass_) : nullptr);
   }
 
  private:
   PoolKind kind_;
   PoolAttrs attrs_;
   bool column_major_ = false;  // MaxPool's storage_order=1, for the Indices output
+  bool deep_ = false;          // a 3-D window: its passes meet in per-call state
+  size_t pass_ = 0, dpass_ = 0;  // state: the plane pass's output and its gradient
 };
 
 class GlobalAveragePoolNode : public NodeOp {
@@ -46,8 +58,13 @@ class GlobalAveragePoolNode : public NodeOp {
   std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in, const PlanOptions&) override {
     expect_inputs(in, 1, 1);
     expect_float(in, {"x"});
-    if (in[0].shape.size() != 4) fail_node("x must be 4-D [N, C, H, W], got ", shape_str(in[0].shape));
-    return {{DType::Float32, {in[0].shape[0], in[0].shape[1], 1, 1}}};
+    const Shape& x = in[0].shape;
+    if (x.size() != 4 && x.size() != 5)
+      fail_node("x must be 4-D [N, C, H, W] or 5-D [N, C, D, H, W], got ", shape_str(x));
+    Shape y(x.size(), 1);
+    y[0] = x[0];
+    y[1] = x[1];
+    return {{DType::Float32, y}};
   }
 
   void forward(const OpIO& io, const RunContext&) const override {
