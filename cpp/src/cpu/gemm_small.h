@@ -49,31 +49,35 @@ void axpy_tile(int64_t K, const float* const* a, const float* b, int64_t ldb, fl
 }
 
 // y = op(A) rows times a plain B, R rows at a time: the columns in tiles of CN vectors, the
-// rest vector by vector, then one float at a time.
+// rest vector by vector, the last few from a copy padded to a whole vector. Every sum is
+// then the blocked kernel's (fused multiply-adds in k order), so the result does not depend
+// on how many rows the product has.
 template <int W, int R, int CN>
 void axpy_rows(int64_t K, int64_t N, const float* const* a, const float* B, int64_t ldb,
                float* const* y) {
   int64_t j = 0;
-  const float* ar[R];
   float* yr[R];
-  for (int r = 0; r < R; ++r) ar[r] = a[r];
   auto at = [&](int64_t col) {
     for (int r = 0; r < R; ++r) yr[r] = y[r] + col;
   };
   for (; j + CN * W <= N; j += CN * W) {
     at(j);
-    axpy_tile<W, R, CN>(K, ar, B + j, ldb, yr);
+    axpy_tile<W, R, CN>(K, a, B + j, ldb, yr);
   }
   for (; j + W <= N; j += W) {
     at(j);
-    axpy_tile<W, R, 1>(K, ar, B + j, ldb, yr);
+    axpy_tile<W, R, 1>(K, a, B + j, ldb, yr);
   }
-  for (; j < N; ++j)
-    for (int r = 0; r < R; ++r) {
-      float sum = 0.0f;
-      for (int64_t k = 0; k < K; ++k) sum += a[r][k] * B[k * ldb + j];
-      y[r][j] = sum;
-    }
+  if (j == N) return;
+  thread_local std::vector<float> panel;
+  panel.assign(static_cast<size_t>(K * W), 0.0f);
+  const int64_t left = N - j;
+  for (int64_t k = 0; k < K; ++k)
+    std::copy(B + k * ldb + j, B + k * ldb + N, panel.begin() + k * W);
+  float tail[R][W];
+  for (int r = 0; r < R; ++r) yr[r] = tail[r];
+  axpy_tile<W, R, 1>(K, a, panel.data(), W, yr);
+  for (int r = 0; r < R; ++r) std::copy(tail[r], tail[r] + left, y[r] + j);
 }
 
 // acc[r*ld + j] += the lane-wise products of op(A) row r and bt row j (op(B)^T, [N, K])
