@@ -137,6 +137,21 @@ def test_batch_times_heads_in_a_target_shape_is_the_inferred_dim(rng):
     check_against_ort(model, x, x[:1])
 
 
+def test_a_weight_edited_by_scatter_nd_keeps_training():
+    """Swin V2 zeroes the key third of each qkv bias with a ScatterND at run time: the bias
+    stays a weight, its query and value thirds train and its key third gets no gradient."""
+    model = engine.onnx.load(os.path.join(ZOO, "swin_v2.onnx"))
+    bias = {w.name: w for w in model.trainable_weights}["b1.attn.qkv.bias"]
+    before = bias.numpy().copy()
+    x = np.load(os.path.join(ZOO, "swin_v2_input.npy"))
+    model.compile(optimizer=engine.optimizers.SGD(0.1),
+                  loss=engine.losses.CategoricalCrossentropy(from_logits=True))
+    model.fit(x, np.eye(10, dtype=np.float32)[[3, 7]], epochs=1, batch_size=2, verbose=0)
+    q, k, v = np.split(bias.numpy() - before, 3)
+    assert np.all(q != 0) and np.all(v != 0)
+    assert np.all(k == 0)
+
+
 def test_normalize_over_batch_times_heads_expands_to_its_own_shape(rng):
     # F.normalize(q) as the exporter writes it: q / Expand(Clip(ReduceL2(q)), Shape(q)), where
     # q's dim 0 is the batch times the heads. The Expand only broadcasts the last dim.

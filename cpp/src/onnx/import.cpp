@@ -1337,9 +1337,11 @@ class Importer final : public OnnxExpansionContext {
   }
 
   // ScatterND of known values without a reduction is folded here, which carries the
-  // symbolic batch size through (a shape being edited); otherwise it is the run-time op.
+  // symbolic batch size through (a shape being edited); otherwise it is the run-time op, as
+  // where it edits a weight (Swin V2 zeroes the key part of its qkv bias), which keeps
+  // training the rest of the weight.
   bool folds_scatter_nd(const Node& node) const {
-    return node.op_type == "ScatterND" && all_inputs_known(node) &&
+    return node.op_type == "ScatterND" && all_inputs_known(node) && !reads_weight(node) &&
            node.attr_string("reduction", "none") == "none";
   }
 
