@@ -76,6 +76,8 @@ cdef extern from "engine/graph.h" namespace "engine" nogil:
         int64_t folded_batch_norms
         int64_t fused_gelus
         int64_t fused_layer_norms
+        int64_t fused_swishes
+        int64_t fused_hard_swishes
 
     cdef cppclass ParameterLock "engine::ParameterLock":
         pass

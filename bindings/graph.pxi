@@ -297,7 +297,8 @@ cdef class Executor:
         return {"plans": s.plans, "planned_bytes": s.planned_bytes,
                 "buffer_allocations": s.buffer_allocations, "fused_activations": s.fused_activations,
                 "folded_batch_norms": s.folded_batch_norms, "fused_gelus": s.fused_gelus,
-                "fused_layer_norms": s.fused_layer_norms}
+                "fused_layer_norms": s.fused_layer_norms, "fused_swishes": s.fused_swishes,
+                "fused_hard_swishes": s.fused_hard_swishes}
 
 
 # ---- read-only views of a Graph (the ONNX codec builds Graphs from C++) ---------------

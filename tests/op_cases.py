@@ -272,6 +272,7 @@ ACTIVATIONS = {  # op: (reference(x, **attrs), kinks, attributes of the variant 
     "Celu": (lambda x, alpha=1.0: np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0) / alpha)),
              (0.0,), {"alpha": 2.0}),
     "Mish": (lambda x: x * np.tanh(np.logaddexp(0, x)), (), None),
+    "Swish": (lambda x, alpha=1.0: x * sigmoid(alpha * x), (), {"alpha": 0.7}),
     "Shrink": (lambda x, lambd=0.5, bias=0.0:
                np.where(x < -lambd, x + bias, np.where(x > lambd, x - bias, 0.0)),
                (-0.5, 0.5, -1.5, 1.5), {"lambd": 1.5, "bias": 0.7}),
@@ -765,7 +766,7 @@ def float_only_bad(op):
 
 
 # The opset of the onnxruntime comparison where the op is newer than 17.
-ACTIVATION_OPSET = {"Gelu": 20, "Mish": 18}
+ACTIVATION_OPSET = {"Gelu": 20, "Mish": 18, "Swish": 24}
 
 
 def activation_cases(op):

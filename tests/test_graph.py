@@ -245,6 +245,62 @@ def test_erf_gelu_pattern_needs_its_constants(rng):
     assert_close(ex.run([x])[0], 0.6 * h * (1 + erf(h / np.sqrt(2))), 1e-5, "y")
 
 
+def gated_graph(gate, attrs=None, swap=False, expose=None):
+    """x -> [Linear] -> h * gate(h), as exporters write SiLU (Sigmoid) and HardSwish (HardSigmoid
+    with alpha 1/6) without the one op."""
+    g = _core.Graph()
+    g.add_input("x", [-1, 7])
+    g.set_initializer("w", np.random.default_rng(3).standard_normal((7, 5)).astype(np.float32), True)
+    g.add_node("MatMul", ["x", "w"], ["h"])
+    g.add_node(gate, ["h"], ["s"], attrs or {})
+    g.add_node("Mul", ["s", "h"] if swap else ["h", "s"], ["y"])
+    g.add_output("y")
+    if expose:
+        g.add_output(expose)
+    return g
+
+
+GATES = {  # gate, its attributes, the fused op's stats key, the fused function of h
+    "silu": ("Sigmoid", None, "fused_swishes", lambda h: h / (1 + np.exp(-h))),
+    "hard_swish": ("HardSigmoid", {"alpha": 1 / 6, "beta": 0.5}, "fused_hard_swishes",
+                   lambda h: h * np.clip(h / 6 + 0.5, 0, 1)),
+}
+
+
+@pytest.mark.parametrize("swap", [False, True])
+@pytest.mark.parametrize("name", sorted(GATES))
+def test_gated_activations_run_as_one_op(name, swap, rng):
+    gate, attrs, key, ref = GATES[name]
+    fused = _core.Executor(gated_graph(gate, attrs, swap))
+    plain = _core.Executor(gated_graph(gate, attrs, swap, expose="s"))  # a graph output blocks it
+    assert fused.stats()[key] == 1
+    assert plain.stats()[key] == 0
+    x = rng.standard_normal((9, 7)).astype(np.float32)
+    h = x.astype(np.float64) @ np.random.default_rng(3).standard_normal((7, 5)).astype(np.float32)
+    assert_close(fused.run([x])[0], ref(h), 1e-5, "y")
+    assert_close(plain.run([x])[0], ref(h), 1e-5, "y")
+    seed = rng.standard_normal((9, 5)).astype(np.float32)
+    gf, gp = fused.gradients([x], "y", seed), plain.gradients([x], "y", seed)
+    for value in ("x", "w"):
+        assert_close(gf[value], gp[value], 1e-5, value)
+
+
+def test_gated_patterns_need_their_gate(rng):
+    """HardSigmoid with other constants, or a Mul by something other than the gate's input,
+    stays as written."""
+    assert _core.Executor(gated_graph("HardSigmoid", {"alpha": 0.2, "beta": 0.5})).stats()["fused_hard_swishes"] == 0
+    g = _core.Graph()
+    g.add_input("x", [-1, 7])
+    g.add_input("z", [-1, 7])
+    g.add_node("Sigmoid", ["x"], ["s"])
+    g.add_node("Mul", ["z", "s"], ["y"])
+    g.add_output("y")
+    ex = _core.Executor(g)
+    assert ex.stats()["fused_swishes"] == 0
+    x, z = rng.standard_normal((3, 7)).astype(np.float32), rng.standard_normal((3, 7)).astype(np.float32)
+    assert_close(ex.run([x, z])[0], z / (1 + np.exp(-x.astype(np.float64))), 1e-6, "y")
+
+
 def layer_norm_chain_graph(axes=(-1,), square="Pow", bias=True, scale_shape=None, expose=None):
     """x [-1, 3, 6] -> LayerNormalization written out as exporters before opset 17 write it."""
     rng = np.random.default_rng(4)

@@ -1,9 +1,10 @@
 """ONNX ops the importer writes out as the engine ops they are made of (onnx/import.cpp):
-Mean (Sum, Div), Swish (Mul, Sigmoid), PRelu (Relu, Neg, Mul, Sub, as the Keras PReLU layer),
+Mean (Sum, Div), PRelu (Relu, Neg, Mul, Sub, as the Keras PReLU layer),
 EyeLike (folded), DepthToSpace and SpaceToDepth (Reshape, Transpose, Reshape),
 MeanVarianceNormalization (ReduceMean, Sub, Mul, Sqrt, Add, Div), InstanceNormalization and
 GroupNormalization (LayerNormalization of unit scale, Reshape, Mul, Add) and CenterCropPad
-(Slice, Pad), and Dropout's bool mask (a Cast of the engine's float one). Forward against
+(Slice, Pad), and Dropout's bool mask (a Cast of the engine's float one); and Swish, an op
+of its own that files before opset 24 get as Mul and Sigmoid. Forward against
 numpy in float64 and onnxruntime on odd shapes; gradients against finite differences; the
 normalizations trained a step against PyTorch."""
 import numpy as np
@@ -92,6 +93,23 @@ def test_swish_matches_numpy_and_finite_differences(alpha, rng):
     (ours,) = engine.onnx.InferenceSession(model.SerializeToString()).run(None, {"x0": x})
     assert_close(ours, ref(x.astype(np.float64)), RTOL)
     check_gradients(model, ref, [x], rng)
+
+
+@pytest.mark.parametrize("alpha", [None, 0.7])
+def test_swish_exports_as_mul_and_sigmoid_before_opset_24(alpha, rng, tmp_path):
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is a test extra")
+    (x,) = draw(rng, (4, 7, 5))
+    attrs = {} if alpha is None else {"alpha": alpha}
+    model = engine.onnx.load(model_of("Swish", [("N", 7, 5)], 24, **attrs).SerializeToString())
+    expected = model.predict(x)
+    for opset, ops in ((17, {"Sigmoid", "Mul"}), (24, {"Swish"})):
+        path = str(tmp_path / f"swish{opset}.onnx")
+        engine.onnx.export(model, path, opset=opset)
+        written = onnx.load(path)
+        onnx.checker.check_model(written, full_check=True)
+        assert ops <= {n.op_type for n in written.graph.node}
+        session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+        assert_close(session.run(None, {session.get_inputs()[0].name: x})[0], expected, RTOL)
 
 
 @pytest.mark.parametrize("x_shape,slope_shape", [((3, 7), (7,)), ((2, 3, 5, 7), (3, 1, 1)),

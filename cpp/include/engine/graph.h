@@ -42,6 +42,8 @@ struct ExecutorStats {
   int64_t folded_batch_norms = 0;  // BatchNormalizations folded into a Conv (latest plan)
   int64_t fused_gelus = 0;         // Erf-based GELU chains run as one Gelu node
   int64_t fused_layer_norms = 0;   // LayerNormalization chains run as one node
+  int64_t fused_swishes = 0;       // x * Sigmoid(x) (SiLU) run as one Swish node
+  int64_t fused_hard_swishes = 0;  // x * HardSigmoid(x) run as one HardSwish node
 };
 
 class ENGINE_API Executor {

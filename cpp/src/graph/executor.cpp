@@ -259,8 +259,11 @@ Executor::Executor(std::shared_ptr<Graph> graph, std::shared_ptr<ParameterLock> 
   impl_->params = lock ? std::move(lock) : std::make_shared<ParameterLock>();
   impl_->g = compile_graph(*impl_->graph);
   impl_->stats.fused_activations = impl_->g.fused_activations;
-  impl_->stats.fused_gelus = impl_->g.fused_gelus;
-  impl_->stats.fused_layer_norms = impl_->g.fused_layer_norms;
+  const FusedPatterns& fused = impl_->g.fused_patterns;
+  impl_->stats.fused_gelus = fused.gelus;
+  impl_->stats.fused_layer_norms = fused.layer_norms;
+  impl_->stats.fused_swishes = fused.swishes;
+  impl_->stats.fused_hard_swishes = fused.hard_swishes;
   for (const OpDef* def : impl_->g.defs)
     impl_->commits_at_inference = impl_->commits_at_inference || def->commits_at_inference;
 }

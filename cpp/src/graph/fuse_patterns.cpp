@@ -1,6 +1,6 @@
-// Exporters without a Gelu or LayerNormalization op write them as chains of elementwise
+// Exporters without a Gelu, LayerNormalization or SiLU op write them as chains of elementwise
 // nodes and reductions; each chain becomes the one op, with its vectorized kernel and its
-// backward pass, instead of five to nine passes over the activations.
+// backward pass, instead of two to nine passes over the activations.
 //
 // Exact GELU (ONNX before opset 20; PyTorch at opset 17):
 //   u = x / sqrt(2)  (or x * (1 / sqrt(2)))     e = Erf(u)     a = e + 1
@@ -10,6 +10,10 @@
 //   m = ReduceMean(x, trailing axes)   d = x - m     p = d ^ 2  (or d * d)
 //   v = ReduceMean(p, same axes)       s = Sqrt(v + epsilon)    n = d / s
 //   y = n * scale (+ bias)
+//
+// SiLU (PyTorch's nn.SiLU at any opset, Swish before opset 24): y = x * Sigmoid(x), which
+// becomes Swish with alpha 1; and HardSwish before opset 14: y = x * HardSigmoid(x) with
+// alpha 1/6 and beta 1/2.
 //
 // Every intermediate value must be read by the chain alone and not be a graph output; the
 // constants must be initializers (scalars, or the scale and bias with the normalized
@@ -243,16 +247,44 @@ bool fuse_layer_norm(Chains& c, const Graph& graph, Node& mean) {
   return true;
 }
 
+// y = x * gate(x), the gate read by that Mul alone (operands in either order), becomes
+// `fused` reading x.
+bool fuse_gated(Chains& c, Node& gate, const char* fused) {
+  if (!gate.domain.empty() || gate.inputs.size() != 1 || gate.outputs.size() != 1) return false;
+  Node* mul = c.sole_binary_reader(gate.outputs[0], "Mul");
+  const std::string x = gate.inputs[0];
+  if (!mul || other_operand(*mul, gate.outputs[0]) != x) return false;
+  replace_chain(c, gate, fused, {x}, mul->outputs[0], {mul});
+  return true;
+}
+
+bool fuse_silu(Chains& c, Node& sigmoid) {
+  if (sigmoid.op_type != "Sigmoid" || !fuse_gated(c, sigmoid, "Swish")) return false;
+  sigmoid.attrs["alpha"] = Attribute::of_float(1.0f);
+  return true;
+}
+
+bool fuse_hard_swish(Chains& c, Node& gate) {
+  if (gate.op_type != "HardSigmoid") return false;
+  const float alpha = gate.has_attr("alpha") ? gate.attr_float("alpha") : 0.2f;
+  const float beta = gate.has_attr("beta") ? gate.attr_float("beta") : 0.5f;
+  return std::fabs(alpha - 1.0f / 6) <= 1e-6f && beta == 0.5f && fuse_gated(c, gate, "HardSwish");
+}
+
 }  // namespace
 
-std::vector<Node> fuse_patterns(const Graph& graph, int64_t* gelus, int64_t* layer_norms) {
+std::vector<Node> fuse_patterns(const Graph& graph, FusedPatterns* counts) {
   Chains c(graph);
   for (Node& n : c.nodes()) {
     if (c.is_removed(n)) continue;
     if (fuse_erf_gelu(c, n))
-      ++*gelus;
+      ++counts->gelus;
     else if (fuse_layer_norm(c, graph, n))
-      ++*layer_norms;
+      ++counts->layer_norms;
+    else if (fuse_silu(c, n))
+      ++counts->swishes;
+    else if (fuse_hard_swish(c, n))
+      ++counts->hard_swishes;
   }
   return c.kept();
 }

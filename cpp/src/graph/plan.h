@@ -32,6 +32,11 @@ enum class GradKind { None, Parameters, ParametersAndInputs };
 
 // The graph after validation: nodes with their defaults filled in (and activations fused),
 // values numbered, nodes in topological order.
+// How many chains fuse_patterns replaced, by kind.
+struct FusedPatterns {
+  int64_t gelus = 0, layer_norms = 0, swishes = 0, hard_swishes = 0;
+};
+
 struct CompiledGraph {
   std::vector<Node> nodes;
   std::vector<const OpDef*> defs;        // by node
@@ -45,8 +50,7 @@ struct CompiledGraph {
   std::vector<std::vector<int>> node_inputs;         // value ids by node; -1: omitted
   std::vector<std::vector<int>> node_outputs;
   int64_t fused_activations = 0;
-  int64_t fused_gelus = 0;
-  int64_t fused_layer_norms = 0;
+  FusedPatterns fused_patterns;
   Device device;  // where the initializers live (and so the inputs and buffers)
 };
 
@@ -56,10 +60,10 @@ CompiledGraph compile_graph(const Graph& graph);
 // Relu nodes whose input only they read, produced by a Conv or Gemm, become part of that
 // producer (the internal attribute kFusedActivation); returns the nodes without them.
 std::vector<Node> fuse_activations(const Graph& graph);
-// The exact GELU and LayerNormalization written out as chains of elementwise nodes and
-// reductions become one Gelu or LayerNormalization node; returns the nodes with each chain
-// replaced and counts them.
-std::vector<Node> fuse_patterns(const Graph& graph, int64_t* gelus, int64_t* layer_norms);
+// The exact GELU, LayerNormalization, SiLU and HardSwish written out as chains of elementwise
+// nodes and reductions become one Gelu, LayerNormalization, Swish or HardSwish node; returns
+// the nodes with each chain replaced and counts them.
+std::vector<Node> fuse_patterns(const Graph& graph, FusedPatterns* counts);
 
 struct PlanKey {
   Mode mode = Mode::Inference;
@@ -95,10 +99,10 @@ struct Plan {
   std::vector<int> buffer_of;
   std::vector<size_t> buffer_bytes;
   // Gradients (empty unless key.grads != None).
-  std::vector<char> has_grad;                // by value id
-  std::vector<std::vector<char>> fan_in;     // by step and input slot: a private gradient
-                                             // buffer, summed into the value's
-  int64_t bytes = 0;                         // of one call's buffers
+  std::vector<char> has_grad;             // by value id
+  std::vector<std::vector<char>> fan_in;  // by step and input slot: a private gradient
+                                          // buffer, summed into the value's
+  int64_t bytes = 0;                      // of one call's buffers
 };
 
 // The steps of a plan in topological order; with `fold_batch_norms` (inference plans

@@ -106,7 +106,7 @@ CompiledGraph compile_graph(const Graph& graph) {
   std::vector<Node> nodes = graph.nodes;
   if (nodes_ok) {
     Graph fused = graph;
-    fused.nodes = fuse_patterns(graph, &g.fused_gelus, &g.fused_layer_norms);
+    fused.nodes = fuse_patterns(graph, &g.fused_patterns);
     nodes = fuse_activations(fused);
     g.fused_activations = static_cast<int64_t>(fused.nodes.size() - nodes.size());
   }

@@ -98,7 +98,6 @@ const std::vector<FoldAttr>* fold_op_attrs(const std::string& op_type) {
       {"NegativeLogLikelihoodLoss", {{"reduction", Kind::String}, {"ignore_index", Kind::Int}}},
       {"SoftmaxCrossEntropyLoss", {{"reduction", Kind::String}, {"ignore_index", Kind::Int}}},
       {"Mean", {}},
-      {"Swish", {{"alpha", Kind::Float}}},
       // consumed_inputs (opsets < 6) was an in-place hint with no meaning here.
       {"PRelu", {{"consumed_inputs", Kind::Ints}}},
       {"EyeLike", {{"dtype", Kind::Int}, {"k", Kind::Int}}},

@@ -857,7 +857,7 @@ class Importer final : public OnnxExpansionContext {
     return dims;
   }
 
-  // ---- Mean, Swish, PRelu, EyeLike, DepthToSpace, SpaceToDepth, MeanVarianceNormalization,
+  // ---- Mean, PRelu, EyeLike, DepthToSpace, SpaceToDepth, MeanVarianceNormalization,
   // InstanceNormalization, GroupNormalization and CenterCropPad, written out as the engine ops
   // they are made of (so they train through those ops' gradients) ---------------------------
 
@@ -873,20 +873,6 @@ class Importer final : public OnnxExpansionContext {
     const std::string sum = emit_part(node, "Sum", node.inputs, "sum");
     const Tensor count = Tensor::full({}, static_cast<float>(node.inputs.size()));
     emit_part(node, "Div", {sum, add_constant(count, y + "/count")}, "mean", y);
-  }
-
-  // Swish(x) = x * Sigmoid(alpha * x) (opset 24).
-  void emit_swish(const Node& node) {
-    if (node.inputs.size() != 1 || node.outputs.size() != 1) fail("takes 1 input, has 1 output");
-    const std::string& x = node.inputs[0];
-    const std::string& y = node.outputs[0];
-    const float alpha = node.attr_float("alpha", 1.0f);
-    const std::string scaled =
-        alpha == 1.0f
-            ? x
-            : emit_part(node, "Mul", {x, add_constant(Tensor::full({}, alpha), y + "/alpha")},
-                        "scaled");
-    emit_part(node, "Mul", {x, emit_part(node, "Sigmoid", {scaled}, "gate")}, "swish", y);
   }
 
   // PRelu(x, slope) as the Keras PReLU layer writes it: Relu(x) - slope * Relu(-x), the slope
@@ -1425,8 +1411,6 @@ class Importer final : public OnnxExpansionContext {
         emit_class_loss(node);
       } else if (op == "Mean") {
         emit_mean(node);
-      } else if (op == "Swish") {
-        emit_swish(node);
       } else if (op == "PRelu") {
         emit_prelu(node);
       } else if (op == "EyeLike") {

@@ -3,6 +3,7 @@
 // copied, until it reaches the file.
 #include <filesystem>
 #include <set>
+#include <utility>
 
 #include "core/file_io.h"
 #include "engine/onnx.h"
@@ -132,11 +133,14 @@ class ExportContext : public OnnxExportContext {
   [[noreturn]] void fail(const std::string& message) const override {
     engine::fail(ErrorKind::Value, "onnx: writing ", label_, " at opset ", opset_, ": ", message);
   }
+  void emit_before(Node node) override { before_.push_back(std::move(node)); }
+  std::vector<Node> take_before() { return std::exchange(before_, {}); }
   std::string label_;
 
  private:
   const Graph& g_;
   int64_t opset_;
+  std::vector<Node> before_;
 };
 
 // The graph's nodes in the forms of the default-domain `opset` (the ops whose ONNX form
@@ -144,16 +148,21 @@ class ExportContext : public OnnxExportContext {
 // that became attributes), which are then left out.
 std::vector<Node> nodes_at_opset(const Graph& g, int64_t opset, std::set<std::string>& unread) {
   ExportContext ctx(g, opset);
-  std::vector<Node> nodes = g.nodes;
+  std::vector<Node> nodes;
   std::set<std::string> read_before, read_after;
-  for (Node& node : nodes) {
+  for (Node node : g.nodes) {
     for (const std::string& v : node.inputs) read_before.insert(v);
     const OpDef* def = node.domain.empty() ? find_op("", node.op_type) : nullptr;
     if (def && def->onnx.to_opset) {
       ctx.label_ = node.label();
       def->onnx.to_opset(node, ctx);
     }
+    for (Node& part : ctx.take_before()) {
+      for (const std::string& v : part.inputs) read_after.insert(v);
+      nodes.push_back(std::move(part));
+    }
     for (const std::string& v : node.inputs) read_after.insert(v);
+    nodes.push_back(std::move(node));
   }
   for (const ValueInfo& v : g.outputs) read_after.insert(v.name);
   for (const std::string& v : read_before)

@@ -61,6 +61,9 @@ class OnnxExportContext {
   virtual int64_t opset() const = 0;  // of the default domain, being written
   // The value of an initializer of the graph, else nullptr.
   virtual const Tensor* constant(const std::string& name) const = 0;
+  // Writes `node` before the one being translated: an op older opsets lack, written as the
+  // ops it is made of (their values named after the node's own).
+  virtual void emit_before(Node node) = 0;
   // An error naming the node being written.
   [[noreturn]] virtual void fail(const std::string& message) const = 0;
 };

@@ -1,7 +1,7 @@
 // Elementwise unary float ops: the activations (ONNX Relu, LeakyRelu, Elu, Selu, Sigmoid,
-// Tanh, Softplus, Softsign, HardSigmoid, HardSwish, ThresholdedRelu, Celu, Mish, Shrink) and the
-// math functions (Exp, Log, Sqrt, Abs, Neg, Reciprocal, Erf, Sign, Floor, Ceil, Round, Sin, Cos,
-// Tan, Asin, Acos, Atan, Sinh, Cosh, Asinh, Acosh, Atanh).
+// Tanh, Softplus, Softsign, HardSigmoid, HardSwish, ThresholdedRelu, Celu, Mish, Swish, Shrink) and
+// the math functions (Exp, Log, Sqrt, Abs, Neg, Reciprocal, Erf, Sign, Floor, Ceil, Round, Sin,
+// Cos, Tan, Asin, Acos, Atan, Sinh, Cosh, Asinh, Acosh, Atanh).
 //   y = f(x) elementwise, any shape; backward: dx = dy * f'(x), computed from x and y.
 //   Where f is piecewise constant (Sign, Floor, Ceil, Round) f' is 0, and at a kink the one-sided
 //   value the formula names (Abs: 0 at 0; HardSigmoid, HardSwish: the outer side;
@@ -23,7 +23,8 @@ enum class Activation {
 
 // ONNX attribute values; their defaults are in the ops' schemas (LeakyRelu alpha 0.01,
 // Elu alpha 1, Selu alpha 1.67326..., gamma 1.0507..., HardSigmoid alpha 0.2, beta 0.5,
-// ThresholdedRelu and Celu alpha 1; Shrink's lambd 0.5 and bias 0 are held as alpha and beta).
+// ThresholdedRelu, Celu and Swish alpha 1; Shrink's lambd 0.5 and bias 0 are held as alpha
+// and beta).
 // The Keras layer passes its own.
 struct ActivationAttrs {
   float alpha = 0.0f;

@@ -269,6 +269,16 @@ template <> struct ActivationMath<Activation::Mish> {
     return t + x * (T(1) - t * t) * ActivationMath<Activation::Sigmoid>::template f<T, M>(x, p);
   }
 };
+template <> struct ActivationMath<Activation::Swish> {
+  // x sigmoid(alpha x) (SiLU at alpha 1); the derivative s + alpha x s (1 - s), s the sigmoid.
+  ENGINE_FORMULA f(T x, ENGINE_PARAMS p) {
+    return x * ActivationMath<Activation::Sigmoid>::template f<T, M>(p.alpha * x, p);
+  }
+  ENGINE_FORMULA df(T x, T, ENGINE_PARAMS p) {
+    const T s = ActivationMath<Activation::Sigmoid>::template f<T, M>(p.alpha * x, p);
+    return s + p.alpha * x * s * (T(1) - s);
+  }
+};
 template <> struct ActivationMath<Activation::Shrink> {
   // ONNX's lambd and bias as alpha and beta: x + bias below -lambd, x - bias above lambd,
   // else 0.

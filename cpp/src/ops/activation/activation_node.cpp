@@ -4,6 +4,7 @@
 #include <set>
 
 #include "ops/activation/activation.h"
+#include "ops/onnx_translate.h"
 #include "ops/op.h"
 
 namespace engine {
@@ -20,8 +21,10 @@ class ActivationNode : public NodeOp {
     if (node.has_attr("bias")) attrs_.beta = node.attr_float("bias");
     if (node.has_attr("approximate")) {  // Gelu's
       const std::string a = node.attr_string("approximate");
-      if (a == "tanh") op_ = Activation::GeluTanh;
-      else if (a != "none") fail_node("approximate must be 'none' or 'tanh', got '", a, "'");
+      if (a == "tanh")
+        op_ = Activation::GeluTanh;
+      else if (a != "none")
+        fail_node("approximate must be 'none' or 'tanh', got '", a, "'");
     }
   }
 
@@ -49,6 +52,35 @@ class ActivationNode : public NodeOp {
 std::unique_ptr<NodeOp> make_activation_node(const Node& node) {
   return std::make_unique<ActivationNode>(node);
 }
+
+// Opsets before 24 have no Swish: x * Sigmoid(alpha * x).
+void swish_to_opset(Node& node, OnnxExportContext& ctx) {
+  if (ctx.opset() >= 24) return;
+  const float alpha = node.has_attr("alpha") ? node.attr_float("alpha") : 1.0f;
+  const std::string x = node.inputs.at(0);
+  auto part = [&](const char* op, std::vector<std::string> inputs, const char* what) {
+    Node n;
+    n.op_type = op;
+    n.name = node.name.empty() ? std::string() : node.name + "/" + what;
+    n.inputs = std::move(inputs);
+    n.outputs = {node.outputs.at(0) + "/" + what};
+    return n;
+  };
+  std::string gate_input = x;
+  if (alpha != 1.0f) {
+    Node value = part("Constant", {}, "alpha");
+    value.attrs["value"] = Attribute::of_tensor(Tensor::full({}, alpha));
+    Node scaled = part("Mul", {x, value.outputs[0]}, "scaled");
+    gate_input = scaled.outputs[0];
+    ctx.emit_before(std::move(value));
+    ctx.emit_before(std::move(scaled));
+  }
+  Node gate = part("Sigmoid", {gate_input}, "gate");
+  node.op_type = "Mul";
+  node.inputs = {x, gate.outputs[0]};
+  node.attrs.clear();
+  ctx.emit_before(std::move(gate));
+}
 }  // namespace
 
 void activation_op(OpDef& def) {
@@ -61,14 +93,14 @@ void activation_op(OpDef& def) {
   if (type == "Gelu") def.schema.attr("approximate", Attribute::of_string("none"));
   if (type == "HardSigmoid")
     def.schema.attr("alpha", Attribute::of_float(0.2f)).attr("beta", Attribute::of_float(0.5f));
-  if (type == "ThresholdedRelu" || type == "Celu")
+  if (type == "ThresholdedRelu" || type == "Celu" || type == "Swish")
     def.schema.attr("alpha", Attribute::of_float(1.0f));
   if (type == "Shrink")
     def.schema.attr("lambd", Attribute::of_float(0.5f)).attr("bias", Attribute::of_float(0.0f));
   def.make = make_activation_node;
   // Opsets < 6 carried consumed_inputs, an in-place hint with no meaning here.
   static const std::set<std::string> consumed_inputs = {
-      "Relu", "LeakyRelu", "Elu",        "Selu",  "Sigmoid", "Tanh",       "Exp", "Log",
+      "Relu", "LeakyRelu", "Elu",        "Selu",  "Sigmoid", "Tanh",        "Exp", "Log",
       "Sqrt", "Abs",       "Reciprocal", "Floor", "Ceil",    "HardSigmoid", "Neg"};
   if (consumed_inputs.count(type))
     def.onnx.legacy.push_back({"consumed_inputs", Attribute::Kind::Ints, 6});
@@ -77,8 +109,10 @@ void activation_op(OpDef& def) {
       {"Sin", 7},    {"Cos", 7},   {"Tan", 7},        {"Asin", 7},   {"Acos", 7},
       {"Atan", 7},   {"Erf", 9},   {"Sign", 9},       {"Shrink", 9}, {"Sinh", 9},
       {"Cosh", 9},   {"Asinh", 9}, {"Acosh", 9},      {"Atanh", 9},  {"ThresholdedRelu", 10},
-      {"Round", 11}, {"Celu", 12}, {"HardSwish", 14}, {"Mish", 18},  {"Gelu", 20}};
+      {"Round", 11}, {"Celu", 12}, {"HardSwish", 14}, {"Mish", 18},  {"Gelu", 20},
+      {"Swish", 24}};
   if (const auto it = since.find(type); it != since.end()) def.onnx.since_opset = it->second;
+  if (type == "Swish") def.onnx.to_opset = swish_to_opset;
 }
 
 }  // namespace engine
