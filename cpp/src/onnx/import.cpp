@@ -215,12 +215,7 @@ class Importer final : public OnnxExpansionContext {
   std::string expand_part(const Node& whole, const char* op, std::vector<std::string> inputs,
                           const char* what, const std::string& output,
                           std::map<std::string, Attribute> attrs) override {
-    Node n;
-    n.op_type = op;
-    n.name = whole.name + "/" + what;
-    n.inputs = std::move(inputs);
-    n.outputs = {output.empty() ? unique(whole.outputs[0] + "/" + what) : output};
-    n.attrs = std::move(attrs);
+    Node n = part_node(whole, op, std::move(inputs), what, output, std::move(attrs));
     if (all_inputs_known(n) && !reads_weight(n) && !reads_symbolic_batch(n, 0))
       fold_engine_op(n);
     else
@@ -1093,14 +1088,22 @@ class Importer final : public OnnxExpansionContext {
   std::string emit_part(const Node& whole, const char* op, std::vector<std::string> inputs,
                         const char* what, const std::string& output = "",
                         std::map<std::string, Attribute> attrs = {}) {
+    Node n = part_node(whole, op, std::move(inputs), what, output, std::move(attrs));
+    emit(n);
+    return n.outputs[0];
+  }
+
+  // A node of `whole`'s expansion, named after it and `what`, writing `output` or a new value.
+  Node part_node(const Node& whole, const char* op, std::vector<std::string> inputs,
+                 const char* what, const std::string& output,
+                 std::map<std::string, Attribute> attrs) {
     Node n;
     n.op_type = op;
     n.name = whole.name + "/" + what;
     n.inputs = std::move(inputs);
     n.outputs = {output.empty() ? unique(whole.outputs[0] + "/" + what) : output};
     n.attrs = std::move(attrs);
-    emit(n);
-    return n.outputs[0];
+    return n;
   }
 
   // NegativeLogLikelihoodLoss(input [N, C, d...], target [N, d...], weight [C]?) and

@@ -4,6 +4,7 @@
 
 #include "core/kernel_table.h"
 #include "ops/binary/binary.h"
+#include "ops/common.h"
 #include "ops/mod/mod_kernels.h"
 
 namespace engine {
@@ -25,14 +26,6 @@ Shape checked_shape(const char* op, const Tensor& a, const Tensor& b) {
   check_contiguous(a, (std::string(op) + ": a").c_str());
   check_contiguous(b, (std::string(op) + ": b").c_str());
   return broadcast_shapes(op, a.shape(), b.shape());
-}
-
-void check_shape(const Tensor& t, DType dtype, const Shape& shape, const std::string& what) {
-  check_contiguous(t, what.c_str());
-  ENGINE_CHECK_TYPE(t.dtype() == dtype, what, " must be ", dtype_name(dtype), ", got ",
-                    dtype_name(t.dtype()));
-  ENGINE_CHECK(t.shape() == shape, what, " ", t.describe(), " does not match the expected shape ",
-               shape_str(shape));
 }
 }  // namespace
 

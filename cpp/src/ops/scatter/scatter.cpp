@@ -1,10 +1,12 @@
 #include "ops/scatter/scatter.h"
 
+#include <algorithm>
 #include <string>
 
 #include "core/checked.h"
 #include "core/kernel_table.h"
 #include "ops/common.h"
+#include "ops/gather_elements/gather_elements.h"
 #include "ops/op.h"
 #include "ops/scatter/scatter_kernels.h"
 
@@ -27,27 +29,18 @@ ScatterReduction parse_scatter_reduction(const std::string& name, const char* op
 }
 
 namespace {
+// GatherElements' addressing, which ScatterElements reads the other way round.
 ScatterLayout elements_layout(const char* op, const Shape& data, const Shape& indices, int64_t axis,
                               Shape* updates_shape) {
-  const int rank = static_cast<int>(data.size());
-  ENGINE_CHECK(rank >= 1, op, ": data must have rank >= 1, got a scalar");
-  ENGINE_CHECK(rank <= kScatterMaxRank, op, ": data has rank ", rank, ", more than ",
-               kScatterMaxRank);
-  ENGINE_CHECK(indices.size() == data.size(), op, ": indices ", shape_str(indices),
-               " must have the rank of data ", shape_str(data));
+  static_assert(kScatterMaxRank == kGatherElementsMaxRank, "one rank limit for both");
+  const GatherElementsLayout g = gather_elements_layout(op, data, indices, axis);
   ScatterLayout l;
-  l.rank = rank;
-  l.axis = normalize_axis(axis, rank, op);
-  int64_t stride = 1;
-  for (int d = rank - 1; d >= 0; --d) {
-    ENGINE_CHECK(d == l.axis || indices[d] <= data[d], op, ": indices ", shape_str(indices),
-                 " exceed data ", shape_str(data), " along dim ", d);
-    l.dims[d] = indices[d];
-    l.strides[d] = stride;
-    stride *= data[d];
-  }
-  l.axis_dim = data[l.axis];
-  l.count = shape_numel(indices);
+  l.rank = g.rank;
+  l.axis = g.axis;
+  std::copy(g.out_dims, g.out_dims + g.rank, l.dims);
+  std::copy(g.data_strides, g.data_strides + g.rank, l.strides);
+  l.axis_dim = g.axis_dim;
+  l.count = g.outputs;
   *updates_shape = indices;
   return l;
 }

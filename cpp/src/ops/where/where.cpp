@@ -2,6 +2,7 @@
 
 #include "core/kernel_table.h"
 #include "ops/binary/binary.h"
+#include "ops/common.h"
 #include "ops/where/where_kernels.h"
 
 namespace engine {
@@ -30,14 +31,6 @@ void check_inputs(const char* op, const Tensor& cond, const Tensor& x, const Ten
   check_contiguous(x, (std::string(op) + ": x").c_str());
   check_contiguous(y, (std::string(op) + ": y").c_str());
 }
-
-void check_shape(const Tensor& t, DType dtype, const Shape& shape, const std::string& what) {
-  check_contiguous(t, what.c_str());
-  ENGINE_CHECK_TYPE(t.dtype() == dtype, what, " must be ", dtype_name(dtype), ", got ",
-                    dtype_name(t.dtype()));
-  ENGINE_CHECK(t.shape() == shape, what, " ", t.describe(), " does not match the expected shape ",
-               shape_str(shape));
-}
 }  // namespace
 
 void where_forward(const Tensor& cond, const Tensor& x, const Tensor& y, Tensor& out) {
@@ -45,9 +38,10 @@ void where_forward(const Tensor& cond, const Tensor& x, const Tensor& y, Tensor&
   const Shape shape = where_output_shape("Where", cond.shape(), x.shape(), y.shape());
   check_shape(out, x.dtype(), shape, "Where: output");
   const auto ax = broadcast_axes<3>("Where", shape, {cond.shape(), x.shape(), y.shape()});
-  where_kernels().get(x.device()).select(ax, shape_numel(shape), dtype_size(x.dtype()),
-                                         cond.data<bool>(), x.raw_data(), y.raw_data(),
-                                         out.raw_data());
+  where_kernels()
+      .get(x.device())
+      .select(ax, shape_numel(shape), dtype_size(x.dtype()), cond.data<bool>(), x.raw_data(),
+              y.raw_data(), out.raw_data());
 }
 
 void where_backward(const Tensor& dout, const Tensor& cond, const Tensor& x, const Tensor& y,
@@ -65,13 +59,16 @@ void where_backward(const Tensor& dout, const Tensor& cond, const Tensor& x, con
   // Routed in the output's shape, straight into dx or dy where that is theirs too; else into
   // a buffer that binary's broadcast gradient (Add: da = dy summed) reduces to their shape.
   auto routed = [&](Tensor* d) {
-    return !d ? Tensor() : d->shape() == shape ? *d : Tensor::empty(shape, DType::Float32, x.device());
+    return !d                    ? Tensor()
+           : d->shape() == shape ? *d
+                                 : Tensor::empty(shape, DType::Float32, x.device());
   };
   Tensor gx = routed(dx), gy = routed(dy);
   const auto ax = broadcast_axes<1>(op, shape, {cond.shape()});
-  where_kernels().get(x.device()).split(ax, shape_numel(shape), cond.data<bool>(),
-                                        dout.data<float>(), dx ? gx.data<float>() : nullptr,
-                                        dy ? gy.data<float>() : nullptr);
+  where_kernels()
+      .get(x.device())
+      .split(ax, shape_numel(shape), cond.data<bool>(), dout.data<float>(),
+             dx ? gx.data<float>() : nullptr, dy ? gy.data<float>() : nullptr);
   if (dx && gx.raw_data() != dx->raw_data()) binary_backward(BinaryOp::Add, gx, x, gx, dx, nullptr);
   if (dy && gy.raw_data() != dy->raw_data()) binary_backward(BinaryOp::Add, gy, y, gy, dy, nullptr);
 }
