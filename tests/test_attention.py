@@ -72,6 +72,24 @@ def test_a_transformer_block_trains_exports_and_reloads(rng, tmp_path):
     assert np.array_equal(engine.load_model(tmp_path / "transformer.ckpt").predict(x[:4]), expected)
 
 
+def check_export_and_reload(model, data, tmp_path):
+    """The model's ONNX file passes the full check and onnxruntime agrees; a saved copy
+    computes the same (call arguments included)."""
+    onnx = pytest.importorskip("onnx", reason="onnx is a test extra")
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is a test extra")
+    expected = model.predict(data)
+    path = tmp_path / "model.onnx"
+    model.export_onnx(path)
+    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {i.name: x for i, x in zip(session.get_inputs(), data)})
+    for a, b in zip(got, expected):
+        assert_close(a, b, 1e-5)
+    model.save(tmp_path / "model.ckpt")
+    for a, b in zip(engine.load_model(tmp_path / "model.ckpt").predict(data), expected):
+        assert np.array_equal(a, b)
+
+
 # ---- MultiHeadAttention's masks ---------------------------------------------------------------
 
 MHA_Q_MASK = np.array([[1, 1, 0, 1], [0, 0, 0, 0]], bool)  # the second sequence's queries all masked
@@ -175,24 +193,12 @@ def test_mha_mask_gradients_match_finite_differences(rng):
 
 
 def test_mha_masks_export_to_onnx_and_reload(rng, tmp_path):
-    onnx = pytest.importorskip("onnx", reason="onnx is a test extra")
-    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is a test extra")
     masks = MASK_SETS[-1]
     layer = L.MultiHeadAttention(num_heads=2, key_dim=3, value_dim=4)
     model = mha_model(layer, masks, causal=True)
     randomize(layer, rng)
     data = mha_data(rng, masks)
-    expected = model.predict(data)
-    path = tmp_path / "mha.onnx"
-    model.export_onnx(path)
-    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    got = session.run(None, {i.name: x for i, x in zip(session.get_inputs(), data)})
-    for a, b in zip(got, expected):
-        assert_close(a, b, 1e-5)
-    model.save(tmp_path / "mha.ckpt")
-    for a, b in zip(engine.load_model(tmp_path / "mha.ckpt").predict(data), expected):
-        assert np.array_equal(a, b)
+    check_export_and_reload(model, data, tmp_path)
 
 
 def test_mha_called_on_arrays_with_masks(rng):
@@ -403,24 +409,12 @@ def test_attention_dropout_acts_only_while_training(rng):
 
 @pytest.mark.parametrize("name", ["dot_scaled", "concat_scaled", "additive"])
 def test_attention_exports_to_onnx_and_reloads(name, rng, tmp_path):
-    onnx = pytest.importorskip("onnx", reason="onnx is a test extra")
-    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is a test extra")
     layer = ATTENTION[name]()
     model = attention_model(layer, with_key=True, masks=True, causal=True, scores=True)
     randomize(layer, rng)
     data = attention_data(rng, with_key=True, masks=True)
-    expected = model.predict(data)
-    path = tmp_path / "attention.onnx"
-    model.export_onnx(path)
-    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    got = session.run(None, {i.name: x for i, x in zip(session.get_inputs(), data)})
-    for a, b in zip(got, expected):
-        assert_close(a, b, 1e-5)
     # Masks, the causal mask and the returned scores are call arguments: they come back.
-    model.save(tmp_path / "attention.ckpt")
-    for a, b in zip(engine.load_model(tmp_path / "attention.ckpt").predict(data), expected):
-        assert np.array_equal(a, b)
+    check_export_and_reload(model, data, tmp_path)
 
 
 def test_attention_called_on_arrays(rng):
