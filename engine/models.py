@@ -38,6 +38,9 @@ def Input(shape, batch_size=None, name=None, dtype="float32"):
     return layer.output
 
 
+_NUMPY_DTYPES = {"float32": np.dtype(np.float32), "int64": np.dtype(np.int64), "bool": np.dtype(np.bool_)}
+
+
 def _as_list(x):
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
@@ -423,13 +426,13 @@ class Model(TrainerMixin, Layer):
         """Outputs for `x`, computed `batch_size` samples at a time (inference mode). `x` may
         also be a dataset or another source of batches (`steps` of them at most)."""
         executor = self._executor
-        if (executor is not None and type(x) is np.ndarray and x.dtype == np.float32 and type(batch_size) is int
-                and x.ndim > 0 and 0 < len(x) <= batch_size and x.flags.c_contiguous and self._single_input
-                and self.inputs[0].dtype == "float32" and not self._declared_output_dtypes):
-            # One batch that needs no conversion: straight to the executor (batch-1
-            # latency is mostly this path's overhead).
-            outs = executor.run([x], False)
-            return outs[0] if self._single_output else list(outs)
+        if executor is not None and type(batch_size) is int and not self._declared_output_dtypes:
+            arrays = self._ready_batch(x, batch_size)
+            if arrays is not None:
+                # One batch that needs no conversion: straight to the executor (batch-1
+                # latency is mostly this path's overhead).
+                outs = executor.run(arrays, False)
+                return outs[0] if self._single_output else list(outs)
         if self._is_batch_source(x):
             self._ensure_built(x)
             return self._predict_source(x, steps)
@@ -449,6 +452,22 @@ class Model(TrainerMixin, Layer):
                 chunks[k].append(o)
         results = [np.concatenate(c, axis=0) for c in chunks]
         return results[0] if self._single_output else results
+
+    def _ready_batch(self, x, batch_size):
+        """x as the executor's inputs when it is one batch of at most `batch_size` samples of
+        C-contiguous arrays of the inputs' dtypes (an array, or a list or tuple of them in
+        the inputs' order); else None."""
+        arrays = [x] if type(x) is np.ndarray else x if type(x) in (list, tuple) else None
+        if arrays is None or len(arrays) != len(self.inputs) or (type(x) is np.ndarray and not self._single_input):
+            return None
+        n = None
+        for a, t in zip(arrays, self.inputs):
+            # (dtype.name builds a string in Python: 2 us, more than the rest of the call)
+            if (type(a) is not np.ndarray or a.dtype != _NUMPY_DTYPES[t.dtype] or a.ndim == 0
+                    or not a.flags.c_contiguous or (n is not None and len(a) != n)):
+                return None
+            n = len(a)
+        return list(arrays) if 0 < n <= batch_size else None
 
     def _gradients(self, x, seed, output_index=0, training=False):
         """Gradients of sum(output * seed) w.r.t. the inputs and the trainable weights.

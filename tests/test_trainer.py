@@ -76,6 +76,26 @@ def test_predict_on_batch_is_the_forward_pass_in_float64(rng):
         model.predict_on_batch([x, x])
 
 
+def test_predict_gives_the_same_answers_however_the_batch_comes(rng):
+    """One ready batch (C-contiguous arrays of the inputs' dtypes) goes straight to the
+    executor; anything else (other dtypes, Fortran order, a dict, smaller batches) through
+    the general path. Both agree, and bad batches fail the same way."""
+    ids, feats = engine.Input((3,), dtype="int64"), engine.Input((4,))
+    joined = L.Concatenate()([L.Flatten()(L.Embedding(9, 2)(ids)), feats])
+    model = engine.Model([ids, feats], L.Dense(2)(joined))
+    tokens = rng.integers(0, 9, (5, 3))
+    x = rng.standard_normal((5, 4)).astype(np.float32)
+    want = model.predict([tokens, x], batch_size=1)  # one sample at a time: the general path
+    for given in ([tokens, x], (tokens, x), [tokens.astype(np.int32), x.astype(np.float64)],
+                  [np.asfortranarray(tokens), np.asfortranarray(x)],
+                  {ids._layer.name: tokens, feats._layer.name: x}):
+        np.testing.assert_array_equal(model.predict(given, batch_size=8), want)
+    with pytest.raises(ValueError, match="different numbers of samples"):
+        model.predict([tokens, x[:4]])
+    with pytest.raises(ValueError, match="expects 2 input"):
+        model.predict([tokens])
+
+
 def test_custom_training_loop_with_apply_gradients(rng):
     engine.set_seed(2)
     model = small_mlp()
