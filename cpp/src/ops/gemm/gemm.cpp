@@ -120,7 +120,9 @@ void gemm_forward(const Tensor& a, const Tensor& b, const Tensor& c, const GemmA
   // or N floats on the operands' device).
   Tensor bias;  // on the operands' device, as everything the kernels read
   const bool use_c = c.defined() && at.beta != 0.0f && d.M > 0 && d.N > 0;
-  if (use_c && d.c_rows == d.M && d.c_cols == d.N) {
+  // (A bias row or column is one even when M or N is 1: the epilogue reads it, no copy.)
+  const bool c_vector = at.beta == 1.0f && (d.c_rows == 1 || d.c_cols == 1);
+  if (use_c && d.c_rows == d.M && d.c_cols == d.N && !c_vector) {
     if (c.raw_data() != y.raw_data()) y.copy_from(c.reshape(y.shape()));
     g.beta = at.beta;
   } else if (use_c) {
