@@ -535,6 +535,8 @@ def test_data_movement_ops_match_numpy_on_arrays_and_in_a_model(rng):
         (lambda t: t[..., 1:5:2, None], lambda a: a[..., 1:5:2, None]),
         (lambda t: ops.broadcast_to(ops.expand_dims(t, 1), (4, 3, 6)),
          lambda a: np.broadcast_to(a[:, None], (4, 3, 6))),
+        (lambda t: ops.cumsum(t, axis=1), lambda a: np.cumsum(a, axis=1)),
+        (lambda t: ops.cumsum(t), lambda a: np.cumsum(a)),
         (lambda t: ops.take_along_axis(t, np.array([[5, 0, 0], [1, 2, 3], [0, 0, 0], [4, 4, 5]]), axis=1),
          lambda a: np.take_along_axis(a, np.array([[5, 0, 0], [1, 2, 3], [0, 0, 0], [4, 4, 5]]), axis=1)),
         (lambda t: ops.take_along_axis(ops.tile(ops.expand_dims(t, 2), (1, 1, 2)), np.array([[[2], [0], [5]]] * 4),

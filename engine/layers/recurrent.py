@@ -49,9 +49,7 @@ def _step_order(mask, backwards):
     and shown_valid [batch, steps] bool (False where the initial state shows)."""
     steps = mask.shape[1]
     kept = ops.cast(mask, "float32")
-    # Running counts by a product with a triangular matrix: exact in float32 for any
-    # realistic number of steps.
-    count = ops.matmul(kept, np.triu(np.ones((steps, steps), np.float32)))  # unmasked steps <= t
+    count = ops.cumsum(kept, axis=1)  # unmasked steps <= t (exact in float32)
     lengths = ops.sum(kept, axis=1)
     front = ops.where(mask, count - 1.0, -1.0)  # where an unmasked step goes; -1 for the others
     positions = np.arange(steps, dtype=np.float32)

@@ -28,7 +28,8 @@ __all__ = [
     # linear algebra, reductions
     "matmul", "sum", "mean", "max", "min", "logsumexp", "var", "std", "norm",
     # shapes and types
-    "reshape", "transpose", "expand_dims", "squeeze", "concatenate", "stack", "split", "take", "take_along_axis", "tile", "pad",
+    "reshape", "transpose", "expand_dims", "squeeze", "concatenate", "stack", "split", "take",
+    "take_along_axis", "cumsum", "tile", "pad",
     "broadcast_to", "cast",
     "one_hot", "getitem", "convert_to_tensor", "convert_to_numpy", "shape",
 ]
@@ -448,6 +449,17 @@ def take(x, indices, axis=None):
     def rule(xs, ids):
         return tuple(xs[:a]) + tuple(ids) + tuple(xs[a + 1:])
     return apply("take", [x, indices], _node("Gather", axis=a), rule, (dtype_name(x),))
+
+
+def cumsum(x, axis=None):
+    """numpy's cumsum: running sums along `axis`, of x flattened when None (ONNX CumSum)."""
+    if axis is None:
+        x, axis = reshape(x, (-1,)), 0
+    a = _axes(axis, len(shape_of(x)), "cumsum")[0]
+
+    def emit(b, names):
+        return b.node("CumSum", [names[0], _ints(b, a, "cumsum/axis")])
+    return apply("cumsum", [x], emit, _same_shape, (dtype_name(x),))
 
 
 def take_along_axis(x, indices, axis):
