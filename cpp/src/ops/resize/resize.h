@@ -141,9 +141,10 @@ struct ResizeGeometry {
   ENGINE_HD int taps(int64_t o, int64_t* src, float* weight) const {
     int64_t base = 0, stride = 1;
     int k = 0;                  // interpolated dims
-    int count[kMaxRank] = {};   // their taps
-    int64_t at[kMaxTaps] = {};  // their offsets and weights, one dim after another
-    double w1[kMaxTaps] = {};
+    // (Left unset: only the entries written below are read, and this runs per output.)
+    int count[kMaxRank];   // their taps
+    int64_t at[kMaxTaps];  // their offsets and weights, one dim after another
+    double w1[kMaxTaps];
     int used = 0;
     for (int d = rank - 1; d >= 0; --d) {
       const int64_t od = o % out[d];
