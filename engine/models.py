@@ -10,6 +10,7 @@ from engine import _core
 from engine.layers import _args
 from engine.layers.base import (GraphBuilder, KerasTensor, Layer, Trace, emit_calls, order_calls, trace_call,
                                trace_for, unique_name, unique_weights)
+from engine.ops._symbolic import _DTYPES
 from engine.trainer import TrainerMixin
 
 
@@ -36,9 +37,6 @@ def Input(shape, batch_size=None, name=None, dtype="float32"):
         layer.shape = (_args.positive_int("Input", "batch_size", batch_size),) + layer.shape[1:]
         layer.output.shape = layer.shape
     return layer.output
-
-
-_NUMPY_DTYPES = {"float32": np.dtype(np.float32), "int64": np.dtype(np.int64), "bool": np.dtype(np.bool_)}
 
 
 def _as_list(x):
@@ -324,7 +322,7 @@ class Model(TrainerMixin, Layer):
         out = []
         for t, a in zip(self.inputs, arrays):
             a = np.asarray(a)
-            want = {"float32": np.float32, "int64": np.int64, "bool": np.bool_}[t.dtype]
+            want = _DTYPES[t.dtype]
             if a.dtype != want:
                 if t.dtype == "float32" and a.dtype.kind in "fiu":
                     a = a.astype(np.float32)
@@ -463,7 +461,7 @@ class Model(TrainerMixin, Layer):
         n = None
         for a, t in zip(arrays, self.inputs):
             # (dtype.name builds a string in Python: 2 us, more than the rest of the call)
-            if (type(a) is not np.ndarray or a.dtype != _NUMPY_DTYPES[t.dtype] or a.ndim == 0
+            if (type(a) is not np.ndarray or a.dtype != _DTYPES[t.dtype] or a.ndim == 0
                     or not a.flags.c_contiguous or (n is not None and len(a) != n)):
                 return None
             n = len(a)
