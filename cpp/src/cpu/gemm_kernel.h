@@ -7,6 +7,8 @@
 // so kernels always compute a whole tile and only the store looks at mr and nr_used.
 #pragma once
 
+#include <algorithm>
+
 #include <cstdint>
 
 #include "cpu/gemm.h"
@@ -69,7 +71,7 @@ inline void store_tile_scalar(const float* acc, int nr, int mr, int nr_used, flo
       if (s.beta != 0.0f) v += s.beta * cr[j];
       v += rb;
       if (s.col_bias) v += s.col_bias[j];
-      if (s.relu && v < 0.0f) v = 0.0f;  // NaN stays NaN
+      if (s.relu) v = std::max(v, 0.0f);  // branch-free; NaN stays NaN
       cr[j] = v;
     }
   }

@@ -197,7 +197,7 @@ inline void gemm_small_rows_impl(const GemmArgs& g) {
       if (g.beta != 0.0f) v += g.beta * c[j];
       v += rb;
       if (g.epilogue.col_bias) v += g.epilogue.col_bias[j];
-      if (g.epilogue.relu && v < 0.0f) v = 0.0f;  // NaN stays NaN
+      if (g.epilogue.relu) v = std::max(v, 0.0f);  // branch-free; NaN stays NaN
       c[j] = v;
     }
   }
@@ -243,7 +243,7 @@ void gemm_small_cols_impl(const GemmArgs& g, const float* bt, int64_t ldbt, int6
         if (g.beta != 0.0f) v += g.beta * c[j];
         v += rb;
         if (g.epilogue.col_bias) v += g.epilogue.col_bias[j];
-        if (g.epilogue.relu && v < 0.0f) v = 0.0f;  // NaN stays NaN
+        if (g.epilogue.relu) v = std::max(v, 0.0f);  // branch-free; NaN stays NaN
         c[j] = v;
       }
     }

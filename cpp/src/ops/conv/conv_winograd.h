@@ -45,6 +45,12 @@ struct WinogradTiles {
   const ConvShape& s;
   int64_t tile_rows, tile_cols;  // per image
   int64_t q0, tiles, ld;
+  // Matrix t of V (of M) starts at t * v_step (t * m_step). The steps are a row count times
+  // ld plus kMatrixSkew floats: a transform reads (writes) the same row of all (m+2)^2
+  // matrices, and with steps of a power of two those rows would all fall into one cache set.
+  static constexpr int64_t kMatrixSkew = 16;
+  int64_t v_step() const { return s.C * ld + kMatrixSkew; }
+  int64_t m_step() const { return s.OC * ld + kMatrixSkew; }
   WinogradTile tile(int64_t p) const {
     const int64_t q = q0 + p, per_image = tile_rows * tile_cols;
     const int64_t r = q % per_image;

@@ -212,7 +212,7 @@ void winograd_input_range(const WinogradTiles& g, const float* x, float* v, int6
       for (int i = 0; i < A; ++i) T::input(&tmp[i][0][0], kLanes, &out[i][0][0], kLanes);
       const int64_t p = static_cast<int64_t>(gi) * kLanes;
       for (int t = 0; t < A * A; ++t) {
-        float* dst = v + (t * g.s.C + c) * g.ld + p;
+        float* dst = v + t * g.v_step() + c * g.ld + p;
         const float* src = &out[t / A][t % A][0];
         for (int l = 0; l < kLanes; ++l) dst[l] = src[l];
       }
@@ -230,25 +230,25 @@ void winograd_output_range(const WinogradTiles& g, const float* mt, const float*
   const Window2d& win = g.s.win;
   const int64_t OW = win.OW, OHW = win.OH * OW;
   const std::vector<TileGroup> groups = tile_groups<m>(g);
-  alignas(32) float in[A][A][kLanes], tmp[m][A][kLanes], out[m][m][kLanes];
+  alignas(32) float tmp[m][A][kLanes], out[m][m][kLanes];
+  const int64_t step = g.m_step();
   for (int64_t o = o0; o < o1; ++o) {
     const float bias = b ? b[o] : 0.0f;
     for (size_t gi = 0; gi < groups.size(); ++gi) {
       const TileGroup& tg = groups[gi];
-      const int64_t p = static_cast<int64_t>(gi) * kLanes;
-      for (int t = 0; t < A * A; ++t) {
-        const float* src = mt + (t * g.s.OC + o) * g.ld + p;
-        float* dst = &in[t / A][t % A][0];
-        for (int l = 0; l < kLanes; ++l) dst[l] = src[l];
-      }
-      for (int j = 0; j < A; ++j) T::output(&in[0][j][0], A * kLanes, &tmp[0][j][0], A * kLanes);
+      const float* in = mt + o * g.ld + static_cast<int64_t>(gi) * kLanes;
+      for (int j = 0; j < A; ++j) T::output(in + j * step, A * step, &tmp[0][j][0], A * kLanes);
       for (int i = 0; i < m; ++i) T::output(&tmp[i][0][0], kLanes, &out[i][0][0], kLanes);
-      for (int i = 0; i < m; ++i)
-        for (int j = 0; j < m; ++j)
-          for (int l = 0; l < kLanes; ++l) {
-            const float r = out[i][j][l] + bias;
-            out[i][j][l] = g.s.relu && r < 0.0f ? 0.0f : r;  // NaN stays
-          }
+      // Branch-free: the signs of the sums are random, and max keeps a NaN (its second operand).
+      if (g.s.relu) {
+        for (int i = 0; i < m; ++i)
+          for (int j = 0; j < m; ++j)
+            for (int l = 0; l < kLanes; ++l) out[i][j][l] = std::max(out[i][j][l] + bias, 0.0f);
+      } else {
+        for (int i = 0; i < m; ++i)
+          for (int j = 0; j < m; ++j)
+            for (int l = 0; l < kLanes; ++l) out[i][j][l] += bias;
+      }
       if (tg.output_run) {
         const WinogradTile& t = tg.tile[0];
         float* dst = y + (t.n * g.s.OC + o) * OHW + t.row * m * OW + t.col * m;
