@@ -106,8 +106,7 @@ void run(const ConvShape& s, int m, const float* x, const float* u, const float*
     while (packed.size() < static_cast<size_t>(A2))
       packed.push_back(std::make_unique<GemmPackedA>());
     parallel_for(A2, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t t = begin; t < end; ++t)
-        packed[static_cast<size_t>(t)]->pack(gemm(t, whole));
+      for (int64_t t = begin; t < end; ++t) packed[static_cast<size_t>(t)]->pack(gemm(t, whole));
     });
   }
   for (int64_t q0 = 0; q0 < total; q0 += chunk) {
