@@ -130,6 +130,9 @@ def test_layers_inside_call_pass_masks_on_as_in_the_functional_twin(rng, body):
     functional, _, sub = twins(body, ids)
     expected = functional.predict(ids)
     assert_close(sub.predict(ids), expected, 1e-6)
+    # The same graph: masks travel with the calls without adding nodes.
+    ops_of = lambda m: sorted(n["op_type"] for n in m._build_graph()[0].nodes)
+    assert ops_of(sub) == ops_of(functional)
     # The mask matters: the same weights without it give another answer.
     unmasked = Twin(body, mask_zero=False)
     unmasked.predict(ids[:1])
@@ -153,6 +156,27 @@ def test_subclassed_and_functional_twins_train_alike(rng, body):
         assert_close(w_sub, w_fun, 1e-5, what=f"{body}/{name}")
         assert np.abs(w_fun - w0).max() > 1e-3, f"{body}/{name} did not train"
     assert_close(sub.predict(ids), functional.predict(ids), 1e-5)
+
+
+def test_masking_inside_call_matches_the_functional_twin(rng):
+    class Forecaster(engine.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.masking, self.rnn, self.out = L.Masking(), L.GRU(4, return_sequences=True), L.Dense(1)
+            self.pool = L.GlobalAveragePooling1D()
+
+        def call(self, x):
+            return self.out(self.pool(self.rnn(self.masking(x))))
+
+    x = rng.standard_normal((6, STEPS, 3)).astype(np.float32)
+    x[padded_ids(rng) == 0] = 0.0  # whole steps of zeros: masked
+    model = Forecaster()
+    model.predict(x[:1])
+    inp = engine.Input((STEPS, 3))
+    twin = engine.Model(inp, model.out(model.pool(model.rnn(model.masking(inp)))))  # the same layers
+    assert_close(model.predict(x), twin.predict(x), 1e-6)
+    unmasked = engine.Model(inp, model.out(model.pool(model.rnn(inp))))
+    assert np.abs(unmasked.predict(x) - twin.predict(x)).max() > 1e-3
 
 
 # ---- custom layers: mask arguments, supports_masking, compute_mask, masks made inside call() ----
@@ -267,6 +291,29 @@ def test_a_list_of_inputs_gives_call_the_list_of_their_masks(rng):
     assert_close(model.predict(ids), expected, 1e-5)
 
 
+def test_each_output_keeps_the_mask_made_for_it_inside_call(rng):
+    class TwoViews(L.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.emb = L.Embedding(VOCAB, 4, mask_zero=True)
+
+        def call(self, ids):
+            e = self.emb(ids)
+            return [e * 1.0, e]  # the first is computed with ops (no mask), the second carries it
+
+    ids = padded_ids(rng)
+    x = engine.Input((STEPS,), dtype="int64")
+    views = TwoViews()
+    plain, masked = views(x)
+    assert plain._keras_mask is None and masked._keras_mask is not None
+    assert views.output_shape == [(None, STEPS, 4), (None, STEPS, 4)] and views.input_shape == (None, STEPS)
+    model = engine.Model(x, [L.GlobalAveragePooling1D()(plain), L.GlobalAveragePooling1D()(masked)])
+    e = np.asarray(views.emb.get_weights()[0], np.float64)[ids]
+    means = model.predict(ids)
+    assert_close(means[0], e.mean(1), 1e-5)
+    assert_close(means[1], masked_mean_ref(e, ids != 0), 1e-5)
+
+
 def test_explicit_masks_in_call_reach_the_layers(rng):
     class ExplicitMask(engine.Model):
         def __init__(self, **kwargs):
@@ -353,15 +400,20 @@ CUSTOM = {"Twin": Twin, "Pipeline": Pipeline, "TokenEmbedding": TokenEmbedding, 
           "Doubler": Doubler, "Inverted": Inverted, "EncoderLayer": EncoderLayer}
 
 
-def test_masked_user_models_and_layers_save_and_load(rng, tmp_path):
-    ids = padded_ids(rng)
-    sub = Twin("bidirectional")
-    pipeline = Pipeline(["double", "invert"], "global_average")
+def custom_functional():
+    """A functional model of custom layers that take, pass on, make and invert masks."""
     x = engine.Input((STEPS,), dtype="int64")
     tokens = TokenEmbedding(6)(x)
     a = MaskedMean()(L.LSTM(4, return_sequences=True)(Doubler()(tokens)))
     b = EncoderLayer()(Inverted()(tokens))
-    functional = engine.Model(x, L.Dense(2)(L.Concatenate()([a, b])))
+    return engine.Model(x, L.Dense(2)(L.Concatenate()([a, b])))
+
+
+def test_masked_user_models_and_layers_save_and_load(rng, tmp_path):
+    ids = padded_ids(rng)
+    sub = Twin("bidirectional")
+    pipeline = Pipeline(["double", "invert"], "global_average")
+    functional = custom_functional()
     for name, model in (("sub", sub), ("pipeline", pipeline), ("functional", functional)):
         expected = model.predict(ids)
         model.save(tmp_path / f"{name}.ckpt")
@@ -383,3 +435,14 @@ def test_masked_subclassed_models_export_to_onnx_as_their_functional_twins(rng, 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     got = session.run(None, {session.get_inputs()[0].name: ids})[0]
     assert_close(got, expected, 1e-5)
+
+
+def test_custom_masking_layers_export_to_onnx(rng, tmp_path):
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is a test extra")
+    ids = padded_ids(rng)
+    for name, model in (("functional", custom_functional()), ("pipeline", Pipeline(["double", "invert"]))):
+        expected = model.predict(ids)
+        path = tmp_path / f"{name}.onnx"
+        model.export_onnx(path)
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        assert_close(session.run(None, {session.get_inputs()[0].name: ids})[0], expected, 1e-5, what=name)
