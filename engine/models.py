@@ -8,8 +8,8 @@ import numpy as np
 
 from engine import _core
 from engine.layers import _args
-from engine.layers.base import (GraphBuilder, KerasTensor, Layer, Trace, emit_calls, order_calls, trace_call,
-                               trace_for, unique_name, unique_weights)
+from engine.layers.base import (GraphBuilder, KerasTensor, Layer, Trace, carry_output_masks, emit_calls,
+                               order_calls, trace_call, trace_for, unique_name, unique_weights)
 from engine.ops._symbolic import _DTYPES
 from engine.trainer import TrainerMixin
 
@@ -363,10 +363,17 @@ class Model(TrainerMixin, Layer):
         return [np.zeros(shape, np.float32) for shape in shapes]
 
     # --- calling -----------------------------------------------------------------------
-    def __call__(self, inputs, training=None):
+    def __call__(self, inputs, training=None, mask=None):
         flat = _as_list(inputs)
         if all(isinstance(t, KerasTensor) for t in flat):
-            return self._call_symbolic(inputs, flat, training)
+            if mask is not None and not isinstance(mask, (KerasTensor, list, tuple)):
+                raise TypeError(f"{self.name}: the mask of symbolic inputs must be symbolic, got "
+                                f"{type(mask).__name__}")
+            return self._call_symbolic(inputs, flat, training, mask)
+        if mask is not None:  # on arrays: through a model that takes the mask as an input
+            if isinstance(mask, (list, tuple)):
+                raise TypeError(f"{self.name}: on arrays, mask= takes one array (the first input's mask)")
+            return self._call_eager(inputs, flat, training, mask)
         outs = self._run(self._prepare_inputs(inputs), training=bool(training))
         return outs[0] if self._single_output else outs
 
@@ -374,33 +381,42 @@ class Model(TrainerMixin, Layer):
         """A model called inside another passes masks both ways, as Keras's functional
         models do: the masks its inputs carry reach the layers inside, and its outputs carry
         the masks the layers inside give them."""
+        if self._computes_with_call():  # subclassed: its call() is traced as a layer's is
+            if isinstance(mask, (list, tuple)):
+                raise TypeError(f"{self.name}: mask= takes one symbolic mask, given to call() as `mask`")
+            if not self.built:
+                self._build_from_call([(None,) + tuple(t.shape[1:]) for t in flat], [t.dtype for t in flat])
+                pending = self.__dict__.pop("_pending_compile", None)
+                if pending is not None:
+                    self.compile(**pending)
+            return super()._call_symbolic(inputs, flat, training, mask)
+        if mask is not None:
+            raise NotImplementedError(f"{self.name}: mask= on a functional model called on symbolic "
+                                      "tensors; give the inputs their masks with the layers that make "
+                                      "them (Embedding(mask_zero=True), Masking) instead")
         in_masks = [t._keras_mask for t in flat]
-        if self._traces is not None or (all(m is None for m in in_masks) and
-                                        all(t._keras_mask is None for t in self.outputs)):
+        if all(m is None for m in in_masks) and all(t._keras_mask is None for t in self.outputs):
             return super()._call_symbolic(inputs, flat, training, mask)
         if not self.built:
             self.build([t.shape for t in flat] if len(flat) > 1 else flat[0].shape)
         present = [m is not None for m in in_masks]
-        masked_outputs = []
 
         def replay(*placeholders):
             xs, masks = list(placeholders[:len(flat)]), iter(placeholders[len(flat):])
             for x, has in zip(xs, present):
                 x._keras_mask = next(masks) if has else None
-            outs = self._replay(xs)
-            masked_outputs[:] = [k for k, t in enumerate(outs) if t._keras_mask is not None]
-            return outs + [outs[k]._keras_mask for k in masked_outputs]
+            return self._replay(xs)
 
         operands = flat + [m for m in in_masks if m is not None]
-        trace = Trace(replay, [t.shape for t in operands], [t.dtype for t in operands], self.name)
-        outputs = self._record_call(inputs, operands, training, {None: trace}, listed=len(flat) > 1)
+        traces = {None: Trace(replay, [t.shape for t in operands], [t.dtype for t in operands], self.name)}
+        masked_outputs = carry_output_masks(traces)
+        outputs = _as_list(self._record_call(inputs, operands, training, traces, listed=len(flat) > 1))
         call = self._calls[-1]
         call.input_masks = len(operands) - len(flat)
-        call.output_mask_of = list(masked_outputs)
-        real = outputs[:len(self.outputs)]
-        for k, m in zip(masked_outputs, outputs[len(self.outputs):]):
-            real[k]._keras_mask = m
-        return real[0] if self._single_output else real
+        call.output_mask_of = masked_outputs
+        for k, m in zip(masked_outputs, call.outputs[len(outputs):]):
+            outputs[k]._keras_mask = m
+        return outputs[0] if self._single_output else outputs
 
     def _replay(self, xs, layer_for=lambda layer: layer):
         """This model's layer calls again, on symbolic tensors `xs` for its inputs, with the
@@ -408,16 +424,17 @@ class Model(TrainerMixin, Layer):
         tensors carry reach the layers), or the ones `layer_for` gives (clone_model)."""
         tensors = {id(t): x for t, x in zip(self.inputs, xs)}
         for call in self._graph_calls:
-            args = [tensors[id(t)] for t in call.inputs]
-            args = args[:len(args) - call.input_masks]  # a nested model finds them again
+            args = [tensors[id(t)] for t in call.own_inputs]  # (the masks they carry are found again)
             kwargs = dict(call.kwargs)
             if call.masked:
-                kwargs["mask"] = args.pop()
+                kwargs["mask"] = tensors[id(call.inputs[len(args)])]
             if call.training is not None:
                 kwargs["training"] = call.training
-            out = layer_for(call.layer)(args if call.listed else args[0], **kwargs)
-            for t, nt in zip(call.outputs, _as_list(out)):
+            out = _as_list(layer_for(call.layer)(args if call.listed else args[0], **kwargs))
+            for t, nt in zip(call.own_outputs, out):
                 tensors[id(t)] = nt
+            for k, t in zip(call.output_mask_of, call.outputs[len(call.own_outputs):]):
+                tensors[id(t)] = out[k]._keras_mask  # a mask made inside the call
         return [tensors[id(t)] for t in self.outputs]
 
     def predict(self, x, batch_size=32, verbose=0, steps=None):
@@ -524,7 +541,7 @@ class Model(TrainerMixin, Layer):
             if isinstance(layer, InputLayer):
                 shape = layer.shape
             else:
-                outs = [c.outputs for c in layer._calls if c in self._graph_calls]
+                outs = [c.own_outputs for c in layer._calls if c in self._graph_calls]
                 shape = outs[0][0].shape if outs and len(outs[0]) == 1 else [o.shape for o in outs[0]] if outs else "?"
             rows.append((f"{layer.name} ({type(layer).__name__})", str(shape), f"{layer.count_params():,}"))
         widths = [max(len("Layer (type)"), *(len(r[0]) for r in rows)) + 2,

@@ -130,10 +130,9 @@ def model_to_config(model):
         refs[id(t)] = ["input", i]
     calls = []
     for j, call in enumerate(model._graph_calls):
-        inputs = call.inputs[:-1] if call.masked else call.inputs  # the mask is the last
-        inputs = inputs[:len(inputs) - call.input_masks]  # (a nested model finds them again)
+        inputs = call.own_inputs  # (the masks the inputs carry are found again on them)
         calls.append({"layer": call.layer.name, "inputs": [refs[id(t)] for t in inputs],
-                      **({"mask": refs[id(call.inputs[-1])]} if call.masked else {}),
+                      **({"mask": refs[id(call.inputs[len(inputs)])]} if call.masked else {}),
                       **({"kwargs": call.kwargs} if call.kwargs else {})})
         own = len(call.outputs) - len(call.output_mask_of)
         for k, t in enumerate(call.outputs):

@@ -120,9 +120,9 @@ def _layer_graph(model):
         k = node_for(call.layer)
         node = nodes[k]
         if not node["outputs"]:  # a shared layer shows its first call's shapes
-            node["inputs"] = [t.shape for t in call.inputs]
-            node["outputs"] = [t.shape for t in call.outputs]
-            node["dtypes"] = [t.dtype for t in call.outputs]
+            node["inputs"] = [t.shape for t in call.own_inputs]
+            node["outputs"] = [t.shape for t in call.own_outputs]
+            node["dtypes"] = [t.dtype for t in call.own_outputs]
         for t in call.inputs:
             edge = (node_for(t._layer), k)
             if edge not in edges:

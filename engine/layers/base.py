@@ -215,17 +215,30 @@ class LayerCall:
         self.training = training
         self.traces = traces
         self.kwargs = {}  # call arguments a layer keeps with its call (saved with the model)
-        self.masked = False  # the last input is the mask given to call() (not an input proper)
-        # A nested model's call: its last input_masks inputs are its inputs' masks, and each
-        # output after the model's own is the mask of the output output_mask_of lists for it.
+        # The inputs proper come first; then, with `masked`, the mask given to the call
+        # (mask=); then the input_masks masks the inputs carried, which a replay finds again
+        # on the tensors. Each output after the layer's own is the mask of the output that
+        # output_mask_of lists for it (a mask computed inside call() or a nested model).
+        self.masked = False
         self.input_masks = 0
         self.output_mask_of = []
 
-    def emit(self, b, args):
-        """Adds this call's nodes reading value names `args`; returns its output names."""
+    @property
+    def own_inputs(self):
+        """The inputs proper, without the masks that travel with them."""
+        return self.inputs[:len(self.inputs) - self.input_masks - int(self.masked)]
+
+    @property
+    def own_outputs(self):
+        """The outputs proper, without the masks that travel with them."""
+        return self.outputs[:len(self.outputs) - len(self.output_mask_of)]
+
+    def emit(self, b, args, masks=True):
+        """Adds this call's nodes reading value names `args`; returns its output names (None
+        for the masks after its own outputs without `masks`)."""
         if self.traces is not None:
             mode = self.training if self.training is not None else b.training
-            return trace_for(self.traces, mode).emit(b, args)
+            return trace_for(self.traces, mode).emit(b, args, masks)
         saved, b.call_training = b.call_training, self.training
         try:
             outs = self.layer.emit(b, args, [t.shape for t in self.inputs])
@@ -275,10 +288,15 @@ def order_calls(inputs, outputs, owner):
 
 def emit_calls(b, inputs, names, calls, outputs):
     """Writes `calls` (ordered) into builder `b`, `inputs` being the values named `names`;
-    returns the names of `outputs`."""
+    returns the names of `outputs`. A call's masks that no later call reads are left out."""
+    needed = {id(t) for t in outputs}
+    wants_masks = {}
+    for call in reversed(calls):
+        wants_masks[id(call)] = any(id(t) in needed for t in call.outputs[len(call.own_outputs):])
+        needed.update(id(t) for t in call.inputs)
     table = {id(t): n for t, n in zip(inputs, names)}
     for call in calls:
-        outs = call.emit(b, [table[id(t)] for t in call.inputs])
+        outs = call.emit(b, [table[id(t)] for t in call.inputs], masks=wants_masks[id(call)])
         for t, n in zip(call.outputs, outs):
             table[id(t)] = n
     return [table[id(t)] for t in outputs]
@@ -321,37 +339,110 @@ class Trace:
                 raise TypeError(f"{owner}: must return symbolic tensors computed with engine.ops, layers or "
                                 f"operators on its inputs, got {type(t).__name__} (numpy and other libraries "
                                 "run once while tracing and cannot become graph nodes)")
-        self.calls = order_calls(self.inputs, self.outputs, owner)
-        self.loss_calls = order_calls(self.inputs, self.outputs + self.losses, owner) if self.losses else self.calls
+        self.owner = owner
+        self.mask_of = []  # outputs appended by add_output_masks are the masks of these outputs
+        self._order()
 
-    def emit(self, b, names):
-        """The names of the outputs; with `b.collect_losses`, the added losses' names join
+    def _order(self):
+        self.calls = order_calls(self.inputs, self.outputs, self.owner)
+        self.loss_calls = (order_calls(self.inputs, self.outputs + self.losses, self.owner) if self.losses
+                           else self.calls)
+
+    def add_output_masks(self, which):
+        """Appends the masks that outputs `which` carry as outputs of their own, so that a
+        mask computed inside call() reaches the layers after it."""
+        real = len(self.outputs) - len(self.mask_of)
+        self.outputs = self.outputs[:real] + [self.outputs[k]._keras_mask for k in which]
+        self.mask_of = list(which)
+        self._order()
+
+    def reads(self, placeholder):
+        """Whether the replayed calls (or the outputs) use `placeholder`."""
+        used = {id(t) for t in self.outputs + self.losses}
+        used.update(id(t) for call in self.loss_calls + self.calls for t in call.inputs)
+        return id(placeholder) in used
+
+    def drop_inputs(self, positions):
+        """Forgets the placeholders at `positions` (ones that nothing reads)."""
+        self.inputs = [t for i, t in enumerate(self.inputs) if i not in positions]
+
+    def emit(self, b, names, masks=True):
+        """The names of the outputs (None for the masks appended by add_output_masks,
+        without `masks`); with `b.collect_losses`, the added losses' names join
         `b.added_losses`."""
+        outputs = self.outputs
+        calls, loss_calls = self.calls, self.loss_calls
+        if self.mask_of and not masks:  # only what the outputs proper need
+            outputs = self.outputs[:len(self.outputs) - len(self.mask_of)]
+            calls = order_calls(self.inputs, outputs, self.owner)
+            loss_calls = order_calls(self.inputs, outputs + self.losses, self.owner) if self.losses else calls
+        gap = [None] * (len(self.outputs) - len(outputs))
         if not (b.collect_losses and self.losses):
-            return emit_calls(b, self.inputs, names, self.calls, self.outputs)
-        values = emit_calls(b, self.inputs, names, self.loss_calls, self.outputs + self.losses)
-        b.added_losses.extend(values[len(self.outputs):])
-        return values[:len(self.outputs)]
+            return emit_calls(b, self.inputs, names, calls, outputs) + gap
+        values = emit_calls(b, self.inputs, names, loss_calls, outputs + self.losses)
+        b.added_losses.extend(values[len(outputs):])
+        return values[:len(outputs)] + gap
 
 
-def trace_call(layer, listed, shapes, dtypes, training=None, inputs=None, with_mask=False):
+def trace_call(layer, listed, shapes, dtypes, training=None, inputs=None, with_mask=False, carried=()):
     """layer.call traced on placeholders (or the given symbolic `inputs`): {mode: Trace},
-    one per mode when call() takes `training` and the caller fixed none, else one. With
-    `with_mask`, the last placeholder is the mask, given to call() as `mask`."""
+    one per mode when call() takes `training` and the caller fixed none, else one.
+
+    The placeholders are the inputs; with `with_mask`, then the mask given to the call; then
+    one per True in `carried`: the mask that input carries, attached to its placeholder as
+    `_keras_mask` so the layers inside call() take it as they would outside. A call() that
+    takes `mask` gets the given one, else the carried ones (a list for listed inputs, as
+    Keras 3 gives); one that takes none finds the given mask on its (first) input, as a
+    functional model's inputs carry the masks given to it."""
     pass_training = _accepts_training(layer.call)
+    pass_mask = _accepts_mask(layer.call)
     modes = [training] if training is not None or not pass_training else [False, True]
+    n = len(shapes) - int(with_mask) - sum(bool(c) for c in carried)
     traces = {}
     for mode in modes:
         def fn(*placeholders, mode=mode):
-            kwargs = {"mask": placeholders[-1]} if with_mask else {}
-            if with_mask:
-                placeholders = placeholders[:-1]
+            xs, rest = list(placeholders[:n]), list(placeholders[n:])
+            given = rest.pop(0) if with_mask else None
+            masks = iter(rest)
+            for x, has in zip(xs, carried):
+                x._keras_mask = next(masks) if has else None
+            kwargs = {}
+            if with_mask and pass_mask:
+                kwargs["mask"] = given
+            elif with_mask:  # call() takes no mask: the given one is the one its input carries
+                xs[0]._keras_mask = given
+            elif pass_mask and (any(carried) or listed):
+                kwargs["mask"] = [x._keras_mask for x in xs] if listed else xs[0]._keras_mask
             if pass_training:
                 kwargs["training"] = mode
-            args = list(placeholders) if listed else placeholders[0]
-            return layer.call(args, **kwargs)
+            return layer.call(xs if listed else xs[0], **kwargs)
         traces[mode] = Trace(fn, shapes, dtypes, layer.name, inputs=inputs)
     return traces
+
+
+def _computed_from(inputs, tensor):
+    """Whether `tensor` is computed from `inputs` alone (a mask that is not, such as one set
+    by hand on a tensor from elsewhere, cannot come out of a call)."""
+    try:
+        order_calls(inputs, [tensor], "mask")
+    except ValueError:
+        return False
+    return True
+
+
+def carry_output_masks(traces):
+    """Makes the masks that call()'s outputs carry (in every mode) outputs of the traces too;
+    returns the indices of the outputs they belong to."""
+    which = None
+    for trace in traces.values():
+        here = {k for k, t in enumerate(trace.outputs) if t._keras_mask is not None and
+                _computed_from(trace.inputs, t._keras_mask)}
+        which = here if which is None else which & here
+    which = sorted(which or ())
+    if which:
+        for trace in traces.values():
+            trace.add_output_masks(which)
+    return which
 
 
 def trace_for(traces, mode):
@@ -400,8 +491,10 @@ class Layer:
 
     Masks follow Keras: a layer's output carries compute_mask(inputs, mask) as its mask
     (`_keras_mask`), which by default is the input's mask where the layer supports masking
-    (`supports_masking`: it works step by step, as Dense does) and None otherwise. A call()
-    that takes `mask` gets the mask of its (single) input, or the one given to __call__."""
+    (`supports_masking`: it works step by step, as Dense does) and None otherwise; an output
+    that carries a mask made inside call() keeps it. A call() that takes `mask` gets the mask
+    its input carries (a list for a list of inputs), or the one given to __call__; the layers
+    inside call() see the masks its inputs carry."""
 
     supports_masking = False
 
@@ -554,14 +647,14 @@ class Layer:
         """The input shape of the layer's first call (a list for several inputs)."""
         if not self._calls:
             raise AttributeError(f"{self.name} has not been called yet, so it has no input_shape")
-        shapes = [t.shape for t in self._calls[0].inputs]
+        shapes = [t.shape for t in self._calls[0].own_inputs]
         return shapes if self._calls[0].listed else shapes[0]
 
     @property
     def output_shape(self):
         if not self._calls:
             raise AttributeError(f"{self.name} has not been called yet, so it has no output_shape")
-        shapes = [t.shape for t in self._calls[0].outputs]
+        shapes = [t.shape for t in self._calls[0].own_outputs]
         return shapes[0] if len(shapes) == 1 else shapes
 
     # --- the contract subclasses fill in -------------------------------------------------
@@ -644,6 +737,7 @@ class Layer:
         listed = isinstance(inputs, (list, tuple))
         shapes = [t.shape for t in flat]
         arg = shapes if listed else shapes[0]
+        given = mask
         if mask is None and not listed:
             mask = flat[0]._keras_mask
         if not self.built:
@@ -652,33 +746,61 @@ class Layer:
         if not self._computes_with_call():
             outputs = self._record_call(inputs, flat, training, None)
         else:
-            with_mask = mask is not None and _accepts_mask(self.call)
-            operands = flat + [mask] if with_mask else flat
+            # call() sees what it would see in Keras 3: the given mask as `mask`, and the
+            # masks its inputs carry on its placeholders (for the layers inside it); the masks
+            # its outputs carry come out with them.
+            with_mask = given is not None
+            carried = [t._keras_mask is not None for t in flat]
+            operands = (flat + ([given] if with_mask else []) +
+                        [t._keras_mask for t in flat if t._keras_mask is not None])
             traces = trace_call(self, listed, [t.shape for t in operands], [t.dtype for t in operands],
-                                training, with_mask=with_mask)
+                                training, with_mask=with_mask, carried=carried)
+            mask_of = carry_output_masks(traces)
+            # Carried masks nothing inside read are no inputs of the call (nor graph nodes).
+            first_mask = len(flat) + int(with_mask)
+            unused = {i for i in range(first_mask, len(operands))
+                      if not any(trace.reads(trace.inputs[i]) for trace in traces.values())}
+            if unused:
+                for trace in traces.values():
+                    trace.drop_inputs(unused)
+                operands = [t for i, t in enumerate(operands) if i not in unused]
             outputs = self._record_call(inputs, operands, training, traces, listed=listed)
-            self._calls[-1].masked = with_mask
+            call = self._calls[-1]
+            call.masked = with_mask
+            call.input_masks = len(operands) - first_mask
+            call.output_mask_of = mask_of
+            if mask_of:
+                real = call.own_outputs
+                for k, m in zip(mask_of, call.outputs[len(real):]):
+                    real[k]._keras_mask = m
         if mask is None and listed and any(t._keras_mask is not None for t in flat):
             mask = [t._keras_mask for t in flat]  # (for compute_mask; call() takes one input's mask)
         self._set_output_masks(inputs, outputs, mask)
         return outputs
 
     def _set_output_masks(self, inputs, outputs, mask):
+        """Keras 3: outputs that already carry a mask (one computed inside call()) keep it;
+        the others carry compute_mask's."""
+        outs = _flatten(outputs)
+        if all(t._keras_mask is not None for t in outs):
+            return
         if mask is None and type(self).compute_mask is Layer.compute_mask:
             return
         masks = self.compute_mask(inputs, mask)
-        outs = _flatten(outputs)
         masks = _flatten(masks) if isinstance(masks, (list, tuple)) else [masks] + [None] * (len(outs) - 1)
         for t, m in zip(outs, masks):
-            t._keras_mask = m
+            if t._keras_mask is None:
+                t._keras_mask = m
 
     def _record_call(self, inputs, flat, training, traces, listed=None):
         listed = isinstance(inputs, (list, tuple)) if listed is None else listed
+        real = None
         if traces is not None:
             first = next(iter(traces.values()))
             out_shapes = [t.shape for t in first.outputs]
             dtypes = [t.dtype for t in first.outputs]
             multi = not first.single
+            real = len(first.outputs) - len(first.mask_of)  # (the masks after them are not returned)
         else:
             shapes = [t.shape for t in flat]
             out_shapes = self.compute_output_shape(shapes if listed else shapes[0])
@@ -689,6 +811,8 @@ class Layer:
         outputs = [KerasTensor(s, d, layer=self, call_index=index, output_index=i)
                    for i, (s, d) in enumerate(zip(out_shapes, dtypes))]
         self._calls.append(LayerCall(self, flat, outputs, listed, training, traces))
+        if real is not None:
+            outputs = outputs[:real]
         return outputs if multi else outputs[0]
 
     def _output_dtypes(self, input_dtypes, n):
