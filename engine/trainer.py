@@ -49,14 +49,15 @@ def _per_output(model, value, what):
         if unknown:
             raise ValueError(f"compile: {what} names unknown outputs {sorted(unknown)}; outputs: {names}")
         return [value.get(name) for name in names]
-    if isinstance(value, (list, tuple)) and what != "metrics":
+    lists = what in ("metrics", "weighted_metrics")  # a list of metrics for every output, or one per output
+    if isinstance(value, (list, tuple)) and not lists:
         if len(value) != n:
             raise ValueError(f"compile: {what} has {len(value)} entries for {n} outputs")
         return list(value)
-    if what == "metrics" and isinstance(value, (list, tuple)) and n > 1 and \
+    if lists and isinstance(value, (list, tuple)) and n > 1 and \
             all(isinstance(v, (list, tuple)) for v in value):
         if len(value) != n:
-            raise ValueError(f"compile: metrics has {len(value)} lists for {n} outputs")
+            raise ValueError(f"compile: {what} has {len(value)} lists for {n} outputs")
         return list(value)
     return [value] * n
 
