@@ -347,6 +347,42 @@ def test_time_distributed_heads_and_subclassed_models_mask_their_losses(rng):
     assert_close(logs["accuracy"], np.sum((p.argmax(-1) == labels) * mask) / mask.sum(), 1e-12)
 
 
+def test_masks_from_a_nested_model_and_masks_per_sample(rng):
+    """The mask of an output can come out of a model called inside (an encoder); a layer's
+    compute_mask may also give one value per sample ([N] for an [N, F] output)."""
+    ids = padded_ids(rng)
+    mask = ids != 0
+    inner_in = engine.Input((STEPS,), dtype="int64")
+    encoder = engine.Model(inner_in, L.LSTM(5, return_sequences=True)(L.Embedding(VOCAB, 6, mask_zero=True)(inner_in)))
+    outer_in = engine.Input((STEPS,), dtype="int64")
+    model = engine.Model(outer_in, L.Dense(3)(encoder(outer_in)))
+    assert model.outputs[0]._keras_mask is not None
+    model.compile(loss="mse", optimizer="sgd", metrics=["mae"])
+    y = targets(rng, "real", (len(ids), STEPS, 3), mask, model.predict(ids))
+    p = model.predict(ids).astype(np.float64)
+    logs = model.evaluate(ids, y, batch_size=len(ids), verbose=0, return_dict=True)
+    assert_close(logs["loss"], masked_mean(mse(y, p), mask), RTOL)
+    assert_close(logs["mae"], masked_mean(mae(y, p), mask), 1e-6)
+
+    class PositiveRows(L.Layer):
+        def call(self, x):
+            return x
+
+        def compute_mask(self, x, mask=None):
+            return ops.greater(ops.sum(x, axis=-1), 0.0)
+
+    inp = engine.Input((4,))
+    model = engine.Model(inp, L.Dense(3)(PositiveRows()(inp)))
+    model.compile(loss="mse", optimizer="sgd")
+    x = rng.standard_normal((9, 4)).astype(np.float32)
+    rows = x.sum(-1) > 0
+    y = rng.standard_normal((9, 3)).astype(np.float32)
+    values = mse(y, model.predict(x).astype(np.float64))
+    want = float(np.sum(values * rows) / rows.sum())
+    assert abs(want - values.mean()) > 1e-3 * want
+    assert_close(model.evaluate(x, y, batch_size=9, verbose=0), want, RTOL)
+
+
 def test_a_masked_and_an_unmasked_output_each_get_their_own_rule(rng):
     inp = engine.Input((STEPS,), dtype="int64")
     seq = L.LSTM(5, return_sequences=True)(L.Embedding(VOCAB, 6, mask_zero=True)(inp))
