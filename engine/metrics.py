@@ -4,6 +4,11 @@ A metric accumulates sums over the batches of an epoch in float64 and ``result()
 them once, so the epoch value is exact (never a mean of batch means). Means are taken per
 sample first (over all axes but the first), then weighted by ``sample_weight`` across samples,
 as in Keras; Precision, Recall and AUC accumulate weighted confusion counts.
+
+A prediction may carry a mask (`_keras_mask`, as a masked model output does in fit and
+evaluate): the mean metrics (MeanMetricWrapper: accuracies, mse, mae, metric functions) then
+weigh each position by it, times the sample weights (Keras 3's apply_mask with reduction
+"sum"); RootMeanSquaredError and the confusion-count metrics read no mask, as in Keras 3.
 """
 import abc
 import re
