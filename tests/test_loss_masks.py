@@ -383,6 +383,21 @@ def test_masks_from_a_nested_model_and_masks_per_sample(rng):
     assert_close(model.evaluate(x, y, batch_size=9, verbose=0), want, RTOL)
 
 
+def test_a_mask_given_as_a_model_input(rng):
+    """mask= from a bool input: the output carries the input itself as its mask."""
+    x_in, m_in = engine.Input((STEPS, 3)), engine.Input((STEPS,), dtype="bool")
+    model = engine.Model([x_in, m_in], L.Dense(2)(L.LSTM(4, return_sequences=True)(x_in, mask=m_in)))
+    model.compile(loss="mae", optimizer="sgd", metrics=["mse"])
+    x = rng.standard_normal((5, STEPS, 3)).astype(np.float32)
+    mask = rng.uniform(size=(5, STEPS)) < 0.6
+    mask[:, 0] = True
+    y = rng.standard_normal((5, STEPS, 2)).astype(np.float32)
+    p = model.predict([x, mask]).astype(np.float64)
+    logs = model.evaluate([x, mask], y, batch_size=5, verbose=0, return_dict=True)
+    assert_close(logs["loss"], masked_mean(mae(y, p), mask), RTOL)
+    assert_close(logs["mse"], masked_mean(mse(y, p), mask), 1e-6)
+
+
 def test_a_masked_and_an_unmasked_output_each_get_their_own_rule(rng):
     inp = engine.Input((STEPS,), dtype="int64")
     seq = L.LSTM(5, return_sequences=True)(L.Embedding(VOCAB, 6, mask_zero=True)(inp))
