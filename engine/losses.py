@@ -8,11 +8,19 @@ directly on numpy arrays (custom training loops).
 Probabilities and cross-entropy are fused where Keras would: a `from_logits=False`
 cross-entropy on a softmax (or sigmoid) output reads the logits feeding that activation and
 uses the stable log-sum-exp (logistic) form.
+
+Masks (Keras 3): when the prediction carries a mask (a model output whose layers give it
+one, e.g. Embedding(mask_zero=True) -> LSTM(return_sequences=True) -> Dense), the loss is
+taken per position of the mask, over the prediction's last axis, and masked positions
+weigh 0: the batch's loss is sum(sample_weight * mask * loss) / sum(mask), the mean over
+the valid positions (0 when none is valid). Sample weights given per sample apply to every
+position of the sample.
 """
 import numpy as np
 
 from engine import ops
 from engine.layers.base import Trace
+from engine.metrics import _apply_mask, _mask_of
 
 __all__ = ["Loss", "LossFunctionWrapper", "MeanSquaredError", "MeanAbsoluteError", "Huber", "BinaryCrossentropy",
            "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "get"]
@@ -34,7 +42,15 @@ class Loss:
         self.name = name or _snake(type(self).__name__)
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        """The weighted batch mean: sum(sample_weight * per-sample loss) / batch size."""
+        """The weighted batch mean: sum(sample_weight * per-sample loss) / batch size; for a
+        y_pred carrying a mask (`_keras_mask`, as Keras tensors do), the weighted mean over
+        its valid positions."""
+        mask = _mask_of(y_pred)
+        if mask is not None:
+            mask = np.asarray(mask, dtype=bool)
+            values = self._position_values(y_true, y_pred, mask.shape)
+            weights = _apply_mask(sample_weight, mask, "sum_over_batch_size")
+            return float(np.sum(values * weights) / max(values.size, 1))
         per = np.asarray(self.per_sample(y_true, y_pred), dtype=np.float64)
         w = np.ones(per.shape[0]) if sample_weight is None else np.asarray(sample_weight, np.float64)
         return float(np.sum(per * w) / max(per.shape[0], 1))
@@ -59,8 +75,7 @@ class Loss:
         the prediction and the target."""
         if not self._written_in_python():
             return self.emit(builder, y_pred, target)
-        trace = Trace(lambda t, p: self.call(t, p), [shapes[1], shapes[0]], [target_dtype, "float32"], self.name)
-        value = trace.emit(builder, [target, y_pred])[0]
+        value, trace = self._traced(builder, y_pred, target, shapes, target_dtype)
         rank = len(trace.outputs[0].shape)
         if rank == 0:
             raise ValueError(_SCALAR_LOSS.format(self.name))
@@ -69,15 +84,108 @@ class Loss:
             value = builder.node("ReduceMean", [value, axes], attrs={"keepdims": 0}, name=self.name)[0]
         return value
 
+    def _traced(self, builder, y_pred, target, shapes, target_dtype):
+        """call() traced into the graph: (its value's name, the Trace)."""
+        trace = Trace(lambda t, p: self.call(t, p), [shapes[1], shapes[0]], [target_dtype, "float32"], self.name)
+        return trace.emit(builder, [target, y_pred])[0], trace
+
+    def graph_masked_loss(self, builder, y_pred, target, shapes, target_dtype, weight, mask, mask_shape):
+        """The name of the scalar sum_p(w_n * m_p * l_p) / mean_n(sum of m over sample n) in
+        the training graph, for a prediction whose mask (bool, `mask_shape`: the
+        prediction's shape without its last axis) is the value `mask`, and the per-sample
+        weights `weight` already divided by the batch size: Keras's masked
+        "sum_over_batch_size", sum(sample_weight * mask * loss) / sum(mask)."""
+        rank = len(mask_shape)
+        if self._written_in_python():
+            value, trace = self._traced(builder, y_pred, target, shapes, target_dtype)
+            values = self._masked_positions(builder, value, trace.outputs[0].shape, mask_shape)
+        else:
+            values = self._graph_positions(builder, y_pred, target, shapes, mask_shape)
+        scope = f"{self.name}/mask"
+        as_float = builder.node("Cast", [mask], attrs={"to": 1}, name=f"{scope}/float")[0]
+        per_sample = builder.constant(np.array([-1] + [1] * (rank - 1), np.int64), f"{scope}/sample_shape")
+        w = builder.node("Reshape", [weight, per_sample], name=f"{scope}/sample_weight")[0]
+        w = builder.node("Mul", [as_float, w], name=f"{scope}/weights")[0]
+        flat = builder.constant(np.array([-1], np.int64), f"{scope}/flat")
+        w = builder.node("Reshape", [w, flat], name=f"{scope}/weights_flat")[0]
+        total = builder.node("MatMul", [values, w], name=f"{scope}/weighted")[0]
+        valid = as_float
+        if rank > 1:
+            axes = builder.constant(np.arange(1, rank, dtype=np.int64), f"{scope}/position_axes")
+            valid = builder.node("ReduceSum", [valid, axes], attrs={"keepdims": 0}, name=f"{scope}/valid")[0]
+        batch = builder.constant(np.array([0], np.int64), f"{scope}/batch_axis")
+        valid = builder.node("ReduceMean", [valid, batch], attrs={"keepdims": 0}, name=f"{scope}/valid_mean")[0]
+        # No valid position: the sum is 0 and so is the loss (Keras's divide_no_nan).
+        tiny = builder.constant(np.array(np.finfo(np.float32).tiny, np.float32), f"{scope}/tiny")
+        valid = builder.node("Max", [valid, tiny], name=f"{scope}/valid_or_tiny")[0]
+        return builder.node("Div", [total, valid], name=f"{scope}/mean")[0]
+
+    def _masked_positions(self, builder, value, value_shape, mask_shape):
+        """A call()'s value as one loss per mask position, flat ([P]): axes beyond the mask's
+        are averaged (Keras's built-in losses average the last axis)."""
+        rank = len(mask_shape)
+        if len(value_shape) < rank or not _compatible(value_shape[1:rank], mask_shape[1:]):
+            raise ValueError(
+                f"{self.name}: the prediction carries a mask of shape {tuple(mask_shape)}, but the loss "
+                f"function returned values of shape {tuple(value_shape)}; with a masked prediction return "
+                "one value per position of the mask (or per element: the extra axes are averaged)")
+        if len(value_shape) > rank:
+            axes = builder.constant(np.arange(rank, len(value_shape), dtype=np.int64), f"{self.name}/mask/axes")
+            value = builder.node("ReduceMean", [value, axes], attrs={"keepdims": 0}, name=f"{self.name}/mask/mean")[0]
+        flat = builder.constant(np.array([-1], np.int64), f"{self.name}/mask/positions")
+        return builder.node("Reshape", [value, flat], name=f"{self.name}/mask/per_position")[0]
+
+    def _graph_positions(self, builder, y_pred, target, shapes, mask_shape):
+        """The built-in loss node over [P, last axis] views of the prediction and target: its
+        [P] values are the loss at each position of the mask."""
+        op_type, source, attrs = self._loss_node(builder, y_pred)
+        last = shapes[0][-1]
+        if last is None:
+            raise ValueError(f"{self.name}: a masked prediction needs a known last axis, got shape {tuple(shapes[0])}")
+        scope = f"{self.name}/mask"
+        rows = builder.constant(np.array([-1, last], np.int64), f"{scope}/rows")
+        source = builder.node("Reshape", [source, rows], name=f"{scope}/prediction_rows")[0]
+        if len(shapes[1]) == len(mask_shape):  # class indices, one per position
+            target_rows = builder.constant(np.array([-1], np.int64), f"{scope}/target_rows_shape")
+        elif shapes[1][-1] is None or shapes[1][-1] == last:
+            target_rows = rows
+        else:
+            target_rows = builder.constant(np.array([-1, shapes[1][-1]], np.int64), f"{scope}/target_rows_shape")
+        target = builder.node("Reshape", [target, target_rows], name=f"{scope}/target_rows")[0]
+        return builder.node(op_type, [source, target], attrs=attrs, name=self.name, domain="engine")[0]
+
+    def _position_values(self, y_true, y_pred, mask_shape):
+        """numpy: the loss at each position of a mask of `mask_shape` (float64, that shape)."""
+        y_pred = np.asarray(y_pred, np.float32)
+        rank = len(mask_shape)
+        if self._written_in_python():
+            values = np.asarray(self.call(self._target(y_true), y_pred), np.float64)
+            if values.ndim < rank or values.shape[:rank] != tuple(mask_shape):
+                raise ValueError(f"{self.name}: the prediction carries a mask of shape {tuple(mask_shape)}, "
+                                 f"but the loss function returned values of shape {values.shape}")
+            return values.reshape(values.shape[:rank] + (-1,)).mean(axis=-1)
+        if y_pred.shape[:-1] != tuple(mask_shape):
+            raise ValueError(f"{self.name}: the mask's shape {tuple(mask_shape)} must be the prediction's "
+                             f"shape {y_pred.shape} without its last axis")
+        target = np.asarray(y_true)
+        rows = target.reshape(-1) if target.ndim == rank else target.reshape(-1, target.shape[-1])
+        values = self.per_sample(rows, y_pred.reshape(-1, y_pred.shape[-1]))
+        return np.asarray(values, np.float64).reshape(mask_shape)
+
     def _target(self, y_true):
         dtype = np.int64 if self.target_dtype == "int64" else np.float32
         return np.ascontiguousarray(y_true, dtype=dtype)
 
+    def _loss_node(self, builder, y_pred):
+        """(op type, the value it reads in y_pred's place, attributes) of the built-in loss
+        node, which gives one value per sample (reduction "none")."""
+        op_type, attrs = self._node()
+        return op_type, y_pred, {**attrs, "reduction": "none"}
+
     def emit(self, builder, y_pred, target):
         """Adds the built-in per-sample loss node(s); returns the name of the [N] loss value."""
-        op_type, attrs = self._node()
-        return builder.node(op_type, [y_pred, target], attrs={**attrs, "reduction": "none"},
-                            name=self.name, domain="engine")[0]
+        op_type, source, attrs = self._loss_node(builder, y_pred)
+        return builder.node(op_type, [source, target], attrs=attrs, name=self.name, domain="engine")[0]
 
     def get_config(self):
         return {"name": self.name}
@@ -148,15 +256,14 @@ class SparseCategoricalCrossentropy(_CrossEntropy):
     target_dtype = "int64"
     fusable_activation = "Softmax"
 
-    def emit(self, builder, y_pred, target):
+    def _loss_node(self, builder, y_pred):
         logits = self._logits_of(builder, y_pred)
         if logits is None:
             # Probabilities from elsewhere: log them and take the labelled entry.
             raise ValueError(
                 "sparse_categorical_crossentropy with from_logits=False needs the model output "
                 "to come from a softmax activation (or pass from_logits=True)")
-        return builder.node("SoftmaxCrossEntropy", [logits, target], attrs={"reduction": "none"},
-                            name=self.name, domain="engine")[0]
+        return "SoftmaxCrossEntropy", logits, {"reduction": "none"}
 
     def per_sample(self, y_true, y_pred):
         y_pred = np.ascontiguousarray(y_pred, np.float32)
@@ -171,13 +278,11 @@ class CategoricalCrossentropy(_CrossEntropy):
     name = "categorical_crossentropy"
     fusable_activation = "Softmax"
 
-    def emit(self, builder, y_pred, target):
+    def _loss_node(self, builder, y_pred):
         logits = self._logits_of(builder, y_pred)
         if logits is not None:
-            return builder.node("SoftmaxCrossEntropy", [logits, target], attrs={"reduction": "none"},
-                                name=self.name, domain="engine")[0]
-        return builder.node("CategoricalCrossEntropy", [y_pred, target], attrs={"reduction": "none"},
-                            name=self.name, domain="engine")[0]
+            return "SoftmaxCrossEntropy", logits, {"reduction": "none"}
+        return "CategoricalCrossEntropy", y_pred, {"reduction": "none"}
 
     def per_sample(self, y_true, y_pred):
         y_pred, y_true = np.ascontiguousarray(y_pred, np.float32), self._target(y_true)
@@ -192,12 +297,10 @@ class BinaryCrossentropy(_CrossEntropy):
     name = "binary_crossentropy"
     fusable_activation = "Sigmoid"
 
-    def emit(self, builder, y_pred, target):
+    def _loss_node(self, builder, y_pred):
         logits = self._logits_of(builder, y_pred)
         source, from_logits = (logits, 1) if logits is not None else (y_pred, 0)
-        return builder.node("BinaryCrossEntropy", [source, target],
-                            attrs={"reduction": "none", "from_logits": from_logits},
-                            name=self.name, domain="engine")[0]
+        return "BinaryCrossEntropy", source, {"reduction": "none", "from_logits": from_logits}
 
     def per_sample(self, y_true, y_pred):
         return ops.binary_cross_entropy(np.ascontiguousarray(y_pred, np.float32), self._target(y_true),
@@ -221,6 +324,11 @@ class LossFunctionWrapper(Loss):
 
     def get_config(self):
         return {"name": self.name, "fn": getattr(self.fn, "__name__", None), **self.kwargs}
+
+
+def _compatible(shape, other):
+    """Whether two static shapes can be the same (None matches any size)."""
+    return len(shape) == len(other) and all(a is None or b is None or a == b for a, b in zip(shape, other))
 
 
 def _snake(name):

@@ -4,6 +4,11 @@ A metric accumulates sums over the batches of an epoch in float64 and ``result()
 them once, so the epoch value is exact (never a mean of batch means). Means are taken per
 sample first (over all axes but the first), then weighted by ``sample_weight`` across samples,
 as in Keras; Precision, Recall and AUC accumulate weighted confusion counts.
+
+A prediction may carry a mask (`_keras_mask`, as a masked model output does in fit and
+evaluate): the mean metrics (MeanMetricWrapper: accuracies, mse, mae, metric functions) then
+weigh each position by it, times the sample weights (Keras 3's apply_mask with reduction
+"sum"); RootMeanSquaredError and the confusion-count metrics read no mask, as in Keras 3.
 """
 import abc
 import re
@@ -160,6 +165,56 @@ def _weights_like(name, sample_weight, shape):
                          f"the values' shape {tuple(shape)}") from None
 
 
+class _MaskedOutput(np.ndarray):
+    """A model output with the mask its layers gave it, as `_keras_mask` (Keras tensors
+    carry theirs there): losses and mean metrics read it. Arrays computed from it carry none."""
+
+    _keras_mask = None
+
+
+def _with_mask(values, mask):
+    """`values` as an array carrying `mask` (values itself when mask is None)."""
+    if mask is None:
+        return values
+    out = np.asarray(values).view(_MaskedOutput)
+    out._keras_mask = np.asarray(mask, dtype=bool)
+    return out
+
+
+def _mask_of(y_pred):
+    """The mask y_pred carries (Keras's get_keras_mask), or None."""
+    return getattr(y_pred, "_keras_mask", None)
+
+
+def _apply_mask(sample_weight, mask, reduction):
+    """Keras 3's apply_mask: the mask (shape [N, d...]) folded into the sample weights.
+    With reduction "sum_over_batch_size" valid positions weigh size/valid and masked ones 0,
+    so that the mean over every position is the mean over the valid ones (0 when none is);
+    with "sum" (metrics) the weights are the mask itself. Weights given per sample ([N] or
+    [N, 1]) apply to every position of their sample (Keras broadcasts an [N, 1] weight so;
+    an [N] one it fails to broadcast, or aligns with the last axis when the sizes agree)."""
+    if mask is None:
+        return sample_weight
+    mask = np.asarray(mask, dtype=bool)
+    if reduction == "sum_over_batch_size":
+        valid = int(mask.sum())
+        weights = np.where(mask, mask.size / valid if valid else 0.0, 0.0)
+    else:
+        weights = mask.astype(np.float64)
+    if sample_weight is None:
+        return weights
+    w = np.asarray(sample_weight, np.float64)
+    if w.ndim == weights.ndim + 1 and w.shape[-1] == 1:
+        w = w[..., 0]
+    if 0 < w.ndim < weights.ndim:
+        w = w.reshape(w.shape + (1,) * (weights.ndim - w.ndim))
+    try:
+        return weights * w
+    except ValueError:
+        raise ValueError(f"sample_weight shape {np.shape(sample_weight)} does not fit the mask's "
+                         f"shape {mask.shape}") from None
+
+
 class _Reduce(Metric):
     """Weighted mean over samples of per-sample means."""
 
@@ -218,6 +273,8 @@ class MeanMetricWrapper(_Reduce):
         super().__init__(name or getattr(fn, "__name__", None) or self.default_name)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
+        # Keras 3: the mask y_pred carries weighs its positions (masked ones count 0).
+        sample_weight = _apply_mask(sample_weight, _mask_of(y_pred), "sum")
         self._accumulate(self._fn(y_true, y_pred, **self._fn_kwargs), sample_weight)
 
 
@@ -327,6 +384,11 @@ class RootMeanSquaredError(MeanMetricWrapper):
 
     def __init__(self, name=None):
         super().__init__(mean_squared_error, name or self.default_name)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        # Keras 3's RootMeanSquaredError reads no mask (a plain Mean of the squared errors):
+        # its value counts the masked positions too, as Keras's does.
+        self._accumulate(mean_squared_error(y_true, y_pred), sample_weight)
 
     def result(self):
         return float(np.sqrt(super().result()))

@@ -8,8 +8,8 @@ import numpy as np
 
 from engine import _core
 from engine.layers import _args
-from engine.layers.base import (GraphBuilder, KerasTensor, Layer, Trace, carry_output_masks, emit_calls,
-                               order_calls, trace_call, trace_for, unique_name, unique_weights)
+from engine.layers.base import (GraphBuilder, KerasTensor, Layer, Trace, _computed_from, carry_output_masks,
+                               emit_calls, order_calls, trace_call, trace_for, unique_name, unique_weights)
 from engine.ops._symbolic import _DTYPES
 from engine.trainer import TrainerMixin
 
@@ -90,6 +90,7 @@ class Model(TrainerMixin, Layer):
         self._train_executor = None
         self._evaluation_executor = None
         self._mode_dependence = None
+        self._loss_mask_cache = {}  # the masks the losses read (see TrainerMixin._loss_masks)
 
     def _build_from_call(self, shapes, dtypes):
         """A subclassed model's graph: call() traced on Inputs of these shapes (batch
@@ -249,7 +250,40 @@ class Model(TrainerMixin, Layer):
         self._device = device
         self._forget_executors()
 
-    def _build_graph(self, training=False, collect_losses=False):
+    def _output_masks(self, training=False):
+        """The symbolic masks the outputs carry (None for an output without one, or with a
+        mask not computed from the inputs); a subclassed model's are those of its call()
+        traced in mode `training`."""
+        inputs, outputs = self._mask_source(training)
+        return [t._keras_mask if t._keras_mask is not None and _computed_from(inputs, t._keras_mask)
+                else None for t in outputs]
+
+    def _mask_source(self, training):
+        """(inputs, outputs) of the tensors the graph is written from."""
+        if self._traces is None:
+            return self.inputs, self.outputs
+        trace = trace_for(self._traces, training)
+        return trace.inputs, trace.outputs[:len(trace.outputs) - len(trace.mask_of)]
+
+    def _emit_with_masks(self, b, names, masks):
+        """emit(), writing the given output masks too: (output names, mask names). The masks
+        come from the same layer calls as the outputs (an Embedding's mask read by an LSTM
+        and by the loss is one value)."""
+        inputs, outputs = self._mask_source(b.training)
+        wanted = [m for m in masks if m is not None]
+        if self._traces is not None:
+            losses = trace_for(self._traces, b.training).losses if b.collect_losses else []
+        else:
+            losses = list(self._model_losses) if b.collect_losses else []
+        targets = list(outputs) + wanted + losses
+        values = emit_calls(b, inputs, names, order_calls(inputs, targets, self.name), targets)
+        b.added_losses.extend(values[len(outputs) + len(wanted):])
+        found = iter(values[len(outputs):len(outputs) + len(wanted)])
+        return values[:len(outputs)], [None if m is None else next(found) for m in masks]
+
+    def _build_graph(self, training=False, collect_losses=False, masks=None):
+        """The model's core graph: (builder, input names, output names), and with `masks`
+        (symbolic masks per output, None where not wanted) the names of those masks too."""
         b = GraphBuilder(device=self._device, training=training, collect_losses=collect_losses,
                          trainable_ids={id(w) for w in self.trainable_weights})
         input_names = []
@@ -257,13 +291,19 @@ class Model(TrainerMixin, Layer):
             name = b.unique(t._layer.name)
             b.add_input(name, t.shape, t.dtype)
             input_names.append(name)
-        outputs = self.emit(b, input_names, [t.shape for t in self.inputs])
+        mask_names = None
+        if masks is not None and any(m is not None for m in masks):
+            outputs, mask_names = self._emit_with_masks(b, input_names, masks)
+        else:
+            outputs = self.emit(b, input_names, [t.shape for t in self.inputs])
         output_names = []
         for k, (name, t) in enumerate(zip(outputs, self.outputs)):
             if name in input_names or name in output_names:
                 name = b.node("Identity", [name], name=f"output_{k}")[0]
             b.add_output(name, t.dtype)
             output_names.append(name)
+        if masks is not None:
+            return b, input_names, output_names, mask_names or [None] * len(output_names)
         return b, input_names, output_names
 
     def _trainable_state(self):

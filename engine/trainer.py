@@ -6,7 +6,10 @@ training step is one call into C++ (forward, loss, backward, gradient clipping a
 optimizer update); Python drives epochs, batching, callbacks and metrics.
 
 The loss of a batch is sum_i(sample_weight_i * loss_i) / batch_size for each output (Keras's
-"sum_over_batch_size"), times its loss weight, summed over the outputs.
+"sum_over_batch_size"), times its loss weight, summed over the outputs. An output that carries
+a mask (Keras 3) has a loss per position of the mask and the mean over its valid positions,
+sum_p(sample_weight_n(p) * mask_p * loss_p) / sum_p(mask_p); the mask also comes out of the
+graph for the metrics (see engine.losses and engine.metrics).
 """
 import math
 import sys
@@ -46,14 +49,15 @@ def _per_output(model, value, what):
         if unknown:
             raise ValueError(f"compile: {what} names unknown outputs {sorted(unknown)}; outputs: {names}")
         return [value.get(name) for name in names]
-    if isinstance(value, (list, tuple)) and what != "metrics":
+    lists = what in ("metrics", "weighted_metrics")  # a list of metrics for every output, or one per output
+    if isinstance(value, (list, tuple)) and not lists:
         if len(value) != n:
             raise ValueError(f"compile: {what} has {len(value)} entries for {n} outputs")
         return list(value)
-    if what == "metrics" and isinstance(value, (list, tuple)) and n > 1 and \
+    if lists and isinstance(value, (list, tuple)) and n > 1 and \
             all(isinstance(v, (list, tuple)) for v in value):
         if len(value) != n:
-            raise ValueError(f"compile: metrics has {len(value)} lists for {n} outputs")
+            raise ValueError(f"compile: {what} has {len(value)} lists for {n} outputs")
         return list(value)
     return [value] * n
 
@@ -270,11 +274,37 @@ class TrainerMixin:
         loss = self._loss_objects[k]
         shape = tuple(self.outputs[k].shape)
         if isinstance(loss, _losses.SparseCategoricalCrossentropy):
+            if self._loss_masks()[k] is not None:  # a label per position of the mask
+                return shape[:-1], "int64"
             return (shape[0],) + shape[2:], "int64"
         return shape, loss.target_dtype
 
+    def _loss_masks(self, training=False):
+        """The symbolic mask of each output with a loss, None for the others (and for
+        outputs that carry none): Keras 3 computes the loss and the mean metrics of a masked
+        prediction over its valid positions. The loss is taken per position of the mask, over
+        the prediction's last axis, so the mask must have the prediction's shape without it."""
+        cache = self.__dict__.setdefault("_loss_mask_cache", {})
+        key = (bool(training), tuple(l is None for l in self._loss_objects))
+        if key in cache:  # (read for every batch's targets: the walk over the graph is done once)
+            return list(cache[key])
+        masks = self._output_masks(training)
+        for k, (mask, loss) in enumerate(zip(masks, self._loss_objects)):
+            if mask is None or loss is None:
+                masks[k] = None
+                continue
+            shape, mask_shape = tuple(self.outputs[k].shape), tuple(mask.shape)
+            if not _losses._compatible(mask_shape, shape[:-1]):
+                raise ValueError(f"{self.name}: output {self.outputs[k].layer_name!r} of shape {shape} carries "
+                                 f"a mask of shape {mask_shape}; a masked loss needs the mask to have the "
+                                 "output's shape without its last axis, one value per position")
+        cache[key] = list(masks)
+        return masks
+
     def _build_training_graph(self, training=True):
-        b, input_names, output_names = self._build_graph(training=training, collect_losses=True)
+        masks = self._loss_masks(training)
+        b, input_names, output_names, mask_names = self._build_graph(training=training, collect_losses=True,
+                                                                     masks=masks)
         weight = b.unique("sample_weight")
         b.add_input(weight, [-1], "float32")
         target_names, terms = [], []
@@ -286,9 +316,13 @@ class TrainerMixin:
             target = b.unique(f"target_{k}")
             b.add_input(target, shape, dtype)
             target_names.append(target)
-            per_sample = loss.graph_loss(b, out, target, (self.outputs[k].shape, shape), dtype)
-            # sum_i w_i * loss_i, with w already divided by the batch size.
-            term = b.node("MatMul", [per_sample, weight], name=f"{loss.name}_{k}/weighted")[0]
+            if mask_names[k] is None:
+                per_sample = loss.graph_loss(b, out, target, (self.outputs[k].shape, shape), dtype)
+                # sum_i w_i * loss_i, with w already divided by the batch size.
+                term = b.node("MatMul", [per_sample, weight], name=f"{loss.name}_{k}/weighted")[0]
+            else:
+                term = loss.graph_masked_loss(b, out, target, (self.outputs[k].shape, shape), dtype, weight,
+                                              mask_names[k], masks[k].shape)
             output_terms.append((f"{self.outputs[k].layer_name}_loss", term))
             if self._loss_weights[k] != 1.0:
                 lw = b.constant(np.array(self._loss_weights[k], np.float32), f"loss_weight_{k}")
@@ -309,6 +343,14 @@ class TrainerMixin:
         self._output_loss_names = [name for name, _ in output_terms] if len(output_terms) > 1 else []
         for _, term in output_terms if self._output_loss_names else []:
             b.add_output(term)
+        # The masks of masked outputs come out too, after the losses, for the metrics.
+        self._mask_slots = {}
+        for k, name in enumerate(mask_names):
+            if name is not None:
+                if name in input_names:
+                    name = b.node("Identity", [name], name=f"output_mask_{k}")[0]
+                self._mask_slots[k] = len(b.outputs)  # its place among the fetched values
+                b.add_output(name, "bool")
         b.add_output(total)
         return b, input_names, output_names, target_names, weight, total
 
@@ -337,7 +379,8 @@ class TrainerMixin:
                 ex.set_communicator(group.communicator)
             self._train_executor, self._train_key, self._train_names = ex, key, names
             self._train_outputs, self._train_loss = outs, total
-            self._train_fetch = outs + ([t for t in b.outputs[len(outs):-1]] if self._output_loss_names else [])
+            # The outputs, then each output's loss (several losses) and the masks of masked outputs.
+            self._train_fetch = outs + list(b.outputs[len(outs):-1])
         return self._train_executor
 
     def _prepare_targets(self, y, n):
@@ -545,9 +588,13 @@ class TrainerMixin:
         return cbs.history
 
     def _update_metrics(self, metrics, ys, outs, sw):
+        """outs: the fetched values (see _train_fetch); an output with a mask carries it to
+        the metrics, as Keras's outputs do."""
         ks = self._loss_ks()
+        slots = getattr(self, "_mask_slots", {})
         for k, _, m in metrics:
-            m.update_state(ys[ks.index(k)], outs[k], sample_weight=sw if m._weighted else None)
+            y_pred = outs[k] if k not in slots else _metrics._with_mask(outs[k], outs[slots[k]])
+            m.update_state(ys[ks.index(k)], y_pred, sample_weight=sw if m._weighted else None)
 
     def _output_loss_trackers(self):
         """A mean per output loss (models with several losses; Keras logs "<output>_loss")."""

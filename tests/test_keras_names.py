@@ -82,6 +82,12 @@ def test_compiled_metrics_ignore_sample_weight_and_weighted_metrics_use_it(rng):
     assert logs["weighted_accuracy"] == pytest.approx((right * w).sum() / w.sum(), abs=1e-6)
     history = model.fit(x, y, sample_weight=w, epochs=1, batch_size=64, verbose=0)
     assert set(history.history) == {"loss", "accuracy", "weighted_accuracy"}
+    # Several weighted metrics for a single output, as a list (like `metrics`).
+    model.compile(optimizer="sgd", loss="binary_crossentropy", weighted_metrics=["accuracy", "mae"])
+    logs = model.evaluate(x, y, sample_weight=w, return_dict=True, verbose=0)
+    assert logs["accuracy"] == pytest.approx((right * w).sum() / w.sum(), abs=1e-6)
+    error = np.abs(model.predict(x)[:, 0].astype(np.float64) - y.reshape(-1))
+    assert logs["mae"] == pytest.approx((error * w).sum() / w.sum(), rel=1e-5)
 
 
 def test_metric_objects_start_afresh_in_evaluate(rng):

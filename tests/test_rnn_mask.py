@@ -178,9 +178,14 @@ def test_masked_gradients_match_finite_differences(make, rng):
     jitter(model, rng)
     weights = [w.astype(np.float64) for w in model.get_weights()]
     y = rng.standard_normal(masked_ref(layer, x, weights, mask).shape).astype(np.float32)
+    # Keras 3: the sequences carry the mask, and the loss is the mean over their valid steps.
+    out_mask = mask if layer.return_sequences else None
 
     def loss(ws):
-        return np.mean((masked_ref(layer, x, ws, mask) - y) ** 2)
+        squares = (masked_ref(layer, x, ws, mask) - y) ** 2
+        if out_mask is None:
+            return np.mean(squares)
+        return np.sum(squares.mean(axis=-1) * out_mask) / out_mask.sum()
 
     _, grads = model.value_and_grad(x, y)
     numeric = numeric_grads(lambda *ws: loss(list(ws)), weights, 1.0)
