@@ -41,7 +41,12 @@ void optimizer_update_cpu(OptimizerKind kind, const OptimizerStep& step, int64_t
     dispatch_slot_mask(mask, [&](auto slot_mask) {
       constexpr int M = decltype(slot_mask)::value;
       parallel_for(n, kGrain, [&](int64_t begin, int64_t end) {
-        for (int64_t i = begin; i < end; ++i) optimizer_update_element<K, float, M>(s, p, g, sl, i);
+        // Copies local to the loop: stores through p and the slots cannot reach them, so
+        // the constants are loaded once and the loop vectorizes.
+        const OptimizerStep ls = s;
+        float* const ls_slots[kMaxOptimizerSlots] = {sl[0], sl[1], sl[2]};
+        for (int64_t i = begin; i < end; ++i)
+          optimizer_update_element<K, float, M>(ls, p, g, ls_slots, i);
       });
     });
   });
