@@ -200,6 +200,24 @@ def _check(opt, ref, params, ref_params, start_params):
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_matches_numpy_keras_rule(case, rng, kernel_impl):
+    _matches_numpy_keras_rule(case, rng)
+
+
+@pytest.mark.parametrize("isa", ["avx512", "avx2", "portable"])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_every_isa_matches_numpy_keras_rule(case, isa, rng):
+    """The CPU update loop is compiled once per instruction-set level: each copy that the
+    machine can run against the float64 rule."""
+    if not _core.cpu_isa_supported(isa):
+        pytest.skip(f"this CPU has no {isa}")
+    _core.set_cpu_isa(isa)
+    try:
+        _matches_numpy_keras_rule(case, rng)
+    finally:
+        _core.set_cpu_isa("best")
+
+
+def _matches_numpy_keras_rule(case, rng):
     name, hyper = CASES[case]
     opt = optimizers.get(name).from_config({**optimizers.get(name).get_config(), **hyper})
     ref = NumpyOptimizer(name, **hyper)

@@ -17,13 +17,10 @@ template <OptimizerKind K> struct OptimizerRule;
 // Slots: [momentum]
 template <> struct OptimizerRule<OptimizerKind::SGD> {
   static constexpr int kSlots = 1;
+  // Without momentum there is no slot: m starts at 0 and the step is p += -lr * g. One
+  // formula for both, with no early return, so that the loop vectorizes.
   template <class T> ENGINE_HD static void update(const OptimizerStep& s, T& p, T g, T* st) {
-    const T lr = T(s.lr);
-    if (s.momentum == 0) {
-      p -= lr * g;
-      return;
-    }
-    const T mom = T(s.momentum);
+    const T lr = T(s.lr), mom = T(s.momentum);
     T& m = st[0];
     m = m * mom - g * lr;
     p += s.nesterov ? m * mom - g * lr : m;
