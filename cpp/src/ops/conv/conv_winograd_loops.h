@@ -128,7 +128,11 @@ void winograd_weight_range(int64_t OC, int64_t C, const float* w, bool turn, flo
         for (int t = 0; t < A * A; ++t) {
           float* dst = u + (t * K + r) * M + j0;
           const float* src = &out[t / A][t % A][0];
-          for (int l = 0; l < lanes; ++l) dst[l] = src[l];
+          // A fixed count for whole groups: a variable one becomes a memmove call per row.
+          if (lanes == kLanes)
+            for (int l = 0; l < kLanes; ++l) dst[l] = src[l];
+          else
+            for (int l = 0; l < lanes; ++l) dst[l] = src[l];
         }
       }
 }
