@@ -7,9 +7,13 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <utility>
 #include <vector>
 
 #include "core/checked.h"
+#include "cpu/lanes8.h"
+#include "cpu/workspace.h"
 #include "ops/conv/conv_winograd.h"
 
 namespace engine {
@@ -172,17 +176,44 @@ std::vector<TileGroup> tile_groups(const WinogradTiles& g) {
 
 // Input channels [c0, c1): v[t][c][p] = (B^T d B)[t] for the tiles p of the chunk, d the
 // A x A input window of tile p (zeros outside the image). Channel by channel, so that the
-// stores run along the rows of v.
+// stores run along the rows of v. A group that is not a row run (tiles of small images, or
+// a group across the end of a tile row) reads its eight windows from zero-padded copies of
+// the chunk's planes of the channel, row by row: eight loads of eight floats and one 8x8
+// transpose give a row of all eight windows in lanes, with no bounds to check.
 template <int m>
 void winograd_input_range(const WinogradTiles& g, const float* x, float* v, int64_t c0,
                           int64_t c1) {
   using T = Transforms<m>;
   constexpr int A = T::A;
+  static_assert(A <= kLanes, "a window row fits one vector");
   const Window2d& win = g.s.win;
   const int64_t H = win.H, W = win.W, HW = H * W;
   const std::vector<TileGroup> groups = tile_groups<m>(g);
+  bool any_gather = false;
+  for (const TileGroup& tg : groups) any_gather = any_gather || !tg.input_run;
+  // The padded planes: image n of the chunk at pad + (n - n0) * PH * PW, pixel (r, c) at
+  // row r + PT, column c + PL; every window and its 8-float row loads lie inside. Only the
+  // rows the chunk's tiles read are filled (a chunk may hold a few tile rows of a large image).
+  const WinogradTile first = g.tile(0), last = g.tile(g.tiles - 1);
+  const int64_t n0 = first.n, images = last.n - n0 + 1;
+  const int64_t PH = g.tile_rows * m + 2, PW = g.tile_cols * m + kLanes;
+  auto padded_rows = [&](int64_t n) {  // [begin, end) of image n0 + n
+    const int64_t lo = n == 0 ? first.row : 0, hi = n == images - 1 ? last.row : g.tile_rows - 1;
+    return std::pair<int64_t, int64_t>(lo * m, hi * m + A);
+  };
+  thread_local Workspace t_pad;
+  float* pad = any_gather ? t_pad.get(images * PH * PW) : nullptr;
   alignas(32) float d[A][A][kLanes], tmp[A][A][kLanes], out[A][A][kLanes];
-  for (int64_t c = c0; c < c1; ++c)
+  for (int64_t c = c0; c < c1; ++c) {
+    for (int64_t n = 0; any_gather && n < images; ++n) {
+      const auto [begin, end] = padded_rows(n);
+      float* plane = pad + n * PH * PW;
+      std::fill(plane + begin * PW, plane + end * PW, 0.0f);
+      const float* from = x + ((n0 + n) * g.s.C + c) * HW;
+      for (int64_t pr = std::max(begin, win.PT); pr < std::min(end, H + win.PT); ++pr)
+        std::copy(from + (pr - win.PT) * W, from + (pr - win.PT + 1) * W,
+                  plane + pr * PW + win.PL);
+    }
     for (size_t gi = 0; gi < groups.size(); ++gi) {
       const TileGroup& tg = groups[gi];
       if (tg.input_run) {
@@ -193,23 +224,16 @@ void winograd_input_range(const WinogradTiles& g, const float* x, float* v, int6
           for (int j = 0; j < A; ++j)
             for (int l = 0; l < kLanes; ++l) d[i][j][l] = base[i * W + l * m + j];
       } else {
+        const float* base[kLanes];
         for (int l = 0; l < kLanes; ++l) {
           const WinogradTile& t = tg.tile[l];
-          const float* plane = x + (t.n * g.s.C + c) * HW;
-          const int64_t top = t.row * m - win.PT, left = t.col * m - win.PL;
-          if (top >= 0 && left >= 0 && top + A <= H && left + A <= W) {
-            for (int i = 0; i < A; ++i)
-              for (int j = 0; j < A; ++j) d[i][j][l] = plane[(top + i) * W + left + j];
-            continue;
-          }
-          for (int i = 0; i < A; ++i) {
-            const int64_t r = top + i;
-            const bool row_in = r >= 0 && r < H;
-            for (int j = 0; j < A; ++j) {
-              const int64_t col = left + j;
-              d[i][j][l] = row_in && col >= 0 && col < W ? plane[r * W + col] : 0.0f;
-            }
-          }
+          base[l] = pad + ((t.n - n0) * PH + t.row * m) * PW + t.col * m;
+        }
+        for (int i = 0; i < A; ++i) {
+          ChannelLanes rows[kLanes];
+          for (int l = 0; l < kLanes; ++l) std::memcpy(&rows[l], base[l] + i * PW, sizeof(rows[l]));
+          transpose8x8(rows);
+          for (int j = 0; j < A; ++j) std::memcpy(&d[i][j][0], &rows[j], sizeof(rows[j]));
         }
       }
       for (int j = 0; j < A; ++j) T::input(&d[0][j][0], A * kLanes, &tmp[0][j][0], A * kLanes);
@@ -221,6 +245,7 @@ void winograd_input_range(const WinogradTiles& g, const float* x, float* v, int6
         for (int l = 0; l < kLanes; ++l) dst[l] = src[l];
       }
     }
+  }
 }
 
 // Output channels [o0, o1): y = A^T mt A (+ bias, then the fused Relu) for every tile of
