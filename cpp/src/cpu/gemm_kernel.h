@@ -30,6 +30,9 @@ struct TileStore {
 
 using MicroKernel = void (*)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
                              int mr, int nr, const TileStore& s);
+// The same product with MR full rows of a plain A read in place: row r at a + r*lda.
+using MicroKernelRowsA = void (*)(int64_t kc, const float* a, int64_t lda, const float* b, float* c,
+                                  int64_t ldc, int mr, int nr, const TileStore& s);
 // Packs one full panel for kc steps: dst[k*rows + r] = src[r*ld + k] (rows = MR for an A
 // panel, the tile width for a transposed B panel).
 using PackPanel = void (*)(const float* src, int64_t ld, int64_t kc, float* dst);
@@ -46,6 +49,7 @@ struct GemmIsa {
   PackPanel pack_b_trans_panel;           // transposed B; null: scalar packing
   void (*small_rows)(const GemmArgs& g);  // M <= kSmallRows, no packing
   SmallCols small_cols;
+  MicroKernelRowsA kernel_rows_a;  // null: A is always packed
 };
 extern const GemmIsa kGemmPortable, kGemmAvx2, kGemmAvx512;
 

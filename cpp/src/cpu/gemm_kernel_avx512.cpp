@@ -35,9 +35,13 @@ void small_cols(const GemmArgs& g, const float* bt, int64_t ldbt, int64_t i0, in
 
 }  // namespace
 
-const GemmIsa kGemmAvx512 = {2 * Zmm::W,       micro_kernel_x86<Zmm>,
-                             pack_a_panel_x86, pack_b_trans_panel_x86<2 * Zmm::W>,
-                             small_rows,       small_cols};
+const GemmIsa kGemmAvx512 = {2 * Zmm::W,
+                             micro_kernel_x86<Zmm>,
+                             pack_a_panel_x86,
+                             pack_b_trans_panel_x86<2 * Zmm::W>,
+                             small_rows,
+                             small_cols,
+                             micro_kernel_rows_a_x86<Zmm>};
 
 }  // namespace gemm_detail
 }  // namespace engine

@@ -31,7 +31,7 @@ void small_cols(const GemmArgs& g, const float* bt, int64_t ldbt, int64_t i0, in
 
 }  // namespace
 
-const GemmIsa kGemmPortable = {NR, micro_kernel, nullptr, nullptr, small_rows, small_cols};
+const GemmIsa kGemmPortable = {NR, micro_kernel, nullptr, nullptr, small_rows, small_cols, nullptr};
 
 }  // namespace gemm_detail
 }  // namespace engine

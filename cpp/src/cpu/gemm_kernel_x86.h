@@ -17,17 +17,28 @@ namespace {
 // V is a struct of static functions over one vector type (see the ISA files):
 // T, W, zero(), load(p) (aligned), loadu(p), storeu(p, x), store(p, x) (aligned), set1(x),
 // fmadd(a, b, c) = a*b + c, mul, add, max.
-template <class V>
-void micro_kernel_x86(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr,
-                      int nr, const TileStore& s) {
+// kRowsA: A read in place, row r of the panel at a + r*lda (the same sums in the same order
+// as from a packed panel); otherwise a packed panel, a[k*MR + r] (lda unused).
+template <class V, bool kRowsA>
+void micro_kernel_x86_impl(int64_t kc, const float* a, int64_t lda, const float* b, float* c,
+                           int64_t ldc, int mr, int nr, const TileStore& s) {
   using T = typename V::T;
   constexpr int W = V::W, NR = 2 * W;
+  const int64_t row_step = kRowsA ? lda : 1;
+  constexpr int64_t k_step = kRowsA ? 1 : MR;
+  const float* a0 = a;
+  const float* a1 = a + row_step;
+  const float* a2 = a + 2 * row_step;
+  const float* a3 = a + 3 * row_step;
+  const float* a4 = a + 4 * row_step;
+  const float* a5 = a + 5 * row_step;
   // Twelve named accumulators: an array of vectors would be spilled to the stack by GCC.
   T c00 = V::zero(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   T c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
 #define ENGINE_GEMM_ROW(r)               \
   {                                      \
-    const T av = V::set1(a[r]);          \
+    const T av = V::set1(*a##r);         \
+    a##r += k_step;                      \
     c##r##0 = V::fmadd(av, b0, c##r##0); \
     c##r##1 = V::fmadd(av, b1, c##r##1); \
   }
@@ -44,7 +55,6 @@ void micro_kernel_x86(int64_t kc, const float* a, const float* b, float* c, int6
     ENGINE_GEMM_ROW(3)
     ENGINE_GEMM_ROW(4)
     ENGINE_GEMM_ROW(5)
-    a += MR;
     b += NR;
   }
 #undef ENGINE_GEMM_ROW
@@ -91,6 +101,17 @@ void micro_kernel_x86(int64_t kc, const float* a, const float* b, float* c, int6
     V::storeu(cr, x0);
     V::storeu(cr + W, x1);
   }
+}
+
+template <class V>
+void micro_kernel_x86(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int mr,
+                      int nr, const TileStore& s) {
+  micro_kernel_x86_impl<V, false>(kc, a, 0, b, c, ldc, mr, nr, s);
+}
+template <class V>
+void micro_kernel_rows_a_x86(int64_t kc, const float* a, int64_t lda, const float* b, float* c,
+                             int64_t ldc, int mr, int nr, const TileStore& s) {
+  micro_kernel_x86_impl<V, true>(kc, a, lda, b, c, ldc, mr, nr, s);
 }
 
 // 8x8 transpose of r[0..7] (AVX): interleave pairs, then quads, then the caller swaps

@@ -177,8 +177,14 @@ int64_t packed_a_offset(int64_t M, int64_t pc, int64_t kc, int64_t i0) {
   return pc * round_up(M, MR) + i0 * kc;
 }
 
+// Column panels (of the ISA's tile width) up to which a plain A is read in place: measured
+// on Zen 4 for convolutions of one image, 7% faster at 7x7 pixels (4 panels) and the same
+// or slightly faster up to 16x16 pixels (16 panels).
+constexpr int64_t kInPlaceAMaxPanels = 16;
+
 // The blocked product; `packed_a`, `packed_b`: the operands packed by GemmPacked, or null
 // to pack them here.
+
 void gemm_blocked(const GemmArgs& g, const GemmIsa& isa, const float* packed_a,
                   const float* packed_b) {
   const int NR = isa.nr;
@@ -193,6 +199,11 @@ void gemm_blocked(const GemmArgs& g, const GemmIsa& isa, const float* packed_a,
   // as well, so every thread gets the same share (it packs the A blocks it touches).
   const int64_t n_split_wanted = threads / std::gcd<int64_t>(m_blocks, threads);
 
+  // A plain A used by few column panels is read in place: packing it (a pass over all of A,
+  // a weight matrix in a convolution of one small image) costs more than its contiguous
+  // panels save when each panel serves only a few tiles. The sums are the same.
+  const bool a_in_place = !packed_a && !g.trans_a && isa.kernel_rows_a != nullptr &&
+                          ceil_div(N, NR) <= kInPlaceAMaxPanels;
   float* const pack_buffer = packed_b ? nullptr : t_pack_b.get(kc_max * round_up(nc_max, NR));
   for (int64_t jc = 0; jc < N; jc += nc_max) {
     const int64_t nc = std::min(nc_max, N - jc);
@@ -224,6 +235,13 @@ void gemm_blocked(const GemmArgs& g, const GemmIsa& isa, const float* packed_a,
           const int64_t i0 = mb * mc_max, mc = std::min(mc_max, M - i0);
           if (packed_a) {
             ap = packed_a + packed_a_offset(M, pc, kc, i0);
+          } else if (a_in_place) {
+            // Only a last panel of fewer than MR rows is packed (zero rows below it).
+            if (mc % MR != 0 && mb != packed_block) {
+              const int64_t tail = mc / MR * MR;
+              pack_a(g, isa, i0 + tail, mc - tail, pc, kc, pack_a_buffer + tail * kc);
+              packed_block = mb;
+            }
           } else if (mb != packed_block) {
             pack_a(g, isa, i0, mc, pc, kc, pack_a_buffer);
             packed_block = mb;
@@ -242,8 +260,12 @@ void gemm_blocked(const GemmArgs& g, const GemmIsa& isa, const float* packed_a,
                 s.col_bias = g.epilogue.col_bias ? g.epilogue.col_bias + j : nullptr;
                 s.relu = g.epilogue.relu;
               }
-              isa.kernel(kc, ap + ip * kc, b_panel, g.C + i * g.ldc + j, g.ldc,
-                         static_cast<int>(std::min<int64_t>(MR, M - i)), nr, s);
+              const int mr = static_cast<int>(std::min<int64_t>(MR, M - i));
+              if (a_in_place && mr == MR)
+                isa.kernel_rows_a(kc, g.A + i * g.lda + pc, g.lda, b_panel, g.C + i * g.ldc + j,
+                                  g.ldc, mr, nr, s);
+              else
+                isa.kernel(kc, ap + ip * kc, b_panel, g.C + i * g.ldc + j, g.ldc, mr, nr, s);
             }
           }
         }
