@@ -46,7 +46,7 @@ void weight_range(int m, int64_t OC, int64_t C, const float* w, bool turn, float
 float* transform_weights(int m, int64_t OC, int64_t C, const float* w, bool turn) {
   static thread_local Workspace t_u;
   float* u = t_u.get((m + 2) * (m + 2) * OC * C);
-  parallel_for(turn ? OC : C, 1,
+  parallel_for(turn ? C : OC, 1,
                [&](int64_t begin, int64_t end) { weight_range(m, OC, C, w, turn, u, begin, end); });
   return u;
 }
@@ -90,14 +90,14 @@ void run(const ConvShape& s, int m, const float* x, const float* u, const float*
   const WinogradTiles whole{s, rows, cols, 0, chunk, chunk};
   float* v = t_v.get(A2 * whole.v_step());
   float* mt = t_m.get(A2 * whole.m_step());
-  // M[t] [OC, tiles] = U[t] [OC, C] * V[t] [C, tiles], U[t] stored transposed
+  // M[t] [OC, tiles] = U[t] [OC, C] * V[t] [C, tiles], U[t] a plain A: with one chunk the
+  // GEMM reads it in place (no pass over all the transformed weights to pack them).
   auto gemm = [&](int64_t t, const WinogradTiles& g) {
-    GemmArgs a = gemm_args(s.OC, g.tiles, s.C, u + t * s.OC * s.C, s.OC, v + t * g.v_step(), g.ld,
-                           mt + t * g.m_step(), g.ld);
-    a.trans_a = true;
-    return a;
+    return gemm_args(s.OC, g.tiles, s.C, u + t * s.OC * s.C, s.C, v + t * g.v_step(), g.ld,
+                     mt + t * g.m_step(), g.ld);
   };
-  // With several chunks, each U[t] is packed once for all of them, not once per chunk.
+  // With several chunks, each U[t] is packed once for all of them: contiguous panels stream
+  // better than rows read in place when U[t] no longer stays in cache between chunks.
   const bool share = total > chunk && gemm_cpu_packs(gemm(0, whole));
   // (A reference: the threads below must use this thread's copies, not their own.)
   thread_local std::vector<std::unique_ptr<GemmPackedA>> t_packed;

@@ -103,34 +103,35 @@ struct Transforms<4> {
   }
 };
 
-// Rows [r0, r1) of the transformed weights u [(m+2)^2][K][M] of w [OC, C, 3, 3], stored as
-// the GEMMs' transposed A: u[t][c][o] = (G w[o][c] G^T)[t] (K = C, M = OC); or, when `turn`,
-// the weights of the data gradient, u[t][o][c] = (G w'[o][c] G^T)[t] with w' the kernel
-// turned by 180 degrees (K = OC, M = C).
+// Rows [r0, r1) of the transformed weights u [(m+2)^2][M][K] of w [OC, C, 3, 3], stored as
+// the GEMMs' plain A (which the GEMM then reads in place): u[t][o][c] = (G w[o][c] G^T)[t]
+// (M = OC, K = C); or, when `turn`, the weights of the data gradient,
+// u[t][c][o] = (G w'[o][c] G^T)[t] with w' the kernel turned by 180 degrees (M = C, K = OC).
 template <int m>
 void winograd_weight_range(int64_t OC, int64_t C, const float* w, bool turn, float* u, int64_t r0,
                            int64_t r1) {
   using T = Transforms<m>;
   constexpr int A = T::A;
-  const int64_t K = turn ? OC : C, M = turn ? C : OC;
+  const int64_t K = turn ? OC : C;
   alignas(32) float g[3][3][kLanes], tmp[A][3][kLanes], out[A][A][kLanes];
-  // Blocks of rows: unturned, a lane's kernels for the block's rows lie side by side in w,
+  // Blocks of rows: turned, a lane's kernels for the block's rows lie side by side in w,
   // where one row at a time would stride through all of w for every row.
   constexpr int64_t kRows = 8;
   for (int64_t rb = r0; rb < r1; rb += kRows)
-    for (int64_t j0 = 0; j0 < M; j0 += kLanes)
+    for (int64_t j0 = 0; j0 < K; j0 += kLanes)
       for (int64_t r = rb; r < std::min(rb + kRows, r1); ++r) {
-        const int lanes = static_cast<int>(std::min<int64_t>(kLanes, M - j0));
+        const int lanes = static_cast<int>(std::min<int64_t>(kLanes, K - j0));
         for (int l = 0; l < kLanes; ++l) {
           const int64_t j = j0 + std::min(l, lanes - 1);
-          const float* k = w + (turn ? r * C + j : j * C + r) * 9;
+          const float* k = w + (turn ? j * C + r : r * C + j) * 9;
           for (int a = 0; a < 3; ++a)
             for (int b = 0; b < 3; ++b) g[a][b][l] = turn ? k[8 - a * 3 - b] : k[a * 3 + b];
         }
         for (int b = 0; b < 3; ++b) T::weight(&g[0][b][0], 3 * kLanes, &tmp[0][b][0], 3 * kLanes);
         for (int i = 0; i < A; ++i) T::weight(&tmp[i][0][0], kLanes, &out[i][0][0], kLanes);
+        const int64_t M = turn ? C : OC;
         for (int t = 0; t < A * A; ++t) {
-          float* dst = u + (t * K + r) * M + j0;
+          float* dst = u + (t * M + r) * K + j0;
           const float* src = &out[t / A][t % A][0];
           // A fixed count for whole groups: a variable one becomes a memmove call per row.
           if (lanes == kLanes)
