@@ -78,6 +78,28 @@ TEST_CASE(log1p_is_within_three_and_a_half_ulps) {
   CHECK(max_ulps(FastMath::log1p, exact, -1e-4f, 1e-4f) <= 3.5);
 }
 
+TEST_CASE(exp_clamped_is_within_one_ulp_and_bounded) {
+  auto exact = [](double x) { return std::exp(x); };
+  CHECK(max_ulps(FastMath::exp_clamped, exact, -87.0f, 88.0f) <= 1.0);
+  CHECK(max_ulps(FastMath::exp_clamped, exact, -1.0f, 1.0f) <= 1.0);
+  const float floor = FastMath::exp_clamped(-87.0f);
+  CHECK(FastMath::exp_clamped(-1000.0f) == floor && FastMath::exp_clamped(-kInf) == floor);
+  CHECK(floor > 0.0f && floor < 2e-38f);
+  CHECK(std::isfinite(FastMath::exp_clamped(kInf)));
+  CHECK(std::isnan(FastMath::exp_clamped(std::numeric_limits<float>::quiet_NaN())));
+}
+
+TEST_CASE(tanh_rational_is_within_seven_ulps) {
+  auto exact = [](double x) { return std::tanh(x); };
+  CHECK(max_ulps(FastMath::tanh_rational, exact, -12.0f, 12.0f) <= 7.0);
+  CHECK(max_ulps(FastMath::tanh_rational, exact, -0.7f, 0.7f) <= 7.0);
+  CHECK(max_ulps(FastMath::tanh_rational, exact, -1e-4f, 1e-4f) <= 7.0);
+  CHECK(max_ulps(FastMath::tanh_rational, exact, -1e-30f, 1e-30f) <= 7.0);
+  CHECK(FastMath::tanh_rational(kInf) <= 1.0f && FastMath::tanh_rational(kInf) > 0.9999995f);
+  CHECK(FastMath::tanh_rational(-kInf) == -FastMath::tanh_rational(kInf));
+  CHECK(std::isnan(FastMath::tanh_rational(std::numeric_limits<float>::quiet_NaN())));
+}
+
 TEST_CASE(special_values_map_as_libm) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   for (float x : {kInf, -kInf, nan, 0.0f, 89.0f, -89.0f, 88.72f, -104.0f, -200.0f, 1e-40f,

@@ -1,6 +1,6 @@
 // The CPU passes: recurrent_steps.h over the packed CPU GEMM and threaded loops, with
-// FastMath's exp and tanh in the cell formulas. Included by recurrent_cpu.cpp (baseline
-// ISA), recurrent_cpu_avx2.cpp (AVX2/FMA) and recurrent_cpu_avx512.cpp: the anonymous
+// FastMath's clamped exp and rational tanh in the cell formulas. Included by recurrent_cpu.cpp
+// (baseline ISA), recurrent_cpu_avx2.cpp (AVX2/FMA) and recurrent_cpu_avx512.cpp: the anonymous
 // namespace gives each its own copy, and CpuMath, a type of each file's own, makes every
 // template the step bodies instantiate (cells, activations) that file's too, compiled for
 // its ISA.
@@ -10,6 +10,7 @@
 
 #include "cpu/fast_math.h"
 #include "cpu/gemm.h"
+#include "cpu/gemm_kernel.h"
 #include "engine/threads.h"
 #include "ops/recurrent/recurrent.h"
 #include "ops/recurrent/recurrent_steps.h"
@@ -17,7 +18,14 @@
 namespace engine {
 namespace {
 
-struct CpuMath : FastMath {};
+// The cells' activations are sigmoid and tanh only (and relu): exp here serves the
+// sigmoid's e^-|x|, where a clamp below e^-87 changes its value by under 1e-37, and tanh
+// takes the rational form without exp. Together they made an LSTM step's cell update 2.3x
+// faster (AVX-512), at 7 ulp instead of 1.5 for tanh.
+struct CpuMath : FastMath {
+  static float exp(float x) { return FastMath::exp_clamped(x); }
+  static float tanh(float x) { return FastMath::tanh_rational(x); }
+};
 
 struct CpuBackend {
   using Math = CpuMath;
@@ -44,12 +52,22 @@ struct CpuBackend {
       }
     });
   }
-  // Batch entries across threads; each one's units in one vectorized loop.
+  // Batch entries across threads (serial inside a batch slice's thread); each one's units
+  // in one vectorized loop.
   template <class F>
-  static void for_each_unit(int64_t B, int64_t H, const F& f) {
-    parallel_for(B, std::max<int64_t>(1, 4096 / H), [&](int64_t begin, int64_t end) {
-      for (int64_t b = begin; b < end; ++b) f(b, 0, H);
+  static void for_each_unit(int64_t b0, int64_t b1, int64_t H, const F& f) {
+    parallel_for(b1 - b0, std::max<int64_t>(1, 4096 / H), [&](int64_t begin, int64_t end) {
+      for (int64_t b = b0 + begin; b < b0 + end; ++b) f(b, 0, H);
     });
+  }
+  // Slices of whole GEMM row tiles, two or more each: [64, 50] steps of LSTM(128) ran 1.3x
+  // (predict) faster on two threads than with each step's GEMM and cell split. A batch too
+  // small for two slices runs as one, whose GEMMs then split their columns.
+  template <class F>
+  static void for_each_batch_slice(int64_t B, const F& f) {
+    constexpr int64_t kRows = gemm_detail::MR;
+    parallel_for((B + kRows - 1) / kRows, 2,
+                 [&](int64_t begin, int64_t end) { f(begin * kRows, std::min(B, end * kRows)); });
   }
 };
 
