@@ -37,8 +37,8 @@ struct RecurrentGridBackend {
   }
   // One slice: the device runs a step's whole batch at once.
   template <class F>
-  static void for_each_batch_slice(int64_t B, const F& f) {
-    f(0, B);
+  static void for_each_batch_slice(int64_t B, int64_t T, const F& f) {
+    f(0, B, 0, T);
   }
 };
 

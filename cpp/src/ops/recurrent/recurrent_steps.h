@@ -9,8 +9,12 @@
 //   Backend::for_each_unit(b0, b1, H, f)                 f(b, j0, j1) covering every batch
 //                                                        entry b in [b0, b1)'s units
 //                                                        [j0, j1) once
-//   Backend::for_each_batch_slice(B, f)                  f(b0, b1) over slices covering
-//                                                        [0, B), possibly in parallel
+//   Backend::for_each_batch_slice(B, T, f)               f(b0, b1, s0, s1): the steps
+//                                                        [s0, s1) of the pass (in its
+//                                                        order) for batch entries [b0, b1);
+//                                                        slices cover [0, B) x [0, T), each
+//                                                        batch range's steps in order,
+//                                                        ranges possibly in parallel
 //   using Backend::Math                                  elementary functions (FastMath, StdMath)
 // recurrent_cpu_loops.h instantiates it for the CPU, recurrent_cuda.h for a Grid.
 //
@@ -425,7 +429,7 @@ void with_step_view(const RecurrentGeometry& g, const RecurrentData& data, int64
 // Batch entries never meet in the recurrence (h_t of entry b reads only entry b's h_{t-1}
 // and c_{t-1}, and backward likewise), so a direction runs over slices [b0, b1) of the
 // batch independently: Backend::for_each_batch_slice hands them to threads (CPU), which
-// then pass every step without waiting for each other, instead of splitting each step's
+// then run their steps without waiting for each other, instead of splitting each step's
 // small GEMM and cell update and meeting twice a step.
 template <class Backend, class View>
 void forward_direction(const RecurrentGeometry& g, const RecurrentData& data, View v) {
@@ -452,9 +456,9 @@ void forward_direction(const RecurrentGeometry& g, const RecurrentData& data, Vi
   typename Backend::PackedB packed_r, packed_rh;
   Backend::pack_b(rec, packed_r);
   if (two_phase) Backend::pack_b(rec_h, packed_rh);
-  Backend::for_each_batch_slice(B, [&](int64_t b0, int64_t b1) {
+  Backend::for_each_batch_slice(B, g.T, [&](int64_t b0, int64_t b1, int64_t k0, int64_t k1) {
     View vs = v;
-    for (int64_t k = 0; k < g.T; ++k) {
+    for (int64_t k = k0; k < k1; ++k) {
       vs.k = k;
       const int64_t t = g.reversed(dir) ? g.T - 1 - k : k;
       float* out = in_place ? s[kRnnGates] + g.row(t, 0) * g.D * GH + dir * GH : s[kRnnStep];
@@ -503,7 +507,7 @@ void backward_direction(const RecurrentGeometry& g, const RecurrentData& data,
   typename Backend::PackedB packed_r, packed_rh;
   Backend::pack_b(rec, packed_r);
   if (two_phase) Backend::pack_b(rec_h, packed_rh);
-  Backend::for_each_batch_slice(B, [&](int64_t b0, int64_t b1) {
+  Backend::for_each_batch_slice(B, g.T, [&](int64_t b0, int64_t b1, int64_t s0, int64_t s1) {
     View vs = v;
     GemmArgs a = rec, ah = rec_h;
     a.M = ah.M = b1 - b0;
@@ -511,7 +515,7 @@ void backward_direction(const RecurrentGeometry& g, const RecurrentData& data,
     a.C += b0 * H;
     ah.A += b0 * GH;
     ah.C += b0 * H;
-    for (int64_t k = g.T - 1; k >= 0; --k) {
+    for (int64_t k = g.T - 1 - s0; k > g.T - 1 - s1; --k) {  // steps s0..s1 of the way back
       vs.k = k;
       Backend::for_each_unit(
           b0, b1, H, [=] ENGINE_HD(int64_t b, int64_t j0, int64_t j1) { vs.backward(b, j0, j1); });
