@@ -89,8 +89,13 @@ struct CpuBackend {
         if (x.done.load() < segments && !x.held.exchange(true)) {
           const int64_t j = x.done.load();
           if (j < segments) {
-            f(tiles * s / slices * kRows, std::min(B, tiles * (s + 1) / slices * kRows),
-              T * j / segments, T * (j + 1) / segments);
+            try {
+              f(tiles * s / slices * kRows, std::min(B, tiles * (s + 1) / slices * kRows),
+                T * j / segments, T * (j + 1) / segments);
+            } catch (...) {
+              left = 0;  // the others stop; parallel_for rethrows this
+              throw;
+            }
             x.done.store(j + 1);
             left--;
           }
