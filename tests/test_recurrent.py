@@ -88,6 +88,53 @@ def test_gradients_through_time_match_finite_differences(name, rng):
         assert_close(got, want, 1e-4, what=f"{name} weight {k}")
 
 
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_a_large_batch_runs_in_slices_as_in_one(name, rng):
+    """41 sequences: on several threads each runs its own batch slice through every step
+    (predict without saved states, training with them); the results are those of one
+    thread, and predict matches the float64 reference."""
+    x = rng.standard_normal((41, 6, 5)).astype(np.float32)
+    layer = LAYERS[name]()
+    model = engine.Sequential([engine.Input((6, 5)), layer])
+    model.compile(loss="mse", optimizer="sgd")
+    weights = [w + rng.standard_normal(w.shape).astype(np.float32) * 0.3 for w in model.get_weights()]
+    model.set_weights(weights)
+    y = rng.standard_normal(rnn_ref(layer, x, weights).shape).astype(np.float32)
+    before = engine.get_num_threads()
+    results = {}
+    try:
+        for threads in (1, 3):
+            engine.set_num_threads(threads)
+            results[threads] = model.predict(x, batch_size=41), model.value_and_grad(x, y)
+    finally:
+        engine.set_num_threads(before)
+    assert_close(results[3][0], rnn_ref(layer, x, weights), 1e-5)
+    assert_close(results[3][0], results[1][0], 1e-6, what="predict")
+    (loss3, grads3), (loss1, grads1) = results[3][1], results[1][1]
+    assert_close(np.asarray(loss3), np.asarray(loss1), 1e-6, what="loss")
+    for k, (a, b) in enumerate(zip(grads3, grads1)):
+        assert_close(a, b, 1e-5, what=f"weight {k}")
+
+
+def test_masked_sequences_of_a_large_batch_run_in_slices(rng):
+    """Sequence lengths (a mask) and both directions, 29 sequences on three threads."""
+    x = rng.standard_normal((29, 7, 3)).astype(np.float32)
+    lengths = rng.integers(1, 8, size=29)
+    x[np.arange(7)[None, :] >= lengths[:, None]] = 0.0
+    bi = L.Bidirectional(L.LSTM(5, return_sequences=True))
+    model = engine.Sequential([engine.Input((7, 3)), L.Masking(0.0), bi])
+    before = engine.get_num_threads()
+    try:
+        engine.set_num_threads(1)
+        one = model.predict(x, batch_size=29)
+        engine.set_num_threads(3)
+        three = model.predict(x, batch_size=29)
+    finally:
+        engine.set_num_threads(before)
+    assert np.isfinite(one).all()
+    assert_close(three, one, 1e-6)
+
+
 def test_bidirectional_merges_a_forward_and_a_backward_pass(rng):
     x = rng.standard_normal((2, 5, 3)).astype(np.float32)
     for mode in ("concat", "sum", "ave", "mul"):

@@ -200,19 +200,26 @@ class _Recurrent(Layer):
             return None
         return {1: [act], 2: [recurrent, act], 3: [recurrent, act, act]}[self._onnx_activation_count]
 
-    def _gates_to_onnx(self, w, axis):
-        """w with its gate blocks along `axis` in ONNX's order (Keras's, but for LSTM)."""
-        return w
+    def _onnx_order(self):
+        """Where ONNX's gate rows come from in Keras's gate columns: None when the orders
+        agree (all but LSTM)."""
+        return None
 
     def _onnx_weights(self):
         """W [1, G*U, F], R [1, G*U, U] and B [1, 2*G*U] (or None) from Keras's weights."""
-        w = ops.expand_dims(ops.transpose(self._gates_to_onnx(self.kernel, 1)), 0)
-        r = ops.expand_dims(ops.transpose(self._gates_to_onnx(self.recurrent_kernel, 1)), 0)
+        order = self._onnx_order()
+
+        def rows(kernel):  # [F, G*U] -> [1, G*U, F]; reordered by one gather of 2-D indices
+            if order is None:
+                return ops.expand_dims(ops.transpose(kernel), 0)
+            return ops.take(ops.transpose(kernel), order[None], axis=0)
+
+        w, r = rows(self.kernel), rows(self.recurrent_kernel)
         if not self.use_bias:
             return w, r, None
         if len(self._bias_shape()) == 2:  # GRU's input and recurrent biases: ONNX's Wb, Rb
             return w, r, ops.reshape(self.bias, (1, 6 * self.units))
-        bias = self._gates_to_onnx(self.bias, 0)
+        bias = self.bias if order is None else ops.take(self.bias, order, axis=0)
         zeros = np.zeros(self.gates * self.units, np.float32)  # Keras has one bias: Rb = 0
         return w, r, ops.expand_dims(ops.concatenate([bias, zeros], axis=0), 0)
 
@@ -309,13 +316,10 @@ class LSTM(_Recurrent):
             value[self.units:2 * self.units] += 1.0
             self.bias.assign(value)
 
-    def _gates_to_onnx(self, w, axis):
+    def _onnx_order(self):
         # Keras's i, f, c, o blocks as ONNX's i, o, f, c.
         u = self.units
-        shape = tuple(w.shape)
-        blocks = ops.reshape(w, shape[:axis] + (4, u) + shape[axis + 1:])
-        reordered = ops.take(blocks, np.array([0, 3, 1, 2], np.int64), axis=axis)
-        return ops.reshape(reordered, shape)
+        return np.concatenate([np.arange(k * u, (k + 1) * u) for k in (0, 3, 1, 2)]).astype(np.int64)
 
     def _fused(self, x, weights, states, activations, direction, lens):
         h0, c0 = (None, None) if states is None else states

@@ -20,3 +20,13 @@
 #else
 #define ENGINE_IVDEP
 #endif
+
+// ENGINE_INLINE on a formula that vectorized host loops call: inlined whatever the
+// compiler's size heuristics say, since one call left in the loop keeps it scalar.
+#if defined(__CUDACC__)
+#define ENGINE_INLINE __forceinline__
+#elif defined(__GNUC__)
+#define ENGINE_INLINE inline __attribute__((always_inline))
+#else
+#define ENGINE_INLINE inline
+#endif

@@ -103,6 +103,36 @@ struct FastMath {
     return x == x ? y : x;
   }
 
+  // Cheaper, looser forms for the recurrent cells, whose loops evaluate five of these per
+  // hidden unit and step (an LSTM's cell update cost as much as a third of its GEMMs).
+  //
+  // tanh as a rational function x P(x^2) / Q(x^2) (degrees 13 and 6, Eigen's fast tanh)
+  // of x clamped to +-7.905: within 7 ulp (4e-7 relative; 5 with FMA), one division and no exp. NaN
+  // passes through the clamp and the arithmetic.
+  static float tanh_rational(float x) {
+    constexpr float kClamp = 7.90531110763549805f;
+    float c = x > kClamp ? kClamp : x;
+    c = c < -kClamp ? -kClamp : c;
+    const float z = c * c;
+    float p = -2.76076847742355e-16f;
+    p = p * z + 2.00018790482477e-13f;
+    p = p * z - 8.60467152213735e-11f;
+    p = p * z + 5.12229709037114e-08f;
+    p = p * z + 1.48572235717979e-05f;
+    p = p * z + 6.37261928875436e-04f;
+    p = p * z + 4.89352455891786e-03f;
+    float q = 1.19825839466702e-06f;
+    q = q * z + 1.18534705686654e-04f;
+    q = q * z + 2.26843463243900e-03f;
+    q = q * z + 4.89352518554385e-03f;
+    return c * p / q;
+  }
+  // The sigmoid as (1 + tanh(x / 2)) / 2 with the rational tanh: within 2.5e-7 absolute
+  // (what reaches an LSTM's states, where the gates multiply values of order one) but not
+  // relative: 1% off at x = -12, and 0 below -15.9 instead of e^x. Half the cost of the
+  // form with exp and a division.
+  static float sigmoid_rational(float x) { return 0.5f + 0.5f * tanh_rational(0.5f * x); }
+
   // log(1 + u) = k ln2 + 2 atanh((m - 1) / (m + 1)) + c, where 1 + u = 2^k m rounded,
   // m in [sqrt(1/2), sqrt(2)), and c = (u - ((1 + u) - 1)) / (1 + u) puts back what the
   // rounding of 1 + u lost (so tiny u stay exact).

@@ -107,7 +107,9 @@ Compiled compile_backward(const OpCall& call, const std::vector<ValueDesc>& inpu
 }  // namespace
 
 OpResult run_op(const OpCall& call, const std::vector<Tensor>& inputs) {
-  const Compiled c = compile(call, describe(inputs), false);
+  // Planned for backward: the state it returns is what run_op_backward reads (ops such as
+  // LSTM keep less of it in a plan without gradients).
+  const Compiled c = compile(call, describe(inputs), true);
   const Device device = common_device(c.op->node(), inputs);
   allocator(device).make_current();
   OpResult r;

@@ -82,6 +82,7 @@ RecurrentGeometry recurrent_geometry(const RecurrentAttrs& attrs, const Tensor& 
   g.D = attrs.direction == RnnDirection::Bidirectional ? 2 : 1;
   g.reverse = attrs.direction == RnnDirection::Reverse;
   g.linear_before_reset = attrs.linear_before_reset;
+  g.saves = attrs.saves;
   g.clip = attrs.clip < 0.0f ? 0.0f : attrs.clip;
   ENGINE_CHECK(g.T >= 1 && g.I >= 1, op, ": x ", x.describe(),
                " needs at least one step and one input feature");
@@ -118,17 +119,18 @@ Shape recurrent_state_shape(const RecurrentGeometry& g) {
 std::vector<Shape> recurrent_state_shapes(const RecurrentGeometry& g) {
   const int64_t rows = g.rows(), H = g.H, D = g.D, GH = g.G * g.H;
   const bool lstm = g.cell == CellKind::Lstm, gru = g.cell == CellKind::Gru;
+  const int64_t saved = g.saves ? rows : 0;
   std::vector<Shape> s(kRnnSlots);
   s[kRnnGates] = {rows, D * GH};
-  s[kRnnHPrev] = {rows, D * H};
-  s[kRnnCPrev] = {lstm ? rows : 0, D * H};
-  s[kRnnAux] = {gru ? rows : 0, D * H};
+  s[kRnnHPrev] = {saved, D * H};
+  s[kRnnCPrev] = {lstm ? saved : 0, D * H};
+  s[kRnnAux] = {gru ? saved : 0, D * H};
   s[kRnnH] = {D, g.B, H};
   s[kRnnC] = {lstm ? D : 0, g.B, H};
   s[kRnnStep] = {g.B, GH};
   s[kRnnTmp] = {gru ? g.B : 0, H};
-  s[kRnnDGates] = {rows, D * GH};
-  s[kRnnDAux] = {gru && g.linear_before_reset ? rows : 0, D * H};
+  s[kRnnDGates] = {saved, D * GH};
+  s[kRnnDAux] = {gru && g.linear_before_reset ? saved : 0, D * H};
   s[kRnnConst] = {D * (g.G + 4) * H + GH};
   return s;
 }
@@ -200,6 +202,8 @@ void recurrent_backward(const RecurrentAttrs& attrs, const RecurrentInputs& in, 
                         const std::vector<Tensor*>& state) {
   const RecurrentGeometry g = checked_geometry(attrs, in, state);
   const std::string op = cell_name(attrs.cell) + std::string("_backward");
+  ENGINE_CHECK(g.saves, op, ": the forward pass ran without saving its states (planned for ",
+               "inference)");
   const Shape states = recurrent_state_shape(g);
   if (dy.defined()) check_shape(dy, recurrent_y_shape(g), op + ": dy");
   if (dyh.defined()) check_shape(dyh, states, op + ": dy_h");

@@ -52,6 +52,9 @@ struct RecurrentAttrs {
   int64_t layout = 0;
   bool linear_before_reset = false;  // GRU
   bool input_forget = false;         // LSTM (not supported)
+  // Whether forward keeps what backward reads (recurrent_state_shapes); false where no
+  // gradient will flow (an inference plan): the state then holds only forward's buffers.
+  bool saves = true;
 };
 
 // Everything the kernels need to know, copied into their elementwise bodies.
@@ -61,6 +64,7 @@ struct RecurrentGeometry {
   bool batch_first = false;   // layout 1
   bool reverse = false;       // direction reverse (with D == 1)
   bool linear_before_reset = false;
+  bool saves = true;  // RecurrentAttrs::saves
   float clip = 0.0f;  // <= 0: no clipping
   // Activations per direction: f, g, h (the cell uses its first 1, 2 or 3).
   RnnActivation act[2][3] = {};
@@ -85,7 +89,8 @@ inline int recurrent_activation_count(CellKind cell) {
 }
 
 // The state the optimized forward pass fills for backward, and backward's scratch. Slots
-// a cell does not use are empty. "rows" = T * B rows in x's row order (geometry.row).
+// a cell does not use are empty, and so are HPrev, CPrev, Aux, DGates and DAux when the
+// geometry does not save (inference). "rows" = T * B rows in x's row order (geometry.row).
 enum RecurrentSlot : int {
   kRnnGates,    // [rows, D*G*H]  pre-activations of every gate (what the activations read;
                 //                LSTM with the default activations: the gate values)

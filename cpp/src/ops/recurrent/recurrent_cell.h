@@ -9,25 +9,36 @@
 // gradients of the pre-activations from those of the new states.
 #pragma once
 
+#include <type_traits>
+
 #include "core/hd.h"
 #include "ops/activation/activation_math.h"
 #include "ops/recurrent/recurrent.h"
 
 namespace engine {
 
+// Whether the elementary functions M bring a sigmoid of their own (the CPU cells' cheaper
+// one); others get activation_math.h's, from exp.
+template <class M, class = void>
+struct HasSigmoid : std::false_type {};
+template <class M>
+struct HasSigmoid<M, std::void_t<decltype(M::sigmoid(0.0f))>> : std::true_type {};
+
 // The activation `a` of x, and its derivative from x and y = activation(x).
 template <class T, class M>
-ENGINE_HD T rnn_activate(RnnActivation a, T x) {
+ENGINE_HD ENGINE_INLINE T rnn_activate(RnnActivation a, T x) {
   const ActivationParams<T> p{};
   switch (a) {
-    case RnnActivation::Sigmoid: return ActivationMath<Activation::Sigmoid>::f<T, M>(x, p);
+    case RnnActivation::Sigmoid:
+      if constexpr (HasSigmoid<M>::value && std::is_same<T, float>::value) return M::sigmoid(x);
+      return ActivationMath<Activation::Sigmoid>::f<T, M>(x, p);
     case RnnActivation::Tanh: return ActivationMath<Activation::Tanh>::f<T, M>(x, p);
     case RnnActivation::Relu: break;
   }
   return ActivationMath<Activation::Relu>::f<T, M>(x, p);
 }
 template <class T, class M>
-ENGINE_HD T rnn_activate_grad(RnnActivation a, T x, T y) {
+ENGINE_HD ENGINE_INLINE T rnn_activate_grad(RnnActivation a, T x, T y) {
   const ActivationParams<T> p{};
   switch (a) {
     case RnnActivation::Sigmoid: return ActivationMath<Activation::Sigmoid>::df<T, M>(x, y, p);
@@ -48,9 +59,11 @@ struct CellActs {
     if (clip <= T(0)) return x;
     return x < -clip ? -clip : (x > clip ? clip : x);
   }
-  ENGINE_HD T apply(int k, T x) const { return rnn_activate<T, M>(act[k], clipped(x)); }
+  ENGINE_HD ENGINE_INLINE T apply(int k, T x) const {
+    return rnn_activate<T, M>(act[k], clipped(x));
+  }
   // 0 where the clip cut x off.
-  ENGINE_HD T grad(int k, T x, T y) const {
+  ENGINE_HD ENGINE_INLINE T grad(int k, T x, T y) const {
     const bool inside = clip <= T(0) || (x >= -clip && x <= clip);
     return inside ? rnn_activate_grad<T, M>(act[k], clipped(x), y) : T(0);
   }
@@ -61,8 +74,10 @@ struct CellActs {
 template <class T, class M, RnnActivation A0, RnnActivation A1, RnnActivation A2>
 struct FixedActs {
   static constexpr ENGINE_HD RnnActivation of(int k) { return k == 0 ? A0 : k == 1 ? A1 : A2; }
-  ENGINE_HD T apply(int k, T x) const { return rnn_activate<T, M>(of(k), x); }
-  ENGINE_HD T grad(int k, T x, T y) const { return rnn_activate_grad<T, M>(of(k), x, y); }
+  ENGINE_HD ENGINE_INLINE T apply(int k, T x) const { return rnn_activate<T, M>(of(k), x); }
+  ENGINE_HD ENGINE_INLINE T grad(int k, T x, T y) const {
+    return rnn_activate_grad<T, M>(of(k), x, y);
+  }
 };
 
 // Whether Acts is a FixedActs: activations whose derivatives read only their values (sigmoid,
@@ -102,8 +117,8 @@ struct LstmUnit {
 
 // a: the pre-activations i, o, f, c without peepholes; p: peepholes i, o, f (zeros if none).
 template <class T, class Acts>
-ENGINE_HD LstmUnit<T> lstm_unit(const Acts& acts, const T a[4], const T p[3], T c_prev,
-                                T pre[4]) {
+ENGINE_HD ENGINE_INLINE LstmUnit<T> lstm_unit(const Acts& acts, const T a[4], const T p[3],
+                                              T c_prev, T pre[4]) {
   LstmUnit<T> u;
   pre[0] = a[0] + p[0] * c_prev;
   pre[2] = a[2] + p[2] * c_prev;
@@ -121,8 +136,8 @@ ENGINE_HD LstmUnit<T> lstm_unit(const Acts& acts, const T a[4], const T p[3], T 
 // The same from the gate values v = i, o, f, c~ as well as their pre-activations (FixedActs,
 // whose derivatives do not read pre, take v for both).
 template <class T, class Acts>
-ENGINE_HD T lstm_gates_backward(const Acts& acts, const T pre[4], const T v[4], const T p[3],
-                                T c_prev, T dh, T dc, T da[4]) {
+ENGINE_HD ENGINE_INLINE T lstm_gates_backward(const Acts& acts, const T pre[4], const T v[4],
+                                              const T p[3], T c_prev, T dh, T dc, T da[4]) {
   const T i = v[0], o = v[1], f = v[2], g = v[3];
   const T c = f * c_prev + i * g;
   const T hc = acts.apply(2, c);
@@ -137,8 +152,8 @@ ENGINE_HD T lstm_gates_backward(const Acts& acts, const T pre[4], const T v[4], 
 // pre: the pre-activations lstm_unit returned (with peepholes). dh, dc: gradients of the new
 // h and c. Writes the gradients of pre into da and returns that of c_prev.
 template <class T, class Acts>
-ENGINE_HD T lstm_unit_backward(const Acts& acts, const T pre[4], const T p[3],
-                               T c_prev, T dh, T dc, T da[4]) {
+ENGINE_HD ENGINE_INLINE T lstm_unit_backward(const Acts& acts, const T pre[4], const T p[3],
+                                             T c_prev, T dh, T dc, T da[4]) {
   const T v[4] = {acts.apply(0, pre[0]), acts.apply(0, pre[1]), acts.apply(0, pre[2]),
                   acts.apply(1, pre[3])};
   return lstm_gates_backward(acts, pre, v, p, c_prev, dh, dc, da);
@@ -146,7 +161,7 @@ ENGINE_HD T lstm_unit_backward(const Acts& acts, const T pre[4], const T p[3],
 
 // The new cell state from the saved pre-activations (peephole gradients need it).
 template <class T, class Acts>
-ENGINE_HD T lstm_cell_state(const Acts& acts, const T pre[4], T c_prev) {
+ENGINE_HD ENGINE_INLINE T lstm_cell_state(const Acts& acts, const T pre[4], T c_prev) {
   return acts.apply(0, pre[2]) * c_prev + acts.apply(0, pre[0]) * acts.apply(1, pre[3]);
 }
 
@@ -154,7 +169,7 @@ ENGINE_HD T lstm_cell_state(const Acts& acts, const T pre[4], T c_prev) {
 
 // h_t from the pre-activations (pre[2] complete: the reset gate already applied).
 template <class T, class Acts>
-ENGINE_HD T gru_unit(const Acts& acts, const T pre[3], T h_prev) {
+ENGINE_HD ENGINE_INLINE T gru_unit(const Acts& acts, const T pre[3], T h_prev) {
   const T z = acts.apply(0, pre[0]);
   const T hh = acts.apply(1, pre[2]);
   return (T(1) - z) * hh + z * h_prev;
@@ -163,8 +178,8 @@ ENGINE_HD T gru_unit(const Acts& acts, const T pre[3], T h_prev) {
 // Gradients of pre z and h and the direct part of dh_prev (z dh); the reset gate's
 // gradient depends on linear_before_reset and is the caller's (dpre_h feeds it).
 template <class T, class Acts>
-ENGINE_HD T gru_unit_backward(const Acts& acts, const T pre[3], T h_prev, T dh,
-                              T& da_z, T& da_h) {
+ENGINE_HD ENGINE_INLINE T gru_unit_backward(const Acts& acts, const T pre[3], T h_prev, T dh,
+                                            T& da_z, T& da_h) {
   const T z = acts.apply(0, pre[0]);
   const T hh = acts.apply(1, pre[2]);
   da_h = dh * (T(1) - z) * acts.grad(1, pre[2], hh);

@@ -31,8 +31,14 @@ struct RecurrentGridBackend {
     });
   }
   template <class F>
-  static void for_each_unit(int64_t B, int64_t H, const F& f) {
-    for_each_index<Grid>(B * H, [=] ENGINE_HD(int64_t e) { f(e / H, e % H, e % H + 1); });
+  static void for_each_unit(int64_t b0, int64_t b1, int64_t H, const F& f) {
+    for_each_index<Grid>((b1 - b0) * H,
+                         [=] ENGINE_HD(int64_t e) { f(b0 + e / H, e % H, e % H + 1); });
+  }
+  // One slice: the device runs a step's whole batch at once.
+  template <class F>
+  static void for_each_batch_slice(int64_t B, int64_t T, const F& f) {
+    f(0, B, 0, T);
   }
 };
 

@@ -34,8 +34,11 @@ class RecurrentNode : public NodeOp {
       fail_node("clip must be positive, got ", node.attr_float("clip"));
   }
 
-  std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in, const PlanOptions&) override {
+  std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in,
+                              const PlanOptions& options) override {
     const bool lstm = attrs_.cell == CellKind::Lstm;
+    // No backward: forward skips (and the state omits) what only backward reads.
+    attrs_.saves = options.backward;
     expect_inputs(in, 3, lstm ? 8 : 6);
     for (size_t i = 0; i < in.size(); ++i) {
       if (!in[i].present || i == kSequenceLens) continue;

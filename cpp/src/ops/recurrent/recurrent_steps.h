@@ -6,16 +6,24 @@
 //                                                        once per call (CPU: packed)
 //   Backend::for_each(n, f)                              f(i) for i in [0, n); f ENGINE_HD
 //   Backend::column_sums(rows, cols, src, ld, dst)       dst[c] = sum over r of src[r*ld + c]
-//   Backend::for_each_unit(B, H, f)                      f(b, j0, j1) covering every batch
-//                                                        entry b's units [j0, j1) once
+//   Backend::for_each_unit(b0, b1, H, f)                 f(b, j0, j1) covering every batch
+//                                                        entry b in [b0, b1)'s units
+//                                                        [j0, j1) once
+//   Backend::for_each_batch_slice(B, T, f)               f(b0, b1, s0, s1): the steps
+//                                                        [s0, s1) of the pass (in its
+//                                                        order) for batch entries [b0, b1);
+//                                                        slices cover [0, B) x [0, T), each
+//                                                        batch range's steps in order,
+//                                                        ranges possibly in parallel
 //   using Backend::Math                                  elementary functions (FastMath, StdMath)
 // recurrent_cpu_loops.h instantiates it for the CPU, recurrent_cuda.h for a Grid.
 //
 // Forward: one GEMM projects every step's input and adds the biases (x W^T + b for all rows
 // and directions); then, per direction and step, a GEMM h_{t-1} R^T into the step buffer
 // and an elementwise body that adds it, applies the cell and saves its pre-activations (LSTM
-// with the default activations: the gate values) and previous states in x's row order (recurrent.h: RecurrentSlot). GRU with linear_before_reset 0 needs r
-// before its h gate's product: two GEMMs and two bodies per step.
+// with the default activations: the gate values) and previous states in x's row order (recurrent.h:
+// RecurrentSlot). GRU with linear_before_reset 0 needs r before its h gate's product: two GEMMs and
+// two bodies per step.
 //
 // Backward walks the steps back: an elementwise body turns the gradient of h_t (and c_t)
 // into the gate gradients, saved by row and copied into the step buffer, from which one
@@ -83,6 +91,15 @@ struct StepView {
   // A time slot outside the sequence: zeros everywhere backward reads or y shows.
   ENGINE_HD void forward_outside(int64_t t, int64_t b, int64_t j0, int64_t j1) const {
     const int64_t H = g.H;
+    if (y) {
+      float* yr = y + g.y_offset(t, d, b);
+      for (int64_t j = j0; j < j1; ++j) yr[j] = 0.0f;
+    }
+    if constexpr (kTwoPhase) {  // the h gate's GEMM reads r h_{t-1}
+      float* tp = tmp + b * H;
+      for (int64_t j = j0; j < j1; ++j) tp[j] = 0.0f;
+    }
+    if (!g.saves) return;
     float* a = gate_row(gates, t, b);
     float* hp = unit_row(hprev, t, b);
     for (int64_t q = 0; q < g.G; ++q)
@@ -96,19 +113,19 @@ struct StepView {
       float* ax = unit_row(aux, t, b);
       for (int64_t j = j0; j < j1; ++j) ax[j] = 0.0f;
     }
-    if constexpr (kTwoPhase) {
-      float* tp = tmp + b * H;
-      for (int64_t j = j0; j < j1; ++j) tp[j] = 0.0f;
-    }
-    if (y) {
-      float* yr = y + g.y_offset(t, d, b);
-      for (int64_t j = j0; j < j1; ++j) yr[j] = 0.0f;
-    }
   }
 
   // The whole step (RNN, LSTM, GRU with linear_before_reset 1), or GRU's second half. The
-  // gates hold x W^T plus the biases (kRnnConst); step holds h_{t-1} R^T.
+  // gates hold x W^T plus the biases (kRnnConst); step holds h_{t-1} R^T. Without g.saves
+  // (inference) only the running states and y are written: the loops store less.
   ENGINE_HD void forward(int64_t b, int64_t j0, int64_t j1) const {
+    if (g.saves)
+      forward_body<true>(b, j0, j1);
+    else
+      forward_body<false>(b, j0, j1);
+  }
+  template <bool Save>
+  ENGINE_HD void forward_body(int64_t b, int64_t j0, int64_t j1) const {
     const int64_t H = g.H;
     int64_t t;
     if (!locate(b, t)) {
@@ -118,17 +135,19 @@ struct StepView {
     float* a = gate_row(gates, t, b);  // becomes the pre-activations
     const float* rec = step + b * rec_ld;
     float* hs = running(h, b);
-    float* hp = unit_row(hprev, t, b);
+    float* hp = Save ? unit_row(hprev, t, b) : nullptr;  // saved for backward
     if constexpr (C == CellKind::Rnn) {
       ENGINE_IVDEP for (int64_t j = j0; j < j1; ++j) {
         const float pre = a[j] + rec[j];
-        a[j] = pre;
-        hp[j] = hs[j];
+        if constexpr (Save) {
+          a[j] = pre;
+          hp[j] = hs[j];
+        }
         hs[j] = acts.apply(0, pre);
       }
     } else if constexpr (C == CellKind::Lstm) {
       float* cs = running(c, b);
-      float* cp = unit_row(cprev, t, b);
+      float* cp = Save ? unit_row(cprev, t, b) : nullptr;
       ENGINE_IVDEP for (int64_t j = j0; j < j1; ++j) {
         const float in[4] = {a[j] + rec[j], a[H + j] + rec[H + j], a[2 * H + j] + rec[2 * H + j],
                              a[3 * H + j] + rec[3 * H + j]};
@@ -136,37 +155,41 @@ struct StepView {
         const float c_prev = cs[j];
         float pre[4];
         const LstmUnit<float> u = lstm_unit(acts, in, pp, c_prev, pre);
-        if constexpr (kSavesValues) {
+        if constexpr (Save && kSavesValues) {
           a[j] = u.i;
           a[H + j] = u.o;
           a[2 * H + j] = u.f;
           a[3 * H + j] = u.g;
-        } else {
+        } else if constexpr (Save) {
           for (int q = 0; q < 4; ++q) a[q * H + j] = pre[q];
         }
-        cp[j] = c_prev;
-        hp[j] = hs[j];
+        if constexpr (Save) {
+          cp[j] = c_prev;
+          hp[j] = hs[j];
+        }
         cs[j] = u.c;
         hs[j] = u.o * u.hc;
       }
     } else if constexpr (Lbr) {
-      float* ax = unit_row(aux, t, b);
+      float* ax = Save ? unit_row(aux, t, b) : nullptr;
       ENGINE_IVDEP for (int64_t j = j0; j < j1; ++j) {
         const float lin = rec[2 * H + j] + rbh[j];
         const float z = a[j] + rec[j], r = a[H + j] + rec[H + j];
         const float pre[3] = {z, r, a[2 * H + j] + acts.apply(0, r) * lin};
-        a[j] = pre[0];
-        a[H + j] = pre[1];
-        a[2 * H + j] = pre[2];
-        ax[j] = lin;
         const float h_prev = hs[j];
-        hp[j] = h_prev;
+        if constexpr (Save) {
+          a[j] = pre[0];
+          a[H + j] = pre[1];
+          a[2 * H + j] = pre[2];
+          ax[j] = lin;
+          hp[j] = h_prev;
+        }
         hs[j] = gru_unit(acts, pre, h_prev);
       }
     } else {  // the z and r gates are done (forward_reset); rec's h block is (r h) Rh^T
       ENGINE_IVDEP for (int64_t j = j0; j < j1; ++j) {
         const float pre[3] = {a[j], a[H + j], a[2 * H + j] + rec[2 * H + j]};
-        a[2 * H + j] = pre[2];
+        if constexpr (Save) a[2 * H + j] = pre[2];
         hs[j] = gru_unit(acts, pre, hs[j]);
       }
     }
@@ -178,14 +201,21 @@ struct StepView {
 
   // GRU with linear_before_reset 0, first half: z and r, and r h_{t-1} for the h gate's GEMM.
   ENGINE_HD void forward_reset(int64_t b, int64_t j0, int64_t j1) const {
+    if (g.saves)
+      forward_reset_body<true>(b, j0, j1);
+    else
+      forward_reset_body<false>(b, j0, j1);
+  }
+  template <bool Save>
+  ENGINE_HD void forward_reset_body(int64_t b, int64_t j0, int64_t j1) const {
     const int64_t H = g.H;
     int64_t t;
     if (!locate(b, t)) return forward_outside(t, b, j0, j1);
     float* a = gate_row(gates, t, b);
     const float* rec = step + b * rec_ld;
     const float* hs = running(h, b);
-    float* hp = unit_row(hprev, t, b);
-    float* ax = unit_row(aux, t, b);
+    float* hp = Save ? unit_row(hprev, t, b) : nullptr;  // saved for backward
+    float* ax = Save ? unit_row(aux, t, b) : nullptr;
     float* tp = tmp + b * H;
     ENGINE_IVDEP for (int64_t j = j0; j < j1; ++j) {
       const float r = a[H + j] + rec[H + j];
@@ -194,8 +224,10 @@ struct StepView {
       const float h_prev = hs[j];
       const float rh = acts.apply(0, r) * h_prev;
       tp[j] = rh;
-      ax[j] = rh;
-      hp[j] = h_prev;
+      if constexpr (Save) {
+        ax[j] = rh;
+        hp[j] = h_prev;
+      }
     }
   }
 
@@ -289,6 +321,15 @@ void copy_states(const RecurrentGeometry& g, const float* from_layout, float* ru
                  float* to_layout) {
   const int64_t n = g.D * g.B * g.H, B = g.B, H = g.H;
   const RecurrentGeometry geo = g;
+  if (g.D == 1 || !g.batch_first) {  // the same order: plain copies, no index arithmetic
+    if (to_layout)
+      Backend::for_each(n, [=] ENGINE_HD(int64_t e) { to_layout[e] = running[e]; });
+    else if (from_layout)
+      Backend::for_each(n, [=] ENGINE_HD(int64_t e) { running[e] = from_layout[e]; });
+    else
+      Backend::for_each(n, [=] ENGINE_HD(int64_t e) { running[e] = 0.0f; });
+    return;
+  }
   Backend::for_each(n, [=] ENGINE_HD(int64_t e) {
     const int64_t d = e / (B * H), b = e / H % B, j = e % H;
     const int64_t other = geo.state_offset(d, b) + j;
@@ -385,6 +426,11 @@ void with_step_view(const RecurrentGeometry& g, const RecurrentData& data, int64
   run_step_view<M, CellKind::Gru, false>(g, data, dir, run);
 }
 
+// Batch entries never meet in the recurrence (h_t of entry b reads only entry b's h_{t-1}
+// and c_{t-1}, and backward likewise), so a direction runs over slices [b0, b1) of the
+// batch independently: Backend::for_each_batch_slice hands them to threads (CPU), which
+// then run their steps without waiting for each other, instead of splitting each step's
+// small GEMM and cell update and meeting twice a step.
 template <class Backend, class View>
 void forward_direction(const RecurrentGeometry& g, const RecurrentData& data, View v) {
   const int64_t H = g.H, GH = g.G * H, B = g.B, dir = v.d;
@@ -410,31 +456,37 @@ void forward_direction(const RecurrentGeometry& g, const RecurrentData& data, Vi
   typename Backend::PackedB packed_r, packed_rh;
   Backend::pack_b(rec, packed_r);
   if (two_phase) Backend::pack_b(rec_h, packed_rh);
-  for (int64_t k = 0; k < g.T; ++k) {
-    v.k = k;
-    const int64_t t = g.reversed(dir) ? g.T - 1 - k : k;
-    float* out = in_place ? s[kRnnGates] + g.row(t, 0) * g.D * GH + dir * GH : s[kRnnStep];
-    const float beta = in_place ? 1.0f : 0.0f;
-    // out[B, GH] (+)= h R^T (GRU, two phases: the z and r blocks first).
-    GemmArgs a = rec;
-    a.beta = beta;
-    a.C = out;
-    a.ldc = ldc;
-    Backend::gemm_packed(a, packed_r);
-    if constexpr (two_phase) {
-      Backend::for_each_unit(B, H, [=] ENGINE_HD(int64_t b, int64_t j0, int64_t j1) {
-        v.forward_reset(b, j0, j1);
-      });
-      GemmArgs ah = rec_h;
-      ah.beta = beta;
-      ah.C = out + 2 * H;
-      ah.ldc = ldc;
-      Backend::gemm_packed(ah, packed_rh);
+  Backend::for_each_batch_slice(B, g.T, [&](int64_t b0, int64_t b1, int64_t k0, int64_t k1) {
+    View vs = v;
+    for (int64_t k = k0; k < k1; ++k) {
+      vs.k = k;
+      const int64_t t = g.reversed(dir) ? g.T - 1 - k : k;
+      float* out = in_place ? s[kRnnGates] + g.row(t, 0) * g.D * GH + dir * GH : s[kRnnStep];
+      const float beta = in_place ? 1.0f : 0.0f;
+      // out[b0:b1, GH] (+)= h[b0:b1] R^T (GRU, two phases: the z and r blocks first).
+      GemmArgs a = rec;
+      a.M = b1 - b0;
+      a.A = h + b0 * H;
+      a.beta = beta;
+      a.C = out + b0 * ldc;
+      a.ldc = ldc;
+      Backend::gemm_packed(a, packed_r);
+      if constexpr (two_phase) {
+        Backend::for_each_unit(b0, b1, H, [=] ENGINE_HD(int64_t b, int64_t j0, int64_t j1) {
+          vs.forward_reset(b, j0, j1);
+        });
+        GemmArgs ah = rec_h;
+        ah.M = b1 - b0;
+        ah.A = s[kRnnTmp] + b0 * H;
+        ah.beta = beta;
+        ah.C = out + 2 * H + b0 * ldc;
+        ah.ldc = ldc;
+        Backend::gemm_packed(ah, packed_rh);
+      }
+      Backend::for_each_unit(
+          b0, b1, H, [=] ENGINE_HD(int64_t b, int64_t j0, int64_t j1) { vs.forward(b, j0, j1); });
     }
-    Backend::for_each_unit(B, H, [=] ENGINE_HD(int64_t b, int64_t j0, int64_t j1) {
-      v.forward(b, j0, j1);
-    });
-  }
+  });
 }
 
 template <class Backend, class View>
@@ -455,21 +507,29 @@ void backward_direction(const RecurrentGeometry& g, const RecurrentData& data,
   typename Backend::PackedB packed_r, packed_rh;
   Backend::pack_b(rec, packed_r);
   if (two_phase) Backend::pack_b(rec_h, packed_rh);
-  for (int64_t k = g.T - 1; k >= 0; --k) {
-    v.k = k;
-    Backend::for_each_unit(B, H, [=] ENGINE_HD(int64_t b, int64_t j0, int64_t j1) {
-      v.backward(b, j0, j1);
-    });
-    if constexpr (two_phase) {  // d(r h_{t-1}) = da_h Rh, then r's gradient
-      Backend::gemm_packed(rec_h, packed_rh);
-      Backend::for_each_unit(B, H, [=] ENGINE_HD(int64_t b, int64_t j0, int64_t j1) {
-        v.backward_reset(b, j0, j1);
-      });
+  Backend::for_each_batch_slice(B, g.T, [&](int64_t b0, int64_t b1, int64_t s0, int64_t s1) {
+    View vs = v;
+    GemmArgs a = rec, ah = rec_h;
+    a.M = ah.M = b1 - b0;
+    a.A += b0 * GH;
+    a.C += b0 * H;
+    ah.A += b0 * GH;
+    ah.C += b0 * H;
+    for (int64_t k = g.T - 1 - s0; k > g.T - 1 - s1; --k) {  // steps s0..s1 of the way back
+      vs.k = k;
+      Backend::for_each_unit(
+          b0, b1, H, [=] ENGINE_HD(int64_t b, int64_t j0, int64_t j1) { vs.backward(b, j0, j1); });
+      if constexpr (two_phase) {  // d(r h_{t-1}) = da_h Rh, then r's gradient
+        Backend::gemm_packed(ah, packed_rh);
+        Backend::for_each_unit(b0, b1, H, [=] ENGINE_HD(int64_t b, int64_t j0, int64_t j1) {
+          vs.backward_reset(b, j0, j1);
+        });
+      }
+      // dh_{t-1} += step[B, GH'] R[GH', H] (GRU 0: the z and r blocks; the h block went
+      // through r h_{t-1} above).
+      Backend::gemm_packed(a, packed_r);
     }
-    // dh_{t-1} += step[B, GH'] R[GH', H] (GRU 0: the z and r blocks; the h block went
-    // through r h_{t-1} above).
-    Backend::gemm_packed(rec, packed_r);
-  }
+  });
 }
 
 }  // namespace recurrent_detail
