@@ -103,12 +103,10 @@ struct FastMath {
     return x == x ? y : x;
   }
 
-  // Cheaper, looser forms for the recurrent cells, whose loops evaluate five of these per
-  // hidden unit and step (an LSTM's cell update cost as much as a third of its GEMMs).
-  //
-  // tanh as a rational function x P(x^2) / Q(x^2) (degrees 13 and 6, Eigen's fast tanh)
-  // of x clamped to +-7.905: within 7 ulp (4e-7 relative; 5 with FMA), one division and no exp. NaN
-  // passes through the clamp and the arithmetic.
+  // A cheaper, looser tanh for the recurrent cells, whose loops evaluate several per hidden
+  // unit and step (an LSTM's cell update cost as much as a third of its GEMMs): a rational
+  // function x P(x^2) / Q(x^2) (degrees 13 and 6) of x clamped to +-7.905, within 7 ulp
+  // (4e-7 relative; 5 with FMA), one division and no exp. NaN passes through.
   static float tanh_rational(float x) {
     constexpr float kClamp = 7.90531110763549805f;
     float c = x > kClamp ? kClamp : x;
@@ -127,11 +125,6 @@ struct FastMath {
     q = q * z + 4.89352518554385e-03f;
     return c * p / q;
   }
-  // The sigmoid as (1 + tanh(x / 2)) / 2 with the rational tanh: within 2.5e-7 absolute
-  // (what reaches an LSTM's states, where the gates multiply values of order one) but not
-  // relative: 1% off at x = -12, and 0 below -15.9 instead of e^x. Half the cost of the
-  // form with exp and a division.
-  static float sigmoid_rational(float x) { return 0.5f + 0.5f * tanh_rational(0.5f * x); }
 
   // log(1 + u) = k ln2 + 2 atanh((m - 1) / (m + 1)) + c, where 1 + u = 2^k m rounded,
   // m in [sqrt(1/2), sqrt(2)), and c = (u - ((1 + u) - 1)) / (1 + u) puts back what the

@@ -1,5 +1,5 @@
 // The CPU passes: recurrent_steps.h over the packed CPU GEMM and threaded loops, with
-// FastMath's rational sigmoid and tanh in the cell formulas. Included by recurrent_cpu.cpp
+// FastMath's exp and rational tanh in the cell formulas. Included by recurrent_cpu.cpp
 // (baseline ISA), recurrent_cpu_avx2.cpp (AVX2/FMA) and recurrent_cpu_avx512.cpp: the anonymous
 // namespace gives each its own copy, and CpuMath, a type of each file's own, makes every
 // template the step bodies instantiate (cells, activations) that file's too, compiled for
@@ -21,12 +21,11 @@
 namespace engine {
 namespace {
 
-// The cells' sigmoid and tanh in their rational forms (no exp): an LSTM step's cell update
-// ran 2.2x faster (AVX-512) than with FastMath's exp and tanh, within 2.5e-7 absolute for
-// the sigmoid (the gates scale values of order one) and 7 ulp for tanh.
+// The cells' tanh in its rational form (no exp, 7 ulp). The sigmoid keeps the form with exp:
+// (1 + tanh(x/2)) / 2 would be cheaper, but loses all relative accuracy in the negative
+// tail, where small gate values still reach the states (ONNX's GRU cases see it).
 struct CpuMath : FastMath {
   static float tanh(float x) { return FastMath::tanh_rational(x); }
-  static float sigmoid(float x) { return FastMath::sigmoid_rational(x); }
 };
 
 struct CpuBackend {
