@@ -78,6 +78,15 @@ TEST_CASE(log1p_is_within_three_and_a_half_ulps) {
   CHECK(max_ulps(FastMath::log1p, exact, -1e-4f, 1e-4f) <= 3.5);
 }
 
+TEST_CASE(sigmoid_normal_is_within_three_ulps_over_normal_results) {
+  auto exact = [](double x) { return 1.0 / (1.0 + std::exp(-x)); };
+  CHECK(max_ulps(FastMath::sigmoid_normal, exact, -87.0f, 20.0f) <= 3.0);
+  CHECK(max_ulps(FastMath::sigmoid_normal, exact, -1e-4f, 1e-4f) <= 3.0);
+  CHECK(FastMath::sigmoid_normal(kInf) == 1.0f);
+  CHECK(FastMath::sigmoid_normal(-kInf) >= 0.0f && FastMath::sigmoid_normal(-kInf) < 1e-38f);
+  CHECK(std::isnan(FastMath::sigmoid_normal(std::numeric_limits<float>::quiet_NaN())));
+}
+
 TEST_CASE(tanh_rational_is_within_seven_ulps) {
   auto exact = [](double x) { return std::tanh(x); };
   CHECK(max_ulps(FastMath::tanh_rational, exact, -12.0f, 12.0f) <= 7.0);

@@ -126,6 +126,18 @@ struct FastMath {
     return c * p / q;
   }
 
+  // 1 / (1 + e^-x) for the recurrent cells, with e^-x over [-87, 88] only (one scale, no
+  // range clamps or two-part scale): as accurate as from exp where the result is a normal
+  // float, and about 6e-39 instead of smaller values below x = -88.
+  static float sigmoid_normal(float x) {
+    const float c = x < -88.0f ? 88.0f : (x > 87.0f ? -87.0f : -x);
+    float q;
+    const float n = reduce_in_range(c == c ? c : 0.0f, q);
+    const float e = (1.0f + q) * from_exponent(static_cast<int32_t>(n));
+    const float y = 1.0f / (1.0f + e);
+    return x == x ? y : x;
+  }
+
   // log(1 + u) = k ln2 + 2 atanh((m - 1) / (m + 1)) + c, where 1 + u = 2^k m rounded,
   // m in [sqrt(1/2), sqrt(2)), and c = (u - ((1 + u) - 1)) / (1 + u) puts back what the
   // rounding of 1 + u lost (so tiny u stay exact).

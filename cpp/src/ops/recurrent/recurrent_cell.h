@@ -17,12 +17,20 @@
 
 namespace engine {
 
+// Whether the elementary functions M bring a sigmoid of their own (the CPU cells' cheaper
+// one); others get activation_math.h's.
+template <class M, class = void>
+struct HasSigmoid : std::false_type {};
+template <class M>
+struct HasSigmoid<M, std::void_t<decltype(M::sigmoid(0.0f))>> : std::true_type {};
+
 // The activation `a` of x, and its derivative from x and y = activation(x).
 template <class T, class M>
 ENGINE_HD ENGINE_INLINE T rnn_activate(RnnActivation a, T x) {
   const ActivationParams<T> p{};
   switch (a) {
     case RnnActivation::Sigmoid:
+      if constexpr (HasSigmoid<M>::value && std::is_same<T, float>::value) return M::sigmoid(x);
       return ActivationMath<Activation::Sigmoid>::f<T, M>(x, p);
     case RnnActivation::Tanh: return ActivationMath<Activation::Tanh>::f<T, M>(x, p);
     case RnnActivation::Relu: break;

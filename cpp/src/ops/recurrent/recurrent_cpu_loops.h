@@ -21,11 +21,12 @@
 namespace engine {
 namespace {
 
-// The cells' tanh in its rational form (no exp, 7 ulp). The sigmoid keeps the form with exp:
-// (1 + tanh(x/2)) / 2 would be cheaper, but loses all relative accuracy in the negative
-// tail, where small gate values still reach the states (ONNX's GRU cases see it).
+// The cells' tanh in its rational form (no exp, 7 ulp), and the sigmoid with a one-scale exp.
+// (The sigmoid as (1 + tanh(x/2)) / 2 would be cheaper still, but loses all relative
+// accuracy in the negative tail, where small gate values still reach the states.)
 struct CpuMath : FastMath {
   static float tanh(float x) { return FastMath::tanh_rational(x); }
+  static float sigmoid(float x) { return FastMath::sigmoid_normal(x); }
 };
 
 struct CpuBackend {
