@@ -212,8 +212,7 @@ void winograd_input_range(const WinogradTiles& g, const float* x, float* v, int6
       std::fill(plane + begin * PW, plane + end * PW, 0.0f);
       const float* from = x + ((n0 + n) * g.s.C + c) * HW;
       for (int64_t pr = std::max(begin, win.PT); pr < std::min(end, H + win.PT); ++pr)
-        std::copy(from + (pr - win.PT) * W, from + (pr - win.PT + 1) * W,
-                  plane + pr * PW + win.PL);
+        std::copy(from + (pr - win.PT) * W, from + (pr - win.PT + 1) * W, plane + pr * PW + win.PL);
     }
     for (size_t gi = 0; gi < groups.size(); ++gi) {
       const TileGroup& tg = groups[gi];
