@@ -191,7 +191,6 @@ constexpr int64_t kInPlaceAMaxPanels = 16;
 
 // The blocked product; `packed_a`, `packed_b`: the operands packed by GemmPacked, or null
 // to pack them here.
-
 void gemm_blocked(const GemmArgs& g, const GemmIsa& isa, const float* packed_a,
                   const float* packed_b) {
   const int NR = isa.nr;
