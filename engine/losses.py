@@ -74,7 +74,15 @@ class Loss:
         """The name of the [N] per-sample loss in the training graph; `shapes` are those of
         the prediction and the target."""
         if not self._written_in_python():
-            return self.emit(builder, y_pred, target)
+            value = self.emit(builder, y_pred, target)
+            # A cross-entropy over axis 1 of [N, C, d...] has a loss per position [N, d...]:
+            # each sample's mean over them.
+            rank = len(shapes[1]) if isinstance(self, SparseCategoricalCrossentropy) else len(shapes[0]) - 1
+            if isinstance(self, (SparseCategoricalCrossentropy, CategoricalCrossentropy)) and rank > 1:
+                axes = builder.constant(np.arange(1, rank, dtype=np.int64), f"{self.name}/position_axes")
+                value = builder.node("ReduceMean", [value, axes], attrs={"keepdims": 0},
+                                     name=f"{self.name}/per_sample")[0]
+            return value
         value, trace = self._traced(builder, y_pred, target, shapes, target_dtype)
         rank = len(trace.outputs[0].shape)
         if rank == 0:
@@ -119,6 +127,21 @@ class Loss:
         tiny = builder.constant(np.array(np.finfo(np.float32).tiny, np.float32), f"{scope}/tiny")
         valid = builder.node("Max", [valid, tiny], name=f"{scope}/valid_or_tiny")[0]
         return builder.node("Div", [total, valid], name=f"{scope}/mean")[0]
+
+    def graph_positions_loss(self, builder, y_pred, target, shapes, target_dtype, weight):
+        """The masked loss (graph_masked_loss) with every position valid: a prediction
+        [N, T..., C] without a mask whose classes are on the last axis. The all-valid mask is
+        made from the target (0 * target + 1), so that a NaN target still reaches the loss."""
+        scope = f"{self.name}/positions"
+        ones = builder.node("Cast", [target], attrs={"to": 1}, name=f"{scope}/target_float")[0]
+        if len(shapes[1]) == len(shapes[0]):  # a target per class: one value per position
+            last = builder.constant(np.array([-1], np.int64), f"{scope}/class_axis")
+            ones = builder.node("ReduceSum", [ones, last], attrs={"keepdims": 0}, name=f"{scope}/per_position")[0]
+        zero = builder.constant(np.array(0.0, np.float32), f"{scope}/zero")
+        one = builder.constant(np.array(1.0, np.float32), f"{scope}/one")
+        ones = builder.node("Mul", [ones, zero], name=f"{scope}/zeros")[0]
+        ones = builder.node("Add", [ones, one], name=f"{scope}/ones")[0]
+        return self.graph_masked_loss(builder, y_pred, target, shapes, target_dtype, weight, ones, shapes[0][:-1])
 
     def _masked_positions(self, builder, value, value_shape, mask_shape):
         """A call()'s value as one loss per mask position, flat ([P]): axes beyond the mask's

@@ -18,6 +18,7 @@ import time
 import numpy as np
 
 from engine import _random
+from engine import activations as _activations
 from engine import callbacks as _callbacks
 from engine import distribute as _distribute
 from engine import losses as _losses
@@ -274,10 +275,32 @@ class TrainerMixin:
         loss = self._loss_objects[k]
         shape = tuple(self.outputs[k].shape)
         if isinstance(loss, _losses.SparseCategoricalCrossentropy):
-            if self._loss_masks()[k] is not None:  # a label per position of the mask
+            if self._loss_masks()[k] is not None or self._classes_last(k):  # a label per position
                 return shape[:-1], "int64"
             return (shape[0],) + shape[2:], "int64"
         return shape, loss.target_dtype
+
+    def _classes_last(self, k):
+        """Whether the cross-entropy of output k takes its classes on the last axis, one loss
+        per position before it: a prediction of rank 3 or more whose last layer works on the
+        last axis (Dense, TimeDistributed, a softmax over the last axis), as a sequence tagger
+        or a character model ends. Convolutions' outputs keep the classes on axis 1 (NCHW)."""
+        from engine import layers as L
+
+        loss = self._loss_objects[k]
+        if len(self.outputs[k].shape) < 3 or \
+                not isinstance(loss, (_losses.SparseCategoricalCrossentropy, _losses.CategoricalCrossentropy)):
+            return False
+        layer = getattr(self.outputs[k], "_layer", None)
+        while isinstance(layer, L.TimeDistributed):
+            layer = layer.layer
+        if isinstance(layer, L.Dense):
+            return True
+        if isinstance(layer, L.Softmax):
+            rank = len(self.outputs[k].shape)
+            return isinstance(layer.axis, int) and layer.axis % rank == rank - 1
+        # The engine's softmax activation is over the last axis.
+        return isinstance(layer, L.Activation) and _activations.serialize(layer.activation) == "softmax"
 
     def _loss_masks(self, training=False):
         """The symbolic mask of each output with a loss, None for the others (and for
@@ -316,7 +339,9 @@ class TrainerMixin:
             target = b.unique(f"target_{k}")
             b.add_input(target, shape, dtype)
             target_names.append(target)
-            if mask_names[k] is None:
+            if mask_names[k] is None and self._classes_last(k):
+                term = loss.graph_positions_loss(b, out, target, (self.outputs[k].shape, shape), dtype, weight)
+            elif mask_names[k] is None:
                 per_sample = loss.graph_loss(b, out, target, (self.outputs[k].shape, shape), dtype)
                 # sum_i w_i * loss_i, with w already divided by the batch size.
                 term = b.node("MatMul", [per_sample, weight], name=f"{loss.name}_{k}/weighted")[0]

@@ -477,3 +477,55 @@ def test_unmasked_outputs_keep_their_training_graph(rng):
         assert not any("/mask" in n["name"] for n in b.nodes)
         assert [n["op_type"] for n in b.nodes[-3:]] == ["SoftmaxCrossEntropy", "MatMul", "Identity"]
         assert len(b.outputs) == 2  # the output and the loss
+
+
+# --- sequence outputs without a mask: the classes on the last axis --------------------------
+def _sequence_model(last, seed=0, vocab=7, steps=9):
+    engine.set_seed(seed)
+    return engine.Sequential([engine.Input((steps,), dtype="int64"), L.Embedding(vocab, 8),
+                              L.GRU(12, return_sequences=True), *last])
+
+
+@pytest.mark.parametrize("case", ["sparse", "categorical", "sparse_logits", "time_distributed_logits",
+                                  "softmax_layer"])
+def test_unmasked_sequence_cross_entropy_takes_the_last_axis(case, rng):
+    """A character model or tagger without a mask (GRU(return_sequences) -> Dense(softmax),
+    sparse labels [N, T]): Keras takes the classes on the last axis and averages the loss over
+    every position of every sample, weighted per sample."""
+    vocab, n, steps = 7, 10, 9
+    x = rng.integers(0, vocab, (n, steps))
+    y = rng.integers(0, vocab, (n, steps))
+    sw = rng.uniform(0.2, 2.0, n).astype(np.float32)
+    last = {"sparse": [L.Dense(vocab, activation="softmax")],
+            "categorical": [L.Dense(vocab, activation="softmax")],
+            "sparse_logits": [L.Dense(vocab)],
+            "time_distributed_logits": [L.TimeDistributed(L.Dense(vocab))],
+            "softmax_layer": [L.Dense(vocab), L.Softmax()]}[case]
+    model = _sequence_model(last)
+    loss = {"categorical": "categorical_crossentropy",
+            "sparse_logits": engine.losses.SparseCategoricalCrossentropy(from_logits=True),
+            "time_distributed_logits": engine.losses.SparseCategoricalCrossentropy(from_logits=True)}.get(
+        case, "sparse_categorical_crossentropy")
+    model.compile(loss=loss, optimizer="sgd", metrics=["accuracy"])
+    target = np.eye(vocab, dtype=np.float32)[y] if case == "categorical" else y
+    out = model.predict(x, verbose=0).astype(np.float64)
+    log_p = out - np.log(np.exp(out).sum(-1, keepdims=True)) if "logits" in case else np.log(out)
+    per_position = -np.take_along_axis(log_p, y[..., None], -1)[..., 0]
+    got, accuracy = model.evaluate(x, target, sample_weight=sw, verbose=0)
+    assert_close(got, (per_position.mean(axis=1) * sw).sum() / n, 1e-5)
+    assert_close(accuracy, (out.argmax(-1) == y).mean(), 1e-6)
+    history = model.fit(x, target, epochs=2, verbose=0).history["loss"]
+    assert np.all(np.isfinite(history))
+
+
+def test_convolution_outputs_keep_the_classes_on_axis_1(rng):
+    """NCHW: a convolution's per-pixel classes are on axis 1, with labels [N, H, W]."""
+    engine.set_seed(0)
+    model = engine.Sequential([engine.Input((3, 5, 6)), L.Conv2D(4, 3, padding="same")])
+    model.compile(loss=engine.losses.SparseCategoricalCrossentropy(from_logits=True), optimizer="sgd")
+    x = rng.standard_normal((4, 3, 5, 6)).astype(np.float32)
+    y = rng.integers(0, 4, (4, 5, 6))
+    out = model.predict(x, verbose=0).astype(np.float64)
+    log_p = out - np.log(np.exp(out).sum(1, keepdims=True))
+    want = -np.take_along_axis(log_p, y[:, None], 1).mean()
+    assert_close(model.evaluate(x, y, verbose=0), want, 1e-5)
