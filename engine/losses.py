@@ -161,6 +161,13 @@ class Loss:
     def _graph_positions(self, builder, y_pred, target, shapes, mask_shape):
         """The built-in loss node over [P, last axis] views of the prediction and target: its
         [P] values are the loss at each position of the mask."""
+        producer = builder.producers.get(y_pred)
+        if isinstance(self, _CrossEntropy) and producer and producer[0] == "Reshape":
+            # TimeDistributed(Dense(activation="softmax")): a reshape of the activation's rows,
+            # which the rows below are again, so the loss can fuse with the activation.
+            inner = builder.producers.get(producer[1][0])
+            if inner and inner[0] == self.fusable_activation:
+                y_pred = producer[1][0]
         op_type, source, attrs = self._loss_node(builder, y_pred)
         last = shapes[0][-1]
         if last is None:

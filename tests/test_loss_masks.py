@@ -486,8 +486,8 @@ def _sequence_model(last, seed=0, vocab=7, steps=9):
                               L.GRU(12, return_sequences=True), *last])
 
 
-@pytest.mark.parametrize("case", ["sparse", "categorical", "sparse_logits", "time_distributed_logits",
-                                  "softmax_layer"])
+@pytest.mark.parametrize("case", ["sparse", "categorical", "sparse_logits", "time_distributed",
+                                  "time_distributed_logits", "softmax_layer"])
 def test_unmasked_sequence_cross_entropy_takes_the_last_axis(case, rng):
     """A character model or tagger without a mask (GRU(return_sequences) -> Dense(softmax),
     sparse labels [N, T]): Keras takes the classes on the last axis and averages the loss over
@@ -499,6 +499,7 @@ def test_unmasked_sequence_cross_entropy_takes_the_last_axis(case, rng):
     last = {"sparse": [L.Dense(vocab, activation="softmax")],
             "categorical": [L.Dense(vocab, activation="softmax")],
             "sparse_logits": [L.Dense(vocab)],
+            "time_distributed": [L.TimeDistributed(L.Dense(vocab, activation="softmax"))],
             "time_distributed_logits": [L.TimeDistributed(L.Dense(vocab))],
             "softmax_layer": [L.Dense(vocab), L.Softmax()]}[case]
     model = _sequence_model(last)
