@@ -23,4 +23,17 @@ bool cpu_isa_forced();
 // True when the AVX2/FMA kernels may run (every kernel that has no AVX-512 variant).
 inline bool use_avx2_fma() { return cpu_isa() >= CpuIsa::Avx2; }
 
+// The one of a kernel table's three copies (AVX-512, AVX2/FMA, baseline) for cpu_isa().
+template <class T>
+const T& for_cpu_isa(const T& avx512, const T& avx2, const T& portable) {
+  switch (cpu_isa()) {
+    case CpuIsa::Avx512:
+      return avx512;
+    case CpuIsa::Avx2:
+      return avx2;
+    default:
+      return portable;
+  }
+}
+
 }  // namespace engine

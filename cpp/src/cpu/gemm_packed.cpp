@@ -45,14 +45,7 @@ constexpr int64_t NC = 4096;
 constexpr int64_t kParallelMinFlops = int64_t(1) << 18;
 
 const GemmIsa& current_isa() {
-  switch (cpu_isa()) {
-    case CpuIsa::Avx512:
-      return gemm_detail::kGemmAvx512;
-    case CpuIsa::Avx2:
-      return gemm_detail::kGemmAvx2;
-    default:
-      return gemm_detail::kGemmPortable;
-  }
+  return for_cpu_isa(gemm_detail::kGemmAvx512, gemm_detail::kGemmAvx2, gemm_detail::kGemmPortable);
 }
 
 // The kernels of the blocked product and of the few-rows path. On Zen 4 a 512-bit FMA has

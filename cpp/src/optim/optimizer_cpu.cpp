@@ -12,21 +12,13 @@ namespace engine {
 namespace {
 constexpr int64_t kGrain = 1 << 14;
 
-OptimizerRangeFn update_range() {
-  switch (cpu_isa()) {
-    case CpuIsa::Avx512:
-      return kOptimizerRangeAvx512;
-    case CpuIsa::Avx2:
-      return kOptimizerRangeAvx2;
-    default:
-      return optimizer_update_range;
-  }
-}
+const OptimizerRangeFn kOptimizerRangePortable = optimizer_update_range;
 }  // namespace
 
 void optimizer_update_cpu(OptimizerKind kind, const OptimizerStep& step, int64_t n, float* p,
                           const float* g, float* const* slots) {
-  const OptimizerRangeFn range = update_range();
+  const OptimizerRangeFn range =
+      for_cpu_isa(kOptimizerRangeAvx512, kOptimizerRangeAvx2, kOptimizerRangePortable);
   parallel_for(n, kGrain,
                [&](int64_t begin, int64_t end) { range(kind, step, begin, end, p, g, slots); });
 }

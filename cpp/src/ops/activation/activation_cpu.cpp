@@ -13,14 +13,7 @@ const ActivationLoops kActivationLoopsPortable = {activation_forward_loop,
                                                   activation_backward_loop};
 
 const ActivationLoops& loops() {
-  switch (cpu_isa()) {
-    case CpuIsa::Avx512:
-      return kActivationLoopsAvx512;
-    case CpuIsa::Avx2:
-      return kActivationLoopsAvx2;
-    default:
-      return kActivationLoopsPortable;
-  }
+  return for_cpu_isa(kActivationLoopsAvx512, kActivationLoopsAvx2, kActivationLoopsPortable);
 }
 }  // namespace
 
