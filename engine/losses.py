@@ -70,15 +70,18 @@ class Loss:
         return self._node_function()(np.ascontiguousarray(y_pred, np.float32),
                                      self._target(y_true), reduction="none")
 
+    def _loss_rank(self, shapes):
+        """The rank of the built-in loss node's values for these prediction and target
+        shapes: 1 ([N]) unless a loss has one value per position."""
+        return 1
+
     def graph_loss(self, builder, y_pred, target, shapes, target_dtype):
         """The name of the [N] per-sample loss in the training graph; `shapes` are those of
         the prediction and the target."""
         if not self._written_in_python():
             value = self.emit(builder, y_pred, target)
-            # A cross-entropy over axis 1 of [N, C, d...] has a loss per position [N, d...]:
-            # each sample's mean over them.
-            rank = len(shapes[1]) if isinstance(self, SparseCategoricalCrossentropy) else len(shapes[0]) - 1
-            if isinstance(self, (SparseCategoricalCrossentropy, CategoricalCrossentropy)) and rank > 1:
+            rank = self._loss_rank(shapes)
+            if rank > 1:  # a loss per position [N, d...]: each sample's mean over them
                 axes = builder.constant(np.arange(1, rank, dtype=np.int64), f"{self.name}/position_axes")
                 value = builder.node("ReduceMean", [value, axes], attrs={"keepdims": 0},
                                      name=f"{self.name}/per_sample")[0]
@@ -286,6 +289,9 @@ class SparseCategoricalCrossentropy(_CrossEntropy):
     target_dtype = "int64"
     fusable_activation = "Softmax"
 
+    def _loss_rank(self, shapes):  # a loss per label: over axis 1 of [N, C, d...], [N, d...]
+        return len(shapes[1])
+
     def _loss_node(self, builder, y_pred):
         logits = self._logits_of(builder, y_pred)
         if logits is None:
@@ -307,6 +313,9 @@ class CategoricalCrossentropy(_CrossEntropy):
 
     name = "categorical_crossentropy"
     fusable_activation = "Softmax"
+
+    def _loss_rank(self, shapes):  # over axis 1 of [N, C, d...]: [N, d...]
+        return len(shapes[0]) - 1
 
     def _loss_node(self, builder, y_pred):
         logits = self._logits_of(builder, y_pred)
