@@ -1,7 +1,7 @@
 // The CPU passes: recurrent_steps.h over the packed CPU GEMM and threaded loops, with
 // FastMath's exp and rational tanh in the cell formulas. Included by recurrent_cpu.cpp
-// (baseline ISA), recurrent_cpu_avx2.cpp (AVX2/FMA) and recurrent_cpu_avx512.cpp: the anonymous
-// namespace gives each its own copy, and CpuMath, a type of each file's own, makes every
+// (baseline ISA), recurrent_cpu_avx2.cpp (AVX2/FMA) and recurrent_cpu_avx512.cpp: the
+// anonymous namespace gives each its own copy, and CpuMath, a type of each file's own, makes every
 // template the step bodies instantiate (cells, activations) that file's too, compiled for
 // its ISA.
 #pragma once
