@@ -39,6 +39,11 @@ def Input(shape, batch_size=None, name=None, dtype="float32"):
     return layer.output
 
 
+def _data_dtype(array):
+    """The Input dtype for data like `array`: int64 for integers (token ids), else float32."""
+    return "int64" if array.dtype.kind in "iu" else "float32"
+
+
 def _as_list(x):
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
@@ -116,14 +121,15 @@ class Model(TrainerMixin, Layer):
             all(isinstance(s, (list, tuple)) for s in input_shape)
         shapes = [tuple(s) for s in input_shape] if listed else [tuple(input_shape)]
         self._build_from_call(shapes, ["float32"] * len(shapes))
-        pending = self.__dict__.pop("_pending_compile", None)
-        if pending is not None:
-            self.compile(**pending)
+        self._apply_pending_compile()
 
-    def _ensure_built(self, x):
-        """Builds a subclassed model on its first data (Keras builds on the first call)."""
-        if getattr(self, "inputs", None) is not None or not self._computes_with_call():
-            return
+    def _builds_on_data(self):
+        """Whether the model's graph waits for its first data (or build()): a subclassed
+        model's, or a Sequential's without an Input."""
+        return getattr(self, "inputs", None) is None and self._computes_with_call()
+
+    def _first_arrays(self, x):
+        """The arrays of x's first batch, which a model builds on."""
         from engine.data import Dataset
 
         if isinstance(x, Dataset):  # re-iterable: its first batch gives the shapes
@@ -132,12 +138,20 @@ class Model(TrainerMixin, Layer):
                 raise ValueError(f"{self.name}: the dataset is empty; the model cannot be built from it")
             x = first[0] if isinstance(first, tuple) else first
         if not isinstance(x, (np.ndarray, list, tuple, dict)):
-            raise ValueError(f"{self.name}: a subclassed model builds on its first arrays; before "
+            raise ValueError(f"{self.name}: a model without an Input builds on its first arrays; before "
                              "training on a generator or another one-pass source, call "
                              "model.build(input_shape) or call the model on one batch")
-        arrays = [np.asarray(a) for a in (x.values() if isinstance(x, dict) else _as_list(x))]
-        self._build_from_call([a.shape for a in arrays],
-                              ["int64" if a.dtype.kind in "iu" else "float32" for a in arrays])
+        return [np.asarray(a) for a in (x.values() if isinstance(x, dict) else _as_list(x))]
+
+    def _ensure_built(self, x):
+        """Builds a subclassed model on its first data (Keras builds on the first call)."""
+        if not self._builds_on_data():
+            return
+        arrays = self._first_arrays(x)
+        self._build_from_call([a.shape for a in arrays], [_data_dtype(a) for a in arrays])
+        self._apply_pending_compile()
+
+    def _apply_pending_compile(self):
         pending = self.__dict__.pop("_pending_compile", None)
         if pending is not None:
             self.compile(**pending)
@@ -576,8 +590,12 @@ class Model(TrainerMixin, Layer):
         if getattr(self, "inputs", None) is None:
             raise ValueError(f"{self.name}: the model is not built yet; call build(input_shape) or call it "
                              "on data first")
+        from engine.ops._symbolic import Operation
+
         rows = []
         for layer in self._layers:
+            if isinstance(layer, Operation):  # ops on tensors (masks, engine.ops calls): not layers (Keras)
+                continue
             if isinstance(layer, InputLayer):
                 shape = layer.shape
             else:
@@ -651,15 +669,29 @@ class Sequential(Model):
             x = layer(x)
         self._init_graph(self._input, x)
 
-    def build(self, input_shape):
+    def build(self, input_shape, dtype="float32"):
         if self._input is None:
-            self._input = Input(tuple(input_shape)[1:])
+            self._input = Input(tuple(input_shape)[1:], dtype=dtype)
             self._rebuild()
+            self._apply_pending_compile()
+
+    def _builds_on_data(self):
+        return self._input is None
 
     def _ensure_built(self, x):
+        """Without an Input, the first data builds the model (as Keras); data of other
+        sizes later (sequences of another length) build it again with those axes known
+        only at run time, on the same weights."""
         if self._input is None:
-            arr = np.asarray(_as_list(x)[0])
-            self.build(arr.shape)
+            first = self._first_arrays(x)[0]
+            self.build(first.shape, _data_dtype(first))
+            self._sizes_from_data = True
+        elif getattr(self, "_sizes_from_data", False) and isinstance(x, np.ndarray):
+            known = self._input.shape[1:]
+            if len(known) == x.ndim - 1 and any(k is not None and k != n for k, n in zip(known, x.shape[1:])):
+                self._input = Input(tuple(None if k != n else k for k, n in zip(known, x.shape[1:])),
+                                    dtype=self._input.dtype)
+                self._rebuild()
 
     def __call__(self, inputs, training=None):
         if not isinstance(inputs, KerasTensor):
@@ -707,3 +739,10 @@ def clone_model(model):
     outputs = model._replay(new_inputs, clone_layer)
     return Model(new_inputs if not model._single_input else new_inputs[0],
                  outputs if not model._single_output else outputs[0])
+
+
+def load_model(path, compile=True, custom_objects=None):
+    """keras.models.load_model: engine.saving.load_model."""
+    from engine import saving  # saving builds models
+
+    return saving.load_model(path, compile=compile, custom_objects=custom_objects)

@@ -241,9 +241,9 @@ class TrainerMixin:
         self._strategy = _distribute.current() or getattr(self, "_strategy", None)
         if loss is None:
             raise ValueError("compile: a loss is required")
-        if getattr(self, "inputs", None) is None and self._computes_with_call():
-            # A subclassed model not built yet: the outputs the losses attach to come with its
-            # first data (Keras builds then too).
+        if self._builds_on_data():
+            # A model not built yet: the outputs the losses attach to come with its first data
+            # (Keras builds then too).
             self._pending_compile = dict(optimizer=optimizer, loss=loss, loss_weights=loss_weights,
                                          metrics=metrics, device=device, weighted_metrics=weighted_metrics)
             self.optimizer = _optimizers.get(optimizer)

@@ -1,4 +1,4 @@
-"""Plots: learning curves (`plot_history`) and the layer graph (`plot_model`, Keras's
+"""keras.utils.set_random_seed, and plots: learning curves (`plot_history`) and the layer graph (`plot_model`, Keras's
 arguments), drawn with matplotlib alone, so no Graphviz is needed
 (``pip install engine[plot]``).
 
@@ -10,6 +10,13 @@ import os
 import uuid
 
 import numpy as np
+
+
+def set_random_seed(seed):
+    """Keras's name for engine.set_seed: seeds initializers, shuffling and dropout."""
+    from engine import _random
+
+    _random.set_seed(seed)
 
 
 def _matplotlib():

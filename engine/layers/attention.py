@@ -19,6 +19,16 @@ from engine.layers import _args
 from engine.layers.base import Layer
 
 
+def _causal(scores):
+    """Keras's causal mask for scores [1, query steps, key steps]: True where key step j <=
+    query step i. A constant when the steps are known, else taken from the scores' shape at
+    run time."""
+    query_steps, key_steps = scores.shape[1:]
+    if None not in (query_steps, key_steps):
+        return np.tril(np.ones((1, query_steps, key_steps), bool))
+    return ops.greater(ops.tril(ops.ones_like(scores)), 0.5)
+
+
 class MultiHeadAttention(Layer):
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True, output_shape=None,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
@@ -128,13 +138,12 @@ class MultiHeadAttention(Layer):
 
     def _heads(self, x, kernel, bias, dim):
         """[batch, steps, features] -> [batch, heads, steps, dim]."""
-        steps = x.shape[1]
         y = ops.matmul(x, ops.reshape(kernel, (kernel.shape[0], self.num_heads * dim)))
         if bias is not None:
             y = y + ops.reshape(bias, (self.num_heads * dim,))
-        return ops.transpose(ops.reshape(y, (-1, steps, self.num_heads, dim)), (0, 2, 1, 3))
+        return ops.transpose(ops.reshape(y, (-1, None, self.num_heads, dim)), (0, 2, 1, 3))
 
-    def _allowed(self, inputs, query_steps, key_steps):
+    def _allowed(self, inputs, scores):
         """Keras's attention mask: bool [batch or 1, query steps, key steps], True where a
         query step may attend to a key step (the AND of the masks given), or None."""
         has_q, has_v, has_k, has_a, causal, _ = self._layout
@@ -146,8 +155,8 @@ class MultiHeadAttention(Layer):
             m = ops.cast(rest.pop(0), "bool")
             m = ops.expand_dims(m, expand) if expand is not None else m
             allowed = m if allowed is None else ops.logical_and(allowed, m)
-        if causal:  # query step i sees keys 0..i
-            lower = np.tril(np.ones((1, query_steps, key_steps), bool))
+        if causal:
+            lower = _causal(scores[:1, 0])
             allowed = lower if allowed is None else ops.logical_and(allowed, lower)
         return allowed
 
@@ -158,7 +167,7 @@ class MultiHeadAttention(Layer):
         k = self._heads(key, self.key_kernel, self.key_bias, self.key_dim)
         v = self._heads(value, self.value_kernel, self.value_bias, self.value_dim)
         scores = ops.matmul(q, ops.transpose(k, (0, 1, 3, 2)))  # [batch, heads, query steps, key steps]
-        allowed = self._allowed(inputs[3:], query.shape[1], key.shape[1])
+        allowed = self._allowed(inputs[3:], scores)
         if allowed is not None:
             allowed = ops.expand_dims(allowed, 1) if not isinstance(allowed, np.ndarray) else allowed[:, None]
             scores = ops.where(allowed, scores, -1e9)
@@ -172,7 +181,7 @@ class MultiHeadAttention(Layer):
             keep = ops.greater_equal(random.uniform_like(weights, seed=self.seed), self.dropout)
             attended_weights = ops.where(keep, weights * (1.0 / (1.0 - self.dropout)), 0.0)
         attended = ops.transpose(ops.matmul(attended_weights, v), (0, 2, 1, 3))  # [batch, steps, heads, value_dim]
-        merged = ops.reshape(attended, (-1, query.shape[1], self.num_heads * self.value_dim))
+        merged = ops.reshape(attended, (-1, None, self.num_heads * self.value_dim))
         out = ops.matmul(merged, ops.reshape(self.output_kernel, (self.num_heads * self.value_dim, -1)))
         out = out + self.output_bias if self.output_bias is not None else out
         return [out, weights] if return_scores else out
@@ -301,8 +310,7 @@ class Attention(Layer):
         if v_mask is not None:
             allowed = ops.expand_dims(ops.cast(v_mask, "bool"), 1)  # [batch, 1, Tv]
         if causal:
-            tq, tv = query.shape[1], key.shape[1]
-            lower = np.tril(np.ones((1, tq, tv), bool))  # row i >= column j
+            lower = _causal(scores[:1])
             allowed = lower if allowed is None else ops.logical_and(allowed, lower)
         if allowed is not None:
             padding = (~allowed).astype(np.float32) if isinstance(allowed, np.ndarray) else \

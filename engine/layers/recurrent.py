@@ -5,7 +5,9 @@ runs every step and backpropagates through time in C++, and the model exports to
 node. Its weights are converted on the way in (a transpose, and for LSTM the gates reordered to
 ONNX's i, o, f, c), so the layer keeps Keras's weights and checkpoints. Activations the op does
 not have (anything but tanh, sigmoid and relu) fall back to unrolling the cell over the steps
-with engine.ops. The number of steps must be known when the layer is built. Weights follow Keras: kernel
+with engine.ops. The number of steps may be unknown until run time (Input((None, features))),
+except where the cell is unrolled (those activations, unroll=True, recurrent_dropout while
+training), which needs it when the layer is built. Weights follow Keras: kernel
 [features, gates * units], recurrent_kernel [units, gates * units], gates in Keras's order
 (LSTM i, f, c, o; GRU z, r, h); GRU's bias is [2, 3 * units] with reset_after=True (the
 default; the recurrent bias applied inside the reset gate) and [3 * units] without.
@@ -36,6 +38,7 @@ from engine import ops
 from engine import regularizers as _regularizers
 from engine.layers import _args
 from engine.layers.base import Layer, Variable
+from engine.layers.core import Dense
 from engine.layers.regularization import _keep_mask
 
 
@@ -47,14 +50,16 @@ def _step_order(mask, backwards):
     none. Returns int64 (lengths [batch], source [batch, steps]: the step each front
     position reads, shown [batch, steps]: the front position whose output each step shows)
     and shown_valid [batch, steps] bool (False where the initial state shows)."""
-    steps = mask.shape[1]
     kept = ops.cast(mask, "float32")
     count = ops.cumsum(kept, axis=1)  # unmasked steps <= t (exact in float32)
     lengths = ops.sum(kept, axis=1)
     front = ops.where(mask, count - 1.0, -1.0)  # where an unmasked step goes; -1 for the others
-    positions = np.arange(steps, dtype=np.float32)
-    goes = ops.cast(ops.equal(ops.expand_dims(front, 1), positions[None, :, None]), "float32")  # [b, front, t]
-    source = ops.sum(goes * positions, axis=-1)
+    if mask.shape[1] is None:  # 0, 1, ... over the steps there are at run time
+        positions = ops.cumsum(ops.ones_like(kept), axis=1)[:1] - 1.0
+    else:
+        positions = np.arange(mask.shape[1], dtype=np.float32)[None]
+    goes = ops.cast(ops.equal(ops.expand_dims(front, 1), ops.expand_dims(positions, -1)), "float32")  # [b, front, t]
+    source = ops.sum(goes * ops.expand_dims(positions, 1), axis=-1)
     shown = count - kept if backwards else count - 1.0
     shown_valid = ops.less(shown, ops.expand_dims(lengths, 1)) if backwards else ops.greater_equal(shown, 0.0)
     shown = ops.where(shown_valid, shown, 0.0)
@@ -99,8 +104,8 @@ class _Recurrent(Layer):
         return self.add_weight(name=name, shape=shape, initializer=init, regularizer=reg, constraint=con)
 
     def build(self, input_shape):
-        if len(input_shape) != 3 or input_shape[1] is None or input_shape[2] is None:
-            raise ValueError(f"{self.name}: expects [batch, steps, features] with known steps and features, "
+        if len(input_shape) != 3 or input_shape[2] is None:
+            raise ValueError(f"{self.name}: expects [batch, steps, features] with known features, "
                              f"got shape {input_shape}")
         n = self.gates * self.units
         self.kernel = self._weight("kernel", "kernel", (input_shape[2], n))
@@ -230,6 +235,12 @@ class _Recurrent(Layer):
 
     def _unrolled(self, inputs, initial_state, mask=None, recurrent_keep=None):
         steps = inputs.shape[1]
+        if steps is None:
+            why = ("recurrent_dropout while training" if recurrent_keep is not None else "unroll=True" if self.unroll
+                   else "an activation other than tanh, sigmoid and relu")
+            raise ValueError(f"{self.name}: {why} unrolls the cell over the steps, so the number of steps must be "
+                             f"known: give the input a fixed number of steps, Input((steps, {inputs.shape[2]})); got "
+                             f"shape {inputs.shape}")
         # The input's share of every step at once: one [batch * steps, features] product.
         projected = ops.matmul(inputs, self.kernel)
         recurrent_bias = None
@@ -457,8 +468,11 @@ class TimeDistributed(Layer):
 
     def call(self, inputs):
         steps, rest = inputs.shape[1], tuple(inputs.shape[2:])
+        if steps is None and isinstance(self.layer, Dense):  # it maps the last axis alone, at any rank
+            return self.layer(inputs)
         if steps is None or None in rest:
-            raise ValueError(f"{self.name}: needs known steps and sample sizes, got shape {inputs.shape}")
+            raise ValueError(f"{self.name}: needs known steps and sample sizes (but for a Dense layer), got shape "
+                             f"{inputs.shape}")
         outputs = self.layer(ops.reshape(inputs, (-1,) + rest))
         return ops.reshape(outputs, (-1, steps) + tuple(outputs.shape[1:]))
 

@@ -29,7 +29,7 @@ __all__ = [
     "matmul", "sum", "mean", "max", "min", "logsumexp", "var", "std", "norm",
     # shapes and types
     "reshape", "transpose", "expand_dims", "squeeze", "concatenate", "stack", "split", "take",
-    "take_along_axis", "cumsum", "tile", "pad",
+    "take_along_axis", "cumsum", "tile", "pad", "tril", "triu",
     "broadcast_to", "cast",
     "one_hot", "getitem", "convert_to_tensor", "convert_to_numpy", "shape",
 ]
@@ -332,10 +332,11 @@ def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 (keras.ops.norm)
 
 def _reshape_rule(newshape):
     def rule(shape):
+        # None keeps the input's size on that axis (ONNX Reshape's 0).
+        target = [shape[k] if d is None else d for k, d in enumerate(newshape)]
         known = all(d is not None for d in shape)
-        target = list(newshape)
         if -1 in target:
-            rest = math.prod(d for d in target if d != -1)
+            rest = math.prod(d for d in target if d not in (-1, None))
             if known:
                 total = math.prod(shape)
                 if rest == 0 or total % rest:
@@ -350,13 +351,23 @@ def _reshape_rule(newshape):
 
 
 def reshape(x, newshape):
-    """numpy's reshape; `newshape` includes the batch axis (-1 infers one size)."""
-    newshape = (int(newshape),) if isinstance(newshape, (int, np.integer)) else tuple(int(d) for d in newshape)
-    if any(d < -1 or d == 0 for d in newshape) or newshape.count(-1) > 1:
+    """numpy's reshape; `newshape` includes the batch axis (-1 infers one size). A None,
+    such as an axis of ops.shape(x) known only at run time, keeps x's size on that same
+    axis: reshape(y, (-1, ops.shape(y)[1], heads, dim)) splits y's last axis whatever its
+    steps."""
+    newshape = (newshape,) if isinstance(newshape, (int, np.integer)) else tuple(newshape)
+    newshape = tuple(None if d is None else int(d) for d in newshape)
+    given = [d for d in newshape if d is not None]
+    if any(d < -1 or d == 0 for d in given) or given.count(-1) > 1:
         raise ValueError(f"reshape: new shape must hold positive sizes and at most one -1, got {newshape}")
+    rank = len(shape_of(x))
+    if any(d is None and k >= rank for k, d in enumerate(newshape)):
+        raise ValueError(f"reshape: a None in {newshape} keeps the input's size on its axis, but the input "
+                         f"has only {rank} axes")
+    spec = tuple(0 if d is None else d for d in newshape)
 
     def emit(b, names):
-        return b.node("Reshape", [names[0], _ints(b, newshape, "reshape/shape")])
+        return b.node("Reshape", [names[0], _ints(b, spec, "reshape/shape")])
     return apply("reshape", [x], emit, _reshape_rule(newshape), (dtype_name(x),))
 
 
@@ -534,6 +545,25 @@ def pad(x, pad_width, mode="constant", constant_values=None):
         return tuple(None if d is None else d + w[0] + w[1] for d, w in zip(s, widths))
     return apply("pad", [x], emit, rule, (dtype_name(x),))
 
+
+
+def _trilu(function, x, k, upper):
+    if len(shape_of(x)) < 2:
+        raise ValueError(f"{function}: needs a tensor of rank >= 2, got shape {shape_of(x)}")
+
+    def emit(b, names):
+        return b.node("Trilu", [names[0], _ints(b, int(k), f"{function}/k")], attrs={"upper": int(upper)})
+    return apply(function, [x], emit, _same_shape)
+
+
+def tril(x, k=0):
+    """x with the entries above the k-th diagonal of its last two axes zeroed (numpy's tril)."""
+    return _trilu("tril", x, k, False)
+
+
+def triu(x, k=0):
+    """x with the entries below the k-th diagonal of its last two axes zeroed (numpy's triu)."""
+    return _trilu("triu", x, k, True)
 
 def one_hot(x, num_classes, axis=-1):
     """Float32 one-hot vectors of integer labels, on a new axis (Keras's default: last)."""
