@@ -1,21 +1,23 @@
 """LSTM throughput: the engine's LSTM layer against PyTorch's nn.LSTM (CPU), one process.
 
     PYTHONPATH=build/dev/python python benchmarks/rnn.py [--batch 64] [--steps 50] [--units 128]
-                  [--features 32] [--rounds 5] [--threads 1]
+                  [--features 32] [--rounds 5] [--budget 1.0] [--threads 1]
 
 The same sequence-to-vector model in both: LSTM(units) over [batch, steps, features], then
-Dense(1), mean squared error, SGD. Times, as medians over interleaved rounds, of one
-inference call (`predict` on one batch; torch under no_grad) and one training step
-(`train_on_batch`; torch: zero_grad, forward, loss, backward, step). The engine's LSTM is
+Dense(1), mean squared error, SGD. Times, as medians over interleaved rounds of back-to-back
+calls (inference.py's interleaved_times: PyTorch's idle OpenMP threads spin after each of its
+calls and take the second core from a call timed right after), of one inference call
+(`predict` on one batch; torch under no_grad) and one training step (`train_on_batch`;
+torch: zero_grad, forward, loss, backward, step). The engine's LSTM is
 one ONNX LSTM node (every step and the backpropagation through time in C++: a GEMM for all
 steps' inputs, one recurrent GEMM and one elementwise cell update per step), against
 PyTorch's fused kernel. Prints ms per call and torch / engine (> 1: the engine is faster).
 """
 import argparse
 import statistics
-import time
 
 import numpy as np
+from inference import interleaved_times
 
 
 def main(argv=None):
@@ -25,6 +27,7 @@ def main(argv=None):
     parser.add_argument("--units", type=int, default=128)
     parser.add_argument("--features", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--budget", type=float, default=1.0, help="seconds per contender and case")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
     import torch
@@ -68,13 +71,7 @@ def main(argv=None):
     print(f"LSTM({args.units}) over [{args.batch}, {args.steps}, {args.features}], {args.threads} thread(s)")
     print("| case | engine ms | torch ms | torch / engine |\n|---|---|---|---|")
     for name, (mine, theirs) in cases.items():
-        mine(), theirs()  # plans and warm-up
-        times = {"engine": [], "torch": []}
-        for _ in range(args.rounds):
-            for who, fn in (("engine", mine), ("torch", theirs)):
-                start = time.perf_counter()
-                fn()
-                times[who].append(time.perf_counter() - start)
+        times = interleaved_times({"engine": mine, "torch": theirs}, args.budget, args.rounds)
         e, t = statistics.median(times["engine"]) * 1e3, statistics.median(times["torch"]) * 1e3
         print(f"| {name} | {e:.1f} | {t:.1f} | {t / e:.2f} |")
 

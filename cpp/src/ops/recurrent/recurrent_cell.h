@@ -116,18 +116,19 @@ struct LstmUnit {
 };
 
 // a: the pre-activations i, o, f, c without peepholes; p: peepholes i, o, f (zeros if none).
-template <class T, class Acts>
+// Without Peepholes, p is not read, and o no longer waits for c_t.
+template <class T, class Acts, bool Peepholes = true>
 ENGINE_HD ENGINE_INLINE LstmUnit<T> lstm_unit(const Acts& acts, const T a[4], const T p[3],
                                               T c_prev, T pre[4]) {
   LstmUnit<T> u;
-  pre[0] = a[0] + p[0] * c_prev;
-  pre[2] = a[2] + p[2] * c_prev;
+  pre[0] = Peepholes ? a[0] + p[0] * c_prev : a[0];
+  pre[2] = Peepholes ? a[2] + p[2] * c_prev : a[2];
   pre[3] = a[3];
   u.i = acts.apply(0, pre[0]);
   u.f = acts.apply(0, pre[2]);
   u.g = acts.apply(1, pre[3]);
   u.c = u.f * c_prev + u.i * u.g;
-  pre[1] = a[1] + p[1] * u.c;
+  pre[1] = Peepholes ? a[1] + p[1] * u.c : a[1];
   u.o = acts.apply(0, pre[1]);
   u.hc = acts.apply(2, u.c);
   return u;

@@ -61,6 +61,7 @@ struct StepView {
   int64_t d = 0, k = 0;  // direction, and step in the direction's order
   const int64_t* seq;
   const float *rbh, *p;  // direction d's Rbh [H] and peepholes [3, H] (kRnnConst)
+  bool peepholes = false;  // whether p holds given peepholes (else zeros, not read)
   float *gates, *hprev, *cprev, *aux, *h, *c, *step, *tmp, *y;
   float *dgates, *daux;
   const float* dy;
@@ -115,6 +116,37 @@ struct StepView {
     }
   }
 
+  template <bool Save, bool Peepholes>
+  ENGINE_HD void lstm_forward(float* a, const float* rec, float* hs, float* hp, int64_t t,
+                              int64_t b, int64_t j0, int64_t j1) const {
+    const int64_t H = g.H;
+    float* cs = running(c, b);
+    float* cp = Save ? unit_row(cprev, t, b) : nullptr;
+    ENGINE_IVDEP for (int64_t j = j0; j < j1; ++j) {
+      const float in[4] = {a[j] + rec[j], a[H + j] + rec[H + j], a[2 * H + j] + rec[2 * H + j],
+                           a[3 * H + j] + rec[3 * H + j]};
+      float pp[3] = {};
+      if constexpr (Peepholes) pp[0] = p[j], pp[1] = p[H + j], pp[2] = p[2 * H + j];
+      const float c_prev = cs[j];
+      float pre[4];
+      const LstmUnit<float> u = lstm_unit<float, Acts, Peepholes>(acts, in, pp, c_prev, pre);
+      if constexpr (Save && kSavesValues) {
+        a[j] = u.i;
+        a[H + j] = u.o;
+        a[2 * H + j] = u.f;
+        a[3 * H + j] = u.g;
+      } else if constexpr (Save) {
+        for (int q = 0; q < 4; ++q) a[q * H + j] = pre[q];
+      }
+      if constexpr (Save) {
+        cp[j] = c_prev;
+        hp[j] = hs[j];
+      }
+      cs[j] = u.c;
+      hs[j] = u.o * u.hc;
+    }
+  }
+
   // The whole step (RNN, LSTM, GRU with linear_before_reset 1), or GRU's second half. The
   // gates hold x W^T plus the biases (kRnnConst); step holds h_{t-1} R^T. Without g.saves
   // (inference) only the running states and y are written: the loops store less.
@@ -146,30 +178,10 @@ struct StepView {
         hs[j] = acts.apply(0, pre);
       }
     } else if constexpr (C == CellKind::Lstm) {
-      float* cs = running(c, b);
-      float* cp = Save ? unit_row(cprev, t, b) : nullptr;
-      ENGINE_IVDEP for (int64_t j = j0; j < j1; ++j) {
-        const float in[4] = {a[j] + rec[j], a[H + j] + rec[H + j], a[2 * H + j] + rec[2 * H + j],
-                             a[3 * H + j] + rec[3 * H + j]};
-        const float pp[3] = {p[j], p[H + j], p[2 * H + j]};
-        const float c_prev = cs[j];
-        float pre[4];
-        const LstmUnit<float> u = lstm_unit(acts, in, pp, c_prev, pre);
-        if constexpr (Save && kSavesValues) {
-          a[j] = u.i;
-          a[H + j] = u.o;
-          a[2 * H + j] = u.f;
-          a[3 * H + j] = u.g;
-        } else if constexpr (Save) {
-          for (int q = 0; q < 4; ++q) a[q * H + j] = pre[q];
-        }
-        if constexpr (Save) {
-          cp[j] = c_prev;
-          hp[j] = hs[j];
-        }
-        cs[j] = u.c;
-        hs[j] = u.o * u.hc;
-      }
+      if (peepholes)
+        lstm_forward<Save, true>(a, rec, hs, hp, t, b, j0, j1);
+      else
+        lstm_forward<Save, false>(a, rec, hs, hp, t, b, j0, j1);
     } else if constexpr (Lbr) {
       float* ax = Save ? unit_row(aux, t, b) : nullptr;
       ENGINE_IVDEP for (int64_t j = j0; j < j1; ++j) {
@@ -393,6 +405,7 @@ void run_step_view(const RecurrentGeometry& g, const RecurrentData& data, int64_
     float* const* s = data.state;
     v.rbh = s[kRnnConst] + rbh_offset(g) + dir * g.H;
     v.p = s[kRnnConst] + peephole_offset(g) + dir * 3 * g.H;
+    v.peepholes = data.p != nullptr;
     v.gates = s[kRnnGates];
     v.hprev = s[kRnnHPrev];
     v.cprev = s[kRnnCPrev];
