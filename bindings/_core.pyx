@@ -168,6 +168,21 @@ _KERNEL_VARIANTS = {"cpu": KernelImpl.Optimized, "ref": KernelImpl.Reference,
                     "cuda-emulated": KernelImpl.CudaEmulation}
 
 
+def parameters_changed():
+    """Says that parameters' memory was written outside the core's own updates (values kept
+    between calls from parameters, such as transformed convolution weights, are recomputed)."""
+    core.parameters_changed()
+
+
+def parameters_version():
+    return core.parameters_version()
+
+
+def prepared_weights_count():
+    """How many times kernels prepared values kept from parameters (transformed weights)."""
+    return core.prepared_weights_count()
+
+
 def set_kernel_variant(str name):
     """Which kernels CPU tensors run on: "cpu" (optimized, the default), "ref" (the naive
     oracles) or "cuda-emulated" (the CUDA kernels' bodies looped over their grid)."""

@@ -138,22 +138,29 @@ cdef class Graph:
         deref(self.ptr).initializers[name.encode()] = array.t
         self.set_trainable(name, trainable)
 
-    def initializer(self, str name):
-        """The parameter's core memory as a numpy array (a view: writes reach the core)."""
+    def _initializer_memory(self, str name):
         cdef string key = name.encode()
         if deref(self.ptr).initializers.count(key) == 0:
             raise KeyError(f"no initializer named {name!r}")
         return to_numpy(deref(self.ptr).initializers[key])
 
+    def initializer(self, str name):
+        """The parameter's core memory as a read-only numpy view (it follows the core's
+        updates); assign_initializer changes it."""
+        view = self._initializer_memory(name)
+        view.flags.writeable = False
+        return view
+
     def assign_initializer(self, str name, array):
         """Copies `array` into the existing parameter (same shape and dtype)."""
-        target = self.initializer(name)
+        target = self._initializer_memory(name)
         value = np.asarray(array)
         if value.shape != target.shape:
             raise ValueError(f"initializer {name!r}: expected shape {target.shape}, got {value.shape}")
         if value.dtype != target.dtype:
             raise TypeError(f"initializer {name!r}: expected {target.dtype}, got {value.dtype}")
         target[...] = value
+        core.parameters_changed()
 
     def set_trainable(self, str name, bint trainable):
         if trainable:

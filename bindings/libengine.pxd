@@ -2,7 +2,7 @@
 # behaviour here). Every call that may throw is declared `except +engine_raise_py_error`,
 # which maps engine::Error kinds to Python exception classes; calls are `nogil` so wrappers
 # can release the GIL around them.
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 from libcpp cimport bool
 from libcpp.string cimport string
 from libcpp.vector cimport vector
@@ -75,6 +75,9 @@ cdef extern from "engine/runtime.h" namespace "engine" nogil:
     const char* cpu_features()
     void set_kernel_impl(KernelImpl impl)
     KernelImpl get_kernel_impl()
+    uint64_t parameters_version()
+    void parameters_changed()
+    uint64_t prepared_weights_count()
     void set_portable_kernels(bool on)
     void set_cpu_isa(const char* name) except +engine_raise_py_error
     bool cpu_isa_supported(const char* name)

@@ -34,7 +34,8 @@ def apply_constraints(variables):
 
 
 def _array_of(variable, index):
-    value = getattr(variable, "value", variable)
+    # A Variable's writable buffer (its `value` is a read-only view).
+    value = variable._writable() if hasattr(variable, "_writable") else getattr(variable, "value", variable)
     if not isinstance(value, np.ndarray):
         raise TypeError(f"optimizer: variable {index} must be a numpy float32 array or have a "
                         f"`.value` array, got {type(variable).__name__}")

@@ -75,17 +75,20 @@ def _ops():
 class Variable(SymbolicOperators):
     """A weight: a name, a trainable flag and a float32 value held in core memory.
 
-    On the CPU, `value` is the live core buffer. A variable placed on a GPU (a model
-    compiled with device="cuda") lives in device memory: `value` and `numpy()` then return
-    host copies, and `assign()` is the way to change it."""
+    On the CPU, `value` is a read-only view of the live core buffer (it follows training);
+    `assign()` is the way to change it, so that what the core keeps computed from weights
+    between calls (transformed convolution weights) is computed again. A variable placed on
+    a GPU (a model compiled with device="cuda") lives in device memory: `value` and
+    `numpy()` then return host copies."""
 
     def __init__(self, name, value, trainable=True, regularizer=None, constraint=None):
         self.name = name
         self.trainable = bool(trainable)
         self.regularizer = regularizer  # adds a penalty to the training loss
         self.constraint = constraint    # applied after each update
-        self._value = _core._owned_array(np.asarray(value, dtype=np.float32))
+        self._value = _core._owned_array(np.asarray(value, dtype=np.float32))  # the writable buffer
         self._device_array = None       # a _core.DeviceArray when placed on a GPU
+        self._view = None
 
     @property
     def shape(self):
@@ -101,8 +104,19 @@ class Variable(SymbolicOperators):
 
     @property
     def value(self):
-        """The live core buffer as a numpy view (writes reach the model); for a variable on
-        a GPU, a host copy of its current value."""
+        """The live core buffer as a read-only numpy view; for a variable on a GPU, a host
+        copy of its current value."""
+        if self._device_array is not None:
+            self._device_array.read_into(self._value)
+        if self._view is None:
+            self._view = self._value.view()
+            self._view.flags.writeable = False
+        return self._view
+
+    def _writable(self):
+        """The buffer itself, current (a GPU copy read in), for the core updates that write
+        it in place; whoever writes it calls _core.parameters_changed() (the core's optimizer
+        does)."""
         if self._device_array is not None:
             self._device_array.read_into(self._value)
         return self._value
@@ -121,6 +135,7 @@ class Variable(SymbolicOperators):
         self._value[...] = value
         if self._device_array is not None:
             self._device_array.assign(self._value)
+        _core.parameters_changed()
 
     def _place(self, device):
         """Moves the value to `device` ("cpu", "cuda:0", ...), keeping it."""
@@ -892,7 +907,7 @@ class GraphBuilder:
             if var._device_array is not None:
                 self.graph.bind_device_initializer(name, var._device_array, trainable)
             else:
-                self.graph.bind_initializer(name, var.value, trainable)
+                self.graph.bind_initializer(name, var._value, trainable)
             self._params[key] = (name, var)
         return self._params[key][0]
 

@@ -2,6 +2,8 @@
 // use, which kernel variant runs, and the devices this build can reach.
 #pragma once
 
+#include <cstdint>
+
 #include "engine/export.h"
 
 namespace engine {
@@ -25,6 +27,16 @@ ENGINE_API void set_cpu_isa(const char* name);
 ENGINE_API bool cpu_isa_supported(const char* name);
 // set_cpu_isa("portable") when on, else set_cpu_isa("best").
 ENGINE_API void set_portable_kernels(bool on);
+
+// A count of the writes to parameters: optimizer steps, committed statistics and states,
+// assignments through the bindings. What a run computes from parameters and keeps for later
+// runs (a convolution's transformed weights) stays valid while the count is unchanged. Code
+// that writes a parameter's memory itself calls parameters_changed() afterwards.
+ENGINE_API uint64_t parameters_version();
+ENGINE_API void parameters_changed();
+// How many times kernels have prepared such values (tests: unchanged parameters are
+// prepared once, changed ones again).
+ENGINE_API uint64_t prepared_weights_count();
 
 // CUDA devices the CUDA plugin can use (0 without the plugin, a driver or a GPU), and
 // whether the plugin library could be loaded at all (engine/cuda.h says more).

@@ -52,6 +52,8 @@ CpuIsa best_isa() {
 // during other files' static initialization).
 std::atomic<int> g_isa{-1};
 std::atomic<KernelImpl> g_impl{KernelImpl::Optimized};
+std::atomic<uint64_t> g_parameters_version{1};  // 0 never: a zeroed tag is stale
+std::atomic<uint64_t> g_prepared_weights{0};
 
 constexpr const char* kIsaNames[] = {"portable", "avx2", "avx512"};
 
@@ -98,5 +100,10 @@ const char* cpu_features() {
 
 void set_kernel_impl(KernelImpl impl) { g_impl = impl; }
 KernelImpl get_kernel_impl() { return g_impl.load(); }
+
+uint64_t parameters_version() { return g_parameters_version.load(std::memory_order_acquire); }
+void parameters_changed() { g_parameters_version.fetch_add(1, std::memory_order_acq_rel); }
+uint64_t prepared_weights_count() { return g_prepared_weights.load(); }
+void count_prepared_weights() { g_prepared_weights.fetch_add(1); }
 
 }  // namespace engine

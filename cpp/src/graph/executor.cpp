@@ -11,6 +11,7 @@
 
 #include "engine/communicator.h"
 #include "engine/optimizer.h"
+#include "engine/runtime.h"
 #include "engine/threads.h"
 #include "graph/plan.h"
 #include "ops/binary/binary.h"
@@ -138,6 +139,7 @@ struct Executor::Impl {
   bool commits(Mode mode) const { return mode == Mode::Training || commits_at_inference; }
   void commit(const Plan& p, RunState& s) const {
     for (size_t pos = 0; pos < p.steps.size(); ++pos) p.steps[pos].op->commit(s.io[pos]);
+    parameters_changed();
   }
   int value_id(const std::string& name, const char* what) const {
     auto it = g.value_ids.find(name);

@@ -48,8 +48,9 @@ std::unique_ptr<RunState> make_run_state(const CompiledGraph& g, const Plan& pla
   s->io.resize(plan.steps.size());
   for (size_t pos = 0; pos < plan.steps.size(); ++pos) {
     const PlanStep& step = plan.steps[pos];
+    // Zeroed: what an op keeps between calls in its state starts from a known value.
     for (const TensorDesc& d : step.op->state())
-      s->states[pos].push_back(Tensor::empty(d.shape, d.dtype, g.device));
+      s->states[pos].push_back(Tensor::zeros(d.shape, d.dtype, g.device));
     s->fan_in[pos].resize(step.ins.size());
     for (size_t k = 0; k < step.ins.size(); ++k)
       if (!plan.fan_in.empty() && plan.fan_in[pos][k])

@@ -12,7 +12,7 @@ std::vector<ValueDesc> plan_shapes(const CompiledGraph& g, std::vector<PlanStep>
     values[g.input_ids[i]] = {g.input_dtypes[i], key.input_shapes[i]};
   for (const auto& init : g.initializers)
     values[init.first] = {init.second.dtype(), init.second.shape(), &init.second};
-  const PlanOptions options{key.mode, key.grads != GradKind::None};
+  const PlanOptions options{key.mode, key.grads != GradKind::None, g.device};
   for (PlanStep& step : steps) {
     const Node& node = g.nodes[step.node];
     step.op = step.batch_norm >= 0

@@ -34,6 +34,7 @@ struct TensorDesc {
 struct PlanOptions {
   Mode mode = Mode::Inference;
   bool backward = false;  // gradients will flow back through the node
+  Device device;          // where the graph's values and the node's state live
 };
 
 struct RunContext {
@@ -88,7 +89,9 @@ class NodeOp {
   virtual std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in,
                                       const PlanOptions& options) = 0;
   // Run time: const. io's outputs are written; its state buffers are the op's own for
-  // this call (forward fills what backward reads).
+  // this call (forward fills what backward reads). They start zeroed, and a graph's calls
+  // reuse them (a RunState serves one call at a time), so an op may keep there what it
+  // computed from parameters for later calls (conv.h: prepared weights).
   virtual void forward(const OpIO& io, const RunContext& ctx) const = 0;
   // Writes (overwrites) each wanted input gradient from the output gradients.
   virtual void backward(const OpIO& io, const RunContext& ctx) const;
@@ -151,6 +154,9 @@ std::vector<ValueDesc> plan_node(NodeOp& op, const std::vector<ValueDesc>& in,
 // are written against tensors. Only shapes and dtypes may be read from it.
 Tensor shape_only(const ValueDesc& desc);
 
+// Counts one preparation of values kept from parameters in an op's state (engine/runtime.h:
+// prepared_weights_count).
+void count_prepared_weights();
 // Zeroes a gradient buffer before a kernel that accumulates into it (undefined: no-op).
 void zero_fill(Tensor& t);
 

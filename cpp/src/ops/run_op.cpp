@@ -43,7 +43,10 @@ Compiled compile(const OpCall& call, const std::vector<ValueDesc>& inputs, bool 
   Compiled c;
   c.op = def.make(checked_node(def, node));
   c.commits_at_inference = def.commits_at_inference;
-  c.outputs = plan_node(*c.op, inputs, PlanOptions{call.mode, backward});
+  PlanOptions options;  // (the device stays the default: run_op's state lasts one call)
+  options.mode = call.mode;
+  options.backward = backward;
+  c.outputs = plan_node(*c.op, inputs, options);
   ENGINE_CHECK(static_cast<int>(c.outputs.size()) == n_out, node.label(), ": produces ",
                c.outputs.size(), " outputs, asked for ", n_out);
   return c;
@@ -60,9 +63,10 @@ std::vector<ValueDesc> describe(const std::vector<Tensor>& inputs) {
   return descs;
 }
 
+// An op's state starts zeroed, as in a graph's RunState.
 std::vector<Tensor> allocate(const std::vector<TensorDesc>& descs, Device device) {
   std::vector<Tensor> out;
-  for (const TensorDesc& d : descs) out.push_back(Tensor::empty(d.shape, d.dtype, device));
+  for (const TensorDesc& d : descs) out.push_back(Tensor::zeros(d.shape, d.dtype, device));
   return out;
 }
 

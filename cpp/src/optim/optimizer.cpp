@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 
+#include "engine/runtime.h"
 #include "optim/optimizer_cuda.h"
 
 namespace engine {
@@ -245,6 +246,7 @@ void Optimizer::apply(const std::vector<Tensor>& params, const std::vector<Tenso
   }
   nadam_u_product_ = s.u_product;
   ++iterations_;
+  parameters_changed();
 }
 
 std::vector<Tensor> Optimizer::state() const {

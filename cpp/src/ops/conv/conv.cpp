@@ -1,6 +1,8 @@
 #include "ops/conv/conv.h"
 
+#include "core/cpu_features.h"
 #include "core/kernel_table.h"
+#include "engine/runtime.h"
 #include "ops/conv/conv_cuda.h"
 
 namespace engine {
@@ -18,9 +20,11 @@ bool wanted(const Tensor* t) { return t != nullptr && t->defined(); }
 }  // namespace
 
 const KernelTable<ConvKernels>& conv_kernels() {
-  static const KernelTable<ConvKernels> table("Conv", {conv2d_forward_ref, conv2d_backward_ref},
-                                              {conv2d_forward_cpu, conv2d_backward_cpu},
-                                              conv_cuda_kernels<HostGrid>());
+  static const KernelTable<ConvKernels> table(
+      "Conv", {conv2d_forward_ref, conv2d_backward_ref},
+      {conv2d_forward_cpu, conv2d_backward_cpu, conv2d_prepared_floats_cpu, conv2d_prepare_cpu,
+       conv2d_forward_prepared_cpu},
+      conv_cuda_kernels<HostGrid>());
   return table;
 }
 
@@ -78,6 +82,33 @@ void conv_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvA
   conv_kernels().get(x.device()).forward(s, x.data<float>(), w.data<float>(),
                                          b.defined() ? b.data<float>() : nullptr,
                                          y.data<float>());
+}
+
+int64_t conv_prepared_floats(const ConvShape& s) {
+  const ConvKernels& cpu = conv_kernels().get(KernelVariant::Cpu);
+  return cpu.prepared_floats ? cpu.prepared_floats(s) : 0;
+}
+
+void conv_forward_prepared(const Tensor& x, const Tensor& w, const Tensor& b,
+                           const ConvAttrs& attrs, Tensor& prepared, Tensor& tag, Tensor& y) {
+  const ConvShape s = conv_shape(x, w, b, attrs);
+  check_shape(y, s.y_shape(), "Conv: y");
+  const ConvKernels& k = conv_kernels().get(x.device());
+  const float* bias = b.defined() ? b.data<float>() : nullptr;
+  if (!k.forward_prepared || k.prepared_floats(s) != prepared.numel())
+    return k.forward(s, x.data<float>(), w.data<float>(), bias, y.data<float>());
+  // The version is read before preparing: a write to the parameters meanwhile leaves the
+  // tag stale, and the next call prepares again.
+  const int64_t version = static_cast<int64_t>(parameters_version());
+  const int64_t isa = static_cast<int64_t>(cpu_isa());
+  int64_t* t = tag.data<int64_t>();
+  if (t[0] != version || t[1] != isa) {
+    k.prepare(s, w.data<float>(), prepared.data<float>());
+    count_prepared_weights();
+    t[0] = version;
+    t[1] = isa;
+  }
+  k.forward_prepared(s, x.data<float>(), prepared.data<float>(), bias, y.data<float>());
 }
 
 Tensor conv_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvAttrs& attrs) {

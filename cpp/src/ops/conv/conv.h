@@ -67,16 +67,36 @@ struct ConvGrads {
 ConvGrads conv_backward(const Tensor& dy, const Tensor& x, const Tensor& w,
                         const ConvAttrs& attrs, bool need_dx, bool need_dw, bool need_db);
 
-// Kernels on contiguous float buffers laid out as above; b, dx, dw, db may be null.
+// Prepared weights: kernels may work from a form of the weights prepared once for many
+// forward calls (the CPU's Winograd transform). An inference plan keeps that form between
+// its calls in two state buffers: `prepared` (conv_prepared_floats of the CPU kernels) and
+// `tag` (int64 [2], zeros until the first call), and prepares it again when
+// parameters_version() or the CPU's instruction set changed since. Where the kernels that
+// run have no prepared form (the reference ones, CUDA), the call runs from w as usual.
+int64_t conv_prepared_floats(const ConvShape& s);  // 0: the CPU route prepares nothing
+void conv_forward_prepared(const Tensor& x, const Tensor& w, const Tensor& b,
+                           const ConvAttrs& attrs, Tensor& prepared, Tensor& tag, Tensor& y);
+
+// Kernels on contiguous float buffers laid out as above; b, dx, dw, db may be null. The
+// prepared-weights entries may be null (nothing to prepare); prepared_floats(s) is 0 where
+// s's route prepares nothing.
 struct ConvKernels {
   void (*forward)(const ConvShape& s, const float* x, const float* w, const float* b, float* y);
   void (*backward)(const ConvShape& s, const float* dy, const float* x, const float* w,
                    float* dx, float* dw, float* db);
+  int64_t (*prepared_floats)(const ConvShape& s) = nullptr;
+  void (*prepare)(const ConvShape& s, const float* w, float* prepared) = nullptr;
+  void (*forward_prepared)(const ConvShape& s, const float* x, const float* prepared,
+                           const float* b, float* y) = nullptr;
 };
 void conv2d_forward_cpu(const ConvShape& s, const float* x, const float* w, const float* b,
                         float* y);
 void conv2d_backward_cpu(const ConvShape& s, const float* dy, const float* x, const float* w,
                          float* dx, float* dw, float* db);
+int64_t conv2d_prepared_floats_cpu(const ConvShape& s);
+void conv2d_prepare_cpu(const ConvShape& s, const float* w, float* prepared);
+void conv2d_forward_prepared_cpu(const ConvShape& s, const float* x, const float* prepared,
+                                 const float* b, float* y);
 void conv2d_forward_ref(const ConvShape& s, const float* x, const float* w, const float* b,
                         float* y);
 void conv2d_backward_ref(const ConvShape& s, const float* dy, const float* x, const float* w,

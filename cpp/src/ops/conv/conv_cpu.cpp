@@ -404,6 +404,19 @@ void conv2d_forward_cpu(const ConvShape& s, const float* x, const float* w, cons
     forward_gemm(s, x, w, b, y);
 }
 
+int64_t conv2d_prepared_floats_cpu(const ConvShape& s) {
+  return forward_is_depthwise(s) || !s.win.planar() ? 0 : winograd_weights_floats(s);
+}
+
+void conv2d_prepare_cpu(const ConvShape& s, const float* w, float* prepared) {
+  winograd_transform_weights(s, w, prepared);
+}
+
+void conv2d_forward_prepared_cpu(const ConvShape& s, const float* x, const float* prepared,
+                                 const float* b, float* y) {
+  conv2d_forward_winograd_transformed(s, x, prepared, b, y);
+}
+
 void conv2d_backward_cpu(const ConvShape& s, const float* dy, const float* x, const float* w,
                          float* dx, float* dw, float* db) {
   const bool depthwise = is_depthwise(s);

@@ -18,21 +18,54 @@ ConvAttrs conv_attrs(const Node& node, bool relu) {
   return attrs;
 }
 
-class ConvNode : public NodeOp {
+// The base of the Conv nodes: weights kept prepared between the calls of an inference plan
+// on the CPU (conv.h: prepared weights), when the inputs they come from are parameters.
+class ConvNodeBase : public NodeOp {
  public:
-  explicit ConvNode(const Node& node) : NodeOp(node), attrs_(conv_attrs(node, has_fused_relu(node))) {}
+  ConvNodeBase(const Node& node, bool relu) : NodeOp(node), attrs_(conv_attrs(node, relu)) {}
+
+ protected:
+  void plan_prepared(const ConvShape& s, bool from_parameters, const PlanOptions& options) {
+    if (options.mode != Mode::Inference || options.backward || !from_parameters ||
+        options.device.kind != DeviceKind::CPU)
+      return;
+    const int64_t floats = conv_prepared_floats(s);
+    if (floats == 0) return;
+    prepared_ = add_state({floats});
+    tag_ = add_state({2}, DType::Int64);
+    has_prepared_ = true;
+  }
+
+  void run(const OpIO& io, const Tensor& w, const Tensor& b) const {
+    if (has_prepared_)
+      conv_forward_prepared(io.in(0), w, b, attrs_, io.state(prepared_), io.state(tag_), io.out(0));
+    else
+      conv_forward(io.in(0), w, b, attrs_, io.out(0));
+  }
+
+  ConvAttrs attrs_;
+
+ private:
+  bool has_prepared_ = false;
+  size_t prepared_ = 0, tag_ = 0;  // state
+};
+
+bool is_parameter(const ValueDesc& v) { return v.constant != nullptr; }
+
+class ConvNode : public ConvNodeBase {
+ public:
+  explicit ConvNode(const Node& node) : ConvNodeBase(node, has_fused_relu(node)) {}
 
   std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in, const PlanOptions& options) override {
     expect_inputs(in, 2, 3);
     const Tensor b = has_input(in, 2) ? shape_only(in[2]) : Tensor();
     const ConvShape s = conv_shape(shape_only(in[0]), shape_only(in[1]), b, attrs_);
     if (attrs_.relu && options.backward) dpre_ = add_state(s.y_shape());
+    plan_prepared(s, is_parameter(in[1]), options);
     return {{DType::Float32, s.y_shape()}};
   }
 
-  void forward(const OpIO& io, const RunContext&) const override {
-    conv_forward(io.in(0), io.in(1), io.in(2), attrs_, io.out(0));
-  }
+  void forward(const OpIO& io, const RunContext&) const override { run(io, io.in(1), io.in(2)); }
 
   bool backward_reads_forward() const override { return attrs_.relu; }
 
@@ -48,7 +81,6 @@ class ConvNode : public NodeOp {
   }
 
  private:
-  ConvAttrs attrs_;
   size_t dpre_ = 0;  // state: the gradient before the fused Relu
 };
 
@@ -56,12 +88,13 @@ class ConvNode : public NodeOp {
 // W'[c] = W[c] * k and B'[c] = (B[c] - mean[c]) * k + bias[c]. W' and B' are per-call
 // state recomputed from the live parameters (a few thousand multiplies), so training in
 // between is seen.
-class ConvBatchNormNode : public NodeOp {
+class ConvBatchNormNode : public ConvNodeBase {
  public:
   ConvBatchNormNode(const Node& conv, const Node& batch_norm, bool relu)
-      : NodeOp(conv), attrs_(conv_attrs(conv, relu)), epsilon_(batch_norm.attr_float("epsilon")) {}
+      : ConvNodeBase(conv, relu), epsilon_(batch_norm.attr_float("epsilon")) {}
 
-  std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in, const PlanOptions&) override {
+  std::vector<ValueDesc> plan(const std::vector<ValueDesc>& in,
+                              const PlanOptions& options) override {
     expect_inputs(in, 7, 7);
     const Tensor b = has_input(in, 2) ? shape_only(in[2]) : Tensor();
     const ConvShape s = conv_shape(shape_only(in[0]), shape_only(in[1]), b, attrs_);
@@ -71,6 +104,8 @@ class ConvBatchNormNode : public NodeOp {
                   dtype_name(in[i].dtype), shape_str(in[i].shape));
     folded_w_ = add_state(in[1].shape);
     folded_b_ = add_state({s.OC});
+    // W' reads W, scale and var.
+    plan_prepared(s, is_parameter(in[1]) && is_parameter(in[3]) && is_parameter(in[6]), options);
     return {{DType::Float32, s.y_shape()}};
   }
 
@@ -90,11 +125,10 @@ class ConvBatchNormNode : public NodeOp {
         fw[c * per_channel + i] = static_cast<float>(w[c * per_channel + i] * k);
       fb[c] = static_cast<float>(((b ? double(b[c]) : 0.0) - double(mean[c])) * k + double(bias[c]));
     }
-    conv_forward(io.in(0), folded_w, folded_b, attrs_, io.out(0));
+    run(io, folded_w, folded_b);
   }
 
  private:
-  ConvAttrs attrs_;
   float epsilon_;
   size_t folded_w_ = 0, folded_b_ = 0;  // state
 };

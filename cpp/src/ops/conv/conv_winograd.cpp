@@ -43,11 +43,16 @@ void weight_range(int m, int64_t OC, int64_t C, const float* w, bool turn, float
 }
 
 // u = the transformed weights (conv_winograd_loops.h), rows over threads.
+void transform_weights(int m, int64_t OC, int64_t C, const float* w, bool turn, float* u) {
+  parallel_for(turn ? C : OC, 1,
+               [&](int64_t begin, int64_t end) { weight_range(m, OC, C, w, turn, u, begin, end); });
+}
+
+// The same into this thread's scratch, for one call.
 float* transform_weights(int m, int64_t OC, int64_t C, const float* w, bool turn) {
   static thread_local Workspace t_u;
   float* u = t_u.get((m + 2) * (m + 2) * OC * C);
-  parallel_for(turn ? C : OC, 1,
-               [&](int64_t begin, int64_t end) { weight_range(m, OC, C, w, turn, u, begin, end); });
+  transform_weights(m, OC, C, w, turn, u);
   return u;
 }
 
@@ -133,6 +138,20 @@ bool winograd_applies(const ConvShape& s) { return tile_size(s) != 0; }
 void conv2d_forward_winograd(const ConvShape& s, const float* x, const float* w, const float* b,
                              float* y, int m) {
   run(s, m, x, transform_weights(m, s.OC, s.C, w, false), b, y);
+}
+
+int64_t winograd_weights_floats(const ConvShape& s) {
+  const int m = tile_size(s);
+  return m == 0 ? 0 : (m + 2) * (m + 2) * s.OC * s.C;
+}
+
+void winograd_transform_weights(const ConvShape& s, const float* w, float* u) {
+  transform_weights(tile_size(s), s.OC, s.C, w, false, u);
+}
+
+void conv2d_forward_winograd_transformed(const ConvShape& s, const float* x, const float* u,
+                                         const float* b, float* y) {
+  run(s, tile_size(s), x, u, b, y);
 }
 
 bool conv2d_backward_data_winograd(const ConvShape& s, const float* dy, const float* w, float* dx) {

@@ -30,6 +30,14 @@ bool winograd_applies(const ConvShape& s);
 void conv2d_forward_winograd(const ConvShape& s, const float* x, const float* w, const float* b,
                              float* y, int m = 4);
 
+// The forward pass in two parts, for callers that keep the transformed weights between
+// calls (conv.h: prepared weights): their size in floats (0 unless winograd_applies(s)), the
+// transform of w into u, and the convolution from u.
+int64_t winograd_weights_floats(const ConvShape& s);
+void winograd_transform_weights(const ConvShape& s, const float* w, float* u);
+void conv2d_forward_winograd_transformed(const ConvShape& s, const float* x, const float* u,
+                                         const float* b, float* y);
+
 // dx of such a layer as a Winograd convolution of dy with the kernel turned by 180 degrees
 // and the channels swapped, when every pad is at most 2 (else false, nothing written).
 bool conv2d_backward_data_winograd(const ConvShape& s, const float* dy, const float* w, float* dx);
