@@ -18,9 +18,9 @@ from model_reference import conv2d, reference_forward
 RTOL = 2e-5
 
 
-def winograd_model(batch_norm=False):
+def winograd_model(batch_norm=False, size=12):
     engine.set_seed(1)
-    layers = [engine.Input((16, 12, 12)), L.Conv2D(32, 3, padding="same", use_bias=not batch_norm)]
+    layers = [engine.Input((16, size, size)), L.Conv2D(32, 3, padding="same", use_bias=not batch_norm)]
     if batch_norm:
         layers.append(L.BatchNormalization())
     layers += [L.Activation("relu"), L.Conv2D(16, 3), L.GlobalAveragePooling2D(), L.Dense(3)]
@@ -47,6 +47,17 @@ def test_unchanged_weights_are_prepared_once(data):
     assert prepares(lambda: model.predict(data, verbose=0)) == 2  # both convolutions
     assert prepares(lambda: [model.predict(data, verbose=0) for _ in range(3)]) == 0
     check(model, data, "cached")
+
+
+def test_weights_packed_for_many_chunks_of_tiles(rng):
+    """A batch whose tiles run in several chunks keeps U packed for the GEMMs."""
+    model = winograd_model(size=40)
+    x = rng.standard_normal((8, 16, 40, 40)).astype(np.float32)
+    assert prepares(lambda: check(model, x, "first call")) == 2
+    assert prepares(lambda: check(model, x[:5], "a smaller batch")) == 2  # its own plan
+    assert prepares(lambda: check(model, x, "again")) == 0
+    model.layers[0].kernel.assign(model.layers[0].kernel.numpy() * -1.5)
+    assert prepares(lambda: check(model, x, "after assign")) == 2
 
 
 def test_assign_and_set_weights_are_seen(data, rng):

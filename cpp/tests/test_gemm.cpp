@@ -252,6 +252,33 @@ TEST_CASE(gemm_packed_operands_match_gemm_cpu_bitwise) {
   });
 }
 
+// An operand packed into the caller's memory and attached (GemmPacked::pack_into, attach),
+// its pointer then cleared so that no path can read it: the whole sweep against the oracle,
+// with every ISA, for A and for B.
+template <engine::GemmOperand Which>
+void gemm_attached(const GemmArgs& g) {
+  using Packed = engine::GemmPacked<Which>;
+  engine::Workspace storage;  // 64-byte aligned, as pack_into asks
+  float* kept = storage.get(std::max<int64_t>(Packed::packed_floats(g), 1));
+  Packed::pack_into(g, kept);
+  GemmArgs blind = g;
+  (Which == engine::GemmOperand::A ? blind.A : blind.B) = nullptr;
+  Packed packed;
+  packed.attach(blind, kept);
+  engine::gemm_cpu_packed(blind, packed);
+}
+
+TEST_CASE(gemm_attached_packed_operands_match_ref_sweep) {
+  std::mt19937 gen(77);
+  for_each_isa([&] {
+    for (int threads : {1, 2}) {
+      engine::set_num_threads(threads);
+      sweep(gen, gemm_attached<engine::GemmOperand::A>);
+      sweep(gen, gemm_attached<engine::GemmOperand::B>);
+    }
+  });
+}
+
 // The CUDA SGEMM's body run over its grid on the host (ops/gemm/gemm_cuda.h): the same
 // sweep, which crosses its 64x64 tiles and 16-deep K steps with odd remainders.
 TEST_CASE(gemm_cuda_emulated_matches_ref_sweep) {

@@ -37,10 +37,20 @@ bool gemm_cpu_packs(const GemmArgs& args);
 // again. The packed copy does not follow the operand's later changes, and is read-only
 // there: threads may share it. It is packed for the current CPU kernels (set_cpu_isa).
 enum class GemmOperand { A, B };
+//
+// The packed copy may also live in memory its caller keeps (across calls, while the operand
+// itself is gone): packed_floats(args) floats, 64-byte aligned (the kernels load panels with
+// aligned loads), filled by pack_into(args, storage), and read
+// through a GemmPacked attach()ed to them for the same args and CPU kernels. A product
+// through an attached copy always takes the blocked path (it cannot read the operand), so
+// for shapes that gemm_cpu computes unpacked its sums may be ordered differently.
 template <GemmOperand Which>
 class GemmPacked {
  public:
   void pack(const GemmArgs& args);
+  static int64_t packed_floats(const GemmArgs& args);
+  static void pack_into(const GemmArgs& args, float* storage);
+  void attach(const GemmArgs& args, const float* storage);
 
  private:
   friend struct gemm_detail::PackedAccess;

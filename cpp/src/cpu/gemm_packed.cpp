@@ -183,9 +183,10 @@ constexpr int64_t kRemainderDotCols = 4;
 constexpr int64_t kInPlaceAMaxPanels = 16;
 
 // The blocked product; `packed_a`, `packed_b`: the operands packed by GemmPacked, or null
-// to pack them here.
+// to pack them here. Without `readable`, the packed operand is all there is (an attached
+// GemmPacked): no path reads the operands themselves.
 void gemm_blocked(const GemmArgs& g, const GemmIsa& isa, const float* packed_a,
-                  const float* packed_b) {
+                  const float* packed_b, bool readable = true) {
   const int NR = isa.nr;
   const int64_t M = g.M, N = g.N, K = g.K;
   const int64_t kc_max = k_block(K, NR);
@@ -206,7 +207,7 @@ void gemm_blocked(const GemmArgs& g, const GemmIsa& isa, const float* packed_a,
   // The panels cover columns [0, n_main); the rest are dot products, after them. The blocks
   // (and a packed B's layout) stay those of all N columns.
   const int64_t remainder = N % NR;
-  const bool dot_remainder = !g.trans_a && N > NR && remainder <= kRemainderDotCols;
+  const bool dot_remainder = readable && !g.trans_a && N > NR && remainder <= kRemainderDotCols;
   const int64_t n_main = dot_remainder ? N - remainder : N;
   float* const pack_buffer = packed_b ? nullptr : t_pack_b.get(kc_max * round_up(nc_max, NR));
   for (int64_t jc = 0; jc < n_main; jc += nc_max) {
@@ -345,20 +346,36 @@ void gemm_run(const GemmArgs& g, const float* packed_a, const float* packed_b) {
 
 namespace gemm_detail {
 struct PackedAccess {
+  // The floats of the packed copy of args' A or B.
   template <GemmOperand Which>
-  static void pack(GemmPacked<Which>& p, const GemmArgs& g) {
+  static int64_t floats(const GemmArgs& g) {
     constexpr bool is_a = Which == GemmOperand::A;
-    const GemmIsa& isa = blocked_isa();
-    p.source_ = is_a ? g.A : g.B;
+    if (g.K <= 0 || (is_a ? g.M : g.N) <= 0) return 0;
+    if (is_a) return g.K * round_up(g.M, MR);
+    const int NR = blocked_isa().nr;
+    const int64_t nc_max = n_block(g.N, NR);
+    return ceil_div(g.N, nc_max) * g.K * round_up(nc_max, NR);
+  }
+
+  template <GemmOperand Which>
+  static void describe(GemmPacked<Which>& p, const GemmArgs& g, const float* source) {
+    constexpr bool is_a = Which == GemmOperand::A;
+    p.source_ = source;
     p.K_ = g.K;
     p.MN_ = is_a ? g.M : g.N;
     p.trans_ = is_a ? g.trans_a : g.trans_b;
-    p.isa_ = &isa;
+    p.isa_ = &blocked_isa();
     p.data_ = nullptr;
-    if (g.K <= 0 || p.MN_ <= 0) return;
+  }
+
+  // Packs args' operand into dst (floats<Which>(g) of them).
+  template <GemmOperand Which>
+  static void pack_to(const GemmArgs& g, float* dst) {
+    constexpr bool is_a = Which == GemmOperand::A;
+    const GemmIsa& isa = blocked_isa();
+    if (floats<Which>(g) == 0) return;
     const int64_t kc_max = k_block(g.K, isa.nr);
     if (is_a) {
-      float* dst = p.panels_.get(g.K * round_up(g.M, MR));
       auto pack_k_blocks = [&](int64_t begin, int64_t end) {
         for (int64_t pc = begin * kc_max; pc < std::min(g.K, end * kc_max); pc += kc_max) {
           const int64_t kc = std::min(kc_max, g.K - pc);
@@ -370,30 +387,50 @@ struct PackedAccess {
         pack_k_blocks(0, k_blocks);
       else
         parallel_for(k_blocks, 1, pack_k_blocks);
-      p.data_ = dst;
       return;
     }
     const int NR = isa.nr;
     const int64_t nc_max = n_block(g.N, NR);
-    float* dst = p.panels_.get(ceil_div(g.N, nc_max) * g.K * round_up(nc_max, NR));
     for (int64_t jc = 0; jc < g.N; jc += nc_max) {
       const int64_t nc = std::min(nc_max, g.N - jc);
       for (int64_t pc = 0; pc < g.K; pc += kc_max)
         pack_b(g, isa, pc, std::min(kc_max, g.K - pc), jc, nc, 0, ceil_div(nc, NR),
                dst + packed_b_offset(g.K, nc_max, jc, nc, pc, NR));
     }
+  }
+
+  template <GemmOperand Which>
+  static void pack(GemmPacked<Which>& p, const GemmArgs& g) {
+    describe(p, g, Which == GemmOperand::A ? g.A : g.B);
+    const int64_t n = floats<Which>(g);
+    if (n == 0) return;
+    float* dst = p.panels_.get(n);
+    pack_to<Which>(g, dst);
     p.data_ = dst;
+  }
+
+  template <GemmOperand Which>
+  static void attach(GemmPacked<Which>& p, const GemmArgs& g, const float* storage) {
+    describe(p, g, nullptr);
+    if (floats<Which>(g) > 0) p.data_ = storage;
   }
 
   template <GemmOperand Which>
   static void run(const GemmArgs& g, const GemmPacked<Which>& p) {
     constexpr bool is_a = Which == GemmOperand::A;
+    const bool attached = p.source_ == nullptr;
     ENGINE_CHECK(g.K == p.K_ && (is_a ? g.M : g.N) == p.MN_ &&
-                     (is_a ? g.trans_a : g.trans_b) == p.trans_ && (is_a ? g.A : g.B) == p.source_,
+                     (is_a ? g.trans_a : g.trans_b) == p.trans_ &&
+                     (attached || (is_a ? g.A : g.B) == p.source_),
                  "gemm_cpu_packed: ", is_a ? "A" : "B", " is not the one packed");
     ENGINE_CHECK(p.isa_ == &blocked_isa(),
                  "gemm_cpu_packed: packed for other CPU kernels (set_cpu_isa changed since)");
-    gemm_run(g, is_a ? p.data_ : nullptr, is_a ? nullptr : p.data_);
+    const float* packed_a = is_a ? p.data_ : nullptr;
+    const float* packed_b = is_a ? nullptr : p.data_;
+    const Path path = path_of(g);
+    if (attached && p.data_ && path != Path::Nothing && path != Path::ScaleOnly)
+      return gemm_blocked(g, blocked_isa(), packed_a, packed_b, false);  // the operand may be gone
+    gemm_run(g, packed_a, packed_b);
   }
 };
 }  // namespace gemm_detail
@@ -405,6 +442,27 @@ void gemm_cpu(const GemmArgs& g) { gemm_run(g, nullptr, nullptr); }
 template <GemmOperand Which>
 void GemmPacked<Which>::pack(const GemmArgs& g) {
   gemm_detail::PackedAccess::pack(*this, g);
+}
+template <GemmOperand Which>
+int64_t GemmPacked<Which>::packed_floats(const GemmArgs& g) {
+  return gemm_detail::PackedAccess::floats<Which>(g);
+}
+namespace {
+void check_aligned(const float* storage, const char* what) {
+  ENGINE_CHECK(reinterpret_cast<uintptr_t>(storage) % 64 == 0, what,
+               ": the storage of a packed operand must be 64-byte aligned");
+}
+}  // namespace
+
+template <GemmOperand Which>
+void GemmPacked<Which>::pack_into(const GemmArgs& g, float* storage) {
+  check_aligned(storage, "GemmPacked::pack_into");
+  gemm_detail::PackedAccess::pack_to<Which>(g, storage);
+}
+template <GemmOperand Which>
+void GemmPacked<Which>::attach(const GemmArgs& g, const float* storage) {
+  check_aligned(storage, "GemmPacked::attach");
+  gemm_detail::PackedAccess::attach(*this, g, storage);
 }
 template class GemmPacked<GemmOperand::A>;
 template class GemmPacked<GemmOperand::B>;

@@ -78,49 +78,81 @@ thread_local Workspace t_v, t_m;
 
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
-// y = conv(x) for the transformed weights u [(m+2)^2][C][OC], over chunks of tiles.
-void run(const ConvShape& s, int m, const float* x, const float* u, const float* b, float* y) {
-  const int64_t A2 = (m + 2) * (m + 2);
-  const int64_t rows = ceil_div(s.win.OH, m), cols = ceil_div(s.win.OW, m);
-  const int64_t total = s.N * rows * cols;
+// How the tiles of s run: the tile size, the batch's tiles in chunks, and whether every
+// chunk's GEMMs share U packed once.
+struct Route {
+  int m = 0;
+  int64_t A2 = 0, rows = 0, cols = 0, total = 0, chunk = 0;
+  bool share = false;
+
+  Route(const ConvShape& s, int tile) : m(tile), A2((tile + 2) * (tile + 2)) {
+    rows = ceil_div(s.win.OH, m);
+    cols = ceil_div(s.win.OW, m);
+    total = s.N * rows * cols;
+    // V and M of a chunk within kChunkFloats, so that each stays in L2 between the
+    // transform that writes it and the GEMMs that read it (the transforms are bound by those
+    // reads and writes: 1.15-1.25x faster than with 8 MiB chunks on Zen 4), but wide enough
+    // for the GEMMs' blocking.
+    constexpr int64_t kChunkFloats = int64_t(1) << 16;  // 256 KiB
+    constexpr int64_t kMinTiles = 32;
+    chunk = std::max(kMinTiles, kChunkFloats / (A2 * (s.C + s.OC)));
+    chunk = round_up(std::min(chunk, std::max<int64_t>(total, 1)), kLanes);
+    // With several chunks, each U[t] is packed once for all of them: contiguous panels
+    // stream better than rows read in place when U[t] no longer stays in cache between chunks.
+    share = total > chunk && gemm_cpu_packs(u_gemm(s));
+  }
+  // The shape of the products M[t] [OC, tiles] = U[t] [OC, C] * V[t] [C, tiles] of a full
+  // chunk (what U[t] is packed for).
+  GemmArgs u_gemm(const ConvShape& s) const {
+    return gemm_args(s.OC, chunk, s.C, nullptr, s.C, nullptr, chunk, nullptr, chunk);
+  }
+  // The floats one U[t] packed takes, rounded up to keep the next one 64-byte aligned.
+  int64_t packed_floats(const ConvShape& s) const {
+    return round_up(GemmPackedA::packed_floats(u_gemm(s)), 16);
+  }
+};
+
+// y = conv(x) for the transformed weights u [(m+2)^2][OC][C], over chunks of tiles; or,
+// where route.share, from `kept`: every U[t] packed into packed_floats(s) floats of it
+// (then u is not read).
+void run(const ConvShape& s, const Route& route, const float* x, const float* u, const float* kept,
+         const float* b, float* y) {
+  const int m = route.m;
+  const int64_t A2 = route.A2, total = route.total, chunk = route.chunk;
   if (total == 0) return;
-  // V and M of a chunk within kChunkFloats, so that each stays in L2 between the transform
-  // that writes it and the GEMMs that read it (the transforms are bound by those reads and
-  // writes: 1.15-1.25x faster than with 8 MiB chunks on Zen 4), but wide enough for the
-  // GEMMs' blocking.
-  constexpr int64_t kChunkFloats = int64_t(1) << 16;  // 256 KiB
-  constexpr int64_t kMinTiles = 32;
-  int64_t chunk = std::max(kMinTiles, kChunkFloats / (A2 * (s.C + s.OC)));
-  chunk = round_up(std::min(chunk, total), kLanes);
-  const WinogradTiles whole{s, rows, cols, 0, chunk, chunk};
+  const WinogradTiles whole{s, route.rows, route.cols, 0, chunk, chunk};
   float* v = t_v.get(A2 * whole.v_step());
   float* mt = t_m.get(A2 * whole.m_step());
-  // M[t] [OC, tiles] = U[t] [OC, C] * V[t] [C, tiles], U[t] a plain A: with one chunk the
-  // GEMM reads it in place (no pass over all the transformed weights to pack them).
+  // M[t] = U[t] * V[t], U[t] a plain A: with one chunk the GEMM reads it in place (no pass
+  // over all the transformed weights to pack them).
   auto gemm = [&](int64_t t, const WinogradTiles& g) {
-    return gemm_args(s.OC, g.tiles, s.C, u + t * s.OC * s.C, s.C, v + t * g.v_step(), g.ld,
-                     mt + t * g.m_step(), g.ld);
+    return gemm_args(s.OC, g.tiles, s.C, u ? u + t * s.OC * s.C : nullptr, s.C, v + t * g.v_step(),
+                     g.ld, mt + t * g.m_step(), g.ld);
   };
-  // With several chunks, each U[t] is packed once for all of them: contiguous panels stream
-  // better than rows read in place when U[t] no longer stays in cache between chunks.
-  const bool share = total > chunk && gemm_cpu_packs(gemm(0, whole));
   // (A reference: the threads below must use this thread's copies, not their own.)
   thread_local std::vector<std::unique_ptr<GemmPackedA>> t_packed;
   auto& packed = t_packed;
-  if (share) {
+  if (route.share) {
     while (packed.size() < static_cast<size_t>(A2))
       packed.push_back(std::make_unique<GemmPackedA>());
+    const int64_t per = route.packed_floats(s);
     parallel_for(A2, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t t = begin; t < end; ++t) packed[static_cast<size_t>(t)]->pack(gemm(t, whole));
+      for (int64_t t = begin; t < end; ++t) {
+        GemmPackedA& p = *packed[static_cast<size_t>(t)];
+        if (kept)
+          p.attach(gemm(t, whole), kept + t * per);
+        else
+          p.pack(gemm(t, whole));
+      }
     });
   }
   for (int64_t q0 = 0; q0 < total; q0 += chunk) {
     const int64_t tiles = std::min(chunk, total - q0);
-    const WinogradTiles g{s, rows, cols, q0, tiles, round_up(tiles, kLanes)};
+    const WinogradTiles g{s, route.rows, route.cols, q0, tiles, round_up(tiles, kLanes)};
     parallel_for(s.C, 1, [&](int64_t begin, int64_t end) { input_range(m, g, x, v, begin, end); });
     parallel_for(A2, 1, [&](int64_t begin, int64_t end) {
       for (int64_t t = begin; t < end; ++t) {
-        if (share)
+        if (route.share)
           gemm_cpu_packed(gemm(t, g), *packed[static_cast<size_t>(t)]);
         else
           gemm_cpu(gemm(t, g));
@@ -129,6 +161,10 @@ void run(const ConvShape& s, int m, const float* x, const float* u, const float*
     parallel_for(s.OC, 1,
                  [&](int64_t begin, int64_t end) { output_range(m, g, mt, b, y, begin, end); });
   }
+}
+
+void run(const ConvShape& s, int m, const float* x, const float* u, const float* b, float* y) {
+  run(s, Route(s, m), x, u, nullptr, b, y);
 }
 
 }  // namespace
@@ -142,16 +178,30 @@ void conv2d_forward_winograd(const ConvShape& s, const float* x, const float* w,
 
 int64_t winograd_weights_floats(const ConvShape& s) {
   const int m = tile_size(s);
-  return m == 0 ? 0 : (m + 2) * (m + 2) * s.OC * s.C;
+  if (m == 0) return 0;
+  const Route route(s, m);
+  return route.A2 * (route.share ? route.packed_floats(s) : s.OC * s.C);
 }
 
-void winograd_transform_weights(const ConvShape& s, const float* w, float* u) {
-  transform_weights(tile_size(s), s.OC, s.C, w, false, u);
+void winograd_transform_weights(const ConvShape& s, const float* w, float* kept) {
+  const Route route(s, tile_size(s));
+  if (!route.share) return transform_weights(route.m, s.OC, s.C, w, false, kept);
+  const float* u = transform_weights(route.m, s.OC, s.C, w, false);
+  const int64_t per = route.packed_floats(s);
+  GemmArgs a = route.u_gemm(s);
+  parallel_for(route.A2, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      GemmArgs at = a;
+      at.A = u + t * s.OC * s.C;
+      GemmPackedA::pack_into(at, kept + t * per);
+    }
+  });
 }
 
-void conv2d_forward_winograd_transformed(const ConvShape& s, const float* x, const float* u,
+void conv2d_forward_winograd_transformed(const ConvShape& s, const float* x, const float* kept,
                                          const float* b, float* y) {
-  run(s, tile_size(s), x, u, b, y);
+  const Route route(s, tile_size(s));
+  run(s, route, x, route.share ? nullptr : kept, route.share ? kept : nullptr, b, y);
 }
 
 bool conv2d_backward_data_winograd(const ConvShape& s, const float* dy, const float* w, float* dx) {

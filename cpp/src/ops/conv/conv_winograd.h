@@ -32,10 +32,11 @@ void conv2d_forward_winograd(const ConvShape& s, const float* x, const float* w,
 
 // The forward pass in two parts, for callers that keep the transformed weights between
 // calls (conv.h: prepared weights): their size in floats (0 unless winograd_applies(s)), the
-// transform of w into u, and the convolution from u.
+// transform of w into `kept`, and the convolution from it. Where the batch's tiles run in
+// several chunks, `kept` holds each U[t] packed for the GEMMs (GemmPackedA), else U itself.
 int64_t winograd_weights_floats(const ConvShape& s);
-void winograd_transform_weights(const ConvShape& s, const float* w, float* u);
-void conv2d_forward_winograd_transformed(const ConvShape& s, const float* x, const float* u,
+void winograd_transform_weights(const ConvShape& s, const float* w, float* kept);
+void conv2d_forward_winograd_transformed(const ConvShape& s, const float* x, const float* kept,
                                          const float* b, float* y);
 
 // dx of such a layer as a Winograd convolution of dy with the kernel turned by 180 degrees
