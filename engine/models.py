@@ -631,6 +631,7 @@ class Sequential(Model):
         super().__init__(name=name, **kwargs)
         self._stack = []
         self._input = None
+        self._sizes_from_data = False  # the Input was made from data (build on first call)
         if layers is not None and not isinstance(layers, (list, tuple)):
             raise TypeError(f"Sequential: layers must be a list of layers, got {layers!r}")
         for layer in layers or []:
@@ -686,7 +687,7 @@ class Sequential(Model):
             first = self._first_arrays(x)[0]
             self.build(first.shape, _data_dtype(first))
             self._sizes_from_data = True
-        elif getattr(self, "_sizes_from_data", False) and isinstance(x, np.ndarray):
+        elif self._sizes_from_data and isinstance(x, np.ndarray):
             known = self._input.shape[1:]
             if len(known) == x.ndim - 1 and any(k is not None and k != n for k, n in zip(known, x.shape[1:])):
                 self._input = Input(tuple(None if k != n else k for k, n in zip(known, x.shape[1:])),

@@ -106,8 +106,7 @@ class Variable(SymbolicOperators):
     def value(self):
         """The live core buffer as a read-only numpy view; for a variable on a GPU, a host
         copy of its current value."""
-        if self._device_array is not None:
-            self._device_array.read_into(self._value)
+        self._writable()  # a GPU copy read in
         if self._view is None:
             self._view = self._value.view()
             self._view.flags.writeable = False

@@ -546,7 +546,6 @@ def pad(x, pad_width, mode="constant", constant_values=None):
     return apply("pad", [x], emit, rule, (dtype_name(x),))
 
 
-
 def _trilu(function, x, k, upper):
     if len(shape_of(x)) < 2:
         raise ValueError(f"{function}: needs a tensor of rank >= 2, got shape {shape_of(x)}")

@@ -392,20 +392,25 @@ bool forward_is_depthwise(const ConvShape& s) {
   return is_depthwise(s) || (s.C == 1 && s.G == 1 && s.OC <= kChannelLanes && s.win.planar());
 }
 
+bool forward_is_winograd(const ConvShape& s) {
+  return !forward_is_depthwise(s) && s.win.planar() && winograd_applies(s);
+}
+
 }  // namespace
 
 void conv2d_forward_cpu(const ConvShape& s, const float* x, const float* w, const float* b,
                         float* y) {
   if (forward_is_depthwise(s))
     forward_depthwise(s, x, w, b, y);
-  else if (s.win.planar() && winograd_applies(s))
+  else if (forward_is_winograd(s))
     conv2d_forward_winograd(s, x, w, b, y);
   else
     forward_gemm(s, x, w, b, y);
 }
 
+// Prepared weights: the Winograd route's transformed (and maybe packed) weights.
 int64_t conv2d_prepared_floats_cpu(const ConvShape& s) {
-  return forward_is_depthwise(s) || !s.win.planar() ? 0 : winograd_weights_floats(s);
+  return forward_is_winograd(s) ? winograd_weights_floats(s) : 0;
 }
 
 void conv2d_prepare_cpu(const ConvShape& s, const float* w, float* prepared) {
